@@ -1,0 +1,153 @@
+//! What the provider remembers between requests: pending sign-ins, IdP sessions, codes and
+//! tokens. In memory (a development provider); tokens and codes are kept only as SHA-256
+//! digests, so the store never holds a usable credential.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use aws_lc_rs::{digest, rand};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// A fresh random value: 32 bytes, base64url.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // A failing system RNG is not recoverable here; the all-zero value would still be unique
+    // per call only by luck, so make the failure loud in the logs.
+    if rand::fill(&mut bytes).is_err() {
+        tracing::error!("system random number generator failed");
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn digest_of(value: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, value.as_bytes()))
+}
+
+/// The authorization request as the client sent it, kept while the user signs in.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub scopes: Vec<String>,
+    pub code_challenge: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    pub request: AuthRequest,
+    pub csrf_token: String,
+    pub browser_binding: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct IdpSession {
+    pub sid: String,
+    pub user_sub: uuid::Uuid,
+    pub auth_time: i64,
+    /// Applications that received tokens in this session (for back-channel logout).
+    pub clients: BTreeSet<String>,
+}
+
+/// Who a grant is for: a user (code, password, refresh) or the application itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    User(uuid::Uuid),
+    Application,
+}
+
+/// What the user (or application) consented to: the shared origin of every token issued from
+/// one code or password exchange, and of their refreshes.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub subject: Subject,
+    pub scopes: Vec<String>,
+    pub sid: Option<String>,
+    pub auth_time: Option<i64>,
+    pub nonce: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub grant: Grant,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub expires_at: i64,
+    pub redeemed: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    pub grant_id: String,
+    pub client_id: String,
+    pub subject: Subject,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
+    pub jti: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshRecord {
+    pub grant: Grant,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+#[derive(Default)]
+pub struct Tables {
+    /// interaction id -> pending sign-in
+    pub interactions: HashMap<String, Interaction>,
+    /// digest of the session cookie -> session
+    pub sessions: HashMap<String, IdpSession>,
+    /// digest of the code -> code
+    pub codes: HashMap<String, CodeRecord>,
+    /// digest of the access token -> record
+    pub access_tokens: HashMap<String, AccessRecord>,
+    /// digest of the refresh token -> record
+    pub refresh_tokens: HashMap<String, RefreshRecord>,
+}
+
+impl Tables {
+    /// Revokes every token that came from `grant_id`.
+    pub fn revoke_grant(&mut self, grant_id: &str) {
+        for record in self.access_tokens.values_mut() {
+            if record.grant_id == grant_id {
+                record.revoked = true;
+            }
+        }
+        for record in self.refresh_tokens.values_mut() {
+            if record.grant.id == grant_id {
+                record.revoked = true;
+            }
+        }
+    }
+
+    /// Forgets what has expired, so a long-running provider does not grow without bound.
+    pub fn prune(&mut self, now: i64) {
+        // Used codes are kept past expiry for a while so a late replay still revokes.
+        self.interactions.retain(|_, i| i.expires_at > now);
+        self.codes.retain(|_, c| c.expires_at + 600 > now);
+        self.access_tokens.retain(|_, a| a.expires_at + 600 > now);
+        self.refresh_tokens.retain(|_, r| r.expires_at > now);
+    }
+}
+
+#[derive(Default)]
+pub struct Store {
+    tables: Mutex<Tables>,
+}
+
+impl Store {
+    pub fn lock(&self) -> MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
