@@ -43,9 +43,9 @@ async fn run() -> Result<(), String> {
             "--directory" => directory_file = Some(value("--directory")?.into()),
             "--listen" => {
                 let text = value("--listen")?;
-                listen = text
-                    .parse()
-                    .map_err(|_| format!("--listen: `{text}` is not an address like 127.0.0.1:9443"))?;
+                listen = text.parse().map_err(|_| {
+                    format!("--listen: `{text}` is not an address like 127.0.0.1:9443")
+                })?;
             }
             "--key-file" => key_file = value("--key-file")?.into(),
             "--public-url" => public_url = Some(value("--public-url")?),
@@ -61,7 +61,11 @@ async fn run() -> Result<(), String> {
         Some(path) => Directory::from_file(path).map_err(|e| e.to_string())?,
         None => Directory::development(),
     };
-    let users: Vec<String> = directory.users().iter().map(|u| u.username.clone()).collect();
+    let users: Vec<String> = directory
+        .users()
+        .iter()
+        .map(|u| u.username.clone())
+        .collect();
     let idp = dev_idp::start(Options {
         directory,
         listen,
@@ -73,7 +77,10 @@ async fn run() -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     println!("dev-idp listening on http://{}", idp.local_addr());
     println!("issuer:    {}", idp.issuer());
-    println!("discovery: {}/.well-known/openid-configuration", idp.issuer());
+    println!(
+        "discovery: {}/.well-known/openid-configuration",
+        idp.issuer()
+    );
     println!("users:     {}", users.join(", "));
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     idp.shutdown().await;

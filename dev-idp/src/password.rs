@@ -21,13 +21,26 @@ impl PasswordHash {
         // The system RNG failing is not recoverable; a zero salt would still hash correctly.
         let _ = rand::fill(&mut salt);
         let mut hash = [0u8; 32];
-        pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, ITERATIONS, &salt, password.as_bytes(), &mut hash);
+        pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            ITERATIONS,
+            &salt,
+            password.as_bytes(),
+            &mut hash,
+        );
         Self { salt, hash }
     }
 
     /// Constant-time comparison.
     pub fn verify(&self, password: &str) -> bool {
-        pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, ITERATIONS, &self.salt, password.as_bytes(), &self.hash).is_ok()
+        pbkdf2::verify(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            ITERATIONS,
+            &self.salt,
+            password.as_bytes(),
+            &self.hash,
+        )
+        .is_ok()
     }
 }
 

@@ -28,7 +28,12 @@ pub const PASS_THROUGH_SCOPES: &[&str] = &[
 
 /// Asgardeo's RBAC: requested ∩ authorized for the app ∩ (for users) scopes of the user's roles.
 /// Anything else is silently dropped. For applications (client_credentials) only API scopes.
-pub fn granted_scopes(directory: &Directory, app: &Application, user: Option<&User>, requested: &[String]) -> Vec<String> {
+pub fn granted_scopes(
+    directory: &Directory,
+    app: &Application,
+    user: Option<&User>,
+    requested: &[String],
+) -> Vec<String> {
     let mut granted: Vec<String> = Vec::new();
     for scope in requested {
         if granted.contains(scope) {
@@ -150,7 +155,12 @@ impl Provider {
     }
 
     /// Issues an access token (and ID / refresh tokens where the grant allows) for `grant`.
-    pub fn issue_tokens(&self, app: &Application, grant: &Grant, refresh: RefreshIssue) -> Result<TokenResponse, OAuthError> {
+    pub fn issue_tokens(
+        &self,
+        app: &Application,
+        grant: &Grant,
+        refresh: RefreshIssue,
+    ) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
         let lifetimes = &app.lifetimes;
         let user = match &grant.subject {
@@ -173,7 +183,12 @@ impl Provider {
             AccessTokenFormat::Jwt => {
                 let claims = AccessClaims {
                     sub: self.subject_id(grant),
-                    aut: if user.is_some() { "APPLICATION_USER" } else { "APPLICATION" }.into(),
+                    aut: if user.is_some() {
+                        "APPLICATION_USER"
+                    } else {
+                        "APPLICATION"
+                    }
+                    .into(),
                     aud: Audience::from_list(audience.clone()),
                     azp: app.client_id.clone(),
                     client_id: app.client_id.clone(),
@@ -194,7 +209,9 @@ impl Provider {
         };
 
         let id_token = match user {
-            Some(user) if grant.scopes.iter().any(|s| s == "openid") => Some(self.id_token(app, grant, user, &access_token, now)?),
+            Some(user) if grant.scopes.iter().any(|s| s == "openid") => {
+                Some(self.id_token(app, grant, user, &access_token, now)?)
+            }
             _ => None,
         };
 
@@ -222,12 +239,15 @@ impl Provider {
         );
         if let Some(token) = &refresh_token {
             let key = digest_of(token);
-            tables.refresh_tokens.entry(key).or_insert_with(|| RefreshRecord {
-                grant: grant.clone(),
-                issued_at: now,
-                expires_at: now + lifetimes.refresh_token_seconds,
-                revoked: false,
-            });
+            tables
+                .refresh_tokens
+                .entry(key)
+                .or_insert_with(|| RefreshRecord {
+                    grant: grant.clone(),
+                    issued_at: now,
+                    expires_at: now + lifetimes.refresh_token_seconds,
+                    revoked: false,
+                });
         }
         drop(tables);
 
@@ -241,7 +261,14 @@ impl Provider {
         })
     }
 
-    fn id_token(&self, app: &Application, grant: &Grant, user: &User, access_token: &str, now: i64) -> Result<String, OAuthError> {
+    fn id_token(
+        &self,
+        app: &Application,
+        grant: &Grant,
+        user: &User,
+        access_token: &str,
+        now: i64,
+    ) -> Result<String, OAuthError> {
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.urls.issuer));
         claims.insert("sub".into(), json!(user.sub.to_string()));
@@ -252,7 +279,10 @@ impl Provider {
         claims.insert("auth_time".into(), json!(grant.auth_time.unwrap_or(now)));
         claims.insert("at_hash".into(), json!(at_hash(access_token)));
         claims.insert("amr".into(), json!(["BasicAuthenticator"]));
-        claims.insert("org_id".into(), json!(self.directory.organization.id.to_string()));
+        claims.insert(
+            "org_id".into(),
+            json!(self.directory.organization.id.to_string()),
+        );
         claims.insert("org_name".into(), json!(self.directory.organization.name));
         if let Some(nonce) = &grant.nonce {
             claims.insert("nonce".into(), json!(nonce));
