@@ -1,0 +1,67 @@
+//! `AppError`: what the browser may learn when a server function fails. Internal details stay
+//! in the server log; each variant has its HTTP status.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+use crate::model::FieldErrors;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("Your session ended. Sign in again.")]
+    SessionEnded,
+    #[error("You don't have permission to {0}.")]
+    Forbidden(String),
+    #[error("Please correct the highlighted fields.")]
+    Invalid(FieldErrors),
+    #[error("The request was refused: {0}")]
+    BadRequest(String),
+    #[error("The sign-in service is unavailable. Try again in a moment.")]
+    Unavailable,
+    #[error("Something went wrong on our side. Try again.")]
+    Internal,
+    /// The call did not reach the server or its answer could not be read.
+    #[error("Could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated | Self::SessionEnded => 401,
+            Self::Forbidden(_) => 403,
+            Self::Invalid(_) => 422,
+            Self::BadRequest(_) => 400,
+            Self::Unavailable => 503,
+            Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+
+    pub fn field_errors(&self) -> Option<&FieldErrors> {
+        match self {
+            Self::Invalid(errors) => Some(errors),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let error = match value {
+            // Arguments that do not decode are the caller's fault: 400, not 500.
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => Self::BadRequest(message),
+            ServerFnErrorErr::UnsupportedRequestMethod(message) => Self::BadRequest(message),
+            other => Self::Transport(other.to_string()),
+        };
+        #[cfg(feature = "ssr")]
+        if let Self::BadRequest(_) = &error {
+            crate::server::respond_with_status(error.status());
+        }
+        error
+    }
+}

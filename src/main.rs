@@ -1,0 +1,44 @@
+//! The issues-app server: load config.json, start, serve until Ctrl-C / SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use issues_app::server::config::{Config, Overrides};
+use issues_app::server::startup::Application;
+use issues_app::server::telemetry;
+
+const USAGE: &str = "usage: issues-app [--config FILE]   (default ./config.json, or $ISSUES_APP_CONFIG)";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("issues-app: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let mut config_path = std::env::var("ISSUES_APP_CONFIG").map(PathBuf::from).unwrap_or_else(|_| "config.json".into());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--config" => config_path = args.next().ok_or(USAGE)?.into(),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    let config = Config::load(&config_path, &Overrides::from_env()).map_err(|e| e.to_string())?;
+    let leptos = leptos::config::get_configuration(Some("Leptos.toml"))
+        .map_err(|e| format!("Leptos.toml: {e}"))?
+        .leptos_options;
+    let app = Application::build(config, leptos).await.map_err(|e| e.to_string())?;
+    tracing::info!(address = %app.local_addr(), hosted = %app.state().config.hosted_url, "issues-app listening");
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,286 @@
+//! The pages: home, the issue board, the create page. What they show comes from the server's
+//! decision (`session_info`); the server checks again on every call.
+
+use leptos::prelude::*;
+
+use crate::api::{CreateIssue, list_issues};
+use crate::app::use_session;
+use crate::error::AppError;
+use crate::model::{IssuePage, SessionView, title_problem};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || session.get().map(|result| match result {
+                Ok(info) => home(info),
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+fn home(info: SessionView) -> AnyView {
+    let notice = info.notice.clone().map(|notice| view! { <p class="notice warning" role="status" id="session-notice">{notice}</p> });
+    match info.user {
+        None => view! {
+            {notice}
+            <section class="hero card">
+                <h1>"Issues"</h1>
+                <p class="lead">"Track your team's issues. What you may see and do is decided by your organization's identity provider."</p>
+                <a class="button primary" href="/auth/login?return_to=/" rel="external" id="sign-in">"Sign in"</a>
+            </section>
+        }
+        .into_any(),
+        Some(user) => {
+            let permissions = info.permissions;
+            view! {
+                <section class="card welcome">
+                    <h1>"Welcome, " <span id="welcome-name">{user.name}</span></h1>
+                    <h2>"Your permissions"</h2>
+                    <ul class="permissions">
+                        <li id="perm-view" class=if permissions.view_issues { "granted" } else { "denied" }>
+                            {if permissions.view_issues { "✓ You can view issues" } else { "✗ You cannot view issues" }}
+                        </li>
+                        <li id="perm-create" class=if permissions.create_issue { "granted" } else { "denied" }>
+                            {if permissions.create_issue { "✓ You can create issues" } else { "✗ You cannot create issues" }}
+                        </li>
+                    </ul>
+                    <p class="scopes">
+                        "Granted scopes: "
+                        {info.scopes.into_iter().map(|scope| view! { <code class="scope">{scope}</code> " " }).collect_view()}
+                    </p>
+                    <a class="button primary" href="/issues">"Go to issues"</a>
+                </section>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn SignInPrompt(return_to: &'static str, message: &'static str) -> impl IntoView {
+    view! {
+        <section class="card prompt">
+            <p>{message}</p>
+            <a class="button primary" href=format!("/auth/login?return_to={return_to}") rel="external" id="sign-in">"Sign in"</a>
+        </section>
+    }
+}
+
+#[component]
+pub fn IssuesPage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <div class="page-head">
+            <h1>"Issues"</h1>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || session.get().map(|result| match result {
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues" message="Sign in to see the issues."/> }.into_any(),
+                Ok(info) if !info.permissions.view_issues => view! {
+                    <p class="notice error" role="alert" id="no-permission">"You don't have permission to view issues."</p>
+                }
+                .into_any(),
+                Ok(info) => view! { <IssueBoard can_create=info.permissions.create_issue/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn IssueBoard(can_create: bool) -> impl IntoView {
+    let create = ServerAction::<CreateIssue>::new();
+    let before = RwSignal::new(None::<i64>);
+    let page = Resource::new(move || (create.version().get(), before.get()), |(_, before)| list_issues(before));
+    // A new issue is shown at the top: go back to the newest page.
+    Effect::new(move |_| {
+        if create.version().get() > 0 {
+            before.set(None);
+        }
+    });
+    view! {
+        {can_create.then(|| view! { <CreateIssueForm action=create/> })}
+        <Transition fallback=|| view! { <p class="muted">"Loading issues…"</p> }>
+            {move || page.get().map(|result| match result {
+                Ok(page) => issue_list(page, before),
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn issue_list(page: IssuePage, before: RwSignal<Option<i64>>) -> AnyView {
+    if page.issues.is_empty() {
+        return view! { <p class="empty card" id="no-issues">"No issues yet."</p> }.into_any();
+    }
+    let older = page.next_before;
+    view! {
+        <ul class="issue-list" id="issue-list">
+            {page
+                .issues
+                .into_iter()
+                .map(|issue| {
+                    let description = (!issue.description.is_empty())
+                        .then(|| view! { <p class="issue-description">{issue.description}</p> });
+                    view! {
+                        <li class="issue card" data-issue-id=issue.id>
+                            <h3 class="issue-title">{issue.title}</h3>
+                            {description}
+                            <p class="issue-meta">
+                                "#" {issue.id} " · " {issue.author_name} " · " {format_time(issue.created_at)}
+                            </p>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+        <nav class="pager" aria-label="Pages">
+            {move || before.get().is_some().then(|| view! {
+                <button type="button" class="secondary" on:click=move |_| before.set(None)>"Newest"</button>
+            })}
+            {older.map(|next| view! {
+                <button type="button" class="secondary" id="older" on:click=move |_| before.set(Some(next))>"Older issues"</button>
+            })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
+    let title = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let touched = RwSignal::new(false);
+    let result = action.value();
+    let field_errors = move || {
+        result
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.field_errors().cloned())
+            .unwrap_or_default()
+    };
+    let title_error = move || {
+        touched
+            .get()
+            .then(|| title_problem(&title.get()))
+            .flatten()
+            .or_else(|| field_errors().title)
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = result.get() {
+            title.set(String::new());
+            description.set(String::new());
+            touched.set(false);
+        }
+    });
+    let status = move || match result.get() {
+        Some(Ok(issue)) => format!("Created “{}”.", issue.title),
+        Some(Err(AppError::Invalid(_))) | None => String::new(),
+        Some(Err(error)) => error.to_string(),
+    };
+    view! {
+        <ActionForm action=action attr:class="card create-form" attr:id="create-issue">
+            <h2>"Create issue"</h2>
+            <div class="field">
+                <label for="issue-title">"Title"</label>
+                <input
+                    id="issue-title"
+                    name="title"
+                    type="text"
+                    autocomplete="off"
+                    prop:value=title
+                    on:input=move |ev| {
+                        title.set(event_target_value(&ev));
+                        touched.set(true);
+                    }
+                    aria-invalid=move || title_error().is_some().to_string()
+                    aria-describedby="issue-title-error"
+                />
+                <p class="field-error" id="issue-title-error" aria-live="polite">{title_error}</p>
+            </div>
+            <div class="field">
+                <label for="issue-description">"Description"</label>
+                <textarea
+                    id="issue-description"
+                    name="description"
+                    rows="4"
+                    prop:value=description
+                    on:input=move |ev| description.set(event_target_value(&ev))
+                ></textarea>
+                <p class="field-error" id="issue-description-error">{move || field_errors().description}</p>
+            </div>
+            <div class="actions">
+                <button type="submit" class="primary" id="create-issue-submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating…" } else { "Create issue" }}
+                </button>
+                <span class="status" role="status" id="create-status">{status}</span>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn NewIssuePage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <div class="page-head">
+            <h1>"New issue"</h1>
+            <a href="/issues">"Back to issues"</a>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || session.get().map(|result| match result {
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues/new" message="Sign in to create an issue."/> }.into_any(),
+                Ok(info) if !info.permissions.create_issue => view! {
+                    <p class="notice error" role="alert" id="not-permitted">"You are not permitted to create issues."</p>
+                }
+                .into_any(),
+                Ok(_) => {
+                    let action = ServerAction::<CreateIssue>::new();
+                    view! { <CreateIssueForm action/> }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::respond_with_page_status(404);
+    view! {
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to the start"</a></p>
+        </section>
+    }
+}
+
+/// `2026-11-22 09:30 UTC` from milliseconds since the epoch; the same on server and browser.
+fn format_time(millis: i64) -> String {
+    let seconds = millis.div_euclid(1000);
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", of_day / 3600, of_day % 3600 / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::format_time(1_795_347_000_000), "2026-11-22 11:30 UTC");
+    }
+}

@@ -1,0 +1,201 @@
+//! Access-token validation for the REST API: JWTs verified locally against the IdP's JWKS
+//! (algorithm pinned to RS256, issuer exact, audience from config, `typ` must be `at+jwt` when
+//! present), or opaque tokens via the IdP's introspection endpoint. Verified tokens are cached
+//! until they expire so repeated requests skip the signature work.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_lc_rs::digest;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+
+use crate::access::Viewer;
+use crate::server::auth::jwks::JwksCache;
+use crate::server::auth::oidc::Oidc;
+use crate::server::config::{Config, TokenValidation};
+
+/// Longer than any real access token; anything bigger is refused before parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+const CACHE_CAPACITY: usize = 10_000;
+/// Introspection answers are trusted this long, so a revocation takes effect soon.
+const INTROSPECTION_CACHE_SECONDS: i64 = 30;
+const LEEWAY_SECONDS: u64 = 30;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// RFC 6750 `invalid_token`: 401.
+    #[error("{0}")]
+    Invalid(String),
+    /// The IdP could not be asked (introspection mode): 503.
+    #[error("the identity provider is unavailable")]
+    Unavailable,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ScopeClaim {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl ScopeClaim {
+    fn into_list(self) -> Vec<String> {
+        match self {
+            Self::Text(text) => text.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            Self::List(list) => list,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AccessClaims {
+    sub: String,
+    exp: i64,
+    scope: Option<ScopeClaim>,
+    username: Option<String>,
+    name: Option<String>,
+    /// Present only in ID tokens: their presence means someone sent the wrong token.
+    nonce: Option<serde_json::Value>,
+    at_hash: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Introspection {
+    active: bool,
+    scope: Option<ScopeClaim>,
+    sub: Option<String>,
+    username: Option<String>,
+    exp: Option<i64>,
+    iss: Option<String>,
+}
+
+pub struct TokenVerifier {
+    issuer: String,
+    audiences: Vec<String>,
+    mode: TokenValidation,
+    jwks: Arc<JwksCache>,
+    oidc: Arc<Oidc>,
+    cache: Mutex<HashMap<[u8; 32], (Viewer, i64)>>,
+}
+
+impl TokenVerifier {
+    pub fn new(config: &Config, jwks: Arc<JwksCache>, oidc: Arc<Oidc>) -> Self {
+        Self {
+            issuer: config.issuer.clone(),
+            audiences: config.audiences.clone(),
+            mode: config.token_validation,
+            jwks,
+            oidc,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn verify(&self, token: &str, now: i64) -> Result<Viewer, TokenError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid("the access token is malformed".into()));
+        }
+        let key: [u8; 32] = {
+            let hash = digest::digest(&digest::SHA256, token.as_bytes());
+            let mut key = [0u8; 32];
+            key.copy_from_slice(hash.as_ref());
+            key
+        };
+        if let Some((viewer, until)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && *until > now
+        {
+            return Ok(viewer.clone());
+        }
+        let (viewer, until) = match self.mode {
+            TokenValidation::Jwks => self.verify_jwt(token).await?,
+            TokenValidation::Introspection => self.introspect(token, now).await?,
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (viewer.clone(), until));
+        Ok(viewer)
+    }
+
+    /// Verifies a JWT access token; returns the caller and when the token expires.
+    pub async fn verify_jwt(&self, token: &str) -> Result<(Viewer, i64), TokenError> {
+        let invalid = |message: &str| TokenError::Invalid(message.to_string());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("the access token is not a valid JWT"))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(invalid("the access token's algorithm is not accepted"));
+        }
+        if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
+            return Err(invalid("the access token names its own key; only the IdP's JWKS is trusted"));
+        }
+        if let Some(typ) = &header.typ {
+            let typ = typ.to_ascii_lowercase();
+            if typ != "at+jwt" && typ != "application/at+jwt" {
+                return Err(invalid("the token is not an access token (typ)"));
+            }
+        }
+        let kid = header.kid.as_deref();
+        let mut keys = self.jwks.keys();
+        if keys.find(kid).is_none() {
+            keys = self.jwks.refetch_for_unknown_key().await;
+        }
+        let key = keys.find(kid).ok_or_else(|| invalid("the access token is signed with an unknown key"))?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&self.audiences);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|error| {
+            use jsonwebtoken::errors::ErrorKind;
+            let reason = match error.kind() {
+                ErrorKind::ExpiredSignature => "the access token has expired",
+                ErrorKind::ImmatureSignature => "the access token is not valid yet",
+                ErrorKind::InvalidIssuer => "the access token comes from another issuer",
+                ErrorKind::InvalidAudience => "the access token is for another audience",
+                ErrorKind::InvalidSignature => "the access token's signature is invalid",
+                ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
+                _ => "the access token is invalid",
+            };
+            TokenError::Invalid(reason.into())
+        })?;
+        let claims = data.claims;
+        if claims.nonce.is_some() || claims.at_hash.is_some() {
+            return Err(invalid("an ID token is not an access token"));
+        }
+        let name = claims.name.or(claims.username).unwrap_or_else(|| claims.sub.clone());
+        let viewer = Viewer {
+            sub: claims.sub,
+            name,
+            scopes: claims.scope.map(ScopeClaim::into_list).unwrap_or_default(),
+        };
+        Ok((viewer, claims.exp))
+    }
+
+    async fn introspect(&self, token: &str, now: i64) -> Result<(Viewer, i64), TokenError> {
+        let body = self.oidc.introspect(token).await.map_err(|_| TokenError::Unavailable)?;
+        let answer: Introspection =
+            serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
+        if !answer.active {
+            return Err(TokenError::Invalid("the access token is not active".into()));
+        }
+        if answer.iss.as_ref().is_some_and(|iss| iss != &self.issuer) {
+            return Err(TokenError::Invalid("the access token comes from another issuer".into()));
+        }
+        let exp = answer.exp.unwrap_or(now + INTROSPECTION_CACHE_SECONDS);
+        if exp <= now {
+            return Err(TokenError::Invalid("the access token has expired".into()));
+        }
+        let sub = answer.sub.ok_or_else(|| TokenError::Invalid("the access token has no subject".into()))?;
+        let viewer = Viewer {
+            name: answer.username.unwrap_or_else(|| sub.clone()),
+            sub,
+            scopes: answer.scope.map(ScopeClaim::into_list).unwrap_or_default(),
+        };
+        Ok((viewer, exp.min(now + INTROSPECTION_CACHE_SECONDS)))
+    }
+}

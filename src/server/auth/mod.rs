@@ -1,0 +1,8 @@
+//! Authentication: the OIDC relying party, the session's sign-in state, bearer tokens.
+
+pub mod bearer;
+pub mod handlers;
+pub mod http;
+pub mod jwks;
+pub mod oidc;
+pub mod session;

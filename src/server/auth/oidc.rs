@@ -1,0 +1,456 @@
+//! The relying-party side of OpenID Connect, on openidconnect: discovery (Asgardeo's issuer is
+//! its token endpoint URL, discovery lives under it), the authorization code flow with PKCE
+//! S256, state and nonce, ID token validation against the cached JWKS, refresh, revocation and
+//! RP-initiated logout.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
+    CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
+    CoreSubjectIdentifierType, CoreTokenResponse,
+};
+use openidconnect::{
+    AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, EndSessionUrl, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RefreshToken,
+    RequestTokenError, RevocationUrl, Scope, SignatureVerificationError, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::server::auth::http::read_limited;
+use crate::server::auth::jwks::JwksCache;
+use crate::server::config::Config;
+use crate::server::sign_ins::Tokens;
+
+/// Discovery is retried at most this often while the IdP is unreachable.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(2);
+
+/// Metadata beyond what openidconnect models: logout, revocation, introspection, RFC 9207.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ExtraMetadata {
+    pub end_session_endpoint: Option<String>,
+    pub revocation_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+type Client = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet>;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum OidcError {
+    /// The IdP cannot be reached or is misconfigured: 503.
+    #[error("the identity provider is unavailable: {0}")]
+    Unavailable(String),
+    /// The IdP answered with something unusable (500, HTML, oversized): 502.
+    #[error("the identity provider gave an invalid answer: {0}")]
+    BadResponse(String),
+    /// The IdP refused, or what it sent failed validation: 400.
+    #[error("sign-in was refused: {0}")]
+    Rejected(String),
+    /// The refresh token is no longer good: the session is over.
+    #[error("the identity provider no longer accepts this session")]
+    InvalidGrant,
+}
+
+/// What we discovered about the IdP.
+pub struct Discovered {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub extra: ExtraMetadata,
+}
+
+/// Secrets of a sign-in in progress. Kept sealed in the session until the callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingSecrets {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+}
+
+/// The result of a successful code exchange.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub sub: String,
+    pub sid: Option<String>,
+    pub name: String,
+    pub tokens: Tokens,
+    /// Scopes from the token response; `None` when the IdP did not say.
+    pub scopes: Option<Vec<String>>,
+    pub expires_in: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct Refreshed {
+    pub tokens: Tokens,
+    pub scopes: Option<Vec<String>>,
+    pub expires_in: Option<Duration>,
+}
+
+pub struct Oidc {
+    issuer: String,
+    client_id: String,
+    client_secret: ClientSecret,
+    redirect_uri: String,
+    post_logout_redirect_uri: String,
+    scopes: Vec<String>,
+    jwks_override: Option<String>,
+    http: reqwest::Client,
+    jwks: Arc<JwksCache>,
+    discovered: RwLock<Option<Arc<Discovered>>>,
+    last_attempt: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl Oidc {
+    pub fn new(config: &Config, http: reqwest::Client, jwks: Arc<JwksCache>) -> Self {
+        Self {
+            issuer: config.issuer.clone(),
+            client_id: config.client_id.clone(),
+            client_secret: ClientSecret::new(config.client_secret.expose().to_string()),
+            redirect_uri: config.redirect_uri(),
+            post_logout_redirect_uri: config.post_logout_redirect_uri(),
+            scopes: config.requested_scopes(),
+            jwks_override: config.jwks_url.clone(),
+            http,
+            jwks,
+            discovered: RwLock::new(None),
+            last_attempt: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn is_discovered(&self) -> bool {
+        self.discovered.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// The IdP's metadata, discovered on first use and kept; retried while it fails.
+    pub async fn discovered(&self) -> Result<Arc<Discovered>, OidcError> {
+        if let Some(found) = self.discovered.read().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(found);
+        }
+        let mut last = self.last_attempt.lock().await;
+        if let Some(found) = self.discovered.read().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(found);
+        }
+        if last.is_some_and(|at| at.elapsed() < DISCOVERY_RETRY) {
+            return Err(OidcError::Unavailable("discovery failed moments ago".into()));
+        }
+        *last = Some(Instant::now());
+        let found = Arc::new(self.discover().await.inspect_err(|error| {
+            tracing::warn!(%error, issuer = %self.issuer, "OpenID Provider discovery failed");
+        })?);
+        tracing::info!(issuer = %found.issuer, "OpenID Provider discovered");
+        *self.discovered.write().unwrap_or_else(|p| p.into_inner()) = Some(found.clone());
+        Ok(found)
+    }
+
+    async fn discover(&self) -> Result<Discovered, OidcError> {
+        let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        // `{issuer}/.well-known/openid-configuration`: with Asgardeo's issuer this is
+        // `{org}/oauth2/token/.well-known/openid-configuration`, exactly where it serves it.
+        let url = issuer
+            .join(".well-known/openid-configuration")
+            .map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        let response = self
+            .http
+            .get(url.as_str())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| OidcError::Unavailable(format!("discovery request failed: {e}")))?;
+        if !response.status().is_success() {
+            return Err(OidcError::Unavailable(format!("discovery answered {}", response.status())));
+        }
+        let body = read_limited(response, 256 * 1024).await.map_err(OidcError::Unavailable)?;
+        let metadata: Metadata = serde_json::from_slice(&body)
+            .map_err(|e| OidcError::Unavailable(format!("discovery document is invalid: {e}")))?;
+        if metadata.issuer().as_str() != self.issuer {
+            return Err(OidcError::Unavailable(format!(
+                "the discovered issuer `{}` differs from the configured `{}`",
+                metadata.issuer().as_str(),
+                self.issuer
+            )));
+        }
+        let token_endpoint = metadata
+            .token_endpoint()
+            .ok_or_else(|| OidcError::Unavailable("discovery has no token_endpoint".into()))?
+            .to_string();
+        let jwks_uri = self.jwks_override.clone().unwrap_or_else(|| metadata.jwks_uri().to_string());
+        self.jwks.load(&jwks_uri).await.map_err(OidcError::Unavailable)?;
+        Ok(Discovered {
+            issuer: metadata.issuer().to_string(),
+            authorization_endpoint: metadata.authorization_endpoint().to_string(),
+            token_endpoint,
+            jwks_uri,
+            extra: metadata.additional_metadata().clone(),
+        })
+    }
+
+    fn client(&self, found: &Discovered) -> Result<Client, OidcError> {
+        let bad = |e: openidconnect::url::ParseError| OidcError::Unavailable(e.to_string());
+        Ok(CoreClient::new(
+            ClientId::new(self.client_id.clone()),
+            IssuerUrl::new(found.issuer.clone()).map_err(bad)?,
+            self.jwks.keys().oidc.clone(),
+        )
+        .set_client_secret(self.client_secret.clone())
+        .set_auth_uri(openidconnect::AuthUrl::new(found.authorization_endpoint.clone()).map_err(bad)?)
+        .set_token_uri(openidconnect::TokenUrl::new(found.token_endpoint.clone()).map_err(bad)?)
+        .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(bad)?))
+    }
+
+    /// Starts a sign-in: the authorize URL and the secrets to keep until the callback.
+    pub async fn begin(&self) -> Result<(String, PendingSecrets), OidcError> {
+        let found = self.discovered().await?;
+        let client = self.client(&found)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state, nonce) = client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            // openidconnect adds `openid` itself.
+            .add_scopes(self.scopes.iter().filter(|s| *s != "openid").map(|s| Scope::new(s.clone())))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok((
+            url.to_string(),
+            PendingSecrets {
+                state: state.secret().clone(),
+                nonce: nonce.secret().clone(),
+                pkce_verifier: verifier.secret().clone(),
+            },
+        ))
+    }
+
+    /// Whether the IdP promised RFC 9207's `iss` on authorization responses.
+    pub async fn sends_iss_parameter(&self) -> bool {
+        self.discovered()
+            .await
+            .map(|found| found.extra.authorization_response_iss_parameter_supported)
+            .unwrap_or(false)
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Exchanges the code (client_secret_basic + PKCE verifier) and validates the ID token.
+    pub async fn finish(&self, code: &str, pending: &PendingSecrets) -> Result<SignedIn, OidcError> {
+        let found = self.discovered().await?;
+        let client = self.client(&found)?;
+        let response = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(token_error)?;
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| OidcError::Rejected("the identity provider sent no ID token".into()))?;
+        let nonce = Nonce::new(pending.nonce.clone());
+
+        let claims = match self.verify_id_token(id_token, &response, &nonce, false) {
+            Err(OidcError::Rejected(reason)) if reason == NO_MATCHING_KEY => {
+                // A key we have not seen: the IdP may have rotated. Fetch once (rate-limited).
+                self.jwks.refetch_for_unknown_key().await;
+                self.verify_id_token(id_token, &response, &nonce, true)?
+            }
+            other => other?,
+        };
+        let tokens = Tokens {
+            access_token: response.access_token().secret().clone(),
+            refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+            id_token: Some(id_token.to_string()),
+        };
+        Ok(SignedIn {
+            sub: claims.sub,
+            sid: claims.sid,
+            name: claims.name,
+            tokens,
+            scopes: response.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()),
+            expires_in: response.expires_in(),
+        })
+    }
+
+    fn verify_id_token(&self, id_token: &CoreIdToken, response: &CoreTokenResponse, nonce: &Nonce, retried: bool) -> Result<IdClaims, OidcError> {
+        let keys = self.jwks.keys();
+        let verifier = CoreIdTokenVerifier::new_public_client(
+            ClientId::new(self.client_id.clone()),
+            IssuerUrl::new(self.issuer.clone()).map_err(|e| OidcError::Unavailable(e.to_string()))?,
+            keys.oidc.clone(),
+        )
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
+        let claims = id_token.claims(&verifier, nonce).map_err(|error| match error {
+            ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) if !retried => {
+                OidcError::Rejected(NO_MATCHING_KEY.into())
+            }
+            other => OidcError::Rejected(format!("the ID token is not valid: {other}")),
+        })?;
+        if let Some(expected) = claims.access_token_hash() {
+            let alg = id_token.signing_alg().map_err(|e| OidcError::Rejected(e.to_string()))?;
+            let key = id_token.signing_key(&verifier).map_err(|e| OidcError::Rejected(e.to_string()))?;
+            let actual = AccessTokenHash::from_token(response.access_token(), alg, key)
+                .map_err(|e| OidcError::Rejected(e.to_string()))?;
+            if actual != *expected {
+                return Err(OidcError::Rejected("the ID token's at_hash does not match the access token".into()));
+            }
+        }
+        let name = claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.to_string())
+            .or_else(|| {
+                let given = claims.given_name().and_then(|n| n.get(None)).map(|n| n.to_string());
+                let family = claims.family_name().and_then(|n| n.get(None)).map(|n| n.to_string());
+                match (given, family) {
+                    (Some(g), Some(f)) => Some(format!("{g} {f}")),
+                    (Some(g), None) => Some(g),
+                    (None, Some(f)) => Some(f),
+                    (None, None) => None,
+                }
+            })
+            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
+            .or_else(|| claims.email().map(|e| e.to_string()))
+            .unwrap_or_else(|| claims.subject().to_string());
+        // `sid` is not modelled by openidconnect's core claims; the signature and every
+        // standard claim were verified just above, so reading one more claim is safe.
+        let sid = jsonwebtoken::dangerous::insecure_decode::<SidClaim>(id_token.to_string())
+            .ok()
+            .and_then(|data| data.claims.sid);
+        Ok(IdClaims {
+            sub: claims.subject().to_string(),
+            sid,
+            name,
+        })
+    }
+
+    /// Redeems the refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed, OidcError> {
+        let found = self.discovered().await?;
+        let client = self.client(&found)?;
+        let response = client
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match token_error(error) {
+                OidcError::Rejected(code) if code.starts_with("invalid_grant") => OidcError::InvalidGrant,
+                other => other,
+            })?;
+        Ok(Refreshed {
+            tokens: Tokens {
+                access_token: response.access_token().secret().clone(),
+                refresh_token: Some(
+                    response
+                        .refresh_token()
+                        .map(|t| t.secret().clone())
+                        .unwrap_or_else(|| refresh_token.to_string()),
+                ),
+                id_token: response.id_token().map(|t| t.to_string()),
+            },
+            scopes: response.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()),
+            expires_in: response.expires_in(),
+        })
+    }
+
+    /// Revokes a refresh token, when the IdP has a revocation endpoint. Best effort.
+    pub async fn revoke(&self, refresh_token: &str) {
+        let Ok(found) = self.discovered().await else { return };
+        let Some(endpoint) = found.extra.revocation_endpoint.clone() else { return };
+        let Ok(url) = RevocationUrl::new(endpoint) else { return };
+        let Ok(client) = self.client(&found) else { return };
+        let token = CoreRevocableToken::from(RefreshToken::new(refresh_token.to_string()));
+        let client = client.set_revocation_url(url);
+        let result = client.revoke_token(token);
+        match result {
+            Ok(request) => {
+                if let Err(error) = request.request_async(&self.http).await {
+                    tracing::warn!(%error, "refresh token revocation failed");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "refresh token revocation not possible"),
+        }
+    }
+
+    /// Where to send the browser to end the IdP session, if the IdP supports RP-initiated logout.
+    pub async fn end_session_url(&self, id_token: Option<&str>) -> Option<String> {
+        let found = self.discovered().await.ok()?;
+        let endpoint = EndSessionUrl::new(found.extra.end_session_endpoint.clone()?).ok()?;
+        let mut request = LogoutRequest::from(endpoint)
+            .set_client_id(ClientId::new(self.client_id.clone()))
+            .set_state(CsrfToken::new_random());
+        if let Ok(uri) = PostLogoutRedirectUrl::new(self.post_logout_redirect_uri.clone()) {
+            request = request.set_post_logout_redirect_uri(uri);
+        }
+        if let Some(token) = id_token.and_then(|t| t.parse::<CoreIdToken>().ok()) {
+            request = request.set_id_token_hint(&token);
+        }
+        Some(request.http_get_url().to_string())
+    }
+
+    /// RFC 7662 introspection with client_secret_basic. Returns the raw JSON answer.
+    pub async fn introspect(&self, token: &str) -> Result<Vec<u8>, OidcError> {
+        let found = self.discovered().await?;
+        let endpoint = found
+            .extra
+            .introspection_endpoint
+            .clone()
+            .ok_or_else(|| OidcError::Unavailable("the identity provider has no introspection endpoint".into()))?;
+        let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+        let response = self
+            .http
+            .post(endpoint)
+            .basic_auth(encode(&self.client_id), Some(encode(self.client_secret.secret())))
+            .form(&[("token", token), ("token_type_hint", "access_token")])
+            .send()
+            .await
+            .map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(OidcError::BadResponse(format!("introspection answered {}", response.status())));
+        }
+        read_limited(response, 64 * 1024).await.map_err(OidcError::BadResponse)
+    }
+}
+
+const NO_MATCHING_KEY: &str = "no matching key";
+
+struct IdClaims {
+    sub: String,
+    sid: Option<String>,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct SidClaim {
+    sid: Option<String>,
+}
+
+fn token_error<RE: std::error::Error + 'static>(
+    error: RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
+) -> OidcError {
+    match error {
+        RequestTokenError::ServerResponse(response) => {
+            OidcError::Rejected(format!("{}", response.error().as_ref()))
+        }
+        RequestTokenError::Request(error) => OidcError::Unavailable(format!("token request failed: {error}")),
+        RequestTokenError::Parse(error, _) => OidcError::BadResponse(format!("token response is not valid: {error}")),
+        RequestTokenError::Other(message) => OidcError::BadResponse(message),
+    }
+}

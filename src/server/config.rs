@@ -1,0 +1,551 @@
+//! config.json: the file admins edit. Accepts the original Asgardeo demo's file as it is, plus
+//! optional sections this app needs. Validated once at start-up; every error names the file,
+//! the field and what is expected.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::access::FeatureScopes;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {file}: {message}")]
+    Read { file: String, message: String },
+    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: field `{field}`: {message}")]
+    Field {
+        file: String,
+        field: String,
+        message: String,
+    },
+}
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum TokenValidation {
+    /// Verify JWT access tokens locally against the IdP's JWKS.
+    #[default]
+    #[serde(rename = "jwks")]
+    Jwks,
+    /// Ask the IdP's introspection endpoint (works for opaque tokens too).
+    #[serde(rename = "introspection")]
+    Introspection,
+}
+
+// ----- the file as written ------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(rename = "AuthorizationConfig")]
+    authorization: AuthorizationSection,
+    #[serde(rename = "ApplicationConfig")]
+    application: ApplicationSection,
+    #[serde(rename = "Features")]
+    features: FeaturesSection,
+    #[serde(rename = "Server", default)]
+    server: ServerSection,
+    #[serde(rename = "DevIdentityProvider")]
+    dev_identity_provider: Option<DevIdpSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct AuthorizationSection {
+    base_organization_url: String,
+    issuer: Option<String>,
+    jwks_url: Option<String>,
+    #[serde(default)]
+    audiences: Vec<String>,
+    #[serde(default)]
+    token_validation: TokenValidation,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ApplicationSection {
+    hosted_url: String,
+    client_id: String,
+    client_secret: Option<String>,
+    #[serde(rename = "APIScopes")]
+    api_scopes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeaturesSection {
+    #[serde(rename = "Issues")]
+    issues: IssuesFeature,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuesFeature {
+    scopes: IssuesScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuesScopes {
+    create: Vec<String>,
+    view: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct ServerSection {
+    listen_address: Option<String>,
+    database_url: Option<String>,
+    session_key: Option<String>,
+    #[serde(default = "default_idle_minutes")]
+    session_idle_minutes: u64,
+    #[serde(default = "default_absolute_hours")]
+    session_absolute_hours: u64,
+    #[serde(default = "default_data_dir")]
+    data_dir: String,
+    #[serde(default)]
+    tls_terminated_by_proxy: bool,
+    #[serde(default = "default_max_connections")]
+    database_max_connections: u32,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen_address: None,
+            database_url: None,
+            session_key: None,
+            session_idle_minutes: default_idle_minutes(),
+            session_absolute_hours: default_absolute_hours(),
+            data_dir: default_data_dir(),
+            tls_terminated_by_proxy: false,
+            database_max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_idle_minutes() -> u64 {
+    60
+}
+fn default_absolute_hours() -> u64 {
+    12
+}
+fn default_data_dir() -> String {
+    "data".into()
+}
+fn default_max_connections() -> u32 {
+    8
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct DevIdpSection {
+    listen: Option<String>,
+    key_file: Option<String>,
+    directory: Option<String>,
+}
+
+// ----- the validated configuration ----------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: PathBuf,
+    /// `BaseOrganizationUrl` without a trailing slash, e.g. `https://api.asgardeo.io/t/acme`.
+    pub organization_url: String,
+    /// The issuer the IdP must announce: Asgardeo's is `{organization}/oauth2/token`.
+    pub issuer: String,
+    pub jwks_url: Option<String>,
+    /// Audiences accepted in access tokens: the client id plus any configured API identifiers.
+    pub audiences: Vec<String>,
+    pub token_validation: TokenValidation,
+    pub hosted_url: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub api_scopes: Vec<String>,
+    pub features: FeatureScopes,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub session_key: Option<Secret>,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub data_dir: PathBuf,
+    pub secure_cookies: bool,
+    pub dev_idp: Option<DevIdpConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DevIdpConfig {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub key_file: PathBuf,
+    pub directory: Option<PathBuf>,
+}
+
+/// Environment overrides, read by the caller so tests can pass their own.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub client_secret: Option<String>,
+    pub session_key: Option<String>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+}
+
+impl Overrides {
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            client_secret: var("ISSUES_APP_CLIENT_SECRET"),
+            session_key: var("ISSUES_APP_SESSION_KEY"),
+            database_url: var("ISSUES_APP_DATABASE_URL"),
+            listen: var("LEPTOS_SITE_ADDR"),
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        Self::parse(&text, path, overrides)
+    }
+
+    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let parsed: ConfigFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let field = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_syntax() || inner.is_eof() || field == "." {
+                ConfigError::Syntax {
+                    file: file.clone(),
+                    line: inner.line(),
+                    column: inner.column(),
+                    message: inner.to_string(),
+                }
+            } else {
+                let message = inner.to_string();
+                let message = message.split(" at line ").next().unwrap_or_default().to_string();
+                ConfigError::Field {
+                    file: file.clone(),
+                    field,
+                    message,
+                }
+            }
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Checker { file: &file, base_dir }.check(parsed, overrides)
+    }
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    base_dir: PathBuf,
+}
+
+impl Checker<'_> {
+    fn fail(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Field {
+            file: self.file.to_string(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn url(&self, field: &str, value: &str) -> Result<Url, ConfigError> {
+        match Url::parse(value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            _ => Err(self.fail(field, format!("expected an absolute http(s) URL, got `{value}`"))),
+        }
+    }
+
+    fn path(&self, value: &str) -> PathBuf {
+        let path = PathBuf::from(value);
+        if path.is_absolute() { path } else { self.base_dir.join(path) }
+    }
+
+    fn scopes(&self, field: &str, scopes: &[String], allow_empty: bool) -> Result<(), ConfigError> {
+        if scopes.is_empty() && !allow_empty {
+            return Err(self.fail(field, "expected at least one scope"));
+        }
+        for (index, scope) in scopes.iter().enumerate() {
+            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\') {
+                return Err(self.fail(
+                    &format!("{field}[{index}]"),
+                    format!("expected a scope name without spaces or quotes, got `{scope}`"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&self, file: ConfigFile, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let auth = file.authorization;
+        let app = file.application;
+        let server = file.server;
+
+        let organization = self.url("AuthorizationConfig.BaseOrganizationUrl", &auth.base_organization_url)?;
+        let organization_url = organization.as_str().trim_end_matches('/').to_string();
+        let issuer = match &auth.issuer {
+            Some(issuer) => self.url("AuthorizationConfig.Issuer", issuer)?.as_str().trim_end_matches('/').to_string(),
+            None => format!("{organization_url}/oauth2/token"),
+        };
+        let jwks_url = match &auth.jwks_url {
+            Some(url) => Some(self.url("AuthorizationConfig.JwksUrl", url)?.to_string()),
+            None => None,
+        };
+
+        let hosted_url = self.url("ApplicationConfig.HostedUrl", &app.hosted_url)?;
+        if hosted_url.path() != "/" || hosted_url.query().is_some() {
+            return Err(self.fail(
+                "ApplicationConfig.HostedUrl",
+                "expected an origin such as https://issues.example.com (no path or query)",
+            ));
+        }
+        if app.client_id.trim().is_empty() {
+            return Err(self.fail("ApplicationConfig.ClientId", "must not be empty"));
+        }
+        let client_secret = overrides
+            .client_secret
+            .clone()
+            .or(app.client_secret)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                self.fail(
+                    "ApplicationConfig.ClientSecret",
+                    "missing: set it here or in the ISSUES_APP_CLIENT_SECRET environment variable",
+                )
+            })?;
+        self.scopes("ApplicationConfig.APIScopes", &app.api_scopes, true)?;
+        self.scopes("Features.Issues.scopes.create", &file.features.issues.scopes.create, false)?;
+        self.scopes("Features.Issues.scopes.view", &file.features.issues.scopes.view, false)?;
+
+        let mut audiences = vec![app.client_id.clone()];
+        for (index, audience) in auth.audiences.iter().enumerate() {
+            if audience.trim().is_empty() {
+                return Err(self.fail(&format!("AuthorizationConfig.Audiences[{index}]"), "must not be empty"));
+            }
+            audiences.push(audience.clone());
+        }
+
+        let (listen_text, listen_field) = match (&overrides.listen, &server.listen_address) {
+            (Some(listen), _) => (listen.clone(), "LEPTOS_SITE_ADDR (environment)"),
+            (None, Some(listen)) => (listen.clone(), "Server.ListenAddress"),
+            (None, None) => (
+                format!("127.0.0.1:{}", hosted_url.port_or_known_default().unwrap_or(3000)),
+                "ApplicationConfig.HostedUrl",
+            ),
+        };
+        let listen: SocketAddr = listen_text
+            .parse()
+            .map_err(|_| self.fail(listen_field, format!("expected an address like 127.0.0.1:3000, got `{listen_text}`")))?;
+        let secure_cookies = hosted_url.scheme() == "https";
+        if secure_cookies && !server.tls_terminated_by_proxy {
+            return Err(self.fail(
+                "ApplicationConfig.HostedUrl",
+                format!(
+                    "is https but the server listens with plain http on {listen}; put it behind a TLS proxy and set Server.TlsTerminatedByProxy to true"
+                ),
+            ));
+        }
+        if !secure_cookies && server.tls_terminated_by_proxy {
+            return Err(self.fail("Server.TlsTerminatedByProxy", "is true but HostedUrl is http, not https"));
+        }
+
+        if server.session_idle_minutes == 0 {
+            return Err(self.fail("Server.SessionIdleMinutes", "expected a positive number of minutes"));
+        }
+        if server.session_absolute_hours == 0 {
+            return Err(self.fail("Server.SessionAbsoluteHours", "expected a positive number of hours"));
+        }
+        if server.database_max_connections == 0 {
+            return Err(self.fail("Server.DatabaseMaxConnections", "expected at least 1"));
+        }
+        let data_dir = self.path(&server.data_dir);
+        let database_url = match overrides.database_url.clone().or(server.database_url) {
+            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(url) => {
+                return Err(self.fail(
+                    "Server.DatabaseUrl",
+                    format!("expected sqlite://FILE or postgres://…, got `{}`", url.split('@').next_back().unwrap_or_default()),
+                ));
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()),
+        };
+        let session_key = overrides.session_key.clone().or(server.session_key).map(Secret::new);
+
+        let dev_idp = match file.dev_identity_provider {
+            None => None,
+            Some(section) => {
+                let host = organization.host_str().unwrap_or_default();
+                if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+                    return Err(self.fail(
+                        "AuthorizationConfig.BaseOrganizationUrl",
+                        "points elsewhere, but DevIdentityProvider is set: the embedded IdP serves on localhost. Remove the DevIdentityProvider section to use a real organization",
+                    ));
+                }
+                let port = organization.port_or_known_default().unwrap_or(80);
+                let listen = match &section.listen {
+                    Some(text) => text.parse().map_err(|_| {
+                        self.fail("DevIdentityProvider.Listen", format!("expected an address like 127.0.0.1:9443, got `{text}`"))
+                    })?,
+                    None => SocketAddr::from(([127, 0, 0, 1], port)),
+                };
+                Some(DevIdpConfig {
+                    listen,
+                    public_url: organization.origin().ascii_serialization(),
+                    key_file: self.path(section.key_file.as_deref().unwrap_or("data/dev-idp-keys.json")),
+                    directory: section.directory.as_deref().map(|d| self.path(d)),
+                })
+            }
+        };
+
+        Ok(Config {
+            source: PathBuf::from(self.file),
+            organization_url,
+            issuer,
+            jwks_url,
+            audiences,
+            token_validation: auth.token_validation,
+            hosted_url,
+            client_id: app.client_id,
+            client_secret: Secret::new(client_secret),
+            api_scopes: app.api_scopes,
+            features: FeatureScopes {
+                create: file.features.issues.scopes.create,
+                view: file.features.issues.scopes.view,
+            },
+            listen,
+            database_url,
+            database_max_connections: server.database_max_connections,
+            session_key,
+            session_idle: Duration::from_secs(server.session_idle_minutes * 60),
+            session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),
+            data_dir,
+            secure_cookies,
+            dev_idp,
+        })
+    }
+}
+
+impl Config {
+    /// `HostedUrl` without the trailing slash, e.g. `http://localhost:3000`.
+    pub fn origin(&self) -> String {
+        self.hosted_url.origin().ascii_serialization()
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.origin())
+    }
+
+    pub fn post_logout_redirect_uri(&self) -> String {
+        format!("{}/", self.origin())
+    }
+
+    /// Scopes requested at sign-in: APIScopes plus every feature scope.
+    pub fn requested_scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        let all = self
+            .api_scopes
+            .iter()
+            .chain(&self.features.view)
+            .chain(&self.features.create);
+        for scope in all {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        scopes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = r#"{
+      "AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },
+      "ApplicationConfig": { "HostedUrl": "http://localhost:3000", "ClientId": "abc", "ClientSecret": "xyz",
+                             "APIScopes": ["openid", "email", "profile", "internal_login"] },
+      "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } } }"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.json"), &Overrides::default())
+    }
+
+    #[test]
+    fn accepts_the_original_demo_file() {
+        let config = parse(DEMO).unwrap();
+        assert_eq!(config.issuer, "https://api.asgardeo.io/t/acme/oauth2/token");
+        assert_eq!(config.redirect_uri(), "http://localhost:3000/auth/callback");
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 3000)));
+        assert_eq!(config.requested_scopes(), ["openid", "email", "profile", "internal_login", "issues:view", "issues:create"]);
+        assert!(config.dev_idp.is_none());
+        assert!(format!("{config:?}").contains("redacted") && !format!("{config:?}").contains("xyz"));
+    }
+
+    #[test]
+    fn errors_name_the_file_and_field() {
+        let cases = [
+            (DEMO.replace("\"http://localhost:3000\"", "\"localhost\""), "ApplicationConfig.HostedUrl"),
+            (DEMO.replace("\"ClientId\": \"abc\",", ""), "ApplicationConfig"),
+            (DEMO.replace("\"create\": [\"issues:create\"]", "\"create\": []"), "Features.Issues.scopes.create"),
+            (DEMO.replace("\"HostedUrl\"", "\"Colour\": 1, \"HostedUrl\""), "ApplicationConfig"),
+            (DEMO.replace("http://localhost:3000", "https://issues.example.com"), "ApplicationConfig.HostedUrl"),
+        ];
+        for (text, field) in cases {
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(error.starts_with("config.json: field `") && error.contains(field), "{error}");
+        }
+        let error = parse("{ nope").unwrap_err().to_string();
+        assert!(error.starts_with("config.json: invalid JSON at line 1"), "{error}");
+        let error = parse(&DEMO.replace("\"ClientSecret\": \"xyz\",", "")).unwrap_err().to_string();
+        assert!(error.contains("ISSUES_APP_CLIENT_SECRET"), "{error}");
+    }
+
+    #[test]
+    fn environment_overrides_secrets_and_address() {
+        let overrides = Overrides {
+            client_secret: Some("from-env".into()),
+            listen: Some("127.0.0.1:4000".into()),
+            ..Default::default()
+        };
+        let config = Config::parse(DEMO, Path::new("config.json"), &overrides).unwrap();
+        assert_eq!(config.client_secret.expose(), "from-env");
+        assert_eq!(config.listen.port(), 4000);
+    }
+}

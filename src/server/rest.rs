@@ -1,0 +1,228 @@
+//! The bearer-token REST API for programs: `GET/POST /api/v1/issues`. Errors follow RFC 6750
+//! (`WWW-Authenticate`) with JSON bodies; authorization is the same `access::require` the
+//! server functions use.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::access::{self, Permission, Refusal, Viewer};
+use crate::model::{FieldErrors, NewIssue, PAGE_SIZE};
+use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
+use crate::server::auth::session::now;
+use crate::server::issues;
+use crate::server::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/issues", get(list).post(create))
+        .route("/api/v1/issues/{id}", get(show))
+}
+
+/// The REST API's one error type.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No bearer credentials at all (RFC 6750 §3.1: no error code).
+    MissingToken,
+    InvalidRequest(String),
+    InvalidToken(String),
+    InsufficientScope { permission: Permission, required: Vec<String> },
+    Invalid(FieldErrors),
+    BadJson(String),
+    UnsupportedMediaType,
+    Unavailable,
+    Internal,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let realm = "Bearer realm=\"issues-app\"";
+        let (status, challenge, body) = match self {
+            Self::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                Some(realm.to_string()),
+                json!({"error": "unauthorized", "error_description": "a bearer access token is required"}),
+            ),
+            Self::InvalidRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                Some(format!("{realm}, error=\"invalid_request\"")),
+                json!({"error": "invalid_request", "error_description": message}),
+            ),
+            Self::InvalidToken(message) => (
+                StatusCode::UNAUTHORIZED,
+                Some(format!("{realm}, error=\"invalid_token\", error_description=\"{}\"", message.replace(['"', '\\'], ""))),
+                json!({"error": "invalid_token", "error_description": message}),
+            ),
+            Self::InsufficientScope { permission, required } => (
+                StatusCode::FORBIDDEN,
+                Some(format!("{realm}, error=\"insufficient_scope\", scope=\"{}\"", required.join(" "))),
+                json!({
+                    "error": "insufficient_scope",
+                    "error_description": format!("the token does not allow you to {}", permission.describe()),
+                    "scope": required.join(" "),
+                }),
+            ),
+            Self::Invalid(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                json!({"error": "invalid_issue", "error_description": "please correct the fields", "fields": fields}),
+            ),
+            Self::BadJson(message) => (
+                StatusCode::BAD_REQUEST,
+                None,
+                json!({"error": "invalid_json", "error_description": message}),
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                json!({"error": "unsupported_media_type", "error_description": "send application/json"}),
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                json!({"error": "temporarily_unavailable", "error_description": "try again in a moment"}),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                json!({"error": "server_error", "error_description": "something went wrong on our side"}),
+            ),
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        tracing::error!(%error, "database error");
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::Unavailable,
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// The caller behind a valid bearer token.
+pub struct Bearer(pub Viewer);
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // RFC 6750 §2.3 allows tokens in the URI; we refuse them: URIs end up in logs.
+        if let Some(query) = parts.uri.query()
+            && url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
+        {
+            return Err(ApiError::InvalidRequest("access tokens in the query string are not accepted".into()));
+        }
+        let token = bearer_token(&parts.headers)?;
+        match state.tokens.verify(token, now()).await {
+            Ok(viewer) => Ok(Self(viewer)),
+            Err(TokenError::Invalid(message)) => Err(ApiError::InvalidToken(message)),
+            Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
+        }
+    }
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else { return Err(ApiError::MissingToken) };
+    if values.next().is_some() {
+        return Err(ApiError::InvalidRequest("send one Authorization header".into()));
+    }
+    if value.len() > MAX_TOKEN_BYTES + 16 {
+        return Err(ApiError::InvalidToken("the access token is malformed".into()));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidToken("the access token is malformed".into()))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => Err(ApiError::InvalidRequest("the bearer token is empty".into())),
+        _ => Err(ApiError::MissingToken),
+    }
+}
+
+fn authorize(viewer: &Viewer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
+    match access::require(Some(viewer), &state.config.features, permission) {
+        Ok(_) => Ok(()),
+        Err(Refusal::Forbidden { permission, required }) => Err(ApiError::InsufficientScope { permission, required }),
+        Err(Refusal::Unauthenticated) => Err(ApiError::MissingToken),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list(State(state): State<AppState>, Bearer(viewer): Bearer, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    authorize(&viewer, &state, Permission::ViewIssues)?;
+    let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
+    let page = issues::list(&state.db, query.before, query.limit.unwrap_or(PAGE_SIZE)).await?;
+    Ok(Json(page).into_response())
+}
+
+async fn show(State(state): State<AppState>, Bearer(viewer): Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {
+    authorize(&viewer, &state, Permission::ViewIssues)?;
+    let not_found = || {
+        (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "error_description": "no such issue"}))).into_response()
+    };
+    let Ok(id) = id.parse::<i64>() else { return Ok(not_found()) };
+    match issues::get(&state.db, id).await? {
+        Some(issue) => Ok(Json(issue).into_response()),
+        None => Ok(not_found()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create(State(state): State<AppState>, Bearer(viewer): Bearer, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    // Authorization first: a caller without the scope learns nothing about validation.
+    authorize(&viewer, &state, Permission::CreateIssue)?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let input: CreateBody = serde_json::from_slice(&body).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => ApiError::Invalid(FieldErrors {
+                title: Some(format!("{e}")),
+                description: None,
+            }),
+            _ => ApiError::BadJson(format!("the body is not valid JSON: {e}")),
+        }
+    })?;
+    let issue = NewIssue::parse(&input.title, &input.description).map_err(ApiError::Invalid)?;
+    let created = issues::create(&state.db, &issue, &viewer.sub, &viewer.name, now() * 1000).await?;
+    let mut response = (StatusCode::CREATED, Json(&created)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}

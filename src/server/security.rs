@@ -1,0 +1,56 @@
+//! Request guards that apply to the whole app: cross-site state changes are refused (Leptos
+//! server functions have no CSRF protection of their own), and pages that may show issue data
+//! are never stored by the browser.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Paths that take POSTs from other origins by design: the bearer API (no cookies) and the
+/// IdP's back-channel logout.
+fn exempt(path: &str) -> bool {
+    path.starts_with("/api/v1/") || path == "/auth/backchannel-logout"
+}
+
+pub async fn same_origin_only(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD && !exempt(request.uri().path()) {
+        let headers = request.headers();
+        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+        let request_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let cross_site = match (site, request_origin) {
+            (Some(site), _) => site != "same-origin" && site != "none",
+            (None, Some(request_origin)) => request_origin != origin.as_str(),
+            // Neither header: not a browser, so no ambient cookies are being abused.
+            (None, None) => false,
+        };
+        if cross_site {
+            tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+            return (
+                StatusCode::FORBIDDEN,
+                axum::Json(serde_json::json!({"error": "forbidden", "error_description": "cross-site requests are refused"})),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// `Cache-Control: no-store` on HTML and server-function answers, so the back button after
+/// sign-out cannot show issue data from the browser cache.
+pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {
+    let is_asset = request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
+    let mut response = next.run(request).await;
+    if !is_asset {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}

@@ -1,0 +1,118 @@
+//! `sign_ins`: one row per signed-in browser session, shared by every app instance through the
+//! database. The tower-sessions record holds only the row id; tokens are sealed here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::on_db;
+use crate::server::db::Db;
+use crate::server::seal::Sealer;
+
+/// The IdP's tokens for one sign-in. Never logged, never sent to the browser.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignInRow {
+    pub id: String,
+    pub sub: String,
+    pub sid: Option<String>,
+    pub name: String,
+    pub scopes: String,
+    pub sealed_tokens: String,
+    pub access_expires_at: i64,
+    pub created_at: i64,
+    pub refreshed_at: i64,
+}
+
+impl SignInRow {
+    pub fn scope_list(&self) -> Vec<String> {
+        self.scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+    }
+
+    pub fn tokens(&self, sealer: &Sealer) -> Option<Tokens> {
+        let plain = sealer.open(&self.id, &self.sealed_tokens)?;
+        serde_json::from_slice(&plain).ok()
+    }
+}
+
+pub fn seal_tokens(sealer: &Sealer, id: &str, tokens: &Tokens) -> String {
+    let json = serde_json::to_vec(tokens).unwrap_or_default();
+    sealer.seal(id, &json)
+}
+
+const COLUMNS: &str = "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at";
+
+pub async fn insert(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> {
+    let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    on_db!(db, |pool| {
+        sqlx::query(&sql)
+            .bind(&row.id)
+            .bind(&row.sub)
+            .bind(&row.sid)
+            .bind(&row.name)
+            .bind(&row.scopes)
+            .bind(&row.sealed_tokens)
+            .bind(row.access_expires_at)
+            .bind(row.created_at)
+            .bind(row.refreshed_at)
+            .execute(pool)
+            .await
+            .map(|result| result.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn update_tokens(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
+    on_db!(db, |pool| {
+        sqlx::query(sql)
+            .bind(&row.id)
+            .bind(&row.scopes)
+            .bind(&row.sealed_tokens)
+            .bind(row.access_expires_at)
+            .bind(row.refreshed_at)
+            .execute(pool)
+            .await
+            .map(|result| result.rows_affected())
+    })?;
+    Ok(())
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    on_db!(db, |pool| {
+        sqlx::query("DELETE FROM sign_ins WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|result| result.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
+pub async fn delete_by_sid_or_sub(db: &Db, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
+    let result = on_db!(db, |pool| {
+        sqlx::query("DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2)")
+            .bind(sid)
+            .bind(sub)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(result)
+}

@@ -1,0 +1,268 @@
+//! `Application::build(config)`: opens the database, starts the embedded dev IdP when
+//! configured, wires the routes, binds the listener. `run_until_stopped()` serves.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::app::{App, shell};
+use crate::server::auth::bearer::TokenVerifier;
+use crate::server::auth::jwks::JwksCache;
+use crate::server::auth::oidc::Oidc;
+use crate::server::auth::session::RefreshLocks;
+use crate::server::config::Config;
+use crate::server::db::Db;
+use crate::server::seal::Sealer;
+use crate::server::session_store::Store;
+use crate::server::state::AppState;
+use crate::server::{auth, rest, security, telemetry};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("database {backend}: {source}")]
+    Database { backend: &'static str, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("session key: {0}")]
+    SessionKey(#[from] crate::server::seal::SealError),
+    #[error("embedded identity provider: {0}")]
+    DevIdp(String),
+    #[error("HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    dev_idp: Option<dev_idp::RunningIdp>,
+}
+
+impl Application {
+    pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Listen { addr: config.listen, source })?;
+        Self::build_with_listener(config, leptos_options, listener).await
+    }
+
+    /// Like `build`, on a listener the caller bound (tests bind port 0 first).
+    pub async fn build_with_listener(config: Config, leptos_options: LeptosOptions, listener: TcpListener) -> Result<Self, StartupError> {
+        let dev_idp = match &config.dev_idp {
+            Some(dev) => Some(start_dev_idp(&config, dev).await?),
+            None => None,
+        };
+
+        let db = Db::connect(&config.database_url, config.database_max_connections)
+            .await
+            .map_err(|source| StartupError::Database { backend: backend_of(&config.database_url), source })?;
+        db.migrate().await?;
+        let store = Store::for_db(&db)
+            .await
+            .map_err(|source| StartupError::Database { backend: db.backend(), source })?;
+
+        let sealer = match &config.session_key {
+            Some(key) => Sealer::from_base64(key.expose())?,
+            None => Sealer::load_or_create(&config.data_dir.join("session.key"))?,
+        };
+        let http = auth::http::client()?;
+        let jwks = Arc::new(JwksCache::new(http.clone()));
+        let oidc = Arc::new(Oidc::new(&config, http, jwks.clone()));
+        let tokens = Arc::new(TokenVerifier::new(&config, jwks.clone(), oidc.clone()));
+
+        // Discover in the background: the app starts even while the IdP is down.
+        let discovering = oidc.clone();
+        tokio::spawn(async move {
+            let _ = discovering.discovered().await;
+        });
+        let cleanup = store.clone();
+        tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+            cleanup,
+            tokio::time::Duration::from_secs(300),
+        ));
+
+        let config = Arc::new(config);
+        let state = AppState {
+            config: config.clone(),
+            db,
+            oidc,
+            jwks,
+            tokens,
+            sealer: Arc::new(sealer),
+            refresh_locks: Arc::new(RefreshLocks::default()),
+            leptos_options,
+        };
+        let router = routes(state.clone(), store);
+        Ok(Self { listener, router, state, dev_idp })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn dev_idp(&self) -> Option<&dev_idp::RunningIdp> {
+        self.dev_idp.as_ref()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let served = axum::serve(self.listener, self.router.into_make_service())
+            .with_graceful_shutdown(stop)
+            .await;
+        if let Some(idp) = self.dev_idp {
+            idp.shutdown().await;
+        }
+        served
+    }
+}
+
+fn backend_of(url: &str) -> &'static str {
+    if url.starts_with("sqlite:") { "sqlite" } else { "postgres" }
+}
+
+fn routes(state: AppState, store: Store) -> Router {
+    let config = state.config.clone();
+    let leptos_options = state.leptos_options.clone();
+    let page_routes = generate_route_list(App);
+
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(if config.secure_cookies { "__Host-issues_session" } else { "issues_session" })
+        .with_path("/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::seconds(
+            config.session_idle.as_secs() as i64,
+        )));
+
+    let context_state = state.clone();
+    let shell_options = leptos_options.clone();
+    Router::new()
+        .merge(auth::handlers::router())
+        .merge(rest::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/{*fn_name}", post(server_fn_handler))
+        .leptos_routes_with_context(
+            &state,
+            page_routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(Arc::new(config.origin()), security::same_origin_only))
+        .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.db.ping().await;
+    let identity_provider = state.oidc.discovered().await.is_ok();
+    let status = if database && identity_provider { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(serde_json::json!({ "database": database, "identity_provider": identity_provider })))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Starts the embedded development IdP, with this app registered in it: the first application
+/// of the directory gets the configured client id, secret and URLs.
+async fn start_dev_idp(config: &Config, dev: &crate::server::config::DevIdpConfig) -> Result<dev_idp::RunningIdp, StartupError> {
+    let fail = |message: String| StartupError::DevIdp(message);
+    let (text, origin) = match &dev.directory {
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
+            path.display().to_string(),
+        ),
+        None => (dev_idp::DEFAULT_DIRECTORY_JSON.to_string(), "built-in directory".to_string()),
+    };
+    let mut directory: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| fail(format!("{origin}: invalid JSON: {e}")))?;
+    let organization = directory["organization"]["name"].as_str().unwrap_or_default().to_string();
+    let expected = format!("{}/t/{organization}", dev.public_url);
+    if config.organization_url != expected {
+        return Err(fail(format!(
+            "{}: field `AuthorizationConfig.BaseOrganizationUrl` must be `{expected}` for the embedded IdP's organization `{organization}`",
+            config.source.display()
+        )));
+    }
+    let app = &mut directory["applications"][0];
+    app["clientId"] = config.client_id.clone().into();
+    app["clientSecret"] = config.client_secret.expose().to_string().into();
+    app["redirectUris"] = serde_json::json!([config.redirect_uri()]);
+    app["postLogoutRedirectUris"] = serde_json::json!([config.post_logout_redirect_uri()]);
+    app["backChannelLogoutUrl"] = format!("{}/auth/backchannel-logout", config.origin()).into();
+    let directory = dev_idp::Directory::from_json(&directory.to_string(), &origin).map_err(|e| fail(e.to_string()))?;
+    let users: Vec<String> = directory.users().iter().map(|u| u.username.clone()).collect();
+    if let Some(parent) = dev.key_file.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| fail(format!("{}: {e}", parent.display())))?;
+    }
+    let idp = dev_idp::start(dev_idp::Options {
+        directory,
+        listen: dev.listen,
+        key_file: Some(dev.key_file.clone()),
+        public_url: Some(dev.public_url.clone()),
+        allow_remote: false,
+    })
+    .await
+    .map_err(|e| fail(e.to_string()))?;
+    tracing::info!(
+        issuer = %idp.issuer(),
+        users = %users.join(", "),
+        "embedded development IdP started: sign in as john / john-dev-password (Manager) or emily / emily-dev-password (Employee)"
+    );
+    Ok(idp)
+}

@@ -1,0 +1,32 @@
+//! Everything a request handler needs, passed as axum state and Leptos context. No globals.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use crate::server::auth::bearer::TokenVerifier;
+use crate::server::auth::jwks::JwksCache;
+use crate::server::auth::oidc::Oidc;
+use crate::server::auth::session::RefreshLocks;
+use crate::server::config::Config;
+use crate::server::db::Db;
+use crate::server::seal::Sealer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub oidc: Arc<Oidc>,
+    pub jwks: Arc<JwksCache>,
+    pub tokens: Arc<TokenVerifier>,
+    pub sealer: Arc<Sealer>,
+    pub refresh_locks: Arc<RefreshLocks>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
