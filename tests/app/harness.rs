@@ -1,0 +1,243 @@
+#![allow(dead_code)] // helpers shared by tests; not every test uses every one
+//! Starts the real thing for a test: a dev IdP and the app on 127.0.0.1 port 0, a fresh
+//! database in a temporary directory, and a cookie-keeping HTTP client that never follows
+//! redirects.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, RunningIdp};
+use issues_app::server::config::{Config, Overrides};
+use issues_app::server::startup::Application;
+use issues_app::server::state::AppState;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const CLIENT_ID: &str = "issues-app-dev-client";
+pub const SECRET: &str = "issues-app-dev-secret-change-me";
+pub const OTHER_CLIENT: &str = "other-client";
+pub const JOHN: (&str, &str) = ("john", "john-dev-password");
+pub const EMILY: (&str, &str) = ("emily", "emily-dev-password");
+/// The session key the test app seals tokens with, so tests can look inside.
+pub const SESSION_KEY: [u8; 32] = [42; 32];
+
+#[derive(Default, Clone)]
+pub struct Options {
+    /// Access-token lifetime at the IdP (seconds).
+    pub access_token_seconds: Option<i64>,
+    pub key_file: Option<std::path::PathBuf>,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub idp: RunningIdp,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The shipped directory with this app's URLs, and a second client for audience tests.
+pub fn directory(app_base: &str, options: &Options) -> Directory {
+    let mut value: Value = serde_json::from_str(DEFAULT_DIRECTORY_JSON).unwrap();
+    let app = &mut value["applications"][0];
+    app["redirectUris"] = json!([format!("{app_base}/auth/callback")]);
+    app["postLogoutRedirectUris"] = json!([format!("{app_base}/")]);
+    if let Some(seconds) = options.access_token_seconds {
+        app["tokenLifetimes"]["accessTokenSeconds"] = json!(seconds);
+    }
+    let mut other = app.clone();
+    other["clientId"] = json!(OTHER_CLIENT);
+    other["name"] = json!("Another application");
+    value["applications"].as_array_mut().unwrap().push(other);
+    Directory::from_json(&value.to_string(), "test directory").unwrap()
+}
+
+pub fn leptos_options() -> leptos::config::LeptosOptions {
+    leptos::config::get_configuration(Some(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml")))
+        .unwrap()
+        .leptos_options
+}
+
+pub fn config_json(idp_org_url: &str, app_base: &str, dir: &Path) -> String {
+    json!({
+        "AuthorizationConfig": { "BaseOrganizationUrl": idp_org_url },
+        "ApplicationConfig": {
+            "HostedUrl": app_base,
+            "ClientId": CLIENT_ID,
+            "ClientSecret": SECRET,
+            "APIScopes": ["openid", "email", "profile", "internal_login"]
+        },
+        "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } },
+        "Server": {
+            "DataDir": dir.display().to_string(),
+            "SessionKey": STANDARD.encode(SESSION_KEY)
+        }
+    })
+    .to_string()
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut idp_options = dev_idp::Options::new(directory(&base, &options), ([127, 0, 0, 1], 0).into());
+        idp_options.key_file = options.key_file.clone();
+        let idp = dev_idp::start(idp_options).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let text = config_json(&idp.organization_url(), &base, dir.path());
+        let config_path = dir.path().join("config.json");
+        std::fs::write(&config_path, &text).unwrap();
+        let overrides = Overrides {
+            listen: Some(listener.local_addr().unwrap().to_string()),
+            ..Overrides::default()
+        };
+        let config = Config::parse(&text, &config_path, &overrides).unwrap();
+        let app = Application::build_with_listener(config, leptos_options(), listener).await.unwrap();
+        let state = app.state().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            base,
+            idp,
+            state,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs in through the real login page; returns the app's final redirect target.
+    pub async fn sign_in(&self, browser: &reqwest::Client, (username, password): (&str, &str), return_to: &str) -> String {
+        let callback = self.sign_in_until_callback(browser, username, password, return_to).await;
+        let response = browser.get(&callback).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback: {}", response.text().await.unwrap());
+        location(&response)
+    }
+
+    /// Runs the sign-in up to the IdP's redirect back to the app; returns the callback URL.
+    pub async fn sign_in_until_callback(&self, browser: &reqwest::Client, username: &str, password: &str, return_to: &str) -> String {
+        let start = browser
+            .get(self.url("/auth/login"))
+            .query(&[("return_to", return_to)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+        let authorize = location(&start);
+        assert!(authorize.starts_with(&self.idp.organization_url()), "{authorize}");
+        let page = browser.get(&authorize).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        let response = browser
+            .post(format!("{}/commonauth", self.idp.organization_url()))
+            .form(&[
+                ("interaction", hidden(&html, "interaction")),
+                ("csrf_token", hidden(&html, "csrf_token")),
+                ("username", username.to_string()),
+                ("password", password.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let callback = location(&response);
+        assert!(callback.starts_with(&self.url("/auth/callback")), "{callback}");
+        callback
+    }
+
+    /// Calls a server function the way the browser's hydrated app does (form-encoded POST).
+    pub async fn call(&self, browser: &reqwest::Client, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = browser
+            .post(self.url(&format!("/api/{function}")))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// An access token from the IdP's password grant for this app (what a script with curl
+    /// would do).
+    pub async fn password_token(&self, client_id: &str, (username, password): (&str, &str)) -> String {
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", self.idp.organization_url()))
+            .basic_auth(client_id, Some(SECRET))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+                ("scope", "openid issues:view issues:create"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn issue_count(&self) -> i64 {
+        issues_app::server::issues::count(&self.state.db).await.unwrap()
+    }
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_string()
+}
+
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
