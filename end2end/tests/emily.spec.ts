@@ -1,0 +1,37 @@
+import { expect, test } from "@playwright/test";
+import { EMILY, createIssueAsJohn, hydrated, signIn, unique } from "./helpers";
+
+test("Emily (Employee) sees issues but can never create one", async ({ page, request }) => {
+  const johns = unique("Johns issue");
+  await createIssueAsJohn(request, johns);
+
+  await signIn(page, EMILY);
+  await expect(page.locator("#perm-view")).toHaveText("✓ You can view issues");
+  await expect(page.locator("#perm-create")).toHaveText("✗ You cannot create issues");
+
+  await page.goto("/issues");
+  await hydrated(page);
+  await expect(page.locator("#issue-list")).toContainText(johns);
+  await expect(page.locator("#create-issue")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Create issue" })).toHaveCount(0);
+
+  await page.goto("/issues/new");
+  await expect(page.locator("#not-permitted")).toHaveText("You are not permitted to create issues.");
+  await expect(page.locator("#create-issue")).toHaveCount(0);
+
+  // A forged call from her page, with her cookies, is refused by the server.
+  const forged = unique("Forged by Emily");
+  const status = await page.evaluate(async (title) => {
+    const response = await fetch("/api/create_issue", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+      body: new URLSearchParams({ title, description: "" }).toString(),
+    });
+    return response.status;
+  }, forged);
+  expect(status).toBe(403);
+
+  await page.goto("/issues");
+  await expect(page.locator("#issue-list")).toContainText(johns);
+  await expect(page.locator("#issue-list")).not.toContainText(forged);
+});
