@@ -71,7 +71,10 @@ pub enum Refusal {
     /// No authenticated caller: 401.
     Unauthenticated,
     /// Authenticated but a scope is missing: 403.
-    Forbidden { permission: Permission, required: Vec<String> },
+    Forbidden {
+        permission: Permission,
+        required: Vec<String>,
+    },
 }
 
 /// The authorization check every protected operation makes.
@@ -113,15 +116,29 @@ mod tests {
     #[test]
     fn every_listed_scope_is_needed_and_matched_exactly() {
         let features = features();
-        assert!(require(Some(&viewer(&["issues:create", "issues:view"])), &features, Permission::CreateIssue).is_ok());
+        assert!(
+            require(
+                Some(&viewer(&["issues:create", "issues:view"])),
+                &features,
+                Permission::CreateIssue
+            )
+            .is_ok()
+        );
         assert!(matches!(
             require(Some(&viewer(&["issues:create"])), &features, Permission::CreateIssue),
             Err(Refusal::Forbidden { .. })
         ));
         assert!(matches!(
-            require(Some(&viewer(&["issues:create-x", "issues:view"])), &features, Permission::CreateIssue),
+            require(
+                Some(&viewer(&["issues:create-x", "issues:view"])),
+                &features,
+                Permission::CreateIssue
+            ),
             Err(Refusal::Forbidden { .. })
         ));
-        assert_eq!(require(None, &features, Permission::ViewIssues), Err(Refusal::Unauthenticated));
+        assert_eq!(
+            require(None, &features, Permission::ViewIssues),
+            Err(Refusal::Unauthenticated)
+        );
     }
 }

@@ -1,9 +1,9 @@
 //! `AppError`: what the browser may learn when a server function fails. Internal details stay
 //! in the server log; each variant has its HTTP status.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 use crate::model::FieldErrors;
 

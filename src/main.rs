@@ -22,7 +22,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), String> {
-    let mut config_path = std::env::var("ISSUES_APP_CONFIG").map(PathBuf::from).unwrap_or_else(|_| "config.json".into());
+    let mut config_path = std::env::var("ISSUES_APP_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| "config.json".into());
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {

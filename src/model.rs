@@ -88,7 +88,9 @@ pub fn title_problem(title: &str) -> Option<String> {
     if length == 0 {
         Some("Enter a title.".into())
     } else if length > TITLE_MAX_CHARS {
-        Some(format!("Keep the title to {TITLE_MAX_CHARS} characters ({length} now)."))
+        Some(format!(
+            "Keep the title to {TITLE_MAX_CHARS} characters ({length} now)."
+        ))
     } else if title.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         Some("The title contains control characters.".into())
     } else {
@@ -99,7 +101,9 @@ pub fn title_problem(title: &str) -> Option<String> {
 pub fn description_problem(description: &str) -> Option<String> {
     let length = description.chars().count();
     if length > DESCRIPTION_MAX_CHARS {
-        Some(format!("Keep the description to {DESCRIPTION_MAX_CHARS} characters ({length} now)."))
+        Some(format!(
+            "Keep the description to {DESCRIPTION_MAX_CHARS} characters ({length} now)."
+        ))
     } else if description
         .chars()
         .any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c))
@@ -127,10 +131,21 @@ mod tests {
         assert!(NewIssue::parse(&"é".repeat(200), "").is_ok());
         assert!(NewIssue::parse("a\u{0}b", "").unwrap_err().title.is_some());
         assert!(NewIssue::parse("a\u{202E}b", "").unwrap_err().title.is_some());
-        assert!(NewIssue::parse("ok", &"d".repeat(10_001)).unwrap_err().description.is_some());
+        assert!(
+            NewIssue::parse("ok", &"d".repeat(10_001))
+                .unwrap_err()
+                .description
+                .is_some()
+        );
         assert!(NewIssue::parse("ok", "line one\nline two\ttab").is_ok());
         // Markup and SQL are data: stored as given.
-        assert_eq!(NewIssue::parse("<script>x</script>", "").unwrap().title, "<script>x</script>");
-        assert_eq!(NewIssue::parse("'; DROP TABLE issues;--", "").unwrap().title, "'; DROP TABLE issues;--");
+        assert_eq!(
+            NewIssue::parse("<script>x</script>", "").unwrap().title,
+            "<script>x</script>"
+        );
+        assert_eq!(
+            NewIssue::parse("'; DROP TABLE issues;--", "").unwrap().title,
+            "'; DROP TABLE issues;--"
+        );
     }
 }

@@ -22,7 +22,10 @@ pub fn HomePage() -> impl IntoView {
 }
 
 fn home(info: SessionView) -> AnyView {
-    let notice = info.notice.clone().map(|notice| view! { <p class="notice warning" role="status" id="session-notice">{notice}</p> });
+    let notice = info
+        .notice
+        .clone()
+        .map(|notice| view! { <p class="notice warning" role="status" id="session-notice">{notice}</p> });
     match info.user {
         None => view! {
             {notice}
@@ -94,7 +97,10 @@ pub fn IssuesPage() -> impl IntoView {
 fn IssueBoard(can_create: bool) -> impl IntoView {
     let create = ServerAction::<CreateIssue>::new();
     let before = RwSignal::new(None::<i64>);
-    let page = Resource::new(move || (create.version().get(), before.get()), |(_, before)| list_issues(before));
+    let page = Resource::new(
+        move || (create.version().get(), before.get()),
+        |(_, before)| list_issues(before),
+    );
     // A new issue is shown at the top: go back to the newest page.
     Effect::new(move |_| {
         if create.version().get() > 0 {
@@ -273,7 +279,11 @@ fn format_time(millis: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", of_day / 3600, of_day % 3600 / 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
 }
 
 #[cfg(test)]

@@ -19,10 +19,7 @@ pub const DEFAULT_DIRECTORY_JSON: &str = include_str!("../directory.json");
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error("cannot read directory file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{origin}: invalid JSON at line {line}, column {column}: {message}")]
     Syntax {
         origin: String,
@@ -217,10 +214,7 @@ fn jwt() -> AccessTokenFormat {
     AccessTokenFormat::Jwt
 }
 fn both_auth_methods() -> Vec<ClientAuthMethod> {
-    vec![
-        ClientAuthMethod::ClientSecretBasic,
-        ClientAuthMethod::ClientSecretPost,
-    ]
+    vec![ClientAuthMethod::ClientSecretBasic, ClientAuthMethod::ClientSecretPost]
 }
 fn default_access_seconds() -> i64 {
     3600
@@ -289,9 +283,7 @@ pub struct User {
 
 impl User {
     pub fn display_name(&self) -> String {
-        format!("{} {}", self.given_name, self.family_name)
-            .trim()
-            .to_string()
+        format!("{} {}", self.given_name, self.family_name).trim().to_string()
     }
 }
 
@@ -324,9 +316,7 @@ impl Directory {
     }
 
     pub fn application(&self, client_id: &str) -> Option<&Application> {
-        self.applications
-            .iter()
-            .find(|app| app.client_id == client_id)
+        self.applications.iter().find(|app| app.client_id == client_id)
     }
 
     pub fn applications(&self) -> &[Application] {
@@ -347,10 +337,7 @@ impl Directory {
 }
 
 /// serde_json with the error's field path spelled out.
-fn parse_json<T: serde::de::DeserializeOwned>(
-    text: &str,
-    origin: &str,
-) -> Result<T, DirectoryError> {
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, DirectoryError> {
     let deserializer = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -394,11 +381,7 @@ impl Validator<'_> {
 
     fn validate(&self, file: DirectoryFile) -> Result<Directory, DirectoryError> {
         let org = &file.organization.name;
-        if org.is_empty()
-            || !org
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if org.is_empty() || !org.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(self.error(
                 "organization.name",
                 "expected a non-empty name of letters, digits, '-' or '_'",
@@ -408,10 +391,7 @@ impl Validator<'_> {
         let mut scope_owner: HashMap<String, String> = HashMap::new();
         for (index, resource) in file.api_resources.iter().enumerate() {
             if resource.identifier.trim().is_empty() {
-                return Err(self.error(
-                    format!("apiResources[{index}].identifier"),
-                    "must not be empty",
-                ));
+                return Err(self.error(format!("apiResources[{index}].identifier"), "must not be empty"));
             }
             for (scope_index, scope) in resource.scopes.iter().enumerate() {
                 let field = format!("apiResources[{index}].scopes[{scope_index}].name");
@@ -422,9 +402,7 @@ impl Validator<'_> {
                     .insert(scope.name.clone(), resource.identifier.clone())
                     .is_some()
                 {
-                    return Err(
-                        self.error(field, format!("scope `{}` is defined twice", scope.name))
-                    );
+                    return Err(self.error(field, format!("scope `{}` is defined twice", scope.name)));
                 }
             }
         }
@@ -442,19 +420,13 @@ impl Validator<'_> {
             let confidential = app.kind != ApplicationKind::SinglePageApplication;
             match (&app.client_secret, confidential) {
                 (None, true) => {
-                    return Err(self.error(
-                        at("clientSecret"),
-                        "required for a confidential application",
-                    ));
+                    return Err(self.error(at("clientSecret"), "required for a confidential application"));
                 }
                 (Some(secret), true) if secret.len() < 16 => {
                     return Err(self.error(at("clientSecret"), "expected at least 16 characters"));
                 }
                 (Some(_), false) => {
-                    return Err(self.error(
-                        at("clientSecret"),
-                        "a single-page application has no secret",
-                    ));
+                    return Err(self.error(at("clientSecret"), "a single-page application has no secret"));
                 }
                 _ => {}
             }
@@ -466,22 +438,13 @@ impl Validator<'_> {
             }
             let grant_types: HashSet<GrantType> = app.grant_types.iter().copied().collect();
             if grant_types.contains(&GrantType::AuthorizationCode) && app.redirect_uris.is_empty() {
-                return Err(self.error(
-                    at("redirectUris"),
-                    "authorization_code needs at least one redirect URI",
-                ));
+                return Err(self.error(at("redirectUris"), "authorization_code needs at least one redirect URI"));
             }
             let mut authorized_scopes = HashMap::new();
             for (resource_index, authorized) in app.authorized_api_resources.iter().enumerate() {
-                if !file
-                    .api_resources
-                    .iter()
-                    .any(|r| r.identifier == authorized.identifier)
-                {
+                if !file.api_resources.iter().any(|r| r.identifier == authorized.identifier) {
                     return Err(self.error(
-                        at(&format!(
-                            "authorizedApiResources[{resource_index}].identifier"
-                        )),
+                        at(&format!("authorizedApiResources[{resource_index}].identifier")),
                         format!("no API resource `{}`", authorized.identifier),
                     ));
                 }
@@ -491,10 +454,7 @@ impl Validator<'_> {
                             at(&format!(
                                 "authorizedApiResources[{resource_index}].scopes[{scope_index}]"
                             )),
-                            format!(
-                                "API resource `{}` has no scope `{scope}`",
-                                authorized.identifier
-                            ),
+                            format!("API resource `{}` has no scope `{scope}`", authorized.identifier),
                         ));
                     }
                     authorized_scopes.insert(scope.clone(), authorized.identifier.clone());
@@ -507,10 +467,7 @@ impl Validator<'_> {
                 ("idTokenSeconds", lifetimes.id_token_seconds),
             ] {
                 if !(1..=31_536_000).contains(&value) {
-                    return Err(self.error(
-                        at(&format!("tokenLifetimes.{name}")),
-                        "expected 1 to 31536000 seconds",
-                    ));
+                    return Err(self.error(at(&format!("tokenLifetimes.{name}")), "expected 1 to 31536000 seconds"));
                 }
             }
             let back_channel_logout_url = match &app.back_channel_logout_url {
@@ -538,9 +495,7 @@ impl Validator<'_> {
         let mut roles: HashMap<&str, &Role> = HashMap::new();
         for (index, role) in file.roles.iter().enumerate() {
             if roles.insert(role.name.as_str(), role).is_some() {
-                return Err(
-                    self.error(format!("roles[{index}].name"), "another role has this name")
-                );
+                return Err(self.error(format!("roles[{index}].name"), "another role has this name"));
             }
             for (scope_index, scope) in role.scopes.iter().enumerate() {
                 if !scope_owner.contains_key(scope) {
@@ -554,10 +509,7 @@ impl Validator<'_> {
         let mut groups: HashMap<&str, &Group> = HashMap::new();
         for (index, group) in file.groups.iter().enumerate() {
             if groups.insert(group.name.as_str(), group).is_some() {
-                return Err(self.error(
-                    format!("groups[{index}].name"),
-                    "another group has this name",
-                ));
+                return Err(self.error(format!("groups[{index}].name"), "another group has this name"));
             }
             for (role_index, role) in group.roles.iter().enumerate() {
                 if !roles.contains_key(role.as_str()) {
@@ -588,10 +540,7 @@ impl Validator<'_> {
             let mut user_roles = BTreeSet::new();
             for (group_index, group) in user.groups.iter().enumerate() {
                 let Some(group) = groups.get(group.as_str()) else {
-                    return Err(self.error(
-                        at(&format!("groups[{group_index}]")),
-                        format!("no group `{group}`"),
-                    ));
+                    return Err(self.error(at(&format!("groups[{group_index}]")), format!("no group `{group}`")));
                 };
                 user_roles.extend(group.roles.iter().cloned());
             }
@@ -626,9 +575,7 @@ impl Validator<'_> {
 
     fn absolute_url(&self, value: &str, field: &str) -> Result<Url, DirectoryError> {
         match Url::parse(value) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.fragment().is_none() => {
-                Ok(url)
-            }
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.fragment().is_none() => Ok(url),
             Ok(_) => Err(self.error(field, "expected an http(s) URL without a fragment")),
             Err(error) => Err(self.error(field, format!("expected an absolute URL ({error})"))),
         }
@@ -670,10 +617,7 @@ mod tests {
         let error = Directory::from_json(&value.to_string(), "x.json")
             .unwrap_err()
             .to_string();
-        assert!(
-            error.contains("applications[0]") && error.contains("colour"),
-            "{error}"
-        );
+        assert!(error.contains("applications[0]") && error.contains("colour"), "{error}");
 
         let error = Directory::from_json("{", "x.json").unwrap_err().to_string();
         assert!(error.starts_with("x.json: invalid JSON"), "{error}");

@@ -15,9 +15,7 @@ use serde_json::json;
 
 use crate::error::OAuthError;
 use crate::pages;
-use crate::provider::{
-    AuthorizeError, ClientCredentials, LoginOutcome, LogoutOutcome, Params, Provider,
-};
+use crate::provider::{AuthorizeError, ClientCredentials, LoginOutcome, LogoutOutcome, Params, Provider};
 use crate::store::Interaction;
 
 const SESSION_COOKIE: &str = "devidp_session";
@@ -32,10 +30,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
     let at = |path: &str| format!("{org}{path}");
     Router::new()
         .route("/", get(home))
-        .route(
-            &at("/oauth2/token/.well-known/openid-configuration"),
-            get(discovery),
-        )
+        .route(&at("/oauth2/token/.well-known/openid-configuration"), get(discovery))
         .route(
             &at("/oauth2/oidcdiscovery/.well-known/openid-configuration"),
             get(discovery),
@@ -104,11 +99,7 @@ async fn discovery(State(provider): Shared) -> Response {
 }
 
 async fn jwks(State(provider): Shared) -> Response {
-    (
-        cache_control("public, max-age=60"),
-        Json(provider.keys.jwks()),
-    )
-        .into_response()
+    (cache_control("public, max-age=60"), Json(provider.keys.jwks())).into_response()
 }
 
 fn cache_control(value: &'static str) -> [(header::HeaderName, HeaderValue); 1] {
@@ -117,11 +108,7 @@ fn cache_control(value: &'static str) -> [(header::HeaderName, HeaderValue); 1] 
 
 // ----- authorization and sign-in ------------------------------------------------------------
 
-async fn authorize(
-    State(provider): Shared,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn authorize(State(provider): Shared, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let params = match Params::parse(query.as_deref().unwrap_or_default()) {
         Ok(params) => params,
         Err(error) => return pages::error(StatusCode::BAD_REQUEST, &error.description),
@@ -136,41 +123,26 @@ async fn authorize(
             state,
             error,
         }) => {
-            return Redirect::to(&provider.error_redirect(&redirect_uri, state.as_deref(), &error))
-                .into_response();
+            return Redirect::to(&provider.error_redirect(&redirect_uri, state.as_deref(), &error)).into_response();
         }
     };
     let prompts: Vec<&str> = prompt.as_deref().unwrap_or_default().split(' ').collect();
-    let session =
-        cookie_value(&headers, SESSION_COOKIE).and_then(|cookie| provider.session(&cookie));
+    let session = cookie_value(&headers, SESSION_COOKIE).and_then(|cookie| provider.session(&cookie));
     match session {
         Some(session) if !prompts.contains(&"login") => {
             return Redirect::to(&provider.issue_code(&request, &session, None)).into_response();
         }
         _ if prompts.contains(&"none") => {
-            let error = OAuthError::new(
-                crate::error::ErrorCode::LoginRequired,
-                "the user is not signed in",
-            );
-            return Redirect::to(&provider.error_redirect(
-                &request.redirect_uri,
-                request.state.as_deref(),
-                &error,
-            ))
-            .into_response();
+            let error = OAuthError::new(crate::error::ErrorCode::LoginRequired, "the user is not signed in");
+            return Redirect::to(&provider.error_redirect(&request.redirect_uri, request.state.as_deref(), &error))
+                .into_response();
         }
         _ => {}
     }
     let binding = cookie_value(&headers, BINDING_COOKIE).unwrap_or_else(crate::store::random_token);
     let (interaction_id, interaction) = provider.start_interaction(request, binding.clone());
     let mut response = login_form(&provider, &interaction_id, &interaction, "", None);
-    set_cookie(
-        &provider,
-        &mut response,
-        BINDING_COOKIE,
-        &binding,
-        Some(600),
-    );
+    set_cookie(&provider, &mut response, BINDING_COOKIE, &binding, Some(600));
     response
 }
 
@@ -224,13 +196,7 @@ async fn login(State(provider): Shared, headers: HeaderMap, body: String) -> Res
             redirect,
         } => {
             let mut response = Redirect::to(&redirect).into_response();
-            set_cookie(
-                &provider,
-                &mut response,
-                SESSION_COOKIE,
-                &session_cookie,
-                None,
-            );
+            set_cookie(&provider, &mut response, SESSION_COOKIE, &session_cookie, None);
             set_cookie(&provider, &mut response, BINDING_COOKIE, "", Some(0));
             response
         }
@@ -292,12 +258,14 @@ async fn userinfo(State(provider): Shared, headers: HeaderMap) -> Response {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| {
             let (scheme, token) = value.split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| token.trim().to_string())
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
         });
     let Some(token) = token else {
-        let mut response = (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_token", "error_description": "a bearer token is required"}))).into_response();
+        let mut response = (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_token", "error_description": "a bearer token is required"})),
+        )
+            .into_response();
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"dev-idp\""),
@@ -345,10 +313,7 @@ fn form_params(headers: &HeaderMap, body: &str) -> Result<Params, OAuthError> {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !form {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
@@ -359,10 +324,7 @@ fn form_params(headers: &HeaderMap, body: &str) -> Result<Params, OAuthError> {
 
 /// Client authentication per RFC 6749 §2.3.1: HTTP Basic (form-encoded id and secret) or the
 /// `client_id` / `client_secret` body parameters, never both.
-fn client_credentials(
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<ClientCredentials, OAuthError> {
+fn client_credentials(headers: &HeaderMap, params: &Params) -> Result<ClientCredentials, OAuthError> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -389,10 +351,7 @@ fn client_credentials(
                     .map(|(_, value)| value.into_owned())
             };
             let client_id = decode(id).ok_or_else(invalid)?;
-            if params
-                .get("client_id")
-                .is_some_and(|body_id| body_id != client_id)
-            {
+            if params.get("client_id").is_some_and(|body_id| body_id != client_id) {
                 return Err(OAuthError::invalid_request(
                     "client_id differs from the authenticated client",
                 ));
@@ -426,13 +385,7 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
-fn set_cookie(
-    provider: &Provider,
-    response: &mut Response,
-    name: &str,
-    value: &str,
-    max_age_seconds: Option<i64>,
-) {
+fn set_cookie(provider: &Provider, response: &mut Response, name: &str, value: &str, max_age_seconds: Option<i64>) {
     let mut cookie = Cookie::build((name, value))
         .path(provider.urls.org_path.clone())
         .http_only(true)

@@ -10,8 +10,8 @@ use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-    RSAKeyParameters, RSAKeyType, ThumbprintHash,
+    AlgorithmParameters, CommonParameters, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse, RSAKeyParameters, RSAKeyType,
+    ThumbprintHash,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, TokenData, Validation};
 use serde::{Deserialize, Serialize};
@@ -79,10 +79,7 @@ impl SigningKeys {
     }
 
     pub fn current_kid(&self) -> String {
-        self.read()
-            .last()
-            .map(|key| key.kid.clone())
-            .unwrap_or_default()
+        self.read().last().map(|key| key.kid.clone()).unwrap_or_default()
     }
 
     pub fn sign<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, KeyError> {
@@ -97,19 +94,13 @@ impl SigningKeys {
     }
 
     /// Verifies one of our own tokens: RS256 only, key chosen by `kid` among ours.
-    pub fn verify<T: serde::de::DeserializeOwned>(
-        &self,
-        token: &str,
-        validation: &Validation,
-    ) -> Option<TokenData<T>> {
+    pub fn verify<T: serde::de::DeserializeOwned>(&self, token: &str, validation: &Validation) -> Option<TokenData<T>> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.alg != Algorithm::RS256 || validation.algorithms != [Algorithm::RS256] {
             return None;
         }
         let keys = self.read();
-        let key = keys
-            .iter()
-            .find(|key| Some(&key.kid) == header.kid.as_ref())?;
+        let key = keys.iter().find(|key| Some(&key.kid) == header.kid.as_ref())?;
         jsonwebtoken::decode(token, &key.decoding, validation).ok()
     }
 
@@ -155,15 +146,11 @@ impl SigningKeys {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<SigningKey>> {
-        self.keys
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<SigningKey>> {
-        self.keys
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -193,8 +180,7 @@ impl SigningKey {
         };
         let kid = kid.unwrap_or_else(|| jwk.thumbprint(ThumbprintHash::SHA256));
         jwk.common.key_id = Some(kid.clone());
-        let encoding =
-            EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+        let encoding = EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|e| e.to_string())?;
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
         Ok(Self {
             kid,

@@ -58,10 +58,7 @@ pub enum StartError {
     #[error("refusing to listen on {0}: dev-idp binds to loopback unless allow_remote is set")]
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("public URL `{0}` is not an absolute http(s) URL")]
     PublicUrl(String),
     #[error(transparent)]
@@ -161,18 +158,15 @@ pub async fn start(options: Options) -> Result<RunningIdp, StartError> {
     })?;
     let base = match &options.public_url {
         Some(url) => match url::Url::parse(url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
-                url.trim_end_matches('/').to_string()
-            }
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => url.trim_end_matches('/').to_string(),
             _ => return Err(StartError::PublicUrl(url.clone())),
         },
         None => format!("http://{local_addr}"),
     };
     let key_file = options.key_file.clone();
-    let keys =
-        tokio::task::spawn_blocking(move || keys::SigningKeys::load_or_create(key_file.as_deref()))
-            .await
-            .map_err(|e| StartError::Client(e.to_string()))??;
+    let keys = tokio::task::spawn_blocking(move || keys::SigningKeys::load_or_create(key_file.as_deref()))
+        .await
+        .map_err(|e| StartError::Client(e.to_string()))??;
     let back_channel = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use dev_idp::{Directory, Options};
 
-const USAGE: &str = "usage: dev-idp [--directory FILE] [--listen ADDR] [--key-file FILE] [--public-url URL] [--allow-remote]
+const USAGE: &str =
+    "usage: dev-idp [--directory FILE] [--listen ADDR] [--key-file FILE] [--public-url URL] [--allow-remote]
 
   --directory FILE   directory JSON (default: the built-in one with john and emily)
   --listen ADDR      address to listen on (default: 127.0.0.1:9443)
@@ -17,9 +18,7 @@ const USAGE: &str = "usage: dev-idp [--directory FILE] [--listen ADDR] [--key-fi
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,9 +42,9 @@ async fn run() -> Result<(), String> {
             "--directory" => directory_file = Some(value("--directory")?.into()),
             "--listen" => {
                 let text = value("--listen")?;
-                listen = text.parse().map_err(|_| {
-                    format!("--listen: `{text}` is not an address like 127.0.0.1:9443")
-                })?;
+                listen = text
+                    .parse()
+                    .map_err(|_| format!("--listen: `{text}` is not an address like 127.0.0.1:9443"))?;
             }
             "--key-file" => key_file = value("--key-file")?.into(),
             "--public-url" => public_url = Some(value("--public-url")?),
@@ -61,11 +60,7 @@ async fn run() -> Result<(), String> {
         Some(path) => Directory::from_file(path).map_err(|e| e.to_string())?,
         None => Directory::development(),
     };
-    let users: Vec<String> = directory
-        .users()
-        .iter()
-        .map(|u| u.username.clone())
-        .collect();
+    let users: Vec<String> = directory.users().iter().map(|u| u.username.clone()).collect();
     let idp = dev_idp::start(Options {
         directory,
         listen,
@@ -77,10 +72,7 @@ async fn run() -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     println!("dev-idp listening on http://{}", idp.local_addr());
     println!("issuer:    {}", idp.issuer());
-    println!(
-        "discovery: {}/.well-known/openid-configuration",
-        idp.issuer()
-    );
+    println!("discovery: {}/.well-known/openid-configuration", idp.issuer());
     println!("users:     {}", users.join(", "));
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     idp.shutdown().await;

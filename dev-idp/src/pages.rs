@@ -42,15 +42,10 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        ),
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
     );
     response
 }
@@ -75,16 +70,8 @@ pub fn login(form: &LoginForm<'_>) -> Response {
             )
         })
         .unwrap_or_default();
-    let autofocus_user = if form.username.is_empty() {
-        " autofocus"
-    } else {
-        ""
-    };
-    let autofocus_password = if form.username.is_empty() {
-        ""
-    } else {
-        " autofocus"
-    };
+    let autofocus_user = if form.username.is_empty() { " autofocus" } else { "" };
+    let autofocus_password = if form.username.is_empty() { "" } else { " autofocus" };
     let body = format!(
         "<h1>Sign in</h1><p class=\"sub\">to <strong>{application}</strong> · organization <strong>{organization}</strong></p>\
          {error}\

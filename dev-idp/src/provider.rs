@@ -15,13 +15,8 @@ use crate::clock::Clock;
 use crate::directory::{Application, Directory, GrantType, User};
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::SigningKeys;
-use crate::store::{
-    AuthRequest, CodeRecord, Grant, IdpSession, Interaction, Store, Subject, digest_of,
-    random_token,
-};
-use crate::tokens::{
-    IdTokenHint, RefreshIssue, TokenResponse, granted_scopes, split_scopes, user_claims,
-};
+use crate::store::{AuthRequest, CodeRecord, Grant, IdpSession, Interaction, Store, Subject, digest_of, random_token};
+use crate::tokens::{IdTokenHint, RefreshIssue, TokenResponse, granted_scopes, split_scopes, user_claims};
 
 /// A code is good for this long (Asgardeo: 60 s by default).
 pub const CODE_LIFETIME_SECONDS: i64 = 60;
@@ -44,11 +39,7 @@ impl Urls {
         let base = base.trim_end_matches('/').to_string();
         let org_path = format!("/t/{organization}");
         let issuer = format!("{base}{org_path}/oauth2/token");
-        Self {
-            base,
-            org_path,
-            issuer,
-        }
+        Self { base, org_path, issuer }
     }
 
     pub fn endpoint(&self, path: &str) -> String {
@@ -72,15 +63,12 @@ pub struct Params(HashMap<String, String>);
 
 impl Params {
     pub fn parse(encoded: &str) -> Result<Self, OAuthError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(encoded).map_err(|_| {
-            OAuthError::invalid_request("the parameters are not valid form encoding")
-        })?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(encoded)
+            .map_err(|_| OAuthError::invalid_request("the parameters are not valid form encoding"))?;
         let mut map = HashMap::new();
         for (name, value) in pairs {
             if map.insert(name.clone(), value).is_some() {
-                return Err(OAuthError::invalid_request(format!(
-                    "parameter `{name}` is repeated"
-                )));
+                return Err(OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
             }
         }
         Ok(Self(map))
@@ -88,10 +76,7 @@ impl Params {
 
     /// A parameter; empty values count as absent (RFC 6749 §3.1).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
@@ -123,10 +108,7 @@ pub enum LoginOutcome {
         interaction: Interaction,
     },
     /// Signed in: set the session cookie and redirect.
-    SignedIn {
-        session_cookie: String,
-        redirect: String,
-    },
+    SignedIn { session_cookie: String, redirect: String },
 }
 
 /// What logout led to.
@@ -148,10 +130,7 @@ pub struct Introspection(Map<String, Value>);
 impl Provider {
     // ----- authorization endpoint -------------------------------------------------------------
 
-    pub fn validate_authorize(
-        &self,
-        params: &Params,
-    ) -> Result<(AuthRequest, Option<String>), AuthorizeError> {
+    pub fn validate_authorize(&self, params: &Params) -> Result<(AuthRequest, Option<String>), AuthorizeError> {
         let page = |message: &str| AuthorizeError::Page(message.to_string());
         let client_id = params
             .get("client_id")
@@ -163,11 +142,7 @@ impl Provider {
         let redirect_uri = params
             .get("redirect_uri")
             .ok_or_else(|| page("The request has no redirect_uri."))?;
-        if !app
-            .redirect_uris
-            .iter()
-            .any(|registered| registered == redirect_uri)
-        {
+        if !app.redirect_uris.iter().any(|registered| registered == redirect_uri) {
             return Err(page(
                 "The redirect_uri does not match any URI registered for this application.",
             ));
@@ -188,10 +163,7 @@ impl Provider {
                 ));
             }
             None => {
-                return Err(fail(
-                    ErrorCode::InvalidRequest,
-                    "missing parameter `response_type`",
-                ));
+                return Err(fail(ErrorCode::InvalidRequest, "missing parameter `response_type`"));
             }
         }
         if !app.allows(GrantType::AuthorizationCode) {
@@ -203,15 +175,9 @@ impl Provider {
         if let Some(mode) = params.get("response_mode")
             && mode != "query"
         {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "only response_mode=query is supported",
-            ));
+            return Err(fail(ErrorCode::InvalidRequest, "only response_mode=query is supported"));
         }
-        let code_challenge = match (
-            params.get("code_challenge"),
-            params.get("code_challenge_method"),
-        ) {
+        let code_challenge = match (params.get("code_challenge"), params.get("code_challenge_method")) {
             (None, None) if app.pkce_mandatory || !app.is_confidential() => {
                 return Err(fail(
                     ErrorCode::InvalidRequest,
@@ -219,9 +185,7 @@ impl Provider {
                 ));
             }
             (None, None) => None,
-            (Some(challenge), Some("S256")) if is_pkce_value(challenge, 43, 43) => {
-                Some(challenge.to_string())
-            }
+            (Some(challenge), Some("S256")) if is_pkce_value(challenge, 43, 43) => Some(challenge.to_string()),
             (Some(_), Some("S256")) => {
                 return Err(fail(
                     ErrorCode::InvalidRequest,
@@ -269,11 +233,7 @@ impl Provider {
         self.store.lock().sessions.get(&digest_of(cookie)).cloned()
     }
 
-    pub fn start_interaction(
-        &self,
-        request: AuthRequest,
-        browser_binding: String,
-    ) -> (String, Interaction) {
+    pub fn start_interaction(&self, request: AuthRequest, browser_binding: String) -> (String, Interaction) {
         let interaction = Interaction {
             request,
             csrf_token: random_token(),
@@ -281,10 +241,7 @@ impl Provider {
             expires_at: self.clock.now() + INTERACTION_LIFETIME_SECONDS,
         };
         let id = random_token();
-        self.store
-            .lock()
-            .interactions
-            .insert(id.clone(), interaction.clone());
+        self.store.lock().interactions.insert(id.clone(), interaction.clone());
         (id, interaction)
     }
 
@@ -313,8 +270,7 @@ impl Provider {
         username: &str,
         password: &str,
     ) -> LoginOutcome {
-        let expired =
-            "This sign-in page has expired. Go back to the application and sign in again.";
+        let expired = "This sign-in page has expired. Go back to the application and sign in again.";
         let Some(interaction) = self.interaction(interaction_id) else {
             return LoginOutcome::Refused(expired.into());
         };
@@ -355,19 +311,12 @@ impl Provider {
     }
 
     /// Issues a code for a signed-in user and returns the redirect back to the client.
-    pub fn issue_code(
-        &self,
-        request: &AuthRequest,
-        session: &IdpSession,
-        cookie: Option<&str>,
-    ) -> String {
+    pub fn issue_code(&self, request: &AuthRequest, session: &IdpSession, cookie: Option<&str>) -> String {
         let scopes = match (
             self.directory.application(&request.client_id),
             self.directory.user_by_sub(&session.user_sub),
         ) {
-            (Some(app), Some(user)) => {
-                granted_scopes(&self.directory, app, Some(user), &request.scopes)
-            }
+            (Some(app), Some(user)) => granted_scopes(&self.directory, app, Some(user), &request.scopes),
             _ => Vec::new(),
         };
         let code = random_token();
@@ -406,10 +355,7 @@ impl Provider {
             &[
                 ("code", Some(code.as_str())),
                 ("state", request.state.as_deref()),
-                (
-                    "session_state",
-                    Some(&session_state(&request.client_id, &session.sid)),
-                ),
+                ("session_state", Some(&session_state(&request.client_id, &session.sid))),
             ],
         )
     }
@@ -431,12 +377,7 @@ impl Provider {
         url.to_string()
     }
 
-    pub fn error_redirect(
-        &self,
-        redirect_uri: &str,
-        state: Option<&str>,
-        error: &OAuthError,
-    ) -> String {
+    pub fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, error: &OAuthError) -> String {
         self.redirect_with(
             redirect_uri,
             &[
@@ -449,18 +390,12 @@ impl Provider {
 
     // ----- client authentication --------------------------------------------------------------
 
-    pub fn authenticate_client(
-        &self,
-        credentials: &ClientCredentials,
-    ) -> Result<&Application, OAuthError> {
+    pub fn authenticate_client(&self, credentials: &ClientCredentials) -> Result<&Application, OAuthError> {
         let refuse = || OAuthError {
             basic_challenge: credentials.via_basic,
             ..OAuthError::invalid_client("client authentication failed")
         };
-        let app = self
-            .directory
-            .application(&credentials.client_id)
-            .ok_or_else(refuse)?;
+        let app = self.directory.application(&credentials.client_id).ok_or_else(refuse)?;
         match (&app.client_secret, &credentials.secret) {
             (Some(expected), Some(given)) => {
                 let method = if credentials.via_basic {
@@ -511,36 +446,26 @@ impl Provider {
         }
     }
 
-    fn exchange_code(
-        &self,
-        app: &Application,
-        params: &Params,
-    ) -> Result<TokenResponse, OAuthError> {
+    fn exchange_code(&self, app: &Application, params: &Params) -> Result<TokenResponse, OAuthError> {
         let code = params.require("code")?;
         let now = self.clock.now();
         let record = {
             let mut tables = self.store.lock();
             let Some(record) = tables.codes.get_mut(&digest_of(code)) else {
-                return Err(OAuthError::invalid_grant(
-                    "the authorization code is not valid",
-                ));
+                return Err(OAuthError::invalid_grant("the authorization code is not valid"));
             };
             if record.redeemed {
                 let grant_id = record.grant.id.clone();
                 tables.revoke_grant(&grant_id);
                 tracing::warn!(client_id = %app.client_id, "authorization code replayed; its tokens are revoked");
-                return Err(OAuthError::invalid_grant(
-                    "the authorization code was already used",
-                ));
+                return Err(OAuthError::invalid_grant("the authorization code was already used"));
             }
             // Any attempt consumes the code, so a verifier cannot be guessed by retrying.
             record.redeemed = true;
             record.clone()
         };
         if record.expires_at <= now {
-            return Err(OAuthError::invalid_grant(
-                "the authorization code has expired",
-            ));
+            return Err(OAuthError::invalid_grant("the authorization code has expired"));
         }
         if record.grant.client_id != app.client_id {
             return Err(OAuthError::invalid_grant(
@@ -559,17 +484,14 @@ impl Provider {
                         "code_verifier must be 43 to 128 unreserved characters",
                     ));
                 }
-                let computed =
-                    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+                let computed = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
                 if !equal(&computed, challenge) {
                     return Err(OAuthError::invalid_grant("PKCE verification failed"));
                 }
             }
             (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
             (None, Some(_)) => {
-                return Err(OAuthError::invalid_grant(
-                    "no code_challenge was sent for this code",
-                ));
+                return Err(OAuthError::invalid_grant("no code_challenge was sent for this code"));
             }
             (None, None) => {}
         }
@@ -594,9 +516,7 @@ impl Provider {
                 return Err(OAuthError::invalid_grant("the refresh token is not valid"));
             };
             if record.revoked || record.expires_at <= now {
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token is revoked or expired",
-                ));
+                return Err(OAuthError::invalid_grant("the refresh token is revoked or expired"));
             }
             if record.grant.client_id != app.client_id {
                 return Err(OAuthError::invalid_grant(
@@ -636,11 +556,7 @@ impl Provider {
         self.issue_tokens(app, &grant, refresh)
     }
 
-    fn client_credentials(
-        &self,
-        app: &Application,
-        params: &Params,
-    ) -> Result<TokenResponse, OAuthError> {
+    fn client_credentials(&self, app: &Application, params: &Params) -> Result<TokenResponse, OAuthError> {
         if !app.is_confidential() {
             return Err(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
@@ -769,14 +685,9 @@ impl Provider {
             .get(&digest_of(access_token))
             .filter(|r| !r.revoked && r.expires_at > now)
             .cloned()
-            .ok_or_else(|| {
-                OAuthError::new(ErrorCode::InvalidToken, "the access token is not active")
-            })?;
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the access token is not active"))?;
         let Subject::User(sub) = record.subject else {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidToken,
-                "the access token has no user",
-            ));
+            return Err(OAuthError::new(ErrorCode::InvalidToken, "the access token has no user"));
         };
         if !record.scopes.iter().any(|s| s == "openid") {
             return Err(OAuthError::new(
@@ -796,11 +707,7 @@ impl Provider {
 
     // ----- logout -----------------------------------------------------------------------------
 
-    pub fn logout(
-        &self,
-        params: &Params,
-        session_cookie: Option<&str>,
-    ) -> Result<LogoutOutcome, String> {
+    pub fn logout(&self, params: &Params, session_cookie: Option<&str>) -> Result<LogoutOutcome, String> {
         let hint = match params.get("id_token_hint") {
             Some(token) => {
                 let mut validation = Validation::new(Algorithm::RS256);
@@ -834,15 +741,8 @@ impl Provider {
                     .as_deref()
                     .and_then(|id| self.directory.application(id))
                     .ok_or("post_logout_redirect_uri needs id_token_hint or client_id to identify the application.")?;
-                if !app
-                    .post_logout_redirect_uris
-                    .iter()
-                    .any(|registered| registered == uri)
-                {
-                    return Err(
-                        "The post_logout_redirect_uri is not registered for this application."
-                            .into(),
-                    );
+                if !app.post_logout_redirect_uris.iter().any(|registered| registered == uri) {
+                    return Err("The post_logout_redirect_uri is not registered for this application.".into());
                 }
                 let Ok(mut url) = url::Url::parse(uri) else {
                     return Err("The post_logout_redirect_uri is not a URL.".into());
@@ -862,9 +762,7 @@ impl Provider {
             let keys: Vec<String> = tables
                 .sessions
                 .iter()
-                .filter(|(key, session)| {
-                    Some(*key) == cookie_key.as_ref() || Some(&session.sid) == hinted_sid.as_ref()
-                })
+                .filter(|(key, session)| Some(*key) == cookie_key.as_ref() || Some(&session.sid) == hinted_sid.as_ref())
                 .map(|(key, _)| key.clone())
                 .collect();
             keys.iter()
@@ -911,11 +809,7 @@ impl Provider {
             };
             let client = self.back_channel.clone();
             tokio::spawn(async move {
-                let result = client
-                    .post(url.clone())
-                    .form(&[("logout_token", token)])
-                    .send()
-                    .await;
+                let result = client.post(url.clone()).form(&[("logout_token", token)]).send().await;
                 match result {
                     Ok(response) if response.status().is_success() => {
                         tracing::info!(%url, "back-channel logout delivered");
@@ -933,10 +827,7 @@ impl Provider {
 /// OIDC Session Management's `session_state`, as Asgardeo sends it.
 fn session_state(client_id: &str, sid: &str) -> String {
     let salt = random_token();
-    let hash = digest::digest(
-        &digest::SHA256,
-        format!("{client_id} {sid} {salt}").as_bytes(),
-    );
+    let hash = digest::digest(&digest::SHA256, format!("{client_id} {sid} {salt}").as_bytes());
     format!("{}.{salt}", URL_SAFE_NO_PAD.encode(hash))
 }
 

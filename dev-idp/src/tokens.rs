@@ -239,15 +239,12 @@ impl Provider {
         );
         if let Some(token) = &refresh_token {
             let key = digest_of(token);
-            tables
-                .refresh_tokens
-                .entry(key)
-                .or_insert_with(|| RefreshRecord {
-                    grant: grant.clone(),
-                    issued_at: now,
-                    expires_at: now + lifetimes.refresh_token_seconds,
-                    revoked: false,
-                });
+            tables.refresh_tokens.entry(key).or_insert_with(|| RefreshRecord {
+                grant: grant.clone(),
+                issued_at: now,
+                expires_at: now + lifetimes.refresh_token_seconds,
+                revoked: false,
+            });
         }
         drop(tables);
 
@@ -279,10 +276,7 @@ impl Provider {
         claims.insert("auth_time".into(), json!(grant.auth_time.unwrap_or(now)));
         claims.insert("at_hash".into(), json!(at_hash(access_token)));
         claims.insert("amr".into(), json!(["BasicAuthenticator"]));
-        claims.insert(
-            "org_id".into(),
-            json!(self.directory.organization.id.to_string()),
-        );
+        claims.insert("org_id".into(), json!(self.directory.organization.id.to_string()));
         claims.insert("org_name".into(), json!(self.directory.organization.name));
         if let Some(nonce) = &grant.nonce {
             claims.insert("nonce".into(), json!(nonce));

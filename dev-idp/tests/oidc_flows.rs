@@ -37,10 +37,7 @@ fn directory(back_channel: Option<&str>) -> Directory {
     no_rotation["clientId"] = json!(NO_ROTATION_ID);
     no_rotation["name"] = json!("No Rotation");
     no_rotation["refreshTokenRotation"] = json!(false);
-    no_rotation
-        .as_object_mut()
-        .unwrap()
-        .remove("backChannelLogoutUrl");
+    no_rotation.as_object_mut().unwrap().remove("backChannelLogoutUrl");
     let mut opaque = no_rotation.clone();
     opaque["clientId"] = json!(OPAQUE_ID);
     opaque["name"] = json!("Opaque");
@@ -70,31 +67,20 @@ fn browser() -> reqwest::Client {
 }
 
 fn pkce_pair() -> (String, String) {
-    let verifier = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let verifier = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
     (verifier, challenge)
 }
 
 fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
     let end = start + html[start..].find('"').unwrap();
     html[start..end].to_string()
 }
 
 fn query_of(location: &str) -> HashMap<String, String> {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
+    url::Url::parse(location).unwrap().query_pairs().into_owned().collect()
 }
 
 fn location(response: &reqwest::Response) -> String {
@@ -120,17 +106,11 @@ impl Authorization {
     }
 
     fn verifier(&self) -> String {
-        self.extra
-            .iter()
-            .find(|(k, _)| k == "__verifier")
-            .unwrap()
-            .1
-            .clone()
+        self.extra.iter().find(|(k, _)| k == "__verifier").unwrap().1.clone()
     }
 
     fn url(&self, idp: &RunningIdp) -> String {
-        let mut url =
-            url::Url::parse(&format!("{}/oauth2/authorize", idp.organization_url())).unwrap();
+        let mut url = url::Url::parse(&format!("{}/oauth2/authorize", idp.organization_url())).unwrap();
         {
             let mut query = url.query_pairs_mut();
             query
@@ -189,12 +169,7 @@ async fn sign_in(
     query_of(&location)
 }
 
-async fn token_request(
-    idp: &RunningIdp,
-    client_id: &str,
-    secret: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, Value) {
+async fn token_request(idp: &RunningIdp, client_id: &str, secret: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/oauth2/token", idp.organization_url()))
         .basic_auth(client_id, Some(secret))
@@ -235,9 +210,7 @@ async fn jwks(idp: &RunningIdp) -> JwkSet {
 fn verify(jwks: &JwkSet, token: &str, audience: &str, issuer: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
-    let jwk = jwks
-        .find(header.kid.as_deref().unwrap())
-        .expect("kid in JWKS");
+    let jwk = jwks.find(header.kid.as_deref().unwrap()).expect("kid in JWKS");
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
@@ -248,12 +221,7 @@ fn verify(jwks: &JwkSet, token: &str, audience: &str, issuer: &str) -> Value {
 }
 
 fn scopes_of(value: &Value) -> Vec<String> {
-    value
-        .as_str()
-        .unwrap()
-        .split(' ')
-        .map(str::to_string)
-        .collect()
+    value.as_str().unwrap().split(' ').map(str::to_string).collect()
 }
 
 async fn introspect(idp: &RunningIdp, token: &str) -> Value {
@@ -303,26 +271,14 @@ async fn discovery_and_jwks_are_valid_and_consistent() {
     ] {
         assert_eq!(discovery[key], format!("{org}{path}"), "{key}");
     }
-    assert_eq!(
-        discovery["code_challenge_methods_supported"],
-        json!(["S256"])
-    );
-    assert_eq!(
-        discovery["id_token_signing_alg_values_supported"],
-        json!(["RS256"])
-    );
-    assert_eq!(
-        discovery["authorization_response_iss_parameter_supported"],
-        json!(true)
-    );
+    assert_eq!(discovery["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(discovery["id_token_signing_alg_values_supported"], json!(["RS256"]));
+    assert_eq!(discovery["authorization_response_iss_parameter_supported"], json!(true));
 
     let keys = jwks(&idp).await;
     assert_eq!(keys.keys.len(), 1);
     let key = &keys.keys[0];
-    assert_eq!(
-        key.common.key_id.as_deref(),
-        Some(idp.current_kid().as_str())
-    );
+    assert_eq!(key.common.key_id.as_deref(), Some(idp.current_kid().as_str()));
     assert_eq!(serde_json::to_value(key).unwrap()["alg"], "RS256");
     assert_eq!(serde_json::to_value(key).unwrap()["use"], "sig");
 
@@ -346,10 +302,7 @@ async fn john_signs_in_with_code_and_pkce_and_gets_create_and_view() {
     assert!(tokens["refresh_token"].is_string());
     let granted = scopes_of(&tokens["scope"]);
     for scope in ["openid", "profile", "email", "issues:view", "issues:create"] {
-        assert!(
-            granted.contains(&scope.to_string()),
-            "{scope} in {granted:?}"
-        );
+        assert!(granted.contains(&scope.to_string()), "{scope} in {granted:?}");
     }
 
     let keys = jwks(&idp).await;
@@ -375,8 +328,7 @@ async fn john_signs_in_with_code_and_pkce_and_gets_create_and_view() {
     assert_eq!(id["given_name"], "John");
     assert_eq!(id["email"], "john@dev.example");
     assert!(id["sid"].is_string() && id["auth_time"].is_i64() && id["amr"].is_array());
-    let expected_at_hash =
-        URL_SAFE_NO_PAD.encode(&digest::digest(&digest::SHA256, access.as_bytes()).as_ref()[..16]);
+    let expected_at_hash = URL_SAFE_NO_PAD.encode(&digest::digest(&digest::SHA256, access.as_bytes()).as_ref()[..16]);
     assert_eq!(id["at_hash"], expected_at_hash);
 
     let userinfo: Value = reqwest::Client::new()
@@ -398,10 +350,7 @@ async fn emily_never_gets_create_even_when_she_asks() {
     let tokens = tokens_for(&idp, "emily", "emily-dev-password").await;
     let granted = scopes_of(&tokens["scope"]);
     assert!(granted.contains(&"issues:view".to_string()));
-    assert!(
-        !granted.contains(&"issues:create".to_string()),
-        "{granted:?}"
-    );
+    assert!(!granted.contains(&"issues:create".to_string()), "{granted:?}");
     let claims = verify(
         &jwks(&idp).await,
         tokens["access_token"].as_str().unwrap(),
@@ -421,14 +370,7 @@ async fn wrong_password_shows_the_form_again_with_an_error() {
     let idp = spawn().await;
     let browser = browser();
     let auth = Authorization::new(SCOPES);
-    let html = browser
-        .get(auth.url(&idp))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = browser.get(auth.url(&idp)).send().await.unwrap().text().await.unwrap();
     let response = browser
         .post(format!("{}/commonauth", idp.organization_url()))
         .form(&[
@@ -479,14 +421,7 @@ async fn wrong_password_shows_the_form_again_with_an_error() {
 async fn idp_session_skips_the_form_and_prompt_is_honoured() {
     let idp = spawn().await;
     let browser = browser();
-    sign_in(
-        &browser,
-        &idp,
-        &Authorization::new(SCOPES),
-        "john",
-        "john-dev-password",
-    )
-    .await;
+    sign_in(&browser, &idp, &Authorization::new(SCOPES), "john", "john-dev-password").await;
 
     let again = Authorization::new(SCOPES);
     let response = browser.get(again.url(&idp)).send().await.unwrap();
@@ -502,11 +437,7 @@ async fn idp_session_skips_the_form_and_prompt_is_honoured() {
     let mut login = Authorization::new(SCOPES);
     login.extra.push(("prompt".into(), "login".into()));
     let response = browser.get(login.url(&idp)).send().await.unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "prompt=login shows the form"
-    );
+    assert_eq!(response.status(), StatusCode::OK, "prompt=login shows the form");
 
     let mut none = Authorization::new(SCOPES);
     none.extra.push(("prompt".into(), "none".into()));
@@ -671,8 +602,7 @@ async fn code_exchange_refuses_what_rfc_6749_and_7636_refuse() {
     );
 
     // Unsupported grant and non-form bodies.
-    let (status, body) =
-        token_request(&idp, CLIENT_ID, SECRET, &[("grant_type", "implicit")]).await;
+    let (status, body) = token_request(&idp, CLIENT_ID, SECRET, &[("grant_type", "implicit")]).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("unsupported_grant_type"))
@@ -685,10 +615,7 @@ async fn code_exchange_refuses_what_rfc_6749_and_7636_refuse() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"],
-        "invalid_request"
-    );
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_request");
 }
 
 #[tokio::test]
@@ -896,15 +823,13 @@ async fn logout_checks_the_post_logout_redirect_and_ends_the_session() {
     let sink = received.clone();
     let receiver = axum::Router::new().route(
         "/backchannel",
-        axum::routing::post(
-            move |axum::Form(form): axum::Form<HashMap<String, String>>| {
-                let sink = sink.clone();
-                async move {
-                    sink.lock().unwrap().push(form["logout_token"].clone());
-                    StatusCode::OK
-                }
-            },
-        ),
+        axum::routing::post(move |axum::Form(form): axum::Form<HashMap<String, String>>| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(form["logout_token"].clone());
+                StatusCode::OK
+            }
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver_addr: SocketAddr = listener.local_addr().unwrap();
@@ -1000,21 +925,11 @@ async fn rotated_keys_keep_old_tokens_verifiable() {
     assert_ne!(old_kid, new_kid);
     let keys = jwks(&idp).await;
     assert_eq!(keys.keys.len(), 2);
-    verify(
-        &keys,
-        old["access_token"].as_str().unwrap(),
-        API,
-        idp.issuer(),
-    );
+    verify(&keys, old["access_token"].as_str().unwrap(), API, idp.issuer());
     let new = tokens_for(&idp, "john", "john-dev-password").await;
     let header = jsonwebtoken::decode_header(new["access_token"].as_str().unwrap()).unwrap();
     assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
-    verify(
-        &keys,
-        new["access_token"].as_str().unwrap(),
-        API,
-        idp.issuer(),
-    );
+    verify(&keys, new["access_token"].as_str().unwrap(), API, idp.issuer());
 
     idp.retire_old_signing_keys().unwrap();
     let keys = jwks(&idp).await;
@@ -1085,12 +1000,7 @@ async fn hostile_requests_get_4xx_never_5xx() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    for body in [
-        "%%%",
-        "grant_type=password&grant_type=password",
-        "",
-        "\u{0}\u{202e}",
-    ] {
+    for body in ["%%%", "grant_type=password&grant_type=password", "", "\u{0}\u{202e}"] {
         let response = client
             .post(&token_url)
             .basic_auth(CLIENT_ID, Some(SECRET))

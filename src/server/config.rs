@@ -292,7 +292,11 @@ impl Checker<'_> {
 
     fn path(&self, value: &str) -> PathBuf {
         let path = PathBuf::from(value);
-        if path.is_absolute() { path } else { self.base_dir.join(path) }
+        if path.is_absolute() {
+            path
+        } else {
+            self.base_dir.join(path)
+        }
     }
 
     fn scopes(&self, field: &str, scopes: &[String], allow_empty: bool) -> Result<(), ConfigError> {
@@ -300,7 +304,11 @@ impl Checker<'_> {
             return Err(self.fail(field, "expected at least one scope"));
         }
         for (index, scope) in scopes.iter().enumerate() {
-            if scope.is_empty() || scope.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\') {
+            if scope.is_empty()
+                || scope
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+            {
                 return Err(self.fail(
                     &format!("{field}[{index}]"),
                     format!("expected a scope name without spaces or quotes, got `{scope}`"),
@@ -318,7 +326,11 @@ impl Checker<'_> {
         let organization = self.url("AuthorizationConfig.BaseOrganizationUrl", &auth.base_organization_url)?;
         let organization_url = organization.as_str().trim_end_matches('/').to_string();
         let issuer = match &auth.issuer {
-            Some(issuer) => self.url("AuthorizationConfig.Issuer", issuer)?.as_str().trim_end_matches('/').to_string(),
+            Some(issuer) => self
+                .url("AuthorizationConfig.Issuer", issuer)?
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
             None => format!("{organization_url}/oauth2/token"),
         };
         let jwks_url = match &auth.jwks_url {
@@ -348,7 +360,11 @@ impl Checker<'_> {
                 )
             })?;
         self.scopes("ApplicationConfig.APIScopes", &app.api_scopes, true)?;
-        self.scopes("Features.Issues.scopes.create", &file.features.issues.scopes.create, false)?;
+        self.scopes(
+            "Features.Issues.scopes.create",
+            &file.features.issues.scopes.create,
+            false,
+        )?;
         self.scopes("Features.Issues.scopes.view", &file.features.issues.scopes.view, false)?;
 
         let mut audiences = vec![app.client_id.clone()];
@@ -367,9 +383,12 @@ impl Checker<'_> {
                 "ApplicationConfig.HostedUrl",
             ),
         };
-        let listen: SocketAddr = listen_text
-            .parse()
-            .map_err(|_| self.fail(listen_field, format!("expected an address like 127.0.0.1:3000, got `{listen_text}`")))?;
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            self.fail(
+                listen_field,
+                format!("expected an address like 127.0.0.1:3000, got `{listen_text}`"),
+            )
+        })?;
         let secure_cookies = hosted_url.scheme() == "https";
         if secure_cookies && !server.tls_terminated_by_proxy {
             return Err(self.fail(
@@ -380,7 +399,10 @@ impl Checker<'_> {
             ));
         }
         if !secure_cookies && server.tls_terminated_by_proxy {
-            return Err(self.fail("Server.TlsTerminatedByProxy", "is true but HostedUrl is http, not https"));
+            return Err(self.fail(
+                "Server.TlsTerminatedByProxy",
+                "is true but HostedUrl is http, not https",
+            ));
         }
 
         if server.session_idle_minutes == 0 {
@@ -394,11 +416,18 @@ impl Checker<'_> {
         }
         let data_dir = self.path(&server.data_dir);
         let database_url = match overrides.database_url.clone().or(server.database_url) {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") => url,
+            Some(url)
+                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                url
+            }
             Some(url) => {
                 return Err(self.fail(
                     "Server.DatabaseUrl",
-                    format!("expected sqlite://FILE or postgres://…, got `{}`", url.split('@').next_back().unwrap_or_default()),
+                    format!(
+                        "expected sqlite://FILE or postgres://…, got `{}`",
+                        url.split('@').next_back().unwrap_or_default()
+                    ),
                 ));
             }
             None => format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()),
@@ -418,7 +447,10 @@ impl Checker<'_> {
                 let port = organization.port_or_known_default().unwrap_or(80);
                 let listen = match &section.listen {
                     Some(text) => text.parse().map_err(|_| {
-                        self.fail("DevIdentityProvider.Listen", format!("expected an address like 127.0.0.1:9443, got `{text}`"))
+                        self.fail(
+                            "DevIdentityProvider.Listen",
+                            format!("expected an address like 127.0.0.1:9443, got `{text}`"),
+                        )
                     })?,
                     None => SocketAddr::from(([127, 0, 0, 1], port)),
                 };
@@ -513,7 +545,17 @@ mod tests {
         assert_eq!(config.issuer, "https://api.asgardeo.io/t/acme/oauth2/token");
         assert_eq!(config.redirect_uri(), "http://localhost:3000/auth/callback");
         assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 3000)));
-        assert_eq!(config.requested_scopes(), ["openid", "email", "profile", "internal_login", "issues:view", "issues:create"]);
+        assert_eq!(
+            config.requested_scopes(),
+            [
+                "openid",
+                "email",
+                "profile",
+                "internal_login",
+                "issues:view",
+                "issues:create"
+            ]
+        );
         assert!(config.dev_idp.is_none());
         assert!(format!("{config:?}").contains("redacted") && !format!("{config:?}").contains("xyz"));
     }
@@ -521,19 +563,36 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_field() {
         let cases = [
-            (DEMO.replace("\"http://localhost:3000\"", "\"localhost\""), "ApplicationConfig.HostedUrl"),
+            (
+                DEMO.replace("\"http://localhost:3000\"", "\"localhost\""),
+                "ApplicationConfig.HostedUrl",
+            ),
             (DEMO.replace("\"ClientId\": \"abc\",", ""), "ApplicationConfig"),
-            (DEMO.replace("\"create\": [\"issues:create\"]", "\"create\": []"), "Features.Issues.scopes.create"),
-            (DEMO.replace("\"HostedUrl\"", "\"Colour\": 1, \"HostedUrl\""), "ApplicationConfig"),
-            (DEMO.replace("http://localhost:3000", "https://issues.example.com"), "ApplicationConfig.HostedUrl"),
+            (
+                DEMO.replace("\"create\": [\"issues:create\"]", "\"create\": []"),
+                "Features.Issues.scopes.create",
+            ),
+            (
+                DEMO.replace("\"HostedUrl\"", "\"Colour\": 1, \"HostedUrl\""),
+                "ApplicationConfig",
+            ),
+            (
+                DEMO.replace("http://localhost:3000", "https://issues.example.com"),
+                "ApplicationConfig.HostedUrl",
+            ),
         ];
         for (text, field) in cases {
             let error = parse(&text).unwrap_err().to_string();
-            assert!(error.starts_with("config.json: field `") && error.contains(field), "{error}");
+            assert!(
+                error.starts_with("config.json: field `") && error.contains(field),
+                "{error}"
+            );
         }
         let error = parse("{ nope").unwrap_err().to_string();
         assert!(error.starts_with("config.json: invalid JSON at line 1"), "{error}");
-        let error = parse(&DEMO.replace("\"ClientSecret\": \"xyz\",", "")).unwrap_err().to_string();
+        let error = parse(&DEMO.replace("\"ClientSecret\": \"xyz\",", ""))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("ISSUES_APP_CLIENT_SECRET"), "{error}");
     }
 

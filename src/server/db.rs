@@ -36,7 +36,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            if let Some(parent) = sqlite_file(url).and_then(|f| std::path::Path::new(&f).parent().map(|p| p.to_path_buf())) {
+            if let Some(parent) =
+                sqlite_file(url).and_then(|f| std::path::Path::new(&f).parent().map(|p| p.to_path_buf()))
+            {
                 std::fs::create_dir_all(parent)?;
             }
             let pool = SqlitePoolOptions::new()
@@ -64,7 +66,8 @@ impl Db {
 
     /// A cheap round trip, for readiness.
     pub async fn ping(&self) -> bool {
-        let result: Result<i32, sqlx::Error> = on_db!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await);
+        let result: Result<i32, sqlx::Error> =
+            on_db!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await);
         result.is_ok()
     }
 

@@ -47,7 +47,9 @@ pub async fn session_info() -> Result<SessionView, AppError> {
     let (state, session) = context().await?;
     match current_viewer(&state, &session).await {
         Ok(Some(viewer)) => Ok(SessionView {
-            user: Some(UserSummary { name: viewer.name.clone() }),
+            user: Some(UserSummary {
+                name: viewer.name.clone(),
+            }),
             permissions: state.config.features.permissions(&viewer.scopes),
             scopes: viewer.scopes,
             notice: None,

@@ -27,7 +27,13 @@ pub async fn first_page(db: &Db) -> Result<IssuePage, sqlx::Error> {
     list(db, None, PAGE_SIZE).await
 }
 
-pub async fn create(db: &Db, issue: &NewIssue, author_sub: &str, author_name: &str, now_ms: i64) -> Result<Issue, sqlx::Error> {
+pub async fn create(
+    db: &Db,
+    issue: &NewIssue,
+    author_sub: &str,
+    author_name: &str,
+    now_ms: i64,
+) -> Result<Issue, sqlx::Error> {
     let sql = format!(
         "INSERT INTO issues (title, description, author_sub, author_name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
     );
@@ -49,5 +55,7 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Issue>, sqlx::Error> {
 }
 
 pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM issues").fetch_one(pool).await)
+    on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM issues")
+        .fetch_one(pool)
+        .await)
 }

@@ -20,7 +20,8 @@ use leptos::prelude::use_context;
 /// While answering a server-function call, sets the HTTP status of the answer. During
 /// server-side rendering it does nothing: the page keeps its own status.
 pub fn respond_with_status(status: u16) {
-    let answering_call = use_context::<axum::http::request::Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
+    let answering_call =
+        use_context::<axum::http::request::Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
     if !answering_call {
         return;
     }

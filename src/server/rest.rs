@@ -33,7 +33,10 @@ pub enum ApiError {
     MissingToken,
     InvalidRequest(String),
     InvalidToken(String),
-    InsufficientScope { permission: Permission, required: Vec<String> },
+    InsufficientScope {
+        permission: Permission,
+        required: Vec<String>,
+    },
     Invalid(FieldErrors),
     BadJson(String),
     UnsupportedMediaType,
@@ -57,12 +60,18 @@ impl IntoResponse for ApiError {
             ),
             Self::InvalidToken(message) => (
                 StatusCode::UNAUTHORIZED,
-                Some(format!("{realm}, error=\"invalid_token\", error_description=\"{}\"", message.replace(['"', '\\'], ""))),
+                Some(format!(
+                    "{realm}, error=\"invalid_token\", error_description=\"{}\"",
+                    message.replace(['"', '\\'], "")
+                )),
                 json!({"error": "invalid_token", "error_description": message}),
             ),
             Self::InsufficientScope { permission, required } => (
                 StatusCode::FORBIDDEN,
-                Some(format!("{realm}, error=\"insufficient_scope\", scope=\"{}\"", required.join(" "))),
+                Some(format!(
+                    "{realm}, error=\"insufficient_scope\", scope=\"{}\"",
+                    required.join(" ")
+                )),
                 json!({
                     "error": "insufficient_scope",
                     "error_description": format!("the token does not allow you to {}", permission.describe()),
@@ -124,7 +133,9 @@ impl FromRequestParts<AppState> for Bearer {
         if let Some(query) = parts.uri.query()
             && url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
         {
-            return Err(ApiError::InvalidRequest("access tokens in the query string are not accepted".into()));
+            return Err(ApiError::InvalidRequest(
+                "access tokens in the query string are not accepted".into(),
+            ));
         }
         let token = bearer_token(&parts.headers)?;
         match state.tokens.verify(token, now()).await {
@@ -137,7 +148,9 @@ impl FromRequestParts<AppState> for Bearer {
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else { return Err(ApiError::MissingToken) };
+    let Some(value) = values.next() else {
+        return Err(ApiError::MissingToken);
+    };
     if values.next().is_some() {
         return Err(ApiError::InvalidRequest("send one Authorization header".into()));
     }
@@ -149,7 +162,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         .map_err(|_| ApiError::InvalidToken("the access token is malformed".into()))?;
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => Err(ApiError::InvalidRequest("the bearer token is empty".into())),
+        Some((scheme, _)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Err(ApiError::InvalidRequest("the bearer token is empty".into()))
+        }
         _ => Err(ApiError::MissingToken),
     }
 }
@@ -169,7 +184,11 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(State(state): State<AppState>, Bearer(viewer): Bearer, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    Bearer(viewer): Bearer,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     authorize(&viewer, &state, Permission::ViewIssues)?;
     let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
@@ -177,12 +196,22 @@ async fn list(State(state): State<AppState>, Bearer(viewer): Bearer, RawQuery(qu
     Ok(Json(page).into_response())
 }
 
-async fn show(State(state): State<AppState>, Bearer(viewer): Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    Bearer(viewer): Bearer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     authorize(&viewer, &state, Permission::ViewIssues)?;
     let not_found = || {
-        (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "error_description": "no such issue"}))).into_response()
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "not_found", "error_description": "no such issue"})),
+        )
+            .into_response()
     };
-    let Ok(id) = id.parse::<i64>() else { return Ok(not_found()) };
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(not_found());
+    };
     match issues::get(&state.db, id).await? {
         Some(issue) => Ok(Json(issue).into_response()),
         None => Ok(not_found()),
@@ -197,7 +226,12 @@ struct CreateBody {
     description: String,
 }
 
-async fn create(State(state): State<AppState>, Bearer(viewer): Bearer, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    Bearer(viewer): Bearer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     // Authorization first: a caller without the scope learns nothing about validation.
     authorize(&viewer, &state, Permission::CreateIssue)?;
     let is_json = headers

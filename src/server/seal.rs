@@ -37,8 +37,11 @@ impl Sealer {
     }
 
     fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| SealError::BadKey(format!("got {} bytes", bytes.len())))?;
-        Ok(Self { key: LessSafeKey::new(key) })
+        let key = UnboundKey::new(&AES_256_GCM, bytes)
+            .map_err(|_| SealError::BadKey(format!("got {} bytes", bytes.len())))?;
+        Ok(Self {
+            key: LessSafeKey::new(key),
+        })
     }
 
     /// Reads the key file, or creates it (0600) with a fresh random key.
@@ -70,7 +73,11 @@ impl Sealer {
         // Sealing only fails for inputs larger than GCM allows (64 GiB).
         if self
             .key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context.as_bytes()), &mut buffer)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut buffer,
+            )
             .is_err()
         {
             tracing::error!("sealing failed");
@@ -89,7 +96,10 @@ impl Sealer {
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buffer = ciphertext.to_vec();
-        let plaintext = self.key.open_in_place(nonce, Aad::from(context.as_bytes()), &mut buffer).ok()?;
+        let plaintext = self
+            .key
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buffer)
+            .ok()?;
         Some(plaintext.to_vec())
     }
 }

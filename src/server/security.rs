@@ -30,7 +30,9 @@ pub async fn same_origin_only(State(origin): State<Arc<String>>, request: Reques
             tracing::warn!(path = %request.uri().path(), "cross-site request refused");
             return (
                 StatusCode::FORBIDDEN,
-                axum::Json(serde_json::json!({"error": "forbidden", "error_description": "cross-site requests are refused"})),
+                axum::Json(
+                    serde_json::json!({"error": "forbidden", "error_description": "cross-site requests are refused"}),
+                ),
             )
                 .into_response();
         }

@@ -36,7 +36,11 @@ pub struct SignInRow {
 
 impl SignInRow {
     pub fn scope_list(&self) -> Vec<String> {
-        self.scopes.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect()
+        self.scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn tokens(&self, sealer: &Sealer) -> Option<Tokens> {
@@ -78,7 +82,8 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
 }
 
 pub async fn update_tokens(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
+    let sql =
+        "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
     on_db!(db, |pool| {
         sqlx::query(sql)
             .bind(&row.id)
@@ -107,12 +112,14 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
 /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
 pub async fn delete_by_sid_or_sub(db: &Db, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
     let result = on_db!(db, |pool| {
-        sqlx::query("DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2)")
-            .bind(sid)
-            .bind(sub)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
+        sqlx::query(
+            "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2)",
+        )
+        .bind(sid)
+        .bind(sub)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
     })?;
     Ok(result)
 }

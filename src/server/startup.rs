@@ -63,12 +63,19 @@ impl Application {
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
         let listener = TcpListener::bind(config.listen)
             .await
-            .map_err(|source| StartupError::Listen { addr: config.listen, source })?;
+            .map_err(|source| StartupError::Listen {
+                addr: config.listen,
+                source,
+            })?;
         Self::build_with_listener(config, leptos_options, listener).await
     }
 
     /// Like `build`, on a listener the caller bound (tests bind port 0 first).
-    pub async fn build_with_listener(config: Config, leptos_options: LeptosOptions, listener: TcpListener) -> Result<Self, StartupError> {
+    pub async fn build_with_listener(
+        config: Config,
+        leptos_options: LeptosOptions,
+        listener: TcpListener,
+    ) -> Result<Self, StartupError> {
         let dev_idp = match &config.dev_idp {
             Some(dev) => Some(start_dev_idp(&config, dev).await?),
             None => None,
@@ -76,11 +83,15 @@ impl Application {
 
         let db = Db::connect(&config.database_url, config.database_max_connections)
             .await
-            .map_err(|source| StartupError::Database { backend: backend_of(&config.database_url), source })?;
+            .map_err(|source| StartupError::Database {
+                backend: backend_of(&config.database_url),
+                source,
+            })?;
         db.migrate().await?;
-        let store = Store::for_db(&db)
-            .await
-            .map_err(|source| StartupError::Database { backend: db.backend(), source })?;
+        let store = Store::for_db(&db).await.map_err(|source| StartupError::Database {
+            backend: db.backend(),
+            source,
+        })?;
 
         let sealer = match &config.session_key {
             Some(key) => Sealer::from_base64(key.expose())?,
@@ -97,10 +108,12 @@ impl Application {
             let _ = discovering.discovered().await;
         });
         let cleanup = store.clone();
-        tokio::spawn(tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-            cleanup,
-            tokio::time::Duration::from_secs(300),
-        ));
+        tokio::spawn(
+            tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
+                cleanup,
+                tokio::time::Duration::from_secs(300),
+            ),
+        );
 
         let config = Arc::new(config);
         let state = AppState {
@@ -114,7 +127,12 @@ impl Application {
             leptos_options,
         };
         let router = routes(state.clone(), store);
-        Ok(Self { listener, router, state, dev_idp })
+        Ok(Self {
+            listener,
+            router,
+            state,
+            dev_idp,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -145,7 +163,11 @@ impl Application {
 }
 
 fn backend_of(url: &str) -> &'static str {
-    if url.starts_with("sqlite:") { "sqlite" } else { "postgres" }
+    if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    }
 }
 
 fn routes(state: AppState, store: Store) -> Router {
@@ -154,7 +176,11 @@ fn routes(state: AppState, store: Store) -> Router {
     let page_routes = generate_route_list(App);
 
     let sessions = SessionManagerLayer::new(store)
-        .with_name(if config.secure_cookies { "__Host-issues_session" } else { "issues_session" })
+        .with_name(if config.secure_cookies {
+            "__Host-issues_session"
+        } else {
+            "issues_session"
+        })
         .with_path("/")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
@@ -179,7 +205,10 @@ fn routes(state: AppState, store: Store) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(Arc::new(config.origin()), security::same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(config.origin()),
+            security::same_origin_only,
+        ))
         .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
@@ -195,8 +224,15 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.ping().await;
     let identity_provider = state.oidc.discovered().await.is_ok();
-    let status = if database && identity_provider { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, axum::Json(serde_json::json!({ "database": database, "identity_provider": identity_provider })))
+    let status = if database && identity_provider {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "database": database, "identity_provider": identity_provider })),
+    )
 }
 
 async fn shutdown_signal() {
@@ -220,18 +256,27 @@ async fn shutdown_signal() {
 
 /// Starts the embedded development IdP, with this app registered in it: the first application
 /// of the directory gets the configured client id, secret and URLs.
-async fn start_dev_idp(config: &Config, dev: &crate::server::config::DevIdpConfig) -> Result<dev_idp::RunningIdp, StartupError> {
+async fn start_dev_idp(
+    config: &Config,
+    dev: &crate::server::config::DevIdpConfig,
+) -> Result<dev_idp::RunningIdp, StartupError> {
     let fail = |message: String| StartupError::DevIdp(message);
     let (text, origin) = match &dev.directory {
         Some(path) => (
             std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
             path.display().to_string(),
         ),
-        None => (dev_idp::DEFAULT_DIRECTORY_JSON.to_string(), "built-in directory".to_string()),
+        None => (
+            dev_idp::DEFAULT_DIRECTORY_JSON.to_string(),
+            "built-in directory".to_string(),
+        ),
     };
     let mut directory: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| fail(format!("{origin}: invalid JSON: {e}")))?;
-    let organization = directory["organization"]["name"].as_str().unwrap_or_default().to_string();
+    let organization = directory["organization"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let expected = format!("{}/t/{organization}", dev.public_url);
     if config.organization_url != expected {
         return Err(fail(format!(

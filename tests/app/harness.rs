@@ -54,10 +54,12 @@ pub fn directory(app_base: &str, options: &Options) -> Directory {
     let app = &mut value["applications"][0];
     app["redirectUris"] = json!([format!("{app_base}/auth/callback")]);
     app["postLogoutRedirectUris"] = json!([format!("{app_base}/")]);
+    app["backChannelLogoutUrl"] = json!(format!("{app_base}/auth/backchannel-logout"));
     if let Some(seconds) = options.access_token_seconds {
         app["tokenLifetimes"]["accessTokenSeconds"] = json!(seconds);
     }
     let mut other = app.clone();
+    other.as_object_mut().unwrap().remove("backChannelLogoutUrl");
     other["clientId"] = json!(OTHER_CLIENT);
     other["name"] = json!("Another application");
     value["applications"].as_array_mut().unwrap().push(other);
@@ -108,7 +110,9 @@ impl TestApp {
             ..Overrides::default()
         };
         let config = Config::parse(&text, &config_path, &overrides).unwrap();
-        let app = Application::build_with_listener(config, leptos_options(), listener).await.unwrap();
+        let app = Application::build_with_listener(config, leptos_options(), listener)
+            .await
+            .unwrap();
         let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -142,15 +146,33 @@ impl TestApp {
     }
 
     /// Signs in through the real login page; returns the app's final redirect target.
-    pub async fn sign_in(&self, browser: &reqwest::Client, (username, password): (&str, &str), return_to: &str) -> String {
-        let callback = self.sign_in_until_callback(browser, username, password, return_to).await;
+    pub async fn sign_in(
+        &self,
+        browser: &reqwest::Client,
+        (username, password): (&str, &str),
+        return_to: &str,
+    ) -> String {
+        let callback = self
+            .sign_in_until_callback(browser, username, password, return_to)
+            .await;
         let response = browser.get(&callback).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback: {}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "callback: {}",
+            response.text().await.unwrap()
+        );
         location(&response)
     }
 
     /// Runs the sign-in up to the IdP's redirect back to the app; returns the callback URL.
-    pub async fn sign_in_until_callback(&self, browser: &reqwest::Client, username: &str, password: &str, return_to: &str) -> String {
+    pub async fn sign_in_until_callback(
+        &self,
+        browser: &reqwest::Client,
+        username: &str,
+        password: &str,
+        return_to: &str,
+    ) -> String {
         let start = browser
             .get(self.url("/auth/login"))
             .query(&[("return_to", return_to)])
@@ -240,4 +262,17 @@ pub fn hidden(html: &str, name: &str) -> String {
 
 pub fn query_of(url: &str) -> HashMap<String, String> {
     url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+/// POSTs a form to the IdP with this app's client credentials.
+pub async fn idp_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.idp.organization_url()))
+        .basic_auth(CLIENT_ID, Some(SECRET))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{path}: {}", response.status());
+    response.json().await.unwrap_or(Value::Null)
 }

@@ -12,7 +12,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn sign_in_rows(app: &TestApp) -> Vec<SignInRow> {
-    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else { panic!("sqlite expected") };
+    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else {
+        panic!("sqlite expected")
+    };
     sqlx::query_as("SELECT * FROM sign_ins").fetch_all(pool).await.unwrap()
 }
 
@@ -33,7 +35,11 @@ async fn john_signs_in_and_may_create_and_list() {
     assert_eq!(info["permissions"], json!({"view_issues": true, "create_issue": true}));
 
     let (status, created) = app
-        .call(&john, "create_issue", &[("title", "  Printer on fire  "), ("description", "Third floor")])
+        .call(
+            &john,
+            "create_issue",
+            &[("title", "  Printer on fire  "), ("description", "Third floor")],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(created["title"], "Printer on fire");
@@ -45,7 +51,10 @@ async fn john_signs_in_and_may_create_and_list() {
 
     // The page itself renders for John with the create form (SSR).
     let html = john.get(app.url("/issues")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Printer on fire") && html.contains("id=\"create-issue\""), "{html}");
+    assert!(
+        html.contains("Printer on fire") && html.contains("id=\"create-issue\""),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -53,7 +62,8 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
-    app.call(&john, "create_issue", &[("title", "From John"), ("description", "")]).await;
+    app.call(&john, "create_issue", &[("title", "From John"), ("description", "")])
+        .await;
 
     let emily = browser();
     app.sign_in(&emily, EMILY, "/").await;
@@ -66,15 +76,31 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
     assert_eq!(page["issues"][0]["title"], "From John");
 
     let before = app.issue_count().await;
-    let (status, body) = app.call(&emily, "create_issue", &[("title", "Forged"), ("description", "")]).await;
+    let (status, body) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(app.issue_count().await, before, "nothing stored on refusal");
 
     // Her issues page has no create control.
-    let html = emily.get(app.url("/issues")).send().await.unwrap().text().await.unwrap();
+    let html = emily
+        .get(app.url("/issues"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("From John"));
     assert!(!html.contains("id=\"create-issue\""), "no create form for Emily");
-    let html = emily.get(app.url("/issues/new")).send().await.unwrap().text().await.unwrap();
+    let html = emily
+        .get(app.url("/issues/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("not permitted"), "{html}");
 }
 
@@ -87,7 +113,9 @@ async fn without_a_session_protected_calls_get_401() {
     assert!(info["user"].is_null());
     let (status, _) = app.call(&anonymous, "list_issues", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = app.call(&anonymous, "create_issue", &[("title", "x"), ("description", "")]).await;
+    let (status, _) = app
+        .call(&anonymous, "create_issue", &[("title", "x"), ("description", "")])
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.issue_count().await, 0);
 }
@@ -97,21 +125,39 @@ async fn invalid_input_is_refused_with_4xx() {
     let app = TestApp::spawn().await;
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
-    for (title, description) in [("   ", ""), (&*"x".repeat(201), ""), ("ok", &*"d".repeat(10_001)), ("a\u{0}b", ""), ("a\u{202E}b", "")] {
-        let (status, body) = app.call(&john, "create_issue", &[("title", title), ("description", description)]).await;
+    for (title, description) in [
+        ("   ", ""),
+        (&*"x".repeat(201), ""),
+        ("ok", &*"d".repeat(10_001)),
+        ("a\u{0}b", ""),
+        ("a\u{202E}b", ""),
+    ] {
+        let (status, body) = app
+            .call(&john, "create_issue", &[("title", title), ("description", description)])
+            .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(body["Invalid"].is_object(), "{body}");
     }
-    let (status, _) = app.call(&john, "create_issue", &[("title", "no description field")]).await;
+    let (status, _) = app
+        .call(&john, "create_issue", &[("title", "no description field")])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let huge = "x".repeat(100 * 1024);
-    let (status, _) = app.call(&john, "create_issue", &[("title", &huge), ("description", "")]).await;
+    let (status, _) = app
+        .call(&john, "create_issue", &[("title", &huge), ("description", "")])
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.issue_count().await, 0);
 
     // Markup and SQL are stored as given and rendered escaped.
-    for title in ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'; DROP TABLE issues;--"] {
-        let (status, created) = app.call(&john, "create_issue", &[("title", title), ("description", "")]).await;
+    for title in [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+        "'; DROP TABLE issues;--",
+    ] {
+        let (status, created) = app
+            .call(&john, "create_issue", &[("title", title), ("description", "")])
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(created["title"], title);
     }
@@ -180,7 +226,12 @@ async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::C
         .build()
         .unwrap();
     app.sign_in(&client, user, "/").await;
-    let cookie = jar.cookies(&app.base.parse().unwrap()).unwrap().to_str().unwrap().to_string();
+    let cookie = jar
+        .cookies(&app.base.parse().unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     let session = cookie
         .split("; ")
         .find(|c| c.starts_with("issues_session="))
@@ -193,7 +244,9 @@ async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::C
 async fn the_callback_is_single_use_and_bound_to_the_browser() {
     let app = TestApp::spawn().await;
     let john = browser();
-    let callback = app.sign_in_until_callback(&john, "john", "john-dev-password", "/").await;
+    let callback = app
+        .sign_in_until_callback(&john, "john", "john-dev-password", "/")
+        .await;
     let first = john.get(&callback).send().await.unwrap();
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     let replay = john.get(&callback).send().await.unwrap();
@@ -205,23 +258,34 @@ async fn the_callback_is_single_use_and_bound_to_the_browser() {
 
     // Another browser cannot use someone's callback URL.
     let attacker = browser();
-    let callback = app.sign_in_until_callback(&browser(), "emily", "emily-dev-password", "/").await;
+    let callback = app
+        .sign_in_until_callback(&browser(), "emily", "emily-dev-password", "/")
+        .await;
     let response = attacker.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
     // A callback whose state does not match is refused.
     let victim = browser();
-    let callback = app.sign_in_until_callback(&victim, "emily", "emily-dev-password", "/").await;
+    let callback = app
+        .sign_in_until_callback(&victim, "emily", "emily-dev-password", "/")
+        .await;
     let mut url = url::Url::parse(&callback).unwrap();
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let value = if k == "state" { "forged".to_string() } else { v.into_owned() };
+            let value = if k == "state" {
+                "forged".to_string()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), value)
         })
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
-    assert_eq!(victim.get(url.as_str()).send().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        victim.get(url.as_str()).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]
@@ -237,15 +301,29 @@ async fn only_relative_return_paths_are_followed() {
 async fn sign_out_ends_the_session_everywhere_it_was_used() {
     let app = TestApp::spawn().await;
     let (john, cookie) = signed_in_with_cookie(&app, JOHN).await;
+    let tokens = sign_in_rows(&app).await.remove(0).tokens(&sealer()).unwrap();
+    let refresh_token = tokens.refresh_token.unwrap();
+    assert_eq!(
+        harness::idp_post(&app, "/oauth2/introspect", &[("token", &refresh_token)]).await["active"],
+        true
+    );
 
     let response = john.post(app.url("/auth/logout")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let end_session = location(&response);
-    assert!(end_session.starts_with(&format!("{}/oidc/logout", app.idp.organization_url())), "{end_session}");
+    assert!(
+        end_session.starts_with(&format!("{}/oidc/logout", app.idp.organization_url())),
+        "{end_session}"
+    );
     let query = query_of(&end_session);
     assert!(query.contains_key("id_token_hint") && query.contains_key("state"));
     assert_eq!(query["post_logout_redirect_uri"], app.url("/"));
     assert!(sign_in_rows(&app).await.is_empty(), "the sign-in is gone");
+    let introspection = harness::idp_post(&app, "/oauth2/introspect", &[("token", &refresh_token)]).await;
+    assert_eq!(
+        introspection["active"], false,
+        "the refresh token was revoked at the IdP"
+    );
 
     // The old cookie, replayed, is anonymous.
     let replay = reqwest::Client::new()
@@ -259,6 +337,53 @@ async fn sign_out_ends_the_session_everywhere_it_was_used() {
 }
 
 #[tokio::test]
+async fn back_channel_logout_ends_the_session_and_bad_tokens_change_nothing() {
+    let app = TestApp::spawn().await;
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let tokens = sign_in_rows(&app).await.remove(0).tokens(&sealer()).unwrap();
+    let id_token = tokens.id_token.unwrap();
+
+    // Bad logout tokens: 400, nothing ends.
+    for bad in ["garbage", id_token.as_str(), tokens.access_token.as_str()] {
+        let response = reqwest::Client::new()
+            .post(app.url("/auth/backchannel-logout"))
+            .form(&[("logout_token", bad)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    let response = reqwest::Client::new()
+        .post(app.url("/auth/backchannel-logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(sign_in_rows(&app).await.len(), 1);
+
+    // The user signs out at the IdP (another application, say): the IdP tells us.
+    let response = reqwest::Client::new()
+        .get(format!("{}/oidc/logout", app.idp.organization_url()))
+        .query(&[("id_token_hint", id_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // Delivery is asynchronous: wait for it, bounded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !sign_in_rows(&app).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "back-channel logout did not arrive"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, _) = app.call(&john, "list_issues", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn the_store_holds_no_plaintext_token() {
     let app = TestApp::spawn().await;
     let john = browser();
@@ -266,16 +391,25 @@ async fn the_store_holds_no_plaintext_token() {
     let rows = sign_in_rows(&app).await;
     assert_eq!(rows.len(), 1);
     let tokens = rows[0].tokens(&sealer()).expect("sealed with the configured key");
-    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else { unreachable!() };
+    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else {
+        unreachable!()
+    };
     sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
     let mut bytes = std::fs::read(app.dir.path().join("issues.db")).unwrap();
     if let Ok(wal) = std::fs::read(app.dir.path().join("issues.db-wal")) {
         bytes.extend(wal);
     }
-    for secret in [Some(&tokens.access_token), tokens.refresh_token.as_ref(), tokens.id_token.as_ref()] {
+    for secret in [
+        Some(&tokens.access_token),
+        tokens.refresh_token.as_ref(),
+        tokens.id_token.as_ref(),
+    ] {
         let secret = secret.expect("token present");
         let needle = &secret.as_bytes()[secret.len() - 24..];
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "a token is stored in plaintext");
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "a token is stored in plaintext"
+        );
     }
     // And none reaches the browser's HTML.
     let html = john.get(app.url("/")).send().await.unwrap().text().await.unwrap();
@@ -285,7 +419,11 @@ async fn the_store_holds_no_plaintext_token() {
 #[tokio::test]
 async fn tokens_are_refreshed_shortly_before_they_expire() {
     // 30-second access tokens are always inside the 60-second refresh margin.
-    let app = TestApp::spawn_with(Options { access_token_seconds: Some(30), ..Options::default() }).await;
+    let app = TestApp::spawn_with(Options {
+        access_token_seconds: Some(30),
+        ..Options::default()
+    })
+    .await;
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
     let before = sign_in_rows(&app).await.remove(0);
@@ -327,7 +465,12 @@ async fn tokens_are_refreshed_shortly_before_they_expire() {
 
 // ----- bearer REST API ----------------------------------------------------------------------
 
-async fn rest(app: &TestApp, method: reqwest::Method, token: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+async fn rest(
+    app: &TestApp,
+    method: reqwest::Method,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let mut request = reqwest::Client::new().request(method, app.url("/api/v1/issues"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -347,7 +490,13 @@ async fn the_rest_api_honours_scopes() {
     let john = app.password_token(CLIENT_ID, JOHN).await;
     let emily = app.password_token(CLIENT_ID, EMILY).await;
 
-    let (status, headers, body) = rest(&app, reqwest::Method::POST, Some(&john), Some(json!({"title": "Via API"}))).await;
+    let (status, headers, body) = rest(
+        &app,
+        reqwest::Method::POST,
+        Some(&john),
+        Some(json!({"title": "Via API"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["title"], "Via API");
     assert!(headers.contains_key("location"));
@@ -356,11 +505,20 @@ async fn the_rest_api_honours_scopes() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["issues"][0]["title"], "Via API");
 
-    let (status, headers, body) = rest(&app, reqwest::Method::POST, Some(&emily), Some(json!({"title": "Nope"}))).await;
+    let (status, headers, body) = rest(
+        &app,
+        reqwest::Method::POST,
+        Some(&emily),
+        Some(json!({"title": "Nope"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"], "insufficient_scope");
     let challenge = headers["www-authenticate"].to_str().unwrap();
-    assert!(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("issues:create"), "{challenge}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\"") && challenge.contains("issues:create"),
+        "{challenge}"
+    );
     assert_eq!(app.issue_count().await, 1);
 
     let (status, headers, _) = rest(&app, reqwest::Method::GET, None, None).await;
@@ -429,7 +587,10 @@ async fn the_rest_api_refuses_bad_tokens_with_401() {
         let (status, headers, body) = rest(&app, reqwest::Method::GET, Some(token), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
         assert_eq!(body["error"], "invalid_token", "{name}");
-        assert!(headers["www-authenticate"].to_str().unwrap().contains("invalid_token"), "{name}");
+        assert!(
+            headers["www-authenticate"].to_str().unwrap().contains("invalid_token"),
+            "{name}"
+        );
     }
     let (status, _, _) = rest(&app, reqwest::Method::GET, Some(&valid), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -440,15 +601,27 @@ async fn the_rest_api_refuses_tokens_from_another_issuer() {
     // Two IdPs sharing one signing key: the signature checks out, the issuer does not.
     let keys = tempfile::tempdir().unwrap();
     let key_file = keys.path().join("keys.json");
-    let app = TestApp::spawn_with(Options { key_file: Some(key_file.clone()), ..Options::default() }).await;
-    let mut options = dev_idp::Options::new(harness::directory(&app.base, &Options::default()), ([127, 0, 0, 1], 0).into());
+    let app = TestApp::spawn_with(Options {
+        key_file: Some(key_file.clone()),
+        ..Options::default()
+    })
+    .await;
+    let mut options = dev_idp::Options::new(
+        harness::directory(&app.base, &Options::default()),
+        ([127, 0, 0, 1], 0).into(),
+    );
     options.key_file = Some(key_file);
     let stranger = dev_idp::start(options).await.unwrap();
     assert_eq!(stranger.current_kid(), app.idp.current_kid());
     let response = reqwest::Client::new()
         .post(format!("{}/oauth2/token", stranger.organization_url()))
         .basic_auth(CLIENT_ID, Some(harness::SECRET))
-        .form(&[("grant_type", "password"), ("username", "john"), ("password", "john-dev-password"), ("scope", "issues:view")])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "john"),
+            ("password", "john-dev-password"),
+            ("scope", "issues:view"),
+        ])
         .send()
         .await
         .unwrap();
@@ -473,7 +646,10 @@ fn a_broken_config_stops_the_server_with_the_field_named() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("config.json") && stderr.contains("ApplicationConfig.HostedUrl"), "{stderr}");
+    assert!(
+        stderr.contains("config.json") && stderr.contains("ApplicationConfig.HostedUrl"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -487,17 +663,28 @@ fn leptos_toml_agrees_with_cargo_toml() {
     let section = |table: &toml::Table| table["package"]["metadata"]["leptos"].as_table().unwrap().clone();
     let (cargo, leptos) = (section(&cargo), section(&leptos));
     for (key, value) in &leptos {
-        assert_eq!(cargo.get(key), Some(value), "Leptos.toml `{key}` differs from Cargo.toml");
+        assert_eq!(
+            cargo.get(key),
+            Some(value),
+            "Leptos.toml `{key}` differs from Cargo.toml"
+        );
     }
 }
 
 #[tokio::test]
 async fn the_embedded_dev_idp_starts_from_config() {
-    let free_port = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
     let (app_port, idp_port) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
     let mut config: Value =
-        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.json")).unwrap())
+            .unwrap();
     config["AuthorizationConfig"]["BaseOrganizationUrl"] = json!(format!("http://127.0.0.1:{idp_port}/t/dev"));
     config["ApplicationConfig"]["HostedUrl"] = json!(format!("http://127.0.0.1:{app_port}"));
     config["Server"]["ListenAddress"] = json!(format!("127.0.0.1:{app_port}"));
@@ -507,7 +694,9 @@ async fn the_embedded_dev_idp_starts_from_config() {
     let path = dir.path().join("config.json");
     std::fs::write(&path, config.to_string()).unwrap();
     let config = issues_app::server::config::Config::load(&path, &Default::default()).unwrap();
-    let app = issues_app::server::startup::Application::build(config, harness::leptos_options()).await.unwrap();
+    let app = issues_app::server::startup::Application::build(config, harness::leptos_options())
+        .await
+        .unwrap();
     assert!(app.dev_idp().is_some());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {

@@ -129,7 +129,9 @@ impl TokenVerifier {
             return Err(invalid("the access token's algorithm is not accepted"));
         }
         if header.jku.is_some() || header.x5u.is_some() || header.jwk.is_some() || header.x5c.is_some() {
-            return Err(invalid("the access token names its own key; only the IdP's JWKS is trusted"));
+            return Err(invalid(
+                "the access token names its own key; only the IdP's JWKS is trusted",
+            ));
         }
         if let Some(typ) = &header.typ {
             let typ = typ.to_ascii_lowercase();
@@ -142,7 +144,9 @@ impl TokenVerifier {
         if keys.find(kid).is_none() {
             keys = self.jwks.refetch_for_unknown_key().await;
         }
-        let key = keys.find(kid).ok_or_else(|| invalid("the access token is signed with an unknown key"))?;
+        let key = keys
+            .find(kid)
+            .ok_or_else(|| invalid("the access token is signed with an unknown key"))?;
 
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
@@ -150,7 +154,7 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|error| {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).map_err(|error| {
             use jsonwebtoken::errors::ErrorKind;
             let reason = match error.kind() {
                 ErrorKind::ExpiredSignature => "the access token has expired",
@@ -178,8 +182,7 @@ impl TokenVerifier {
 
     async fn introspect(&self, token: &str, now: i64) -> Result<(Viewer, i64), TokenError> {
         let body = self.oidc.introspect(token).await.map_err(|_| TokenError::Unavailable)?;
-        let answer: Introspection =
-            serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
+        let answer: Introspection = serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
         if !answer.active {
             return Err(TokenError::Invalid("the access token is not active".into()));
         }
@@ -190,7 +193,9 @@ impl TokenVerifier {
         if exp <= now {
             return Err(TokenError::Invalid("the access token has expired".into()));
         }
-        let sub = answer.sub.ok_or_else(|| TokenError::Invalid("the access token has no subject".into()))?;
+        let sub = answer
+            .sub
+            .ok_or_else(|| TokenError::Invalid("the access token has no subject".into()))?;
         let viewer = Viewer {
             name: answer.username.unwrap_or_else(|| sub.clone()),
             sub,

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", get(login))
         .route("/auth/callback", get(callback))
         .route("/auth/logout", post(logout))
+        .route("/auth/backchannel-logout", post(backchannel_logout))
 }
 
 fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, Response> {
@@ -30,7 +31,11 @@ fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, Response
     let mut params = HashMap::new();
     for (name, value) in pairs {
         if params.insert(name, value).is_some() {
-            return Err(error_page(StatusCode::BAD_REQUEST, "Bad request", "A parameter is repeated."));
+            return Err(error_page(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "A parameter is repeated.",
+            ));
         }
     }
     Ok(params)
@@ -87,8 +92,15 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
         Ok(current) => current,
         Err(_) => return unavailable(),
     };
-    let Some(AuthState::Pending { sealed, return_to, started_at }) = current else {
-        return refused("No sign-in is in progress in this browser (it may have been completed already). Start again from the sign-in button.");
+    let Some(AuthState::Pending {
+        sealed,
+        return_to,
+        started_at,
+    }) = current
+    else {
+        return refused(
+            "No sign-in is in progress in this browser (it may have been completed already). Start again from the sign-in button.",
+        );
     };
     if session.remove::<AuthState>(AUTH_KEY).await.is_err() {
         return unavailable();
@@ -99,9 +111,9 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
     if started_at + PENDING_LIFETIME_SECONDS < now() {
         return refused("The sign-in took too long. Start again.");
     }
-    let state_matches = params
-        .get("state")
-        .is_some_and(|given| aws_lc_rs::constant_time::verify_slices_are_equal(given.as_bytes(), secrets.state.as_bytes()).is_ok());
+    let state_matches = params.get("state").is_some_and(|given| {
+        aws_lc_rs::constant_time::verify_slices_are_equal(given.as_bytes(), secrets.state.as_bytes()).is_ok()
+    });
     if !state_matches {
         tracing::warn!("callback with a missing or foreign state");
         return refused("The sign-in response does not belong to this browser's sign-in.");
@@ -118,7 +130,11 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
     }
     if let Some(error) = params.get("error") {
         let description = params.get("error_description").map(String::as_str).unwrap_or_default();
-        let status = if error == "access_denied" { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
+        let status = if error == "access_denied" {
+            StatusCode::FORBIDDEN
+        } else {
+            StatusCode::BAD_REQUEST
+        };
         return error_page(
             status,
             "Sign-in was not completed",
@@ -174,7 +190,14 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
     // A new session id at the privilege change (session fixation).
     let stored = async {
         session.cycle_id().await?;
-        session.insert(AUTH_KEY, AuthState::SignedIn { sign_in: row.id.clone() }).await
+        session
+            .insert(
+                AUTH_KEY,
+                AuthState::SignedIn {
+                    sign_in: row.id.clone(),
+                },
+            )
+            .await
     };
     if let Err(error) = stored.await {
         tracing::error!(%error, "session store unavailable");
@@ -212,4 +235,51 @@ async fn logout(State(state): State<AppState>, session: Session) -> Response {
         .await
         .unwrap_or_else(|| "/".to_string());
     Redirect::to(&target).into_response()
+}
+
+/// The IdP ends a session server to server: every sign-in of that IdP session (`sid`), or of the
+/// user (`sub`) when no `sid` is given, is deleted, so every instance sees it at once.
+async fn backchannel_logout(State(state): State<AppState>, body: String) -> Response {
+    let refuse = |description: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            axum::Json(serde_json::json!({"error": "invalid_request", "error_description": description})),
+        )
+            .into_response()
+    };
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned());
+    let Some(token) = token else {
+        return refuse("logout_token is required");
+    };
+    if state.oidc.discovered().await.is_err() {
+        return unavailable();
+    }
+    let target = match crate::server::auth::logout_token::verify(
+        &state.jwks,
+        &token,
+        state.oidc.issuer(),
+        &state.config.client_id,
+        now(),
+    )
+    .await
+    {
+        Ok(target) => target,
+        Err(reason) => {
+            tracing::warn!(%reason, "back-channel logout token refused");
+            return refuse("the logout token is not valid");
+        }
+    };
+    match sign_ins::delete_by_sid_or_sub(&state.db, target.sid.as_deref(), target.sub.as_deref()).await {
+        Ok(ended) => {
+            tracing::info!(ended, "back-channel logout");
+            (StatusCode::OK, [(axum::http::header::CACHE_CONTROL, "no-store")]).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "back-channel logout could not end sessions");
+            unavailable()
+        }
+    }
 }

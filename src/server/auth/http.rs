@@ -18,7 +18,11 @@ pub async fn read_limited(mut response: reqwest::Response, max: usize) -> Result
         return Err(format!("response larger than {max} bytes"));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading the response failed: {e}"))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the response failed: {e}"))?
+    {
         if body.len() + chunk.len() > max {
             return Err(format!("response larger than {max} bytes"));
         }

@@ -46,7 +46,9 @@ impl KeySet {
         let mut all = Vec::new();
         for value in raw.keys {
             // Keys of other types or uses are skipped, not fatal.
-            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else { continue };
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
+                continue;
+            };
             if !is_rs256_signing_key(&jwk) {
                 continue;
             }
@@ -96,6 +98,14 @@ impl JwksCache {
 
     pub fn keys(&self) -> Arc<KeySet> {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The key for a token's `kid`, re-fetching the JWKS (rate-limited) when it is unknown.
+    pub async fn decoding_key(&self, kid: Option<&str>) -> Option<DecodingKey> {
+        if let Some(key) = self.keys().find(kid) {
+            return Some(key.clone());
+        }
+        self.refetch_for_unknown_key().await.find(kid).cloned()
     }
 
     /// How many times the JWKS was fetched (for tests and metrics).

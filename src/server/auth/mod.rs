@@ -4,5 +4,6 @@ pub mod bearer;
 pub mod handlers;
 pub mod http;
 pub mod jwks;
+pub mod logout_token;
 pub mod oidc;
 pub mod session;

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
     CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreRevocableToken,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
     CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::{
     AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
     CsrfToken, EndSessionUrl, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
     PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RefreshToken,
-    RequestTokenError, RevocationUrl, Scope, SignatureVerificationError, TokenResponse,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -179,9 +179,14 @@ impl Oidc {
             .await
             .map_err(|e| OidcError::Unavailable(format!("discovery request failed: {e}")))?;
         if !response.status().is_success() {
-            return Err(OidcError::Unavailable(format!("discovery answered {}", response.status())));
+            return Err(OidcError::Unavailable(format!(
+                "discovery answered {}",
+                response.status()
+            )));
         }
-        let body = read_limited(response, 256 * 1024).await.map_err(OidcError::Unavailable)?;
+        let body = read_limited(response, 256 * 1024)
+            .await
+            .map_err(OidcError::Unavailable)?;
         let metadata: Metadata = serde_json::from_slice(&body)
             .map_err(|e| OidcError::Unavailable(format!("discovery document is invalid: {e}")))?;
         if metadata.issuer().as_str() != self.issuer {
@@ -195,7 +200,10 @@ impl Oidc {
             .token_endpoint()
             .ok_or_else(|| OidcError::Unavailable("discovery has no token_endpoint".into()))?
             .to_string();
-        let jwks_uri = self.jwks_override.clone().unwrap_or_else(|| metadata.jwks_uri().to_string());
+        let jwks_uri = self
+            .jwks_override
+            .clone()
+            .unwrap_or_else(|| metadata.jwks_uri().to_string());
         self.jwks.load(&jwks_uri).await.map_err(OidcError::Unavailable)?;
         Ok(Discovered {
             issuer: metadata.issuer().to_string(),
@@ -225,9 +233,18 @@ impl Oidc {
         let client = self.client(&found)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             // openidconnect adds `openid` itself.
-            .add_scopes(self.scopes.iter().filter(|s| *s != "openid").map(|s| Scope::new(s.clone())))
+            .add_scopes(
+                self.scopes
+                    .iter()
+                    .filter(|s| *s != "openid")
+                    .map(|s| Scope::new(s.clone())),
+            )
             .set_pkce_challenge(challenge)
             .url();
         Ok((
@@ -290,7 +307,13 @@ impl Oidc {
         })
     }
 
-    fn verify_id_token(&self, id_token: &CoreIdToken, response: &CoreTokenResponse, nonce: &Nonce, retried: bool) -> Result<IdClaims, OidcError> {
+    fn verify_id_token(
+        &self,
+        id_token: &CoreIdToken,
+        response: &CoreTokenResponse,
+        nonce: &Nonce,
+        retried: bool,
+    ) -> Result<IdClaims, OidcError> {
         let keys = self.jwks.keys();
         let verifier = CoreIdTokenVerifier::new_public_client(
             ClientId::new(self.client_id.clone()),
@@ -306,11 +329,15 @@ impl Oidc {
         })?;
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token.signing_alg().map_err(|e| OidcError::Rejected(e.to_string()))?;
-            let key = id_token.signing_key(&verifier).map_err(|e| OidcError::Rejected(e.to_string()))?;
+            let key = id_token
+                .signing_key(&verifier)
+                .map_err(|e| OidcError::Rejected(e.to_string()))?;
             let actual = AccessTokenHash::from_token(response.access_token(), alg, key)
                 .map_err(|e| OidcError::Rejected(e.to_string()))?;
             if actual != *expected {
-                return Err(OidcError::Rejected("the ID token's at_hash does not match the access token".into()));
+                return Err(OidcError::Rejected(
+                    "the ID token's at_hash does not match the access token".into(),
+                ));
             }
         }
         let name = claims
@@ -370,23 +397,39 @@ impl Oidc {
         })
     }
 
-    /// Revokes a refresh token, when the IdP has a revocation endpoint. Best effort.
+    /// Revokes a refresh token (RFC 7009), when the IdP has a revocation endpoint. Best effort:
+    /// signing out must not depend on the IdP being up.
     pub async fn revoke(&self, refresh_token: &str) {
         let Ok(found) = self.discovered().await else { return };
-        let Some(endpoint) = found.extra.revocation_endpoint.clone() else { return };
-        let Ok(url) = RevocationUrl::new(endpoint) else { return };
-        let Ok(client) = self.client(&found) else { return };
-        let token = CoreRevocableToken::from(RefreshToken::new(refresh_token.to_string()));
-        let client = client.set_revocation_url(url);
-        let result = client.revoke_token(token);
-        match result {
-            Ok(request) => {
-                if let Err(error) = request.request_async(&self.http).await {
-                    tracing::warn!(%error, "refresh token revocation failed");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "refresh token revocation not possible"),
+        let Some(endpoint) = found.extra.revocation_endpoint.clone() else {
+            return;
+        };
+        let response = self
+            .client_authenticated_post(
+                &endpoint,
+                &[("token", refresh_token), ("token_type_hint", "refresh_token")],
+            )
+            .await;
+        match response {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => tracing::warn!(status = %response.status(), "refresh token revocation refused"),
+            Err(error) => tracing::warn!(%error, "refresh token revocation failed"),
         }
+    }
+
+    /// A form POST with client_secret_basic (id and secret form-encoded, RFC 6749 §2.3.1).
+    async fn client_authenticated_post(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+        self.http
+            .post(url)
+            .basic_auth(encode(&self.client_id), Some(encode(self.client_secret.secret())))
+            .form(form)
+            .send()
+            .await
     }
 
     /// Where to send the browser to end the IdP session, if the IdP supports RP-initiated logout.
@@ -413,17 +456,15 @@ impl Oidc {
             .introspection_endpoint
             .clone()
             .ok_or_else(|| OidcError::Unavailable("the identity provider has no introspection endpoint".into()))?;
-        let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
         let response = self
-            .http
-            .post(endpoint)
-            .basic_auth(encode(&self.client_id), Some(encode(self.client_secret.secret())))
-            .form(&[("token", token), ("token_type_hint", "access_token")])
-            .send()
+            .client_authenticated_post(&endpoint, &[("token", token), ("token_type_hint", "access_token")])
             .await
             .map_err(|e| OidcError::Unavailable(e.to_string()))?;
         if !response.status().is_success() {
-            return Err(OidcError::BadResponse(format!("introspection answered {}", response.status())));
+            return Err(OidcError::BadResponse(format!(
+                "introspection answered {}",
+                response.status()
+            )));
         }
         read_limited(response, 64 * 1024).await.map_err(OidcError::BadResponse)
     }
@@ -446,9 +487,7 @@ fn token_error<RE: std::error::Error + 'static>(
     error: RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
 ) -> OidcError {
     match error {
-        RequestTokenError::ServerResponse(response) => {
-            OidcError::Rejected(format!("{}", response.error().as_ref()))
-        }
+        RequestTokenError::ServerResponse(response) => OidcError::Rejected(format!("{}", response.error().as_ref())),
         RequestTokenError::Request(error) => OidcError::Unavailable(format!("token request failed: {error}")),
         RequestTokenError::Parse(error, _) => OidcError::BadResponse(format!("token response is not valid: {error}")),
         RequestTokenError::Other(message) => OidcError::BadResponse(message),

@@ -220,7 +220,14 @@ mod tests {
     #[test]
     fn only_relative_paths_are_kept() {
         assert_eq!(safe_return_to(Some("/issues?x=1")), "/issues?x=1");
-        for hostile in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "/auth/login", "issues"] {
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/auth/login",
+            "issues",
+        ] {
             assert_eq!(safe_return_to(Some(hostile)), "/", "{hostile}");
         }
         assert_eq!(safe_return_to(None), "/");

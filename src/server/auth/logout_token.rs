@@ -1,0 +1,80 @@
+//! OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout token; it is validated like an
+//! ID token (RS256 from the IdP's JWKS, issuer, audience = our client id, `iat`) plus the
+//! logout-specific rules (`events` claim, no `nonce`, `sid` or `sub`).
+
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+
+use crate::server::auth::jwks::JwksCache;
+
+const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+const LEEWAY_SECONDS: i64 = 60;
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iat: Option<i64>,
+    sub: Option<String>,
+    sid: Option<String>,
+    events: Option<serde_json::Map<String, serde_json::Value>>,
+    nonce: Option<serde_json::Value>,
+}
+
+/// Whose sessions to end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutTarget {
+    pub sid: Option<String>,
+    pub sub: Option<String>,
+}
+
+pub async fn verify(
+    jwks: &JwksCache,
+    token: &str,
+    issuer: &str,
+    client_id: &str,
+    now: i64,
+) -> Result<LogoutTarget, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| "not a JWT")?;
+    if header.alg != Algorithm::RS256 {
+        return Err("algorithm not accepted".into());
+    }
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| !typ.eq_ignore_ascii_case("logout+jwt"))
+    {
+        return Err("not a logout token (typ)".into());
+    }
+    let key = jwks
+        .decoding_key(header.kid.as_deref())
+        .await
+        .ok_or("signed with an unknown key")?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[client_id]);
+    validation.set_required_spec_claims(&["iss", "aud"]);
+    validation.leeway = LEEWAY_SECONDS as u64;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map_err(|e| format!("invalid: {e}"))?
+        .claims;
+    let iat = claims.iat.ok_or("no iat")?;
+    if iat > now + LEEWAY_SECONDS {
+        return Err("issued in the future".into());
+    }
+    if !claims
+        .events
+        .as_ref()
+        .is_some_and(|events| events.get(EVENT).is_some_and(|e| e.is_object()))
+    {
+        return Err("no back-channel logout event".into());
+    }
+    if claims.nonce.is_some() {
+        return Err("a logout token has no nonce".into());
+    }
+    if claims.sid.is_none() && claims.sub.is_none() {
+        return Err("neither sid nor sub".into());
+    }
+    Ok(LogoutTarget {
+        sid: claims.sid,
+        sub: claims.sub,
+    })
+}
