@@ -139,13 +139,10 @@ impl TokenVerifier {
                 return Err(invalid("the token is not an access token (typ)"));
             }
         }
-        let kid = header.kid.as_deref();
-        let mut keys = self.jwks.keys();
-        if keys.find(kid).is_none() {
-            keys = self.jwks.refetch_for_unknown_key().await;
-        }
-        let key = keys
-            .find(kid)
+        let key = self
+            .jwks
+            .decoding_key(header.kid.as_deref())
+            .await
             .ok_or_else(|| invalid("the access token is signed with an unknown key"))?;
 
         let mut validation = Validation::new(Algorithm::RS256);

@@ -25,17 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/auth/backchannel-logout", post(backchannel_logout))
 }
 
-fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|_| error_page(StatusCode::BAD_REQUEST, "Bad request", "The address is not valid."))?;
+/// Query parameters; `Err` says what is wrong (repeated parameters are refused).
+fn query_params(query: Option<&str>) -> Result<HashMap<String, String>, &'static str> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|_| "The address is not valid.")?;
     let mut params = HashMap::new();
     for (name, value) in pairs {
         if params.insert(name, value).is_some() {
-            return Err(error_page(
-                StatusCode::BAD_REQUEST,
-                "Bad request",
-                "A parameter is repeated.",
-            ));
+            return Err("A parameter is repeated.");
         }
     }
     Ok(params)
@@ -52,7 +49,7 @@ fn unavailable() -> Response {
 async fn login(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
     let params = match query_params(query.as_deref()) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(problem) => return error_page(StatusCode::BAD_REQUEST, "Bad request", problem),
     };
     let return_to = safe_return_to(params.get("return_to").map(String::as_str));
     if let Ok(Some(AuthState::SignedIn { sign_in })) = session.get::<AuthState>(AUTH_KEY).await
@@ -82,7 +79,7 @@ async fn login(State(state): State<AppState>, session: Session, RawQuery(query):
 async fn callback(State(state): State<AppState>, session: Session, RawQuery(query): RawQuery) -> Response {
     let params = match query_params(query.as_deref()) {
         Ok(params) => params,
-        Err(response) => return response,
+        Err(problem) => return error_page(StatusCode::BAD_REQUEST, "Bad request", problem),
     };
     let refused = |message: &str| error_page(StatusCode::BAD_REQUEST, "Sign-in failed", message);
 

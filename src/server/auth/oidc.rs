@@ -487,7 +487,7 @@ fn token_error<RE: std::error::Error + 'static>(
     error: RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
 ) -> OidcError {
     match error {
-        RequestTokenError::ServerResponse(response) => OidcError::Rejected(format!("{}", response.error().as_ref())),
+        RequestTokenError::ServerResponse(response) => OidcError::Rejected(response.error().as_ref().to_string()),
         RequestTokenError::Request(error) => OidcError::Unavailable(format!("token request failed: {error}")),
         RequestTokenError::Parse(error, _) => OidcError::BadResponse(format!("token response is not valid: {error}")),
         RequestTokenError::Other(message) => OidcError::BadResponse(message),
