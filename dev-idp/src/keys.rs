@@ -26,7 +26,8 @@ pub enum KeyError {
     Sign(jsonwebtoken::errors::Error),
 }
 
-struct SigningKey {
+/// One RS256 key pair with its public JWK. Public so test servers can sign tokens the same way.
+pub struct SigningKey {
     kid: String,
     private_key_pem: String,
     encoding: EncodingKey,
@@ -155,11 +156,40 @@ impl SigningKeys {
 }
 
 impl SigningKey {
-    fn generate() -> Result<Self, KeyError> {
+    /// A fresh 2048-bit RSA key; its `kid` is the JWK thumbprint.
+    pub fn generate() -> Result<Self, KeyError> {
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
         let der = pair.as_der().map_err(|_| KeyError::Generate)?;
         let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
         Self::from_pem(None, pem).map_err(|_| KeyError::Generate)
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The public key as a JWK (with `kid`, `alg: RS256`, `use: sig`).
+    pub fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    /// The public key in PEM (SubjectPublicKeyInfo), e.g. to forge an HS256 token with it.
+    pub fn public_key_pem(&self) -> String {
+        let Ok(parsed) = pem::parse(&self.private_key_pem) else {
+            return String::new();
+        };
+        let Ok(pair) = KeyPair::from_pkcs8(parsed.contents()) else {
+            return String::new();
+        };
+        match pair.public_key().as_der() {
+            Ok(der) => pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_ref().to_vec())),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Signs `claims` with this key under exactly the given header.
+    pub fn sign_with<T: Serialize>(&self, header: &Header, claims: &T) -> Result<String, KeyError> {
+        jsonwebtoken::encode(header, claims, &self.encoding).map_err(KeyError::Sign)
     }
 
     fn from_pem(kid: Option<String>, private_key_pem: String) -> Result<Self, String> {

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use directory::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryError, DirectoryFile};
-pub use keys::KeyError;
+pub use keys::{KeyError, SigningKey};
 
 /// How to start the provider.
 #[derive(Debug, Clone)]

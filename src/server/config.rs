@@ -135,6 +135,8 @@ struct ServerSection {
     tls_terminated_by_proxy: bool,
     #[serde(default = "default_max_connections")]
     database_max_connections: u32,
+    #[serde(default = "default_idp_timeout")]
+    identity_provider_timeout_seconds: u64,
 }
 
 impl Default for ServerSection {
@@ -148,6 +150,7 @@ impl Default for ServerSection {
             data_dir: default_data_dir(),
             tls_terminated_by_proxy: false,
             database_max_connections: default_max_connections(),
+            identity_provider_timeout_seconds: default_idp_timeout(),
         }
     }
 }
@@ -163,6 +166,9 @@ fn default_data_dir() -> String {
 }
 fn default_max_connections() -> u32 {
     8
+}
+fn default_idp_timeout() -> u64 {
+    10
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,6 +201,8 @@ pub struct Config {
     pub database_url: String,
     pub database_max_connections: u32,
     pub session_key: Option<Secret>,
+    /// How long a call to the IdP may take (token exchange, discovery, JWKS).
+    pub identity_provider_timeout: Duration,
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub data_dir: PathBuf,
@@ -411,6 +419,9 @@ impl Checker<'_> {
         if server.session_absolute_hours == 0 {
             return Err(self.fail("Server.SessionAbsoluteHours", "expected a positive number of hours"));
         }
+        if !(1..=120).contains(&server.identity_provider_timeout_seconds) {
+            return Err(self.fail("Server.IdentityProviderTimeoutSeconds", "expected 1 to 120 seconds"));
+        }
         if server.database_max_connections == 0 {
             return Err(self.fail("Server.DatabaseMaxConnections", "expected at least 1"));
         }
@@ -482,6 +493,7 @@ impl Checker<'_> {
             database_url,
             database_max_connections: server.database_max_connections,
             session_key,
+            identity_provider_timeout: Duration::from_secs(server.identity_provider_timeout_seconds),
             session_idle: Duration::from_secs(server.session_idle_minutes * 60),
             session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),
             data_dir,

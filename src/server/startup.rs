@@ -97,7 +97,7 @@ impl Application {
             Some(key) => Sealer::from_base64(key.expose())?,
             None => Sealer::load_or_create(&config.data_dir.join("session.key"))?,
         };
-        let http = auth::http::client()?;
+        let http = auth::http::client(config.identity_provider_timeout)?;
         let jwks = Arc::new(JwksCache::new(http.clone()));
         let oidc = Arc::new(Oidc::new(&config, http, jwks.clone()));
         let tokens = Arc::new(TokenVerifier::new(&config, jwks.clone(), oidc.clone()));

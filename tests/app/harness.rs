@@ -33,7 +33,10 @@ pub struct Options {
 
 pub struct TestApp {
     pub base: String,
-    pub idp: RunningIdp,
+    /// The dev IdP, unless the test brought its own provider.
+    idp: Option<RunningIdp>,
+    /// `BaseOrganizationUrl` of the provider the app uses.
+    pub organization_url: String,
     pub state: AppState,
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -101,8 +104,22 @@ impl TestApp {
         let mut idp_options = dev_idp::Options::new(directory(&base, &options), ([127, 0, 0, 1], 0).into());
         idp_options.key_file = options.key_file.clone();
         let idp = dev_idp::start(idp_options).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let text = config_json(&idp.organization_url(), &base, dir.path());
+        let organization = idp.organization_url();
+        Self::spawn_against(listener, Some(idp), &organization, |_| {}, tempfile::tempdir().unwrap()).await
+    }
+
+    /// The app against any provider at `organization_url`; `tweak` edits config.json first.
+    pub async fn spawn_against(
+        listener: tokio::net::TcpListener,
+        idp: Option<RunningIdp>,
+        organization_url: &str,
+        tweak: impl FnOnce(&mut Value),
+        dir: tempfile::TempDir,
+    ) -> Self {
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config: Value = serde_json::from_str(&config_json(organization_url, &base, dir.path())).unwrap();
+        tweak(&mut config);
+        let text = config.to_string();
         let config_path = dir.path().join("config.json");
         std::fs::write(&config_path, &text).unwrap();
         let overrides = Overrides {
@@ -125,11 +142,28 @@ impl TestApp {
         Self {
             base,
             idp,
+            organization_url: organization_url.to_string(),
             state,
             dir,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Stops the server and starts a new one on the same address, database and key.
+    pub async fn restart(mut self) -> Self {
+        let address = self.base.trim_start_matches("http://").to_string();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let idp = self.idp.take();
+        let organization_url = self.organization_url.clone();
+        Self::spawn_against(listener, idp, &organization_url, |_| {}, dir).await
     }
 
     pub async fn stop(mut self) {
@@ -139,6 +173,10 @@ impl TestApp {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    pub fn idp(&self) -> &RunningIdp {
+        self.idp.as_ref().expect("this test app runs against the dev IdP")
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -181,12 +219,12 @@ impl TestApp {
             .unwrap();
         assert_eq!(start.status(), StatusCode::SEE_OTHER);
         let authorize = location(&start);
-        assert!(authorize.starts_with(&self.idp.organization_url()), "{authorize}");
+        assert!(authorize.starts_with(&self.organization_url), "{authorize}");
         let page = browser.get(&authorize).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.unwrap();
         let response = browser
-            .post(format!("{}/commonauth", self.idp.organization_url()))
+            .post(form_action(&authorize, &html))
             .form(&[
                 ("interaction", hidden(&html, "interaction")),
                 ("csrf_token", hidden(&html, "csrf_token")),
@@ -220,7 +258,7 @@ impl TestApp {
     /// would do).
     pub async fn password_token(&self, client_id: &str, (username, password): (&str, &str)) -> String {
         let response = reqwest::Client::new()
-            .post(format!("{}/oauth2/token", self.idp.organization_url()))
+            .post(format!("{}/oauth2/token", self.idp().organization_url()))
             .basic_auth(client_id, Some(SECRET))
             .form(&[
                 ("grant_type", "password"),
@@ -267,7 +305,7 @@ pub fn query_of(url: &str) -> HashMap<String, String> {
 /// POSTs a form to the IdP with this app's client credentials.
 pub async fn idp_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Value {
     let response = reqwest::Client::new()
-        .post(format!("{}{path}", app.idp.organization_url()))
+        .post(format!("{}{path}", app.idp().organization_url()))
         .basic_auth(CLIENT_ID, Some(SECRET))
         .form(form)
         .send()
@@ -275,4 +313,13 @@ pub async fn idp_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> Value
         .unwrap();
     assert!(response.status().is_success(), "{path}: {}", response.status());
     response.json().await.unwrap_or(Value::Null)
+}
+
+/// The absolute URL a login page's form posts to.
+pub fn form_action(page_url: &str, html: &str) -> String {
+    let marker = "action=\"";
+    let start = html.find(marker).expect("a form") + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    let action = html[start..end].replace("&amp;", "&");
+    url::Url::parse(page_url).unwrap().join(&action).unwrap().to_string()
 }

@@ -2,6 +2,8 @@
 //! API, refresh, logout, configuration.
 
 mod harness;
+mod hostile;
+mod hostile_cases;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -312,7 +314,7 @@ async fn sign_out_ends_the_session_everywhere_it_was_used() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let end_session = location(&response);
     assert!(
-        end_session.starts_with(&format!("{}/oidc/logout", app.idp.organization_url())),
+        end_session.starts_with(&format!("{}/oidc/logout", app.idp().organization_url())),
         "{end_session}"
     );
     let query = query_of(&end_session);
@@ -364,7 +366,7 @@ async fn back_channel_logout_ends_the_session_and_bad_tokens_change_nothing() {
 
     // The user signs out at the IdP (another application, say): the IdP tells us.
     let response = reqwest::Client::new()
-        .get(format!("{}/oidc/logout", app.idp.organization_url()))
+        .get(format!("{}/oidc/logout", app.idp().organization_url()))
         .query(&[("id_token_hint", id_token.as_str())])
         .send()
         .await
@@ -447,7 +449,7 @@ async fn tokens_are_refreshed_shortly_before_they_expire() {
     // When the IdP refuses the refresh (revoked), the session ends with a clear message.
     let current = sign_in_rows(&app).await.remove(0).tokens(&sealer()).unwrap();
     let revoke = reqwest::Client::new()
-        .post(format!("{}/oauth2/revoke", app.idp.organization_url()))
+        .post(format!("{}/oauth2/revoke", app.idp().organization_url()))
         .basic_auth(CLIENT_ID, Some(harness::SECRET))
         .form(&[("token", current.refresh_token.unwrap())])
         .send()
@@ -561,9 +563,9 @@ async fn the_rest_api_refuses_bad_tokens_with_401() {
     let app = TestApp::spawn().await;
 
     // Expired: issued by an IdP whose clock is two hours behind.
-    app.idp.shift_clock(-7200);
+    app.idp().shift_clock(-7200);
     let expired = app.password_token(CLIENT_ID, JOHN).await;
-    app.idp.shift_clock(7200);
+    app.idp().shift_clock(7200);
 
     // Wrong audience: a token for another application.
     let other_audience = app.password_token(OTHER_CLIENT, JOHN).await;
@@ -612,7 +614,7 @@ async fn the_rest_api_refuses_tokens_from_another_issuer() {
     );
     options.key_file = Some(key_file);
     let stranger = dev_idp::start(options).await.unwrap();
-    assert_eq!(stranger.current_kid(), app.idp.current_kid());
+    assert_eq!(stranger.current_kid(), app.idp().current_kid());
     let response = reqwest::Client::new()
         .post(format!("{}/oauth2/token", stranger.organization_url()))
         .basic_auth(CLIENT_ID, Some(harness::SECRET))

@@ -106,6 +106,10 @@ impl TokenVerifier {
         {
             return Ok(viewer.clone());
         }
+        // The keys come with discovery: without it no token can be judged (503, not 401).
+        if self.oidc.discovered().await.is_err() {
+            return Err(TokenError::Unavailable);
+        }
         let (viewer, until) = match self.mode {
             TokenValidation::Jwks => self.verify_jwt(token).await?,
             TokenValidation::Introspection => self.introspect(token, now).await?,

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-pub fn client() -> Result<reqwest::Client, reqwest::Error> {
+pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3).min(timeout))
+        .timeout(timeout)
         .user_agent(concat!("issues-app/", env!("CARGO_PKG_VERSION")))
         .build()
 }

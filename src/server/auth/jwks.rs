@@ -81,7 +81,8 @@ pub struct JwksCache {
     http: reqwest::Client,
     url: RwLock<Option<String>>,
     keys: RwLock<Arc<KeySet>>,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// When a token last made us re-fetch (the initial load does not count).
+    last_refetch: tokio::sync::Mutex<Option<Instant>>,
     fetches: AtomicU64,
 }
 
@@ -91,7 +92,7 @@ impl JwksCache {
             http,
             url: RwLock::new(None),
             keys: RwLock::new(Arc::new(KeySet::empty())),
-            last_fetch: tokio::sync::Mutex::new(None),
+            last_refetch: tokio::sync::Mutex::new(None),
             fetches: AtomicU64::new(0),
         }
     }
@@ -116,10 +117,7 @@ impl JwksCache {
     /// Sets the JWKS URL (from discovery or config) and fetches it now.
     pub async fn load(&self, url: &str) -> Result<Arc<KeySet>, String> {
         *self.url.write().unwrap_or_else(|p| p.into_inner()) = Some(url.to_string());
-        let mut last = self.last_fetch.lock().await;
-        let keys = self.fetch(url).await?;
-        *last = Some(Instant::now());
-        Ok(keys)
+        self.fetch(url).await
     }
 
     /// A token named a key we do not have: fetch again unless we did so recently. Returns the
@@ -128,7 +126,7 @@ impl JwksCache {
         let Some(url) = self.url.read().unwrap_or_else(|p| p.into_inner()).clone() else {
             return self.keys();
         };
-        let mut last = self.last_fetch.lock().await;
+        let mut last = self.last_refetch.lock().await;
         if last.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
             return self.keys();
         }

@@ -327,6 +327,16 @@ impl Oidc {
             }
             other => OidcError::Rejected(format!("the ID token is not valid: {other}")),
         })?;
+        // OIDC Core §3.1.3.7: an `azp` must be us. (openidconnect checks it only with several
+        // audiences.)
+        if claims
+            .authorized_party()
+            .is_some_and(|azp| azp.as_str() != self.client_id)
+        {
+            return Err(OidcError::Rejected(
+                "the ID token was issued to another client (azp)".into(),
+            ));
+        }
         if let Some(expected) = claims.access_token_hash() {
             let alg = id_token.signing_alg().map_err(|e| OidcError::Rejected(e.to_string()))?;
             let key = id_token
