@@ -220,11 +220,12 @@ impl TestApp {
         assert_eq!(start.status(), StatusCode::SEE_OTHER);
         let authorize = location(&start);
         assert!(authorize.starts_with(&self.organization_url), "{authorize}");
-        let page = browser.get(&authorize).send().await.unwrap();
+        let (page_url, page) = follow_to_page(browser, &authorize, &self.url("/auth/callback")).await;
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.unwrap();
+        let action = form_action(&page_url, &html);
         let response = browser
-            .post(form_action(&authorize, &html))
+            .post(&action)
             .form(&[
                 ("interaction", hidden(&html, "interaction")),
                 ("csrf_token", hidden(&html, "csrf_token")),
@@ -234,8 +235,24 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        let callback = location(&response);
+        assert!(response.status().is_redirection(), "login form: {}", response.status());
+        // Some providers hop through consent and resume steps before returning to the app.
+        let mut current = url::Url::parse(&action)
+            .unwrap()
+            .join(&location(&response))
+            .unwrap()
+            .to_string();
+        let callback_prefix = self.url("/auth/callback");
+        while !current.starts_with(&callback_prefix) {
+            let response = browser.get(&current).send().await.unwrap();
+            assert!(response.status().is_redirection(), "{current}: {}", response.status());
+            current = url::Url::parse(&current)
+                .unwrap()
+                .join(&location(&response))
+                .unwrap()
+                .to_string();
+        }
+        let callback = current;
         assert!(callback.starts_with(&self.url("/auth/callback")), "{callback}");
         callback
     }
@@ -322,4 +339,24 @@ pub fn form_action(page_url: &str, html: &str) -> String {
     let end = start + html[start..].find('"').unwrap();
     let action = html[start..end].replace("&amp;", "&");
     url::Url::parse(page_url).unwrap().join(&action).unwrap().to_string()
+}
+
+/// GETs `url` and follows redirects at the provider (not back to the app); returns the final
+/// page and its URL.
+pub async fn follow_to_page(browser: &reqwest::Client, url: &str, app_prefix: &str) -> (String, reqwest::Response) {
+    let mut current = url.to_string();
+    for _ in 0..10 {
+        let response = browser.get(&current).send().await.unwrap();
+        if !response.status().is_redirection() {
+            return (current, response);
+        }
+        let next = url::Url::parse(&current)
+            .unwrap()
+            .join(&location(&response))
+            .unwrap()
+            .to_string();
+        assert!(!next.starts_with(app_prefix), "the provider skipped its login page");
+        current = next;
+    }
+    panic!("too many redirects from {url}");
 }

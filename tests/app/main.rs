@@ -4,6 +4,7 @@
 mod harness;
 mod hostile;
 mod hostile_cases;
+mod peer_op;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
