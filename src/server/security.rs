@@ -56,3 +56,40 @@ pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }
+
+/// Server-function forms must decode to valid UTF-8: percent-encoded invalid bytes are refused
+/// with 400 instead of being silently replaced with U+FFFD.
+pub async fn utf8_forms_only(request: Request, next: Next) -> Response {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if request.method() != Method::POST || !is_form || request.uri().path().starts_with("/api/v1/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::server::startup::MAX_BODY_BYTES).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    };
+    // Each name and value, '+' as space, percent-decoded, must be UTF-8.
+    let valid = bytes
+        .split(|b| *b == b'&')
+        .flat_map(|pair| pair.split(|b| *b == b'='))
+        .all(|part| {
+            let spaced: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+            let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+            std::str::from_utf8(&decoded).is_ok()
+        });
+    if !valid {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                serde_json::json!({"error": "invalid_request", "error_description": "the form is not valid UTF-8"}),
+            ),
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}

@@ -209,6 +209,7 @@ fn routes(state: AppState, store: Store) -> Router {
             Arc::new(config.origin()),
             security::same_origin_only,
         ))
+        .layer(axum::middleware::from_fn(security::utf8_forms_only))
         .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))

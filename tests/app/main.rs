@@ -145,6 +145,19 @@ async fn invalid_input_is_refused_with_4xx() {
         .call(&john, "create_issue", &[("title", "no description field")])
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let invalid_utf8 = john
+        .post(app.url("/api/create_issue"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body("title=%FF%FE&description=")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        invalid_utf8.status().is_client_error(),
+        "invalid UTF-8: {}",
+        invalid_utf8.status()
+    );
     let huge = "x".repeat(100 * 1024);
     let (status, _) = app
         .call(&john, "create_issue", &[("title", &huge), ("description", "")])
