@@ -81,9 +81,35 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
     on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
 }
 
+const UPDATE_TOKENS: &str =
+    "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
+const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
+
+/// Postgres: reads the row and locks it until the transaction ends (other instances wait).
+pub async fn get_for_update(tx: &mut sqlx::PgConnection, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1 FOR UPDATE");
+    sqlx::query_as(&sql).bind(id).fetch_optional(tx).await
+}
+
+pub async fn update_tokens_in(tx: &mut sqlx::PgConnection, row: &SignInRow) -> Result<(), sqlx::Error> {
+    sqlx::query(UPDATE_TOKENS)
+        .bind(&row.id)
+        .bind(&row.scopes)
+        .bind(&row.sealed_tokens)
+        .bind(row.access_expires_at)
+        .bind(row.refreshed_at)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_in(tx: &mut sqlx::PgConnection, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(DELETE).bind(id).execute(tx).await?;
+    Ok(())
+}
+
 pub async fn update_tokens(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> {
-    let sql =
-        "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
+    let sql = UPDATE_TOKENS;
     on_db!(db, |pool| {
         sqlx::query(sql)
             .bind(&row.id)
@@ -100,7 +126,7 @@ pub async fn update_tokens(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> 
 
 pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| {
-        sqlx::query("DELETE FROM sign_ins WHERE id = $1")
+        sqlx::query(DELETE)
             .bind(id)
             .execute(pool)
             .await

@@ -119,6 +119,11 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config: Value = serde_json::from_str(&config_json(organization_url, &base, dir.path())).unwrap();
         tweak(&mut config);
+        if config["Server"].get("DatabaseUrl").is_none()
+            && let Some(url) = fresh_database_url().await
+        {
+            config["Server"]["DatabaseUrl"] = json!(url);
+        }
         let text = config.to_string();
         let config_path = dir.path().join("config.json");
         std::fs::write(&config_path, &text).unwrap();
@@ -163,7 +168,9 @@ impl TestApp {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let idp = self.idp.take();
         let organization_url = self.organization_url.clone();
-        Self::spawn_against(listener, idp, &organization_url, |_| {}, dir).await
+        let database_url = self.state.config.database_url.clone();
+        let same_database = move |config: &mut Value| config["Server"]["DatabaseUrl"] = json!(database_url);
+        Self::spawn_against(listener, idp, &organization_url, same_database, dir).await
     }
 
     pub async fn stop(mut self) {
@@ -359,4 +366,37 @@ pub async fn follow_to_page(browser: &reqwest::Client, url: &str, app_prefix: &s
         current = next;
     }
     panic!("too many redirects from {url}");
+}
+
+/// The backend under test: SQLite in the app's data directory (default), or a fresh database on
+/// the PostgreSQL server named by `ISSUES_APP_TEST_POSTGRES_URL` (scripts/with-postgres).
+pub async fn fresh_database_url() -> Option<String> {
+    let server = std::env::var("ISSUES_APP_TEST_POSTGRES_URL").ok()?;
+    let name = format!("issues_test_{}", uuid_like());
+    let pool = sqlx::PgPool::connect(&server)
+        .await
+        .expect("the test PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (prefix, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{prefix}/{name}"))
+}
+
+fn uuid_like() -> String {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every sign-in row, on whichever backend the app uses.
+pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::sign_ins::SignInRow> {
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(
+        "SELECT * FROM sign_ins ORDER BY created_at"
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap())
 }

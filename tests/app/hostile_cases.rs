@@ -39,14 +39,8 @@ async fn attempt(app: &TestApp) -> (StatusCode, String, reqwest::Client) {
     (status, callback.text().await.unwrap(), client)
 }
 
-async fn signed_in_count(app: &TestApp) -> i64 {
-    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else {
-        unreachable!()
-    };
-    sqlx::query_scalar("SELECT COUNT(*) FROM sign_ins")
-        .fetch_one(pool)
-        .await
-        .unwrap()
+async fn signed_in_count(app: &TestApp) -> usize {
+    crate::harness::sign_in_rows(app).await.len()
 }
 
 async fn assert_refused(app: &TestApp, op: &HostileOp, case: &str, status: StatusCode, text: &str) {
@@ -663,11 +657,12 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_issue() {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let config = dir.path().join("config.json");
-    std::fs::write(
-        &config,
-        crate::harness::config_json(&idp.organization_url(), &base, dir.path()),
-    )
-    .unwrap();
+    let mut text: Value =
+        serde_json::from_str(&crate::harness::config_json(&idp.organization_url(), &base, dir.path())).unwrap();
+    if let Some(url) = crate::harness::fresh_database_url().await {
+        text["Server"]["DatabaseUrl"] = json!(url);
+    }
+    std::fs::write(&config, text.to_string()).unwrap();
     let start = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_issues-app"))
             .args(["--config", config.to_str().unwrap()])

@@ -8,18 +8,12 @@ mod peer_op;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use harness::{CLIENT_ID, EMILY, JOHN, OTHER_CLIENT, Options, SESSION_KEY, TestApp, browser, location, query_of};
+use harness::{
+    CLIENT_ID, EMILY, JOHN, OTHER_CLIENT, Options, SESSION_KEY, TestApp, browser, location, query_of, sign_in_rows,
+};
 use issues_app::server::seal::Sealer;
-use issues_app::server::sign_ins::SignInRow;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn sign_in_rows(app: &TestApp) -> Vec<SignInRow> {
-    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else {
-        panic!("sqlite expected")
-    };
-    sqlx::query_as("SELECT * FROM sign_ins").fetch_all(pool).await.unwrap()
-}
 
 fn sealer() -> Sealer {
     Sealer::from_base64(&base64::engine::general_purpose::STANDARD.encode(SESSION_KEY)).unwrap()
@@ -407,13 +401,26 @@ async fn the_store_holds_no_plaintext_token() {
     let rows = sign_in_rows(&app).await;
     assert_eq!(rows.len(), 1);
     let tokens = rows[0].tokens(&sealer()).expect("sealed with the configured key");
-    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else {
-        unreachable!()
-    };
-    sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
-    let mut bytes = std::fs::read(app.dir.path().join("issues.db")).unwrap();
-    if let Ok(wal) = std::fs::read(app.dir.path().join("issues.db-wal")) {
-        bytes.extend(wal);
+    // Everything the database holds for sessions and sign-ins, as text; plus, for SQLite, the
+    // files themselves.
+    let mut bytes: Vec<u8> = issues_app::on_db!(&app.state.db, |pool| {
+        let sessions: Vec<(String,)> = sqlx::query_as("SELECT CAST(data AS TEXT) FROM tower_sessions")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+        let sign_ins: Vec<(String, String, String, String)> =
+            sqlx::query_as("SELECT id, name, scopes, sealed_tokens FROM sign_ins")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        format!("{sessions:?}{sign_ins:?}").into_bytes()
+    });
+    if let issues_app::server::db::Db::Sqlite(pool) = &app.state.db {
+        sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
+        bytes.extend(std::fs::read(app.dir.path().join("issues.db")).unwrap());
+        if let Ok(wal) = std::fs::read(app.dir.path().join("issues.db-wal")) {
+            bytes.extend(wal);
+        }
     }
     for secret in [
         Some(&tokens.access_token),

@@ -75,14 +75,11 @@ async fn app_against_peer(access_token_seconds: u32) -> (TestApp, PeerOp) {
 
 /// The IdP tokens the app holds for `sub` (unsealed with the test's session key).
 async fn tokens(app: &TestApp, sub: &str) -> issues_app::server::sign_ins::Tokens {
-    let issues_app::server::db::Db::Sqlite(pool) = &app.state.db else {
-        unreachable!()
-    };
-    let row: issues_app::server::sign_ins::SignInRow = sqlx::query_as("SELECT * FROM sign_ins WHERE sub = $1")
-        .bind(sub)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let rows = crate::harness::sign_in_rows(app).await;
+    let row = rows
+        .into_iter()
+        .find(|row| row.sub == sub)
+        .expect("a sign-in for this user");
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, SESSION_KEY);
     row.tokens(&issues_app::server::seal::Sealer::from_base64(&key).unwrap())
         .unwrap()

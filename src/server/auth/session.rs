@@ -10,6 +10,7 @@ use tower_sessions::Session;
 use crate::access::Viewer;
 use crate::error::AppError;
 use crate::server::auth::oidc::{OidcError, PendingSecrets};
+use crate::server::db::Db;
 use crate::server::sign_ins::{self, SignInRow, seal_tokens};
 use crate::server::state::AppState;
 
@@ -116,30 +117,82 @@ pub async fn current_viewer(state: &AppState, session: &Session) -> Result<Optio
     }
 }
 
-/// Refreshes the access token when it is about to expire, one refresh at a time per sign-in.
+/// What a refresh attempt decided.
+enum Outcome {
+    /// Fresh enough, or the IdP is briefly down while the token still works: use as is.
+    Current(SignInRow),
+    /// New tokens: store them.
+    Refreshed(SignInRow),
+    /// The IdP refused (or the tokens cannot be read): the sign-in is over.
+    Ended,
+    /// The token expired and the IdP cannot be reached.
+    Unavailable,
+}
+
+/// Refreshes the access token when it is about to expire. One refresh at a time per sign-in:
+/// an in-process lock, and with Postgres a row lock (`SELECT … FOR UPDATE`) held across the
+/// refresh, so two instances never redeem the same refresh token.
 async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<SignInRow, AppError> {
     if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
         return Ok(row);
     }
     let _guard = state.refresh_locks.lock(&row.id).await;
-    // Another request may have refreshed while we waited.
-    let Some(mut row) = sign_ins::get(&state.db, &row.id).await.map_err(database_error)? else {
-        return Err(AppError::SessionEnded);
+    let outcome = match &state.db {
+        Db::Postgres(pool) => {
+            let mut tx = pool.begin().await.map_err(database_error)?;
+            let locked = sign_ins::get_for_update(&mut tx, &row.id)
+                .await
+                .map_err(database_error)?;
+            // Another instance may have refreshed while we waited for the lock.
+            let outcome = match locked {
+                Some(row) => refresh(state, row, now).await,
+                None => Outcome::Ended,
+            };
+            match &outcome {
+                Outcome::Refreshed(row) => sign_ins::update_tokens_in(&mut *tx, row).await,
+                Outcome::Ended => sign_ins::delete_in(&mut *tx, &row.id).await,
+                _ => Ok(()),
+            }
+            .map_err(database_error)?;
+            tx.commit().await.map_err(database_error)?;
+            outcome
+        }
+        Db::Sqlite(_) => {
+            let outcome = match sign_ins::get(&state.db, &row.id).await.map_err(database_error)? {
+                Some(row) => refresh(state, row, now).await,
+                None => Outcome::Ended,
+            };
+            match &outcome {
+                Outcome::Refreshed(row) => sign_ins::update_tokens(&state.db, row).await,
+                Outcome::Ended => sign_ins::delete(&state.db, &row.id).await,
+                _ => Ok(()),
+            }
+            .map_err(database_error)?;
+            outcome
+        }
     };
+    match outcome {
+        Outcome::Current(row) | Outcome::Refreshed(row) => Ok(row),
+        Outcome::Ended => Err(AppError::SessionEnded),
+        Outcome::Unavailable => Err(AppError::Unavailable),
+    }
+}
+
+/// Asks the IdP for new tokens if `row` (just re-read under the lock) still needs them.
+async fn refresh(state: &AppState, mut row: SignInRow, now: i64) -> Outcome {
     if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
-        return Ok(row);
+        return Outcome::Current(row);
     }
     let Some(tokens) = row.tokens(&state.sealer) else {
         // Sealed with a key we no longer have.
-        let _ = sign_ins::delete(&state.db, &row.id).await;
-        return Err(AppError::SessionEnded);
+        return Outcome::Ended;
     };
     let Some(refresh_token) = tokens.refresh_token.clone() else {
-        if row.access_expires_at > now {
-            return Ok(row);
-        }
-        let _ = sign_ins::delete(&state.db, &row.id).await;
-        return Err(AppError::SessionEnded);
+        return if row.access_expires_at > now {
+            Outcome::Current(row)
+        } else {
+            Outcome::Ended
+        };
     };
     match state.oidc.refresh(&refresh_token).await {
         Ok(refreshed) => {
@@ -153,23 +206,21 @@ async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<Sign
             row.sealed_tokens = seal_tokens(&state.sealer, &row.id, &tokens_now);
             row.access_expires_at = now + refreshed.expires_in.map(|d| d.as_secs() as i64).unwrap_or(300);
             row.refreshed_at = now;
-            sign_ins::update_tokens(&state.db, &row).await.map_err(database_error)?;
             tracing::info!(sign_in = %short(&row.id), "access token refreshed");
-            Ok(row)
+            Outcome::Refreshed(row)
         }
         Err(OidcError::InvalidGrant) => {
             tracing::info!(sign_in = %short(&row.id), "refresh refused by the IdP; session ended");
-            let _ = sign_ins::delete(&state.db, &row.id).await;
-            Err(AppError::SessionEnded)
+            Outcome::Ended
         }
         Err(error) if row.access_expires_at > now => {
             // The IdP is briefly unreachable but the token is still valid: carry on.
             tracing::warn!(%error, "refresh failed; using the current token until it expires");
-            Ok(row)
+            Outcome::Current(row)
         }
         Err(error) => {
             tracing::warn!(%error, "refresh failed and the token has expired");
-            Err(AppError::Unavailable)
+            Outcome::Unavailable
         }
     }
 }
