@@ -5,7 +5,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 #[derive(Clone, Debug)]
@@ -48,10 +48,22 @@ impl Db {
                 .await?;
             Ok(Self::Sqlite(pool))
         } else {
+            let mut options = PgConnectOptions::from_str(url)?;
+            // TLS is required off this machine and off on loopback, unless the URL says
+            // otherwise with `sslmode=`.
+            if !url.contains("sslmode=") {
+                let loopback = matches!(options.get_host(), "localhost" | "127.0.0.1" | "::1")
+                    || options.get_host().starts_with('/');
+                options = options.ssl_mode(if loopback {
+                    PgSslMode::Disable
+                } else {
+                    PgSslMode::Require
+                });
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(5))
-                .connect(url)
+                .connect_with(options)
                 .await?;
             Ok(Self::Postgres(pool))
         }
