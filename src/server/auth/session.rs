@@ -149,8 +149,8 @@ async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<Sign
                 None => Outcome::Ended,
             };
             match &outcome {
-                Outcome::Refreshed(row) => sign_ins::update_tokens_in(&mut *tx, row).await,
-                Outcome::Ended => sign_ins::delete_in(&mut *tx, &row.id).await,
+                Outcome::Refreshed(row) => sign_ins::update_tokens_in(&mut tx, row).await,
+                Outcome::Ended => sign_ins::delete_in(&mut tx, &row.id).await,
                 _ => Ok(()),
             }
             .map_err(database_error)?;

@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""issues-app benchmarks: starts release builds on 127.0.0.1, loads them with wrk, prints a table.
+
+Run through bench/run, which builds what this needs. Every process started here is stopped here.
+Loads are bounded (wrk -d); each load runs twice because these machines are noisy.
+"""
+
+import base64
+import http.cookiejar
+import json
+import os
+import re
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVER = os.path.join(ROOT, "target", "release", "issues-app")
+HELLO = os.path.join(ROOT, "target", "release", "examples", "hello")
+SITE = os.path.join(ROOT, "target", "site")
+CLIENT_ID = "issues-app-dev-client"
+CLIENT_SECRET = "issues-app-dev-secret-change-me"
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+RUNS = 2
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ok(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"bench: {url} did not answer within {timeout}s")
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def opener(jar=None):
+    handlers = [NoRedirect()]
+    if jar is not None:
+        handlers.append(urllib.request.HTTPCookieProcessor(jar))
+    return urllib.request.build_opener(*handlers)
+
+
+def request(op, url, data=None, headers=None):
+    req = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with op.open(req, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def token_for(idp_org, username, password):
+    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    body = urllib.parse.urlencode(
+        {"grant_type": "password", "username": username, "password": password, "scope": "issues:view issues:create"}
+    ).encode()
+    status, _, payload = request(
+        opener(), f"{idp_org}/oauth2/token", body, {"Authorization": f"Basic {basic}",
+                                                    "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200, payload
+    return json.loads(payload)["access_token"]
+
+
+def hidden(html, name):
+    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+
+
+def sign_in(app, username="john", password="john-dev-password"):
+    """The whole browser login over HTTP; returns the session cookie header."""
+    jar = http.cookiejar.CookieJar()
+    op = opener(jar)
+    status, headers, _ = request(op, f"{app}/auth/login?return_to=/")
+    assert status == 303, status
+    authorize = headers["location"]
+    status, _, html = request(op, authorize)
+    html = html.decode()
+    origin = re.match(r"https?://[^/]+", authorize).group(0)
+    action = origin + re.search(r'action="([^"]+)"', html).group(1)
+    form = urllib.parse.urlencode({
+        "interaction": hidden(html, "interaction"), "csrf_token": hidden(html, "csrf_token"),
+        "username": username, "password": password,
+    }).encode()
+    status, headers, _ = request(op, action, form, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 303, status
+    status, headers, _ = request(op, headers["location"])
+    assert status == 303, status
+    return "; ".join(f"{c.name}={c.value}" for c in jar if c.name == "issues_session")
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url, connections=64, headers=(), script=None, duration=None):
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration or DURATION}s", "--latency"]
+    for header in headers:
+        cmd += ["-H", header]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def percentile(p):
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * UNITS[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50": percentile(50), "p99": percentile(99), "errors": int(errors.group(1)) if errors else 0}
+
+
+def twice(label, *args, **kwargs):
+    runs = [wrk(*args, **kwargs) for _ in range(RUNS)]
+    for run in runs:
+        if run["errors"]:
+            raise SystemExit(f"bench: {label}: {run['errors']} non-2xx answers")
+    return runs
+
+
+def fmt_runs(runs):
+    return " / ".join(f"{r['rps']:,.0f} req/s, p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms" for r in runs)
+
+
+def brotli_size(path_or_bytes):
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else open(path_or_bytes, "rb").read()
+    out = subprocess.run(
+        ["node", "-e", "const z=require('zlib');let b=[];process.stdin.on('data',d=>b.push(d)).on('end',()=>"
+                       "console.log(z.brotliCompressSync(Buffer.concat(b),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length))"],
+        input=data, capture_output=True, check=True)
+    return int(out.stdout)
+
+
+def main():
+    for binary in (SERVER, HELLO):
+        if not os.path.exists(binary):
+            raise SystemExit(f"bench: {binary} is missing; run bench/run")
+    tmp = tempfile.mkdtemp(prefix="issues-bench.")
+    app_port, idp_port, hello_port, node1_port, node2_port = (free_port() for _ in range(5))
+    app = f"http://127.0.0.1:{app_port}"
+    idp_org = f"http://127.0.0.1:{idp_port}/t/dev"
+    config = {
+        "AuthorizationConfig": {"BaseOrganizationUrl": idp_org},
+        "ApplicationConfig": {"HostedUrl": app, "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET,
+                              "APIScopes": ["openid", "email", "profile", "internal_login"]},
+        "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
+        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp},
+        "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
+    }
+    config_path = os.path.join(tmp, "config.json")
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+
+    processes = []
+
+    def start(cmd, env=None, cwd=ROOT):
+        proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        processes.append(proc)
+        return proc
+
+    try:
+        server = start([SERVER, "--config", config_path], {
+            "LEPTOS_SITE_ROOT": SITE, "LEPTOS_SITE_ADDR": f"127.0.0.1:{app_port}", "RUST_LOG": "warn"})
+        wait_ok(f"{app}/readyz")
+        token = token_for(idp_org, "john", "john-dev-password")
+        auth = f"Authorization: Bearer {token}"
+        for n in range(20):
+            status, _, body = request(opener(), f"{app}/api/v1/issues",
+                                      json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
+                                      {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            assert status == 201, body
+        time.sleep(2)
+        rss_idle = rss_mb(server.pid)
+
+        # The Node peer reads the same data: checkpoint the WAL into the main file first.
+        with sqlite3.connect(os.path.join(tmp, "issues.db")) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        peer_env = {"ISSUER": f"{idp_org}/oauth2/token", "JWKS_URL": f"{idp_org}/oauth2/jwks",
+                    "AUDIENCE": CLIENT_ID, "DATABASE": os.path.join(tmp, "issues.db")}
+        node_dir = os.path.join(ROOT, "bench", "node-peer")
+        start(["node", "server.mjs"], {**peer_env, "PORT": str(node1_port), "WORKERS": "1"}, cwd=node_dir)
+        start(["node", "server.mjs"], {**peer_env, "PORT": str(node2_port), "WORKERS": "2"}, cwd=node_dir)
+        start([HELLO, f"127.0.0.1:{hello_port}"])
+        for url in (f"http://127.0.0.1:{hello_port}/hello",):
+            wait_ok(url)
+        for port in (node1_port, node2_port):
+            deadline = time.time() + 30
+            while True:
+                status, _, _ = (lambda: request(opener(), f"http://127.0.0.1:{port}/api/v1/issues",
+                                                headers={"Authorization": f"Bearer {token}"}))()
+                if status == 200:
+                    break
+                if time.time() > deadline:
+                    raise SystemExit(f"bench: node peer on {port} did not answer 200 (got {status})")
+                time.sleep(0.2)
+        # Same answer from both: same issues, same order.
+        ours = json.loads(request(opener(), f"{app}/api/v1/issues", headers={"Authorization": f"Bearer {token}"})[2])
+        theirs = json.loads(request(opener(), f"http://127.0.0.1:{node1_port}/api/v1/issues",
+                                    headers={"Authorization": f"Bearer {token}"})[2])
+        assert [i["id"] for i in ours["issues"]] == [i["id"] for i in theirs["issues"]], "peer serves other data"
+
+        results = {}
+        results["P1 issues-app"] = twice("P1", f"{app}/api/v1/issues", headers=[auth])
+        rss_loaded = rss_mb(server.pid)
+        results["P1 node 1 process"] = twice("node1", f"http://127.0.0.1:{node1_port}/api/v1/issues", headers=[auth])
+        results["P1 node 2-process cluster"] = twice("node2", f"http://127.0.0.1:{node2_port}/api/v1/issues", headers=[auth])
+        results["ceiling: axum hello JSON"] = twice("hello", f"http://127.0.0.1:{hello_port}/hello")
+
+        cookie = sign_in(app)
+        script = os.path.join(tmp, "post.lua")
+        with open(script, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.body = ""\n'
+                    f'wrk.headers["Cookie"] = "{cookie}"\n'
+                    'wrk.headers["Accept"] = "application/json"\n'
+                    'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        results["P2 server fn list_issues"] = twice("P2", f"{app}/api/list_issues", script=script)
+
+        logins = []
+        for _ in range(100):
+            started = time.perf_counter()
+            sign_in(app)
+            logins.append((time.perf_counter() - started) * 1000)
+        logins.sort()
+
+        html = request(opener(), f"{app}/")[2]
+        pkg = os.path.join(SITE, "pkg")
+        assets = [os.path.join(pkg, name) for name in sorted(os.listdir(pkg))
+                  if name.endswith((".js", ".wasm", ".css")) and not name.endswith(".d.ts")]
+        raw = len(html) + sum(os.path.getsize(a) for a in assets)
+        compressed = brotli_size(html) + sum(brotli_size(a) for a in assets)
+        hydration = subprocess.run(["node", os.path.join(ROOT, "bench", "hydration.mjs"), app],
+                                   capture_output=True, text=True, cwd=os.path.join(ROOT, "end2end"))
+        if hydration.returncode != 0:
+            raise SystemExit(f"bench: hydration timing failed: {hydration.stderr}")
+        hydrated_ms = json.loads(hydration.stdout)
+
+        with sqlite3.connect(os.path.join(tmp, "issues.db")) as db:
+            db.execute("PRAGMA busy_timeout = 5000")
+            db.executemany(
+                "INSERT INTO issues (title, description, author_sub, author_name, created_at) VALUES (?, ?, ?, ?, ?)",
+                ((f"Scale issue {n}", "y" * 200, "bench", "Bench", n) for n in range(100_000 - 20)))
+        total = json.loads(request(opener(), f"{app}/api/v1/issues?limit=1",
+                                   headers={"Authorization": f"Bearer {token}"})[2])["issues"][0]["id"]
+        results["P5 first page, 100k issues (1 conn)"] = twice("P5", f"{app}/api/v1/issues", connections=1,
+                                                               headers=[auth], duration=5)
+    finally:
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    best = lambda key: max(r["rps"] for r in results[key])
+    ours_rps, node2_rps, ceiling = best("P1 issues-app"), best("P1 node 2-process cluster"), best("ceiling: axum hello JSON")
+    print()
+    print(f"issues-app benchmarks — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
+          f"wrk -t2 -c64 -d{DURATION}s, {RUNS} runs each (run 1 / run 2)")
+    print()
+    width = max(len(k) for k in results) + 2
+    for key, runs in results.items():
+        print(f"{key:<{width}} {fmt_runs(runs)}")
+    print()
+    print(f"P1 ratio to node 2-process cluster: {ours_rps / node2_rps:.1f}x (goal >= 10x)")
+    print(f"P1 share of the axum ceiling: {100 * ours_rps / ceiling:.0f}% (goal >= 60%); "
+          f"p99 {min(r['p99'] for r in results['P1 issues-app']):.2f} ms (goal < 5 ms)")
+    print(f"P2 share of the ceiling: {100 * best('P2 server fn list_issues') / ceiling:.0f}% (goal >= 50%)")
+    print(f"P3 login round trip (100 sequential): p50 {statistics.median(logins):.1f} ms, "
+          f"p99 {logins[int(len(logins) * 0.99) - 1]:.1f} ms (goal p50 < 10 ms)")
+    print(f"P4 first load: {raw / 1024:.0f} KB raw, {compressed / 1024:.0f} KB brotli (goal <= 200 KB); "
+          f"hydrated in {statistics.median(hydrated_ms):.0f} ms median of {len(hydrated_ms)} loads (goal < 300 ms)")
+    print(f"P5 first page with {total:,} issues: p50 {min(r['p50'] for r in results['P5 first page, 100k issues (1 conn)']):.2f} ms (goal < 2 ms)")
+    print(f"P6 server RSS (app + embedded dev IdP): idle {rss_idle:.0f} MB, after P1 {rss_loaded:.0f} MB "
+          f"(goal < 40 MB idle, < 120 MB loaded)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
