@@ -735,3 +735,36 @@ async fn the_embedded_dev_idp_starts_from_config() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn introspection_mode_asks_the_idp() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let idp = dev_idp::start(dev_idp::Options::new(
+        harness::directory(&base, &Options::default()),
+        ([127, 0, 0, 1], 0).into(),
+    ))
+    .await
+    .unwrap();
+    let organization = idp.organization_url();
+    let app = TestApp::spawn_against(
+        listener,
+        Some(idp),
+        &organization,
+        |config| config["AuthorizationConfig"]["TokenValidation"] = json!("introspection"),
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let john = app.password_token(CLIENT_ID, JOHN).await;
+    let (status, _, _) = rest(&app, reqwest::Method::GET, Some(&john), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = rest(&app, reqwest::Method::GET, Some("not-a-token-the-idp-knows"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Revoked at the IdP before first use: introspection says inactive.
+    let revoked = app.password_token(CLIENT_ID, EMILY).await;
+    harness::idp_post(&app, "/oauth2/revoke", &[("token", &revoked)]).await;
+    let (status, _, body) = rest(&app, reqwest::Method::GET, Some(&revoked), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error_description"], "the access token is not active");
+}
