@@ -121,7 +121,7 @@ UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def wrk(url, connections=64, headers=(), script=None, duration=None):
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration or DURATION}s", "--latency"]
+    cmd = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration or DURATION}s", "--latency"]
     for header in headers:
         cmd += ["-H", header]
     if script:
@@ -213,14 +213,16 @@ def main():
             wait_ok(url)
         for port in (node1_port, node2_port):
             deadline = time.time() + 30
-            while True:
-                status, _, _ = (lambda: request(opener(), f"http://127.0.0.1:{port}/api/v1/issues",
-                                                headers={"Authorization": f"Bearer {token}"}))()
-                if status == 200:
-                    break
+            status = None
+            while status != 200:
                 if time.time() > deadline:
-                    raise SystemExit(f"bench: node peer on {port} did not answer 200 (got {status})")
-                time.sleep(0.2)
+                    raise SystemExit(f"bench: node peer on {port} did not answer 200 (last: {status})")
+                try:
+                    status = request(opener(), f"http://127.0.0.1:{port}/api/v1/issues",
+                                     headers={"Authorization": f"Bearer {token}"})[0]
+                except urllib.error.URLError as error:
+                    status = str(error.reason)
+                    time.sleep(0.2)
         # Same answer from both: same issues, same order.
         ours = json.loads(request(opener(), f"{app}/api/v1/issues", headers={"Authorization": f"Bearer {token}"})[2])
         theirs = json.loads(request(opener(), f"http://127.0.0.1:{node1_port}/api/v1/issues",

@@ -1,6 +1,10 @@
 // Time until the page is hydrated in headless Chromium: from navigation start to the moment the
 // WASM has set data-hydrated="true". Fresh browser context per load; prints the list (ms).
-import { chromium } from "@playwright/test";
+import { createRequire } from "node:module";
+
+// Playwright is installed for the end-to-end tests: use that copy.
+const require = createRequire(new URL("../end2end/package.json", import.meta.url));
+const { chromium } = require("@playwright/test");
 
 const url = process.argv[2];
 const browser = await chromium.launch({
