@@ -69,15 +69,23 @@ pub async fn session_info() -> Result<SessionView, AppError> {
 
 pub async fn list_issues(before: Option<i64>) -> Result<IssuePage, AppError> {
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
-    issues::list(&state.db, before, PAGE_SIZE)
+    issues::list_cached(&state.db, &state.first_page, before, PAGE_SIZE)
         .await
+        .map(|page| page.as_ref().clone())
         .map_err(|e| fail(database_error(e)))
 }
 
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     let (state, viewer) = authorize(Permission::CreateIssue).await?;
     let issue = NewIssue::parse(&title, &description).map_err(|fields| fail(AppError::Invalid(fields)))?;
-    issues::create(&state.db, &issue, &viewer.sub, &viewer.name, now() * 1000)
-        .await
-        .map_err(|e| fail(database_error(e)))
+    issues::create_and_invalidate(
+        &state.db,
+        &state.first_page,
+        &issue,
+        &viewer.sub,
+        &viewer.name,
+        now() * 1000,
+    )
+    .await
+    .map_err(|e| fail(database_error(e)))
 }

@@ -1,6 +1,8 @@
 //! Issue storage: list newest first with keyset pagination, create. The same SQL on both
 //! backends.
 
+use std::sync::Arc;
+
 use crate::model::{Issue, IssuePage, NewIssue, PAGE_SIZE};
 use crate::on_db;
 use crate::server::db::Db;
@@ -23,8 +25,60 @@ pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<IssuePage,
     Ok(IssuePage { issues, next_before })
 }
 
-pub async fn first_page(db: &Db) -> Result<IssuePage, sqlx::Error> {
-    list(db, None, PAGE_SIZE).await
+/// The newest page, kept in memory with the embedded SQLite database, where this process is the
+/// only writer: every create here invalidates it. (With Postgres other instances write too, so
+/// nothing is cached.) A generation counter stops a read that raced a create from storing a
+/// stale page.
+#[derive(Default)]
+pub struct FirstPageCache {
+    inner: std::sync::Mutex<(u64, Option<Arc<IssuePage>>)>,
+}
+
+impl FirstPageCache {
+    fn invalidate(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.0 += 1;
+        inner.1 = None;
+    }
+}
+
+/// Lists issues, serving the default first page from the cache where that is exact.
+pub async fn list_cached(
+    db: &Db,
+    cache: &FirstPageCache,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Arc<IssuePage>, sqlx::Error> {
+    let cacheable = before.is_none() && limit == PAGE_SIZE && matches!(db, Db::Sqlite(_));
+    if !cacheable {
+        return list(db, before, limit).await.map(Arc::new);
+    }
+    let generation = {
+        let inner = cache.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(page) = &inner.1 {
+            return Ok(page.clone());
+        }
+        inner.0
+    };
+    let page = Arc::new(list(db, None, PAGE_SIZE).await?);
+    let mut inner = cache.inner.lock().unwrap_or_else(|p| p.into_inner());
+    if inner.0 == generation {
+        inner.1 = Some(page.clone());
+    }
+    Ok(page)
+}
+
+pub async fn create_and_invalidate(
+    db: &Db,
+    cache: &FirstPageCache,
+    issue: &NewIssue,
+    author_sub: &str,
+    author_name: &str,
+    now_ms: i64,
+) -> Result<Issue, sqlx::Error> {
+    let created = create(db, issue, author_sub, author_name, now_ms).await;
+    cache.invalidate();
+    created
 }
 
 pub async fn create(

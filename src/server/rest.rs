@@ -192,8 +192,14 @@ async fn list(
     authorize(&viewer, &state, Permission::ViewIssues)?;
     let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
-    let page = issues::list(&state.db, query.before, query.limit.unwrap_or(PAGE_SIZE)).await?;
-    Ok(Json(page).into_response())
+    let page = issues::list_cached(
+        &state.db,
+        &state.first_page,
+        query.before,
+        query.limit.unwrap_or(PAGE_SIZE),
+    )
+    .await?;
+    Ok(Json(page.as_ref()).into_response())
 }
 
 async fn show(
@@ -253,7 +259,15 @@ async fn create(
         }
     })?;
     let issue = NewIssue::parse(&input.title, &input.description).map_err(ApiError::Invalid)?;
-    let created = issues::create(&state.db, &issue, &viewer.sub, &viewer.name, now() * 1000).await?;
+    let created = issues::create_and_invalidate(
+        &state.db,
+        &state.first_page,
+        &issue,
+        &viewer.sub,
+        &viewer.name,
+        now() * 1000,
+    )
+    .await?;
     let mut response = (StatusCode::CREATED, Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -124,6 +124,7 @@ impl Application {
             tokens,
             sealer: Arc::new(sealer),
             refresh_locks: Arc::new(RefreshLocks::default()),
+            first_page: Arc::default(),
             leptos_options,
         };
         let router = routes(state.clone(), store);
@@ -191,11 +192,9 @@ fn routes(state: AppState, store: Store) -> Router {
 
     let context_state = state.clone();
     let shell_options = leptos_options.clone();
-    Router::new()
+    // Browser-facing routes: sessions, cross-site refusal, form checks.
+    let browser = Router::new()
         .merge(auth::handlers::router())
-        .merge(rest::router())
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
         .route("/api/{*fn_name}", post(server_fn_handler))
         .leptos_routes_with_context(
             &state,
@@ -209,7 +208,13 @@ fn routes(state: AppState, store: Store) -> Router {
             Arc::new(config.origin()),
             security::same_origin_only,
         ))
-        .layer(axum::middleware::from_fn(security::utf8_forms_only))
+        .layer(axum::middleware::from_fn(security::utf8_forms_only));
+    // Programs and probes carry no cookies: the bearer API and health checks skip that layer.
+    Router::new()
+        .merge(rest::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(browser)
         .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))

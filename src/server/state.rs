@@ -22,6 +22,7 @@ pub struct AppState {
     pub tokens: Arc<TokenVerifier>,
     pub sealer: Arc<Sealer>,
     pub refresh_locks: Arc<RefreshLocks>,
+    pub first_page: Arc<crate::server::issues::FirstPageCache>,
     pub leptos_options: LeptosOptions,
 }
 

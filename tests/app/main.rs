@@ -31,6 +31,10 @@ async fn john_signs_in_and_may_create_and_list() {
     assert_eq!(info["user"]["name"], "John Manager");
     assert_eq!(info["permissions"], json!({"view_issues": true, "create_issue": true}));
 
+    // The newest page is cached in memory with SQLite: warm it, then create.
+    let (status, page) = app.call(&john, "list_issues", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["issues"], json!([]));
     let (status, created) = app
         .call(
             &john,
