@@ -71,7 +71,7 @@ pub async fn list_issues(before: Option<i64>) -> Result<IssuePage, AppError> {
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
     issues::list_cached(&state.db, &state.first_page, before, PAGE_SIZE)
         .await
-        .map(|page| page.as_ref().clone())
+        .map(|cached| cached.page.as_ref().clone())
         .map_err(|e| fail(database_error(e)))
 }
 

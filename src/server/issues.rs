@@ -31,7 +31,24 @@ pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<IssuePage,
 /// stale page.
 #[derive(Default)]
 pub struct FirstPageCache {
-    inner: std::sync::Mutex<(u64, Option<Arc<IssuePage>>)>,
+    inner: std::sync::Mutex<(u64, Option<CachedPage>)>,
+}
+
+/// A page and its JSON, serialized once.
+#[derive(Clone)]
+pub struct CachedPage {
+    pub page: Arc<IssuePage>,
+    pub json: bytes::Bytes,
+}
+
+impl CachedPage {
+    fn new(page: IssuePage) -> Self {
+        let json = serde_json::to_vec(&page).unwrap_or_default().into();
+        Self {
+            page: Arc::new(page),
+            json,
+        }
+    }
 }
 
 impl FirstPageCache {
@@ -48,10 +65,10 @@ pub async fn list_cached(
     cache: &FirstPageCache,
     before: Option<i64>,
     limit: i64,
-) -> Result<Arc<IssuePage>, sqlx::Error> {
+) -> Result<CachedPage, sqlx::Error> {
     let cacheable = before.is_none() && limit == PAGE_SIZE && matches!(db, Db::Sqlite(_));
     if !cacheable {
-        return list(db, before, limit).await.map(Arc::new);
+        return list(db, before, limit).await.map(CachedPage::new);
     }
     let generation = {
         let inner = cache.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -60,7 +77,7 @@ pub async fn list_cached(
         }
         inner.0
     };
-    let page = Arc::new(list(db, None, PAGE_SIZE).await?);
+    let page = CachedPage::new(list(db, None, PAGE_SIZE).await?);
     let mut inner = cache.inner.lock().unwrap_or_else(|p| p.into_inner());
     if inner.0 == generation {
         inner.1 = Some(page.clone());

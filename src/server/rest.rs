@@ -192,14 +192,18 @@ async fn list(
     authorize(&viewer, &state, Permission::ViewIssues)?;
     let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
-    let page = issues::list_cached(
+    let cached = issues::list_cached(
         &state.db,
         &state.first_page,
         query.before,
         query.limit.unwrap_or(PAGE_SIZE),
     )
     .await?;
-    Ok(Json(page.as_ref()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        cached.json,
+    )
+        .into_response())
 }
 
 async fn show(
