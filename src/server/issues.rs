@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::model::{Issue, IssuePage, NewIssue, PAGE_SIZE};
 use crate::on_db;
 use crate::server::db::Db;
+use crate::server::local_cache::LocalCache;
 
 const COLUMNS: &str = "id, title, description, author_sub, author_name, created_at";
 
@@ -26,12 +27,12 @@ pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<IssuePage,
 }
 
 /// The newest page, kept in memory with the embedded SQLite database, where this process is the
-/// only writer: every create here invalidates it. (With Postgres other instances write too, so
-/// nothing is cached.) A generation counter stops a read that raced a create from storing a
-/// stale page.
-#[derive(Default)]
-pub struct FirstPageCache {
-    inner: std::sync::Mutex<(u64, Option<CachedPage>)>,
+/// only writer: every create here invalidates it (see [`LocalCache`]). With Postgres other
+/// instances write too, so nothing is cached.
+pub type FirstPageCache = LocalCache<(), CachedPage>;
+
+pub fn first_page_cache() -> FirstPageCache {
+    LocalCache::new(1)
 }
 
 /// A page and its JSON, serialized once.
@@ -51,14 +52,6 @@ impl CachedPage {
     }
 }
 
-impl FirstPageCache {
-    fn invalidate(&self) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.0 += 1;
-        inner.1 = None;
-    }
-}
-
 /// Lists issues, serving the default first page from the cache where that is exact.
 pub async fn list_cached(
     db: &Db,
@@ -70,18 +63,12 @@ pub async fn list_cached(
     if !cacheable {
         return list(db, before, limit).await.map(CachedPage::new);
     }
-    let generation = {
-        let inner = cache.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(page) = &inner.1 {
-            return Ok(page.clone());
-        }
-        inner.0
+    let before = match cache.get(&()) {
+        Some(page) => return Ok(page),
+        None => cache.generation(),
     };
     let page = CachedPage::new(list(db, None, PAGE_SIZE).await?);
-    let mut inner = cache.inner.lock().unwrap_or_else(|p| p.into_inner());
-    if inner.0 == generation {
-        inner.1 = Some(page.clone());
-    }
+    cache.fill(before, (), page.clone(), |_| true);
     Ok(page)
 }
 
@@ -94,7 +81,7 @@ pub async fn create_and_invalidate(
     now_ms: i64,
 ) -> Result<Issue, sqlx::Error> {
     let created = create(db, issue, author_sub, author_name, now_ms).await;
-    cache.invalidate();
+    cache.remove(&());
     created
 }
 

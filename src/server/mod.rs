@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod functions;
 pub mod issues;
+pub mod local_cache;
 pub mod pages;
 pub mod rest;
 pub mod seal;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::on_db;
 use crate::server::db::Db;
+use crate::server::local_cache::LocalCache;
 use crate::server::seal::Sealer;
 
 /// The IdP's tokens for one sign-in. Never logged, never sent to the browser.
@@ -56,36 +57,128 @@ pub fn seal_tokens(sealer: &Sealer, id: &str, tokens: &Tokens) -> String {
 
 const COLUMNS: &str = "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at";
 
-pub async fn insert(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> {
-    let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
-    on_db!(db, |pool| {
-        sqlx::query(&sql)
-            .bind(&row.id)
-            .bind(&row.sub)
-            .bind(&row.sid)
-            .bind(&row.name)
-            .bind(&row.scopes)
-            .bind(&row.sealed_tokens)
-            .bind(row.access_expires_at)
-            .bind(row.created_at)
-            .bind(row.refreshed_at)
-            .execute(pool)
-            .await
-            .map(|result| result.rows_affected())
-    })?;
-    Ok(())
+/// The `sign_ins` table, with a write-through copy in memory when the database is the embedded
+/// SQLite one (see [`LocalCache`]).
+pub struct SignIns {
+    db: Db,
+    cache: Option<LocalCache<String, SignInRow>>,
 }
 
-pub async fn get(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1");
-    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+/// Sign-ins kept in memory at most; more are read from the database.
+const CACHED_SIGN_INS: usize = 10_000;
+
+impl SignIns {
+    pub fn new(db: Db) -> Self {
+        let cache = matches!(db, Db::Sqlite(_)).then(|| LocalCache::new(CACHED_SIGN_INS));
+        Self { db, cache }
+    }
+
+    /// After a write to the database: the copy follows.
+    fn written(&self, row: &SignInRow) {
+        if let Some(cache) = &self.cache {
+            cache.put(row.id.clone(), row.clone(), |_| true);
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+        let key = id.to_string();
+        let before = match &self.cache {
+            Some(cache) => match cache.get(&key) {
+                Some(row) => return Ok(Some(row)),
+                None => Some(cache.generation()),
+            },
+            None => None,
+        };
+        let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1");
+        let row: Option<SignInRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        if let (Some(cache), Some(before), Some(row)) = (&self.cache, before, &row) {
+            cache.fill(before, key, row.clone(), |_| true);
+        }
+        Ok(row)
+    }
+
+    pub async fn insert(&self, row: &SignInRow) -> Result<(), sqlx::Error> {
+        let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        on_db!(&self.db, |pool| {
+            sqlx::query(&sql)
+                .bind(&row.id)
+                .bind(&row.sub)
+                .bind(&row.sid)
+                .bind(&row.name)
+                .bind(&row.scopes)
+                .bind(&row.sealed_tokens)
+                .bind(row.access_expires_at)
+                .bind(row.created_at)
+                .bind(row.refreshed_at)
+                .execute(pool)
+                .await
+                .map(|result| result.rows_affected())
+        })?;
+        self.written(row);
+        Ok(())
+    }
+
+    pub async fn update_tokens(&self, row: &SignInRow) -> Result<(), sqlx::Error> {
+        on_db!(&self.db, |pool| {
+            sqlx::query(UPDATE_TOKENS)
+                .bind(&row.id)
+                .bind(&row.scopes)
+                .bind(&row.sealed_tokens)
+                .bind(row.access_expires_at)
+                .bind(row.refreshed_at)
+                .execute(pool)
+                .await
+                .map(|result| result.rows_affected())
+        })?;
+        self.written(row);
+        Ok(())
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), sqlx::Error> {
+        on_db!(&self.db, |pool| {
+            sqlx::query(DELETE)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|result| result.rows_affected())
+        })?;
+        if let Some(cache) = &self.cache {
+            cache.remove(&id.to_string());
+        }
+        Ok(())
+    }
+
+    /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
+    pub async fn delete_by_sid_or_sub(&self, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
+        let ended = on_db!(&self.db, |pool| {
+            sqlx::query(
+                "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2)",
+            )
+            .bind(sid)
+            .bind(sub)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        if let Some(cache) = &self.cache {
+            cache.retain(|_, row| match (sid, sub) {
+                (Some(sid), _) => row.sid.as_deref() != Some(sid),
+                (None, Some(sub)) => row.sub != sub,
+                (None, None) => true,
+            });
+        }
+        Ok(ended)
+    }
 }
 
 const UPDATE_TOKENS: &str =
     "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
 const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
 
-/// Postgres: reads the row and locks it until the transaction ends (other instances wait).
+/// Postgres (never cached): reads the row and locks it until the transaction ends (other instances wait).
 pub async fn get_for_update(tx: &mut sqlx::PgConnection, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1 FOR UPDATE");
     sqlx::query_as(&sql).bind(id).fetch_optional(tx).await
@@ -106,46 +199,4 @@ pub async fn update_tokens_in(tx: &mut sqlx::PgConnection, row: &SignInRow) -> R
 pub async fn delete_in(tx: &mut sqlx::PgConnection, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query(DELETE).bind(id).execute(tx).await?;
     Ok(())
-}
-
-pub async fn update_tokens(db: &Db, row: &SignInRow) -> Result<(), sqlx::Error> {
-    let sql = UPDATE_TOKENS;
-    on_db!(db, |pool| {
-        sqlx::query(sql)
-            .bind(&row.id)
-            .bind(&row.scopes)
-            .bind(&row.sealed_tokens)
-            .bind(row.access_expires_at)
-            .bind(row.refreshed_at)
-            .execute(pool)
-            .await
-            .map(|result| result.rows_affected())
-    })?;
-    Ok(())
-}
-
-pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    on_db!(db, |pool| {
-        sqlx::query(DELETE)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|result| result.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
-pub async fn delete_by_sid_or_sub(db: &Db, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
-    let result = on_db!(db, |pool| {
-        sqlx::query(
-            "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2)",
-        )
-        .bind(sid)
-        .bind(sub)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(result)
 }

@@ -30,6 +30,7 @@ use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
+use crate::server::sign_ins::SignIns;
 use crate::server::state::AppState;
 use crate::server::{auth, rest, security, telemetry};
 
@@ -116,15 +117,17 @@ impl Application {
         );
 
         let config = Arc::new(config);
+        let sign_ins = Arc::new(SignIns::new(db.clone()));
         let state = AppState {
             config: config.clone(),
             db,
+            sign_ins,
             oidc,
             jwks,
             tokens,
             sealer: Arc::new(sealer),
             refresh_locks: Arc::new(RefreshLocks::default()),
-            first_page: Arc::default(),
+            first_page: Arc::new(crate::server::issues::first_page_cache()),
             leptos_options,
         };
         let router = routes(state.clone(), store);

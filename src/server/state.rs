@@ -12,6 +12,7 @@ use crate::server::auth::session::RefreshLocks;
 use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::seal::Sealer;
+use crate::server::sign_ins::SignIns;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +24,7 @@ pub struct AppState {
     pub sealer: Arc<Sealer>,
     pub refresh_locks: Arc<RefreshLocks>,
     pub first_page: Arc<crate::server::issues::FirstPageCache>,
+    pub sign_ins: Arc<SignIns>,
     pub leptos_options: LeptosOptions,
 }
 

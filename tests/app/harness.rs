@@ -29,6 +29,8 @@ pub struct Options {
     /// Access-token lifetime at the IdP (seconds).
     pub access_token_seconds: Option<i64>,
     pub key_file: Option<std::path::PathBuf>,
+    /// `Server.SessionIdleMinutes`.
+    pub session_idle_minutes: Option<u64>,
 }
 
 pub struct TestApp {
@@ -105,7 +107,12 @@ impl TestApp {
         idp_options.key_file = options.key_file.clone();
         let idp = dev_idp::start(idp_options).await.unwrap();
         let organization = idp.organization_url();
-        Self::spawn_against(listener, Some(idp), &organization, |_| {}, tempfile::tempdir().unwrap()).await
+        let tweak = |config: &mut Value| {
+            if let Some(minutes) = options.session_idle_minutes {
+                config["Server"]["SessionIdleMinutes"] = json!(minutes);
+            }
+        };
+        Self::spawn_against(listener, Some(idp), &organization, tweak, tempfile::tempdir().unwrap()).await
     }
 
     /// The app against any provider at `organization_url`; `tweak` edits config.json first.
@@ -266,16 +273,26 @@ impl TestApp {
 
     /// Calls a server function the way the browser's hydrated app does (form-encoded POST).
     pub async fn call(&self, browser: &reqwest::Client, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let response = browser
+        let response = self.call_raw(browser, function, form).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// [`TestApp::call`], answering the whole response.
+    pub async fn call_raw(
+        &self,
+        browser: &reqwest::Client,
+        function: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        browser
             .post(self.url(&format!("/api/{function}")))
             .header("accept", "application/json")
             .form(form)
             .send()
             .await
-            .unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+            .unwrap()
     }
 
     /// An access token from the IdP's password grant for this app (what a script with curl
@@ -399,4 +416,19 @@ pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::sign_ins::Si
     .fetch_all(pool)
     .await
     .unwrap())
+}
+
+/// The idle deadline of every stored session record, on whichever backend the app uses.
+pub async fn session_deadlines(app: &TestApp) -> Vec<time::OffsetDateTime> {
+    let rows: Vec<(time::OffsetDateTime,)> = match &app.state.db {
+        issues_app::server::db::Db::Sqlite(pool) => sqlx::query_as("SELECT expiry_date FROM tower_sessions")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        issues_app::server::db::Db::Postgres(pool) => sqlx::query_as("SELECT expiry_date FROM tower_sessions.session")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    };
+    rows.into_iter().map(|(deadline,)| deadline).collect()
 }

@@ -351,6 +351,46 @@ async fn sign_out_ends_the_session_everywhere_it_was_used() {
 }
 
 #[tokio::test]
+async fn activity_pushes_the_idle_deadline_back_without_a_write_per_call() {
+    // A one-minute idle timeout: activity renews it at most once a second.
+    let app = TestApp::spawn_with(Options {
+        session_idle_minutes: Some(1),
+        ..Options::default()
+    })
+    .await;
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let deadlines = harness::session_deadlines(&app).await;
+    assert_eq!(deadlines.len(), 1);
+    let first = deadlines[0];
+
+    // Calls within the same second are answered without saving the session again.
+    let quiet = app.call_raw(&john, "session_info", &[]).await;
+    assert_eq!(quiet.status(), StatusCode::OK);
+    assert!(quiet.headers().get("set-cookie").is_none(), "saved on every call");
+
+    // Time for a renewal to be due; the next call saves the session with a later deadline.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let renewing = app.call_raw(&john, "list_issues", &[]).await;
+    assert_eq!(renewing.status(), StatusCode::OK);
+    let cookie = renewing
+        .headers()
+        .get("set-cookie")
+        .expect("the renewed session's cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("Max-Age=60"), "{cookie}");
+    let renewed = harness::session_deadlines(&app).await;
+    assert_eq!(renewed.len(), 1);
+    assert!(
+        renewed[0] - first >= time::Duration::seconds(1),
+        "deadline {first} → {}",
+        renewed[0]
+    );
+}
+
+#[tokio::test]
 async fn back_channel_logout_ends_the_session_and_bad_tokens_change_nothing() {
     let app = TestApp::spawn().await;
     let john = browser();

@@ -14,7 +14,7 @@ use crate::server::auth::session::{
     AUTH_KEY, AuthState, PENDING_LIFETIME_SECONDS, now, open_pending, safe_return_to, seal_pending, short,
 };
 use crate::server::pages::error_page;
-use crate::server::sign_ins::{self, SignInRow, seal_tokens};
+use crate::server::sign_ins::{SignInRow, seal_tokens};
 use crate::server::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -52,8 +52,8 @@ async fn login(State(state): State<AppState>, session: Session, RawQuery(query):
         Err(problem) => return error_page(StatusCode::BAD_REQUEST, "Bad request", problem),
     };
     let return_to = safe_return_to(params.get("return_to").map(String::as_str));
-    if let Ok(Some(AuthState::SignedIn { sign_in })) = session.get::<AuthState>(AUTH_KEY).await
-        && matches!(sign_ins::get(&state.db, &sign_in).await, Ok(Some(_)))
+    if let Ok(Some(AuthState::SignedIn { sign_in, .. })) = session.get::<AuthState>(AUTH_KEY).await
+        && matches!(state.sign_ins.get(&sign_in).await, Ok(Some(_)))
     {
         return Redirect::to(&return_to).into_response();
     }
@@ -180,7 +180,7 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
         created_at: now,
         refreshed_at: now,
     };
-    if let Err(error) = sign_ins::insert(&state.db, &row).await {
+    if let Err(error) = state.sign_ins.insert(&row).await {
         tracing::error!(%error, "could not store the sign-in");
         return unavailable();
     }
@@ -192,13 +192,14 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
                 AUTH_KEY,
                 AuthState::SignedIn {
                     sign_in: row.id.clone(),
+                    renewed_at: now,
                 },
             )
             .await
     };
     if let Err(error) = stored.await {
         tracing::error!(%error, "session store unavailable");
-        let _ = sign_ins::delete(&state.db, &row.id).await;
+        let _ = state.sign_ins.delete(&row.id).await;
         return unavailable();
     }
     tracing::info!(sign_in = %short(&row.id), "signed in");
@@ -207,11 +208,11 @@ async fn callback(State(state): State<AppState>, session: Session, RawQuery(quer
 
 async fn logout(State(state): State<AppState>, session: Session) -> Response {
     let mut id_token = None;
-    if let Ok(Some(AuthState::SignedIn { sign_in })) = session.get::<AuthState>(AUTH_KEY).await
-        && let Ok(Some(row)) = sign_ins::get(&state.db, &sign_in).await
+    if let Ok(Some(AuthState::SignedIn { sign_in, .. })) = session.get::<AuthState>(AUTH_KEY).await
+        && let Ok(Some(row)) = state.sign_ins.get(&sign_in).await
     {
         let tokens = row.tokens(&state.sealer);
-        if let Err(error) = sign_ins::delete(&state.db, &row.id).await {
+        if let Err(error) = state.sign_ins.delete(&row.id).await {
             tracing::error!(%error, "could not end the sign-in");
             return unavailable();
         }
@@ -269,7 +270,11 @@ async fn backchannel_logout(State(state): State<AppState>, body: String) -> Resp
             return refuse("the logout token is not valid");
         }
     };
-    match sign_ins::delete_by_sid_or_sub(&state.db, target.sid.as_deref(), target.sub.as_deref()).await {
+    match state
+        .sign_ins
+        .delete_by_sid_or_sub(target.sid.as_deref(), target.sub.as_deref())
+        .await
+    {
         Ok(ended) => {
             tracing::info!(ended, "back-channel logout");
             (StatusCode::OK, [(axum::http::header::CACHE_CONTROL, "no-store")]).into_response()

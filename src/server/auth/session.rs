@@ -28,8 +28,13 @@ pub enum AuthState {
         return_to: String,
         started_at: i64,
     },
-    /// Signed in: the `sign_ins` row that holds who and the sealed tokens.
-    SignedIn { sign_in: String },
+    /// Signed in: the `sign_ins` row that holds who and the sealed tokens. `renewed_at`: when
+    /// the session's idle deadline was last pushed back (see `idle_renewal_seconds`).
+    SignedIn {
+        sign_in: String,
+        #[serde(default)]
+        renewed_at: i64,
+    },
     /// The IdP ended the session (refresh refused): tell the user once.
     Ended,
 }
@@ -83,15 +88,33 @@ async fn forget(session: &Session, ended: bool) {
     }
 }
 
+/// The idle timeout counts from the last save of the session record. Saving on every request
+/// would cost a database write per call, so activity pushes the deadline back at most once per
+/// 1/60 of the idle timeout (once a minute for an hour), between 1 and 60 seconds.
+fn idle_renewal_seconds(idle: std::time::Duration) -> i64 {
+    (idle.as_secs() as i64 / 60).clamp(1, 60)
+}
+
+/// Marks the session changed, so it is saved with a new idle deadline (and its cookie re-sent).
+async fn renew(session: &Session, sign_in: String, now: i64) {
+    let renewed = AuthState::SignedIn {
+        sign_in,
+        renewed_at: now,
+    };
+    if let Err(error) = session.insert(AUTH_KEY, renewed).await {
+        tracing::warn!(%error, "could not renew the session");
+    }
+}
+
 /// Who is signed in on this session. `Ok(None)`: nobody. `Err(SessionEnded)`: the IdP ended
 /// the session since the last request (shown once, then the session is anonymous).
 pub async fn current_viewer(state: &AppState, session: &Session) -> Result<Option<Viewer>, AppError> {
-    let sign_in_id = match read_state(session).await? {
-        Some(AuthState::SignedIn { sign_in }) => sign_in,
+    let (sign_in_id, renewed_at) = match read_state(session).await? {
+        Some(AuthState::SignedIn { sign_in, renewed_at }) => (sign_in, renewed_at),
         Some(AuthState::Ended) => return Err(AppError::SessionEnded),
         Some(AuthState::Pending { .. }) | None => return Ok(None),
     };
-    let row = sign_ins::get(&state.db, &sign_in_id).await.map_err(database_error)?;
+    let row = state.sign_ins.get(&sign_in_id).await.map_err(database_error)?;
     let Some(row) = row else {
         // Signed out elsewhere (another instance, back-channel logout).
         forget(session, false).await;
@@ -99,16 +122,21 @@ pub async fn current_viewer(state: &AppState, session: &Session) -> Result<Optio
     };
     let now = now();
     if row.created_at + state.config.session_absolute.as_secs() as i64 <= now {
-        let _ = sign_ins::delete(&state.db, &row.id).await;
+        let _ = state.sign_ins.delete(&row.id).await;
         forget(session, true).await;
         return Err(AppError::SessionEnded);
     }
     match ensure_fresh(state, row, now).await {
-        Ok(row) => Ok(Some(Viewer {
-            sub: row.sub.clone(),
-            name: row.name.clone(),
-            scopes: row.scope_list(),
-        })),
+        Ok(row) => {
+            if now - renewed_at >= idle_renewal_seconds(state.config.session_idle) {
+                renew(session, sign_in_id, now).await;
+            }
+            Ok(Some(Viewer {
+                sub: row.sub.clone(),
+                name: row.name.clone(),
+                scopes: row.scope_list(),
+            }))
+        }
         Err(AppError::SessionEnded) => {
             forget(session, true).await;
             Err(AppError::SessionEnded)
@@ -158,13 +186,13 @@ async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<Sign
             outcome
         }
         Db::Sqlite(_) => {
-            let outcome = match sign_ins::get(&state.db, &row.id).await.map_err(database_error)? {
+            let outcome = match state.sign_ins.get(&row.id).await.map_err(database_error)? {
                 Some(row) => refresh(state, row, now).await,
                 None => Outcome::Ended,
             };
             match &outcome {
-                Outcome::Refreshed(row) => sign_ins::update_tokens(&state.db, row).await,
-                Outcome::Ended => sign_ins::delete(&state.db, &row.id).await,
+                Outcome::Refreshed(row) => state.sign_ins.update_tokens(row).await,
+                Outcome::Ended => state.sign_ins.delete(&row.id).await,
                 _ => Ok(()),
             }
             .map_err(database_error)?;
