@@ -3,6 +3,10 @@
 
 use axum::{Json, Router, routing::get};
 
+/// The same allocator as the app, so the ceiling is measured on equal terms.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3200".into());

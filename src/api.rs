@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Issue, IssuePage, SessionView};
+use crate::model::{Issue, SessionView, SharedPage};
 
 /// Who is signed in and what they may do, decided on the server.
 #[server(prefix = "/api", endpoint = "session_info")]
@@ -14,7 +14,7 @@ pub async fn session_info() -> Result<SessionView, AppError> {
 
 /// One page of issues, newest first; `before` continues from an earlier page.
 #[server(prefix = "/api", endpoint = "list_issues")]
-pub async fn list_issues(before: Option<i64>) -> Result<IssuePage, AppError> {
+pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
     crate::server::functions::list_issues(before).await
 }
 

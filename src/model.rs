@@ -28,6 +28,55 @@ pub struct IssuePage {
     pub next_before: Option<i64>,
 }
 
+/// A page as the server function answers it. On the server it may carry the page's JSON,
+/// written once when the page was cached and sent as is; in the browser it is the page read
+/// from that JSON. Cloning shares the page.
+#[derive(Debug, Clone, Default)]
+pub struct SharedPage {
+    page: std::sync::Arc<IssuePage>,
+    #[cfg(feature = "ssr")]
+    json: Option<std::sync::Arc<Box<serde_json::value::RawValue>>>,
+}
+
+impl SharedPage {
+    pub fn new(page: IssuePage) -> Self {
+        Self {
+            page: std::sync::Arc::new(page),
+            #[cfg(feature = "ssr")]
+            json: None,
+        }
+    }
+
+    /// `json` must be `page` serialized.
+    #[cfg(feature = "ssr")]
+    pub fn with_json(page: std::sync::Arc<IssuePage>, json: std::sync::Arc<Box<serde_json::value::RawValue>>) -> Self {
+        Self { page, json: Some(json) }
+    }
+}
+
+impl std::ops::Deref for SharedPage {
+    type Target = IssuePage;
+    fn deref(&self) -> &IssuePage {
+        &self.page
+    }
+}
+
+impl Serialize for SharedPage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[cfg(feature = "ssr")]
+        if let Some(json) = &self.json {
+            return json.serialize(serializer);
+        }
+        self.page.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IssuePage::deserialize(deserializer).map(Self::new)
+    }
+}
+
 /// What the UI knows about the caller: decided on the server.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {

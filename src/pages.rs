@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::{CreateIssue, list_issues};
 use crate::app::use_session;
 use crate::error::AppError;
-use crate::model::{IssuePage, SessionView, title_problem};
+use crate::model::{SessionView, SharedPage, title_problem};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -118,7 +118,7 @@ fn IssueBoard(can_create: bool) -> impl IntoView {
     }
 }
 
-fn issue_list(page: IssuePage, before: RwSignal<Option<i64>>) -> AnyView {
+fn issue_list(page: SharedPage, before: RwSignal<Option<i64>>) -> AnyView {
     if page.issues.is_empty() {
         return view! { <p class="empty card" id="no-issues">"No issues yet."</p> }.into_any();
     }
@@ -127,7 +127,8 @@ fn issue_list(page: IssuePage, before: RwSignal<Option<i64>>) -> AnyView {
         <ul class="issue-list" id="issue-list">
             {page
                 .issues
-                .into_iter()
+                .iter()
+                .cloned()
                 .map(|issue| {
                     let description = (!issue.description.is_empty())
                         .then(|| view! { <p class="issue-description">{issue.description}</p> });

@@ -6,7 +6,7 @@ use tower_sessions::Session;
 
 use crate::access::{self, Permission, Refusal, Viewer};
 use crate::error::AppError;
-use crate::model::{Issue, IssuePage, NewIssue, PAGE_SIZE, SessionView, UserSummary};
+use crate::model::{Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSummary};
 use crate::server::auth::session::{AUTH_KEY, AuthState, current_viewer, database_error, now};
 use crate::server::issues;
 use crate::server::state::AppState;
@@ -19,10 +19,14 @@ fn fail(error: AppError) -> AppError {
 
 async fn context() -> Result<(AppState, Session), AppError> {
     let state = use_context::<AppState>().ok_or_else(|| fail(AppError::Internal))?;
-    let session = leptos_axum::extract::<Session>().await.map_err(|error| {
-        tracing::error!(%error, "no session layer");
-        fail(AppError::Internal)
-    })?;
+    // Provided by the server-function handler; while rendering a page, read from the request.
+    let session = match use_context::<Session>() {
+        Some(session) => session,
+        None => leptos_axum::extract::<Session>().await.map_err(|error| {
+            tracing::error!(%error, "no session layer");
+            fail(AppError::Internal)
+        })?,
+    };
     Ok((state, session))
 }
 
@@ -67,11 +71,11 @@ pub async fn session_info() -> Result<SessionView, AppError> {
     }
 }
 
-pub async fn list_issues(before: Option<i64>) -> Result<IssuePage, AppError> {
+pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
     issues::list_cached(&state.db, &state.first_page, before, PAGE_SIZE)
         .await
-        .map(|cached| cached.page.as_ref().clone())
+        .map(|cached| cached.shared())
         .map_err(|e| fail(database_error(e)))
 }
 

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::model::{Issue, IssuePage, NewIssue, PAGE_SIZE};
+use serde_json::value::RawValue;
+
+use crate::model::{Issue, IssuePage, NewIssue, PAGE_SIZE, SharedPage};
 use crate::on_db;
 use crate::server::db::Db;
 use crate::server::local_cache::LocalCache;
@@ -35,20 +37,28 @@ pub fn first_page_cache() -> FirstPageCache {
     LocalCache::new(1)
 }
 
-/// A page and its JSON, serialized once.
+/// A page and its JSON, serialized once (for the REST API's body and the server function's).
 #[derive(Clone)]
 pub struct CachedPage {
     pub page: Arc<IssuePage>,
     pub json: bytes::Bytes,
+    raw: Arc<Box<RawValue>>,
 }
 
 impl CachedPage {
     fn new(page: IssuePage) -> Self {
-        let json = serde_json::to_vec(&page).unwrap_or_default().into();
+        let text = serde_json::to_string(&page).unwrap_or_else(|_| "null".into());
+        let json = bytes::Bytes::copy_from_slice(text.as_bytes());
+        let raw = RawValue::from_string(text).unwrap_or_else(|_| RawValue::NULL.to_owned());
         Self {
             page: Arc::new(page),
             json,
+            raw: Arc::new(raw),
         }
+    }
+
+    pub fn shared(&self) -> SharedPage {
+        SharedPage::with_json(self.page.clone(), self.raw.clone())
     }
 }
 

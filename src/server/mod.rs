@@ -18,12 +18,15 @@ pub mod telemetry;
 
 use leptos::prelude::use_context;
 
+/// In the Leptos context while the server-function handler answers a call (not while a page
+/// renders and calls the same functions directly).
+#[derive(Clone, Copy)]
+pub struct AnsweringCall;
+
 /// While answering a server-function call, sets the HTTP status of the answer. During
 /// server-side rendering it does nothing: the page keeps its own status.
 pub fn respond_with_status(status: u16) {
-    let answering_call =
-        use_context::<axum::http::request::Parts>().is_some_and(|parts| parts.uri.path().starts_with("/api/"));
-    if !answering_call {
+    if use_context::<AnsweringCall>().is_none() {
         return;
     }
     if let (Some(options), Ok(code)) = (

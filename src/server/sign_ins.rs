@@ -1,6 +1,8 @@
 //! `sign_ins`: one row per signed-in browser session, shared by every app instance through the
 //! database. The tower-sessions record holds only the row id; tokens are sealed here.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::on_db;
@@ -61,7 +63,7 @@ const COLUMNS: &str = "id, sub, sid, name, scopes, sealed_tokens, access_expires
 /// SQLite one (see [`LocalCache`]).
 pub struct SignIns {
     db: Db,
-    cache: Option<LocalCache<String, SignInRow>>,
+    cache: Option<LocalCache<String, Arc<SignInRow>>>,
 }
 
 /// Sign-ins kept in memory at most; more are read from the database.
@@ -76,11 +78,11 @@ impl SignIns {
     /// After a write to the database: the copy follows.
     fn written(&self, row: &SignInRow) {
         if let Some(cache) = &self.cache {
-            cache.put(row.id.clone(), row.clone(), |_| true);
+            cache.put(row.id.clone(), Arc::new(row.clone()), |_| true);
         }
     }
 
-    pub async fn get(&self, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<SignInRow>>, sqlx::Error> {
         let key = id.to_string();
         let before = match &self.cache {
             Some(cache) => match cache.get(&key) {
@@ -94,6 +96,7 @@ impl SignIns {
             .bind(id)
             .fetch_optional(pool)
             .await)?;
+        let row = row.map(Arc::new);
         if let (Some(cache), Some(before), Some(row)) = (&self.cache, before, &row) {
             cache.fill(before, key, row.clone(), |_| true);
         }

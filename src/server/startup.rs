@@ -31,7 +31,7 @@ use crate::server::db::Db;
 use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
 use crate::server::sign_ins::SignIns;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, Shared};
 use crate::server::{auth, rest, security, telemetry};
 
 /// Request bodies larger than this are refused with 413.
@@ -118,7 +118,7 @@ impl Application {
 
         let config = Arc::new(config);
         let sign_ins = Arc::new(SignIns::new(db.clone()));
-        let state = AppState {
+        let state = AppState::new(Shared {
             config: config.clone(),
             db,
             sign_ins,
@@ -129,7 +129,7 @@ impl Application {
             refresh_locks: Arc::new(RefreshLocks::default()),
             first_page: Arc::new(crate::server::issues::first_page_cache()),
             leptos_options,
-        };
+        });
         let router = routes(state.clone(), store);
         Ok(Self {
             listener,
@@ -227,7 +227,16 @@ fn routes(state: AppState, store: Store) -> Router {
 }
 
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+    // The session goes in as context: cheaper than extracting it from cloned request parts.
+    let session = request.extensions().get::<tower_sessions::Session>().cloned();
+    let context = move || {
+        provide_context(state.clone());
+        provide_context(crate::server::AnsweringCall);
+        if let Some(session) = session.clone() {
+            provide_context(session);
+        }
+    };
+    handle_server_fns_with_context(context, request).await
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

@@ -14,8 +14,25 @@ use crate::server::db::Db;
 use crate::server::seal::Sealer;
 use crate::server::sign_ins::SignIns;
 
+/// Cloned for every request (axum state, Leptos context): one reference count, not one per
+/// field (those counters, shared by every core, showed up in profiles).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: Db,
     pub oidc: Arc<Oidc>,

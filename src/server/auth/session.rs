@@ -160,7 +160,7 @@ enum Outcome {
 /// Refreshes the access token when it is about to expire. One refresh at a time per sign-in:
 /// an in-process lock, and with Postgres a row lock (`SELECT … FOR UPDATE`) held across the
 /// refresh, so two instances never redeem the same refresh token.
-async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<SignInRow, AppError> {
+async fn ensure_fresh(state: &AppState, row: Arc<SignInRow>, now: i64) -> Result<Arc<SignInRow>, AppError> {
     if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
         return Ok(row);
     }
@@ -187,7 +187,7 @@ async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<Sign
         }
         Db::Sqlite(_) => {
             let outcome = match state.sign_ins.get(&row.id).await.map_err(database_error)? {
-                Some(row) => refresh(state, row, now).await,
+                Some(row) => refresh(state, Arc::unwrap_or_clone(row), now).await,
                 None => Outcome::Ended,
             };
             match &outcome {
@@ -200,7 +200,7 @@ async fn ensure_fresh(state: &AppState, row: SignInRow, now: i64) -> Result<Sign
         }
     };
     match outcome {
-        Outcome::Current(row) | Outcome::Refreshed(row) => Ok(row),
+        Outcome::Current(row) | Outcome::Refreshed(row) => Ok(Arc::new(row)),
         Outcome::Ended => Err(AppError::SessionEnded),
         Outcome::Unavailable => Err(AppError::Unavailable),
     }
