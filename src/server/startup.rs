@@ -13,7 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions, handle_server_fns_with_context};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
@@ -177,7 +177,12 @@ fn backend_of(url: &str) -> &'static str {
 fn routes(state: AppState, store: Store) -> Router {
     let config = state.config.clone();
     let leptos_options = state.leptos_options.clone();
-    let page_routes = generate_route_list(App);
+    // Server functions are answered by `server_fn_handler` below (it provides the session and
+    // marks the call); left in, `leptos_routes_with_context` would claim their exact paths.
+    let server_fns = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    let page_routes = generate_route_list_with_exclusions(App, Some(server_fns));
 
     let sessions = SessionManagerLayer::new(store)
         .with_name(if config.secure_cookies {
