@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::body::HttpBody;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -15,29 +16,38 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/api/v1/") || path == "/auth/backchannel-logout"
 }
 
-pub async fn same_origin_only(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET && request.method() != Method::HEAD && !exempt(request.uri().path()) {
-        let headers = request.headers();
-        let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let request_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-        let cross_site = match (site, request_origin) {
-            (Some(site), _) => site != "same-origin" && site != "none",
-            (None, Some(request_origin)) => request_origin != origin.as_str(),
-            // Neither header: not a browser, so no ambient cookies are being abused.
-            (None, None) => false,
-        };
-        if cross_site {
-            tracing::warn!(path = %request.uri().path(), "cross-site request refused");
-            return (
-                StatusCode::FORBIDDEN,
-                axum::Json(
-                    serde_json::json!({"error": "forbidden", "error_description": "cross-site requests are refused"}),
-                ),
-            )
-                .into_response();
-        }
+/// The guards for cookie-carrying browser requests, in one layer: cross-site state changes are
+/// refused, and forms must be UTF-8.
+pub async fn browser_requests(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
+    if is_cross_site(&origin, &request) {
+        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(
+                serde_json::json!({"error": "forbidden", "error_description": "cross-site requests are refused"}),
+            ),
+        )
+            .into_response();
     }
-    next.run(request).await
+    match utf8_form(request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    }
+}
+
+fn is_cross_site(origin: &str, request: &Request) -> bool {
+    if request.method() == Method::GET || request.method() == Method::HEAD || exempt(request.uri().path()) {
+        return false;
+    }
+    let headers = request.headers();
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let request_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    match (site, request_origin) {
+        (Some(site), _) => site != "same-origin" && site != "none",
+        (None, Some(request_origin)) => request_origin != origin,
+        // Neither header: not a browser, so no ambient cookies are being abused.
+        (None, None) => false,
+    }
 }
 
 /// `Cache-Control: no-store` on HTML and server-function answers, so the back button after
@@ -59,18 +69,19 @@ pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {
 
 /// Server-function forms must decode to valid UTF-8: percent-encoded invalid bytes are refused
 /// with 400 instead of being silently replaced with U+FFFD.
-pub async fn utf8_forms_only(request: Request, next: Next) -> Response {
+async fn utf8_form(request: Request) -> Result<Request, Response> {
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if request.method() != Method::POST || !is_form || request.uri().path().starts_with("/api/v1/") {
-        return next.run(request).await;
+    let empty = request.body().size_hint().exact() == Some(0);
+    if request.method() != Method::POST || !is_form || empty || request.uri().path().starts_with("/api/v1/") {
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, crate::server::startup::MAX_BODY_BYTES).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response());
     };
     // Each name and value, '+' as space, percent-decoded, must be UTF-8.
     let valid = bytes
@@ -82,14 +93,13 @@ pub async fn utf8_forms_only(request: Request, next: Next) -> Response {
             std::str::from_utf8(&decoded).is_ok()
         });
     if !valid {
-        return (
+        return Err((
             StatusCode::BAD_REQUEST,
             axum::Json(
                 serde_json::json!({"error": "invalid_request", "error_description": "the form is not valid UTF-8"}),
             ),
         )
-            .into_response();
+            .into_response());
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }

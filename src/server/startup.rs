@@ -214,9 +214,8 @@ fn routes(state: AppState, store: Store) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(config.origin()),
-            security::same_origin_only,
-        ))
-        .layer(axum::middleware::from_fn(security::utf8_forms_only));
+            security::browser_requests,
+        ));
     // Programs and probes carry no cookies: the bearer API and health checks skip that layer.
     Router::new()
         .merge(rest::router())
