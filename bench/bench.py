@@ -2,7 +2,8 @@
 """issues-app benchmarks: starts release builds on 127.0.0.1, loads them with wrk, prints a table.
 
 Run through bench/run, which builds what this needs. Every process started here is stopped here.
-Loads are bounded (wrk -d); each load runs twice because these machines are noisy.
+Loads are bounded (wrk -d); each load is warmed up for 2 s, then runs twice because these
+machines are noisy.
 """
 
 import base64
@@ -139,6 +140,9 @@ def wrk(url, connections=64, headers=(), script=None, duration=None):
 
 
 def twice(label, *args, **kwargs):
+    # An unreported 2 s warm-up first: a process's first load runs slower (threads, allocator
+    # heaps, page faults), which would make run 1 measure start-up rather than serving.
+    wrk(*args, **{**kwargs, "duration": 2})
     runs = [wrk(*args, **kwargs) for _ in range(RUNS)]
     for run in runs:
         if run["errors"]:
@@ -291,7 +295,7 @@ def main():
     print()
     print(f"issues-app benchmarks — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-          f"wrk -t2 -c64 -d{DURATION}s, {RUNS} runs each (run 1 / run 2)")
+          f"wrk -t2 -c64 -d{DURATION}s after a 2 s warm-up, {RUNS} runs each (run 1 / run 2)")
     print()
     width = max(len(k) for k in results) + 2
     for key, runs in results.items():
