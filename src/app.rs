@@ -19,6 +19,8 @@ pub fn use_session() -> Resource<Result<SessionView, AppError>> {
 }
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::security::set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -50,6 +50,32 @@ fn is_cross_site(origin: &str, request: &Request) -> bool {
     }
 }
 
+/// Sets the Content-Security-Policy of the page being rendered: scripts only from this origin or
+/// carrying this response's nonce (Leptos puts it on its hydration and streaming scripts),
+/// WebAssembly may compile, nothing is framed or embedded. Injected markup cannot run.
+pub fn set_content_security_policy() {
+    let (Some(nonce), Some(options)) = (
+        leptos::nonce::use_nonce(),
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        options.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+fn content_security_policy(nonce: &str) -> String {
+    // `cargo leptos watch` reloads the page over a WebSocket on its own port.
+    static WATCHING: std::sync::LazyLock<bool> =
+        std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
+    let connect = if *WATCHING { "'self' ws:" } else { "'self'" };
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// `Cache-Control: no-store` on HTML and server-function answers, so the back button after
 /// sign-out cannot show issue data from the browser cache.
 pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {

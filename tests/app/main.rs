@@ -230,6 +230,45 @@ async fn a_tampered_cookie_is_anonymous() {
     }
 }
 
+#[tokio::test]
+async fn pages_run_only_scripts_carrying_their_own_nonce() {
+    let app = TestApp::spawn().await;
+    let mut nonces = Vec::new();
+    for path in ["/", "/issues", "/no-such-page"] {
+        let response = browser().get(app.url(path)).send().await.unwrap();
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let html = response.text().await.unwrap();
+        assert!(policy.contains("script-src 'self' 'nonce-"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        let nonce = policy
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap()
+            .to_string();
+        // Every script Leptos wrote into the page carries this response's nonce.
+        let openings: Vec<&str> = html
+            .split("<script")
+            .skip(1)
+            .map(|rest| rest.split('>').next().unwrap())
+            .collect();
+        assert!(!openings.is_empty(), "{path}: no scripts");
+        for opening in openings {
+            assert!(
+                opening.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: <script{opening}>"
+            );
+        }
+        nonces.push(nonce);
+    }
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a fresh nonce per response");
+}
+
 /// Signs in with a readable cookie jar; returns the client and its Cookie header value.
 async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::Client, String) {
     use reqwest::cookie::CookieStore;
