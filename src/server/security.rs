@@ -1,6 +1,7 @@
 //! Request guards that apply to the whole app: cross-site state changes are refused (Leptos
-//! server functions have no CSRF protection of their own), and pages that may show issue data
-//! are never stored by the browser.
+//! server functions have no CSRF protection of their own), forms must be UTF-8, pages run only
+//! their own scripts (Content-Security-Policy), and pages that may show issue data are never
+//! stored by the browser.
 
 use std::sync::Arc;
 
@@ -21,13 +22,7 @@ fn exempt(path: &str) -> bool {
 pub async fn browser_requests(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
     if is_cross_site(&origin, &request) {
         tracing::warn!(path = %request.uri().path(), "cross-site request refused");
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(
-                serde_json::json!({"error": "forbidden", "error_description": "cross-site requests are refused"}),
-            ),
-        )
-            .into_response();
+        return refusal(StatusCode::FORBIDDEN, "forbidden", "cross-site requests are refused");
     }
     match utf8_form(request).await {
         Ok(request) => next.run(request).await,
@@ -48,6 +43,49 @@ fn is_cross_site(origin: &str, request: &Request) -> bool {
         // Neither header: not a browser, so no ambient cookies are being abused.
         (None, None) => false,
     }
+}
+
+/// Server-function forms must decode to valid UTF-8: percent-encoded invalid bytes are refused
+/// with 400 instead of being silently replaced with U+FFFD.
+async fn utf8_form(request: Request) -> Result<Request, Response> {
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let empty = request.body().size_hint().exact() == Some(0);
+    if request.method() != Method::POST || !is_form || empty || request.uri().path().starts_with("/api/v1/") {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::server::startup::MAX_BODY_BYTES).await else {
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response());
+    };
+    // Each name and value, '+' as space, percent-decoded, must be UTF-8.
+    let valid = bytes
+        .split(|b| *b == b'&')
+        .flat_map(|pair| pair.split(|b| *b == b'='))
+        .all(|part| {
+            let spaced: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+            let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+            std::str::from_utf8(&decoded).is_ok()
+        });
+    if !valid {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the form is not valid UTF-8",
+        ));
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+fn refusal(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response()
 }
 
 /// Sets the Content-Security-Policy of the page being rendered: scripts only from this origin or
@@ -91,41 +129,4 @@ pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
-}
-
-/// Server-function forms must decode to valid UTF-8: percent-encoded invalid bytes are refused
-/// with 400 instead of being silently replaced with U+FFFD.
-async fn utf8_form(request: Request) -> Result<Request, Response> {
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let empty = request.body().size_hint().exact() == Some(0);
-    if request.method() != Method::POST || !is_form || empty || request.uri().path().starts_with("/api/v1/") {
-        return Ok(request);
-    }
-    let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, crate::server::startup::MAX_BODY_BYTES).await else {
-        return Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response());
-    };
-    // Each name and value, '+' as space, percent-decoded, must be UTF-8.
-    let valid = bytes
-        .split(|b| *b == b'&')
-        .flat_map(|pair| pair.split(|b| *b == b'='))
-        .all(|part| {
-            let spaced: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
-            let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-            std::str::from_utf8(&decoded).is_ok()
-        });
-    if !valid {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            axum::Json(
-                serde_json::json!({"error": "invalid_request", "error_description": "the form is not valid UTF-8"}),
-            ),
-        )
-            .into_response());
-    }
-    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }

@@ -265,6 +265,7 @@ async fn pages_run_only_scripts_carrying_their_own_nonce() {
         }
         nonces.push(nonce);
     }
+    nonces.sort();
     nonces.dedup();
     assert_eq!(nonces.len(), 3, "a fresh nonce per response");
 }
