@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -13,7 +13,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list_with_exclusions, handle_server_fns_with_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list_with_exclusions, handle_server_fns_with_context,
+};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
@@ -174,15 +176,26 @@ fn backend_of(url: &str) -> &'static str {
     }
 }
 
+/// The page routes, generated once per process. While Leptos generates a route list it stops
+/// resource loading process-wide, and a resource first polled meanwhile never loads
+/// (leptos-rs/leptos#4773): a second instance started in the same process (tests, embedding)
+/// would stall the first one's pages. Server functions are left out: `server_fn_handler` below
+/// answers them (it provides the session and marks the call), and `leptos_routes_with_context`
+/// would otherwise claim their exact paths.
+fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let server_fns = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.to_string())
+            .collect();
+        generate_route_list_with_exclusions(App, Some(server_fns))
+    })
+}
+
 fn routes(state: AppState, store: Store) -> Router {
     let config = state.config.clone();
     let leptos_options = state.leptos_options.clone();
-    // Server functions are answered by `server_fn_handler` below (it provides the session and
-    // marks the call); left in, `leptos_routes_with_context` would claim their exact paths.
-    let server_fns = leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path.to_string())
-        .collect();
-    let page_routes = generate_route_list_with_exclusions(App, Some(server_fns));
+    let page_routes = page_routes().to_vec();
 
     let sessions = SessionManagerLayer::new(store)
         .with_name(if config.secure_cookies {

@@ -43,6 +43,9 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// A second handle on the listening socket, so a restart serves on the same address
+    /// without rebinding (another test could take a port that was let go).
+    socket: std::net::TcpListener,
 }
 
 impl Drop for TestApp {
@@ -124,6 +127,9 @@ impl TestApp {
         dir: tempfile::TempDir,
     ) -> Self {
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let listener = listener.into_std().unwrap();
+        let socket = listener.try_clone().unwrap();
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let mut config: Value = serde_json::from_str(&config_json(organization_url, &base, dir.path())).unwrap();
         tweak(&mut config);
         if config["Server"].get("DatabaseUrl").is_none()
@@ -159,19 +165,19 @@ impl TestApp {
             dir,
             stop: Some(stop),
             task: Some(task),
+            socket,
         }
     }
 
     /// Stops the server and starts a new one on the same address, database and key.
     pub async fn restart(mut self) -> Self {
-        let address = self.base.trim_start_matches("http://").to_string();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let listener = tokio::net::TcpListener::bind(&address).await.unwrap();
+        let listener = tokio::net::TcpListener::from_std(self.socket.try_clone().unwrap()).unwrap();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let idp = self.idp.take();
         let organization_url = self.organization_url.clone();
@@ -320,10 +326,13 @@ impl TestApp {
     }
 }
 
+/// A cookie-keeping client that never follows redirects; a response that has not finished in
+/// 30 s fails the test instead of stalling the suite.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
         .build()
         .unwrap()
 }

@@ -270,6 +270,36 @@ async fn pages_run_only_scripts_carrying_their_own_nonce() {
     assert_eq!(nonces.len(), 3, "a fresh nonce per response");
 }
 
+/// Another instance starting in the same process (as here, where every test starts one) must not
+/// stall this one's pages: Leptos suppresses resource loading process-wide while it generates a
+/// route list, and a resource first polled meanwhile never loads (leptos-rs/leptos#4773).
+#[tokio::test]
+async fn pages_render_while_another_instance_starts() {
+    let app = TestApp::spawn().await;
+    let starts = std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for _ in 0..10 {
+                drop(TestApp::spawn().await);
+            }
+        });
+    });
+    let mut pages = 0;
+    while pages == 0 || !starts.is_finished() {
+        let page = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            browser().get(app.url("/")).send().await.unwrap().text().await.unwrap()
+        })
+        .await
+        .unwrap_or_else(|_| panic!("page {pages} did not finish within 10 s"));
+        assert!(page.contains("id=\"header-sign-in\""), "page {pages} is whole: {page}");
+        pages += 1;
+    }
+    starts.join().unwrap();
+}
+
 /// Signs in with a readable cookie jar; returns the client and its Cookie header value.
 async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::Client, String) {
     use reqwest::cookie::CookieStore;
@@ -487,18 +517,25 @@ async fn the_store_holds_no_plaintext_token() {
     let tokens = rows[0].tokens(&sealer()).expect("sealed with the configured key");
     // Everything the database holds for sessions and sign-ins, as text; plus, for SQLite, the
     // files themselves.
-    let mut bytes: Vec<u8> = issues_app::on_db!(&app.state.db, |pool| {
-        let sessions: Vec<(String,)> = sqlx::query_as("SELECT CAST(data AS TEXT) FROM tower_sessions")
+    let sessions: Vec<(Vec<u8>,)> = match &app.state.db {
+        issues_app::server::db::Db::Sqlite(pool) => sqlx::query_as("SELECT data FROM tower_sessions")
             .fetch_all(pool)
             .await
-            .unwrap_or_default();
-        let sign_ins: Vec<(String, String, String, String)> =
-            sqlx::query_as("SELECT id, name, scopes, sealed_tokens FROM sign_ins")
-                .fetch_all(pool)
-                .await
-                .unwrap();
-        format!("{sessions:?}{sign_ins:?}").into_bytes()
+            .unwrap(),
+        issues_app::server::db::Db::Postgres(pool) => sqlx::query_as("SELECT data FROM tower_sessions.session")
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+    };
+    assert_eq!(sessions.len(), 1, "John's session is stored");
+    let sign_ins: Vec<(String, String, String, String)> = issues_app::on_db!(&app.state.db, |pool| {
+        sqlx::query_as("SELECT id, name, scopes, sealed_tokens FROM sign_ins")
+            .fetch_all(pool)
+            .await
+            .unwrap()
     });
+    let mut bytes: Vec<u8> = sessions.into_iter().flat_map(|(data,)| data).collect();
+    bytes.extend(format!("{sign_ins:?}").into_bytes());
     if let issues_app::server::db::Db::Sqlite(pool) = &app.state.db {
         sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
         bytes.extend(std::fs::read(app.dir.path().join("issues.db")).unwrap());
