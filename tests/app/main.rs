@@ -647,6 +647,33 @@ async fn rest(
     (status, headers, response.json().await.unwrap_or(Value::Null))
 }
 
+/// With the database gone, writes are answered 503 with a readable body (never 500), on the
+/// server functions and the REST API alike.
+#[tokio::test]
+async fn without_the_database_writes_get_503() {
+    let app = TestApp::spawn().await;
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let token = app.password_token(CLIENT_ID, JOHN).await;
+    issues_app::on_db!(&app.state.db, |pool| pool.close().await);
+
+    let (status, body) = app
+        .call(&john, "create_issue", &[("title", "Lost?"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body, json!("Unavailable"), "the error the page shows");
+
+    let (status, _, body) = rest(
+        &app,
+        reqwest::Method::POST,
+        Some(&token),
+        Some(json!({"title": "Lost?"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+}
+
 #[tokio::test]
 async fn the_rest_api_honours_scopes() {
     let app = TestApp::spawn().await;
