@@ -427,17 +427,30 @@ pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::sign_ins::Si
     .unwrap())
 }
 
-/// The idle deadline of every stored session record, on whichever backend the app uses.
+/// The session store's table, on whichever backend the app uses.
+fn sessions_table(app: &TestApp) -> &'static str {
+    match &app.state.db {
+        issues_app::server::db::Db::Sqlite(_) => "tower_sessions",
+        issues_app::server::db::Db::Postgres(_) => "tower_sessions.session",
+    }
+}
+
+/// The idle deadline of every stored session record.
 pub async fn session_deadlines(app: &TestApp) -> Vec<time::OffsetDateTime> {
-    let rows: Vec<(time::OffsetDateTime,)> = match &app.state.db {
-        issues_app::server::db::Db::Sqlite(pool) => sqlx::query_as("SELECT expiry_date FROM tower_sessions")
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-        issues_app::server::db::Db::Postgres(pool) => sqlx::query_as("SELECT expiry_date FROM tower_sessions.session")
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    };
+    let query = format!("SELECT expiry_date FROM {}", sessions_table(app));
+    let rows: Vec<(time::OffsetDateTime,)> = issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(&query)
+        .fetch_all(pool)
+        .await
+        .unwrap());
     rows.into_iter().map(|(deadline,)| deadline).collect()
+}
+
+/// The stored data of every session record, as the store wrote it.
+pub async fn session_data(app: &TestApp) -> Vec<Vec<u8>> {
+    let query = format!("SELECT data FROM {}", sessions_table(app));
+    let rows: Vec<(Vec<u8>,)> = issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(&query)
+        .fetch_all(pool)
+        .await
+        .unwrap());
+    rows.into_iter().map(|(data,)| data).collect()
 }

@@ -420,17 +420,23 @@ async fn sign_out_ends_the_session_everywhere_it_was_used() {
     assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// An app with `Server.SessionIdleMinutes` set to `minutes`, and `user` signed in to it.
+async fn signed_in_with_idle_minutes(minutes: u64, user: (&str, &str)) -> (TestApp, reqwest::Client) {
+    let app = TestApp::spawn_with(Options {
+        session_idle_minutes: Some(minutes),
+        ..Options::default()
+    })
+    .await;
+    let browser = browser();
+    app.sign_in(&browser, user, "/").await;
+    (app, browser)
+}
+
 #[tokio::test]
 async fn activity_pushes_the_idle_deadline_back_without_a_write_per_call() {
     // A one-hour idle timeout is renewed at most once a minute: calls in between are answered
     // without saving the session again.
-    let quiet_app = TestApp::spawn_with(Options {
-        session_idle_minutes: Some(60),
-        ..Options::default()
-    })
-    .await;
-    let emily = browser();
-    quiet_app.sign_in(&emily, EMILY, "/").await;
+    let (quiet_app, emily) = signed_in_with_idle_minutes(60, EMILY).await;
     let before = harness::session_deadlines(&quiet_app).await;
     for function in ["session_info", "list_issues", "session_info"] {
         let quiet = quiet_app.call_raw(&emily, function, &[]).await;
@@ -447,13 +453,7 @@ async fn activity_pushes_the_idle_deadline_back_without_a_write_per_call() {
     );
 
     // A one-minute idle timeout is renewed at most once a second.
-    let app = TestApp::spawn_with(Options {
-        session_idle_minutes: Some(1),
-        ..Options::default()
-    })
-    .await;
-    let john = browser();
-    app.sign_in(&john, JOHN, "/").await;
+    let (app, john) = signed_in_with_idle_minutes(1, JOHN).await;
     let deadlines = harness::session_deadlines(&app).await;
     assert_eq!(deadlines.len(), 1);
     let first = deadlines[0];
@@ -534,18 +534,9 @@ async fn the_store_holds_no_plaintext_token() {
     let rows = sign_in_rows(&app).await;
     assert_eq!(rows.len(), 1);
     let tokens = rows[0].tokens(&sealer()).expect("sealed with the configured key");
-    // Everything the database holds for sessions and sign-ins, as text; plus, for SQLite, the
-    // files themselves.
-    let sessions: Vec<(Vec<u8>,)> = match &app.state.db {
-        issues_app::server::db::Db::Sqlite(pool) => sqlx::query_as("SELECT data FROM tower_sessions")
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-        issues_app::server::db::Db::Postgres(pool) => sqlx::query_as("SELECT data FROM tower_sessions.session")
-            .fetch_all(pool)
-            .await
-            .unwrap(),
-    };
+    // Everything the database holds for sessions and sign-ins; plus, for SQLite, the files
+    // themselves.
+    let sessions = harness::session_data(&app).await;
     assert_eq!(sessions.len(), 1, "John's session is stored");
     let sign_ins: Vec<(String, String, String, String)> = issues_app::on_db!(&app.state.db, |pool| {
         sqlx::query_as("SELECT id, name, scopes, sealed_tokens FROM sign_ins")
@@ -553,7 +544,7 @@ async fn the_store_holds_no_plaintext_token() {
             .await
             .unwrap()
     });
-    let mut bytes: Vec<u8> = sessions.into_iter().flat_map(|(data,)| data).collect();
+    let mut bytes: Vec<u8> = sessions.concat();
     bytes.extend(format!("{sign_ins:?}").into_bytes());
     if let issues_app::server::db::Db::Sqlite(pool) = &app.state.db {
         sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
