@@ -23,3 +23,16 @@ pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     crate::server::functions::create_issue(title, description).await
 }
+
+/// Starts a sign-in that comes back to `return_to`: the browser goes to the identity provider
+/// (a redirect for a plain form; the hydrated app follows it too).
+#[server(prefix = "/api", endpoint = "sign_in")]
+pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
+    crate::server::functions::sign_in(return_to).await
+}
+
+/// Signs out here and at the identity provider (its end-session page, then home).
+#[server(prefix = "/api", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    crate::server::functions::sign_out().await
+}

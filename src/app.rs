@@ -5,22 +5,13 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
-use crate::api::session_info;
-use crate::error::AppError;
-use crate::model::SessionView;
+use crate::account::{SignInButton, SignOutButton};
 use crate::pages::{HomePage, IssuesPage, NewIssuePage, NotFound};
+use crate::session::{provide_session, use_session};
 
-/// The caller's session, loaded once per page from `session_info` and shared by every page.
-#[derive(Clone, Copy)]
-pub struct SessionContext(pub Resource<Result<SessionView, AppError>>);
-
-pub fn use_session() -> Resource<Result<SessionView, AppError>> {
-    expect_context::<SessionContext>().0
-}
-
+/// The HTML document around the app. (The server sets its Content-Security-Policy where it
+/// renders it.)
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::security::set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -43,8 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let session = Resource::new(|| (), |_| session_info());
-    provide_context(SessionContext(session));
+    provide_session();
 
     // Effects never run during server rendering: this attribute proves the WASM is live.
     let hydrated = RwSignal::new(false);
@@ -90,19 +80,13 @@ fn Header() -> impl IntoView {
                                 Some(user) => {
                                     view! {
                                         <span class="user" id="user-name">{user.name}</span>
-                                        <form method="post" action="/auth/logout" class="inline">
-                                            <button type="submit" class="secondary" id="sign-out">
-                                                "Sign out"
-                                            </button>
-                                        </form>
+                                        <SignOutButton/>
                                     }
                                         .into_any()
                                 }
                                 None => {
                                     view! {
-                                        <a class="button" href="/auth/login?return_to=/" rel="external" id="header-sign-in">
-                                            "Sign in"
-                                        </a>
+                                        <SignInButton return_to="/" id="header-sign-in"/>
                                     }
                                         .into_any()
                                 }

@@ -21,6 +21,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("The sign-in service is unavailable. Try again in a moment.")]
     Unavailable,
+    #[error("You are not signed out: your session could not be ended. Try again in a moment.")]
+    NotSignedOut,
     #[error("Something went wrong on our side. Try again.")]
     Internal,
     /// The call did not reach the server or its answer could not be read.
@@ -35,7 +37,7 @@ impl AppError {
             Self::Forbidden(_) => 403,
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::NotSignedOut => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
     }
@@ -60,7 +62,7 @@ impl FromServerFnError for AppError {
         };
         #[cfg(feature = "ssr")]
         if let Self::BadRequest(_) = &error {
-            crate::server::respond_with_status(error.status());
+            crate::server::status::of_call(error.status());
         }
         error
     }

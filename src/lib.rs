@@ -4,11 +4,13 @@
 //! `api` (server functions) and `app` (the Leptos UI). `server` is server-only.
 
 pub mod access;
+pub mod account;
 pub mod api;
 pub mod app;
 pub mod error;
 pub mod model;
 mod pages;
+pub mod session;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 
+use crate::account::SignInButton;
 use crate::api::{CreateIssue, list_issues};
-use crate::app::use_session;
 use crate::error::AppError;
 use crate::model::{SessionView, SharedPage, title_problem};
+use crate::session::use_session;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -32,7 +33,7 @@ fn home(info: SessionView) -> AnyView {
             <section class="hero card">
                 <h1>"Issues"</h1>
                 <p class="lead">"Track your team's issues. What you may see and do is decided by your organization's identity provider."</p>
-                <a class="button primary" href="/auth/login?return_to=/" rel="external" id="sign-in">"Sign in"</a>
+                <SignInButton return_to="/" id="sign-in" primary=true/>
             </section>
         }
         .into_any(),
@@ -67,7 +68,7 @@ fn SignInPrompt(return_to: &'static str, message: &'static str) -> impl IntoView
     view! {
         <section class="card prompt">
             <p>{message}</p>
-            <a class="button primary" href=format!("/auth/login?return_to={return_to}") rel="external" id="sign-in">"Sign in"</a>
+            <SignInButton return_to id="sign-in" primary=true/>
         </section>
     }
 }
@@ -257,7 +258,7 @@ pub fn NewIssuePage() -> impl IntoView {
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::respond_with_page_status(404);
+    crate::server::status::of_page(404);
     view! {
         <section class="card">
             <h1>"Page not found"</h1>

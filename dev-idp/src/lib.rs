@@ -13,7 +13,6 @@ mod pages;
 mod password;
 mod provider;
 mod store;
-pub mod tokens;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -16,7 +16,9 @@ use crate::directory::{Application, Directory, GrantType, User};
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::SigningKeys;
 use crate::store::{AuthRequest, CodeRecord, Grant, IdpSession, Interaction, Store, Subject, digest_of, random_token};
-use crate::tokens::{IdTokenHint, RefreshIssue, TokenResponse, granted_scopes, split_scopes, user_claims};
+pub mod tokens;
+
+use tokens::{IdTokenHint, RefreshIssue, TokenResponse, granted_scopes, split_scopes, user_claims};
 
 /// A code is good for this long (Asgardeo: 60 s by default).
 pub const CODE_LIFETIME_SECONDS: i64 = 60;
@@ -730,8 +732,8 @@ impl Provider {
             }
             (Some(client_id), _) => Some(client_id.to_string()),
             (None, Some(hint)) => match &hint.aud {
-                crate::tokens::Audience::One(aud) => Some(aud.clone()),
-                crate::tokens::Audience::Many(list) => list.first().cloned(),
+                tokens::Audience::One(aud) => Some(aud.clone()),
+                tokens::Audience::Many(list) => list.first().cloned(),
             },
             (None, None) => None,
         };

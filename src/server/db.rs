@@ -1,12 +1,38 @@
-//! The database: SQLite (embedded default) or Postgres, chosen by the URL. Queries are written
-//! once with `$N` placeholders, which both dialects accept; `on_db!` runs the same code on
-//! whichever pool is configured.
+//! The database: SQLite (embedded default) or Postgres, chosen once by the URL. Queries are
+//! written once with `$N` placeholders, which both dialects accept; `on_db!` runs the same code
+//! on whichever pool is configured. With SQLite this process must be the only writer: the file
+//! is locked for as long as the app runs (a second process refuses to start), which is what
+//! lets the repositories keep exact copies in memory.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::AppError;
+use crate::server::files;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error(
+        "the SQLite database {path} is in use by another issues-app process. SQLite allows one \
+         instance per database file; to run several instances, use PostgreSQL \
+         (`Server.DatabaseUrl`: postgres://…)"
+    )]
+    InUse { path: String },
+    #[error("the SQLite database {path}: {source}")]
+    File { path: String, source: std::io::Error },
+}
+
+/// Held while the app runs: the SQLite file's single-writer lock (released on drop, and by
+/// the operating system when the process ends however it ends).
+#[derive(Debug)]
+pub struct SingleWriter {
+    _file: std::fs::File,
+}
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -26,7 +52,9 @@ macro_rules! on_db {
 }
 
 impl Db {
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, sqlx::Error> {
+    /// Connects; with SQLite, creates the file private (0600, directory 0700) and takes its
+    /// single-writer lock.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<(Self, Option<SingleWriter>), DbError> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -36,17 +64,16 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            if let Some(parent) =
-                sqlite_file(url).and_then(|f| std::path::Path::new(&f).parent().map(|p| p.to_path_buf()))
-            {
-                std::fs::create_dir_all(parent)?;
-            }
+            let writer = match sqlite_file(url) {
+                Some(file) => Some(lock_sqlite_file(std::path::Path::new(&file))?),
+                None => None,
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
                 .await?;
-            Ok(Self::Sqlite(pool))
+            Ok((Self::Sqlite(pool), writer))
         } else {
             let mut options = PgConnectOptions::from_str(url)?;
             // TLS is required off this machine and off on loopback, unless the URL says
@@ -65,8 +92,14 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(5))
                 .connect_with(options)
                 .await?;
-            Ok(Self::Postgres(pool))
+            Ok((Self::Postgres(pool), None))
         }
+    }
+
+    /// Whether this process is the database's only writer (embedded SQLite), so copies kept in
+    /// memory are exact.
+    pub fn single_writer(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -88,6 +121,36 @@ impl Db {
             Self::Sqlite(_) => "sqlite",
             Self::Postgres(_) => "postgres",
         }
+    }
+}
+
+/// Creates the database file private (SQLite gives its WAL and shared-memory files the same
+/// permissions) and takes an exclusive advisory lock on it, held until the app stops.
+fn lock_sqlite_file(path: &std::path::Path) -> Result<SingleWriter, DbError> {
+    let failed = |source| DbError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        files::create_private_dir(parent).map_err(failed)?;
+    }
+    let file = files::open_private(path).map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(SingleWriter { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(DbError::InUse {
+            path: path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(failed(source)),
+    }
+}
+
+/// A database error as the browser and API clients see it: the database being unreachable is
+/// "unavailable" (503); anything else is internal (500). Logged here, once.
+pub fn database_error(error: sqlx::Error) -> AppError {
+    tracing::error!(%error, "database error");
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => AppError::Unavailable,
+        _ => AppError::Internal,
     }
 }
 

@@ -7,13 +7,14 @@ use tower_sessions::Session;
 use crate::access::{self, Permission, Refusal, Viewer};
 use crate::error::AppError;
 use crate::model::{Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSummary};
-use crate::server::auth::session::{AUTH_KEY, AuthState, current_viewer, database_error, now};
-use crate::server::issues;
+use crate::server::auth::sign_in::{self, Begun, SignInError};
+use crate::server::clock;
+use crate::server::db::database_error;
 use crate::server::state::AppState;
 
 /// Sets the HTTP status for the error when answering a server-function call.
 fn fail(error: AppError) -> AppError {
-    crate::server::respond_with_status(error.status());
+    crate::server::status::of_call(error.status());
     error
 }
 
@@ -33,7 +34,7 @@ async fn context() -> Result<(AppState, Session), AppError> {
 /// The caller, if they may do `permission`; 401 / 403 otherwise.
 async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
-    let viewer = current_viewer(&state, &session).await.map_err(fail)?;
+    let viewer = state.sessions.viewer(&session, clock::now()).await.map_err(fail)?;
     match access::require(viewer.as_ref(), &state.config.features, permission) {
         Ok(viewer) => {
             let viewer = viewer.clone();
@@ -49,7 +50,7 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
 
 pub async fn session_info() -> Result<SessionView, AppError> {
     let (state, session) = context().await?;
-    match current_viewer(&state, &session).await {
+    match state.sessions.viewer(&session, clock::now()).await {
         Ok(Some(viewer)) => Ok(SessionView {
             user: Some(UserSummary {
                 name: viewer.name.clone(),
@@ -61,7 +62,7 @@ pub async fn session_info() -> Result<SessionView, AppError> {
         Ok(None) => Ok(SessionView::default()),
         Err(AppError::SessionEnded) => {
             // Say it once; afterwards the session is simply anonymous.
-            let _ = session.remove::<AuthState>(AUTH_KEY).await;
+            state.sessions.acknowledge_ended(&session).await;
             Ok(SessionView {
                 notice: Some(AppError::SessionEnded.to_string()),
                 ..SessionView::default()
@@ -73,7 +74,9 @@ pub async fn session_info() -> Result<SessionView, AppError> {
 
 pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
-    issues::list_cached(&state.db, &state.first_page, before, PAGE_SIZE)
+    state
+        .issues
+        .list(before, PAGE_SIZE)
         .await
         .map(|cached| cached.shared())
         .map_err(|e| fail(database_error(e)))
@@ -82,14 +85,52 @@ pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     let (state, viewer) = authorize(Permission::CreateIssue).await?;
     let issue = NewIssue::parse(&title, &description).map_err(|fields| fail(AppError::Invalid(fields)))?;
-    issues::create_and_invalidate(
-        &state.db,
-        &state.first_page,
-        &issue,
-        &viewer.sub,
-        &viewer.name,
-        now() * 1000,
-    )
-    .await
-    .map_err(|e| fail(database_error(e)))
+    state
+        .issues
+        .create(&issue, &viewer.sub, &viewer.name, clock::now_millis())
+        .await
+        .map_err(|e| fail(database_error(e)))
+}
+
+/// Sends the browser to `location`: a plain form gets a redirect, the hydrated app a header it
+/// follows (with a full navigation when it leaves this origin).
+fn go_to(location: &str) {
+    leptos_axum::redirect(location);
+}
+
+pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
+    let (state, session) = context().await?;
+    match sign_in::begin(&state.sessions, &session, return_to.as_deref(), clock::now()).await {
+        Ok(Begun::SignedIn { return_to }) => go_to(&return_to),
+        Ok(Begun::ToProvider {
+            authorize_url,
+            pending_cookie,
+        }) => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.append_header(axum::http::header::SET_COOKIE, pending_cookie);
+            }
+            go_to(&authorize_url);
+        }
+        Err(error) => return Err(fail(sign_in_failure(error))),
+    }
+    Ok(())
+}
+
+pub async fn sign_out() -> Result<(), AppError> {
+    let (state, session) = context().await?;
+    let next = sign_in::sign_out(&state.sessions, &session)
+        .await
+        .map_err(|error| fail(sign_in_failure(error)))?;
+    go_to(&next);
+    Ok(())
+}
+
+/// What the browser may learn of a sign-in or sign-out that did not happen.
+fn sign_in_failure(error: SignInError) -> AppError {
+    tracing::warn!(%error, "sign-in or sign-out failed");
+    match error {
+        SignInError::NotSignedOut => AppError::NotSignedOut,
+        SignInError::BadRequest(problem) => AppError::BadRequest(problem),
+        _ => AppError::Unavailable,
+    }
 }

@@ -1,5 +1,6 @@
-//! Issue storage: list newest first with keyset pagination, create. The same SQL on both
-//! backends.
+//! The issues repository: list newest first with keyset pagination, create, get. The same SQL
+//! on both backends. Where this process is the database's only writer (SQLite) it keeps the
+//! newest page in memory, exact because every create goes through here (see [`LocalCache`]).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use crate::server::local_cache::LocalCache;
 
 const COLUMNS: &str = "id, title, description, author_sub, author_name, created_at";
 
-pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<IssuePage, sqlx::Error> {
+async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<IssuePage, sqlx::Error> {
     let limit = limit.clamp(1, 100);
     let before = before.unwrap_or(i64::MAX);
     let sql = format!("SELECT {COLUMNS} FROM issues WHERE id < $1 ORDER BY id DESC LIMIT $2");
@@ -26,15 +27,6 @@ pub async fn list(db: &Db, before: Option<i64>, limit: i64) -> Result<IssuePage,
         None
     };
     Ok(IssuePage { issues, next_before })
-}
-
-/// The newest page, kept in memory with the embedded SQLite database, where this process is the
-/// only writer: every create here invalidates it (see [`LocalCache`]). With Postgres other
-/// instances write too, so nothing is cached.
-pub type FirstPageCache = LocalCache<(), CachedPage>;
-
-pub fn first_page_cache() -> FirstPageCache {
-    LocalCache::new(1)
 }
 
 /// A page and its JSON, serialized once (for the REST API's body and the server function's).
@@ -62,40 +54,7 @@ impl CachedPage {
     }
 }
 
-/// Lists issues, serving the default first page from the cache where that is exact.
-pub async fn list_cached(
-    db: &Db,
-    cache: &FirstPageCache,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<CachedPage, sqlx::Error> {
-    let cacheable = before.is_none() && limit == PAGE_SIZE && matches!(db, Db::Sqlite(_));
-    if !cacheable {
-        return list(db, before, limit).await.map(CachedPage::new);
-    }
-    let before = match cache.get(&()) {
-        Some(page) => return Ok(page),
-        None => cache.generation(),
-    };
-    let page = CachedPage::new(list(db, None, PAGE_SIZE).await?);
-    cache.fill(before, (), page.clone(), |_| true);
-    Ok(page)
-}
-
-pub async fn create_and_invalidate(
-    db: &Db,
-    cache: &FirstPageCache,
-    issue: &NewIssue,
-    author_sub: &str,
-    author_name: &str,
-    now_ms: i64,
-) -> Result<Issue, sqlx::Error> {
-    let created = create(db, issue, author_sub, author_name, now_ms).await;
-    cache.remove(&());
-    created
-}
-
-pub async fn create(
+async fn create(
     db: &Db,
     issue: &NewIssue,
     author_sub: &str,
@@ -117,13 +76,63 @@ pub async fn create(
     })
 }
 
-pub async fn get(db: &Db, id: i64) -> Result<Option<Issue>, sqlx::Error> {
+async fn get(db: &Db, id: i64) -> Result<Option<Issue>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM issues WHERE id = $1");
     on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
 }
 
-pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+async fn count(db: &Db) -> Result<i64, sqlx::Error> {
     on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM issues")
         .fetch_one(pool)
         .await)
+}
+
+pub struct Issues {
+    db: Db,
+    /// The newest page, `Some` exactly when this process is the database's only writer.
+    first_page: Option<LocalCache<(), CachedPage>>,
+}
+
+impl Issues {
+    pub fn new(db: Db) -> Self {
+        let first_page = db.single_writer().then(|| LocalCache::new(1));
+        Self { db, first_page }
+    }
+
+    /// A page of issues, newest first, from the cache where that is exact.
+    pub async fn list(&self, before: Option<i64>, limit: i64) -> Result<CachedPage, sqlx::Error> {
+        let cache = match &self.first_page {
+            Some(cache) if before.is_none() && limit == PAGE_SIZE => cache,
+            _ => return list(&self.db, before, limit).await.map(CachedPage::new),
+        };
+        let before = match cache.get(&()) {
+            Some(page) => return Ok(page),
+            None => cache.generation(),
+        };
+        let page = CachedPage::new(list(&self.db, None, PAGE_SIZE).await?);
+        cache.fill(before, (), page.clone(), |_| true);
+        Ok(page)
+    }
+
+    pub async fn create(
+        &self,
+        issue: &NewIssue,
+        author_sub: &str,
+        author_name: &str,
+        now_ms: i64,
+    ) -> Result<Issue, sqlx::Error> {
+        let created = create(&self.db, issue, author_sub, author_name, now_ms).await;
+        if let Some(cache) = &self.first_page {
+            cache.remove(&());
+        }
+        created
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<Issue>, sqlx::Error> {
+        get(&self.db, id).await
+    }
+
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        count(&self.db).await
+    }
 }

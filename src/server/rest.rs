@@ -14,10 +14,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::access::{self, Permission, Refusal, Viewer};
+use crate::error::AppError;
 use crate::model::{FieldErrors, NewIssue, PAGE_SIZE};
 use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
-use crate::server::auth::session::now;
-use crate::server::issues;
+use crate::server::clock::{now, now_millis};
+use crate::server::db::database_error;
 use crate::server::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -114,9 +115,8 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::error!(%error, "database error");
-        match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::Unavailable,
+        match database_error(error) {
+            AppError::Unavailable => Self::Unavailable,
             _ => Self::Internal,
         }
     }
@@ -192,13 +192,10 @@ async fn list(
     authorize(&viewer, &state, Permission::ViewIssues)?;
     let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
-    let cached = issues::list_cached(
-        &state.db,
-        &state.first_page,
-        query.before,
-        query.limit.unwrap_or(PAGE_SIZE),
-    )
-    .await?;
+    let cached = state
+        .issues
+        .list(query.before, query.limit.unwrap_or(PAGE_SIZE))
+        .await?;
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         cached.json,
@@ -222,7 +219,7 @@ async fn show(
     let Ok(id) = id.parse::<i64>() else {
         return Ok(not_found());
     };
-    match issues::get(&state.db, id).await? {
+    match state.issues.get(id).await? {
         Some(issue) => Ok(Json(issue).into_response()),
         None => Ok(not_found()),
     }
@@ -263,15 +260,10 @@ async fn create(
         }
     })?;
     let issue = NewIssue::parse(&input.title, &input.description).map_err(ApiError::Invalid)?;
-    let created = issues::create_and_invalidate(
-        &state.db,
-        &state.first_page,
-        &issue,
-        &viewer.sub,
-        &viewer.name,
-        now() * 1000,
-    )
-    .await?;
+    let created = state
+        .issues
+        .create(&issue, &viewer.sub, &viewer.name, now_millis())
+        .await?;
     let mut response = (StatusCode::CREATED, Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -5,9 +5,12 @@
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
-use aws_lc_rs::rand;
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+use crate::server::files;
+use crate::server::random::{self, RandomUnavailable};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -15,10 +18,14 @@ pub enum SealError {
     BadKey(String),
     #[error("session key file {path}: {message}")]
     File { path: String, message: String },
+    #[error(transparent)]
+    Random(#[from] RandomUnavailable),
 }
 
 pub struct Sealer {
     key: LessSafeKey,
+    /// For keyed hashes of identifiers kept at rest (session ids), derived from the same key.
+    hashing: hmac::Key,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -39,8 +46,13 @@ impl Sealer {
     fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
         let key = UnboundKey::new(&AES_256_GCM, bytes)
             .map_err(|_| SealError::BadKey(format!("got {} bytes", bytes.len())))?;
+        let hashing = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, bytes),
+            b"issues-app identifier hashing",
+        );
         Ok(Self {
             key: LessSafeKey::new(key),
+            hashing: hmac::Key::new(hmac::HMAC_SHA256, hashing.as_ref()),
         })
     }
 
@@ -55,36 +67,39 @@ impl Sealer {
             return Self::from_base64(&text);
         }
         let mut bytes = [0u8; 32];
-        rand::fill(&mut bytes).map_err(|_| error("no randomness available".into()))?;
+        random::fill(&mut bytes)?;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| error(e.to_string()))?;
+            files::create_private_dir(parent).map_err(|e| error(e.to_string()))?;
         }
-        write_private(path, STANDARD.encode(bytes).as_bytes()).map_err(|e| error(e.to_string()))?;
+        files::write_new_private(path, STANDARD.encode(bytes).as_bytes()).map_err(|e| error(e.to_string()))?;
         Self::from_bytes(&bytes)
     }
 
-    /// `nonce || ciphertext || tag`, base64url.
-    pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+    /// `nonce || ciphertext || tag`, base64url. Fails only when the system RNG does (or for
+    /// inputs larger than GCM allows, 64 GiB).
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<String, RandomUnavailable> {
         let mut nonce = [0u8; NONCE_LEN];
-        if rand::fill(&mut nonce).is_err() {
-            tracing::error!("system random number generator failed");
-        }
+        random::fill(&mut nonce)?;
         let mut buffer = plaintext.to_vec();
-        // Sealing only fails for inputs larger than GCM allows (64 GiB).
-        if self
-            .key
+        self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context.as_bytes()),
                 &mut buffer,
             )
-            .is_err()
-        {
-            tracing::error!("sealing failed");
-        }
+            .map_err(|_| RandomUnavailable)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buffer);
-        URL_SAFE_NO_PAD.encode(out)
+        Ok(URL_SAFE_NO_PAD.encode(out))
+    }
+
+    /// A keyed hash of `value`: the same input gives the same output with this key, and
+    /// without the key it cannot be recomputed or reversed.
+    pub fn keyed_hash(&self, value: &[u8]) -> [u8; 32] {
+        let tag = hmac::sign(&self.hashing, value);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(tag.as_ref());
+        out
     }
 
     /// The plaintext, if `sealed` was sealed by this key for this `context` and is intact.
@@ -104,20 +119,6 @@ impl Sealer {
     }
 }
 
-fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +126,7 @@ mod tests {
     #[test]
     fn sealed_values_open_only_in_their_context() {
         let sealer = Sealer::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
-        let sealed = sealer.seal("row-1", b"token");
+        let sealed = sealer.seal("row-1", b"token").unwrap();
         assert!(!sealed.contains("token"));
         assert_eq!(sealer.open("row-1", &sealed).unwrap(), b"token");
         assert!(sealer.open("row-2", &sealed).is_none());

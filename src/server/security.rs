@@ -11,6 +11,10 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+/// Request bodies larger than this are refused with 413 (`RequestBodyLimitLayer` in start-up,
+/// and the form check below, which buffers the body).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Paths that take POSTs from other origins by design: the bearer API (no cookies) and the
 /// IdP's back-channel logout.
 fn exempt(path: &str) -> bool {
@@ -58,7 +62,7 @@ async fn utf8_form(request: Request) -> Result<Request, Response> {
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, crate::server::startup::MAX_BODY_BYTES).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response());
     };
     // Each name and value, '+' as space, percent-decoded, must be UTF-8.

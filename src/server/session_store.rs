@@ -1,6 +1,11 @@
-//! The tower-sessions store on whichever database the app uses. With the embedded SQLite
-//! database a write-through copy of the records is kept in memory (exact: this process is the
-//! only writer), so reading the session costs no database round trip.
+//! The tower-sessions store. What it keeps at rest is private and final:
+//! - a session is stored under a keyed hash of its id, never the cookie's value itself, so a
+//!   copy of the database does not hand out live sessions;
+//! - a record is only ever created by `create`: a save for a record that is gone (signed out
+//!   or expired while a request was in flight) is dropped instead of bringing it back.
+//!
+//! With the embedded SQLite database, where this process is the only writer, a write-through
+//! copy of the records is kept in memory (exact), so reading the session costs no round trip.
 
 use std::sync::Arc;
 
@@ -12,38 +17,30 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::server::db::Db;
 use crate::server::local_cache::LocalCache;
+use crate::server::seal::Sealer;
 
 /// Sessions kept in memory at most; more are read from the database.
 const CACHED_SESSIONS: usize = 10_000;
 
 #[derive(Clone)]
-pub enum Store {
-    Sqlite(SqliteStore, Arc<LocalCache<Id, Record>>),
-    Postgres(PostgresStore),
+pub struct Store {
+    backend: Backend,
+    sealer: Arc<Sealer>,
 }
 
-impl Store {
-    pub async fn for_db(db: &Db) -> Result<Self, sqlx::Error> {
-        Ok(match db {
-            Db::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone());
-                store.migrate().await?;
-                Self::Sqlite(store, Arc::new(LocalCache::new(CACHED_SESSIONS)))
-            }
-            Db::Postgres(pool) => {
-                let store = PostgresStore::new(pool.clone());
-                store.migrate().await?;
-                Self::Postgres(store)
-            }
-        })
-    }
+/// Chosen once, from whether this process is the database's only writer.
+#[derive(Clone)]
+enum Backend {
+    /// SQLite: records by stored id, copied in memory.
+    Cached(SqliteStore, Arc<LocalCache<Id, Record>>),
+    Shared(PostgresStore),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Sqlite(..) => "Store::Sqlite",
-            Self::Postgres(_) => "Store::Postgres",
+        f.write_str(match self.backend {
+            Backend::Cached(..) => "Store(sqlite, cached)",
+            Backend::Shared(_) => "Store(postgres)",
         })
     }
 }
@@ -52,59 +49,105 @@ fn unexpired(record: &Record) -> bool {
     record.expiry_date > OffsetDateTime::now_utc()
 }
 
-#[async_trait]
-impl SessionStore for Store {
-    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store, cache) => {
-                store.create(record).await?;
-                cache.put(record.id, record.clone(), unexpired);
-                Ok(())
+impl Store {
+    pub async fn for_db(db: &Db, sealer: Arc<Sealer>) -> Result<Self, sqlx::Error> {
+        let backend = match db {
+            Db::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                store.migrate().await?;
+                Backend::Cached(store, Arc::new(LocalCache::new(CACHED_SESSIONS)))
             }
-            Self::Postgres(store) => store.create(record).await,
+            Db::Postgres(pool) => {
+                let store = PostgresStore::new(pool.clone());
+                store.migrate().await?;
+                Backend::Shared(store)
+            }
+        };
+        Ok(Self { backend, sealer })
+    }
+
+    /// The id a session is stored under: a keyed hash of the cookie's id.
+    fn stored_id(&self, id: &Id) -> Id {
+        let hash = self.sealer.keyed_hash(&id.0.to_le_bytes());
+        let mut half = [0u8; 16];
+        half.copy_from_slice(&hash[..16]);
+        Id(i128::from_le_bytes(half))
+    }
+
+    /// `record` as stored: under its stored id.
+    fn at_rest(&self, record: &Record) -> Record {
+        Record {
+            id: self.stored_id(&record.id),
+            ..record.clone()
         }
     }
 
-    async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store, cache) => {
-                store.save(record).await?;
-                cache.put(record.id, record.clone(), unexpired);
-                Ok(())
-            }
-            Self::Postgres(store) => store.save(record).await,
-        }
-    }
-
-    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        match self {
-            Self::Sqlite(store, cache) => match cache.get(id) {
+    async fn load_stored(&self, stored: &Id) -> session_store::Result<Option<Record>> {
+        match &self.backend {
+            Backend::Cached(store, cache) => match cache.get(stored) {
                 Some(record) if unexpired(&record) => Ok(Some(record)),
                 Some(_) => {
-                    cache.remove(id);
+                    cache.remove(stored);
                     Ok(None)
                 }
                 None => {
                     let before = cache.generation();
-                    let loaded = store.load(id).await?;
+                    let loaded = store.load(stored).await?;
                     if let Some(record) = &loaded {
-                        cache.fill(before, *id, record.clone(), unexpired);
+                        cache.fill(before, *stored, record.clone(), unexpired);
                     }
                     Ok(loaded)
                 }
             },
-            Self::Postgres(store) => store.load(id).await,
+            Backend::Shared(store) => store.load(stored).await,
         }
     }
 
-    async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store, cache) => {
-                store.delete(id).await?;
-                cache.remove(id);
+    async fn save_stored(&self, record: &Record) -> session_store::Result<()> {
+        match &self.backend {
+            Backend::Cached(store, cache) => {
+                store.save(record).await?;
+                cache.put(record.id, record.clone(), unexpired);
                 Ok(())
             }
-            Self::Postgres(store) => store.delete(id).await,
+            Backend::Shared(store) => store.save(record).await,
+        }
+    }
+}
+
+#[async_trait]
+impl SessionStore for Store {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A fresh id whose stored id is free; the cookie gets `record.id`.
+        while self.load_stored(&self.stored_id(&record.id)).await?.is_some() {
+            record.id = Id::default();
+        }
+        self.save_stored(&self.at_rest(record)).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let stored = self.at_rest(record);
+        if self.load_stored(&stored.id).await?.is_none() {
+            // Deleted (signed out) or expired while this request ran: it stays gone.
+            return Ok(());
+        }
+        self.save_stored(&stored).await
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let loaded = self.load_stored(&self.stored_id(id)).await?;
+        Ok(loaded.map(|record| Record { id: *id, ..record }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let stored = self.stored_id(id);
+        match &self.backend {
+            Backend::Cached(store, cache) => {
+                store.delete(&stored).await?;
+                cache.remove(&stored);
+                Ok(())
+            }
+            Backend::Shared(store) => store.delete(&stored).await,
         }
     }
 }
@@ -112,13 +155,13 @@ impl SessionStore for Store {
 #[async_trait]
 impl ExpiredDeletion for Store {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        match self {
-            Self::Sqlite(store, cache) => {
+        match &self.backend {
+            Backend::Cached(store, cache) => {
                 store.delete_expired().await?;
                 cache.retain(|_, record| unexpired(record));
                 Ok(())
             }
-            Self::Postgres(store) => store.delete_expired().await,
+            Backend::Shared(store) => store.delete_expired().await,
         }
     }
 }

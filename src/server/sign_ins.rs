@@ -1,13 +1,20 @@
 //! `sign_ins`: one row per signed-in browser session, shared by every app instance through the
-//! database. The tower-sessions record holds only the row id; tokens are sealed here.
+//! database. The session record holds only the row id; the provider's tokens are sealed here.
+//!
+//! The storage difference lives here and nowhere above: with the embedded SQLite database this
+//! process is the only writer (enforced at start-up), so a write-through copy in memory is exact
+//! and an in-process lock makes a refresh exclusive; with PostgreSQL other instances write too,
+//! so nothing is cached and a row lock (`SELECT … FOR UPDATE`) makes it exclusive.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 
 use serde::{Deserialize, Serialize};
 
 use crate::on_db;
 use crate::server::db::Db;
 use crate::server::local_cache::LocalCache;
+use crate::server::random::RandomUnavailable;
 use crate::server::seal::Sealer;
 
 /// The IdP's tokens for one sign-in. Never logged, never sent to the browser.
@@ -35,6 +42,8 @@ pub struct SignInRow {
     pub access_expires_at: i64,
     pub created_at: i64,
     pub refreshed_at: i64,
+    /// The session's idle deadline: past it (or past the absolute one) the row is purged.
+    pub expires_at: i64,
 }
 
 impl SignInRow {
@@ -50,35 +59,76 @@ impl SignInRow {
         let plain = sealer.open(&self.id, &self.sealed_tokens)?;
         serde_json::from_slice(&plain).ok()
     }
+
+    /// Seals `tokens` into this row (bound to its id).
+    pub fn seal_tokens(&mut self, sealer: &Sealer, tokens: &Tokens) -> Result<(), RandomUnavailable> {
+        let json = serde_json::to_vec(tokens).map_err(|_| RandomUnavailable)?;
+        self.sealed_tokens = sealer.seal(&self.id, &json)?;
+        Ok(())
+    }
 }
 
-pub fn seal_tokens(sealer: &Sealer, id: &str, tokens: &Tokens) -> String {
-    let json = serde_json::to_vec(tokens).unwrap_or_default();
-    sealer.seal(id, &json)
+/// What a refresh decided, for [`SignIns::refresh_exclusively`] to store.
+pub enum Refresh {
+    /// Nothing to write: the row as it is (fresh enough, or the provider briefly down).
+    Keep(SignInRow),
+    /// New tokens: store them.
+    Replace(SignInRow),
+    /// The provider refused: the sign-in is over.
+    End,
+    /// The token expired and the provider cannot be reached: nothing to write.
+    Unavailable,
 }
 
-const COLUMNS: &str = "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at";
+/// What [`SignIns::refresh_exclusively`] stored.
+pub enum Refreshed {
+    Current(Arc<SignInRow>),
+    /// Ended here, or meanwhile elsewhere (a sign-out): it stays ended.
+    Ended,
+    Unavailable,
+}
 
-/// The `sign_ins` table, with a write-through copy in memory when the database is the embedded
-/// SQLite one (see [`LocalCache`]).
+const COLUMNS: &str =
+    "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at, expires_at";
+const UPDATE_TOKENS: &str =
+    "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
+const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
+
+/// Stores refreshed tokens on `$executor` (a pool or a transaction of either backend);
+/// evaluates to how many rows changed (0: the sign-in was deleted meanwhile).
+macro_rules! update_tokens {
+    ($executor:expr, $row:expr) => {
+        sqlx::query(UPDATE_TOKENS)
+            .bind(&$row.id)
+            .bind(&$row.scopes)
+            .bind(&$row.sealed_tokens)
+            .bind($row.access_expires_at)
+            .bind($row.refreshed_at)
+            .execute($executor)
+            .await
+            .map(|result| result.rows_affected())
+    };
+}
+
+/// Sign-ins kept in memory at most (SQLite); more are read from the database.
+const CACHED_SIGN_INS: usize = 10_000;
+/// Sign-ins purged per round of [`SignIns::ended`].
+const PURGE_BATCH: i64 = 500;
+
 pub struct SignIns {
     db: Db,
+    /// `Some` exactly when this process is the database's only writer.
     cache: Option<LocalCache<String, Arc<SignInRow>>>,
+    locks: RowLocks,
 }
-
-/// Sign-ins kept in memory at most; more are read from the database.
-const CACHED_SIGN_INS: usize = 10_000;
 
 impl SignIns {
     pub fn new(db: Db) -> Self {
-        let cache = matches!(db, Db::Sqlite(_)).then(|| LocalCache::new(CACHED_SIGN_INS));
-        Self { db, cache }
-    }
-
-    /// After a write to the database: the copy follows.
-    fn written(&self, row: &SignInRow) {
-        if let Some(cache) = &self.cache {
-            cache.put(row.id.clone(), Arc::new(row.clone()), |_| true);
+        let cache = db.single_writer().then(|| LocalCache::new(CACHED_SIGN_INS));
+        Self {
+            db,
+            cache,
+            locks: RowLocks::default(),
         }
     }
 
@@ -91,12 +141,7 @@ impl SignIns {
             },
             None => None,
         };
-        let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1");
-        let row: Option<SignInRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?;
-        let row = row.map(Arc::new);
+        let row = select(&self.db, id).await?.map(Arc::new);
         if let (Some(cache), Some(before), Some(row)) = (&self.cache, before, &row) {
             cache.fill(before, key, row.clone(), |_| true);
         }
@@ -104,7 +149,7 @@ impl SignIns {
     }
 
     pub async fn insert(&self, row: &SignInRow) -> Result<(), sqlx::Error> {
-        let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+        let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
         on_db!(&self.db, |pool| {
             sqlx::query(&sql)
                 .bind(&row.id)
@@ -116,42 +161,42 @@ impl SignIns {
                 .bind(row.access_expires_at)
                 .bind(row.created_at)
                 .bind(row.refreshed_at)
-                .execute(pool)
-                .await
-                .map(|result| result.rows_affected())
-        })?;
-        self.written(row);
-        Ok(())
-    }
-
-    pub async fn update_tokens(&self, row: &SignInRow) -> Result<(), sqlx::Error> {
-        on_db!(&self.db, |pool| {
-            sqlx::query(UPDATE_TOKENS)
-                .bind(&row.id)
-                .bind(&row.scopes)
-                .bind(&row.sealed_tokens)
-                .bind(row.access_expires_at)
-                .bind(row.refreshed_at)
-                .execute(pool)
-                .await
-                .map(|result| result.rows_affected())
-        })?;
-        self.written(row);
-        Ok(())
-    }
-
-    pub async fn delete(&self, id: &str) -> Result<(), sqlx::Error> {
-        on_db!(&self.db, |pool| {
-            sqlx::query(DELETE)
-                .bind(id)
+                .bind(row.expires_at)
                 .execute(pool)
                 .await
                 .map(|result| result.rows_affected())
         })?;
         if let Some(cache) = &self.cache {
-            cache.remove(&id.to_string());
+            cache.put(row.id.clone(), Arc::new(row.clone()), |_| true);
         }
         Ok(())
+    }
+
+    /// Pushes the idle deadline back (with the session's own renewal).
+    pub async fn extend(&self, id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+        let _guard = self.locks.lock(id).await;
+        let before = self.forget(id);
+        on_db!(&self.db, |pool| {
+            sqlx::query("UPDATE sign_ins SET expires_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(expires_at)
+                .execute(pool)
+                .await
+                .map(|result| result.rows_affected())
+        })?;
+        self.refill(before, id).await
+    }
+
+    /// Deletes the sign-in; answers the row it was, so its tokens can be revoked.
+    pub async fn delete(&self, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+        let _guard = self.locks.lock(id).await;
+        let sql = format!("{DELETE} RETURNING {COLUMNS}");
+        let deleted: Option<SignInRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        self.forget(id);
+        Ok(deleted)
     }
 
     /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
@@ -175,31 +220,131 @@ impl SignIns {
         }
         Ok(ended)
     }
+
+    /// Sign-ins whose session ended by `now`: idle past `expires_at`, or created before
+    /// `created_before` (the absolute timeout). At most a batch per call.
+    pub async fn ended(&self, now: i64, created_before: i64) -> Result<Vec<String>, sqlx::Error> {
+        on_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT id FROM sign_ins WHERE expires_at <= $1 OR created_at <= $2 ORDER BY expires_at LIMIT $3"
+        )
+        .bind(now)
+        .bind(created_before)
+        .bind(PURGE_BATCH)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// Runs `refresh` on the current row with no other refresh, update or delete of the same
+    /// sign-in running anywhere meanwhile, and stores what it decided. A sign-in deleted
+    /// while the refresh waited on the provider stays deleted.
+    pub async fn refresh_exclusively(
+        &self,
+        id: &str,
+        refresh: impl AsyncFnOnce(SignInRow) -> Refresh,
+    ) -> Result<Refreshed, sqlx::Error> {
+        let _guard = self.locks.lock(id).await;
+        match &self.db {
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1 FOR UPDATE");
+                let locked: Option<SignInRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
+                let Some(row) = locked else {
+                    return Ok(Refreshed::Ended);
+                };
+                let outcome = match refresh(row).await {
+                    Refresh::Keep(row) => Refreshed::Current(Arc::new(row)),
+                    Refresh::Replace(row) => {
+                        update_tokens!(&mut *tx, row)?;
+                        Refreshed::Current(Arc::new(row))
+                    }
+                    Refresh::End => {
+                        sqlx::query(DELETE).bind(id).execute(&mut *tx).await?;
+                        Refreshed::Ended
+                    }
+                    Refresh::Unavailable => Refreshed::Unavailable,
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Db::Sqlite(pool) => {
+                // Every write of this id takes the lock held here: the row read is current.
+                let Some(row) = self.get(id).await? else {
+                    return Ok(Refreshed::Ended);
+                };
+                match refresh(Arc::unwrap_or_clone(row)).await {
+                    Refresh::Keep(row) => Ok(Refreshed::Current(Arc::new(row))),
+                    Refresh::Replace(row) => {
+                        let before = self.forget(id);
+                        if update_tokens!(pool, row)? == 0 {
+                            return Ok(Refreshed::Ended);
+                        }
+                        let row = Arc::new(row);
+                        if let (Some(cache), Some(before)) = (&self.cache, before) {
+                            cache.fill(before, id.to_string(), row.clone(), |_| true);
+                        }
+                        Ok(Refreshed::Current(row))
+                    }
+                    Refresh::End => {
+                        sqlx::query(DELETE).bind(id).execute(pool).await?;
+                        self.forget(id);
+                        Ok(Refreshed::Ended)
+                    }
+                    Refresh::Unavailable => Ok(Refreshed::Unavailable),
+                }
+            }
+        }
+    }
+
+    /// Drops the in-memory copy before a write; answers the point to refill from.
+    fn forget(&self, id: &str) -> Option<crate::server::local_cache::Generation> {
+        self.cache.as_ref().map(|cache| {
+            cache.remove(&id.to_string());
+            cache.generation()
+        })
+    }
+
+    async fn refill(
+        &self,
+        before: Option<crate::server::local_cache::Generation>,
+        id: &str,
+    ) -> Result<(), sqlx::Error> {
+        if let (Some(cache), Some(before)) = (&self.cache, before)
+            && let Some(row) = select(&self.db, id).await?
+        {
+            cache.fill(before, id.to_string(), Arc::new(row), |_| true);
+        }
+        Ok(())
+    }
 }
 
-const UPDATE_TOKENS: &str =
-    "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
-const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
-
-/// Postgres (never cached): reads the row and locks it until the transaction ends (other instances wait).
-pub async fn get_for_update(tx: &mut sqlx::PgConnection, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1 FOR UPDATE");
-    sqlx::query_as(&sql).bind(id).fetch_optional(tx).await
+async fn select(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
 }
 
-pub async fn update_tokens_in(tx: &mut sqlx::PgConnection, row: &SignInRow) -> Result<(), sqlx::Error> {
-    sqlx::query(UPDATE_TOKENS)
-        .bind(&row.id)
-        .bind(&row.scopes)
-        .bind(&row.sealed_tokens)
-        .bind(row.access_expires_at)
-        .bind(row.refreshed_at)
-        .execute(tx)
-        .await?;
-    Ok(())
+/// One async lock per sign-in in this process: concurrent requests do not refresh the same
+/// tokens twice, and a sign-out waits for a refresh in flight instead of racing it.
+#[derive(Default)]
+struct RowLocks {
+    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
-pub async fn delete_in(tx: &mut sqlx::PgConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(DELETE).bind(id).execute(tx).await?;
-    Ok(())
+impl RowLocks {
+    async fn lock(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            if locks.len() > 1024 {
+                locks.retain(|_, weak| weak.strong_count() > 0);
+            }
+            match locks.get(id).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(id.to_string(), Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
 }

@@ -27,24 +27,23 @@ use crate::app::{App, shell};
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
-use crate::server::auth::session::RefreshLocks;
+use crate::server::auth::session::Sessions;
 use crate::server::config::Config;
-use crate::server::db::Db;
+use crate::server::db::{Db, DbError, SingleWriter};
+use crate::server::issues::Issues;
+use crate::server::random::RandomUnavailable;
 use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
 use crate::server::sign_ins::SignIns;
 use crate::server::state::{AppState, Shared};
-use crate::server::{auth, rest, security, telemetry};
-
-/// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::server::{auth, clock, rest, security, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
-    #[error("database {backend}: {source}")]
-    Database { backend: &'static str, source: sqlx::Error },
+    #[error("database: {0}")]
+    Database(#[from] DbError),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("session key: {0}")]
@@ -53,13 +52,20 @@ pub enum StartupError {
     DevIdp(String),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Random(#[from] RandomUnavailable),
 }
+
+/// How often ended sessions and their sign-ins are purged.
+const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
     dev_idp: Option<dev_idp::RunningIdp>,
+    /// Released when the app stops serving.
+    _single_writer: Option<SingleWriter>,
 }
 
 impl Application {
@@ -84,22 +90,14 @@ impl Application {
             None => None,
         };
 
-        let db = Db::connect(&config.database_url, config.database_max_connections)
-            .await
-            .map_err(|source| StartupError::Database {
-                backend: backend_of(&config.database_url),
-                source,
-            })?;
+        let (db, single_writer) = Db::connect(&config.database_url, config.database_max_connections).await?;
         db.migrate().await?;
-        let store = Store::for_db(&db).await.map_err(|source| StartupError::Database {
-            backend: db.backend(),
-            source,
-        })?;
 
-        let sealer = match &config.session_key {
+        let sealer = Arc::new(match &config.session_key {
             Some(key) => Sealer::from_base64(key.expose())?,
             None => Sealer::load_or_create(&config.data_dir.join("session.key"))?,
-        };
+        });
+        let store = Store::for_db(&db, sealer.clone()).await.map_err(DbError::from)?;
         let http = auth::http::client(config.identity_provider_timeout)?;
         let jwks = Arc::new(JwksCache::new(http.clone()));
         let oidc = Arc::new(Oidc::new(&config, http, jwks.clone()));
@@ -110,34 +108,33 @@ impl Application {
         tokio::spawn(async move {
             let _ = discovering.discovered().await;
         });
-        let cleanup = store.clone();
-        tokio::spawn(
-            tower_sessions::session_store::ExpiredDeletion::continuously_delete_expired(
-                cleanup,
-                tokio::time::Duration::from_secs(300),
-            ),
-        );
 
-        let config = Arc::new(config);
-        let sign_ins = Arc::new(SignIns::new(db.clone()));
+        let sessions = Sessions::new(
+            SignIns::new(db.clone()),
+            oidc.clone(),
+            tokens.clone(),
+            sealer,
+            (config.session_idle, config.session_absolute),
+            config.secure_cookies,
+        );
         let state = AppState::new(Shared {
-            config: config.clone(),
+            config: Arc::new(config),
+            issues: Issues::new(db.clone()),
             db,
-            sign_ins,
+            sessions,
             oidc,
             jwks,
             tokens,
-            sealer: Arc::new(sealer),
-            refresh_locks: Arc::new(RefreshLocks::default()),
-            first_page: Arc::new(crate::server::issues::first_page_cache()),
             leptos_options,
         });
-        let router = routes(state.clone(), store);
+        tokio::spawn(clean_up_continuously(state.clone(), store.clone()));
+        let router = routes(state.clone(), store)?;
         Ok(Self {
             listener,
             router,
             state,
             dev_idp,
+            _single_writer: single_writer,
         })
     }
 
@@ -168,14 +165,6 @@ impl Application {
     }
 }
 
-fn backend_of(url: &str) -> &'static str {
-    if url.starts_with("sqlite:") {
-        "sqlite"
-    } else {
-        "postgres"
-    }
-}
-
 /// The page routes, generated once per process. While Leptos generates a route list it stops
 /// resource loading process-wide, and a resource first polled meanwhile never loads
 /// (leptos-rs/leptos#4773): a second instance started in the same process (tests, embedding)
@@ -192,7 +181,25 @@ fn page_routes() -> &'static [AxumRouteListing] {
     })
 }
 
-fn routes(state: AppState, store: Store) -> Router {
+/// Ended sessions and the sign-ins that belonged to them (refresh tokens revoked), every
+/// `CLEANUP_INTERVAL`. A failed round is logged and the next one runs anyway.
+async fn clean_up_continuously(state: AppState, store: Store) {
+    let mut every = tokio::time::interval(CLEANUP_INTERVAL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(error) = tower_sessions::session_store::ExpiredDeletion::delete_expired(&store).await {
+            tracing::warn!(%error, "could not delete expired sessions");
+        }
+        match state.sessions.end_expired(clock::now()).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(ended, "sign-ins of ended sessions purged"),
+            Err(error) => tracing::warn!(%error, "could not purge the sign-ins of ended sessions"),
+        }
+    }
+}
+
+fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
     let config = state.config.clone();
     let leptos_options = state.leptos_options.clone();
     let page_routes = page_routes().to_vec();
@@ -221,28 +228,32 @@ fn routes(state: AppState, store: Store) -> Router {
             &state,
             page_routes,
             move || provide_context(context_state.clone()),
-            move || shell(shell_options.clone()),
+            move || page_shell(shell_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page_shell))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(config.origin()),
             security::browser_requests,
         ));
     // Programs and probes carry no cookies: the bearer API and health checks skip that layer.
-    Router::new()
+    Ok(Router::new()
         .merge(rest::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(browser)
         .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(security::MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(
-            telemetry::SequentialRequestId::default(),
-        ))
-        .with_state(state)
+        .layer(SetRequestIdLayer::x_request_id(telemetry::SequentialRequestId::new()?))
+        .with_state(state))
+}
+
+/// The app's HTML document, with this response's Content-Security-Policy.
+fn page_shell(options: LeptosOptions) -> impl leptos::IntoView {
+    security::set_content_security_policy();
+    shell(options)
 }
 
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
@@ -250,7 +261,7 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
     let session = request.extensions().get::<tower_sessions::Session>().cloned();
     let context = move || {
         provide_context(state.clone());
-        provide_context(crate::server::AnsweringCall);
+        provide_context(crate::server::status::AnsweringCall);
         if let Some(session) = session.clone() {
             provide_context(session);
         }

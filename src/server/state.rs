@@ -8,11 +8,10 @@ use leptos::config::LeptosOptions;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
-use crate::server::auth::session::RefreshLocks;
+use crate::server::auth::session::Sessions;
 use crate::server::config::Config;
 use crate::server::db::Db;
-use crate::server::seal::Sealer;
-use crate::server::sign_ins::SignIns;
+use crate::server::issues::Issues;
 
 /// Cloned for every request (axum state, Leptos context): one reference count, not one per
 /// field (those counters, shared by every core, showed up in profiles).
@@ -38,10 +37,8 @@ pub struct Shared {
     pub oidc: Arc<Oidc>,
     pub jwks: Arc<JwksCache>,
     pub tokens: Arc<TokenVerifier>,
-    pub sealer: Arc<Sealer>,
-    pub refresh_locks: Arc<RefreshLocks>,
-    pub first_page: Arc<crate::server::issues::FirstPageCache>,
-    pub sign_ins: Arc<SignIns>,
+    pub sessions: Sessions,
+    pub issues: Issues,
     pub leptos_options: LeptosOptions,
 }
 

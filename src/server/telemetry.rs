@@ -35,13 +35,13 @@ pub struct SequentialRequestId {
     next: Arc<AtomicU64>,
 }
 
-impl Default for SequentialRequestId {
-    fn default() -> Self {
-        let random = crate::server::random_id();
-        Self {
+impl SequentialRequestId {
+    pub fn new() -> Result<Self, crate::server::random::RandomUnavailable> {
+        let random = crate::server::random::id()?;
+        Ok(Self {
             prefix: random[..6].into(),
             next: Arc::default(),
-        }
+        })
     }
 }
 

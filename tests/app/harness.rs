@@ -31,6 +31,8 @@ pub struct Options {
     pub key_file: Option<std::path::PathBuf>,
     /// `Server.SessionIdleMinutes`.
     pub session_idle_minutes: Option<u64>,
+    /// `Server.DatabaseUrl` (else a fresh database of the backend under test).
+    pub database_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -113,6 +115,9 @@ impl TestApp {
         let tweak = |config: &mut Value| {
             if let Some(minutes) = options.session_idle_minutes {
                 config["Server"]["SessionIdleMinutes"] = json!(minutes);
+            }
+            if let Some(url) = &options.database_url {
+                config["Server"]["DatabaseUrl"] = json!(url);
             }
         };
         Self::spawn_against(listener, Some(idp), &organization, tweak, tempfile::tempdir().unwrap()).await
@@ -322,7 +327,7 @@ impl TestApp {
     }
 
     pub async fn issue_count(&self) -> i64 {
-        issues_app::server::issues::count(&self.state.db).await.unwrap()
+        self.state.issues.count().await.unwrap()
     }
 }
 
@@ -453,4 +458,32 @@ pub async fn session_data(app: &TestApp) -> Vec<Vec<u8>> {
         .await
         .unwrap());
     rows.into_iter().map(|(data,)| data).collect()
+}
+
+/// How many session records the store holds.
+pub async fn session_count(app: &TestApp) -> i64 {
+    let query = format!("SELECT COUNT(*) FROM {}", sessions_table(app));
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query_scalar(&query)
+        .fetch_one(pool)
+        .await
+        .unwrap())
+}
+
+/// The stored id of every session record.
+pub async fn session_ids(app: &TestApp) -> Vec<String> {
+    let query = format!("SELECT id FROM {}", sessions_table(app));
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query_scalar(&query)
+        .fetch_all(pool)
+        .await
+        .unwrap())
+}
+
+/// This process's resident memory, in KiB.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
 }

@@ -772,3 +772,62 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_issue() {
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
     assert!(acknowledged.len() >= 100);
 }
+
+/// A sign-out while a refresh waits on the provider: the refresh must not bring the sign-in or
+/// the session record back (on SQLite the row came back into the in-memory copy and the session
+/// record was written again by the renewal).
+#[tokio::test]
+async fn a_sign_out_during_a_refresh_does_not_bring_the_session_back() {
+    let op = HostileOp::start().await;
+    // Tokens due for refresh at once: their lifetime is inside the refresh margin.
+    op.behaviour.lock().unwrap().token = TokenAnswer::Edited(Arc::new(|body| body["expires_in"] = json!(30)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = TestApp::spawn_against(
+        listener,
+        None,
+        &op.organization_url(),
+        |config| {
+            config["Server"]["IdentityProviderTimeoutSeconds"] = json!(5);
+            // The idle deadline is renewed at most once a second: the refreshing call renews.
+            config["Server"]["SessionIdleMinutes"] = json!(1);
+        },
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let (status, page, client) = attempt(&app).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    op.behaviour.lock().unwrap().token = TokenAnswer::Slow(Duration::from_secs(2));
+    let exchanges = op.hits("/oauth2/token");
+    let refreshing = {
+        let client = client.clone();
+        let url = app.url("/api/list_issues");
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while op.hits("/oauth2/token") == exchanges {
+        assert!(std::time::Instant::now() < deadline, "no refresh reached the provider");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let signed_out = client.post(app.url("/auth/logout")).send().await.unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    refreshing.await.unwrap();
+
+    assert_eq!(signed_in_count(&app).await, 0, "the sign-in came back");
+    assert_eq!(
+        crate::harness::session_count(&app).await,
+        0,
+        "the session record came back"
+    );
+    let (status, _) = app.call(&client, "list_issues", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

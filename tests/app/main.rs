@@ -5,6 +5,7 @@ mod harness;
 mod hostile;
 mod hostile_cases;
 mod peer_op;
+mod sign_in_core;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

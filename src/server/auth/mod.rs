@@ -7,3 +7,4 @@ pub mod jwks;
 pub mod logout_token;
 pub mod oidc;
 pub mod session;
+pub mod sign_in;

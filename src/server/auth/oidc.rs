@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm,
-    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType,
-    CoreSubjectIdentifierType, CoreTokenResponse,
+    CoreErrorResponseType, CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
 use openidconnect::{
     AccessTokenHash, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
@@ -67,9 +67,12 @@ pub enum OidcError {
     /// The IdP refused, or what it sent failed validation: 400.
     #[error("sign-in was refused: {0}")]
     Rejected(String),
-    /// The refresh token is no longer good: the session is over.
-    #[error("the identity provider no longer accepts this session")]
+    /// The grant (authorization code or refresh token) is no longer good (`invalid_grant`).
+    #[error("the identity provider no longer accepts this grant")]
     InvalidGrant,
+    /// The ID token names a signing key the cached JWKS does not have (yet).
+    #[error("the ID token was signed with an unknown key")]
+    UnknownKey,
 }
 
 /// What we discovered about the IdP.
@@ -284,11 +287,11 @@ impl Oidc {
             .ok_or_else(|| OidcError::Rejected("the identity provider sent no ID token".into()))?;
         let nonce = Nonce::new(pending.nonce.clone());
 
-        let claims = match self.verify_id_token(id_token, &response, &nonce, false) {
-            Err(OidcError::Rejected(reason)) if reason == NO_MATCHING_KEY => {
+        let claims = match self.verify_id_token(id_token, &response, &nonce) {
+            Err(OidcError::UnknownKey) => {
                 // A key we have not seen: the IdP may have rotated. Fetch once (rate-limited).
                 self.jwks.refetch_for_unknown_key().await;
-                self.verify_id_token(id_token, &response, &nonce, true)?
+                self.verify_id_token(id_token, &response, &nonce)?
             }
             other => other?,
         };
@@ -312,7 +315,6 @@ impl Oidc {
         id_token: &CoreIdToken,
         response: &CoreTokenResponse,
         nonce: &Nonce,
-        retried: bool,
     ) -> Result<IdClaims, OidcError> {
         let keys = self.jwks.keys();
         let verifier = CoreIdTokenVerifier::new_public_client(
@@ -322,8 +324,8 @@ impl Oidc {
         )
         .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]);
         let claims = id_token.claims(&verifier, nonce).map_err(|error| match error {
-            ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) if !retried => {
-                OidcError::Rejected(NO_MATCHING_KEY.into())
+            ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey) => {
+                OidcError::UnknownKey
             }
             other => OidcError::Rejected(format!("the ID token is not valid: {other}")),
         })?;
@@ -387,10 +389,7 @@ impl Oidc {
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
             .request_async(&self.http)
             .await
-            .map_err(|error| match token_error(error) {
-                OidcError::Rejected(code) if code.starts_with("invalid_grant") => OidcError::InvalidGrant,
-                other => other,
-            })?;
+            .map_err(token_error)?;
         Ok(Refreshed {
             tokens: Tokens {
                 access_token: response.access_token().secret().clone(),
@@ -480,8 +479,6 @@ impl Oidc {
     }
 }
 
-const NO_MATCHING_KEY: &str = "no matching key";
-
 struct IdClaims {
     sub: String,
     sid: Option<String>,
@@ -494,10 +491,13 @@ struct SidClaim {
 }
 
 fn token_error<RE: std::error::Error + 'static>(
-    error: RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
+    error: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
 ) -> OidcError {
     match error {
-        RequestTokenError::ServerResponse(response) => OidcError::Rejected(response.error().as_ref().to_string()),
+        RequestTokenError::ServerResponse(response) => match response.error() {
+            CoreErrorResponseType::InvalidGrant => OidcError::InvalidGrant,
+            other => OidcError::Rejected(other.as_ref().to_string()),
+        },
         RequestTokenError::Request(error) => OidcError::Unavailable(format!("token request failed: {error}")),
         RequestTokenError::Parse(error, _) => OidcError::BadResponse(format!("token response is not valid: {error}")),
         RequestTokenError::Other(message) => OidcError::BadResponse(message),

@@ -1,33 +1,29 @@
-//! Sign-in state kept in the tower-sessions session (one key, one enum) and the resolution of
-//! a session to a [`Viewer`], refreshing the IdP's tokens shortly before they expire.
+//! `Sessions`: the sign-in state of a browser session (one key, one enum in the tower-sessions
+//! record), resolved to a [`Viewer`], with the provider's tokens refreshed shortly before they
+//! expire, and sign-ins ended with their sessions.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::access::Viewer;
 use crate::error::AppError;
-use crate::server::auth::oidc::{OidcError, PendingSecrets};
-use crate::server::db::Db;
-use crate::server::sign_ins::{self, SignInRow, seal_tokens};
-use crate::server::state::AppState;
+use crate::server::auth::bearer::TokenVerifier;
+use crate::server::auth::oidc::{Oidc, OidcError, SignedIn};
+use crate::server::auth::sign_in::{PendingSignIns, SignInError};
+use crate::server::db::database_error;
+use crate::server::random;
+use crate::server::seal::Sealer;
+use crate::server::sign_ins::{Refresh, Refreshed, SignInRow, SignIns};
 
-pub const AUTH_KEY: &str = "auth";
+const AUTH_KEY: &str = "auth";
 /// Tokens this close to expiry are refreshed before use.
 pub const REFRESH_MARGIN_SECONDS: i64 = 60;
-/// A sign-in started and not finished within this time is refused at the callback.
-pub const PENDING_LIFETIME_SECONDS: i64 = 600;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum AuthState {
-    /// Sent to the IdP, waiting for the callback. The secrets are sealed.
-    Pending {
-        sealed: String,
-        return_to: String,
-        started_at: i64,
-    },
+enum AuthState {
     /// Signed in: the `sign_ins` row that holds who and the sealed tokens. `renewed_at`: when
     /// the session's idle deadline was last pushed back (see `idle_renewal_seconds`).
     SignedIn {
@@ -37,278 +33,318 @@ pub enum AuthState {
     },
     /// The IdP ended the session (refresh refused): tell the user once.
     Ended,
+    /// Written by versions that kept a sign-in in progress in the session; now it lives in a
+    /// cookie of its own. Read as anonymous.
+    Pending(serde_json::Value),
 }
 
-pub const PENDING_CONTEXT: &str = "pending-sign-in";
-
-pub fn seal_pending(state: &AppState, secrets: &PendingSecrets) -> String {
-    let json = serde_json::to_vec(secrets).unwrap_or_default();
-    state.sealer.seal(PENDING_CONTEXT, &json)
+pub struct Sessions {
+    sign_ins: SignIns,
+    oidc: Arc<Oidc>,
+    tokens: Arc<TokenVerifier>,
+    sealer: Arc<Sealer>,
+    pending: PendingSignIns,
+    idle: Duration,
+    absolute: Duration,
 }
 
-pub fn open_pending(state: &AppState, sealed: &str) -> Option<PendingSecrets> {
-    let json = state.sealer.open(PENDING_CONTEXT, sealed)?;
-    serde_json::from_slice(&json).ok()
-}
+impl Sessions {
+    pub fn new(
+        sign_ins: SignIns,
+        oidc: Arc<Oidc>,
+        tokens: Arc<TokenVerifier>,
+        sealer: Arc<Sealer>,
+        (idle, absolute): (Duration, Duration),
+        secure_cookies: bool,
+    ) -> Self {
+        Self {
+            pending: PendingSignIns::new(sealer.clone(), secure_cookies),
+            sign_ins,
+            oidc,
+            tokens,
+            sealer,
+            idle,
+            absolute,
+        }
+    }
 
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
+    pub fn oidc(&self) -> &Oidc {
+        &self.oidc
+    }
 
-/// Only same-origin relative paths are kept; anything else becomes `/`.
-pub fn safe_return_to(raw: Option<&str>) -> String {
-    let Some(path) = raw else { return "/".into() };
-    let acceptable = path.starts_with('/')
-        && !path.starts_with("//")
-        && !path.starts_with("/\\")
-        && !path.starts_with("/auth/")
-        && path.len() <= 1024
-        && !path.chars().any(|c| c.is_control() || c == '\\');
-    if acceptable { path.to_string() } else { "/".into() }
-}
+    pub fn pending(&self) -> &PendingSignIns {
+        &self.pending
+    }
 
-async fn read_state(session: &Session) -> Result<Option<AuthState>, AppError> {
-    session.get::<AuthState>(AUTH_KEY).await.map_err(|error| {
-        tracing::error!(%error, "session store unavailable");
-        AppError::Unavailable
-    })
-}
+    pub fn sign_ins(&self) -> &SignIns {
+        &self.sign_ins
+    }
 
-async fn forget(session: &Session, ended: bool) {
-    let result = if ended {
-        session.insert(AUTH_KEY, AuthState::Ended).await
-    } else {
-        session.remove::<AuthState>(AUTH_KEY).await.map(|_| ())
-    };
-    if let Err(error) = result {
-        tracing::warn!(%error, "could not update the session");
+    async fn read_state(&self, session: &Session) -> Result<Option<AuthState>, AppError> {
+        session.get::<AuthState>(AUTH_KEY).await.map_err(|error| {
+            tracing::error!(%error, "session store unavailable");
+            AppError::Unavailable
+        })
+    }
+
+    /// Whether the session holds a live sign-in (no refresh, no renewal).
+    pub async fn is_signed_in(&self, session: &Session) -> bool {
+        match self.read_state(session).await {
+            Ok(Some(AuthState::SignedIn { sign_in, .. })) => matches!(self.sign_ins.get(&sign_in).await, Ok(Some(_))),
+            _ => false,
+        }
+    }
+
+    /// Stores the sign-in the provider just confirmed and binds it to the session, under a new
+    /// session id (session fixation).
+    pub async fn start(&self, session: &Session, signed: SignedIn, now: i64) -> Result<(), SignInError> {
+        let scopes = match signed.scopes {
+            Some(scopes) => scopes,
+            // The provider did not list the granted scopes: read them from the access token.
+            None => match self.tokens.verify_jwt(&signed.tokens.access_token).await {
+                Ok((viewer, _)) => viewer.scopes,
+                Err(_) => Vec::new(),
+            },
+        };
+        let mut row = SignInRow {
+            id: random::id().map_err(|_| SignInError::Store)?,
+            sub: signed.sub,
+            sid: signed.sid,
+            name: signed.name,
+            scopes: scopes.join(" "),
+            sealed_tokens: String::new(),
+            access_expires_at: now + signed.expires_in.map(|d| d.as_secs() as i64).unwrap_or(300),
+            created_at: now,
+            refreshed_at: now,
+            expires_at: now + self.idle.as_secs() as i64,
+        };
+        row.seal_tokens(&self.sealer, &signed.tokens)
+            .map_err(|_| SignInError::Store)?;
+        self.sign_ins.insert(&row).await.map_err(|error| {
+            tracing::error!(%error, "could not store the sign-in");
+            SignInError::Store
+        })?;
+        let bound = async {
+            session.cycle_id().await?;
+            session
+                .insert(
+                    AUTH_KEY,
+                    AuthState::SignedIn {
+                        sign_in: row.id.clone(),
+                        renewed_at: now,
+                    },
+                )
+                .await
+        };
+        if let Err(error) = bound.await {
+            tracing::error!(%error, "session store unavailable");
+            let _ = self.sign_ins.delete(&row.id).await;
+            return Err(SignInError::Store);
+        }
+        tracing::info!(sign_in = %short(&row.id), "signed in");
+        Ok(())
+    }
+
+    /// Ends the session's sign-in (its refresh token revoked at the provider) and the session
+    /// itself. Answers the ID token, for the provider's end-session page. When the store cannot
+    /// say or do it, nothing is pretended: `NotSignedOut`.
+    pub async fn end(&self, session: &Session) -> Result<Option<String>, SignInError> {
+        let state = session.get::<AuthState>(AUTH_KEY).await.map_err(|error| {
+            tracing::error!(%error, "sign-out: session store unavailable");
+            SignInError::NotSignedOut
+        })?;
+        let mut id_token = None;
+        if let Some(AuthState::SignedIn { sign_in, .. }) = state {
+            let ended = self.sign_ins.delete(&sign_in).await.map_err(|error| {
+                tracing::error!(%error, "sign-out: could not end the sign-in");
+                SignInError::NotSignedOut
+            })?;
+            if let Some(row) = ended {
+                id_token = self.revoke(&row).await;
+                tracing::info!(sign_in = %short(&row.id), "signed out");
+            }
+        }
+        session.flush().await.map_err(|error| {
+            tracing::error!(%error, "sign-out: could not delete the session");
+            SignInError::NotSignedOut
+        })?;
+        Ok(id_token)
+    }
+
+    /// Revokes an ended sign-in's refresh token (best effort); answers its ID token.
+    async fn revoke(&self, row: &SignInRow) -> Option<String> {
+        let tokens = row.tokens(&self.sealer)?;
+        if let Some(refresh_token) = &tokens.refresh_token {
+            self.oidc.revoke(refresh_token).await;
+        }
+        tokens.id_token
+    }
+
+    /// Ends the sign-ins whose sessions ended by `now` (idle or absolute timeout) and revokes
+    /// their refresh tokens. Answers how many ended.
+    pub async fn end_expired(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let created_before = now - self.absolute.as_secs() as i64;
+        let mut ended = 0;
+        loop {
+            let ids = self.sign_ins.ended(now, created_before).await?;
+            if ids.is_empty() {
+                return Ok(ended);
+            }
+            for id in ids {
+                if let Some(row) = self.sign_ins.delete(&id).await? {
+                    self.revoke(&row).await;
+                    ended += 1;
+                }
+            }
+        }
+    }
+
+    async fn forget(&self, session: &Session, ended: bool) {
+        let result = if ended {
+            session.insert(AUTH_KEY, AuthState::Ended).await
+        } else {
+            session.remove::<AuthState>(AUTH_KEY).await.map(|_| ())
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not update the session");
+        }
+    }
+
+    /// Says "your session ended" once: afterwards the session is simply anonymous.
+    pub async fn acknowledge_ended(&self, session: &Session) {
+        self.forget(session, false).await;
+    }
+
+    /// Who is signed in on this session. `Ok(None)`: nobody. `Err(SessionEnded)`: the IdP ended
+    /// the session since the last request (shown once, then the session is anonymous).
+    pub async fn viewer(&self, session: &Session, now: i64) -> Result<Option<Viewer>, AppError> {
+        let (sign_in_id, renewed_at) = match self.read_state(session).await? {
+            Some(AuthState::SignedIn { sign_in, renewed_at }) => (sign_in, renewed_at),
+            Some(AuthState::Ended) => return Err(AppError::SessionEnded),
+            Some(AuthState::Pending(_)) | None => return Ok(None),
+        };
+        let row = self.sign_ins.get(&sign_in_id).await.map_err(database_error)?;
+        let Some(row) = row else {
+            // Signed out elsewhere (another instance, back-channel logout).
+            self.forget(session, false).await;
+            return Ok(None);
+        };
+        if row.created_at + self.absolute.as_secs() as i64 <= now {
+            if let Ok(Some(row)) = self.sign_ins.delete(&row.id).await {
+                self.revoke(&row).await;
+            }
+            self.forget(session, true).await;
+            return Err(AppError::SessionEnded);
+        }
+        let row = match self.ensure_fresh(row, now).await {
+            Ok(row) => row,
+            Err(AppError::SessionEnded) => {
+                self.forget(session, true).await;
+                return Err(AppError::SessionEnded);
+            }
+            Err(other) => return Err(other),
+        };
+        if now - renewed_at >= idle_renewal_seconds(self.idle) {
+            self.renew(session, &row.id, now).await;
+        }
+        Ok(Some(Viewer {
+            sub: row.sub.clone(),
+            name: row.name.clone(),
+            scopes: row.scope_list(),
+        }))
+    }
+
+    /// Pushes the idle deadline back: the session record (saved with a new expiry, its cookie
+    /// re-sent) and the sign-in row with it.
+    async fn renew(&self, session: &Session, sign_in: &str, now: i64) {
+        let renewed = AuthState::SignedIn {
+            sign_in: sign_in.to_string(),
+            renewed_at: now,
+        };
+        if let Err(error) = session.insert(AUTH_KEY, renewed).await {
+            tracing::warn!(%error, "could not renew the session");
+        }
+        if let Err(error) = self.sign_ins.extend(sign_in, now + self.idle.as_secs() as i64).await {
+            tracing::warn!(%error, "could not renew the sign-in");
+        }
+    }
+
+    /// Refreshes the access token when it is about to expire, one refresh at a time per
+    /// sign-in across every instance (see [`SignIns::refresh_exclusively`]).
+    async fn ensure_fresh(&self, row: Arc<SignInRow>, now: i64) -> Result<Arc<SignInRow>, AppError> {
+        if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
+            return Ok(row);
+        }
+        let refreshed = self
+            .sign_ins
+            .refresh_exclusively(&row.id, async |row| self.refresh(row, now).await)
+            .await
+            .map_err(database_error)?;
+        match refreshed {
+            Refreshed::Current(row) => Ok(row),
+            Refreshed::Ended => Err(AppError::SessionEnded),
+            Refreshed::Unavailable => Err(AppError::Unavailable),
+        }
+    }
+
+    /// Asks the IdP for new tokens if `row` (just re-read under the lock) still needs them.
+    async fn refresh(&self, mut row: SignInRow, now: i64) -> Refresh {
+        if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
+            return Refresh::Keep(row);
+        }
+        let Some(tokens) = row.tokens(&self.sealer) else {
+            // Sealed with a key we no longer have.
+            return Refresh::End;
+        };
+        let Some(refresh_token) = tokens.refresh_token.clone() else {
+            return if row.access_expires_at > now {
+                Refresh::Keep(row)
+            } else {
+                Refresh::End
+            };
+        };
+        match self.oidc.refresh(&refresh_token).await {
+            Ok(refreshed) => {
+                let mut tokens_now = refreshed.tokens;
+                if tokens_now.id_token.is_none() {
+                    tokens_now.id_token = tokens.id_token;
+                }
+                if let Some(scopes) = refreshed.scopes {
+                    row.scopes = scopes.join(" ");
+                }
+                if row.seal_tokens(&self.sealer, &tokens_now).is_err() {
+                    return Refresh::Unavailable;
+                }
+                row.access_expires_at = now + refreshed.expires_in.map(|d| d.as_secs() as i64).unwrap_or(300);
+                row.refreshed_at = now;
+                tracing::info!(sign_in = %short(&row.id), "access token refreshed");
+                Refresh::Replace(row)
+            }
+            Err(OidcError::InvalidGrant) => {
+                tracing::info!(sign_in = %short(&row.id), "refresh refused by the IdP; session ended");
+                Refresh::End
+            }
+            Err(error) if row.access_expires_at > now => {
+                // The IdP is briefly unreachable but the token is still valid: carry on.
+                tracing::warn!(%error, "refresh failed; using the current token until it expires");
+                Refresh::Keep(row)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "refresh failed and the token has expired");
+                Refresh::Unavailable
+            }
+        }
     }
 }
 
 /// The idle timeout counts from the last save of the session record. Saving on every request
 /// would cost a database write per call, so activity pushes the deadline back at most once per
 /// 1/60 of the idle timeout (once a minute for an hour), between 1 and 60 seconds.
-fn idle_renewal_seconds(idle: std::time::Duration) -> i64 {
+fn idle_renewal_seconds(idle: Duration) -> i64 {
     (idle.as_secs() as i64 / 60).clamp(1, 60)
-}
-
-/// Marks the session changed, so it is saved with a new idle deadline (and its cookie re-sent).
-async fn renew(session: &Session, sign_in: String, now: i64) {
-    let renewed = AuthState::SignedIn {
-        sign_in,
-        renewed_at: now,
-    };
-    if let Err(error) = session.insert(AUTH_KEY, renewed).await {
-        tracing::warn!(%error, "could not renew the session");
-    }
-}
-
-/// Who is signed in on this session. `Ok(None)`: nobody. `Err(SessionEnded)`: the IdP ended
-/// the session since the last request (shown once, then the session is anonymous).
-pub async fn current_viewer(state: &AppState, session: &Session) -> Result<Option<Viewer>, AppError> {
-    let (sign_in_id, renewed_at) = match read_state(session).await? {
-        Some(AuthState::SignedIn { sign_in, renewed_at }) => (sign_in, renewed_at),
-        Some(AuthState::Ended) => return Err(AppError::SessionEnded),
-        Some(AuthState::Pending { .. }) | None => return Ok(None),
-    };
-    let row = state.sign_ins.get(&sign_in_id).await.map_err(database_error)?;
-    let Some(row) = row else {
-        // Signed out elsewhere (another instance, back-channel logout).
-        forget(session, false).await;
-        return Ok(None);
-    };
-    let now = now();
-    if row.created_at + state.config.session_absolute.as_secs() as i64 <= now {
-        let _ = state.sign_ins.delete(&row.id).await;
-        forget(session, true).await;
-        return Err(AppError::SessionEnded);
-    }
-    match ensure_fresh(state, row, now).await {
-        Ok(row) => {
-            if now - renewed_at >= idle_renewal_seconds(state.config.session_idle) {
-                renew(session, sign_in_id, now).await;
-            }
-            Ok(Some(Viewer {
-                sub: row.sub.clone(),
-                name: row.name.clone(),
-                scopes: row.scope_list(),
-            }))
-        }
-        Err(AppError::SessionEnded) => {
-            forget(session, true).await;
-            Err(AppError::SessionEnded)
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// What a refresh attempt decided.
-enum Outcome {
-    /// Fresh enough, or the IdP is briefly down while the token still works: use as is.
-    Current(SignInRow),
-    /// New tokens: store them.
-    Refreshed(SignInRow),
-    /// The IdP refused (or the tokens cannot be read): the sign-in is over.
-    Ended,
-    /// The token expired and the IdP cannot be reached.
-    Unavailable,
-}
-
-/// Refreshes the access token when it is about to expire. One refresh at a time per sign-in:
-/// an in-process lock, and with Postgres a row lock (`SELECT … FOR UPDATE`) held across the
-/// refresh, so two instances never redeem the same refresh token.
-async fn ensure_fresh(state: &AppState, row: Arc<SignInRow>, now: i64) -> Result<Arc<SignInRow>, AppError> {
-    if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
-        return Ok(row);
-    }
-    let _guard = state.refresh_locks.lock(&row.id).await;
-    let outcome = match &state.db {
-        Db::Postgres(pool) => {
-            let mut tx = pool.begin().await.map_err(database_error)?;
-            let locked = sign_ins::get_for_update(&mut tx, &row.id)
-                .await
-                .map_err(database_error)?;
-            // Another instance may have refreshed while we waited for the lock.
-            let outcome = match locked {
-                Some(row) => refresh(state, row, now).await,
-                None => Outcome::Ended,
-            };
-            match &outcome {
-                Outcome::Refreshed(row) => sign_ins::update_tokens_in(&mut tx, row).await,
-                Outcome::Ended => sign_ins::delete_in(&mut tx, &row.id).await,
-                _ => Ok(()),
-            }
-            .map_err(database_error)?;
-            tx.commit().await.map_err(database_error)?;
-            outcome
-        }
-        Db::Sqlite(_) => {
-            let outcome = match state.sign_ins.get(&row.id).await.map_err(database_error)? {
-                Some(row) => refresh(state, Arc::unwrap_or_clone(row), now).await,
-                None => Outcome::Ended,
-            };
-            match &outcome {
-                Outcome::Refreshed(row) => state.sign_ins.update_tokens(row).await,
-                Outcome::Ended => state.sign_ins.delete(&row.id).await,
-                _ => Ok(()),
-            }
-            .map_err(database_error)?;
-            outcome
-        }
-    };
-    match outcome {
-        Outcome::Current(row) | Outcome::Refreshed(row) => Ok(Arc::new(row)),
-        Outcome::Ended => Err(AppError::SessionEnded),
-        Outcome::Unavailable => Err(AppError::Unavailable),
-    }
-}
-
-/// Asks the IdP for new tokens if `row` (just re-read under the lock) still needs them.
-async fn refresh(state: &AppState, mut row: SignInRow, now: i64) -> Outcome {
-    if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
-        return Outcome::Current(row);
-    }
-    let Some(tokens) = row.tokens(&state.sealer) else {
-        // Sealed with a key we no longer have.
-        return Outcome::Ended;
-    };
-    let Some(refresh_token) = tokens.refresh_token.clone() else {
-        return if row.access_expires_at > now {
-            Outcome::Current(row)
-        } else {
-            Outcome::Ended
-        };
-    };
-    match state.oidc.refresh(&refresh_token).await {
-        Ok(refreshed) => {
-            let mut tokens_now = refreshed.tokens;
-            if tokens_now.id_token.is_none() {
-                tokens_now.id_token = tokens.id_token;
-            }
-            if let Some(scopes) = refreshed.scopes {
-                row.scopes = scopes.join(" ");
-            }
-            row.sealed_tokens = seal_tokens(&state.sealer, &row.id, &tokens_now);
-            row.access_expires_at = now + refreshed.expires_in.map(|d| d.as_secs() as i64).unwrap_or(300);
-            row.refreshed_at = now;
-            tracing::info!(sign_in = %short(&row.id), "access token refreshed");
-            Outcome::Refreshed(row)
-        }
-        Err(OidcError::InvalidGrant) => {
-            tracing::info!(sign_in = %short(&row.id), "refresh refused by the IdP; session ended");
-            Outcome::Ended
-        }
-        Err(error) if row.access_expires_at > now => {
-            // The IdP is briefly unreachable but the token is still valid: carry on.
-            tracing::warn!(%error, "refresh failed; using the current token until it expires");
-            Outcome::Current(row)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "refresh failed and the token has expired");
-            Outcome::Unavailable
-        }
-    }
 }
 
 /// A prefix of an identifier, enough to correlate log lines without revealing it.
 pub fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
-}
-
-pub fn database_error(error: sqlx::Error) -> AppError {
-    tracing::error!(%error, "database error");
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => AppError::Unavailable,
-        _ => AppError::Internal,
-    }
-}
-
-/// One async lock per sign-in, so concurrent requests do not refresh the same tokens twice.
-#[derive(Default)]
-pub struct RefreshLocks {
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
-}
-
-impl RefreshLocks {
-    pub async fn lock(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if locks.len() > 1024 {
-                locks.retain(|_, weak| weak.strong_count() > 0);
-            }
-            match locks.get(id).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(id.to_string(), Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_return_to;
-
-    #[test]
-    fn only_relative_paths_are_kept() {
-        assert_eq!(safe_return_to(Some("/issues?x=1")), "/issues?x=1");
-        for hostile in [
-            "https://evil.example",
-            "//evil.example",
-            "/\\evil.example",
-            "javascript:alert(1)",
-            "/auth/login",
-            "issues",
-        ] {
-            assert_eq!(safe_return_to(Some(hostile)), "/", "{hostile}");
-        }
-        assert_eq!(safe_return_to(None), "/");
-    }
 }

@@ -8,9 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::Provider;
 use crate::directory::{AccessTokenFormat, Application, Directory, User};
 use crate::error::OAuthError;
-use crate::provider::Provider;
 use crate::store::{AccessRecord, Grant, RefreshRecord, Subject, digest_of, random_token};
 
 /// OIDC scopes (and Asgardeo's `internal_login`) that are not API scopes: they pass through
@@ -112,10 +112,10 @@ pub struct AccessClaims {
     pub org_name: String,
 }
 
-/// The fields of an ID token this provider reads back (id_token_hint at logout).
+/// The fields of an ID token this provider reads back (id_token_hint at logout; its `sub` is
+/// required by the validation, not read).
 #[derive(Debug, Clone, Deserialize)]
 pub struct IdTokenHint {
-    pub sub: String,
     pub aud: Audience,
     pub sid: Option<String>,
 }

@@ -1,0 +1,33 @@
+//! The Sign in and Sign out controls: forms over the `sign_in` / `sign_out` server functions.
+//! Without WASM they are plain form posts answered with a redirect; hydrated, the app sends
+//! them and follows the answer to the identity provider.
+
+use leptos::prelude::*;
+
+use crate::api::{SignIn, SignOut};
+
+#[component]
+pub fn SignInButton(
+    /// Where the browser comes back to after signing in (a path of this app).
+    return_to: &'static str,
+    id: &'static str,
+    #[prop(optional)] primary: bool,
+) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    view! {
+        <ActionForm action attr:class="inline">
+            <input type="hidden" name="return_to" value=return_to/>
+            <button type="submit" class=if primary { "primary" } else { "" } id=id>"Sign in"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+pub fn SignOutButton() -> impl IntoView {
+    let action = ServerAction::<SignOut>::new();
+    view! {
+        <ActionForm action attr:class="inline">
+            <button type="submit" class="secondary" id="sign-out">"Sign out"</button>
+        </ActionForm>
+    }
+}

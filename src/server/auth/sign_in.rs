@@ -1,0 +1,251 @@
+//! The sign-in core: `begin`, `complete` and `sign_out` over typed inputs, with one error type
+//! whose `IntoResponse` picks the status and the page. The HTTP handlers and server functions
+//! around it are thin adapters.
+
+mod pending;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::server::auth::oidc::{Oidc, OidcError};
+use crate::server::auth::session::Sessions;
+use crate::server::pages::error_page;
+pub use pending::{PENDING_LIFETIME_SECONDS, PendingSignIn, PendingSignIns};
+
+/// Why a sign-in (or a sign-out) did not happen. The browser sees the page for the variant;
+/// details stay in the server log.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("no sign-in is in progress in this browser")]
+    NoPendingSignIn,
+    #[error("the sign-in took too long")]
+    Expired,
+    #[error("the callback's state is not this browser's")]
+    ForeignState,
+    #[error("the callback names another issuer")]
+    IssuerMismatch,
+    #[error("the callback does not name its issuer")]
+    IssuerMissing,
+    #[error("the provider answered {error}")]
+    Denied { error: String, description: String },
+    #[error("the callback has no authorization code")]
+    NoCode,
+    #[error("the provider cannot be reached: {0}")]
+    ProviderUnreachable(String),
+    #[error("the provider's answer is invalid: {0}")]
+    ProviderAnswerInvalid(String),
+    #[error("the provider's answer did not pass validation: {0}")]
+    NotValid(String),
+    #[error("too many sign-ins are completing at once")]
+    Busy,
+    #[error("the session store or the random number generator failed")]
+    Store,
+    #[error("the session could not be ended")]
+    NotSignedOut,
+}
+
+impl From<OidcError> for SignInError {
+    fn from(error: OidcError) -> Self {
+        match error {
+            OidcError::Unavailable(reason) => Self::ProviderUnreachable(reason),
+            OidcError::BadResponse(reason) => Self::ProviderAnswerInvalid(reason),
+            other => Self::NotValid(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for SignInError {
+    fn into_response(self) -> Response {
+        let failed = "Sign-in failed";
+        let unavailable = "Sign-in is unavailable";
+        let (status, title, message) = match &self {
+            Self::BadRequest(problem) => (StatusCode::BAD_REQUEST, "Bad request", problem.clone()),
+            Self::NoPendingSignIn => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "No sign-in is in progress in this browser (it may have been completed already). Start again from the sign-in button.".into(),
+            ),
+            Self::Expired => (StatusCode::BAD_REQUEST, failed, "The sign-in took too long. Start again.".into()),
+            Self::ForeignState => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response does not belong to this browser's sign-in.".into(),
+            ),
+            Self::IssuerMismatch => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response came from an unexpected identity provider.".into(),
+            ),
+            Self::IssuerMissing => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response does not name its identity provider.".into(),
+            ),
+            Self::Denied { error, description } => (
+                if error == "access_denied" { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST },
+                "Sign-in was not completed",
+                format!("The identity provider answered: {error}. {description}"),
+            ),
+            Self::NoCode => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response has no authorization code.".into(),
+            ),
+            Self::NotValid(_) => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The identity provider's answer did not pass validation. Start again.".into(),
+            ),
+            Self::ProviderAnswerInvalid(_) => (
+                StatusCode::BAD_GATEWAY,
+                failed,
+                "The identity provider gave an invalid answer. Try again in a moment.".into(),
+            ),
+            Self::ProviderUnreachable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                unavailable,
+                "The identity provider could not be reached. Try again in a moment.".into(),
+            ),
+            Self::Busy | Self::Store => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                unavailable,
+                "Signing in is not possible right now. Try again in a moment.".into(),
+            ),
+            Self::NotSignedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "You are not signed out",
+                "Your session could not be ended because its store is unavailable: you are not signed out. Try again in a moment.".into(),
+            ),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "sign-in failed");
+        } else {
+            tracing::warn!(error = %self, "sign-in refused");
+        }
+        error_page(status, title, &message)
+    }
+}
+
+/// The provider's redirect back: `/auth/callback?code=…&state=…&iss=…` or `?error=…`. A
+/// repeated parameter is refused by deserialization (`duplicate field`).
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Where a sign-in start sends the browser.
+pub enum Begun {
+    /// Already signed in: straight to the return path.
+    SignedIn { return_to: String },
+    /// To the provider, with the pending sign-in's cookie.
+    ToProvider {
+        authorize_url: String,
+        pending_cookie: HeaderValue,
+    },
+}
+
+/// Starts a sign-in that will come back to `return_to` (relative paths only).
+pub async fn begin(
+    sessions: &Sessions,
+    session: &Session,
+    return_to: Option<&str>,
+    now: i64,
+) -> Result<Begun, SignInError> {
+    let return_to = safe_return_to(return_to);
+    if sessions.is_signed_in(session).await {
+        return Ok(Begun::SignedIn { return_to });
+    }
+    let (authorize_url, secrets) = sessions.oidc().begin().await?;
+    let pending_cookie = sessions.pending().set_cookie(&PendingSignIn {
+        secrets,
+        return_to,
+        started_at: now,
+    })?;
+    Ok(Begun::ToProvider {
+        authorize_url,
+        pending_cookie,
+    })
+}
+
+/// Finishes the sign-in the browser's pending cookie describes; answers the return path.
+pub async fn complete(
+    sessions: &Sessions,
+    session: &Session,
+    cookies: &HeaderMap,
+    query: CallbackQuery,
+    now: i64,
+) -> Result<String, SignInError> {
+    let pending = sessions.pending().redeem(cookies, query.state.as_deref(), now)?;
+    check_issuer(sessions.oidc(), query.iss.as_deref()).await?;
+    if let Some(error) = query.error {
+        return Err(SignInError::Denied {
+            error,
+            description: query.error_description.unwrap_or_default(),
+        });
+    }
+    let code = query.code.ok_or(SignInError::NoCode)?;
+    let signed = sessions.oidc().finish(&code, &pending.secrets).await?;
+    sessions.start(session, signed, now).await?;
+    Ok(pending.return_to)
+}
+
+/// RFC 9207: the response names its issuer, and it is ours.
+async fn check_issuer(oidc: &Oidc, iss: Option<&str>) -> Result<(), SignInError> {
+    match iss {
+        Some(iss) if iss != oidc.issuer() => Err(SignInError::IssuerMismatch),
+        None if oidc.sends_iss_parameter().await => Err(SignInError::IssuerMissing),
+        _ => Ok(()),
+    }
+}
+
+/// Ends the session here (and its refresh token at the provider); answers where the browser
+/// goes next: the provider's end-session page, or home.
+pub async fn sign_out(sessions: &Sessions, session: &Session) -> Result<String, SignInError> {
+    let id_token = sessions.end(session).await?;
+    Ok(sessions
+        .oidc()
+        .end_session_url(id_token.as_deref())
+        .await
+        .unwrap_or_else(|| "/".to_string()))
+}
+
+/// Only same-origin relative paths are kept; anything else becomes `/`.
+pub fn safe_return_to(raw: Option<&str>) -> String {
+    let Some(path) = raw else { return "/".into() };
+    let acceptable = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.starts_with("/auth/")
+        && path.len() <= 1024
+        && !path.chars().any(|c| c.is_control() || c == '\\');
+    if acceptable { path.to_string() } else { "/".into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn only_relative_paths_are_kept() {
+        assert_eq!(safe_return_to(Some("/issues?x=1")), "/issues?x=1");
+        for hostile in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "/auth/login",
+            "issues",
+        ] {
+            assert_eq!(safe_return_to(Some(hostile)), "/", "{hostile}");
+        }
+        assert_eq!(safe_return_to(None), "/");
+    }
+}

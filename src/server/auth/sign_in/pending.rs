@@ -1,0 +1,119 @@
+//! A sign-in in progress lives in the browser, not on the server: its secrets (state, nonce,
+//! PKCE verifier) and return path are sealed into a short-lived cookie that only the callback
+//! receives. Starting a sign-in therefore costs the server nothing durable; an anonymous visitor
+//! can start as many as they like. The only server memory is the set of states already
+//! redeemed (single use), filled by callbacks, bounded, and forgotten when they expire.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use serde::{Deserialize, Serialize};
+use tower_sessions::cookie::{Cookie, SameSite};
+
+use super::SignInError;
+use crate::server::auth::oidc::PendingSecrets;
+use crate::server::seal::Sealer;
+
+/// A sign-in not finished within this time is refused at the callback.
+pub const PENDING_LIFETIME_SECONDS: i64 = 600;
+/// Only the callback needs the cookie.
+const COOKIE_PATH: &str = "/auth/callback";
+/// The sealing context: a pending sign-in opens only as one.
+const SEAL_CONTEXT: &str = "pending-sign-in";
+/// Redeemed states remembered at most (about 50 bytes each).
+const REDEEMED_CAPACITY: usize = 100_000;
+
+#[derive(Serialize, Deserialize)]
+pub struct PendingSignIn {
+    pub secrets: PendingSecrets,
+    pub return_to: String,
+    pub started_at: i64,
+}
+
+pub struct PendingSignIns {
+    sealer: Arc<Sealer>,
+    cookie_name: &'static str,
+    secure: bool,
+    /// Keyed hash of a redeemed state → when it would have expired anyway.
+    redeemed: Mutex<HashMap<[u8; 32], i64>>,
+}
+
+impl PendingSignIns {
+    pub fn new(sealer: Arc<Sealer>, secure: bool) -> Self {
+        Self {
+            sealer,
+            cookie_name: if secure {
+                "__Secure-issues_pending"
+            } else {
+                "issues_pending"
+            },
+            secure,
+            redeemed: Mutex::default(),
+        }
+    }
+
+    fn cookie<'c>(&self, value: String, max_age: i64) -> Cookie<'c> {
+        Cookie::build((self.cookie_name, value))
+            .path(COOKIE_PATH)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .max_age(tower_sessions::cookie::time::Duration::seconds(max_age))
+            .build()
+    }
+
+    /// The `Set-Cookie` value that hands `pending` to the browser.
+    pub fn set_cookie(&self, pending: &PendingSignIn) -> Result<HeaderValue, SignInError> {
+        let json = serde_json::to_vec(pending).map_err(|_| SignInError::Store)?;
+        let sealed = self.sealer.seal(SEAL_CONTEXT, &json).map_err(|_| SignInError::Store)?;
+        HeaderValue::try_from(self.cookie(sealed, PENDING_LIFETIME_SECONDS).to_string()).map_err(|_| SignInError::Store)
+    }
+
+    /// The `Set-Cookie` value that removes it: every callback answer carries it.
+    pub fn clear_cookie(&self) -> HeaderValue {
+        HeaderValue::try_from(self.cookie(String::new(), 0).to_string()).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    /// The browser's pending sign-in, if it is intact, in time, matches the callback's `state`
+    /// and was not redeemed before. It is redeemed by this call, whatever happens next.
+    pub fn redeem(&self, headers: &HeaderMap, state: Option<&str>, now: i64) -> Result<PendingSignIn, SignInError> {
+        let sealed = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(Cookie::split_parse)
+            .filter_map(Result::ok)
+            .find(|cookie| cookie.name() == self.cookie_name)
+            .map(|cookie| cookie.value().to_string())
+            .ok_or(SignInError::NoPendingSignIn)?;
+        let pending: PendingSignIn = self
+            .sealer
+            .open(SEAL_CONTEXT, &sealed)
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(SignInError::NoPendingSignIn)?;
+        let expires_at = pending.started_at + PENDING_LIFETIME_SECONDS;
+        if expires_at < now {
+            return Err(SignInError::Expired);
+        }
+        let matches = state.is_some_and(|given| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(given.as_bytes(), pending.secrets.state.as_bytes())
+                .is_ok()
+        });
+        if !matches {
+            return Err(SignInError::ForeignState);
+        }
+        let key = self.sealer.keyed_hash(pending.secrets.state.as_bytes());
+        let mut redeemed = self.redeemed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if redeemed.len() >= REDEEMED_CAPACITY {
+            redeemed.retain(|_, until| *until >= now);
+            if redeemed.len() >= REDEEMED_CAPACITY {
+                return Err(SignInError::Busy);
+            }
+        }
+        if redeemed.insert(key, expires_at).is_some() {
+            return Err(SignInError::NoPendingSignIn);
+        }
+        Ok(pending)
+    }
+}
