@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{SignIn, SignOut};
+use crate::error::AppError;
 
 #[component]
 pub fn SignInButton(
@@ -18,6 +19,7 @@ pub fn SignInButton(
         <ActionForm action attr:class="inline">
             <input type="hidden" name="return_to" value=return_to/>
             <button type="submit" class=if primary { "primary" } else { "" } id=id>"Sign in"</button>
+            <Refusal action/>
         </ActionForm>
     }
 }
@@ -28,6 +30,18 @@ pub fn SignOutButton() -> impl IntoView {
     view! {
         <ActionForm action attr:class="inline">
             <button type="submit" class="secondary" id="sign-out">"Sign out"</button>
+            <Refusal action/>
         </ActionForm>
     }
+}
+
+/// Why the last attempt did not go through (the identity provider or the store unavailable).
+#[component]
+fn Refusal<A>(action: ServerAction<A>) -> impl IntoView
+where
+    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
+    A::Output: Send + Sync + 'static,
+{
+    let problem = move || action.value().get().and_then(Result::err).map(|error| error.to_string());
+    view! { <span class="status" role="status">{problem}</span> }
 }

@@ -64,9 +64,10 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            let writer = match sqlite_file(url) {
-                Some(file) => Some(lock_sqlite_file(std::path::Path::new(&file))?),
-                None => None,
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let writer = match in_memory {
+                true => None,
+                false => Some(lock_sqlite_file(options.get_filename())?),
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
@@ -125,7 +126,9 @@ impl Db {
 }
 
 /// Creates the database file private (SQLite gives its WAL and shared-memory files the same
-/// permissions) and takes an exclusive advisory lock on it, held until the app stops.
+/// permissions) and takes an exclusive lock on `<file>.lock` beside it, held until the app
+/// stops. (Not on the database file itself: closing any descriptor of that file would drop
+/// SQLite's own POSIX locks on it.)
 fn lock_sqlite_file(path: &std::path::Path) -> Result<SingleWriter, DbError> {
     let failed = |source| DbError::File {
         path: path.display().to_string(),
@@ -134,7 +137,12 @@ fn lock_sqlite_file(path: &std::path::Path) -> Result<SingleWriter, DbError> {
     if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         files::create_private_dir(parent).map_err(failed)?;
     }
-    let file = files::open_private(path).map_err(failed)?;
+    if !path.exists() {
+        files::open_private(path).map_err(failed)?;
+    }
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = files::open_private(std::path::Path::new(&lock_path)).map_err(failed)?;
     match file.try_lock() {
         Ok(()) => Ok(SingleWriter { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(DbError::InUse {
@@ -152,10 +160,4 @@ pub fn database_error(error: sqlx::Error) -> AppError {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => AppError::Unavailable,
         _ => AppError::Internal,
     }
-}
-
-fn sqlite_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next()?;
-    (!path.is_empty() && path != ":memory:").then(|| path.to_string())
 }

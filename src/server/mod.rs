@@ -7,6 +7,7 @@ pub mod db;
 pub mod files;
 pub mod functions;
 pub mod issues;
+pub mod keyed_locks;
 pub mod local_cache;
 pub mod pages;
 pub mod random;

@@ -1,8 +1,9 @@
 //! The tower-sessions store. What it keeps at rest is private and final:
 //! - a session is stored under a keyed hash of its id, never the cookie's value itself, so a
 //!   copy of the database does not hand out live sessions;
-//! - a record is only ever created by `create`: a save for a record that is gone (signed out
-//!   or expired while a request was in flight) is dropped instead of bringing it back.
+//! - a record is only ever created by `create`: a save is an update of an existing, unexpired
+//!   record, so a save for a record that is gone (signed out or expired while a request was in
+//!   flight) changes nothing instead of bringing it back.
 //!
 //! With the embedded SQLite database, where this process is the only writer, a write-through
 //! copy of the records is kept in memory (exact), so reading the session costs no round trip.
@@ -16,6 +17,7 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::server::db::Db;
+use crate::server::keyed_locks::KeyedLocks;
 use crate::server::local_cache::LocalCache;
 use crate::server::seal::Sealer;
 
@@ -25,14 +27,16 @@ const CACHED_SESSIONS: usize = 10_000;
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    db: Db,
     sealer: Arc<Sealer>,
 }
 
 /// Chosen once, from whether this process is the database's only writer.
 #[derive(Clone)]
 enum Backend {
-    /// SQLite: records by stored id, copied in memory.
-    Cached(SqliteStore, Arc<LocalCache<Id, Record>>),
+    /// SQLite: records by stored id, copied in memory; saves and deletes of one record take
+    /// its lock, so the copy follows the database in order.
+    Cached(SqliteStore, Arc<LocalCache<Id, Record>>, Arc<KeyedLocks<Id>>),
     Shared(PostgresStore),
 }
 
@@ -55,7 +59,7 @@ impl Store {
             Db::Sqlite(pool) => {
                 let store = SqliteStore::new(pool.clone());
                 store.migrate().await?;
-                Backend::Cached(store, Arc::new(LocalCache::new(CACHED_SESSIONS)))
+                Backend::Cached(store, Arc::new(LocalCache::new(CACHED_SESSIONS)), Arc::default())
             }
             Db::Postgres(pool) => {
                 let store = PostgresStore::new(pool.clone());
@@ -63,7 +67,11 @@ impl Store {
                 Backend::Shared(store)
             }
         };
-        Ok(Self { backend, sealer })
+        Ok(Self {
+            backend,
+            db: db.clone(),
+            sealer,
+        })
     }
 
     /// The id a session is stored under: a keyed hash of the cookie's id.
@@ -84,7 +92,7 @@ impl Store {
 
     async fn load_stored(&self, stored: &Id) -> session_store::Result<Option<Record>> {
         match &self.backend {
-            Backend::Cached(store, cache) => match cache.get(stored) {
+            Backend::Cached(store, cache, _) => match cache.get(stored) {
                 Some(record) if unexpired(&record) => Ok(Some(record)),
                 Some(_) => {
                     cache.remove(stored);
@@ -103,15 +111,39 @@ impl Store {
         }
     }
 
-    async fn save_stored(&self, record: &Record) -> session_store::Result<()> {
+    /// Writes a new record (its stored id is free).
+    async fn insert_stored(&self, record: &Record) -> session_store::Result<()> {
         match &self.backend {
-            Backend::Cached(store, cache) => {
+            Backend::Cached(store, cache, locks) => {
+                let _guard = locks.lock(&record.id).await;
                 store.save(record).await?;
                 cache.put(record.id, record.clone(), unexpired);
                 Ok(())
             }
             Backend::Shared(store) => store.save(record).await,
         }
+    }
+
+    /// Overwrites the record if it is still there and unexpired; answers whether it was.
+    async fn update_stored(&self, record: &Record) -> session_store::Result<bool> {
+        let data = rmp_serde::to_vec(record).map_err(|error| session_store::Error::Encode(error.to_string()))?;
+        let table = match &self.db {
+            Db::Sqlite(_) => "tower_sessions",
+            Db::Postgres(_) => "\"tower_sessions\".\"session\"",
+        };
+        let sql = format!("UPDATE {table} SET data = $1, expiry_date = $2 WHERE id = $3 AND expiry_date > $4");
+        let id = record.id.to_string();
+        let now = OffsetDateTime::now_utc();
+        let updated = crate::on_db!(&self.db, |pool| sqlx::query(&sql)
+            .bind(&data)
+            .bind(record.expiry_date)
+            .bind(&id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|result| result.rows_affected()))
+        .map_err(|error| session_store::Error::Backend(error.to_string()))?;
+        Ok(updated > 0)
     }
 }
 
@@ -122,16 +154,26 @@ impl SessionStore for Store {
         while self.load_stored(&self.stored_id(&record.id)).await?.is_some() {
             record.id = Id::default();
         }
-        self.save_stored(&self.at_rest(record)).await
+        self.insert_stored(&self.at_rest(record)).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let stored = self.at_rest(record);
-        if self.load_stored(&stored.id).await?.is_none() {
+        match &self.backend {
+            Backend::Cached(_, cache, locks) => {
+                let _guard = locks.lock(&stored.id).await;
+                if self.update_stored(&stored).await? {
+                    cache.put(stored.id, stored, unexpired);
+                } else {
+                    cache.remove(&stored.id);
+                }
+            }
             // Deleted (signed out) or expired while this request ran: it stays gone.
-            return Ok(());
+            Backend::Shared(_) => {
+                self.update_stored(&stored).await?;
+            }
         }
-        self.save_stored(&stored).await
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -142,7 +184,8 @@ impl SessionStore for Store {
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let stored = self.stored_id(id);
         match &self.backend {
-            Backend::Cached(store, cache) => {
+            Backend::Cached(store, cache, locks) => {
+                let _guard = locks.lock(&stored).await;
                 store.delete(&stored).await?;
                 cache.remove(&stored);
                 Ok(())
@@ -156,7 +199,7 @@ impl SessionStore for Store {
 impl ExpiredDeletion for Store {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match &self.backend {
-            Backend::Cached(store, cache) => {
+            Backend::Cached(store, cache, _) => {
                 store.delete_expired().await?;
                 cache.retain(|_, record| unexpired(record));
                 Ok(())

@@ -6,13 +6,13 @@
 //! and an in-process lock makes a refresh exclusive; with PostgreSQL other instances write too,
 //! so nothing is cached and a row lock (`SELECT … FOR UPDATE`) makes it exclusive.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::on_db;
 use crate::server::db::Db;
+use crate::server::keyed_locks::KeyedLocks;
 use crate::server::local_cache::LocalCache;
 use crate::server::random::RandomUnavailable;
 use crate::server::seal::Sealer;
@@ -119,7 +119,9 @@ pub struct SignIns {
     db: Db,
     /// `Some` exactly when this process is the database's only writer.
     cache: Option<LocalCache<String, Arc<SignInRow>>>,
-    locks: RowLocks,
+    /// Held by every refresh and delete of a sign-in in this process: a sign-out waits for a
+    /// refresh in flight instead of racing it, and two requests never refresh the same tokens.
+    locks: KeyedLocks<String>,
 }
 
 impl SignIns {
@@ -128,7 +130,7 @@ impl SignIns {
         Self {
             db,
             cache,
-            locks: RowLocks::default(),
+            locks: KeyedLocks::default(),
         }
     }
 
@@ -172,10 +174,9 @@ impl SignIns {
         Ok(())
     }
 
-    /// Pushes the idle deadline back (with the session's own renewal).
+    /// Pushes the idle deadline back (with the session's own renewal). Only the purge reads
+    /// the deadline, from the database; the copy in memory is dropped to stay exact.
     pub async fn extend(&self, id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
-        let _guard = self.locks.lock(id).await;
-        let before = self.forget(id);
         on_db!(&self.db, |pool| {
             sqlx::query("UPDATE sign_ins SET expires_at = $2 WHERE id = $1")
                 .bind(id)
@@ -184,12 +185,13 @@ impl SignIns {
                 .await
                 .map(|result| result.rows_affected())
         })?;
-        self.refill(before, id).await
+        self.forget(id);
+        Ok(())
     }
 
     /// Deletes the sign-in; answers the row it was, so its tokens can be revoked.
     pub async fn delete(&self, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
-        let _guard = self.locks.lock(id).await;
+        let _guard = self.locks.lock(&id.to_string()).await;
         let sql = format!("{DELETE} RETURNING {COLUMNS}");
         let deleted: Option<SignInRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(id)
@@ -201,24 +203,19 @@ impl SignIns {
 
     /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
     pub async fn delete_by_sid_or_sub(&self, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
-        let ended = on_db!(&self.db, |pool| {
-            sqlx::query(
-                "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2)",
-            )
-            .bind(sid)
-            .bind(sub)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        if let Some(cache) = &self.cache {
-            cache.retain(|_, row| match (sid, sub) {
-                (Some(sid), _) => row.sid.as_deref() != Some(sid),
-                (None, Some(sub)) => row.sub != sub,
-                (None, None) => true,
-            });
+        let ended: Vec<String> = on_db!(&self.db, |pool| sqlx::query_scalar(
+            "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2) RETURNING id",
+        )
+        .bind(sid)
+        .bind(sub)
+        .fetch_all(pool)
+        .await)?;
+        for id in &ended {
+            // After a refresh in flight has stored (and copied) what it got.
+            let _guard = self.locks.lock(id).await;
+            self.forget(id);
         }
-        Ok(ended)
+        Ok(ended.len() as u64)
     }
 
     /// Sign-ins whose session ended by `now`: idle past `expires_at`, or created before
@@ -242,7 +239,7 @@ impl SignIns {
         id: &str,
         refresh: impl AsyncFnOnce(SignInRow) -> Refresh,
     ) -> Result<Refreshed, sqlx::Error> {
-        let _guard = self.locks.lock(id).await;
+        let _guard = self.locks.lock(&id.to_string()).await;
         match &self.db {
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -274,13 +271,15 @@ impl SignIns {
                 match refresh(Arc::unwrap_or_clone(row)).await {
                     Refresh::Keep(row) => Ok(Refreshed::Current(Arc::new(row))),
                     Refresh::Replace(row) => {
-                        let before = self.forget(id);
+                        // Deleted meanwhile (the delete waited for this lock or ran before the
+                        // row was read): it stays deleted, and no copy brings it back.
                         if update_tokens!(pool, row)? == 0 {
+                            self.forget(id);
                             return Ok(Refreshed::Ended);
                         }
                         let row = Arc::new(row);
-                        if let (Some(cache), Some(before)) = (&self.cache, before) {
-                            cache.fill(before, id.to_string(), row.clone(), |_| true);
+                        if let Some(cache) = &self.cache {
+                            cache.put(id.to_string(), row.clone(), |_| true);
                         }
                         Ok(Refreshed::Current(row))
                     }
@@ -295,56 +294,15 @@ impl SignIns {
         }
     }
 
-    /// Drops the in-memory copy before a write; answers the point to refill from.
-    fn forget(&self, id: &str) -> Option<crate::server::local_cache::Generation> {
-        self.cache.as_ref().map(|cache| {
+    /// Drops the in-memory copy, after a write to the database.
+    fn forget(&self, id: &str) {
+        if let Some(cache) = &self.cache {
             cache.remove(&id.to_string());
-            cache.generation()
-        })
-    }
-
-    async fn refill(
-        &self,
-        before: Option<crate::server::local_cache::Generation>,
-        id: &str,
-    ) -> Result<(), sqlx::Error> {
-        if let (Some(cache), Some(before)) = (&self.cache, before)
-            && let Some(row) = select(&self.db, id).await?
-        {
-            cache.fill(before, id.to_string(), Arc::new(row), |_| true);
         }
-        Ok(())
     }
 }
 
 async fn select(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1");
     on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
-}
-
-/// One async lock per sign-in in this process: concurrent requests do not refresh the same
-/// tokens twice, and a sign-out waits for a refresh in flight instead of racing it.
-#[derive(Default)]
-struct RowLocks {
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
-}
-
-impl RowLocks {
-    async fn lock(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            if locks.len() > 1024 {
-                locks.retain(|_, weak| weak.strong_count() > 0);
-            }
-            match locks.get(id).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(id.to_string(), Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
-    }
 }

@@ -64,19 +64,33 @@ pub struct Application {
     router: Router,
     state: AppState,
     dev_idp: Option<dev_idp::RunningIdp>,
+    /// The periodic purge of ended sessions: stopped with the app.
+    _cleanup: AbortOnDrop,
     /// Released when the app stops serving.
     _single_writer: Option<SingleWriter>,
 }
 
+/// A background task that ends with its owner.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl Application {
+    /// The database first: a second process on an SQLite file in use is told so before
+    /// anything else (such as the port being taken) can fail.
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        let storage = Db::connect(&config.database_url, config.database_max_connections).await?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartupError::Listen {
                 addr: config.listen,
                 source,
             })?;
-        Self::build_with_listener(config, leptos_options, listener).await
+        Self::build_on(config, leptos_options, listener, storage).await
     }
 
     /// Like `build`, on a listener the caller bound (tests bind port 0 first).
@@ -85,13 +99,21 @@ impl Application {
         leptos_options: LeptosOptions,
         listener: TcpListener,
     ) -> Result<Self, StartupError> {
+        let storage = Db::connect(&config.database_url, config.database_max_connections).await?;
+        Self::build_on(config, leptos_options, listener, storage).await
+    }
+
+    async fn build_on(
+        config: Config,
+        leptos_options: LeptosOptions,
+        listener: TcpListener,
+        (db, single_writer): (Db, Option<SingleWriter>),
+    ) -> Result<Self, StartupError> {
+        db.migrate().await?;
         let dev_idp = match &config.dev_idp {
             Some(dev) => Some(start_dev_idp(&config, dev).await?),
             None => None,
         };
-
-        let (db, single_writer) = Db::connect(&config.database_url, config.database_max_connections).await?;
-        db.migrate().await?;
 
         let sealer = Arc::new(match &config.session_key {
             Some(key) => Sealer::from_base64(key.expose())?,
@@ -127,13 +149,14 @@ impl Application {
             tokens,
             leptos_options,
         });
-        tokio::spawn(clean_up_continuously(state.clone(), store.clone()));
-        let router = routes(state.clone(), store)?;
+        let router = routes(state.clone(), store.clone())?;
+        let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         Ok(Self {
             listener,
             router,
             state,
             dev_idp,
+            _cleanup: cleanup,
             _single_writer: single_writer,
         })
     }

@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn request_ids_are_distinct_and_share_the_process_prefix() {
-        let mut ids = SequentialRequestId::default();
+        let mut ids = SequentialRequestId::new().unwrap();
         let request = Request::new(());
         let first = ids.make_request_id(&request).unwrap();
         let second = ids.make_request_id(&request).unwrap();
@@ -71,7 +71,7 @@ mod tests {
         assert_ne!(first, second);
         assert_eq!(first.split('-').next(), second.split('-').next());
         assert_ne!(
-            SequentialRequestId::default().prefix,
+            SequentialRequestId::new().unwrap().prefix,
             ids.prefix,
             "a new prefix per process"
         );

@@ -290,3 +290,33 @@ async fn sign_ins_end_with_their_sessions_and_their_refresh_tokens_are_revoked()
     let (status, _) = app.call(&john, "list_issues", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The session store's side of "nothing resurrects a session": a save for a record deleted
+/// meanwhile (a sign-out while a request was in flight) changes nothing, on either backend.
+#[tokio::test]
+async fn a_session_saved_after_its_deletion_stays_deleted() {
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::{Id, Record};
+    let app = TestApp::spawn().await;
+    let sealer = std::sync::Arc::new(crate::sealer());
+    let store = issues_app::server::session_store::Store::for_db(&app.state.db, sealer)
+        .await
+        .unwrap();
+    let mut record = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    record.data.insert("auth".into(), json!("signed in"));
+    store.create(&mut record).await.unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap().unwrap().data, record.data);
+
+    record.data.insert("auth".into(), json!("renewed"));
+    store.save(&record).await.unwrap();
+    assert_eq!(store.load(&record.id).await.unwrap().unwrap().data["auth"], "renewed");
+
+    store.delete(&record.id).await.unwrap();
+    store.save(&record).await.unwrap();
+    assert!(store.load(&record.id).await.unwrap().is_none());
+    assert_eq!(session_count(&app).await, 0);
+}

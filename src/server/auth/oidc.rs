@@ -84,7 +84,8 @@ pub struct Discovered {
     pub extra: ExtraMetadata,
 }
 
-/// Secrets of a sign-in in progress. Kept sealed in the session until the callback.
+/// Secrets of a sign-in in progress, kept sealed in the browser's pending sign-in cookie until
+/// the callback.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct PendingSecrets {
     pub state: String,

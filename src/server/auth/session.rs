@@ -124,6 +124,12 @@ impl Sessions {
             tracing::error!(%error, "could not store the sign-in");
             SignInError::Store
         })?;
+        // A second sign-in in the same browser (two tabs) replaces the first.
+        if let Ok(Some(AuthState::SignedIn { sign_in, .. })) = session.get::<AuthState>(AUTH_KEY).await
+            && let Ok(Some(previous)) = self.sign_ins.delete(&sign_in).await
+        {
+            self.revoke(&previous).await;
+        }
         let bound = async {
             session.cycle_id().await?;
             session
@@ -145,30 +151,34 @@ impl Sessions {
         Ok(())
     }
 
-    /// Ends the session's sign-in (its refresh token revoked at the provider) and the session
-    /// itself. Answers the ID token, for the provider's end-session page. When the store cannot
-    /// say or do it, nothing is pretended: `NotSignedOut`.
+    /// Ends the session, then its sign-in (the refresh token revoked at the provider). Answers
+    /// the ID token, for the provider's end-session page. When the store cannot read or delete
+    /// the session, nothing is pretended: `NotSignedOut`, and the cookie stays.
     pub async fn end(&self, session: &Session) -> Result<Option<String>, SignInError> {
         let state = session.get::<AuthState>(AUTH_KEY).await.map_err(|error| {
             tracing::error!(%error, "sign-out: session store unavailable");
             SignInError::NotSignedOut
         })?;
-        let mut id_token = None;
-        if let Some(AuthState::SignedIn { sign_in, .. }) = state {
-            let ended = self.sign_ins.delete(&sign_in).await.map_err(|error| {
-                tracing::error!(%error, "sign-out: could not end the sign-in");
-                SignInError::NotSignedOut
-            })?;
-            if let Some(row) = ended {
-                id_token = self.revoke(&row).await;
-                tracing::info!(sign_in = %short(&row.id), "signed out");
-            }
-        }
         session.flush().await.map_err(|error| {
             tracing::error!(%error, "sign-out: could not delete the session");
             SignInError::NotSignedOut
         })?;
-        Ok(id_token)
+        let Some(AuthState::SignedIn { sign_in, .. }) = state else {
+            return Ok(None);
+        };
+        // The session is gone, so the user is signed out; a sign-in row left behind by a
+        // database error is purged with the session's deadline.
+        match self.sign_ins.delete(&sign_in).await {
+            Ok(Some(row)) => {
+                tracing::info!(sign_in = %short(&row.id), "signed out");
+                Ok(self.revoke(&row).await)
+            }
+            Ok(None) => Ok(None),
+            Err(error) => {
+                tracing::error!(%error, "sign-out: the sign-in is left to the purge");
+                Ok(None)
+            }
+        }
     }
 
     /// Revokes an ended sign-in's refresh token (best effort); answers its ID token.

@@ -40,8 +40,6 @@ pub enum SignInError {
     ProviderAnswerInvalid(String),
     #[error("the provider's answer did not pass validation: {0}")]
     NotValid(String),
-    #[error("too many sign-ins are completing at once")]
-    Busy,
     #[error("the session store or the random number generator failed")]
     Store,
     #[error("the session could not be ended")]
@@ -110,7 +108,7 @@ impl IntoResponse for SignInError {
                 unavailable,
                 "The identity provider could not be reached. Try again in a moment.".into(),
             ),
-            Self::Busy | Self::Store => (
+            Self::Store => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 unavailable,
                 "Signing in is not possible right now. Try again in a moment.".into(),

@@ -2,7 +2,8 @@
 //! PKCE verifier) and return path are sealed into a short-lived cookie that only the callback
 //! receives. Starting a sign-in therefore costs the server nothing durable; an anonymous visitor
 //! can start as many as they like. The only server memory is the set of states already
-//! redeemed (single use), filled by callbacks, bounded, and forgotten when they expire.
+//! redeemed (single use in this process), filled by callbacks, bounded (about 5 MB), and
+//! forgotten when they expire; across instances the provider's single-use code does the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -108,7 +109,10 @@ impl PendingSignIns {
         if redeemed.len() >= REDEEMED_CAPACITY {
             redeemed.retain(|_, until| *until >= now);
             if redeemed.len() >= REDEEMED_CAPACITY {
-                return Err(SignInError::Busy);
+                // A flood of callbacks: start over rather than refuse sign-ins. A replay that
+                // slips through then still meets the provider's single-use code.
+                tracing::warn!("redeemed sign-in states at capacity; forgotten");
+                redeemed.clear();
             }
         }
         if redeemed.insert(key, expires_at).is_some() {
