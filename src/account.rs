@@ -42,6 +42,12 @@ where
     A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
     A::Output: Send + Sync + 'static,
 {
-    let problem = move || action.value().get().and_then(Result::err).map(|error| error.to_string());
+    let problem = move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.to_string())
+    };
     view! { <span class="status" role="status">{problem}</span> }
 }

@@ -203,13 +203,15 @@ impl SignIns {
 
     /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
     pub async fn delete_by_sid_or_sub(&self, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
-        let ended: Vec<String> = on_db!(&self.db, |pool| sqlx::query_scalar(
+        let ended: Vec<String> = on_db!(&self.db, |pool| {
+            sqlx::query_scalar(
             "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2) RETURNING id",
         )
         .bind(sid)
         .bind(sub)
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         for id in &ended {
             // After a refresh in flight has stored (and copied) what it got.
             let _guard = self.locks.lock(id).await;

@@ -6,5 +6,7 @@ pub mod http;
 pub mod jwks;
 pub mod logout_token;
 pub mod oidc;
+pub mod pending;
 pub mod session;
 pub mod sign_in;
+pub mod sign_in_error;

@@ -12,8 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 use tower_sessions::cookie::{Cookie, SameSite};
 
-use super::SignInError;
 use crate::server::auth::oidc::PendingSecrets;
+use crate::server::auth::sign_in_error::SignInError;
 use crate::server::seal::Sealer;
 
 /// A sign-in not finished within this time is refused at the callback.

@@ -1,0 +1,122 @@
+//! `SignInError`: why a sign-in or sign-out did not happen, and the page the browser sees for
+//! it (status and escaped message); details stay in the server log.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::server::auth::oidc::OidcError;
+use crate::server::pages::error_page;
+
+/// Why a sign-in (or a sign-out) did not happen. The browser sees the page for the variant;
+/// details stay in the server log.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("no sign-in is in progress in this browser")]
+    NoPendingSignIn,
+    #[error("the sign-in took too long")]
+    Expired,
+    #[error("the callback's state is not this browser's")]
+    ForeignState,
+    #[error("the callback names another issuer")]
+    IssuerMismatch,
+    #[error("the callback does not name its issuer")]
+    IssuerMissing,
+    #[error("the provider answered {error}")]
+    Denied { error: String, description: String },
+    #[error("the callback has no authorization code")]
+    NoCode,
+    #[error("the provider cannot be reached: {0}")]
+    ProviderUnreachable(String),
+    #[error("the provider's answer is invalid: {0}")]
+    ProviderAnswerInvalid(String),
+    #[error("the provider's answer did not pass validation: {0}")]
+    NotValid(String),
+    #[error("the session store or the random number generator failed")]
+    Store,
+    #[error("the session could not be ended")]
+    NotSignedOut,
+}
+
+impl From<OidcError> for SignInError {
+    fn from(error: OidcError) -> Self {
+        match error {
+            OidcError::Unavailable(reason) => Self::ProviderUnreachable(reason),
+            OidcError::BadResponse(reason) => Self::ProviderAnswerInvalid(reason),
+            other => Self::NotValid(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for SignInError {
+    fn into_response(self) -> Response {
+        let failed = "Sign-in failed";
+        let unavailable = "Sign-in is unavailable";
+        let (status, title, message) = match &self {
+            Self::BadRequest(problem) => (StatusCode::BAD_REQUEST, "Bad request", problem.clone()),
+            Self::NoPendingSignIn => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "No sign-in is in progress in this browser (it may have been completed already). Start again from the sign-in button.".into(),
+            ),
+            Self::Expired => (StatusCode::BAD_REQUEST, failed, "The sign-in took too long. Start again.".into()),
+            Self::ForeignState => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response does not belong to this browser's sign-in.".into(),
+            ),
+            Self::IssuerMismatch => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response came from an unexpected identity provider.".into(),
+            ),
+            Self::IssuerMissing => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response does not name its identity provider.".into(),
+            ),
+            Self::Denied { error, description } => (
+                if error == "access_denied" { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST },
+                "Sign-in was not completed",
+                format!("The identity provider answered: {error}. {description}"),
+            ),
+            Self::NoCode => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The sign-in response has no authorization code.".into(),
+            ),
+            Self::NotValid(_) => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The identity provider's answer did not pass validation. Start again.".into(),
+            ),
+            Self::ProviderAnswerInvalid(_) => (
+                StatusCode::BAD_GATEWAY,
+                failed,
+                "The identity provider gave an invalid answer. Try again in a moment.".into(),
+            ),
+            Self::ProviderUnreachable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                unavailable,
+                "The identity provider could not be reached. Try again in a moment.".into(),
+            ),
+            Self::Store => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                unavailable,
+                "Signing in is not possible right now. Try again in a moment.".into(),
+            ),
+            Self::NotSignedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "You are not signed out",
+                "Your session could not be ended because its store is unavailable: you are not signed out. Try again in a moment.".into(),
+            ),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "sign-in failed");
+        } else {
+            tracing::warn!(error = %self, "sign-in refused");
+        }
+        error_page(status, title, &message)
+    }
+}
