@@ -106,9 +106,10 @@ pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
             authorize_url,
             pending_cookie,
         }) => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.append_header(axum::http::header::SET_COOKIE, pending_cookie);
-            }
+            // Without the cookie the callback could not finish: refuse rather than send the
+            // browser to the provider.
+            let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(|| fail(AppError::Internal))?;
+            response.append_header(axum::http::header::SET_COOKIE, pending_cookie);
             go_to(&authorize_url);
         }
         Err(error) => return Err(fail(sign_in_failure(error))),

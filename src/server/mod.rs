@@ -4,6 +4,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod detach;
 pub mod files;
 pub mod functions;
 pub mod issues;

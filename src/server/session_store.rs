@@ -17,6 +17,7 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::server::db::Db;
+use crate::server::detach::detached;
 use crate::server::keyed_locks::KeyedLocks;
 use crate::server::local_cache::LocalCache;
 use crate::server::seal::Sealer;
@@ -47,6 +48,10 @@ impl std::fmt::Debug for Store {
             Backend::Shared(_) => "Store(postgres)",
         })
     }
+}
+
+fn task_failed(error: tokio::task::JoinError) -> session_store::Error {
+    session_store::Error::Backend(format!("a session write did not finish: {error}"))
 }
 
 fn unexpired(record: &Record) -> bool {
@@ -115,10 +120,15 @@ impl Store {
     async fn insert_stored(&self, record: &Record) -> session_store::Result<()> {
         match &self.backend {
             Backend::Cached(store, cache, locks) => {
-                let _guard = locks.lock(&record.id).await;
-                store.save(record).await?;
-                cache.put(record.id, record.clone(), unexpired);
-                Ok(())
+                let (store, cache, locks, record) = (store.clone(), cache.clone(), locks.clone(), record.clone());
+                detached(async move {
+                    let _guard = locks.lock(&record.id).await;
+                    store.save(&record).await?;
+                    cache.put(record.id, record, unexpired);
+                    Ok(())
+                })
+                .await
+                .map_err(task_failed)?
             }
             Backend::Shared(store) => store.save(record).await,
         }
@@ -161,19 +171,22 @@ impl SessionStore for Store {
         let stored = self.at_rest(record);
         match &self.backend {
             Backend::Cached(_, cache, locks) => {
-                let _guard = locks.lock(&stored.id).await;
-                if self.update_stored(&stored).await? {
-                    cache.put(stored.id, stored, unexpired);
-                } else {
-                    cache.remove(&stored.id);
-                }
+                let (this, cache, locks) = (self.clone(), cache.clone(), locks.clone());
+                detached(async move {
+                    let _guard = locks.lock(&stored.id).await;
+                    if this.update_stored(&stored).await? {
+                        cache.put(stored.id, stored, unexpired);
+                    } else {
+                        cache.remove(&stored.id);
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(task_failed)?
             }
             // Deleted (signed out) or expired while this request ran: it stays gone.
-            Backend::Shared(_) => {
-                self.update_stored(&stored).await?;
-            }
+            Backend::Shared(_) => self.update_stored(&stored).await.map(|_| ()),
         }
-        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -185,10 +198,15 @@ impl SessionStore for Store {
         let stored = self.stored_id(id);
         match &self.backend {
             Backend::Cached(store, cache, locks) => {
-                let _guard = locks.lock(&stored).await;
-                store.delete(&stored).await?;
-                cache.remove(&stored);
-                Ok(())
+                let (store, cache, locks) = (store.clone(), cache.clone(), locks.clone());
+                detached(async move {
+                    let _guard = locks.lock(&stored).await;
+                    store.delete(&stored).await?;
+                    cache.remove(&stored);
+                    Ok(())
+                })
+                .await
+                .map_err(task_failed)?
             }
             Backend::Shared(store) => store.delete(&stored).await,
         }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::on_db;
 use crate::server::db::Db;
+use crate::server::detach::detached;
 use crate::server::keyed_locks::KeyedLocks;
 use crate::server::local_cache::LocalCache;
 use crate::server::random::RandomUnavailable;
@@ -94,43 +95,41 @@ const UPDATE_TOKENS: &str =
     "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
 const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
 
-/// Stores refreshed tokens on `$executor` (a pool or a transaction of either backend);
-/// evaluates to how many rows changed (0: the sign-in was deleted meanwhile).
-macro_rules! update_tokens {
-    ($executor:expr, $row:expr) => {
-        sqlx::query(UPDATE_TOKENS)
-            .bind(&$row.id)
-            .bind(&$row.scopes)
-            .bind(&$row.sealed_tokens)
-            .bind($row.access_expires_at)
-            .bind($row.refreshed_at)
-            .execute($executor)
-            .await
-            .map(|result| result.rows_affected())
-    };
-}
-
 /// Sign-ins kept in memory at most (SQLite); more are read from the database.
 const CACHED_SIGN_INS: usize = 10_000;
 /// Sign-ins purged per round of [`SignIns::ended`].
 const PURGE_BATCH: i64 = 500;
 
+/// Cheap to clone: writes run detached (see [`detached`]) with a handle of their own.
+#[derive(Clone)]
 pub struct SignIns {
     db: Db,
     /// `Some` exactly when this process is the database's only writer.
-    cache: Option<LocalCache<String, Arc<SignInRow>>>,
-    /// Held by every refresh and delete of a sign-in in this process: a sign-out waits for a
-    /// refresh in flight instead of racing it, and two requests never refresh the same tokens.
-    locks: KeyedLocks<String>,
+    cache: Option<Arc<LocalCache<String, Arc<SignInRow>>>>,
+    /// Held by every insert, refresh and delete of a sign-in in this process: a sign-out waits
+    /// for a refresh in flight instead of racing it, two requests never refresh the same
+    /// tokens, and the copy in memory follows the database in order.
+    locks: Arc<KeyedLocks<String>>,
+    /// PostgreSQL: a refresh holds a connection (and the row lock) while the provider answers;
+    /// at most half the pool does, so slow refreshes cannot starve every other request.
+    refreshes: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl SignIns {
     pub fn new(db: Db) -> Self {
-        let cache = db.single_writer().then(|| LocalCache::new(CACHED_SIGN_INS));
+        let cache = db.single_writer().then(|| Arc::new(LocalCache::new(CACHED_SIGN_INS)));
+        let refreshes = match &db {
+            Db::Postgres(pool) => {
+                let half = (pool.options().get_max_connections() / 2).max(1);
+                Some(Arc::new(tokio::sync::Semaphore::new(half as usize)))
+            }
+            Db::Sqlite(_) => None,
+        };
         Self {
             db,
             cache,
-            locks: KeyedLocks::default(),
+            locks: Arc::default(),
+            refreshes,
         }
     }
 
@@ -151,27 +150,33 @@ impl SignIns {
     }
 
     pub async fn insert(&self, row: &SignInRow) -> Result<(), sqlx::Error> {
-        let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
-        on_db!(&self.db, |pool| {
-            sqlx::query(&sql)
-                .bind(&row.id)
-                .bind(&row.sub)
-                .bind(&row.sid)
-                .bind(&row.name)
-                .bind(&row.scopes)
-                .bind(&row.sealed_tokens)
-                .bind(row.access_expires_at)
-                .bind(row.created_at)
-                .bind(row.refreshed_at)
-                .bind(row.expires_at)
-                .execute(pool)
-                .await
-                .map(|result| result.rows_affected())
-        })?;
-        if let Some(cache) = &self.cache {
-            cache.put(row.id.clone(), Arc::new(row.clone()), |_| true);
-        }
-        Ok(())
+        let (this, row) = (self.clone(), row.clone());
+        detached(async move {
+            let _guard = this.locks.lock(&row.id).await;
+            let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+            on_db!(&this.db, |pool| {
+                sqlx::query(&sql)
+                    .bind(&row.id)
+                    .bind(&row.sub)
+                    .bind(&row.sid)
+                    .bind(&row.name)
+                    .bind(&row.scopes)
+                    .bind(&row.sealed_tokens)
+                    .bind(row.access_expires_at)
+                    .bind(row.created_at)
+                    .bind(row.refreshed_at)
+                    .bind(row.expires_at)
+                    .execute(pool)
+                    .await
+                    .map(|result| result.rows_affected())
+            })?;
+            if let Some(cache) = &this.cache {
+                cache.put(row.id.clone(), Arc::new(row), |_| true);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(task_failed)?
     }
 
     /// Pushes the idle deadline back (with the session's own renewal). Only the purge reads
@@ -191,33 +196,45 @@ impl SignIns {
 
     /// Deletes the sign-in; answers the row it was, so its tokens can be revoked.
     pub async fn delete(&self, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {
-        let _guard = self.locks.lock(&id.to_string()).await;
-        let sql = format!("{DELETE} RETURNING {COLUMNS}");
-        let deleted: Option<SignInRow> = on_db!(&self.db, |pool| sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?;
-        self.forget(id);
-        Ok(deleted)
+        let (this, id) = (self.clone(), id.to_string());
+        detached(async move {
+            let _guard = this.locks.lock(&id).await;
+            let sql = format!("{DELETE} RETURNING {COLUMNS}");
+            let deleted: Option<SignInRow> = on_db!(&this.db, |pool| sqlx::query_as(&sql)
+                .bind(&id)
+                .fetch_optional(pool)
+                .await)?;
+            this.forget(&id);
+            Ok(deleted)
+        })
+        .await
+        .map_err(task_failed)?
     }
 
     /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).
     pub async fn delete_by_sid_or_sub(&self, sid: Option<&str>, sub: Option<&str>) -> Result<u64, sqlx::Error> {
-        let ended: Vec<String> = on_db!(&self.db, |pool| {
-            sqlx::query_scalar(
-            "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2) RETURNING id",
-        )
-        .bind(sid)
-        .bind(sub)
-        .fetch_all(pool)
+        let this = self.clone();
+        let (sid, sub) = (sid.map(str::to_string), sub.map(str::to_string));
+        detached(async move {
+            let ended: Vec<String> = on_db!(&this.db, |pool| sqlx::query_scalar(
+                "DELETE FROM sign_ins WHERE ($1 IS NOT NULL AND sid = $1) OR ($1 IS NULL AND $2 IS NOT NULL AND sub = $2) RETURNING id",
+            )
+            .bind(&sid)
+            .bind(&sub)
+            .fetch_all(pool)
+            .await)?;
+            for id in &ended {
+                this.forget(id);
+            }
+            // Again once a refresh in flight has stored (and copied) what it got.
+            for id in &ended {
+                let _guard = this.locks.lock(id).await;
+                this.forget(id);
+            }
+            Ok(ended.len() as u64)
+        })
         .await
-        })?;
-        for id in &ended {
-            // After a refresh in flight has stored (and copied) what it got.
-            let _guard = self.locks.lock(id).await;
-            self.forget(id);
-        }
-        Ok(ended.len() as u64)
+        .map_err(task_failed)?
     }
 
     /// Sign-ins whose session ended by `now`: idle past `expires_at`, or created before
@@ -244,6 +261,10 @@ impl SignIns {
         let _guard = self.locks.lock(&id.to_string()).await;
         match &self.db {
             Db::Postgres(pool) => {
+                let _permit = match &self.refreshes {
+                    Some(refreshes) => Some(refreshes.acquire().await.map_err(|_| sqlx::Error::PoolClosed)?),
+                    None => None,
+                };
                 let mut tx = pool.begin().await?;
                 let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE id = $1 FOR UPDATE");
                 let locked: Option<SignInRow> = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
@@ -253,7 +274,14 @@ impl SignIns {
                 let outcome = match refresh(row).await {
                     Refresh::Keep(row) => Refreshed::Current(Arc::new(row)),
                     Refresh::Replace(row) => {
-                        update_tokens!(&mut *tx, row)?;
+                        sqlx::query(UPDATE_TOKENS)
+                            .bind(&row.id)
+                            .bind(&row.scopes)
+                            .bind(&row.sealed_tokens)
+                            .bind(row.access_expires_at)
+                            .bind(row.refreshed_at)
+                            .execute(&mut *tx)
+                            .await?;
                         Refreshed::Current(Arc::new(row))
                     }
                     Refresh::End => {
@@ -266,24 +294,33 @@ impl SignIns {
                 Ok(outcome)
             }
             Db::Sqlite(pool) => {
-                // Every write of this id takes the lock held here: the row read is current.
+                // Every write of the tokens takes the lock held here: the row read is current.
                 let Some(row) = self.get(id).await? else {
                     return Ok(Refreshed::Ended);
                 };
                 match refresh(Arc::unwrap_or_clone(row)).await {
                     Refresh::Keep(row) => Ok(Refreshed::Current(Arc::new(row))),
                     Refresh::Replace(row) => {
-                        // Deleted meanwhile (the delete waited for this lock or ran before the
-                        // row was read): it stays deleted, and no copy brings it back.
-                        if update_tokens!(pool, row)? == 0 {
+                        // Deleted meanwhile (a back-channel logout): it stays deleted, and no
+                        // copy brings it back. Otherwise the row as stored now is copied.
+                        let sql = format!("{UPDATE_TOKENS} RETURNING {COLUMNS}");
+                        let stored: Option<SignInRow> = sqlx::query_as(&sql)
+                            .bind(&row.id)
+                            .bind(&row.scopes)
+                            .bind(&row.sealed_tokens)
+                            .bind(row.access_expires_at)
+                            .bind(row.refreshed_at)
+                            .fetch_optional(pool)
+                            .await?;
+                        let Some(stored) = stored else {
                             self.forget(id);
                             return Ok(Refreshed::Ended);
-                        }
-                        let row = Arc::new(row);
+                        };
+                        let stored = Arc::new(stored);
                         if let Some(cache) = &self.cache {
-                            cache.put(id.to_string(), row.clone(), |_| true);
+                            cache.put(id.to_string(), stored.clone(), |_| true);
                         }
-                        Ok(Refreshed::Current(row))
+                        Ok(Refreshed::Current(stored))
                     }
                     Refresh::End => {
                         sqlx::query(DELETE).bind(id).execute(pool).await?;
@@ -302,6 +339,10 @@ impl SignIns {
             cache.remove(&id.to_string());
         }
     }
+}
+
+fn task_failed(error: tokio::task::JoinError) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("a sign-in write did not finish: {error}"))
 }
 
 async fn select(db: &Db, id: &str) -> Result<Option<SignInRow>, sqlx::Error> {

@@ -29,18 +29,12 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
-fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, SignInError> {
-    query
-        .map(|Query(query)| query)
-        .map_err(|rejection| SignInError::BadRequest(rejection.body_text()))
-}
-
 async fn login(
     State(state): State<AppState>,
     session: Session,
     login: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Result<Response, SignInError> {
-    let return_to = query(login)?.return_to;
+    let Query(LoginQuery { return_to }) = login?;
     Ok(
         match sign_in::begin(&state.sessions, &session, return_to.as_deref(), clock::now()).await? {
             Begun::SignedIn { return_to } => Redirect::to(&return_to).into_response(),
@@ -60,7 +54,7 @@ async fn callback(
     callback: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
     let completed = async {
-        let callback = query(callback)?;
+        let Query(callback) = callback?;
         let return_to = sign_in::complete(&state.sessions, &session, &cookies, callback, clock::now()).await?;
         Ok::<_, SignInError>(Redirect::to(&return_to))
     };

@@ -15,6 +15,7 @@ use crate::server::auth::oidc::{Oidc, OidcError, SignedIn};
 use crate::server::auth::pending::PendingSignIns;
 use crate::server::auth::sign_in_error::SignInError;
 use crate::server::db::database_error;
+use crate::server::detach::detached;
 use crate::server::random;
 use crate::server::seal::Sealer;
 use crate::server::sign_ins::{Refresh, Refreshed, SignInRow, SignIns};
@@ -39,12 +40,14 @@ enum AuthState {
     Pending(serde_json::Value),
 }
 
+/// Cheap to clone: a refresh runs detached with a handle of its own.
+#[derive(Clone)]
 pub struct Sessions {
     sign_ins: SignIns,
     oidc: Arc<Oidc>,
     tokens: Arc<TokenVerifier>,
     sealer: Arc<Sealer>,
-    pending: PendingSignIns,
+    pending: Arc<PendingSignIns>,
     idle: Duration,
     absolute: Duration,
 }
@@ -59,7 +62,7 @@ impl Sessions {
         secure_cookies: bool,
     ) -> Self {
         Self {
-            pending: PendingSignIns::new(sealer.clone(), secure_cookies),
+            pending: Arc::new(PendingSignIns::new(sealer.clone(), secure_cookies)),
             sign_ins,
             oidc,
             tokens,
@@ -281,16 +284,24 @@ impl Sessions {
     }
 
     /// Refreshes the access token when it is about to expire, one refresh at a time per
-    /// sign-in across every instance (see [`SignIns::refresh_exclusively`]).
+    /// sign-in across every instance (see [`SignIns::refresh_exclusively`]). Detached: tokens
+    /// the provider has rotated are stored even if the request is dropped meanwhile.
     async fn ensure_fresh(&self, row: Arc<SignInRow>, now: i64) -> Result<Arc<SignInRow>, AppError> {
         if row.access_expires_at - REFRESH_MARGIN_SECONDS > now {
             return Ok(row);
         }
-        let refreshed = self
-            .sign_ins
-            .refresh_exclusively(&row.id, async |row| self.refresh(row, now).await)
-            .await
-            .map_err(database_error)?;
+        let this = self.clone();
+        let refreshed = detached(async move {
+            this.sign_ins
+                .refresh_exclusively(&row.id, async |row| this.refresh(row, now).await)
+                .await
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "refresh task failed");
+            AppError::Internal
+        })?
+        .map_err(database_error)?;
         match refreshed {
             Refreshed::Current(row) => Ok(row),
             Refreshed::Ended => Err(AppError::SessionEnded),

@@ -1,6 +1,7 @@
 //! `SignInError`: why a sign-in or sign-out did not happen, and the page the browser sees for
 //! it (status and escaped message); details stay in the server log.
 
+use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -46,6 +47,13 @@ impl From<OidcError> for SignInError {
             OidcError::BadResponse(reason) => Self::ProviderAnswerInvalid(reason),
             other => Self::NotValid(other.to_string()),
         }
+    }
+}
+
+/// A query that does not decode (a repeated parameter, bad encoding) is the caller's fault.
+impl From<QueryRejection> for SignInError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
     }
 }
 
