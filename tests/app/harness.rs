@@ -106,21 +106,34 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> Self {
+        Self::spawn_configured(options, |_| {}).await
+    }
+
+    /// The app and a dev IdP, with `tweak` applied to config.json after `options`.
+    pub async fn spawn_configured(options: Options, tweak: impl FnOnce(&mut Value)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut idp_options = dev_idp::Options::new(directory(&base, &options), ([127, 0, 0, 1], 0).into());
         idp_options.key_file = options.key_file.clone();
         let idp = dev_idp::start(idp_options).await.unwrap();
         let organization = idp.organization_url();
-        let tweak = |config: &mut Value| {
+        let configure = |config: &mut Value| {
             if let Some(minutes) = options.session_idle_minutes {
                 config["Server"]["SessionIdleMinutes"] = json!(minutes);
             }
             if let Some(url) = &options.database_url {
                 config["Server"]["DatabaseUrl"] = json!(url);
             }
+            tweak(config);
         };
-        Self::spawn_against(listener, Some(idp), &organization, tweak, tempfile::tempdir().unwrap()).await
+        Self::spawn_against(
+            listener,
+            Some(idp),
+            &organization,
+            configure,
+            tempfile::tempdir().unwrap(),
+        )
+        .await
     }
 
     /// The app against any provider at `organization_url`; `tweak` edits config.json first.

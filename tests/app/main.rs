@@ -897,22 +897,9 @@ async fn the_embedded_dev_idp_starts_from_config() {
 
 #[tokio::test]
 async fn introspection_mode_asks_the_idp() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let idp = dev_idp::start(dev_idp::Options::new(
-        harness::directory(&base, &Options::default()),
-        ([127, 0, 0, 1], 0).into(),
-    ))
-    .await
-    .unwrap();
-    let organization = idp.organization_url();
-    let app = TestApp::spawn_against(
-        listener,
-        Some(idp),
-        &organization,
-        |config| config["AuthorizationConfig"]["TokenValidation"] = json!("introspection"),
-        tempfile::tempdir().unwrap(),
-    )
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["AuthorizationConfig"]["TokenValidation"] = json!("introspection")
+    })
     .await;
     let john = app.password_token(CLIENT_ID, JOHN).await;
     let (status, _, _) = rest(&app, reqwest::Method::GET, Some(&john), None).await;

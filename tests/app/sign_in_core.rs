@@ -172,28 +172,12 @@ async fn the_data_directory_and_database_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let parent = tempfile::tempdir().unwrap();
     let data = parent.path().join("data");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let idp = dev_idp::start(dev_idp::Options::new(
-        harness::directory(&base, &Options::default()),
-        ([127, 0, 0, 1], 0).into(),
-    ))
-    .await
-    .unwrap();
-    let organization = idp.organization_url();
     let data_dir = data.clone();
-    let app = TestApp::spawn_against(
-        listener,
-        Some(idp),
-        &organization,
-        move |config| {
-            config["Server"]["DataDir"] = json!(data_dir);
-            config["Server"]["DatabaseUrl"] =
-                json!(format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()));
-            config["Server"].as_object_mut().unwrap().remove("SessionKey");
-        },
-        tempfile::tempdir().unwrap(),
-    )
+    let app = TestApp::spawn_configured(Options::default(), move |config| {
+        config["Server"]["DataDir"] = json!(data_dir);
+        config["Server"]["DatabaseUrl"] = json!(format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()));
+        config["Server"].as_object_mut().unwrap().remove("SessionKey");
+    })
     .await;
     app.sign_in(&browser(), EMILY, "/").await;
     let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
