@@ -6,7 +6,8 @@
 //!   flight) changes nothing instead of bringing it back.
 //!
 //! With the embedded SQLite database, where this process is the only writer, a write-through
-//! copy of the records is kept in memory (exact), so reading the session costs no round trip.
+//! copy of the records is kept in memory (exact), so reading the session costs no round trip
+//! (nor a hash: the copy in this process's memory is keyed by the session id itself).
 
 use std::sync::Arc;
 
@@ -35,8 +36,8 @@ pub struct Store {
 /// Chosen once, from whether this process is the database's only writer.
 #[derive(Clone)]
 enum Backend {
-    /// SQLite: records by stored id, copied in memory; saves and deletes of one record take
-    /// its lock, so the copy follows the database in order.
+    /// SQLite: copied in memory by session id; saves and deletes of one session take its lock,
+    /// so the copy follows the database in order.
     Cached(SqliteStore, Arc<LocalCache<Id, Record>>, Arc<KeyedLocks<Id>>),
     Shared(PostgresStore),
 }
@@ -95,58 +96,29 @@ impl Store {
         }
     }
 
-    async fn load_stored(&self, stored: &Id) -> session_store::Result<Option<Record>> {
-        match &self.backend {
-            Backend::Cached(store, cache, _) => match cache.get(stored) {
-                Some(record) if unexpired(&record) => Ok(Some(record)),
-                Some(_) => {
-                    cache.remove(stored);
-                    Ok(None)
-                }
-                None => {
-                    let before = cache.generation();
-                    let loaded = store.load(stored).await?;
-                    if let Some(record) = &loaded {
-                        cache.fill(before, *stored, record.clone(), unexpired);
-                    }
-                    Ok(loaded)
-                }
-            },
-            Backend::Shared(store) => store.load(stored).await,
-        }
-    }
-
-    /// Writes a new record (its stored id is free).
-    async fn insert_stored(&self, record: &Record) -> session_store::Result<()> {
-        match &self.backend {
-            Backend::Cached(store, cache, locks) => {
-                let (store, cache, locks, record) = (store.clone(), cache.clone(), locks.clone(), record.clone());
-                detached(async move {
-                    let _guard = locks.lock(&record.id).await;
-                    store.save(&record).await?;
-                    cache.put(record.id, record, unexpired);
-                    Ok(())
-                })
-                .await
-                .map_err(task_failed)?
-            }
-            Backend::Shared(store) => store.save(record).await,
-        }
+    /// The record from the database, with the session's own id.
+    async fn load_from_database(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let loaded = match &self.backend {
+            Backend::Cached(store, ..) => store.load(&self.stored_id(id)).await?,
+            Backend::Shared(store) => store.load(&self.stored_id(id)).await?,
+        };
+        Ok(loaded.map(|record| Record { id: *id, ..record }))
     }
 
     /// Overwrites the record if it is still there and unexpired; answers whether it was.
-    async fn update_stored(&self, record: &Record) -> session_store::Result<bool> {
-        let data = rmp_serde::to_vec(record).map_err(|error| session_store::Error::Encode(error.to_string()))?;
+    async fn update_existing(&self, record: &Record) -> session_store::Result<bool> {
+        let stored = self.at_rest(record);
+        let data = rmp_serde::to_vec(&stored).map_err(|error| session_store::Error::Encode(error.to_string()))?;
         let table = match &self.db {
             Db::Sqlite(_) => "tower_sessions",
             Db::Postgres(_) => "\"tower_sessions\".\"session\"",
         };
         let sql = format!("UPDATE {table} SET data = $1, expiry_date = $2 WHERE id = $3 AND expiry_date > $4");
-        let id = record.id.to_string();
+        let id = stored.id.to_string();
         let now = OffsetDateTime::now_utc();
         let updated = crate::on_db!(&self.db, |pool| sqlx::query(&sql)
             .bind(&data)
-            .bind(record.expiry_date)
+            .bind(stored.expiry_date)
             .bind(&id)
             .bind(now)
             .execute(pool)
@@ -161,23 +133,41 @@ impl Store {
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A fresh id whose stored id is free; the cookie gets `record.id`.
-        while self.load_stored(&self.stored_id(&record.id)).await?.is_some() {
+        while self.load(&record.id).await?.is_some() {
             record.id = Id::default();
         }
-        self.insert_stored(&self.at_rest(record)).await
+        match &self.backend {
+            Backend::Cached(store, cache, locks) => {
+                let (this, store, cache, locks, record) = (
+                    self.clone(),
+                    store.clone(),
+                    cache.clone(),
+                    locks.clone(),
+                    record.clone(),
+                );
+                detached(async move {
+                    let _guard = locks.lock(&record.id).await;
+                    store.save(&this.at_rest(&record)).await?;
+                    cache.put(record.id, record, unexpired);
+                    Ok(())
+                })
+                .await
+                .map_err(task_failed)?
+            }
+            Backend::Shared(store) => store.save(&self.at_rest(record)).await,
+        }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let stored = self.at_rest(record);
         match &self.backend {
             Backend::Cached(_, cache, locks) => {
-                let (this, cache, locks) = (self.clone(), cache.clone(), locks.clone());
+                let (this, cache, locks, record) = (self.clone(), cache.clone(), locks.clone(), record.clone());
                 detached(async move {
-                    let _guard = locks.lock(&stored.id).await;
-                    if this.update_stored(&stored).await? {
-                        cache.put(stored.id, stored, unexpired);
+                    let _guard = locks.lock(&record.id).await;
+                    if this.update_existing(&record).await? {
+                        cache.put(record.id, record, unexpired);
                     } else {
-                        cache.remove(&stored.id);
+                        cache.remove(&record.id);
                     }
                     Ok(())
                 })
@@ -185,24 +175,40 @@ impl SessionStore for Store {
                 .map_err(task_failed)?
             }
             // Deleted (signed out) or expired while this request ran: it stays gone.
-            Backend::Shared(_) => self.update_stored(&stored).await.map(|_| ()),
+            Backend::Shared(_) => self.update_existing(record).await.map(|_| ()),
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let loaded = self.load_stored(&self.stored_id(id)).await?;
-        Ok(loaded.map(|record| Record { id: *id, ..record }))
+        let Backend::Cached(_, cache, _) = &self.backend else {
+            return self.load_from_database(id).await;
+        };
+        match cache.get(id) {
+            Some(record) if unexpired(&record) => Ok(Some(record)),
+            Some(_) => {
+                cache.remove(id);
+                Ok(None)
+            }
+            None => {
+                let before = cache.generation();
+                let loaded = self.load_from_database(id).await?;
+                if let Some(record) = &loaded {
+                    cache.fill(before, *id, record.clone(), unexpired);
+                }
+                Ok(loaded)
+            }
+        }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let stored = self.stored_id(id);
         match &self.backend {
             Backend::Cached(store, cache, locks) => {
-                let (store, cache, locks) = (store.clone(), cache.clone(), locks.clone());
+                let (store, cache, locks, id) = (store.clone(), cache.clone(), locks.clone(), *id);
                 detached(async move {
-                    let _guard = locks.lock(&stored).await;
+                    let _guard = locks.lock(&id).await;
                     store.delete(&stored).await?;
-                    cache.remove(&stored);
+                    cache.remove(&id);
                     Ok(())
                 })
                 .await

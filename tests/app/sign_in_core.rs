@@ -304,3 +304,19 @@ async fn a_session_saved_after_its_deletion_stays_deleted() {
     assert!(store.load(&record.id).await.unwrap().is_none());
     assert_eq!(session_count(&app).await, 0);
 }
+
+/// The pending sign-in is single use: the same callback sent twice at once (same cookie, same
+/// state) signs in once.
+#[tokio::test]
+async fn two_concurrent_callbacks_with_the_same_state_sign_in_once() {
+    let app = TestApp::spawn().await;
+    let john = browser();
+    let callback = app
+        .sign_in_until_callback(&john, "john", "john-dev-password", "/")
+        .await;
+    let (first, second) = tokio::join!(john.get(&callback).send(), john.get(&callback).send());
+    let mut statuses = [first.unwrap().status(), second.unwrap().status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::BAD_REQUEST]);
+    assert_eq!(sign_in_rows(&app).await.len(), 1);
+}
