@@ -15,7 +15,6 @@ pub mod random;
 pub mod rest;
 pub mod seal;
 pub mod security;
-pub mod serve;
 pub mod session_store;
 pub mod sign_ins;
 pub mod startup;

@@ -19,7 +19,6 @@ use leptos_axum::{
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -37,7 +36,7 @@ use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
 use crate::server::sign_ins::SignIns;
 use crate::server::state::{AppState, Shared};
-use crate::server::{auth, clock, rest, security, serve, telemetry};
+use crate::server::{auth, clock, rest, security, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -179,7 +178,9 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = serve::serve(self.listener, self.router, self.state.config.limits, stop).await;
+        let served = axum::serve(self.listener, self.router.into_make_service())
+            .with_graceful_shutdown(stop)
+            .await;
         if let Some(idp) = self.dev_idp {
             idp.shutdown().await;
         }
@@ -265,10 +266,6 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         .route("/readyz", get(readyz))
         .merge(browser)
         .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config.limits.request_timeout,
-        ))
         .layer(RequestBodyLimitLayer::new(security::MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .layer(PropagateRequestIdLayer::x_request_id())

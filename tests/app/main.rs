@@ -1,7 +1,6 @@
 //! The app and a dev IdP over real HTTP: sign-in, sessions, server functions, the bearer REST
 //! API, refresh, logout, configuration.
 
-mod edge;
 mod harness;
 mod hostile;
 mod hostile_cases;
