@@ -137,6 +137,10 @@ struct ServerSection {
     database_max_connections: u32,
     #[serde(default = "default_idp_timeout")]
     identity_provider_timeout_seconds: u64,
+    #[serde(default = "default_header_timeout")]
+    header_timeout_seconds: u64,
+    #[serde(default = "default_max_connections_open")]
+    max_open_connections: usize,
 }
 
 impl Default for ServerSection {
@@ -151,6 +155,8 @@ impl Default for ServerSection {
             tls_terminated_by_proxy: false,
             database_max_connections: default_max_connections(),
             identity_provider_timeout_seconds: default_idp_timeout(),
+            header_timeout_seconds: default_header_timeout(),
+            max_open_connections: default_max_connections_open(),
         }
     }
 }
@@ -169,6 +175,12 @@ fn default_max_connections() -> u32 {
 }
 fn default_idp_timeout() -> u64 {
     10
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_max_connections_open() -> usize {
+    1024
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,11 +215,20 @@ pub struct Config {
     pub session_key: Option<Secret>,
     /// How long a call to the IdP may take (token exchange, discovery, JWKS).
     pub identity_provider_timeout: Duration,
+    /// The edge: how long a client may take to send a request's head (and how long a
+    /// keep-alive connection may sit idle), how many connections may be open at once.
+    pub limits: ConnectionLimits,
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
     pub dev_idp: Option<DevIdpConfig>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub max_open_connections: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -422,6 +443,12 @@ impl Checker<'_> {
         if !(1..=120).contains(&server.identity_provider_timeout_seconds) {
             return Err(self.fail("Server.IdentityProviderTimeoutSeconds", "expected 1 to 120 seconds"));
         }
+        if !(1..=30).contains(&server.header_timeout_seconds) {
+            return Err(self.fail("Server.HeaderTimeoutSeconds", "expected 1 to 30 seconds"));
+        }
+        if !(1..=100_000).contains(&server.max_open_connections) {
+            return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
+        }
         if server.database_max_connections == 0 {
             return Err(self.fail("Server.DatabaseMaxConnections", "expected at least 1"));
         }
@@ -494,6 +521,10 @@ impl Checker<'_> {
             database_max_connections: server.database_max_connections,
             session_key,
             identity_provider_timeout: Duration::from_secs(server.identity_provider_timeout_seconds),
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(server.header_timeout_seconds),
+                max_open_connections: server.max_open_connections,
+            },
             session_idle: Duration::from_secs(server.session_idle_minutes * 60),
             session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),
             data_dir,

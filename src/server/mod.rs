@@ -15,6 +15,7 @@ pub mod random;
 pub mod rest;
 pub mod seal;
 pub mod security;
+pub mod serve;
 pub mod session_store;
 pub mod sign_ins;
 pub mod startup;

@@ -36,7 +36,7 @@ use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
 use crate::server::sign_ins::SignIns;
 use crate::server::state::{AppState, Shared};
-use crate::server::{auth, clock, rest, security, telemetry};
+use crate::server::{auth, clock, rest, security, serve, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -178,9 +178,7 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = axum::serve(self.listener, self.router.into_make_service())
-            .with_graceful_shutdown(stop)
-            .await;
+        let served = serve::serve(self.listener, self.router, self.state.config.limits, stop).await;
         if let Some(idp) = self.dev_idp {
             idp.shutdown().await;
         }

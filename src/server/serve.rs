@@ -1,0 +1,72 @@
+//! Serving HTTP/1 with limits at the edge, which `axum::serve` does not set (it runs hyper
+//! without a timer, so a client that sends half a request holds its connection forever):
+//! - a client has `header_timeout` to send a request's head, and a keep-alive connection may
+//!   sit idle between requests for as long (hyper re-arms the same timer after each answer);
+//! - at most `max_open_connections` are open; beyond that new clients wait in the kernel's
+//!   accept queue until one closes;
+//! - a graceful stop lets answers in flight finish.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::server::config::ConnectionLimits;
+
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: ConnectionLimits,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let open = Arc::new(Semaphore::new(limits.max_open_connections));
+    let graceful = GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            slot = open.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    pause_after(&error).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // Timeouts and resets end up here; the client is gone either way.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A failed accept: per-connection errors are the client's; anything else (out of file
+/// descriptors) is worth a pause rather than a busy loop. (As `axum::serve` does.)
+async fn pause_after(error: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if !matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        tracing::error!(%error, "accepting a connection failed");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
