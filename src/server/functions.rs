@@ -92,16 +92,12 @@ pub async fn create_issue(title: String, description: String) -> Result<Issue, A
         .map_err(|e| fail(database_error(e)))
 }
 
-/// Sends the browser to `location`: a plain form gets a redirect, the hydrated app a header it
+/// `leptos_axum::redirect`: a plain form gets a redirect; the hydrated app gets a header it
 /// follows (with a full navigation when it leaves this origin).
-fn go_to(location: &str) {
-    leptos_axum::redirect(location);
-}
-
 pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
     let (state, session) = context().await?;
     match sign_in::begin(&state.sessions, &session, return_to.as_deref(), clock::now()).await {
-        Ok(Begun::SignedIn { return_to }) => go_to(&return_to),
+        Ok(Begun::SignedIn { return_to }) => leptos_axum::redirect(&return_to),
         Ok(Begun::ToProvider {
             authorize_url,
             pending_cookie,
@@ -110,7 +106,7 @@ pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
             // browser to the provider.
             let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(|| fail(AppError::Internal))?;
             response.append_header(axum::http::header::SET_COOKIE, pending_cookie);
-            go_to(&authorize_url);
+            leptos_axum::redirect(&authorize_url);
         }
         Err(error) => return Err(fail(sign_in_failure(error))),
     }
@@ -122,7 +118,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     let next = sign_in::sign_out(&state.sessions, &session)
         .await
         .map_err(|error| fail(sign_in_failure(error)))?;
-    go_to(&next);
+    leptos_axum::redirect(&next);
     Ok(())
 }
 

@@ -500,3 +500,27 @@ pub fn rss_kib() -> u64 {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// Signs in with a readable cookie jar; returns the client and its Cookie header value.
+pub async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::Client, String) {
+    use reqwest::cookie::CookieStore;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    app.sign_in(&client, user, "/").await;
+    let cookie = jar
+        .cookies(&app.base.parse().unwrap())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let session = cookie
+        .split("; ")
+        .find(|c| c.starts_with("issues_session="))
+        .expect("a session cookie")
+        .to_string();
+    (client, session)
+}

@@ -12,6 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use harness::{
     CLIENT_ID, EMILY, JOHN, OTHER_CLIENT, Options, SESSION_KEY, TestApp, browser, location, query_of, sign_in_rows,
+    signed_in_with_cookie,
 };
 use issues_app::server::seal::Sealer;
 use reqwest::StatusCode;
@@ -300,30 +301,6 @@ async fn pages_render_while_another_instance_starts() {
         pages += 1;
     }
     starts.join().unwrap();
-}
-
-/// Signs in with a readable cookie jar; returns the client and its Cookie header value.
-async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::Client, String) {
-    use reqwest::cookie::CookieStore;
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    app.sign_in(&client, user, "/").await;
-    let cookie = jar
-        .cookies(&app.base.parse().unwrap())
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
-    let session = cookie
-        .split("; ")
-        .find(|c| c.starts_with("issues_session="))
-        .expect("a session cookie")
-        .to_string();
-    (client, session)
 }
 
 #[tokio::test]

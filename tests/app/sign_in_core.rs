@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::harness::{
     self, EMILY, JOHN, Options, TestApp, browser, location, rss_kib, session_count, session_ids, sign_in_rows,
+    signed_in_with_cookie,
 };
 
 #[tokio::test]
@@ -143,21 +144,8 @@ async fn sign_out_without_the_database_says_so_and_keeps_the_session_cookie() {
 #[tokio::test]
 async fn session_ids_are_kept_only_as_keyed_hashes() {
     let app = TestApp::spawn().await;
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let john = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    app.sign_in(&john, JOHN, "/").await;
-    let cookies = reqwest::cookie::CookieStore::cookies(&*jar, &app.base.parse().unwrap()).unwrap();
-    let session_id = cookies
-        .to_str()
-        .unwrap()
-        .split("; ")
-        .find_map(|cookie| cookie.strip_prefix("issues_session="))
-        .expect("a session cookie")
-        .to_string();
+    let (john, cookie) = signed_in_with_cookie(&app, JOHN).await;
+    let session_id = cookie.strip_prefix("issues_session=").expect("a session cookie");
     let stored = session_ids(&app).await;
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], session_id, "the cookie value is stored as it is");
