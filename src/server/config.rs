@@ -87,6 +87,9 @@ struct AuthorizationSection {
     audiences: Vec<String>,
     #[serde(default)]
     token_validation: TokenValidation,
+    /// Development only: allow `http://` provider URLs whose host is not loopback.
+    #[serde(default)]
+    allow_insecure_provider: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,6 +207,8 @@ pub struct Config {
     /// Audiences accepted in access tokens: the client id plus any configured API identifiers.
     pub audiences: Vec<String>,
     pub token_validation: TokenValidation,
+    /// `AllowInsecureProvider`: plain-http provider URLs off loopback are accepted (development).
+    pub allow_insecure_provider: bool,
     pub hosted_url: Url,
     pub client_id: String,
     pub client_secret: Secret,
@@ -319,6 +324,21 @@ impl Checker<'_> {
         }
     }
 
+    /// A provider URL: https, or http on loopback, or any http with `AllowInsecureProvider`.
+    fn provider_url(&self, field: &str, value: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
+        let url = self.url(field, value)?;
+        if !allow_insecure && !is_secure_or_loopback(&url) {
+            return Err(self.fail(
+                field,
+                format!(
+                    "`{value}` is plain http off this machine: tokens would cross the network unencrypted. \
+                     Use https, or set AuthorizationConfig.AllowInsecureProvider to true (development only)"
+                ),
+            ));
+        }
+        Ok(url)
+    }
+
     fn path(&self, value: &str) -> PathBuf {
         let path = PathBuf::from(value);
         if path.is_absolute() {
@@ -352,18 +372,26 @@ impl Checker<'_> {
         let app = file.application;
         let server = file.server;
 
-        let organization = self.url("AuthorizationConfig.BaseOrganizationUrl", &auth.base_organization_url)?;
+        let insecure = auth.allow_insecure_provider;
+        let organization = self.provider_url(
+            "AuthorizationConfig.BaseOrganizationUrl",
+            &auth.base_organization_url,
+            insecure,
+        )?;
         let organization_url = organization.as_str().trim_end_matches('/').to_string();
         let issuer = match &auth.issuer {
             Some(issuer) => self
-                .url("AuthorizationConfig.Issuer", issuer)?
+                .provider_url("AuthorizationConfig.Issuer", issuer, insecure)?
                 .as_str()
                 .trim_end_matches('/')
                 .to_string(),
             None => format!("{organization_url}/oauth2/token"),
         };
         let jwks_url = match &auth.jwks_url {
-            Some(url) => Some(self.url("AuthorizationConfig.JwksUrl", url)?.to_string()),
+            Some(url) => Some(
+                self.provider_url("AuthorizationConfig.JwksUrl", url, insecure)?
+                    .to_string(),
+            ),
             None => None,
         };
 
@@ -475,8 +503,7 @@ impl Checker<'_> {
         let dev_idp = match file.dev_identity_provider {
             None => None,
             Some(section) => {
-                let host = organization.host_str().unwrap_or_default();
-                if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+                if !is_loopback(&organization) {
                     return Err(self.fail(
                         "AuthorizationConfig.BaseOrganizationUrl",
                         "points elsewhere, but DevIdentityProvider is set: the embedded IdP serves on localhost. Remove the DevIdentityProvider section to use a real organization",
@@ -508,6 +535,7 @@ impl Checker<'_> {
             jwks_url,
             audiences,
             token_validation: auth.token_validation,
+            allow_insecure_provider: insecure,
             hosted_url,
             client_id: app.client_id,
             client_secret: Secret::new(client_secret),
@@ -532,6 +560,21 @@ impl Checker<'_> {
             dev_idp,
         })
     }
+}
+
+/// Whether the URL's host is this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// https anywhere, http only to this machine: what a provider URL may be by default.
+pub fn is_secure_or_loopback(url: &Url) -> bool {
+    url.scheme() == "https" || is_loopback(url)
 }
 
 impl Config {
@@ -649,5 +692,35 @@ mod tests {
         let config = Config::parse(DEMO, Path::new("config.json"), &overrides).unwrap();
         assert_eq!(config.client_secret.expose(), "from-env");
         assert_eq!(config.listen.port(), 4000);
+    }
+
+    #[test]
+    fn plain_http_provider_urls_are_refused_off_this_machine_unless_allowed() {
+        let insecure = DEMO.replace("https://api.asgardeo.io", "http://api.asgardeo.io");
+        let error = parse(&insecure).unwrap_err().to_string();
+        assert!(
+            error.starts_with("config.json: field `AuthorizationConfig.BaseOrganizationUrl`")
+                && error.contains("AllowInsecureProvider"),
+            "{error}"
+        );
+        let jwks = DEMO.replace(
+            "\"BaseOrganizationUrl\"",
+            "\"JwksUrl\": \"http://keys.example.com/jwks\", \"BaseOrganizationUrl\"",
+        );
+        let error = parse(&jwks).unwrap_err().to_string();
+        assert!(error.contains("`AuthorizationConfig.JwksUrl`"), "{error}");
+        let allowed = insecure.replace(
+            "\"BaseOrganizationUrl\"",
+            "\"AllowInsecureProvider\": true, \"BaseOrganizationUrl\"",
+        );
+        assert!(parse(&allowed).unwrap().allow_insecure_provider);
+        for loopback in [
+            "http://localhost:9443/t/dev",
+            "http://127.0.0.2:9443/t/dev",
+            "http://[::1]:9443/t/dev",
+        ] {
+            let text = DEMO.replace("https://api.asgardeo.io/t/acme", loopback);
+            assert!(parse(&text).is_ok(), "{loopback}");
+        }
     }
 }

@@ -76,18 +76,7 @@ impl Db {
                 .await?;
             Ok((Self::Sqlite(pool), writer))
         } else {
-            let mut options = PgConnectOptions::from_str(url)?;
-            // TLS is required off this machine and off on loopback, unless the URL says
-            // otherwise with `sslmode=`.
-            if !url.contains("sslmode=") {
-                let loopback = matches!(options.get_host(), "localhost" | "127.0.0.1" | "::1")
-                    || options.get_host().starts_with('/');
-                options = options.ssl_mode(if loopback {
-                    PgSslMode::Disable
-                } else {
-                    PgSslMode::Require
-                });
-            }
+            let options = postgres_options(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(5))
@@ -125,6 +114,29 @@ impl Db {
     }
 }
 
+/// The PostgreSQL connection options. Without `sslmode=` in the URL: on this machine plain TCP
+/// (or a socket); anywhere else TLS with the server's certificate verified against the web's
+/// root authorities and its name checked (`verify-full`) — `require` alone would encrypt to
+/// whoever answers. A URL's own `sslmode=` (and `sslrootcert=` for a private CA) is honoured.
+fn postgres_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    if url.contains("sslmode=") {
+        return Ok(options);
+    }
+    let host = options.get_host();
+    let loopback = host == "localhost"
+        || host.starts_with('/')
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    Ok(options.ssl_mode(if loopback {
+        PgSslMode::Disable
+    } else {
+        PgSslMode::VerifyFull
+    }))
+}
+
 /// Creates the database file private (SQLite gives its WAL and shared-memory files the same
 /// permissions) and takes an exclusive lock on `<file>.lock` beside it, held until the app
 /// stops. (Not on the database file itself: closing any descriptor of that file would drop
@@ -159,5 +171,31 @@ pub fn database_error(error: sqlx::Error) -> AppError {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => AppError::Unavailable,
         _ => AppError::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_off_this_machine_verifies_the_server_certificate_by_default() {
+        let mode = |url: &str| postgres_options(url).unwrap().get_ssl_mode();
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/issues"),
+            PgSslMode::VerifyFull
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@10.0.0.7:5432/issues"),
+            PgSslMode::VerifyFull
+        ));
+        assert!(matches!(mode("postgres://u:p@127.0.0.1/issues"), PgSslMode::Disable));
+        assert!(matches!(mode("postgres://u:p@localhost/issues"), PgSslMode::Disable));
+        assert!(matches!(mode("postgres://u:p@[::1]/issues"), PgSslMode::Disable));
+        // What the URL says wins.
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/issues?sslmode=require"),
+            PgSslMode::Require
+        ));
     }
 }

@@ -10,6 +10,7 @@ pub mod functions;
 pub mod issues;
 pub mod keyed_locks;
 pub mod local_cache;
+pub mod logout_tokens_seen;
 pub mod pages;
 pub mod random;
 pub mod rest;

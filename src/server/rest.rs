@@ -2,10 +2,12 @@
 //! (`WWW-Authenticate`) with JSON bodies; authorization is the same `access::require` the
 //! server functions use.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +43,8 @@ pub enum ApiError {
     Invalid(FieldErrors),
     BadJson(String),
     UnsupportedMediaType,
+    /// Too many provider calls from this client address lately (seconds to wait).
+    RateLimited(u64),
     Unavailable,
     Internal,
 }
@@ -94,6 +98,14 @@ impl IntoResponse for ApiError {
                 None,
                 json!({"error": "unsupported_media_type", "error_description": "send application/json"}),
             ),
+            Self::RateLimited(seconds) => {
+                let body = json!({
+                    "error": "rate_limited",
+                    "error_description": format!("too many new tokens from this address; retry in {seconds} s"),
+                });
+                let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, retry_after, Json(body)).into_response();
+            }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
@@ -138,10 +150,15 @@ impl FromRequestParts<AppState> for Bearer {
             ));
         }
         let token = bearer_token(&parts.headers)?;
-        match state.tokens.verify(token, now()).await {
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| address.ip());
+        match state.tokens.verify(token, client, now()).await {
             Ok(viewer) => Ok(Self(viewer)),
             Err(TokenError::Invalid(message)) => Err(ApiError::InvalidToken(message)),
             Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
+            Err(TokenError::RateLimited { retry_after }) => Err(ApiError::RateLimited(retry_after)),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::HttpBody;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -15,18 +15,23 @@ use axum::response::{IntoResponse, Response};
 /// and the form check below, which buffers the body).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The bearer-token REST API: programs, no cookies, so no origin to check.
+pub fn is_rest_api(path: &str) -> bool {
+    path.starts_with("/api/v1/")
+}
+
 /// Paths that take POSTs from other origins by design: the bearer API (no cookies) and the
-/// IdP's back-channel logout.
+/// IdP's back-channel logout (server to server).
 fn exempt(path: &str) -> bool {
-    path.starts_with("/api/v1/") || path == "/auth/backchannel-logout"
+    is_rest_api(path) || path == "/auth/backchannel-logout"
 }
 
 /// The guards for cookie-carrying browser requests, in one layer: cross-site state changes are
 /// refused, and forms must be UTF-8.
 pub async fn browser_requests(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
-    if is_cross_site(&origin, &request) {
-        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
-        return refusal(StatusCode::FORBIDDEN, "forbidden", "cross-site requests are refused");
+    if let Some(reason) = refused_origin(&origin, &request) {
+        tracing::warn!(path = %request.uri().path(), reason, "state-changing request refused");
+        return refusal(StatusCode::FORBIDDEN, "forbidden", reason);
     }
     match utf8_form(request).await {
         Ok(request) => next.run(request).await,
@@ -34,18 +39,26 @@ pub async fn browser_requests(State(origin): State<Arc<String>>, request: Reques
     }
 }
 
-fn is_cross_site(origin: &str, request: &Request) -> bool {
+/// Why a state-changing request is refused, if it is: it comes from another site, or from no
+/// page at all. Browsers send `Sec-Fetch-Site` or `Origin` with every POST; server functions
+/// and the sign-in forms are for the browser, so a request with neither is refused too (a
+/// program uses the bearer API, which is exempt).
+fn refused_origin(origin: &str, request: &Request) -> Option<&'static str> {
     if request.method() == Method::GET || request.method() == Method::HEAD || exempt(request.uri().path()) {
-        return false;
+        return None;
     }
     let headers = request.headers();
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let request_origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     match (site, request_origin) {
-        (Some(site), _) => site != "same-origin" && site != "none",
-        (None, Some(request_origin)) => request_origin != origin,
-        // Neither header: not a browser, so no ambient cookies are being abused.
-        (None, None) => false,
+        (Some("same-origin" | "none"), _) => None,
+        (Some(_), _) => Some("cross-site requests are refused"),
+        (None, Some(request_origin)) if request_origin == origin => None,
+        (None, Some(_)) => Some("cross-site requests are refused"),
+        (None, None) => Some(
+            "the request names no origin (Origin or Sec-Fetch-Site): this endpoint is for the \
+             app's pages; programs use the bearer-token API under /api/v1/",
+        ),
     }
 }
 
@@ -58,7 +71,7 @@ async fn utf8_form(request: Request) -> Result<Request, Response> {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let empty = request.body().size_hint().exact() == Some(0);
-    if request.method() != Method::POST || !is_form || empty || request.uri().path().starts_with("/api/v1/") {
+    if request.method() != Method::POST || !is_form || empty || is_rest_api(request.uri().path()) {
         return Ok(request);
     }
     let (parts, body) = request.into_parts();
@@ -95,26 +108,30 @@ fn refusal(status: StatusCode, error: &str, description: &str) -> Response {
 /// Sets the Content-Security-Policy of the page being rendered: scripts only from this origin or
 /// carrying this response's nonce (Leptos puts it on its hydration and streaming scripts),
 /// WebAssembly may compile, nothing is framed or embedded. Injected markup cannot run.
-pub fn set_content_security_policy() {
+pub fn set_content_security_policy(form_action: Option<String>) {
     let (Some(nonce), Some(options)) = (
         leptos::nonce::use_nonce(),
         leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
     ) else {
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+    let form_action = form_action.as_deref().unwrap_or("'self'");
+    if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce, form_action)) {
         options.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
-fn content_security_policy(nonce: &str) -> String {
+/// `form_action`: where forms may lead, `'self'` plus the provider's sign-in and sign-out
+/// origins (the sign-in and sign-out forms are answered with redirects there).
+fn content_security_policy(nonce: &str, form_action: &str) -> String {
     // `cargo leptos watch` reloads the page over a WebSocket on its own port.
     static WATCHING: std::sync::LazyLock<bool> =
         std::sync::LazyLock::new(|| std::env::var_os("LEPTOS_WATCH").is_some());
     let connect = if *WATCHING { "'self' ws:" } else { "'self'" };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+         img-src 'self' data:; connect-src {connect}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; \
+         form-action {form_action}"
     )
 }
 
@@ -132,5 +149,14 @@ pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // A window this app opens, or that opens it, gets no handle on the other.
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
+
+/// `Strict-Transport-Security` for an app hosted on https: browsers refuse plain http to it for
+/// a year. (Only its own host: subdomains may be other people's.)
+pub const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
@@ -17,8 +17,10 @@ use leptos_axum::{
     AxumRouteListing, LeptosRoutes, generate_route_list_with_exclusions, handle_server_fns_with_context,
 };
 use tokio::net::TcpListener;
+use tower::util::MapRequestLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -66,6 +68,7 @@ pub struct Application {
     dev_idp: Option<dev_idp::RunningIdp>,
     /// The periodic purge of ended sessions: stopped with the app.
     _cleanup: AbortOnDrop,
+    _jwks_refresh: AbortOnDrop,
     /// Released when the app stops serving.
     _single_writer: Option<SingleWriter>,
 }
@@ -151,12 +154,14 @@ impl Application {
         });
         let router = routes(state.clone(), store.clone())?;
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
+        let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
         Ok(Self {
             listener,
             router,
             state,
             dev_idp,
             _cleanup: cleanup,
+            _jwks_refresh: jwks_refresh,
             _single_writer: single_writer,
         })
     }
@@ -241,6 +246,7 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
 
     let context_state = state.clone();
     let shell_options = leptos_options.clone();
+    let (oidc, fallback_oidc) = (state.oidc.clone(), state.oidc.clone());
     // Browser-facing routes: sessions, cross-site refusal, form checks.
     let browser = Router::new()
         .merge(auth::handlers::router())
@@ -249,16 +255,18 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
             &state,
             page_routes,
             move || provide_context(context_state.clone()),
-            move || page_shell(shell_options.clone()),
+            move || page_shell(shell_options.clone(), oidc.form_action()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page_shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
+            page_shell(options, fallback_oidc.form_action())
+        }))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(config.origin()),
             security::browser_requests,
         ));
     // Programs and probes carry no cookies: the bearer API and health checks skip that layer.
-    Ok(Router::new()
+    let router = Router::new()
         .merge(rest::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -268,12 +276,20 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(telemetry::SequentialRequestId::new()?))
-        .with_state(state))
+        .layer(MapRequestLayer::new(telemetry::drop_unfit_request_id))
+        .with_state(state);
+    Ok(match config.secure_cookies {
+        true => router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            security::HSTS,
+        )),
+        false => router,
+    })
 }
 
 /// The app's HTML document, with this response's Content-Security-Policy.
-fn page_shell(options: LeptosOptions) -> impl leptos::IntoView {
-    security::set_content_security_policy();
+fn page_shell(options: LeptosOptions, form_action: Option<String>) -> impl leptos::IntoView {
+    security::set_content_security_policy(form_action);
     shell(options)
 }
 

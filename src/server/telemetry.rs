@@ -27,6 +27,30 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     tracing::info_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
 }
 
+/// The longest client-supplied `X-Request-Id` that is kept.
+const MAX_REQUEST_ID_BYTES: usize = 64;
+
+/// A client-supplied `X-Request-Id` is kept (and logged, and echoed) only when it is short and
+/// printable ASCII without spaces; otherwise it is removed here, and a fresh id is made for
+/// the request.
+pub fn drop_unfit_request_id(mut request: Request<axum::body::Body>) -> Request<axum::body::Body> {
+    let unfit = request
+        .headers()
+        .get_all("x-request-id")
+        .iter()
+        .enumerate()
+        .any(|(index, id)| {
+            index > 0
+                || id.is_empty()
+                || id.len() > MAX_REQUEST_ID_BYTES
+                || !id.as_bytes().iter().all(u8::is_ascii_graphic)
+        });
+    if unfit {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
+}
+
 /// Request ids: a random prefix per process and a counter, e.g. `k3J9xQ-1042`. Unique across
 /// instances without a random draw (a system call) per request.
 #[derive(Clone)]
@@ -57,6 +81,28 @@ impl MakeRequestId for SequentialRequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_short_printable_request_ids_are_kept() {
+        let with = |values: &[&[u8]]| {
+            let mut request = Request::new(axum::body::Body::empty());
+            for value in values {
+                request
+                    .headers_mut()
+                    .append("x-request-id", HeaderValue::from_bytes(value).unwrap());
+            }
+            drop_unfit_request_id(request)
+                .headers()
+                .get("x-request-id")
+                .map(|id| id.as_bytes().to_vec())
+        };
+        assert_eq!(with(&[b"trace-42.a:b"]), Some(b"trace-42.a:b".to_vec()));
+        assert_eq!(with(&[&[b'a'; 64]]), Some(vec![b'a'; 64]));
+        for unfit in [&[b'a'; 65][..], b"two words", b"tab\there", b"caf\xc3\xa9", b""] {
+            assert_eq!(with(&[unfit]), None, "{unfit:?}");
+        }
+        assert_eq!(with(&[b"one", b"two"]), None, "a repeated header");
+    }
 
     #[test]
     fn request_ids_are_distinct_and_share_the_process_prefix() {

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{Options, TestApp, browser};
+use crate::harness::{CLIENT_ID, JOHN, Options, TestApp, browser, signed_in_with_cookie};
 
 #[tokio::test]
 async fn five_hundred_half_sent_requests_are_cut_at_the_header_timeout_while_others_are_served() {
@@ -63,4 +63,89 @@ async fn five_hundred_half_sent_requests_are_cut_at_the_header_timeout_while_oth
     let closed = tokio::time::timeout(Duration::from_secs(30), idle.read(&mut answer)).await;
     assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "{closed:?}");
     assert!(idle_since.elapsed() < Duration::from_secs(12));
+}
+
+#[tokio::test]
+async fn state_changing_posts_without_an_origin_are_refused_except_the_bearer_api() {
+    let app = TestApp::spawn().await;
+    let (_, cookie) = signed_in_with_cookie(&app, JOHN).await;
+    // John's cookie, replayed by a program that names no origin.
+    let bare = reqwest::Client::new();
+    let response = bare
+        .post(app.url("/api/create_issue"))
+        .header("cookie", &cookie)
+        .header("accept", "application/json")
+        .form(&[("title", "no origin"), ("description", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.text().await.unwrap().contains("names no origin"));
+    assert_eq!(app.issue_count().await, 0);
+    // Only paths under `/api/v1/` are the bearer API: `/api/v1` itself is not exempt.
+    for path in ["/api/v1", "/api/v1x/issues", "/auth/logout"] {
+        let response = bare.post(app.url(path)).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    // The bearer API needs no origin.
+    let token = app.password_token(CLIENT_ID, JOHN).await;
+    let response = bare
+        .post(app.url("/api/v1/issues"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "from a program"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(app.issue_count().await, 1);
+}
+
+#[tokio::test]
+async fn pages_limit_form_targets_and_openers_and_https_apps_send_hsts() {
+    let app = TestApp::spawn().await;
+    assert_eq!(reqwest::get(app.url("/readyz")).await.unwrap().status(), StatusCode::OK);
+    let page = reqwest::get(app.url("/")).await.unwrap();
+    let headers = page.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    let idp = url::Url::parse(app.idp().base_url())
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    assert!(csp.ends_with(&format!("form-action 'self' {idp}")), "{csp}");
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert!(headers.get("strict-transport-security").is_none(), "not on http");
+
+    let https = TestApp::spawn_configured(Options::default(), |config| {
+        config["ApplicationConfig"]["HostedUrl"] = json!("https://issues.example.com");
+        config["Server"]["TlsTerminatedByProxy"] = json!(true);
+    })
+    .await;
+    let response = reqwest::get(https.url("/healthz")).await.unwrap();
+    assert_eq!(response.headers()["strict-transport-security"], "max-age=31536000");
+}
+
+#[tokio::test]
+async fn a_client_request_id_is_kept_only_when_short_and_printable() {
+    let app = TestApp::spawn().await;
+    let echoed = |id: String| {
+        let url = app.url("/healthz");
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .header("x-request-id", &id)
+                .send()
+                .await
+                .unwrap();
+            response.headers()["x-request-id"].to_str().unwrap().to_string()
+        }
+    };
+    assert_eq!(echoed("trace-7f3a".into()).await, "trace-7f3a");
+    for unfit in ["x".repeat(65), "two words".into(), "tab\there".into()] {
+        let answer = echoed(unfit.clone()).await;
+        assert_ne!(answer, unfit);
+        assert!(
+            answer.len() <= 64 && answer.bytes().all(|b| b.is_ascii_graphic()),
+            "{answer}"
+        );
+    }
 }

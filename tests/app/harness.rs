@@ -345,14 +345,23 @@ impl TestApp {
 }
 
 /// A cookie-keeping client that never follows redirects; a response that has not finished in
-/// 30 s fails the test instead of stalling the suite.
+/// 30 s fails the test instead of stalling the suite. Like a browser on the app's own pages, it
+/// says `Sec-Fetch-Site: same-origin`.
 pub fn browser() -> reqwest::Client {
+    browser_builder().cookie_store(true).build().unwrap()
+}
+
+/// What every browser-like client here starts from: no redirects followed, same-origin fetches.
+pub fn browser_builder() -> reqwest::ClientBuilder {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "sec-fetch-site",
+        reqwest::header::HeaderValue::from_static("same-origin"),
+    );
     reqwest::Client::builder()
-        .cookie_store(true)
+        .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(30))
-        .build()
-        .unwrap()
 }
 
 pub fn location(response: &reqwest::Response) -> String {
@@ -505,11 +514,7 @@ pub fn rss_kib() -> u64 {
 pub async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwest::Client, String) {
     use reqwest::cookie::CookieStore;
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = browser_builder().cookie_provider(jar.clone()).build().unwrap();
     app.sign_in(&client, user, "/").await;
     let cookie = jar
         .cookies(&app.base.parse().unwrap())

@@ -36,6 +36,8 @@ pub enum TokenAnswer {
     Edited(Arc<dyn Fn(&mut Value) + Send + Sync>),
     Status(u16, &'static str, &'static str),
     Huge(usize),
+    /// A body that never ends, sent as fast as the client reads.
+    Endless,
     RedirectTo(String),
     Slow(Duration),
 }
@@ -47,6 +49,10 @@ pub struct Behaviour {
     /// Which keys the JWKS publishes: 0 = primary, 1 = second.
     pub published: Vec<usize>,
     pub jwks_down: bool,
+    /// `Cache-Control: max-age` on the JWKS answer.
+    pub jwks_max_age: Option<u64>,
+    /// Changes to the discovery document.
+    pub discovery_edit: Option<Arc<dyn Fn(&mut Value) + Send + Sync>>,
     pub id_token: Minter,
     pub token: TokenAnswer,
     pub callback: Option<ParamsEdit>,
@@ -77,6 +83,8 @@ impl HostileOp {
                 iss_parameter_supported: true,
                 published: vec![0],
                 jwks_down: false,
+                jwks_max_age: None,
+                discovery_edit: None,
                 id_token: Arc::new(|mint: &Mint<'_>| mint.op.sign(0, &mint.claims)),
                 token: TokenAnswer::Normal,
                 callback: None,
@@ -162,7 +170,7 @@ async fn discovery(State(op): Op) -> Response {
     op.record("/discovery");
     let behaviour = op.behaviour.lock().unwrap().clone();
     let base = &op.base;
-    axum::Json(json!({
+    let mut document = json!({
         "issuer": behaviour.discovery_issuer.unwrap_or_else(|| op.issuer.clone()),
         "authorization_endpoint": format!("{base}/oauth2/authorize"),
         "token_endpoint": format!("{base}/oauth2/token"),
@@ -172,8 +180,11 @@ async fn discovery(State(op): Op) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "authorization_response_iss_parameter_supported": behaviour.iss_parameter_supported,
-    }))
-    .into_response()
+    });
+    if let Some(edit) = behaviour.discovery_edit {
+        edit(&mut document);
+    }
+    axum::Json(document).into_response()
 }
 
 async fn jwks(State(op): Op) -> Response {
@@ -187,7 +198,12 @@ async fn jwks(State(op): Op) -> Response {
         .iter()
         .map(|index| serde_json::to_value(op.keys[*index].jwk()).unwrap())
         .collect();
-    axum::Json(json!({ "keys": keys })).into_response()
+    let mut response = axum::Json(json!({ "keys": keys })).into_response();
+    if let Some(seconds) = behaviour.jwks_max_age {
+        let value = HeaderValue::from_str(&format!("public, max-age={seconds}")).unwrap();
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
 }
 
 async fn authorize(State(op): Op, RawQuery(query): RawQuery) -> Response {
@@ -252,6 +268,15 @@ async fn token(State(op): Op) -> Response {
         TokenAnswer::Huge(bytes) => {
             let body = format!("{{\"access_token\": \"{}\"}}", "a".repeat(bytes));
             ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        TokenAnswer::Endless => {
+            let chunk = axum::body::Bytes::from(vec![b' '; 16 * 1024]);
+            let endless = futures_util::stream::repeat_with(move || Ok::<_, std::convert::Infallible>(chunk.clone()));
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from_stream(endless),
+            )
+                .into_response()
         }
         TokenAnswer::RedirectTo(url) => Redirect::temporary(&url).into_response(),
         TokenAnswer::Slow(delay) => {

@@ -3,7 +3,7 @@
 //! sign-in stored, an anonymous session, and no further call to the provider (no userinfo).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
@@ -377,6 +377,20 @@ async fn a_discovery_document_naming_another_issuer_stops_sign_in_with_503() {
 }
 
 #[tokio::test]
+async fn a_discovery_document_naming_plain_http_endpoints_elsewhere_stops_sign_in() {
+    let op = HostileOp::start().await;
+    op.set(|b| {
+        b.discovery_edit = Some(Arc::new(|document: &mut Value| {
+            document["token_endpoint"] = json!("http://idp.example.com/oauth2/token");
+        }))
+    });
+    let app = app_against(&op).await;
+    let response = browser().get(app.url("/auth/login")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(op.hits("/oauth2/authorize"), 0);
+}
+
+#[tokio::test]
 async fn bad_token_endpoint_answers_are_refused() {
     let op = HostileOp::start().await;
     let app = app_against(&op).await;
@@ -403,6 +417,12 @@ async fn bad_token_endpoint_answers_are_refused() {
         (
             "10 MB body",
             TokenAnswer::Huge(10 * 1024 * 1024),
+            StatusCode::BAD_GATEWAY,
+            "invalid answer",
+        ),
+        (
+            "a body that never ends",
+            TokenAnswer::Endless,
             StatusCode::BAD_GATEWAY,
             "invalid answer",
         ),
@@ -830,4 +850,107 @@ async fn a_sign_out_during_a_refresh_does_not_bring_the_session_back() {
     );
     let (status, _) = app.call(&client, "list_issues", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_key_the_provider_retires_stops_being_trusted_at_the_next_scheduled_fetch() {
+    let op = HostileOp::start().await;
+    // The OP asks for 5 s of caching (the shortest the app honours).
+    op.set(|b| {
+        b.published = vec![0, 1];
+        b.jwks_max_age = Some(1);
+    });
+    let app = app_against(&op).await;
+    let client = reqwest::Client::new();
+    let token = at_jwt(&op, 0, None, &access_claims(&op, "issues:view"));
+    let status = || client.get(app.url("/api/v1/issues")).bearer_auth(&token).send();
+    assert_eq!(
+        status().await.unwrap().status(),
+        StatusCode::OK,
+        "verified and remembered"
+    );
+
+    // The OP retires key 0; no token names an unknown key, so only the schedule can notice.
+    op.set(|b| b.published = vec![1]);
+    let retired = Instant::now();
+    loop {
+        let answer = status().await.unwrap();
+        if answer.status() == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert!(
+            retired.elapsed() < Duration::from_secs(20),
+            "a token signed with a retired key was still accepted after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(op.hits("/oauth2/jwks") >= 2);
+    // Tokens signed with the key still published are accepted.
+    let current = at_jwt(&op, 1, None, &access_claims(&op, "issues:view"));
+    let answer = client
+        .get(app.url("/api/v1/issues"))
+        .bearer_auth(&current)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_tokens_must_be_fresh_carry_a_jti_and_are_accepted_once() {
+    let op = HostileOp::start().await;
+    let app = app_against(&op).await;
+    let post = |token: String| {
+        let url = app.url("/auth/backchannel-logout");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let claims = |edit: &dyn Fn(&mut Value)| {
+        let mut claims = json!({
+            "iss": op.issuer, "aud": CLIENT_ID, "iat": now(), "jti": format!("jti-{}", now()),
+            "sub": "mallory", "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+        });
+        edit(&mut claims);
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some("logout+jwt".into());
+        header.kid = Some(op.keys[0].kid().to_string());
+        op.keys[0].sign_with(&header, &claims).unwrap()
+    };
+    let fresh = claims(&|_| {});
+    assert_eq!(post(fresh.clone()).await.0, StatusCode::OK);
+    let (status, body) = post(fresh).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a replay");
+    assert!(body.contains("used before"), "{body}");
+
+    let refused: [(&str, &dyn Fn(&mut Value)); 4] = [
+        ("no jti", &|c| drop(c.as_object_mut().unwrap().remove("jti"))),
+        ("issued an hour ago", &|c| {
+            c["iat"] = json!(now() - 3600);
+            c["jti"] = json!("old");
+        }),
+        ("expired", &|c| {
+            c["exp"] = json!(now() - 120);
+            c["jti"] = json!("expired");
+        }),
+        ("issued in the future", &|c| {
+            c["iat"] = json!(now() + 3600);
+            c["jti"] = json!("future");
+        }),
+    ];
+    for (case, edit) in refused {
+        let (status, body) = post(claims(edit)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{case}: {body}");
+        assert!(body.contains("not valid"), "{case}: {body}");
+    }
+    // Another fresh token (its own jti) is accepted.
+    let (status, _) = post(claims(&|c| c["jti"] = json!("another"))).await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -186,11 +186,13 @@ async fn invalid_input_is_refused_with_4xx() {
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
     let app = TestApp::spawn().await;
-    let john = browser();
-    app.sign_in(&john, JOHN, "/").await;
+    let (john, cookie) = signed_in_with_cookie(&app, JOHN).await;
+    // A page on another site posts with John's cookie: a browser with Fetch Metadata says
+    // `cross-site`; an older one only names the origin.
     for (header, value) in [("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")] {
-        let response = john
+        let response = reqwest::Client::new()
             .post(app.url("/api/create_issue"))
+            .header("cookie", &cookie)
             .header(header, value)
             .form(&[("title", "csrf"), ("description", "")])
             .send()
@@ -223,6 +225,7 @@ async fn a_tampered_cookie_is_anonymous() {
     for value in [forged.as_str(), "garbage", ""] {
         let response = reqwest::Client::new()
             .post(app.url("/api/session_info"))
+            .header("sec-fetch-site", "same-origin")
             .header("cookie", format!("issues_session={value}"))
             .header("accept", "application/json")
             .send()
@@ -391,6 +394,7 @@ async fn sign_out_ends_the_session_everywhere_it_was_used() {
     // The old cookie, replayed, is anonymous.
     let replay = reqwest::Client::new()
         .post(app.url("/api/list_issues"))
+        .header("sec-fetch-site", "same-origin")
         .header("cookie", &cookie)
         .header("accept", "application/json")
         .send()
@@ -891,4 +895,48 @@ async fn introspection_mode_asks_the_idp() {
     let (status, _, body) = rest(&app, reqwest::Method::GET, Some(&revoked), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error_description"], "the access token is not active");
+
+    // Active at the IdP, but not an access token for this API: refused.
+    let other_client = app.password_token(OTHER_CLIENT, JOHN).await;
+    let (status, _, body) = rest(&app, reqwest::Method::GET, Some(&other_client), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error_description"], "the access token is for another audience");
+    let browser = browser();
+    app.sign_in(&browser, JOHN, "/").await;
+    let tokens = sign_in_rows(&app).await.remove(0).tokens(&sealer()).unwrap();
+    let refresh_token = tokens.refresh_token.expect("a refresh token");
+    let (status, _, body) = rest(&app, reqwest::Method::GET, Some(&refresh_token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error_description"], "the token is not an access token");
+
+    // A refused token is refused again from memory: the IdP is not asked twice.
+    let asked = app.state.tokens.introspector().calls();
+    let (status, _, _) = rest(&app, reqwest::Method::GET, Some(&refresh_token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.state.tokens.introspector().calls(), asked);
+}
+
+#[tokio::test]
+async fn introspection_calls_are_rate_limited_per_client_address() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["AuthorizationConfig"]["TokenValidation"] = json!("introspection")
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let (status, headers, _) = rest(&app, reqwest::Method::GET, Some(&format!("garbage-{n}")), None).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=10).contains(&retry), "{retry}");
+        }
+        statuses.push(status);
+    }
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert!(limited >= 10, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS)
+    );
+    assert!(app.state.tokens.introspector().calls() <= 30);
 }

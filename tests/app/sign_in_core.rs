@@ -19,11 +19,7 @@ async fn ten_thousand_cookieless_login_starts_leave_nothing_behind() {
     let memory_before = rss_kib();
 
     // No cookie jar: every start is a new anonymous visitor with its own return path.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let client = harness::browser_builder().build().unwrap();
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..16 {
         let client = client.clone();

@@ -1,9 +1,11 @@
 //! Access-token validation for the REST API: JWTs verified locally against the IdP's JWKS
 //! (algorithm pinned to RS256, issuer exact, audience from config, `typ` must be `at+jwt` when
-//! present), or opaque tokens via the IdP's introspection endpoint. Verified tokens are cached
-//! until they expire so repeated requests skip the signature work.
+//! present), or via the IdP's introspection endpoint (`introspection.rs`). Verified tokens are
+//! cached until they expire so repeated requests skip the signature work; a cached verification
+//! is dropped when the key that made it leaves the IdP's JWKS.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::digest;
@@ -11,6 +13,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 use crate::access::Viewer;
+use crate::server::auth::introspection::Introspector;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::config::{Config, TokenValidation};
@@ -18,8 +21,6 @@ use crate::server::config::{Config, TokenValidation};
 /// Longer than any real access token; anything bigger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 const CACHE_CAPACITY: usize = 10_000;
-/// Introspection answers are trusted this long, so a revocation takes effect soon.
-const INTROSPECTION_CACHE_SECONDS: i64 = 30;
 const LEEWAY_SECONDS: u64 = 30;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -30,17 +31,21 @@ pub enum TokenError {
     /// The IdP could not be asked (introspection mode): 503.
     #[error("the identity provider is unavailable")]
     Unavailable,
+    /// This client address has caused too many provider calls lately (introspection mode): 429.
+    #[error("too many new tokens from this address; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
 }
 
+/// `scope`: a space-separated string, or an array where the IdP is configured so.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum ScopeClaim {
+pub enum ScopeClaim {
     Text(String),
     List(Vec<String>),
 }
 
 impl ScopeClaim {
-    fn into_list(self) -> Vec<String> {
+    pub fn into_list(self) -> Vec<String> {
         match self {
             Self::Text(text) => text.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
             Self::List(list) => list,
@@ -60,14 +65,11 @@ struct AccessClaims {
     at_hash: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Introspection {
-    active: bool,
-    scope: Option<ScopeClaim>,
-    sub: Option<String>,
-    username: Option<String>,
-    exp: Option<i64>,
-    iss: Option<String>,
+/// A verified token remembered: who, until when, and the key set it was verified under.
+struct Verified {
+    viewer: Viewer,
+    until: i64,
+    keys_generation: u64,
 }
 
 pub struct TokenVerifier {
@@ -76,7 +78,8 @@ pub struct TokenVerifier {
     mode: TokenValidation,
     jwks: Arc<JwksCache>,
     oidc: Arc<Oidc>,
-    cache: Mutex<HashMap<[u8; 32], (Viewer, i64)>>,
+    introspector: Introspector,
+    cache: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
 impl TokenVerifier {
@@ -86,12 +89,18 @@ impl TokenVerifier {
             audiences: config.audiences.clone(),
             mode: config.token_validation,
             jwks,
+            introspector: Introspector::new(config.issuer.clone(), config.audiences.clone(), oidc.clone()),
             oidc,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    pub async fn verify(&self, token: &str, now: i64) -> Result<Viewer, TokenError> {
+    pub fn introspector(&self) -> &Introspector {
+        &self.introspector
+    }
+
+    /// The caller behind `token`, sent from `client`.
+    pub async fn verify(&self, token: &str, client: IpAddr, now: i64) -> Result<Viewer, TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid("the access token is malformed".into()));
         }
@@ -101,10 +110,13 @@ impl TokenVerifier {
             key.copy_from_slice(hash.as_ref());
             key
         };
-        if let Some((viewer, until)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
-            && *until > now
+        // A key that left the JWKS takes the verifications it made with it.
+        let keys_generation = self.jwks.generation();
+        if let Some(verified) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
+            && verified.until > now
+            && verified.keys_generation == keys_generation
         {
-            return Ok(viewer.clone());
+            return Ok(verified.viewer.clone());
         }
         // The keys come with discovery: without it no token can be judged (503, not 401).
         if self.oidc.discovered().await.is_err() {
@@ -112,16 +124,21 @@ impl TokenVerifier {
         }
         let (viewer, until) = match self.mode {
             TokenValidation::Jwks => self.verify_jwt(token).await?,
-            TokenValidation::Introspection => self.introspect(token, now).await?,
+            TokenValidation::Introspection => self.introspector.judge(token, key, client, now).await?,
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, (_, until)| *until > now);
+            cache.retain(|_, verified| verified.until > now);
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
         }
-        cache.insert(key, (viewer.clone(), until));
+        let verified = Verified {
+            viewer: viewer.clone(),
+            until,
+            keys_generation,
+        };
+        cache.insert(key, verified);
         Ok(viewer)
     }
 
@@ -179,29 +196,5 @@ impl TokenVerifier {
             scopes: claims.scope.map(ScopeClaim::into_list).unwrap_or_default(),
         };
         Ok((viewer, claims.exp))
-    }
-
-    async fn introspect(&self, token: &str, now: i64) -> Result<(Viewer, i64), TokenError> {
-        let body = self.oidc.introspect(token).await.map_err(|_| TokenError::Unavailable)?;
-        let answer: Introspection = serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
-        if !answer.active {
-            return Err(TokenError::Invalid("the access token is not active".into()));
-        }
-        if answer.iss.as_ref().is_some_and(|iss| iss != &self.issuer) {
-            return Err(TokenError::Invalid("the access token comes from another issuer".into()));
-        }
-        let exp = answer.exp.unwrap_or(now + INTROSPECTION_CACHE_SECONDS);
-        if exp <= now {
-            return Err(TokenError::Invalid("the access token has expired".into()));
-        }
-        let sub = answer
-            .sub
-            .ok_or_else(|| TokenError::Invalid("the access token has no subject".into()))?;
-        let viewer = Viewer {
-            name: answer.username.unwrap_or_else(|| sub.clone()),
-            sub,
-            scopes: answer.scope.map(ScopeClaim::into_list).unwrap_or_default(),
-        };
-        Ok((viewer, exp.min(now + INTROSPECTION_CACHE_SECONDS)))
     }
 }

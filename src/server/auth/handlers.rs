@@ -12,9 +12,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::server::auth::logout_token;
 use crate::server::auth::sign_in::{self, Begun, CallbackQuery, SignInError};
-use crate::server::clock;
 use crate::server::state::AppState;
+use crate::server::{clock, logout_tokens_seen};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,21 +88,26 @@ async fn backchannel_logout(State(state): State<AppState>, body: String) -> Resp
     if let Err(error) = state.oidc.discovered().await {
         return SignInError::from(error).into_response();
     }
-    let target = match crate::server::auth::logout_token::verify(
-        &state.jwks,
-        &token,
-        state.oidc.issuer(),
-        &state.config.client_id,
-        clock::now(),
-    )
-    .await
-    {
+    let now = clock::now();
+    let verified = logout_token::verify(&state.jwks, &token, state.oidc.issuer(), &state.config.client_id, now).await;
+    let target = match verified {
         Ok(target) => target,
         Err(reason) => {
             tracing::warn!(%reason, "back-channel logout token refused");
             return refuse("the logout token is not valid");
         }
     };
+    match logout_tokens_seen::first_use(&state.db, &target.jti, target.remember_until, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("back-channel logout token replayed; refused");
+            return refuse("the logout token was used before");
+        }
+        Err(error) => {
+            tracing::error!(%error, "back-channel logout could not check for a replay");
+            return SignInError::Store.into_response();
+        }
+    }
     match state
         .sessions
         .sign_ins()
@@ -114,6 +120,9 @@ async fn backchannel_logout(State(state): State<AppState>, body: String) -> Resp
         }
         Err(error) => {
             tracing::error!(%error, "back-channel logout could not end sessions");
+            if let Err(error) = logout_tokens_seen::forget(&state.db, &target.jti).await {
+                tracing::error!(%error, "back-channel logout: a retry of this token will be refused as a replay");
+            }
             SignInError::Store.into_response()
         }
     }

@@ -30,3 +30,50 @@ pub async fn read_limited(mut response: reqwest::Response, max: usize) -> Result
     }
     Ok(body)
 }
+
+/// Why a call through [`BoundedClient`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// No answer: refused, timed out, TLS failed (the provider is unavailable).
+    #[error("{0}")]
+    Unreachable(#[from] reqwest::Error),
+    /// An answer that cannot be used: too large, cut short, not HTTP.
+    #[error("{0}")]
+    BadAnswer(String),
+}
+
+/// The provider's HTTP client as openidconnect's token requests see it: the same client, but
+/// the answer is read with [`read_limited`] (openidconnect's own reqwest adapter reads any size).
+#[derive(Clone)]
+pub struct BoundedClient {
+    client: reqwest::Client,
+    max: usize,
+}
+
+impl BoundedClient {
+    pub fn new(client: reqwest::Client, max: usize) -> Self {
+        Self { client, max }
+    }
+
+    async fn call(&self, request: openidconnect::HttpRequest) -> Result<openidconnect::HttpResponse, CallError> {
+        let request = reqwest::Request::try_from(request)?;
+        let response = self.client.execute(request).await?;
+        let mut answer = openidconnect::http::Response::builder().status(response.status());
+        for (name, value) in response.headers() {
+            answer = answer.header(name, value);
+        }
+        let body = read_limited(response, self.max).await.map_err(CallError::BadAnswer)?;
+        answer
+            .body(body)
+            .map_err(|error| CallError::BadAnswer(error.to_string()))
+    }
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
+    type Error = CallError;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<openidconnect::HttpResponse, CallError>> + Send + 'c>>;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(BoundedClient::call(self, request))
+    }
+}

@@ -1,6 +1,8 @@
-//! The IdP's signing keys, cached. Fetched at discovery; re-fetched when a token names a `kid`
-//! we do not know, at most once per `REFETCH_INTERVAL` so a flood of made-up `kid`s cannot turn
-//! us into a traffic generator against the IdP.
+//! The IdP's signing keys, cached. Fetched at discovery, then again on a schedule (the answer's
+//! `Cache-Control: max-age`, within bounds) so a key the IdP retired stops being trusted; and
+//! when a token names a `kid` we do not know, at most once per `REFETCH_INTERVAL` so a flood of
+//! made-up `kid`s cannot turn us into a traffic generator against the IdP. Each time a key
+//! leaves the set, the generation moves on: verifications remembered under it are dropped.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +17,11 @@ use crate::server::auth::http::read_limited;
 
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const MAX_JWKS_BYTES: usize = 256 * 1024;
+/// The scheduled refetch: every `max-age` the IdP asks for, within these bounds; this often when
+/// it says nothing, and after a failed fetch the shortest interval.
+const REFRESH_MIN: Duration = Duration::from_secs(5);
+const REFRESH_MAX: Duration = Duration::from_secs(24 * 3600);
+const REFRESH_DEFAULT: Duration = Duration::from_secs(3600);
 
 /// One snapshot of the key set, in the two shapes our verifiers use.
 pub struct KeySet {
@@ -24,6 +31,8 @@ pub struct KeySet {
     pub by_kid: HashMap<String, DecodingKey>,
     /// Every usable key, for tokens without a `kid` (accepted only when there is exactly one).
     pub all: Vec<DecodingKey>,
+    /// Each usable key's JWK as published, to tell when one leaves.
+    published: Vec<String>,
 }
 
 impl KeySet {
@@ -32,7 +41,13 @@ impl KeySet {
             oidc: CoreJsonWebKeySet::new(Vec::new()),
             by_kid: HashMap::new(),
             all: Vec::new(),
+            published: Vec::new(),
         }
+    }
+
+    /// Whether a key of `self` is missing from `next`.
+    fn loses_keys_in(&self, next: &KeySet) -> bool {
+        self.published.iter().any(|key| !next.published.contains(key))
     }
 
     fn parse(bytes: &[u8]) -> Result<Self, String> {
@@ -44,7 +59,9 @@ impl KeySet {
         let raw: Raw = serde_json::from_slice(bytes).map_err(|e| format!("JWKS is not valid: {e}"))?;
         let mut by_kid = HashMap::new();
         let mut all = Vec::new();
+        let mut published = Vec::new();
         for value in raw.keys {
+            let text = value.to_string();
             // Keys of other types or uses are skipped, not fatal.
             let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
                 continue;
@@ -57,8 +74,14 @@ impl KeySet {
                 by_kid.insert(kid.clone(), key.clone());
             }
             all.push(key);
+            published.push(text);
         }
-        Ok(Self { oidc, by_kid, all })
+        Ok(Self {
+            oidc,
+            by_kid,
+            all,
+            published,
+        })
     }
 
     /// The key for a token's `kid`; with no `kid`, the only key if there is exactly one.
@@ -84,6 +107,12 @@ pub struct JwksCache {
     /// When a token last made us re-fetch (the initial load does not count).
     last_refetch: tokio::sync::Mutex<Option<Instant>>,
     fetches: AtomicU64,
+    /// Moves on each time a key leaves the set.
+    generation: AtomicU64,
+    /// Seconds between scheduled refetches, from the last answer's `max-age`.
+    refresh_every: AtomicU64,
+    /// When the key set was last fetched (or a fetch last failed).
+    fetched_at: std::sync::Mutex<Instant>,
 }
 
 impl JwksCache {
@@ -94,6 +123,41 @@ impl JwksCache {
             keys: RwLock::new(Arc::new(KeySet::empty())),
             last_refetch: tokio::sync::Mutex::new(None),
             fetches: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+            refresh_every: AtomicU64::new(REFRESH_DEFAULT.as_secs()),
+            fetched_at: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Changes whenever a key leaves the set: a verification made under an older generation
+    /// may rest on a retired key.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Refetches the key set for as long as the app runs, every `max-age` the IdP asks for
+    /// (bounded), or the shortest interval after a failure. Nothing to do until discovery has
+    /// named the JWKS URL.
+    pub async fn refresh_continuously(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(REFRESH_MIN);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let every = Duration::from_secs(self.refresh_every.load(Ordering::Relaxed));
+            let due = self.fetched_at.lock().unwrap_or_else(|p| p.into_inner()).elapsed() >= every;
+            let Some(url) = self
+                .url
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .filter(|_| due)
+            else {
+                continue;
+            };
+            if let Err(error) = self.fetch(&url).await {
+                tracing::warn!(%error, "scheduled JWKS refetch failed; keeping cached keys");
+                self.refresh_every.store(REFRESH_MIN.as_secs(), Ordering::Relaxed);
+            }
         }
     }
 
@@ -144,6 +208,7 @@ impl JwksCache {
 
     async fn fetch(&self, url: &str) -> Result<Arc<KeySet>, String> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        *self.fetched_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         let response = self
             .http
             .get(url)
@@ -154,10 +219,51 @@ impl JwksCache {
         if !response.status().is_success() {
             return Err(format!("JWKS endpoint answered {}", response.status()));
         }
+        let every = max_age(response.headers()).map_or(REFRESH_DEFAULT, |age| age.clamp(REFRESH_MIN, REFRESH_MAX));
         let bytes = read_limited(response, MAX_JWKS_BYTES).await?;
         let keys = Arc::new(KeySet::parse(&bytes)?);
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys.clone();
-        tracing::info!(keys = keys.all.len(), "JWKS loaded");
+        let previous = std::mem::replace(&mut *self.keys.write().unwrap_or_else(|p| p.into_inner()), keys.clone());
+        if previous.loses_keys_in(&keys) {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            tracing::info!(keys = keys.all.len(), "JWKS loaded; a key was retired");
+        } else if previous.published != keys.published {
+            tracing::info!(keys = keys.all.len(), "JWKS loaded");
+        }
+        self.refresh_every.store(every.as_secs(), Ordering::Relaxed);
         Ok(keys)
+    }
+}
+
+/// `Cache-Control: max-age=N` (also among other directives); `no-cache` / `no-store` mean 0.
+fn max_age(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::CACHE_CONTROL)?.to_str().ok()?;
+    value.split(',').map(str::trim).find_map(|directive| {
+        let directive = directive.to_ascii_lowercase();
+        match directive.as_str() {
+            "no-cache" | "no-store" => Some(Duration::ZERO),
+            _ => directive
+                .strip_prefix("max-age=")
+                .and_then(|seconds| seconds.trim_matches('"').parse().ok())
+                .map(Duration::from_secs),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        let age = |value: &str| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(reqwest::header::CACHE_CONTROL, value.parse().unwrap());
+            max_age(&headers)
+        };
+        assert_eq!(age("public, max-age=600"), Some(Duration::from_secs(600)));
+        assert_eq!(age("Max-Age=\"30\""), Some(Duration::from_secs(30)));
+        assert_eq!(age("no-store"), Some(Duration::ZERO));
+        assert_eq!(age("public"), None);
+        assert_eq!(age("max-age=soon"), None);
     }
 }

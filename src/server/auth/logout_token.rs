@@ -1,6 +1,8 @@
 //! OpenID Connect Back-Channel Logout 1.0: the IdP POSTs a logout token; it is validated like an
-//! ID token (RS256 from the IdP's JWKS, issuer, audience = our client id, `iat`) plus the
-//! logout-specific rules (`events` claim, no `nonce`, `sid` or `sub`).
+//! ID token (RS256 from the IdP's JWKS, issuer, audience = our client id, `exp` when present)
+//! plus the logout-specific rules (`events` claim, no `nonce`, `sid` or `sub`), issued within
+//! the last `MAX_AGE_SECONDS`, with a `jti` the caller must not have seen before (see
+//! `logout_tokens_seen`).
 
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
@@ -9,21 +11,28 @@ use crate::server::auth::jwks::JwksCache;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const LEEWAY_SECONDS: i64 = 60;
+/// A logout token is delivered right after the IdP issues it: older ones are refused.
+const MAX_AGE_SECONDS: i64 = 300;
+const MAX_JTI_BYTES: usize = 256;
 
 #[derive(Debug, Deserialize)]
 struct Claims {
     iat: Option<i64>,
+    jti: Option<String>,
     sub: Option<String>,
     sid: Option<String>,
     events: Option<serde_json::Map<String, serde_json::Value>>,
     nonce: Option<serde_json::Value>,
 }
 
-/// Whose sessions to end.
+/// Whose sessions to end, and the token's `jti` with how long it must be remembered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogoutTarget {
     pub sid: Option<String>,
     pub sub: Option<String>,
+    pub jti: String,
+    /// After this, the token would be refused as too old anyway.
+    pub remember_until: i64,
 }
 
 pub async fn verify(
@@ -60,6 +69,13 @@ pub async fn verify(
     if iat > now + LEEWAY_SECONDS {
         return Err("issued in the future".into());
     }
+    if iat < now - MAX_AGE_SECONDS {
+        return Err("issued too long ago".into());
+    }
+    let jti = claims.jti.filter(|jti| !jti.is_empty()).ok_or("no jti")?;
+    if jti.len() > MAX_JTI_BYTES {
+        return Err("jti too long".into());
+    }
     if !claims
         .events
         .as_ref()
@@ -76,5 +92,7 @@ pub async fn verify(
     Ok(LogoutTarget {
         sid: claims.sid,
         sub: claims.sub,
+        jti,
+        remember_until: iat + MAX_AGE_SECONDS + LEEWAY_SECONDS,
     })
 }

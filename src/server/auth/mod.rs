@@ -3,6 +3,7 @@
 pub mod bearer;
 pub mod handlers;
 pub mod http;
+pub mod introspection;
 pub mod jwks;
 pub mod logout_token;
 pub mod oidc;

@@ -20,13 +20,16 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::server::auth::http::read_limited;
+use crate::server::auth::http::{BoundedClient, CallError, read_limited};
 use crate::server::auth::jwks::JwksCache;
-use crate::server::config::Config;
+use crate::server::config::{Config, is_secure_or_loopback};
 use crate::server::sign_ins::Tokens;
 
 /// Discovery is retried at most this often while the IdP is unreachable.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(2);
+/// The largest answer read from the token and introspection endpoints, and discovery.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+const MAX_DISCOVERY_BYTES: usize = 256 * 1024;
 
 /// Metadata beyond what openidconnect models: logout, revocation, introspection, RFC 9207.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -82,6 +85,9 @@ pub struct Discovered {
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub extra: ExtraMetadata,
+    /// Where forms may lead (CSP `form-action`): this app, plus the provider's origins a sign-in
+    /// or sign-out form redirects to, e.g. `'self' https://api.asgardeo.io`.
+    pub form_action: String,
 }
 
 /// Secrets of a sign-in in progress, kept sealed in the browser's pending sign-in cookie until
@@ -120,7 +126,10 @@ pub struct Oidc {
     post_logout_redirect_uri: String,
     scopes: Vec<String>,
     jwks_override: Option<String>,
+    allow_insecure: bool,
     http: reqwest::Client,
+    /// The same client for openidconnect's token requests, with answers bounded in size.
+    token_http: BoundedClient,
     jwks: Arc<JwksCache>,
     discovered: RwLock<Option<Arc<Discovered>>>,
     last_attempt: tokio::sync::Mutex<Option<Instant>>,
@@ -136,6 +145,8 @@ impl Oidc {
             post_logout_redirect_uri: config.post_logout_redirect_uri(),
             scopes: config.requested_scopes(),
             jwks_override: config.jwks_url.clone(),
+            allow_insecure: config.allow_insecure_provider,
+            token_http: BoundedClient::new(http.clone(), MAX_ANSWER_BYTES),
             http,
             jwks,
             discovered: RwLock::new(None),
@@ -145,6 +156,12 @@ impl Oidc {
 
     pub fn is_discovered(&self) -> bool {
         self.discovered.read().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// The CSP `form-action` sources, once the provider is known (`'self'` until then).
+    pub fn form_action(&self) -> Option<String> {
+        let found = self.discovered.read().unwrap_or_else(|p| p.into_inner());
+        found.as_ref().map(|found| found.form_action.clone())
     }
 
     /// The IdP's metadata, discovered on first use and kept; retried while it fails.
@@ -188,7 +205,7 @@ impl Oidc {
                 response.status()
             )));
         }
-        let body = read_limited(response, 256 * 1024)
+        let body = read_limited(response, MAX_DISCOVERY_BYTES)
             .await
             .map_err(OidcError::Unavailable)?;
         let metadata: Metadata = serde_json::from_slice(&body)
@@ -208,13 +225,48 @@ impl Oidc {
             .jwks_override
             .clone()
             .unwrap_or_else(|| metadata.jwks_uri().to_string());
+        let extra = metadata.additional_metadata().clone();
+        let authorization_endpoint = metadata.authorization_endpoint().to_string();
+        let endpoints = [
+            Some(&authorization_endpoint),
+            Some(&token_endpoint),
+            Some(&jwks_uri),
+            extra.end_session_endpoint.as_ref(),
+            extra.revocation_endpoint.as_ref(),
+            extra.introspection_endpoint.as_ref(),
+        ];
+        let mut form_action = String::from("'self'");
+        for endpoint in endpoints.into_iter().flatten() {
+            let url = url::Url::parse(endpoint)
+                .map_err(|_| OidcError::Unavailable(format!("discovery names an invalid endpoint `{endpoint}`")))?;
+            if !self.allow_insecure && !is_secure_or_loopback(&url) {
+                return Err(OidcError::Unavailable(format!(
+                    "discovery names the plain-http endpoint `{endpoint}` off this machine; refused \
+                     (AuthorizationConfig.AllowInsecureProvider allows it, for development only)"
+                )));
+            }
+        }
+        // Sign-in and sign-out forms are answered with redirects to these two.
+        for endpoint in [Some(&authorization_endpoint), extra.end_session_endpoint.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Ok(url) = url::Url::parse(endpoint) {
+                let origin = url.origin().ascii_serialization();
+                if !form_action.split(' ').any(|source| source == origin) {
+                    form_action.push(' ');
+                    form_action.push_str(&origin);
+                }
+            }
+        }
         self.jwks.load(&jwks_uri).await.map_err(OidcError::Unavailable)?;
         Ok(Discovered {
             issuer: metadata.issuer().to_string(),
-            authorization_endpoint: metadata.authorization_endpoint().to_string(),
+            authorization_endpoint,
             token_endpoint,
             jwks_uri,
-            extra: metadata.additional_metadata().clone(),
+            extra,
+            form_action,
         })
     }
 
@@ -280,7 +332,7 @@ impl Oidc {
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-            .request_async(&self.http)
+            .request_async(&self.token_http)
             .await
             .map_err(token_error)?;
         let id_token = response
@@ -388,7 +440,7 @@ impl Oidc {
         let client = self.client(&found)?;
         let response = client
             .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
-            .request_async(&self.http)
+            .request_async(&self.token_http)
             .await
             .map_err(token_error)?;
         Ok(Refreshed {
@@ -476,7 +528,9 @@ impl Oidc {
                 response.status()
             )));
         }
-        read_limited(response, 64 * 1024).await.map_err(OidcError::BadResponse)
+        read_limited(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(OidcError::BadResponse)
     }
 }
 
@@ -491,15 +545,20 @@ struct SidClaim {
     sid: Option<String>,
 }
 
-fn token_error<RE: std::error::Error + 'static>(
-    error: RequestTokenError<RE, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
+fn token_error(
+    error: RequestTokenError<CallError, openidconnect::StandardErrorResponse<CoreErrorResponseType>>,
 ) -> OidcError {
     match error {
         RequestTokenError::ServerResponse(response) => match response.error() {
             CoreErrorResponseType::InvalidGrant => OidcError::InvalidGrant,
             other => OidcError::Rejected(other.as_ref().to_string()),
         },
-        RequestTokenError::Request(error) => OidcError::Unavailable(format!("token request failed: {error}")),
+        RequestTokenError::Request(CallError::Unreachable(error)) => {
+            OidcError::Unavailable(format!("token request failed: {error}"))
+        }
+        RequestTokenError::Request(CallError::BadAnswer(message)) => {
+            OidcError::BadResponse(format!("token response is not valid: {message}"))
+        }
         RequestTokenError::Parse(error, _) => OidcError::BadResponse(format!("token response is not valid: {error}")),
         RequestTokenError::Other(message) => OidcError::BadResponse(message),
     }
