@@ -247,6 +247,7 @@ def main():
             f.write('wrk.method = "POST"\nwrk.body = ""\n'
                     f'wrk.headers["Cookie"] = "{cookie}"\n'
                     'wrk.headers["Accept"] = "application/json"\n'
+                    'wrk.headers["Sec-Fetch-Site"] = "same-origin"\n'
                     'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
         results["P2 server fn list_issues"] = twice("P2", f"{app}/api/list_issues", script=script)
 

@@ -336,6 +336,30 @@ impl Directory {
     }
 }
 
+/// The client id of an application in `directory` whose secret is one committed in the
+/// built-in directory.json (public knowledge: fine on this machine, not beyond it).
+pub fn uses_committed_secret(directory: &Directory) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Committed {
+        applications: Vec<serde_json::Value>,
+    }
+    let committed: Committed = serde_json::from_str(DEFAULT_DIRECTORY_JSON).ok()?;
+    let secrets: Vec<&str> = committed
+        .applications
+        .iter()
+        .filter_map(|app| app["clientSecret"].as_str())
+        .collect();
+    directory
+        .applications()
+        .iter()
+        .find(|app| {
+            app.client_secret
+                .as_deref()
+                .is_some_and(|secret| secrets.contains(&secret))
+        })
+        .map(|app| app.client_id.clone())
+}
+
 /// serde_json with the error's field path spelled out.
 fn parse_json<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T, DirectoryError> {
     let deserializer = &mut serde_json::Deserializer::from_str(text);

@@ -12,7 +12,9 @@ mod keys;
 mod pages;
 mod password;
 mod provider;
+mod serve;
 mod store;
+mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +62,11 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("public URL `{0}` is not an absolute http(s) URL")]
     PublicUrl(String),
+    #[error(
+        "application `{0}` uses the client secret committed in dev-idp's directory.json, and this \
+         provider is reachable beyond this machine: give it a secret of its own"
+    )]
+    CommittedSecret(String),
     #[error(transparent)]
     Keys(#[from] KeyError),
     #[error("cannot build the back-channel HTTP client: {0}")]
@@ -162,6 +169,16 @@ pub async fn start(options: Options) -> Result<RunningIdp, StartError> {
         },
         None => format!("http://{local_addr}"),
     };
+    let beyond_loopback = !options.listen.ip().is_loopback()
+        || url::Url::parse(&base).is_ok_and(|url| match url.host() {
+            Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+            None => true,
+        });
+    if beyond_loopback && let Some(app) = directory::uses_committed_secret(&options.directory) {
+        return Err(StartError::CommittedSecret(app));
+    }
     let key_file = options.key_file.clone();
     let keys = tokio::task::spawn_blocking(move || keys::SigningKeys::load_or_create(key_file.as_deref()))
         .await
@@ -180,6 +197,7 @@ pub async fn start(options: Options) -> Result<RunningIdp, StartError> {
         clock: clock::Clock::default(),
         urls,
         back_channel,
+        throttle: Default::default(),
     });
     tracing::warn!(
         issuer = %provider.urls.issuer,
@@ -188,16 +206,7 @@ pub async fn start(options: Options) -> Result<RunningIdp, StartError> {
 
     let app = endpoints::router(provider.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "dev-idp server stopped");
-        }
-    });
+    let task = tokio::spawn(serve::serve(listener, app, stopped));
     Ok(RunningIdp {
         provider,
         local_addr,

@@ -16,6 +16,7 @@ use crate::directory::{Application, Directory, GrantType, User};
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::SigningKeys;
 use crate::store::{AuthRequest, CodeRecord, Grant, IdpSession, Interaction, Store, Subject, digest_of, random_token};
+use crate::throttle::PasswordThrottle;
 pub mod tokens;
 
 use tokens::{IdTokenHint, RefreshIssue, TokenResponse, granted_scopes, split_scopes, user_claims};
@@ -57,6 +58,8 @@ pub struct Provider {
     pub urls: Urls,
     pub secure_cookies: bool,
     pub back_channel: reqwest::Client,
+    /// Slows down repeated wrong passwords (sign-in form and password grant).
+    pub throttle: PasswordThrottle,
 }
 
 /// Parameters of a request, with duplicates refused (RFC 6749 §3.1, §3.2).
@@ -243,7 +246,10 @@ impl Provider {
             expires_at: self.clock.now() + INTERACTION_LIFETIME_SECONDS,
         };
         let id = random_token();
-        self.store.lock().interactions.insert(id.clone(), interaction.clone());
+        let mut tables = self.store.lock();
+        tables.make_room(self.clock.now());
+        tables.interactions.insert(id.clone(), interaction.clone());
+        drop(tables);
         (id, interaction)
     }
 
@@ -287,11 +293,13 @@ impl Provider {
             .user_by_username(username)
             .filter(|user| user.password.verify(password));
         let Some(user) = user else {
+            self.throttle.failed(username);
             return LoginOutcome::WrongCredentials {
                 interaction_id: interaction_id.to_string(),
                 interaction,
             };
         };
+        self.throttle.succeeded(username);
         let cookie = random_token();
         let session = IdpSession {
             sid: uuid::Uuid::new_v4().to_string(),
@@ -302,6 +310,7 @@ impl Provider {
         {
             let mut tables = self.store.lock();
             tables.interactions.remove(interaction_id);
+            tables.make_room(session.auth_time);
             tables.sessions.insert(digest_of(&cookie), session.clone());
         }
         tracing::info!(username = %user.username, "signed in");
@@ -340,6 +349,7 @@ impl Provider {
         };
         {
             let mut tables = self.store.lock();
+            tables.make_room(now);
             tables.codes.insert(digest_of(&code), record);
             let key = cookie.map(digest_of).or_else(|| {
                 tables
@@ -586,8 +596,10 @@ impl Provider {
             .user_by_username(username)
             .filter(|user| user.password.verify(password))
         else {
+            self.throttle.failed(username);
             return Err(OAuthError::invalid_grant("wrong username or password"));
         };
+        self.throttle.succeeded(username);
         let requested = split_scopes(params.get("scope"));
         let now = self.clock.now();
         let grant = Grant {

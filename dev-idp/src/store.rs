@@ -3,6 +3,7 @@
 //! digests, so the store never holds a usable credential.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
 
 use aws_lc_rs::{digest, rand};
@@ -138,7 +139,49 @@ impl Tables {
         self.codes.retain(|_, c| c.expires_at + 600 > now);
         self.access_tokens.retain(|_, a| a.expires_at + 600 > now);
         self.refresh_tokens.retain(|_, r| r.expires_at > now);
+        self.sessions.retain(|_, s| s.auth_time + SESSION_SECONDS > now);
     }
+
+    /// Makes room for one more entry in every table: what has expired goes, and a table still
+    /// full loses the tenth of its entries that would expire soonest. A flood of sign-ins
+    /// started and never finished cannot grow the provider without bound.
+    pub fn make_room(&mut self, now: i64) {
+        let full = [
+            self.interactions.len(),
+            self.sessions.len(),
+            self.codes.len(),
+            self.access_tokens.len(),
+            self.refresh_tokens.len(),
+        ]
+        .into_iter()
+        .any(|len| len >= MAX_ENTRIES);
+        if !full {
+            return;
+        }
+        self.prune(now);
+        shed(&mut self.interactions, |i| i.expires_at);
+        shed(&mut self.sessions, |s| s.auth_time);
+        shed(&mut self.codes, |c| c.expires_at);
+        shed(&mut self.access_tokens, |a| a.expires_at);
+        shed(&mut self.refresh_tokens, |r| r.expires_at);
+    }
+}
+
+/// Entries per table, at most.
+pub const MAX_ENTRIES: usize = 50_000;
+/// An IdP session lasts this long (then the user signs in again).
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+
+/// When `map` is full: drops the tenth of its entries with the smallest `order` (oldest).
+fn shed<K: Eq + Hash, V>(map: &mut HashMap<K, V>, order: impl Fn(&V) -> i64) {
+    if map.len() < MAX_ENTRIES {
+        return;
+    }
+    let mut orders: Vec<i64> = map.values().map(&order).collect();
+    let cut = orders.len() / 10;
+    let (_, threshold, _) = orders.select_nth_unstable(cut);
+    let threshold = *threshold;
+    map.retain(|_, value| order(value) > threshold);
 }
 
 #[derive(Default)]
@@ -149,5 +192,41 @@ pub struct Store {
 impl Store {
     pub fn lock(&self) -> MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_table_sheds_its_oldest_entries() {
+        let mut tables = Tables::default();
+        let request = AuthRequest {
+            client_id: "c".into(),
+            redirect_uri: "http://127.0.0.1/cb".into(),
+            state: None,
+            nonce: None,
+            scopes: Vec::new(),
+            code_challenge: None,
+        };
+        let now = 1_000;
+        for n in 0..MAX_ENTRIES as i64 {
+            let interaction = Interaction {
+                request: request.clone(),
+                csrf_token: String::new(),
+                browser_binding: String::new(),
+                expires_at: now + 1 + n,
+            };
+            tables.interactions.insert(n.to_string(), interaction);
+        }
+        tables.make_room(now);
+        assert!(tables.interactions.len() < MAX_ENTRIES);
+        assert!(tables.interactions.len() >= MAX_ENTRIES * 8 / 10);
+        assert!(
+            !tables.interactions.contains_key("0"),
+            "the soonest to expire went first"
+        );
+        assert!(tables.interactions.contains_key(&(MAX_ENTRIES - 1).to_string()));
     }
 }

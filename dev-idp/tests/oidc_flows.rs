@@ -1028,3 +1028,75 @@ async fn hostile_requests_get_4xx_never_5xx() {
     let refused = dev_idp::start(Options::new(directory(None), ([0, 0, 0, 0], 0).into())).await;
     assert!(matches!(refused, Err(dev_idp::StartError::NotLoopback(_))));
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_slow_down_even_the_right_one() {
+    let idp = spawn().await;
+    let grant = |password: &'static str| {
+        let idp = &idp;
+        async move {
+            let started = std::time::Instant::now();
+            let form = [
+                ("grant_type", "password"),
+                ("username", "emily"),
+                ("password", password),
+            ];
+            let (status, _) = token_request(idp, CLIENT_ID, SECRET, &form).await;
+            (status, started.elapsed())
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(grant("nope").await.0, StatusCode::BAD_REQUEST);
+    }
+    // The fourth attempt waits before its password is even checked.
+    let (status, waited) = grant("emily-dev-password").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(waited >= std::time::Duration::from_secs(1), "{waited:?}");
+}
+
+#[tokio::test]
+async fn reachable_beyond_this_machine_with_the_committed_secret_it_refuses_to_start() {
+    let mut options = Options::new(directory(None), ([127, 0, 0, 1], 0).into());
+    options.public_url = Some("http://idp.example.com:9443".into());
+    let error = dev_idp::start(options.clone()).await.err().expect("refused");
+    assert!(error.to_string().contains("committed"), "{error}");
+
+    let mut value: Value = serde_json::from_str(DEFAULT_DIRECTORY_JSON).unwrap();
+    value["applications"][0]["clientSecret"] = json!("a-secret-of-its-own-0123456789");
+    options.directory = Directory::from_json(&value.to_string(), "test directory").unwrap();
+    let idp = dev_idp::start(options).await.expect("a secret of its own");
+    idp.shutdown().await;
+}
+
+#[tokio::test]
+async fn five_hundred_half_sent_requests_are_cut_while_others_are_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let idp = spawn().await;
+    let address = idp.local_addr();
+    let started = std::time::Instant::now();
+    let mut slow = tokio::task::JoinSet::new();
+    for _ in 0..500 {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        stream.write_all(b"GET /t/dev/oauth2/jwks HT").await.unwrap();
+        slow.spawn(async move {
+            let mut buffer = [0u8; 256];
+            let closed = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                while let Ok(read) = stream.read(&mut buffer).await {
+                    if read == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+            closed.is_ok()
+        });
+    }
+    assert!(!jwks(&idp).await.keys.is_empty(), "a normal client is served meanwhile");
+    while let Some(closed) = slow.join_next().await {
+        assert!(closed.unwrap(), "a half-sent request was still open after 30 s");
+    }
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(10),
+        "cut at the header timeout, not before"
+    );
+}

@@ -503,6 +503,12 @@ impl Checker<'_> {
         let dev_idp = match file.dev_identity_provider {
             None => None,
             Some(section) => {
+                if hosted_url.scheme() == "https" || !is_loopback(&hosted_url) {
+                    return Err(self.fail(
+                        "ApplicationConfig.HostedUrl",
+                        "is not a plain-http URL on this machine, but DevIdentityProvider is set: the embedded IdP is for development on this machine only (its users and secrets are public). Remove the DevIdentityProvider section and point AuthorizationConfig at a real organization",
+                    ));
+                }
                 if !is_loopback(&organization) {
                     return Err(self.fail(
                         "AuthorizationConfig.BaseOrganizationUrl",
@@ -722,5 +728,30 @@ mod tests {
             let text = DEMO.replace("https://api.asgardeo.io/t/acme", loopback);
             assert!(parse(&text).is_ok(), "{loopback}");
         }
+    }
+
+    #[test]
+    fn the_embedded_identity_provider_serves_only_this_machine() {
+        let dev = r#""DevIdentityProvider": {}, "AuthorizationConfig": { "BaseOrganizationUrl": "http://localhost:9443/t/dev" },"#;
+        let local = DEMO.replacen(
+            r#""AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },"#,
+            dev,
+            1,
+        );
+        assert!(parse(&local).unwrap().dev_idp.is_some());
+        for hosted in ["http://issues.example.com", "http://192.168.1.20:3000"] {
+            let error = parse(&local.replace("http://localhost:3000", hosted))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("`ApplicationConfig.HostedUrl`") && error.contains("DevIdentityProvider"),
+                "{error}"
+            );
+        }
+        let https = local
+            .replace("http://localhost:3000", "https://localhost:3000")
+            .replacen("{", r#"{ "Server": { "TlsTerminatedByProxy": true },"#, 1);
+        let error = parse(&https).unwrap_err().to_string();
+        assert!(error.contains("DevIdentityProvider"), "{error}");
     }
 }

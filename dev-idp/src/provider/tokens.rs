@@ -223,6 +223,7 @@ impl Provider {
 
         let mut tables = self.store.lock();
         tables.prune(now);
+        tables.make_room(now);
         tables.access_tokens.insert(
             digest_of(&access_token),
             AccessRecord {
