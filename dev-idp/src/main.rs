@@ -1,4 +1,6 @@
 //! `dev-idp [--directory FILE] [--listen ADDR] [--key-file FILE] [--public-url URL] [--allow-remote]`
+//!
+//! Serves until Ctrl-C or SIGTERM; SIGHUP rotates the signing key (the old one stays published).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +15,9 @@ const USAGE: &str =
   --listen ADDR      address to listen on (default: 127.0.0.1:9443)
   --key-file FILE    where signing keys persist (default: ./dev-idp-keys.json)
   --public-url URL   base URL clients use, if not http://ADDR
-  --allow-remote     allow a non-loopback listen address";
+  --allow-remote     allow a non-loopback listen address
+
+Stops on Ctrl-C or SIGTERM. SIGHUP rotates the signing key (the old one stays published).";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -74,7 +78,29 @@ async fn run() -> Result<(), String> {
     println!("issuer:    {}", idp.issuer());
     println!("discovery: {}/.well-known/openid-configuration", idp.issuer());
     println!("users:     {}", users.join(", "));
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    serve_until_stopped(&idp).await?;
     idp.shutdown().await;
     Ok(())
+}
+
+#[cfg(unix)]
+async fn serve_until_stopped(idp: &dev_idp::RunningIdp) -> Result<(), String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    loop {
+        tokio::select! {
+            stopped = tokio::signal::ctrl_c() => return stopped.map_err(|e| e.to_string()),
+            _ = terminate.recv() => return Ok(()),
+            _ = hangup.recv() => match idp.rotate_signing_key() {
+                Ok(kid) => println!("signing key rotated: {kid}"),
+                Err(error) => eprintln!("dev-idp: rotating the signing key failed: {error}"),
+            },
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn serve_until_stopped(_idp: &dev_idp::RunningIdp) -> Result<(), String> {
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())
 }
