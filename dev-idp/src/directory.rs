@@ -336,28 +336,33 @@ impl Directory {
     }
 }
 
-/// The client id of an application in `directory` whose secret is one committed in the
-/// built-in directory.json (public knowledge: fine on this machine, not beyond it).
+/// What in `directory` still uses a secret committed in the built-in directory.json (public
+/// knowledge: fine on this machine, not beyond it): an application's client secret, or a
+/// user's password. Names it, e.g. "application `issues-app-dev-client`".
 pub fn uses_committed_secret(directory: &Directory) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Committed {
-        applications: Vec<serde_json::Value>,
+    let committed: serde_json::Value =
+        serde_json::from_str(DEFAULT_DIRECTORY_JSON).expect("the built-in directory.json is valid JSON");
+    let listed = |list: &str, field: &str| -> Vec<String> {
+        let entries = committed[list].as_array().cloned().unwrap_or_default();
+        entries
+            .iter()
+            .filter_map(|entry| entry[field].as_str().map(str::to_string))
+            .collect()
+    };
+    let (secrets, passwords) = (listed("applications", "clientSecret"), listed("users", "password"));
+    let application = directory.applications().iter().find(|app| {
+        app.client_secret
+            .as_ref()
+            .is_some_and(|secret| secrets.contains(secret))
+    });
+    if let Some(app) = application {
+        return Some(format!("application `{}`", app.client_id));
     }
-    let committed: Committed = serde_json::from_str(DEFAULT_DIRECTORY_JSON).ok()?;
-    let secrets: Vec<&str> = committed
-        .applications
+    let user = directory
+        .users()
         .iter()
-        .filter_map(|app| app["clientSecret"].as_str())
-        .collect();
-    directory
-        .applications()
-        .iter()
-        .find(|app| {
-            app.client_secret
-                .as_deref()
-                .is_some_and(|secret| secrets.contains(&secret))
-        })
-        .map(|app| app.client_id.clone())
+        .find(|user| passwords.iter().any(|password| user.password.verify(password)));
+    user.map(|user| format!("user `{}`", user.username))
 }
 
 /// serde_json with the error's field path spelled out.

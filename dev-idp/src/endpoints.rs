@@ -171,7 +171,6 @@ async fn login(State(provider): Shared, headers: HeaderMap, body: String) -> Res
     };
     let field = |name: &str| params.get(name).unwrap_or_default().to_string();
     let username = field("username");
-    tokio::time::sleep(provider.throttle.delay_for(&username)).await;
     let binding = cookie_value(&headers, BINDING_COOKIE);
     let outcome = provider.complete_login(
         &field("interaction"),
@@ -185,13 +184,8 @@ async fn login(State(provider): Shared, headers: HeaderMap, body: String) -> Res
         LoginOutcome::WrongCredentials {
             interaction_id,
             interaction,
-        } => login_form(
-            &provider,
-            &interaction_id,
-            &interaction,
-            &username,
-            Some("Wrong username or password. Please try again."),
-        ),
+            message,
+        } => login_form(&provider, &interaction_id, &interaction, &username, Some(&message)),
         LoginOutcome::SignedIn {
             session_cookie,
             redirect,
@@ -207,13 +201,7 @@ async fn login(State(provider): Shared, headers: HeaderMap, body: String) -> Res
 // ----- token, introspection, revocation, userinfo -------------------------------------------
 
 async fn token(State(provider): Shared, headers: HeaderMap, body: String) -> Response {
-    let params = form_params(&headers, &body);
-    if let Ok(params) = &params
-        && params.get("grant_type") == Some("password")
-    {
-        tokio::time::sleep(provider.throttle.delay_for(params.get("username").unwrap_or_default())).await;
-    }
-    let result = params.and_then(|params| {
+    let result = form_params(&headers, &body).and_then(|params| {
         let credentials = client_credentials(&headers, &params)?;
         let app = provider.authenticate_client(&credentials)?;
         provider.token(app, &params)

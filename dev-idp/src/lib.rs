@@ -63,8 +63,8 @@ pub enum StartError {
     #[error("public URL `{0}` is not an absolute http(s) URL")]
     PublicUrl(String),
     #[error(
-        "application `{0}` uses the client secret committed in dev-idp's directory.json, and this \
-         provider is reachable beyond this machine: give it a secret of its own"
+        "{0} uses a secret committed in dev-idp's directory.json, and this provider is reachable \
+         beyond this machine: give it a secret (or password) of its own"
     )]
     CommittedSecret(String),
     #[error(transparent)]

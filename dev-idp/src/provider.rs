@@ -15,7 +15,9 @@ use crate::clock::Clock;
 use crate::directory::{Application, Directory, GrantType, User};
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::SigningKeys;
-use crate::store::{AuthRequest, CodeRecord, Grant, IdpSession, Interaction, Store, Subject, digest_of, random_token};
+use crate::store::{
+    AuthRequest, CodeRecord, Grant, IdpSession, Interaction, SESSION_SECONDS, Store, Subject, digest_of, random_token,
+};
 use crate::throttle::PasswordThrottle;
 pub mod tokens;
 
@@ -107,13 +109,23 @@ pub enum AuthorizeError {
 pub enum LoginOutcome {
     /// Unknown or expired interaction, or CSRF failure: show this message.
     Refused(String),
-    /// Wrong username or password: show the form again.
+    /// Wrong username or password, or too many wrong ones lately: show the form again.
     WrongCredentials {
         interaction_id: String,
         interaction: Interaction,
+        message: String,
     },
     /// Signed in: set the session cookie and redirect.
     SignedIn { session_cookie: String, redirect: String },
+}
+
+/// Why a username and password were not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordRefusal {
+    #[error("Wrong username or password. Please try again.")]
+    Wrong,
+    #[error("Too many wrong passwords for this username. Try again in {0} s.")]
+    Wait(i64),
 }
 
 /// What logout led to.
@@ -235,7 +247,10 @@ impl Provider {
 
     /// The IdP session behind a session cookie, if it is still there.
     pub fn session(&self, cookie: &str) -> Option<IdpSession> {
-        self.store.lock().sessions.get(&digest_of(cookie)).cloned()
+        let now = self.clock.now();
+        let tables = self.store.lock();
+        let session = tables.sessions.get(&digest_of(cookie));
+        session.filter(|s| s.auth_time + SESSION_SECONDS > now).cloned()
     }
 
     pub fn start_interaction(&self, request: AuthRequest, browser_binding: String) -> (String, Interaction) {
@@ -270,6 +285,22 @@ impl Provider {
             .unwrap_or_default()
     }
 
+    /// The user, if `password` is theirs and they may try now (see `throttle.rs`).
+    fn check_password(&self, username: &str, password: &str) -> Result<&User, PasswordRefusal> {
+        let now = self.clock.now();
+        self.throttle.check(username, now).map_err(PasswordRefusal::Wait)?;
+        let user = self
+            .directory
+            .user_by_username(username)
+            .ok_or(PasswordRefusal::Wrong)?;
+        if !user.password.verify(password) {
+            self.throttle.failed(&user.username, now);
+            return Err(PasswordRefusal::Wrong);
+        }
+        self.throttle.succeeded(&user.username);
+        Ok(user)
+    }
+
     pub fn complete_login(
         &self,
         interaction_id: &str,
@@ -288,18 +319,16 @@ impl Provider {
                 "The sign-in form could not be verified (it was not opened in this browser). Go back to the application and sign in again.".into(),
             );
         }
-        let user = self
-            .directory
-            .user_by_username(username)
-            .filter(|user| user.password.verify(password));
-        let Some(user) = user else {
-            self.throttle.failed(username);
-            return LoginOutcome::WrongCredentials {
-                interaction_id: interaction_id.to_string(),
-                interaction,
-            };
+        let user = match self.check_password(username, password) {
+            Ok(user) => user,
+            Err(refusal) => {
+                return LoginOutcome::WrongCredentials {
+                    interaction_id: interaction_id.to_string(),
+                    interaction,
+                    message: refusal.to_string(),
+                };
+            }
         };
-        self.throttle.succeeded(username);
         let cookie = random_token();
         let session = IdpSession {
             sid: uuid::Uuid::new_v4().to_string(),
@@ -591,15 +620,9 @@ impl Provider {
     fn password(&self, app: &Application, params: &Params) -> Result<TokenResponse, OAuthError> {
         let username = params.require("username")?;
         let password = params.require("password")?;
-        let Some(user) = self
-            .directory
-            .user_by_username(username)
-            .filter(|user| user.password.verify(password))
-        else {
-            self.throttle.failed(username);
-            return Err(OAuthError::invalid_grant("wrong username or password"));
-        };
-        self.throttle.succeeded(username);
+        let user = self
+            .check_password(username, password)
+            .map_err(|refusal| OAuthError::invalid_grant(refusal.to_string()))?;
         let requested = split_scopes(params.get("scope"));
         let now = self.clock.now();
         let grant = Grant {

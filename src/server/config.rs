@@ -90,6 +90,9 @@ struct AuthorizationSection {
     /// Development only: allow `http://` provider URLs whose host is not loopback.
     #[serde(default)]
     allow_insecure_provider: bool,
+    /// Origins a sign-in form may pass through besides the provider's endpoints.
+    #[serde(default)]
+    form_action_origins: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +212,8 @@ pub struct Config {
     pub token_validation: TokenValidation,
     /// `AllowInsecureProvider`: plain-http provider URLs off loopback are accepted (development).
     pub allow_insecure_provider: bool,
+    /// `FormActionOrigins`: extra origins sign-in forms may be redirected through (CSP).
+    pub form_action_origins: Vec<String>,
     pub hosted_url: Url,
     pub client_id: String,
     pub client_secret: Secret,
@@ -227,6 +232,8 @@ pub struct Config {
     pub session_absolute: Duration,
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
+    /// `TlsTerminatedByProxy`: a proxy in front says who the client is (`X-Forwarded-For`).
+    pub behind_proxy: bool,
     pub dev_idp: Option<DevIdpConfig>,
 }
 
@@ -395,6 +402,16 @@ impl Checker<'_> {
             None => None,
         };
 
+        let mut form_action_origins = Vec::new();
+        for (index, origin) in auth.form_action_origins.iter().enumerate() {
+            let field = format!("AuthorizationConfig.FormActionOrigins[{index}]");
+            let url = self.provider_url(&field, origin, insecure)?;
+            if url.path() != "/" || url.query().is_some() {
+                return Err(self.fail(&field, "expected an origin such as https://login.example.com"));
+            }
+            form_action_origins.push(url.origin().ascii_serialization());
+        }
+
         let hosted_url = self.url("ApplicationConfig.HostedUrl", &app.hosted_url)?;
         if hosted_url.path() != "/" || hosted_url.query().is_some() {
             return Err(self.fail(
@@ -542,6 +559,7 @@ impl Checker<'_> {
             audiences,
             token_validation: auth.token_validation,
             allow_insecure_provider: insecure,
+            form_action_origins,
             hosted_url,
             client_id: app.client_id,
             client_secret: Secret::new(client_secret),
@@ -563,6 +581,7 @@ impl Checker<'_> {
             session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),
             data_dir,
             secure_cookies,
+            behind_proxy: server.tls_terminated_by_proxy,
             dev_idp,
         })
     }

@@ -117,10 +117,15 @@ impl Db {
 /// The PostgreSQL connection options. Without `sslmode=` in the URL: on this machine plain TCP
 /// (or a socket); anywhere else TLS with the server's certificate verified against the web's
 /// root authorities and its name checked (`verify-full`) — `require` alone would encrypt to
-/// whoever answers. A URL's own `sslmode=` (and `sslrootcert=` for a private CA) is honoured.
+/// whoever answers. A URL's own `sslmode=` (and `sslrootcert=` for a private CA), or the
+/// `PGSSLMODE` environment variable, is honoured.
 fn postgres_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
     let options = PgConnectOptions::from_str(url)?;
-    if url.contains("sslmode=") {
+    let chosen_in_url = url::Url::parse(url).is_ok_and(|url| {
+        url.query_pairs()
+            .any(|(name, _)| name == "sslmode" || name == "ssl-mode")
+    });
+    if chosen_in_url || std::env::var_os("PGSSLMODE").is_some() {
         return Ok(options);
     }
     let host = options.get_host();

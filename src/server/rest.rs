@@ -150,10 +150,7 @@ impl FromRequestParts<AppState> for Bearer {
             ));
         }
         let token = bearer_token(&parts.headers)?;
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(address)| address.ip());
+        let client = client_address(parts, state.config.behind_proxy);
         match state.tokens.verify(token, client, now()).await {
             Ok(viewer) => Ok(Self(viewer)),
             Err(TokenError::Invalid(message)) => Err(ApiError::InvalidToken(message)),
@@ -161,6 +158,23 @@ impl FromRequestParts<AppState> for Bearer {
             Err(TokenError::RateLimited { retry_after }) => Err(ApiError::RateLimited(retry_after)),
         }
     }
+}
+
+/// Who is calling, for per-client limits: the connection's peer; behind the TLS proxy
+/// (`Server.TlsTerminatedByProxy`), the address the proxy appended last to `X-Forwarded-For`
+/// (the earlier ones are the client's to write).
+fn client_address(parts: &Parts, behind_proxy: bool) -> IpAddr {
+    let forwarded = behind_proxy
+        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    forwarded.or(peer).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {

@@ -160,8 +160,13 @@ impl Introspector {
         refused.insert(key, (reason.to_string(), now + REFUSED_SECONDS));
     }
 
-    /// Counts one provider call against `client`'s window, or refuses when it is spent.
+    /// Counts one provider call against `client`'s window, or refuses when it is spent. IPv6
+    /// clients count by their /64 (one host is usually given a whole /64).
     fn spend(&self, client: IpAddr, now: i64) -> Result<(), TokenError> {
+        let client = match client {
+            IpAddr::V6(address) => IpAddr::V6((u128::from(address) & !u128::from(u64::MAX)).into()),
+            v4 => v4,
+        };
         let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
         if spent.len() >= MAX_TRACKED && !spent.contains_key(&client) {
             spent.retain(|_, (start, _)| now - *start < WINDOW_SECONDS);

@@ -113,6 +113,8 @@ pub struct JwksCache {
     refresh_every: AtomicU64,
     /// When the key set was last fetched (or a fetch last failed).
     fetched_at: std::sync::Mutex<Instant>,
+    /// One fetch at a time, so an older answer never replaces a newer one.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl JwksCache {
@@ -126,6 +128,7 @@ impl JwksCache {
             generation: AtomicU64::new(0),
             refresh_every: AtomicU64::new(REFRESH_DEFAULT.as_secs()),
             fetched_at: std::sync::Mutex::new(Instant::now()),
+            fetching: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -207,6 +210,7 @@ impl JwksCache {
     }
 
     async fn fetch(&self, url: &str) -> Result<Arc<KeySet>, String> {
+        let _one_at_a_time = self.fetching.lock().await;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         *self.fetched_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         let response = self

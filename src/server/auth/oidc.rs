@@ -127,6 +127,7 @@ pub struct Oidc {
     scopes: Vec<String>,
     jwks_override: Option<String>,
     allow_insecure: bool,
+    form_action_origins: Vec<String>,
     http: reqwest::Client,
     /// The same client for openidconnect's token requests, with answers bounded in size.
     token_http: BoundedClient,
@@ -146,6 +147,7 @@ impl Oidc {
             scopes: config.requested_scopes(),
             jwks_override: config.jwks_url.clone(),
             allow_insecure: config.allow_insecure_provider,
+            form_action_origins: config.form_action_origins.clone(),
             token_http: BoundedClient::new(http.clone(), MAX_ANSWER_BYTES),
             http,
             jwks,
@@ -235,7 +237,6 @@ impl Oidc {
             extra.revocation_endpoint.as_ref(),
             extra.introspection_endpoint.as_ref(),
         ];
-        let mut form_action = String::from("'self'");
         for endpoint in endpoints.into_iter().flatten() {
             let url = url::Url::parse(endpoint)
                 .map_err(|_| OidcError::Unavailable(format!("discovery names an invalid endpoint `{endpoint}`")))?;
@@ -246,19 +247,10 @@ impl Oidc {
                 )));
             }
         }
-        // Sign-in and sign-out forms are answered with redirects to these two.
-        for endpoint in [Some(&authorization_endpoint), extra.end_session_endpoint.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            if let Ok(url) = url::Url::parse(endpoint) {
-                let origin = url.origin().ascii_serialization();
-                if !form_action.split(' ').any(|source| source == origin) {
-                    form_action.push(' ');
-                    form_action.push_str(&origin);
-                }
-            }
-        }
+        let form_action = form_action_sources(
+            [Some(&authorization_endpoint), extra.end_session_endpoint.as_ref()],
+            &self.form_action_origins,
+        );
         self.jwks.load(&jwks_uri).await.map_err(OidcError::Unavailable)?;
         Ok(Discovered {
             issuer: metadata.issuer().to_string(),
@@ -534,6 +526,36 @@ impl Oidc {
     }
 }
 
+/// The CSP `form-action` sources: this app, the origins of the provider's sign-in and sign-out
+/// endpoints (the sign-in and sign-out forms are answered with redirects there, and browsers
+/// check every hop of a form's redirects), Asgardeo's sign-in page when the provider is
+/// Asgardeo (its authorize endpoint redirects to `accounts.asgardeo.io`), and the configured
+/// `FormActionOrigins`.
+fn form_action_sources<'a>(endpoints: [Option<&'a String>; 2], configured: &[String]) -> String {
+    let mut origins = vec!["'self'".to_string()];
+    for url in endpoints
+        .into_iter()
+        .flatten()
+        .filter_map(|endpoint| url::Url::parse(endpoint).ok())
+    {
+        origins.push(url.origin().ascii_serialization());
+        if url
+            .host_str()
+            .is_some_and(|host| host == "asgardeo.io" || host.ends_with(".asgardeo.io"))
+        {
+            origins.push("https://accounts.asgardeo.io".into());
+        }
+    }
+    origins.extend(configured.iter().cloned());
+    let mut unique: Vec<String> = Vec::new();
+    for origin in origins {
+        if !unique.contains(&origin) {
+            unique.push(origin);
+        }
+    }
+    unique.join(" ")
+}
+
 struct IdClaims {
     sub: String,
     sid: Option<String>,
@@ -561,5 +583,25 @@ fn token_error(
         }
         RequestTokenError::Parse(error, _) => OidcError::BadResponse(format!("token response is not valid: {error}")),
         RequestTokenError::Other(message) => OidcError::BadResponse(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_may_lead_here_to_the_provider_and_to_asgardeo_s_sign_in_page() {
+        let authorize = "https://api.asgardeo.io/t/acme/oauth2/authorize".to_string();
+        let logout = "https://api.asgardeo.io/t/acme/oidc/logout".to_string();
+        assert_eq!(
+            form_action_sources([Some(&authorize), Some(&logout)], &[]),
+            "'self' https://api.asgardeo.io https://accounts.asgardeo.io"
+        );
+        let authorize = "http://127.0.0.1:9443/t/dev/oauth2/authorize".to_string();
+        assert_eq!(
+            form_action_sources([Some(&authorize), None], &["https://login.example.com".into()]),
+            "'self' http://127.0.0.1:9443 https://login.example.com"
+        );
     }
 }
