@@ -147,6 +147,8 @@ struct ServerSection {
     header_timeout_seconds: u64,
     #[serde(default = "default_max_connections_open")]
     max_open_connections: usize,
+    #[serde(default = "default_request_timeout")]
+    request_timeout_seconds: u64,
 }
 
 impl Default for ServerSection {
@@ -163,6 +165,7 @@ impl Default for ServerSection {
             identity_provider_timeout_seconds: default_idp_timeout(),
             header_timeout_seconds: default_header_timeout(),
             max_open_connections: default_max_connections_open(),
+            request_timeout_seconds: default_request_timeout(),
         }
     }
 }
@@ -187,6 +190,9 @@ fn default_header_timeout() -> u64 {
 }
 fn default_max_connections_open() -> usize {
     1024
+}
+fn default_request_timeout() -> u64 {
+    30
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,6 +247,8 @@ pub struct Config {
 pub struct ConnectionLimits {
     pub header_timeout: Duration,
     pub max_open_connections: usize,
+    /// How long the app may take to answer a request (then 503).
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -491,6 +499,9 @@ impl Checker<'_> {
         if !(1..=30).contains(&server.header_timeout_seconds) {
             return Err(self.fail("Server.HeaderTimeoutSeconds", "expected 1 to 30 seconds"));
         }
+        if !(1..=600).contains(&server.request_timeout_seconds) {
+            return Err(self.fail("Server.RequestTimeoutSeconds", "expected 1 to 600 seconds"));
+        }
         if !(1..=100_000).contains(&server.max_open_connections) {
             return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
         }
@@ -576,6 +587,7 @@ impl Checker<'_> {
             limits: ConnectionLimits {
                 header_timeout: Duration::from_secs(server.header_timeout_seconds),
                 max_open_connections: server.max_open_connections,
+                request_timeout: Duration::from_secs(server.request_timeout_seconds),
             },
             session_idle: Duration::from_secs(server.session_idle_minutes * 60),
             session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),

@@ -4,6 +4,8 @@
 //!   sit idle between requests for as long (hyper re-arms the same timer after each answer);
 //! - at most `max_open_connections` are open; beyond that new clients wait in the kernel's
 //!   accept queue until one closes;
+//! - a request the app has not answered within `request_timeout` is answered 503 (and its
+//!   handler dropped);
 //! - a graceful stop lets answers in flight finish.
 
 use std::future::Future;
@@ -11,12 +13,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::{BoxError, ServiceBuilder};
 use tower_http::add_extension::AddExtension;
 
 use crate::server::config::ConnectionLimits;
@@ -51,7 +56,10 @@ pub async fn serve(
             () = &mut stop => break,
         };
         // Each request learns the client's address (`ConnectInfo`), as with `axum::serve`.
-        let service = AddExtension::new(router.clone(), ConnectInfo(peer));
+        let service = ServiceBuilder::new()
+            .map_result(answer_in_time)
+            .timeout(limits.request_timeout)
+            .service(AddExtension::new(router.clone(), ConnectInfo(peer)));
         let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -63,6 +71,18 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The app's answer, or 503 when it took longer than the request time limit.
+fn answer_in_time(answer: Result<Response, BoxError>) -> Result<Response, BoxError> {
+    Ok(answer.unwrap_or_else(|_| {
+        tracing::warn!("request answered 503: over the request time limit");
+        let body = serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "the server took too long to answer; try again",
+        });
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    }))
 }
 
 /// A failed accept: per-connection errors are the client's; anything else (out of file

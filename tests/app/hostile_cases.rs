@@ -954,3 +954,33 @@ async fn logout_tokens_must_be_fresh_carry_a_jti_and_are_accepted_once() {
     let (status, _) = post(claims(&|c| c["jti"] = json!("another"))).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_answered_503_and_the_server_goes_on() {
+    let op = HostileOp::start().await;
+    // The provider takes 4 s to answer the code exchange; the app may take 1 s per request.
+    op.set(|b| b.token = TokenAnswer::Slow(Duration::from_secs(4)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = TestApp::spawn_against(
+        listener,
+        None,
+        &op.organization_url(),
+        |config| {
+            config["Server"]["IdentityProviderTimeoutSeconds"] = json!(10);
+            config["Server"]["RequestTimeoutSeconds"] = json!(1);
+        },
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let started = Instant::now();
+    let (status, body, _) = attempt(&app).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("took too long"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "answered before the provider did"
+    );
+    assert_eq!(signed_in_count(&app).await, 0);
+    let health = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
