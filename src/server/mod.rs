@@ -23,3 +23,4 @@ pub mod startup;
 pub mod state;
 pub mod status;
 pub mod telemetry;
+pub mod time_limit;

@@ -8,23 +8,22 @@
 //!   handler dropped);
 //! - a graceful stop lets answers in flight finish.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::{BoxError, ServiceBuilder};
-use tower_http::add_extension::AddExtension;
+use tower::ServiceExt;
 
 use crate::server::config::ConnectionLimits;
+use crate::server::time_limit::RequestClock;
 
 pub async fn serve(
     listener: TcpListener,
@@ -55,34 +54,32 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
-        // Each request learns the client's address (`ConnectInfo`), as with `axum::serve`.
-        let service = ServiceBuilder::new()
-            .map_result(answer_in_time)
-            .timeout(limits.request_timeout)
-            .service(AddExtension::new(router.clone(), ConnectInfo(peer)));
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        // Each request learns the client's address (`ConnectInfo`, as with `axum::serve`) and
+        // must be answered in time.
+        let clock = Arc::new(RequestClock::default());
+        let app = router.clone();
+        let answering = clock.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let answer = app.clone().oneshot(request);
+            let answer = async move { answer.await.unwrap_or_else(|never| match never {}) };
+            let clock = answering.clone();
+            async move { Ok::<_, Infallible>(clock.limit(answer).await) }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let request_timeout = limits.request_timeout;
         tokio::spawn(async move {
             // Timeouts and resets end up here; the client is gone either way.
-            let _ = connection.await;
+            tokio::select! {
+                _ = connection => {}
+                () = clock.watch(request_timeout) => {}
+            }
             drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
-}
-
-/// The app's answer, or 503 when it took longer than the request time limit.
-fn answer_in_time(answer: Result<Response, BoxError>) -> Result<Response, BoxError> {
-    Ok(answer.unwrap_or_else(|_| {
-        tracing::warn!("request answered 503: over the request time limit");
-        let body = serde_json::json!({
-            "error": "temporarily_unavailable",
-            "error_description": "the server took too long to answer; try again",
-        });
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
-    }))
 }
 
 /// A failed accept: per-connection errors are the client's; anything else (out of file

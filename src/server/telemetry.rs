@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::http::{HeaderValue, Request};
+use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
@@ -27,6 +27,8 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     tracing::info_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
 }
 
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// The longest client-supplied `X-Request-Id` that is kept.
 const MAX_REQUEST_ID_BYTES: usize = 64;
 
@@ -36,7 +38,7 @@ const MAX_REQUEST_ID_BYTES: usize = 64;
 pub fn drop_unfit_request_id(mut request: Request<axum::body::Body>) -> Request<axum::body::Body> {
     let unfit = request
         .headers()
-        .get_all("x-request-id")
+        .get_all(X_REQUEST_ID)
         .iter()
         .enumerate()
         .any(|(index, id)| {
@@ -46,7 +48,7 @@ pub fn drop_unfit_request_id(mut request: Request<axum::body::Body>) -> Request<
                 || !id.as_bytes().iter().all(u8::is_ascii_graphic)
         });
     if unfit {
-        request.headers_mut().remove("x-request-id");
+        request.headers_mut().remove(X_REQUEST_ID);
     }
     request
 }
