@@ -135,8 +135,8 @@ def sign_in(client, app, user):
     assert status == 303, f"login form {status}"
     # The callback goes to this instance (the load balancer's choice), whatever host it names.
     callback = urllib.parse.urlsplit(response.getheader("Location"))
-    status, _, _ = client.request("GET", f"{app}{callback.path}?{callback.query}")
-    assert status == 303, f"callback {status}"
+    status, _, body = client.request("GET", f"{app}{callback.path}?{callback.query}")
+    assert status == 303, f"callback {status}: {body[:300]!r}"
 
 
 def password_token(idp_org, user):
@@ -492,10 +492,11 @@ def main():
         problems.append(f"RSS grew by more than {MAX_RSS_GROWTH_MB} MB")
     if any(a > b for a, b in zip(after, baseline)):
         problems.append("open connections did not return to the baseline")
-    shutil.rmtree(tmp, ignore_errors=True)
     if problems:
         print("SOAK FAILED: " + "; ".join(problems))
+        print(f"logs kept in {tmp}")
         return 1
+    shutil.rmtree(tmp, ignore_errors=True)
     print("soak passed: 0 errors, nothing lost, nothing forged, connections and memory back in bounds")
     return 0
 

@@ -186,6 +186,8 @@ pub async fn start(options: Options) -> Result<RunningIdp, StartError> {
     let back_channel = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
+        // Logout notices are rare: a new connection each, never one the application is closing.
+        .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| StartError::Client(e.to_string()))?;
     let urls = provider::Urls::new(&base, &options.directory.organization.name);

@@ -3,10 +3,18 @@
 
 use std::time::Duration;
 
+/// How long an idle connection to the provider is kept for reuse.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(3).min(timeout))
+        // Close idle connections before the provider does (the dev IdP after 10 s, servers
+        // commonly after 15 s or more): a request sent on a connection the server is closing at
+        // that moment fails, and a token exchange is not retried (seen once in a soak: a
+        // sign-in answered 503).
+        .pool_idle_timeout(POOL_IDLE)
         .timeout(timeout)
         .user_agent(concat!("issues-app/", env!("CARGO_PKG_VERSION")))
         .build()
