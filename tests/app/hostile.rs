@@ -28,6 +28,7 @@ pub struct Mint<'a> {
 
 pub type Minter = Arc<dyn Fn(&Mint<'_>) -> String + Send + Sync>;
 pub type ParamsEdit = Arc<dyn Fn(&mut Vec<(String, String)>) + Send + Sync>;
+pub type JsonEdit = Arc<dyn Fn(&mut Value) + Send + Sync>;
 
 #[derive(Clone)]
 pub enum TokenAnswer {
@@ -52,7 +53,7 @@ pub struct Behaviour {
     /// `Cache-Control: max-age` on the JWKS answer.
     pub jwks_max_age: Option<u64>,
     /// Changes to the discovery document.
-    pub discovery_edit: Option<Arc<dyn Fn(&mut Value) + Send + Sync>>,
+    pub discovery_edit: Option<JsonEdit>,
     pub id_token: Minter,
     pub token: TokenAnswer,
     pub callback: Option<ParamsEdit>,

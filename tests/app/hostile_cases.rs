@@ -930,7 +930,8 @@ async fn logout_tokens_must_be_fresh_carry_a_jti_and_are_accepted_once() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "a replay");
     assert!(body.contains("used before"), "{body}");
 
-    let refused: [(&str, &dyn Fn(&mut Value)); 4] = [
+    type Edit<'a> = &'a dyn Fn(&mut Value);
+    let refused: [(&str, Edit); 4] = [
         ("no jti", &|c| drop(c.as_object_mut().unwrap().remove("jti"))),
         ("issued an hour ago", &|c| {
             c["iat"] = json!(now() - 3600);

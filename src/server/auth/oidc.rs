@@ -531,7 +531,7 @@ impl Oidc {
 /// check every hop of a form's redirects), Asgardeo's sign-in page when the provider is
 /// Asgardeo (its authorize endpoint redirects to `accounts.asgardeo.io`), and the configured
 /// `FormActionOrigins`.
-fn form_action_sources<'a>(endpoints: [Option<&'a String>; 2], configured: &[String]) -> String {
+fn form_action_sources(endpoints: [Option<&String>; 2], configured: &[String]) -> String {
     let mut origins = vec!["'self'".to_string()];
     for url in endpoints
         .into_iter()
