@@ -61,7 +61,9 @@ pub async fn serve(
         let answering = clock.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
-            let answer = app.clone().oneshot(request);
+            // Boxed: the app's answer is a large future (server functions, pages); moving it
+            // through the wrappers below by value cost about 2 µs of CPU per request.
+            let answer = Box::pin(app.clone().oneshot(request));
             let answer = async move { answer.await.unwrap_or_else(|never| match never {}) };
             let clock = answering.clone();
             async move { Ok::<_, Infallible>(clock.limit(answer).await) }
