@@ -60,6 +60,17 @@ def rss_mb(pid):
     return float("nan")
 
 
+def stop(processes):
+    """Stops every process started, politely first."""
+    for proc in processes:
+        proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
@@ -305,13 +316,7 @@ def main():
         results["P5 first page, 100k issues (1 conn)"] = twice(
             "P5", f"{app}/api/v1/issues?before={total + 1}", connections=1, headers=[auth], duration=5)
     finally:
-        for proc in processes:
-            proc.terminate()
-        for proc in processes:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(processes)
         shutil.rmtree(tmp, ignore_errors=True)
 
     best = lambda key: max(r["rps"] for r in results[key])

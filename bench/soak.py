@@ -32,6 +32,8 @@ import time
 import urllib.parse
 import uuid
 
+from bench import free_port, hidden, rss_mb, stop
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER = os.path.join(ROOT, "target", "release", "issues-app")
 IDP = os.path.join(ROOT, "target", "release", "dev-idp")
@@ -44,77 +46,6 @@ CONNECTIONS = 64
 SLOW_CLIENTS = 8
 HEADER_TIMEOUT = 5
 MAX_RSS_GROWTH_MB = 64
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Client:
-    """Keep-alive HTTP/1.1 connections per host, with a cookie jar per host (ports ignored, as
-    browsers do for cookies)."""
-
-    def __init__(self, extra_headers=None, tally=None):
-        self.connections = {}
-        self.cookies = {}
-        self.extra = extra_headers or {}
-        self.tally = tally
-
-    def request(self, method, url, body=None, headers=None):
-        parts = urllib.parse.urlsplit(url)
-        key = parts.netloc
-        path = parts.path + (f"?{parts.query}" if parts.query else "")
-        sent = {**self.extra, **(headers or {})}
-        jar = self.cookies.setdefault(parts.hostname, {})
-        if jar and "Cookie" not in sent:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
-        while True:
-            reused = key in self.connections
-            if not reused:
-                self.connections[key] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-            connection = self.connections[key]
-            try:
-                connection.request(method, path, body=body, headers=sent)
-                response = connection.getresponse()
-                payload = response.read()
-                break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # A kept-alive connection the server had closed (idle timeout, or after a 413):
-                # the request never reached it, so sending it again on a new one is safe. Any
-                # other failure, or one on a fresh connection, is the caller's to count.
-                connection.close()
-                del self.connections[key]
-                if not reused:
-                    raise
-                if self.tally is not None:
-                    with self.tally.lock:
-                        self.tally.resent += 1
-            except (http.client.HTTPException, OSError):
-                connection.close()
-                del self.connections[key]
-                raise
-        for cookie in response.msg.get_all("Set-Cookie") or []:
-            name, _, rest = cookie.partition("=")
-            value = rest.split(";", 1)[0]
-            if "max-age=0" in cookie.lower() or value == "":
-                jar.pop(name, None)
-            else:
-                jar[name] = value
-        if response.getheader("Connection", "").lower() == "close":
-            connection.close()
-            self.connections.pop(key, None)
-        return response.status, response, payload
-
-    def close(self):
-        for connection in self.connections.values():
-            connection.close()
-        self.connections.clear()
-
-
-def hidden(html, name):
-    return re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
 
 
 def sign_in(client, app, user):
@@ -149,14 +80,6 @@ def password_token(idp_org, user):
     client.close()
     assert status == 200, payload
     return json.loads(payload)["access_token"]
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def open_connections(port):
@@ -441,13 +364,7 @@ def main():
         rss_end = [rss_mb(s.pid) for s in servers]
         stored = stored_titles(args.backend, database)
     finally:
-        for proc in processes:
-            proc.terminate()
-        for proc in processes:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(processes)
 
     missing = [t for t in tally.acknowledged if stored.get(t, 0) == 0]
     doubled = [t for t in tally.acknowledged if stored.get(t, 0) > 1]

@@ -13,12 +13,21 @@ use crate::harness::{CLIENT_ID, JOHN, SECRET, TestApp, browser, location};
 use crate::hostile::{HostileOp, Mint, Minter, TokenAnswer, now, unsigned};
 
 async fn app_against(op: &HostileOp) -> TestApp {
+    app_against_configured(op, |_| {}).await
+}
+
+/// The app against `op`, with 2 s for each provider call unless `tweak` says otherwise.
+async fn app_against_configured(op: &HostileOp, tweak: impl FnOnce(&mut Value)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let configure = |config: &mut Value| {
+        config["Server"]["IdentityProviderTimeoutSeconds"] = json!(2);
+        tweak(config);
+    };
     TestApp::spawn_against(
         listener,
         None,
         &op.organization_url(),
-        |config| config["Server"]["IdentityProviderTimeoutSeconds"] = json!(2),
+        configure,
         tempfile::tempdir().unwrap(),
     )
     .await
@@ -801,18 +810,11 @@ async fn a_sign_out_during_a_refresh_does_not_bring_the_session_back() {
     let op = HostileOp::start().await;
     // Tokens due for refresh at once: their lifetime is inside the refresh margin.
     op.behaviour.lock().unwrap().token = TokenAnswer::Edited(Arc::new(|body| body["expires_in"] = json!(30)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = TestApp::spawn_against(
-        listener,
-        None,
-        &op.organization_url(),
-        |config| {
-            config["Server"]["IdentityProviderTimeoutSeconds"] = json!(5);
-            // The idle deadline is renewed at most once a second: the refreshing call renews.
-            config["Server"]["SessionIdleMinutes"] = json!(1);
-        },
-        tempfile::tempdir().unwrap(),
-    )
+    let app = app_against_configured(&op, |config| {
+        config["Server"]["IdentityProviderTimeoutSeconds"] = json!(5);
+        // The idle deadline is renewed at most once a second: the refreshing call renews.
+        config["Server"]["SessionIdleMinutes"] = json!(1);
+    })
     .await;
     let (status, page, client) = attempt(&app).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
@@ -961,17 +963,10 @@ async fn a_request_over_the_time_limit_is_answered_503_and_the_server_goes_on() 
     let op = HostileOp::start().await;
     // The provider takes 4 s to answer the code exchange; the app may take 1 s per request.
     op.set(|b| b.token = TokenAnswer::Slow(Duration::from_secs(4)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = TestApp::spawn_against(
-        listener,
-        None,
-        &op.organization_url(),
-        |config| {
-            config["Server"]["IdentityProviderTimeoutSeconds"] = json!(10);
-            config["Server"]["RequestTimeoutSeconds"] = json!(1);
-        },
-        tempfile::tempdir().unwrap(),
-    )
+    let app = app_against_configured(&op, |config| {
+        config["Server"]["IdentityProviderTimeoutSeconds"] = json!(10);
+        config["Server"]["RequestTimeoutSeconds"] = json!(1);
+    })
     .await;
     let started = Instant::now();
     let (status, body, _) = attempt(&app).await;
