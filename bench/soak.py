@@ -48,6 +48,67 @@ HEADER_TIMEOUT = 5
 MAX_RSS_GROWTH_MB = 64
 
 
+class Client:
+    """Keep-alive HTTP/1.1 connections per host, with a cookie jar per host (ports ignored, as
+    browsers do for cookies)."""
+
+    def __init__(self, extra_headers=None, tally=None):
+        self.connections = {}
+        self.cookies = {}
+        self.extra = extra_headers or {}
+        self.tally = tally
+
+    def request(self, method, url, body=None, headers=None):
+        parts = urllib.parse.urlsplit(url)
+        key = parts.netloc
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        sent = {**self.extra, **(headers or {})}
+        jar = self.cookies.setdefault(parts.hostname, {})
+        if jar and "Cookie" not in sent:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        while True:
+            reused = key in self.connections
+            if not reused:
+                self.connections[key] = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            connection = self.connections[key]
+            try:
+                connection.request(method, path, body=body, headers=sent)
+                response = connection.getresponse()
+                payload = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # A kept-alive connection the server had closed (idle timeout, or after a 413):
+                # the request never reached it, so sending it again on a new one is safe. Any
+                # other failure, or one on a fresh connection, is the caller's to count.
+                connection.close()
+                del self.connections[key]
+                if not reused:
+                    raise
+                if self.tally is not None:
+                    with self.tally.lock:
+                        self.tally.resent += 1
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                del self.connections[key]
+                raise
+        for cookie in response.msg.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            value = rest.split(";", 1)[0]
+            if "max-age=0" in cookie.lower() or value == "":
+                jar.pop(name, None)
+            else:
+                jar[name] = value
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+            self.connections.pop(key, None)
+        return response.status, response, payload
+
+    def close(self):
+        for connection in self.connections.values():
+            connection.close()
+        self.connections.clear()
+
+
 def sign_in(client, app, user):
     """The whole browser sign-in over HTTP; raises on any unexpected answer."""
     status, response, _ = client.request("GET", f"{app}/auth/login?return_to=/")
