@@ -287,14 +287,15 @@ impl Provider {
 
     /// The user, if `password` is theirs and they may try now (see `throttle.rs`).
     fn check_password(&self, username: &str, password: &str) -> Result<&User, PasswordRefusal> {
-        let now = self.clock.now();
-        self.throttle.check(username, now).map_err(PasswordRefusal::Wait)?;
         let user = self
             .directory
             .user_by_username(username)
             .ok_or(PasswordRefusal::Wrong)?;
+        let now = self.clock.now();
+        self.throttle
+            .begin(&user.username, now)
+            .map_err(PasswordRefusal::Wait)?;
         if !user.password.verify(password) {
-            self.throttle.failed(&user.username, now);
             return Err(PasswordRefusal::Wrong);
         }
         self.throttle.succeeded(&user.username);

@@ -1,8 +1,9 @@
-//! Wrong passwords slow a username down. After `FREE_FAILURES` wrong passwords in a row, the
-//! next attempt for that username (right or wrong) is refused until a delay has passed: one
-//! second, doubling with each further failure up to `MAX_DELAY_SECONDS`. A right password
-//! clears the count. Only the directory's usernames are tracked, so the table is as small as
-//! the directory.
+//! Wrong passwords slow a username down. Every attempt counts as a failure until its password
+//! proves right (so attempts made in parallel are counted too); after `FREE_FAILURES` in a
+//! row, the next attempt for that username (right or wrong) is refused until a delay has
+//! passed: one second, doubling with each further failure up to `MAX_DELAY_SECONDS`. A right
+//! password clears the count. Only the directory's usernames are tracked (as the directory
+//! spells them), so the table is as small as the directory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,38 +13,31 @@ const MAX_DELAY_SECONDS: i64 = 8;
 
 #[derive(Default)]
 pub struct PasswordThrottle {
-    /// username (lower case) -> wrong passwords in a row, and when the last one was.
+    /// username -> attempts not proven right, in a row, and when the last one began.
     failures: Mutex<HashMap<String, (u32, i64)>>,
 }
 
 impl PasswordThrottle {
-    /// `Err(seconds)`: `username` may try again only after that many seconds.
-    pub fn check(&self, username: &str, now: i64) -> Result<(), i64> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(&username.to_lowercase()) {
-            Some((count, last)) if *count >= FREE_FAILURES => {
-                let delay = (1i64 << (*count - FREE_FAILURES).min(3)).min(MAX_DELAY_SECONDS);
-                match last + delay - now {
-                    wait if wait > 0 => Err(wait),
-                    _ => Ok(()),
-                }
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// A wrong password for `username`, a user of the directory.
-    pub fn failed(&self, username: &str, now: i64) {
+    /// Begins an attempt for `username`, a user of the directory: `Err(seconds)` when it may
+    /// try again only after that many seconds; otherwise the attempt is counted as failed until
+    /// [`Self::succeeded`] says otherwise.
+    pub fn begin(&self, username: &str, now: i64) -> Result<(), i64> {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = failures.entry(username.to_lowercase()).or_insert((0, now));
-        *entry = (entry.0.saturating_add(1), now);
+        let (count, last) = failures.entry(username.to_string()).or_insert((0, now));
+        if *count >= FREE_FAILURES {
+            let delay = (1i64 << (*count - FREE_FAILURES).min(3)).min(MAX_DELAY_SECONDS);
+            let wait = *last + delay - now;
+            if wait > 0 {
+                return Err(wait);
+            }
+        }
+        *count = count.saturating_add(1);
+        *last = now;
+        Ok(())
     }
 
     pub fn succeeded(&self, username: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&username.to_lowercase());
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(username);
     }
 }
 
@@ -55,19 +49,18 @@ mod tests {
     fn repeated_failures_wait_longer_and_a_success_clears_them() {
         let throttle = PasswordThrottle::default();
         for _ in 0..FREE_FAILURES {
-            assert_eq!(throttle.check("john", 100), Ok(()));
-            throttle.failed("John", 100);
+            assert_eq!(throttle.begin("john", 100), Ok(()));
         }
-        assert_eq!(throttle.check("JOHN", 100), Err(1));
-        assert_eq!(throttle.check("john", 101), Ok(()));
-        throttle.failed("john", 101);
-        assert_eq!(throttle.check("john", 101), Err(2));
-        for _ in 0..10 {
-            throttle.failed("john", 200);
+        assert_eq!(throttle.begin("john", 100), Err(1));
+        assert_eq!(throttle.begin("john", 101), Ok(()));
+        assert_eq!(throttle.begin("john", 101), Err(2));
+        assert_eq!(throttle.begin("john", 103), Ok(()));
+        for now in [107, 115, 123, 131] {
+            assert_eq!(throttle.begin("john", now), Ok(()));
         }
-        assert_eq!(throttle.check("john", 200), Err(MAX_DELAY_SECONDS));
-        assert_eq!(throttle.check("emily", 200), Ok(()), "per username");
+        assert_eq!(throttle.begin("john", 131), Err(MAX_DELAY_SECONDS));
+        assert_eq!(throttle.begin("emily", 131), Ok(()), "per username");
         throttle.succeeded("john");
-        assert_eq!(throttle.check("john", 200), Ok(()));
+        assert_eq!(throttle.begin("john", 131), Ok(()));
     }
 }

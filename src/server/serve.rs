@@ -80,7 +80,8 @@ pub async fn serve(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    // Answers in flight get as long as any request may take; then the rest are cut.
+    let _ = tokio::time::timeout(limits.request_timeout, graceful.shutdown()).await;
     Ok(())
 }
 

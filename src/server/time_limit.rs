@@ -3,13 +3,15 @@
 //! about 1.5 µs of server CPU per request (measured with `bench`: +9% CPU per request on the
 //! REST API's cached page); this costs two counter increments. The watchdog ticks every second;
 //! a request still unanswered after `limit` is answered 503 and its handler dropped (at most a
-//! second late; HTTP/1 answers one request of a connection at a time).
+//! second late; HTTP/1 answers one request of a connection at a time). The limit covers
+//! producing the answer's head; a page streaming its body afterwards is bounded by its own
+//! loads (the database pool's 5 s, the provider's timeout).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
@@ -77,5 +79,6 @@ fn over_time() -> Response {
         "error": "temporarily_unavailable",
         "error_description": "the server took too long to answer; try again",
     });
-    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    let headers = [(header::CACHE_CONTROL, "no-store"), (header::RETRY_AFTER, "1")];
+    (StatusCode::SERVICE_UNAVAILABLE, headers, axum::Json(body)).into_response()
 }
