@@ -103,6 +103,8 @@ struct ApplicationSection {
     client_secret: Option<String>,
     #[serde(rename = "APIScopes")]
     api_scopes: Vec<String>,
+    /// The original demo's separate API server; this app serves its API itself.
+    backend_url: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,6 +243,8 @@ pub struct Config {
     /// `TlsTerminatedByProxy`: a proxy in front says who the client is (`X-Forwarded-For`).
     pub behind_proxy: bool,
     pub dev_idp: Option<DevIdpConfig>,
+    /// Fields of the original demo's file this app does not use (reported at start-up).
+    pub unused: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -294,28 +298,72 @@ impl Config {
         let file = path.display().to_string();
         let deserializer = &mut serde_json::Deserializer::from_str(text);
         let parsed: ConfigFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            let field = error.path().to_string();
+            let path = error.path().to_string();
             let inner = error.into_inner();
-            if inner.is_syntax() || inner.is_eof() || field == "." {
-                ConfigError::Syntax {
+            if inner.is_syntax() || inner.is_eof() {
+                return ConfigError::Syntax {
                     file: file.clone(),
                     line: inner.line(),
                     column: inner.column(),
                     message: inner.to_string(),
-                }
-            } else {
-                let message = inner.to_string();
-                let message = message.split(" at line ").next().unwrap_or_default().to_string();
-                ConfigError::Field {
-                    file: file.clone(),
-                    field,
-                    message,
-                }
+                };
+            }
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default();
+            let (field, message) = explain(&path, message);
+            ConfigError::Field {
+                file: file.clone(),
+                field,
+                message,
             }
         })?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Checker { file: &file, base_dir }.check(parsed, overrides)
     }
+}
+
+/// A field error as an admin reads it: the field's full name, and for a misspelt key the key it
+/// is probably meant to be.
+fn explain(path: &str, message: &str) -> (String, String) {
+    let join = |key: &str| match path {
+        "." => key.to_string(),
+        _ => format!("{path}.{key}"),
+    };
+    let quoted = |text: &str| text.split('`').nth(1).unwrap_or_default().to_string();
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let key = quoted(rest);
+        let what = if path == "." {
+            "this section is missing"
+        } else {
+            "missing"
+        };
+        return (join(&key), what.to_string());
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let key = quoted(rest);
+        let known: Vec<&str> = rest.split('`').skip(3).step_by(2).collect();
+        let closest = known
+            .iter()
+            .map(|candidate| {
+                (
+                    strsim::levenshtein(&key.to_lowercase(), &candidate.to_lowercase()),
+                    *candidate,
+                )
+            })
+            .min()
+            .filter(|(distance, _)| *distance <= (key.len() / 3).max(2));
+        let message = match closest {
+            Some((_, candidate)) => format!("unknown field; did you mean `{candidate}`?"),
+            None => format!("unknown field; the fields here are {}", known.join(", ")),
+        };
+        // The path already ends with the unknown key.
+        return (path.to_string(), message);
+    }
+    if path == "." {
+        let expected = "expected a JSON object with AuthorizationConfig, ApplicationConfig and Features sections";
+        return ("(the whole file)".into(), expected.into());
+    }
+    (path.to_string(), message.to_string())
 }
 
 struct Checker<'a> {
@@ -368,6 +416,7 @@ impl Checker<'_> {
             return Err(self.fail(field, "expected at least one scope"));
         }
         for (index, scope) in scopes.iter().enumerate() {
+            self.text(&format!("{field}[{index}]"), scope)?;
             if scope.is_empty()
                 || scope
                     .chars()
@@ -382,10 +431,48 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// A value as typed: no placeholder left from the instructions (`<client-id>`), no
+    /// control characters.
+    fn text(&self, field: &str, value: &str) -> Result<(), ConfigError> {
+        if let Some(start) = value.find('<')
+            && let Some(length) = value[start..].find('>')
+        {
+            let placeholder = &value[start..=start + length];
+            return Err(self.fail(
+                field,
+                format!("still holds the placeholder `{placeholder}` from the instructions: put your own value there"),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(self.fail(field, "contains a control character"));
+        }
+        Ok(())
+    }
+
     fn check(&self, file: ConfigFile, overrides: &Overrides) -> Result<Config, ConfigError> {
         let auth = file.authorization;
         let app = file.application;
         let server = file.server;
+
+        let typed = [
+            (
+                "AuthorizationConfig.BaseOrganizationUrl",
+                Some(&auth.base_organization_url),
+            ),
+            ("AuthorizationConfig.Issuer", auth.issuer.as_ref()),
+            ("AuthorizationConfig.JwksUrl", auth.jwks_url.as_ref()),
+            ("ApplicationConfig.HostedUrl", Some(&app.hosted_url)),
+            ("ApplicationConfig.ClientId", Some(&app.client_id)),
+            ("ApplicationConfig.ClientSecret", app.client_secret.as_ref()),
+        ];
+        for (field, value) in typed {
+            if let Some(value) = value {
+                self.text(field, value)?;
+            }
+        }
+        for (index, audience) in auth.audiences.iter().enumerate() {
+            self.text(&format!("AuthorizationConfig.Audiences[{index}]"), audience)?;
+        }
 
         let insecure = auth.allow_insecure_provider;
         let organization = self.provider_url(
@@ -595,6 +682,7 @@ impl Checker<'_> {
             secure_cookies,
             behind_proxy: server.tls_terminated_by_proxy,
             dev_idp,
+            unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
         })
     }
 }
@@ -784,5 +872,65 @@ mod tests {
             .replacen("{", r#"{ "Server": { "TlsTerminatedByProxy": true },"#, 1);
         let error = parse(&https).unwrap_err().to_string();
         assert!(error.contains("DevIdentityProvider"), "{error}");
+    }
+
+    #[test]
+    fn the_demo_s_file_as_its_instructions_show_it_is_accepted() {
+        // The original demo's README: HostedUrl and BackendUrl, placeholders filled in.
+        let demo = DEMO.replace(
+            r#""HostedUrl": "http://localhost:3000","#,
+            r#""HostedUrl": "http://localhost:3000", "BackendUrl": "http://localhost:3001","#,
+        );
+        let config = parse(&demo).unwrap();
+        assert_eq!(config.unused, ["ApplicationConfig.BackendUrl"]);
+        assert!(parse(DEMO).unwrap().unused.is_empty());
+    }
+
+    #[test]
+    fn admins_mistakes_are_named_plainly() {
+        let error = |text: &str| parse(text).unwrap_err().to_string();
+        // A misspelt key: the one it is probably meant to be.
+        let message = error(&DEMO.replace("\"HostedUrl\"", "\"HostedURL\""));
+        assert_eq!(
+            message,
+            "config.json: field `ApplicationConfig.HostedURL`: unknown field; did you mean `HostedUrl`?"
+        );
+        let message = error(&DEMO.replace("\"HostedUrl\"", "\"Colour\": 1, \"HostedUrl\""));
+        assert!(
+            message.contains("`ApplicationConfig.Colour`: unknown field; the fields here are HostedUrl"),
+            "{message}"
+        );
+        // Placeholders left from the instructions.
+        let message = error(&DEMO.replace("acme", "<tenant-name>"));
+        assert!(
+            message.starts_with("config.json: field `AuthorizationConfig.BaseOrganizationUrl`: still holds the placeholder `<tenant-name>`"),
+            "{message}"
+        );
+        let message = error(&DEMO.replace("\"abc\"", "\"<client-id>\""));
+        assert!(
+            message.contains("`ApplicationConfig.ClientId`: still holds the placeholder `<client-id>`"),
+            "{message}"
+        );
+        // A missing section is missing, not invalid JSON.
+        let without_features = DEMO.replace(
+            r#"      "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } } }"#,
+            "}",
+        );
+        let without_features = without_features.replacen(r#"] },"#, "] }", 1);
+        assert_eq!(
+            error(&without_features),
+            "config.json: field `Features`: this section is missing"
+        );
+        // Control characters in ids, secrets and scopes.
+        let message = error(&DEMO.replace("\"abc\"", "\"ab\\u0000c\""));
+        assert_eq!(
+            message,
+            "config.json: field `ApplicationConfig.ClientId`: contains a control character"
+        );
+        let message = error(&DEMO.replace("\"xyz\"", "\"x\\ty\""));
+        assert!(
+            message.contains("`ApplicationConfig.ClientSecret`: contains a control character"),
+            "{message}"
+        );
     }
 }

@@ -112,6 +112,9 @@ impl Application {
         listener: TcpListener,
         (db, single_writer): (Db, Option<SingleWriter>),
     ) -> Result<Self, StartupError> {
+        for field in &config.unused {
+            tracing::warn!(file = %config.source.display(), field, "not used by this app; ignored");
+        }
         db.migrate().await?;
         let dev_idp = match &config.dev_idp {
             Some(dev) => Some(start_dev_idp(&config, dev).await?),
