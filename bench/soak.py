@@ -14,6 +14,7 @@ finish their request). Halfway, the identity provider rotates its signing key.
 """
 
 import argparse
+import glob
 import base64
 import http.client
 import json
@@ -321,7 +322,6 @@ def stored_titles(backend, database):
     if backend == "sqlite":
         with sqlite3.connect(database) as db:
             return dict(db.execute(query).fetchall())
-    import glob
     psql = max(glob.glob("/usr/lib/postgresql/*/bin/psql"), key=lambda p: int(p.split("/")[4].split(".")[0]))
     out = subprocess.run([psql, database, "-At", "-F", "\t", "-c", query],
                          capture_output=True, text=True, check=True).stdout

@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::AppError;
+use crate::server::config::is_loopback_host;
 use crate::server::files;
 
 #[derive(Debug, thiserror::Error)]
@@ -128,13 +129,9 @@ fn postgres_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
     if chosen_in_url || std::env::var_os("PGSSLMODE").is_some() {
         return Ok(options);
     }
+    // A socket directory, or a host on this machine.
     let host = options.get_host();
-    let loopback = host == "localhost"
-        || host.starts_with('/')
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = host.starts_with('/') || url::Host::parse(host).is_ok_and(|host| is_loopback_host(&host));
     Ok(options.ssl_mode(if loopback {
         PgSslMode::Disable
     } else {
