@@ -1,8 +1,10 @@
-//! The issues-app server: load config.json, start, serve until Ctrl-C / SIGTERM.
+//! The issues-app server: load config.json, start, serve until Ctrl-C / SIGTERM; or, with
+//! `check`, check the configuration without serving.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use issues_app::server::check;
 use issues_app::server::config::{Config, Overrides};
 use issues_app::server::startup::Application;
 use issues_app::server::telemetry;
@@ -12,11 +14,14 @@ use issues_app::server::telemetry;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: issues-app [--config FILE]   (default ./config.json, or $ISSUES_APP_CONFIG)";
+const USAGE: &str = "\
+usage: issues-app [--config FILE]         serve
+       issues-app check [--config FILE]   check the configuration, the identity provider and the
+                                          database without serving; exits 1 on any problem
+FILE defaults to $ISSUES_APP_CONFIG, else ./config.json";
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -30,9 +35,11 @@ async fn run() -> Result<(), String> {
     let mut config_path = std::env::var("ISSUES_APP_CONFIG")
         .map(PathBuf::from)
         .unwrap_or_else(|_| "config.json".into());
+    let mut checking = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "check" if !checking => checking = true,
             "--config" => config_path = args.next().ok_or(USAGE)?.into(),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -40,6 +47,15 @@ async fn run() -> Result<(), String> {
             }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
+    }
+    telemetry::init(if checking { "warn" } else { "info" });
+    if checking {
+        let report = check::check(&config_path, &Overrides::from_env()).await;
+        println!("{report}");
+        return match report.has_problems() {
+            true => Err("the configuration has problems (see above)".into()),
+            false => Ok(()),
+        };
     }
     let config = Config::load(&config_path, &Overrides::from_env()).map_err(|e| e.to_string())?;
     let leptos = leptos::config::get_configuration(Some("Leptos.toml"))

@@ -1,4 +1,4 @@
-//! Time as a value the tests can move: every timestamp the provider writes comes from here.
+//! Time as a value the tests can move (feature `testing`): every timestamp the provider writes comes from here.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -19,6 +19,7 @@ impl Clock {
     }
 
     /// Moves the provider's clock by `seconds` (negative: into the past).
+    #[cfg(feature = "testing")]
     pub fn shift(&self, seconds: i64) {
         self.offset_seconds.fetch_add(seconds, Ordering::Relaxed);
     }

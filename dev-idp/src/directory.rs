@@ -50,6 +50,46 @@ pub struct DirectoryFile {
     pub users: Vec<UserFile>,
 }
 
+impl DirectoryFile {
+    /// Parses a directory description; `origin` names the file in error messages.
+    pub fn from_json(text: &str, origin: &str) -> Result<Self, DirectoryError> {
+        parse_json(text, origin)
+    }
+
+    /// Registers an application as an admin would in the provider's console: the application
+    /// listed with `registration.client_id` gets its secret and URLs. Names the listed client ids
+    /// when there is none such.
+    pub fn register(&mut self, registration: Registration) -> Result<(), String> {
+        let listed: Vec<&str> = self.applications.iter().map(|app| app.client_id.as_str()).collect();
+        let listed = listed.join(", ");
+        let Some(app) = self
+            .applications
+            .iter_mut()
+            .find(|app| app.client_id == registration.client_id)
+        else {
+            return Err(format!(
+                "the directory lists no application with client id `{}` (it lists: {listed})",
+                registration.client_id
+            ));
+        };
+        app.client_secret = Some(registration.client_secret);
+        app.redirect_uris = vec![registration.redirect_uri];
+        app.post_logout_redirect_uris = vec![registration.post_logout_redirect_uri];
+        app.back_channel_logout_url = registration.back_channel_logout_url;
+        Ok(())
+    }
+}
+
+/// What an application tells its provider about itself when it is registered.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uri: String,
+    pub post_logout_redirect_uri: String,
+    pub back_channel_logout_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrganizationFile {
@@ -623,6 +663,30 @@ mod tests {
         let emily = directory.user_by_username("emily").unwrap();
         assert!(!emily.role_scopes.contains("issues:create"));
         assert!(emily.role_scopes.contains("issues:view"));
+    }
+
+    #[test]
+    fn an_application_is_registered_by_its_client_id() {
+        let mut description = DirectoryFile::from_json(DEFAULT_DIRECTORY_JSON, "directory.json").unwrap();
+        let registration = |client_id: &str| Registration {
+            client_id: client_id.into(),
+            client_secret: "a-secret-of-its-own".into(),
+            redirect_uri: "http://localhost:4000/auth/callback".into(),
+            post_logout_redirect_uri: "http://localhost:4000/".into(),
+            back_channel_logout_url: None,
+        };
+        let error = description.register(registration("someone-else")).unwrap_err();
+        assert_eq!(
+            error,
+            "the directory lists no application with client id `someone-else` (it lists: issues-app-dev-client)"
+        );
+        description.register(registration("issues-app-dev-client")).unwrap();
+        let directory = Directory::from_description(description, "directory.json").unwrap();
+        let app = directory.application("issues-app-dev-client").unwrap();
+        assert_eq!(app.client_secret.as_deref(), Some("a-secret-of-its-own"));
+        assert_eq!(app.redirect_uris, ["http://localhost:4000/auth/callback"]);
+        assert_eq!(app.post_logout_redirect_uris, ["http://localhost:4000/"]);
+        assert!(app.back_channel_logout_url.is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `dev-idp`: a development OpenID Provider that behaves on the wire like Asgardeo.
 //!
 //! Start it with [`start`] on an address (port 0 allowed); the returned [`RunningIdp`] tells the
-//! issuer URL, rotates signing keys, moves the clock for tests, and shuts down cleanly. It knows
+//! issuer URL, rotates signing keys, moves the clock for tests (feature `testing`), and shuts down cleanly. It knows
 //! nothing of any particular application: what it serves comes from a [`Directory`].
 
 mod clock;
@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use directory::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryError, DirectoryFile};
+pub use directory::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryError, DirectoryFile, Registration};
 pub use keys::{KeyError, SigningKey};
 
 /// How to start the provider.
@@ -115,6 +115,7 @@ impl RunningIdp {
     }
 
     /// Removes every signing key but the current one from the JWKS.
+    #[cfg(feature = "testing")]
     pub fn retire_old_signing_keys(&self) -> Result<(), KeyError> {
         self.provider.keys.retire_old()
     }
@@ -124,6 +125,7 @@ impl RunningIdp {
     }
 
     /// Moves the provider's clock (tests: issue tokens that are already expired, and the like).
+    #[cfg(feature = "testing")]
     pub fn shift_clock(&self, seconds: i64) {
         self.provider.clock.shift(seconds);
     }

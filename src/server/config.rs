@@ -295,6 +295,16 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::parse_for_build(text, path, overrides, cfg!(feature = "dev-idp"))
+    }
+
+    /// `parse`, for a build with or without the embedded dev IdP (cargo feature `dev-idp`).
+    pub fn parse_for_build(
+        text: &str,
+        path: &Path,
+        overrides: &Overrides,
+        dev_idp_built: bool,
+    ) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
         let deserializer = &mut serde_json::Deserializer::from_str(text);
         let parsed: ConfigFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -318,7 +328,12 @@ impl Config {
             }
         })?;
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Checker { file: &file, base_dir }.check(parsed, overrides)
+        Checker {
+            file: &file,
+            base_dir,
+            dev_idp_built,
+        }
+        .check(parsed, overrides)
     }
 }
 
@@ -369,6 +384,7 @@ fn explain(path: &str, message: &str) -> (String, String) {
 struct Checker<'a> {
     file: &'a str,
     base_dir: PathBuf,
+    dev_idp_built: bool,
 }
 
 impl Checker<'_> {
@@ -617,6 +633,14 @@ impl Checker<'_> {
 
         let dev_idp = match file.dev_identity_provider {
             None => None,
+            Some(_) if !self.dev_idp_built => {
+                return Err(self.fail(
+                    "DevIdentityProvider",
+                    "this build has no development IdP (it is built in only with the cargo feature `dev-idp`, \
+                     as scripts/run does). Remove the DevIdentityProvider section and point AuthorizationConfig \
+                     at your organization, e.g. https://api.asgardeo.io/t/<org>",
+                ));
+            }
             Some(section) => {
                 if hosted_url.scheme() == "https" || !is_loopback(&hosted_url) {
                     return Err(self.fail(
@@ -750,8 +774,9 @@ mod tests {
                              "APIScopes": ["openid", "email", "profile", "internal_login"] },
       "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } } }"#;
 
+    /// As a build with the embedded dev IdP parses it.
     fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new("config.json"), &Overrides::default())
+        Config::parse_for_build(text, Path::new("config.json"), &Overrides::default(), true)
     }
 
     #[test]
@@ -876,6 +901,24 @@ mod tests {
             .replacen("{", r#"{ "Server": { "TlsTerminatedByProxy": true },"#, 1);
         let error = parse(&https).unwrap_err().to_string();
         assert!(error.contains("DevIdentityProvider"), "{error}");
+    }
+
+    #[test]
+    fn a_build_without_the_dev_idp_says_so() {
+        let dev = r#""DevIdentityProvider": {}, "AuthorizationConfig": { "BaseOrganizationUrl": "http://localhost:9443/t/dev" },"#;
+        let local = DEMO.replacen(
+            r#""AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },"#,
+            dev,
+            1,
+        );
+        let production =
+            |text: &str| Config::parse_for_build(text, Path::new("config.json"), &Overrides::default(), false);
+        let error = production(&local).unwrap_err().to_string();
+        assert!(
+            error.starts_with("config.json: field `DevIdentityProvider`: this build has no development IdP"),
+            "{error}"
+        );
+        assert!(production(DEMO).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
@@ -33,6 +34,22 @@ pub enum DbError {
 #[derive(Debug)]
 pub struct SingleWriter {
     _file: std::fs::File,
+}
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database's migrations against this build's (`issues-app check`).
+#[derive(Debug, Default)]
+pub struct MigrationStatus {
+    /// Applied, and the same as this build's.
+    pub applied: usize,
+    /// This build's, not applied yet (start-up applies them).
+    pub pending: usize,
+    /// Applied by a newer build: this one does not know them.
+    pub unknown: Vec<i64>,
+    /// Applied with different contents than this build's.
+    pub changed: Vec<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -87,17 +104,67 @@ impl Db {
         }
     }
 
+    /// Opens one connection to a PostgreSQL URL and closes it: the server's own refusal (wrong
+    /// password, no such database, connection refused), where a pool would only time out.
+    pub async fn reach_postgres(url: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        let connection = sqlx::PgConnection::connect_with(&postgres_options(url)?).await?;
+        connection.close().await
+    }
+
     /// Whether this process is the database's only writer (embedded SQLite), so copies kept in
     /// memory are exact.
     pub fn single_writer(&self) -> bool {
         matches!(self, Self::Sqlite(_))
     }
 
-    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(&self) -> Result<(), MigrateError> {
         match self {
-            Self::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            Self::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         }
+    }
+
+    /// How the database's applied migrations compare with this build's, changing nothing.
+    pub async fn migration_status(&self) -> Result<MigrationStatus, MigrateError> {
+        let (known, applied) = match self {
+            Self::Sqlite(pool) => {
+                let table: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+                )
+                .fetch_one(pool)
+                .await?;
+                let applied = match table {
+                    true => pool.acquire().await?.list_applied_migrations().await?,
+                    false => Vec::new(),
+                };
+                (&SQLITE_MIGRATIONS, applied)
+            }
+            Self::Postgres(pool) => {
+                let table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?;
+                let applied = match table {
+                    true => pool.acquire().await?.list_applied_migrations().await?,
+                    false => Vec::new(),
+                };
+                (&POSTGRES_MIGRATIONS, applied)
+            }
+        };
+        let known: Vec<_> = known.iter().filter(|m| m.migration_type.is_up_migration()).collect();
+        let mut status = MigrationStatus::default();
+        for migration in &applied {
+            match known.iter().find(|m| m.version == migration.version) {
+                None => status.unknown.push(migration.version),
+                Some(m) if m.checksum != migration.checksum => status.changed.push(migration.version),
+                Some(_) => status.applied += 1,
+            }
+        }
+        status.pending = known
+            .iter()
+            .filter(|m| !applied.iter().any(|a| a.version == m.version))
+            .count();
+        Ok(status)
     }
 
     /// A cheap round trip, for readiness.

@@ -1,10 +1,13 @@
 //! Server-only code: configuration, start-up, authentication, storage, HTTP.
 
 pub mod auth;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod detach;
+#[cfg(feature = "dev-idp")]
+pub mod embedded_idp;
 pub mod files;
 pub mod functions;
 pub mod issues;

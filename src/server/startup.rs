@@ -1,5 +1,5 @@
 //! `Application::build(config)`: opens the database, starts the embedded dev IdP when
-//! configured, wires the routes, binds the listener. `run_until_stopped()` serves.
+//! configured (and built in), wires the routes, binds the listener. `run_until_stopped()` serves.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -50,8 +50,9 @@ pub enum StartupError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("session key: {0}")]
     SessionKey(#[from] crate::server::seal::SealError),
+    #[cfg(feature = "dev-idp")]
     #[error("embedded identity provider: {0}")]
-    DevIdp(String),
+    DevIdp(#[from] crate::server::embedded_idp::EmbeddedIdpError),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     #[error(transparent)]
@@ -65,6 +66,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    #[cfg(feature = "dev-idp")]
     dev_idp: Option<dev_idp::RunningIdp>,
     /// The periodic purge of ended sessions: stopped with the app.
     _cleanup: AbortOnDrop,
@@ -116,8 +118,9 @@ impl Application {
             tracing::warn!(file = %config.source.display(), field, "not used by this app; ignored");
         }
         db.migrate().await?;
+        #[cfg(feature = "dev-idp")]
         let dev_idp = match &config.dev_idp {
-            Some(dev) => Some(start_dev_idp(&config, dev).await?),
+            Some(dev) => Some(crate::server::embedded_idp::start(&config, dev).await?),
             None => None,
         };
 
@@ -162,6 +165,7 @@ impl Application {
             listener,
             router,
             state,
+            #[cfg(feature = "dev-idp")]
             dev_idp,
             _cleanup: cleanup,
             _jwks_refresh: jwks_refresh,
@@ -177,6 +181,7 @@ impl Application {
         &self.state
     }
 
+    #[cfg(feature = "dev-idp")]
     pub fn dev_idp(&self) -> Option<&dev_idp::RunningIdp> {
         self.dev_idp.as_ref()
     }
@@ -187,6 +192,7 @@ impl Application {
 
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let served = serve::serve(self.listener, self.router, self.state.config.limits, stop).await;
+        #[cfg(feature = "dev-idp")]
         if let Some(idp) = self.dev_idp {
             idp.shutdown().await;
         }
@@ -340,62 +346,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
-}
-
-/// Starts the embedded development IdP, with this app registered in it: the first application
-/// of the directory gets the configured client id, secret and URLs.
-async fn start_dev_idp(
-    config: &Config,
-    dev: &crate::server::config::DevIdpConfig,
-) -> Result<dev_idp::RunningIdp, StartupError> {
-    let fail = |message: String| StartupError::DevIdp(message);
-    let (text, origin) = match &dev.directory {
-        Some(path) => (
-            std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?,
-            path.display().to_string(),
-        ),
-        None => (
-            dev_idp::DEFAULT_DIRECTORY_JSON.to_string(),
-            "built-in directory".to_string(),
-        ),
-    };
-    let mut directory: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| fail(format!("{origin}: invalid JSON: {e}")))?;
-    let organization = directory["organization"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let expected = format!("{}/t/{organization}", dev.public_url);
-    if config.organization_url != expected {
-        return Err(fail(format!(
-            "{}: field `AuthorizationConfig.BaseOrganizationUrl` must be `{expected}` for the embedded IdP's organization `{organization}`",
-            config.source.display()
-        )));
-    }
-    let app = &mut directory["applications"][0];
-    app["clientId"] = config.client_id.clone().into();
-    app["clientSecret"] = config.client_secret.expose().to_string().into();
-    app["redirectUris"] = serde_json::json!([config.redirect_uri()]);
-    app["postLogoutRedirectUris"] = serde_json::json!([config.post_logout_redirect_uri()]);
-    app["backChannelLogoutUrl"] = format!("{}/auth/backchannel-logout", config.origin()).into();
-    let directory = dev_idp::Directory::from_json(&directory.to_string(), &origin).map_err(|e| fail(e.to_string()))?;
-    let users: Vec<String> = directory.users().iter().map(|u| u.username.clone()).collect();
-    if let Some(parent) = dev.key_file.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| fail(format!("{}: {e}", parent.display())))?;
-    }
-    let idp = dev_idp::start(dev_idp::Options {
-        directory,
-        listen: dev.listen,
-        key_file: Some(dev.key_file.clone()),
-        public_url: Some(dev.public_url.clone()),
-        allow_remote: false,
-    })
-    .await
-    .map_err(|e| fail(e.to_string()))?;
-    tracing::info!(
-        issuer = %idp.issuer(),
-        users = %users.join(", "),
-        "embedded development IdP started: sign in as john / john-dev-password (Manager) or emily / emily-dev-password (Employee)"
-    );
-    Ok(idp)
 }

@@ -8,9 +8,10 @@ use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
-pub fn init() {
+/// Logs to stderr at `default_level` (`info` serving, `warn` checking) unless `RUST_LOG` says.
+pub fn init(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into());
+        .unwrap_or_else(|_| format!("{default_level},sqlx=warn,tower_sessions=warn").into());
     // A second call (tests start several apps in one process) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -1,6 +1,7 @@
 //! The app and a dev IdP over real HTTP: sign-in, sessions, server functions, the bearer REST
 //! API, refresh, logout, configuration.
 
+mod check;
 mod edge;
 mod harness;
 mod hostile;

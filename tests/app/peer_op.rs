@@ -206,3 +206,30 @@ async fn peer_op_refresh_revocation_and_logout() {
     assert!(back.starts_with(&app.url("/")), "{back}");
     assert_eq!(query_of(&back)["state"], query_of(&end_session)["state"]);
 }
+
+#[tokio::test]
+async fn peer_op_passes_every_check() {
+    let (app, _peer) = app_against_peer(3600).await;
+    // The app's own file, with a database of its own (the running app holds its file).
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(app.dir.path().join("config.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    config["Server"]["DataDir"] = json!(dir.path());
+    config["Server"].as_object_mut().unwrap().remove("DatabaseUrl");
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let overrides = issues_app::server::config::Overrides {
+        listen: Some(app.base.trim_start_matches("http://").to_string()),
+        ..Default::default()
+    };
+    let report = issues_app::server::check::check(&path, &overrides).await;
+    assert!(!report.has_problems(), "{report}");
+    let text = report.to_string();
+    for expected in [
+        "client `issues-app-dev-client` and its secret are accepted",
+        "/auth/callback` is registered",
+        "RS256 signing key(s)",
+    ] {
+        assert!(text.contains(expected), "no `{expected}`:\n{text}");
+    }
+}

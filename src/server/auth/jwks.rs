@@ -50,7 +50,7 @@ impl KeySet {
         self.published.iter().any(|key| !next.published.contains(key))
     }
 
-    fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
         let oidc: CoreJsonWebKeySet = serde_json::from_slice(bytes).map_err(|e| format!("JWKS is not valid: {e}"))?;
         #[derive(serde::Deserialize)]
         struct Raw {

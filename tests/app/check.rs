@@ -1,0 +1,186 @@
+//! `issues-app check` against the real dev IdP and database: a good configuration passes every
+//! check, and each deliberate mistake is named as the one problem.
+
+use std::path::{Path, PathBuf};
+
+use issues_app::server::check::{Report, Verdict, check};
+use issues_app::server::config::Overrides;
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, config_json};
+
+/// A config.json for `app`'s provider and address in a fresh directory (its own database),
+/// with `tweak` applied.
+fn write_config(app: &TestApp, dir: &Path, tweak: impl FnOnce(&mut Value)) -> PathBuf {
+    let mut config: Value = serde_json::from_str(&config_json(&app.organization_url, &app.base, dir)).unwrap();
+    tweak(&mut config);
+    let path = dir.join("config.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+/// The overrides the test app runs with: it listens where its HostedUrl says.
+fn listening_as(app: &TestApp) -> Overrides {
+    Overrides {
+        listen: Some(app.base.trim_start_matches("http://").to_string()),
+        ..Overrides::default()
+    }
+}
+
+fn problems(report: &Report) -> Vec<String> {
+    report.problems().map(|finding| finding.message.clone()).collect()
+}
+
+fn has_ok(report: &Report, text: &str) -> bool {
+    report
+        .findings
+        .iter()
+        .any(|finding| finding.verdict == Verdict::Ok && finding.message.contains(text))
+}
+
+#[tokio::test]
+async fn a_good_configuration_passes_every_check() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = check(&write_config(&app, dir.path(), |_| {}), &listening_as(&app)).await;
+    assert!(!report.has_problems(), "{report}");
+    for expected in [
+        "is valid",
+        "added to APIScopes: `issues:view issues:create` (openid always",
+        "discovery answered at",
+        "issuer is `",
+        "announces authorization_endpoint, token_endpoint, revocation_endpoint, end_session_endpoint",
+        "RS256 signing key(s)",
+        "client `issues-app-dev-client` and its secret are accepted",
+        "/auth/callback` is registered",
+        "will be made at start-up",
+    ] {
+        assert!(has_ok(&report, expected), "no ok line with `{expected}`:\n{report}");
+    }
+    // Nothing was made by checking.
+    assert!(!dir.path().join("issues.db").exists());
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_named() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        config["ApplicationConfig"]["ClientSecret"] = json!("not-the-secret");
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    let problems = problems(&report);
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(
+        problems[0].contains("refuses client `issues-app-dev-client` with this secret (invalid_client)"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_issuer_is_named() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The same provider under another name: reachable, but its tokens name 127.0.0.1.
+    let path = write_config(&app, dir.path(), |config| {
+        let named = app.organization_url.replace("127.0.0.1", "localhost");
+        config["AuthorizationConfig"]["BaseOrganizationUrl"] = json!(named);
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    let problems = problems(&report);
+    assert!(!problems.is_empty(), "{report}");
+    assert!(
+        problems[0].starts_with("the provider announces issuer `http://127.0.0.1:")
+            && problems[0].contains("this app expects `http://localhost:"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn an_unregistered_redirect_uri_is_named() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        config["ApplicationConfig"]["HostedUrl"] = json!("http://127.0.0.1:9");
+        config["Server"]["ListenAddress"] = json!("127.0.0.1:9");
+    });
+    let report = check(&path, &Overrides::default()).await;
+    let problems = problems(&report);
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(
+        problems[0].starts_with("redirect URI `http://127.0.0.1:9/auth/callback` is not registered"),
+        "{report}"
+    );
+    assert!(has_ok(&report, "its secret are accepted"), "{report}");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_named() {
+    let app = TestApp::spawn().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        config["AuthorizationConfig"]["BaseOrganizationUrl"] = json!(format!("http://127.0.0.1:{port}/t/dev"));
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    let problems = problems(&report);
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(
+        problems[0].starts_with(&format!(
+            "discovery at http://127.0.0.1:{port}/t/dev/oauth2/token/.well-known/openid-configuration: no answer"
+        )),
+        "{report}"
+    );
+    // The database is still checked.
+    assert!(has_ok(&report, "will be made at start-up"), "{report}");
+}
+
+#[tokio::test]
+async fn a_bad_database_url_is_named() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        config["Server"]["DatabaseUrl"] = json!("postgres://issues:wrong@127.0.0.1:1/issues");
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    let problems = problems(&report);
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(
+        problems[0].starts_with("PostgreSQL database: cannot connect"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn the_running_app_s_database_is_reported_as_it_is() {
+    let app = TestApp::spawn().await;
+    let path = app.dir.path().join("config.json");
+    let report = check(&path, &listening_as(&app)).await;
+    match app.state.db.backend() {
+        // The running app holds the file: a second instance would not start.
+        "sqlite" => {
+            let problems = problems(&report);
+            assert_eq!(problems.len(), 1, "{report}");
+            assert!(problems[0].contains("is held by another process"), "{report}");
+        }
+        _ => {
+            assert!(!report.has_problems(), "{report}");
+            assert!(has_ok(&report, "applied, 0 to apply at start-up"), "{report}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_file_that_does_not_load_is_the_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, r#"{ "AuthorizationConfig": {} }"#).unwrap();
+    let report = check(&path, &Overrides::default()).await;
+    assert_eq!(report.findings.len(), 1, "{report}");
+    assert!(
+        problems(&report)[0].contains("`AuthorizationConfig.BaseOrganizationUrl`"),
+        "{report}"
+    );
+}
