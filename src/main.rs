@@ -62,6 +62,6 @@ async fn run() -> Result<(), String> {
         .map_err(|e| format!("Leptos.toml: {e}"))?
         .leptos_options;
     let app = Application::build(config, leptos).await.map_err(|e| e.to_string())?;
-    tracing::info!(address = %app.local_addr(), hosted = %app.state().config.hosted_url, "issues-app listening");
+    tracing::info!(address = %app.local_addr(), hosted = %app.state().config.load().hosted_url, "issues-app listening");
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }

@@ -255,7 +255,7 @@ pub struct ConnectionLimits {
     pub request_timeout: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevIdpConfig {
     pub listen: SocketAddr,
     pub public_url: String,

@@ -35,7 +35,7 @@ async fn context() -> Result<(AppState, Session), AppError> {
 async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await.map_err(fail)?;
-    match access::require(viewer.as_ref(), &state.config.features, permission) {
+    match access::require(viewer.as_ref(), &state.config.load().features, permission) {
         Ok(viewer) => {
             let viewer = viewer.clone();
             Ok((state, viewer))
@@ -55,7 +55,7 @@ pub async fn session_info() -> Result<SessionView, AppError> {
             user: Some(UserSummary {
                 name: viewer.name.clone(),
             }),
-            permissions: state.config.features.permissions(&viewer.scopes),
+            permissions: state.config.load().features.permissions(&viewer.scopes),
             scopes: viewer.scopes,
             notice: None,
         }),

@@ -12,6 +12,7 @@ pub mod files;
 pub mod functions;
 pub mod issues;
 pub mod keyed_locks;
+pub mod live;
 pub mod local_cache;
 pub mod logout_tokens_seen;
 pub mod pages;

@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for Bearer {
             ));
         }
         let token = bearer_token(&parts.headers)?;
-        let client = client_address(parts, state.config.behind_proxy);
+        let client = client_address(parts, state.config.load().behind_proxy);
         match state.tokens.verify(token, client, now()).await {
             Ok(viewer) => Ok(Self(viewer)),
             Err(TokenError::Invalid(message)) => Err(ApiError::InvalidToken(message)),
@@ -201,7 +201,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 fn authorize(viewer: &Viewer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
-    match access::require(Some(viewer), &state.config.features, permission) {
+    match access::require(Some(viewer), &state.config.load().features, permission) {
         Ok(_) => Ok(()),
         Err(Refusal::Forbidden { permission, required }) => Err(ApiError::InsufficientScope { permission, required }),
         Err(Refusal::Unauthenticated) => Err(ApiError::MissingToken),

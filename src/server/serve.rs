@@ -22,15 +22,16 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-use crate::server::config::ConnectionLimits;
+use crate::server::live::LiveConfig;
 use crate::server::time_limit::RequestClock;
 
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
-    limits: ConnectionLimits,
+    live: Arc<LiveConfig>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = live.load().limits;
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     let open = Arc::new(Semaphore::new(limits.max_open_connections));
@@ -69,7 +70,8 @@ pub async fn serve(
             async move { Ok::<_, Infallible>(clock.limit(answer).await) }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        let request_timeout = limits.request_timeout;
+        // Read per connection: config.json may change it while serving.
+        let request_timeout = live.load().limits.request_timeout;
         tokio::spawn(async move {
             // Timeouts and resets end up here; the client is gone either way.
             tokio::select! {
@@ -81,7 +83,7 @@ pub async fn serve(
     }
     drop(listener);
     // Answers in flight get as long as any request may take; then the rest are cut.
-    let _ = tokio::time::timeout(limits.request_timeout, graceful.shutdown()).await;
+    let _ = tokio::time::timeout(live.load().limits.request_timeout, graceful.shutdown()).await;
     Ok(())
 }
 

@@ -30,9 +30,10 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::config::Config;
+use crate::server::config::{Config, Overrides};
 use crate::server::db::{Db, DbError, SingleWriter};
 use crate::server::issues::Issues;
+use crate::server::live::LiveConfig;
 use crate::server::random::RandomUnavailable;
 use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
@@ -71,6 +72,8 @@ pub struct Application {
     /// The periodic purge of ended sessions: stopped with the app.
     _cleanup: AbortOnDrop,
     _jwks_refresh: AbortOnDrop,
+    /// Re-reads config.json when it changes (and on SIGHUP).
+    _config_watch: AbortOnDrop,
     /// Released when the app stops serving.
     _single_writer: Option<SingleWriter>,
 }
@@ -131,8 +134,12 @@ impl Application {
         let store = Store::for_db(&db, sealer.clone()).await.map_err(DbError::from)?;
         let http = auth::http::client(config.identity_provider_timeout)?;
         let jwks = Arc::new(JwksCache::new(http.clone()));
-        let oidc = Arc::new(Oidc::new(&config, http, jwks.clone()));
-        let tokens = Arc::new(TokenVerifier::new(&config, jwks.clone(), oidc.clone()));
+        let (session_lifetimes, secure_cookies) =
+            ((config.session_idle, config.session_absolute), config.secure_cookies);
+        // A reload reads the file with the environment's overrides, as the server started.
+        let live = Arc::new(LiveConfig::new(config, Overrides::from_env()));
+        let oidc = Arc::new(Oidc::new(live.clone(), http, jwks.clone()));
+        let tokens = Arc::new(TokenVerifier::new(live.clone(), jwks.clone(), oidc.clone()));
 
         // Discover in the background: the app starts even while the IdP is down.
         let discovering = oidc.clone();
@@ -145,11 +152,11 @@ impl Application {
             oidc.clone(),
             tokens.clone(),
             sealer,
-            (config.session_idle, config.session_absolute),
-            config.secure_cookies,
+            session_lifetimes,
+            secure_cookies,
         );
         let state = AppState::new(Shared {
-            config: Arc::new(config),
+            config: live.clone(),
             issues: Issues::new(db.clone()),
             db,
             sessions,
@@ -161,6 +168,8 @@ impl Application {
         let router = routes(state.clone(), store.clone())?;
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
+        let tokens = state.tokens.clone();
+        let config_watch = AbortOnDrop(tokio::spawn(live.watch(move |_| tokens.forget_verified())).abort_handle());
         Ok(Self {
             listener,
             router,
@@ -169,12 +178,15 @@ impl Application {
             dev_idp,
             _cleanup: cleanup,
             _jwks_refresh: jwks_refresh,
+            _config_watch: config_watch,
             _single_writer: single_writer,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.config.load().listen)
     }
 
     pub fn state(&self) -> &AppState {
@@ -191,7 +203,7 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let served = serve::serve(self.listener, self.router, self.state.config.limits, stop).await;
+        let served = serve::serve(self.listener, self.router, self.state.config.clone(), stop).await;
         #[cfg(feature = "dev-idp")]
         if let Some(idp) = self.dev_idp {
             idp.shutdown().await;
@@ -235,7 +247,7 @@ async fn clean_up_continuously(state: AppState, store: Store) {
 }
 
 fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
-    let config = state.config.clone();
+    let config = state.config.load_full();
     let leptos_options = state.leptos_options.clone();
     let page_routes = page_routes().to_vec();
 

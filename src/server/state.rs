@@ -9,9 +9,9 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::config::Config;
 use crate::server::db::Db;
 use crate::server::issues::Issues;
+use crate::server::live::LiveConfig;
 
 /// Cloned for every request (axum state, Leptos context): one reference count, not one per
 /// field (those counters, shared by every core, showed up in profiles).
@@ -32,7 +32,8 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Shared {
-    pub config: Arc<Config>,
+    /// The configuration in force: `config.load()` (config.json may change while serving).
+    pub config: Arc<LiveConfig>,
     pub db: Db,
     pub oidc: Arc<Oidc>,
     pub jwks: Arc<JwksCache>,

@@ -6,6 +6,7 @@ mod edge;
 mod harness;
 mod hostile;
 mod hostile_cases;
+mod live_reload;
 mod peer_op;
 mod sign_in_core;
 

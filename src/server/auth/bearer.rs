@@ -16,7 +16,8 @@ use crate::access::Viewer;
 use crate::server::auth::introspection::Introspector;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
-use crate::server::config::{Config, TokenValidation};
+use crate::server::config::TokenValidation;
+use crate::server::live::LiveConfig;
 
 /// Longer than any real access token; anything bigger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -74,8 +75,8 @@ struct Verified {
 
 pub struct TokenVerifier {
     issuer: String,
-    audiences: Vec<String>,
-    mode: TokenValidation,
+    /// Accepted audiences and the validation mode follow config.json's changes.
+    live: Arc<LiveConfig>,
     jwks: Arc<JwksCache>,
     oidc: Arc<Oidc>,
     introspector: Introspector,
@@ -83,16 +84,23 @@ pub struct TokenVerifier {
 }
 
 impl TokenVerifier {
-    pub fn new(config: &Config, jwks: Arc<JwksCache>, oidc: Arc<Oidc>) -> Self {
+    pub fn new(live: Arc<LiveConfig>, jwks: Arc<JwksCache>, oidc: Arc<Oidc>) -> Self {
+        let issuer = live.load().issuer.clone();
         Self {
-            issuer: config.issuer.clone(),
-            audiences: config.audiences.clone(),
-            mode: config.token_validation,
+            introspector: Introspector::new(issuer.clone(), oidc.clone()),
+            issuer,
+            live,
             jwks,
-            introspector: Introspector::new(config.issuer.clone(), config.audiences.clone(), oidc.clone()),
             oidc,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Forgets every verification and refusal: accepted audiences or the validation mode
+    /// changed.
+    pub fn forget_verified(&self) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.introspector.forget_refusals();
     }
 
     pub fn introspector(&self) -> &Introspector {
@@ -122,9 +130,14 @@ impl TokenVerifier {
         if self.oidc.discovered().await.is_err() {
             return Err(TokenError::Unavailable);
         }
-        let (viewer, until) = match self.mode {
-            TokenValidation::Jwks => self.verify_jwt(token).await?,
-            TokenValidation::Introspection => self.introspector.judge(token, key, client, now).await?,
+        let config = self.live.load_full();
+        let (viewer, until) = match config.token_validation {
+            TokenValidation::Jwks => self.verify_jwt_for(token, &config.audiences).await?,
+            TokenValidation::Introspection => {
+                self.introspector
+                    .judge(token, key, client, now, &config.audiences)
+                    .await?
+            }
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= CACHE_CAPACITY {
@@ -144,6 +157,11 @@ impl TokenVerifier {
 
     /// Verifies a JWT access token; returns the caller and when the token expires.
     pub async fn verify_jwt(&self, token: &str) -> Result<(Viewer, i64), TokenError> {
+        let audiences = self.live.load().audiences.clone();
+        self.verify_jwt_for(token, &audiences).await
+    }
+
+    async fn verify_jwt_for(&self, token: &str, audiences: &[String]) -> Result<(Viewer, i64), TokenError> {
         let invalid = |message: &str| TokenError::Invalid(message.to_string());
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("the access token is not a valid JWT"))?;
         if header.alg != Algorithm::RS256 {
@@ -168,7 +186,7 @@ impl TokenVerifier {
 
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&self.audiences);
+        validation.set_audience(audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;

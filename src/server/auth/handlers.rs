@@ -89,7 +89,14 @@ async fn backchannel_logout(State(state): State<AppState>, body: String) -> Resp
         return SignInError::from(error).into_response();
     }
     let now = clock::now();
-    let verified = logout_token::verify(&state.jwks, &token, state.oidc.issuer(), &state.config.client_id, now).await;
+    let verified = logout_token::verify(
+        &state.jwks,
+        &token,
+        state.oidc.issuer(),
+        &state.config.load().client_id,
+        now,
+    )
+    .await;
     let target = match verified {
         Ok(target) => target,
         Err(reason) => {

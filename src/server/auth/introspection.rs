@@ -48,7 +48,6 @@ struct Answer {
 
 pub struct Introspector {
     issuer: String,
-    audiences: Vec<String>,
     oidc: Arc<Oidc>,
     refused: Mutex<HashMap<[u8; 32], (String, i64)>>,
     /// Per client address: the window's start and the calls made in it.
@@ -57,15 +56,18 @@ pub struct Introspector {
 }
 
 impl Introspector {
-    pub fn new(issuer: String, audiences: Vec<String>, oidc: Arc<Oidc>) -> Self {
+    pub fn new(issuer: String, oidc: Arc<Oidc>) -> Self {
         Self {
             issuer,
-            audiences,
             oidc,
             refused: Mutex::default(),
             spent: Mutex::default(),
             calls: AtomicU64::new(0),
         }
+    }
+
+    pub fn forget_refusals(&self) {
+        self.refused.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
     /// How many times the provider was asked (tests and metrics).
@@ -81,6 +83,7 @@ impl Introspector {
         key: [u8; 32],
         client: IpAddr,
         now: i64,
+        audiences: &[String],
     ) -> Result<(Viewer, i64), TokenError> {
         if let Some(reason) = self.refused_recently(&key, now) {
             return Err(TokenError::Invalid(reason));
@@ -89,14 +92,14 @@ impl Introspector {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let body = self.oidc.introspect(token).await.map_err(|_| TokenError::Unavailable)?;
         let answer: Answer = serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
-        self.decide(answer, now).inspect_err(|error| {
+        self.decide(answer, now, audiences).inspect_err(|error| {
             if let TokenError::Invalid(reason) = error {
                 self.remember_refusal(key, reason, now);
             }
         })
     }
 
-    fn decide(&self, answer: Answer, now: i64) -> Result<(Viewer, i64), TokenError> {
+    fn decide(&self, answer: Answer, now: i64, audiences: &[String]) -> Result<(Viewer, i64), TokenError> {
         let invalid = |reason: &str| Err(TokenError::Invalid(reason.into()));
         if !answer.active {
             return invalid("the access token is not active");
@@ -116,7 +119,7 @@ impl Introspector {
         if !is_access_token {
             return invalid("the token is not an access token");
         }
-        let for_us = |name: &String| self.audiences.contains(name);
+        let for_us = |name: &String| audiences.contains(name);
         let meant_for_us = match (&answer.aud, &answer.client_id) {
             (Some(Audience::One(aud)), _) => for_us(aud),
             (Some(Audience::Many(auds)), _) => auds.iter().any(for_us),

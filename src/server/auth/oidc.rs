@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::server::auth::http::{BoundedClient, CallError, read_limited};
 use crate::server::auth::jwks::JwksCache;
-use crate::server::config::{Config, is_secure_or_loopback};
+use crate::server::config::is_secure_or_loopback;
+use crate::server::live::LiveConfig;
 use crate::server::sign_ins::Tokens;
 
 /// Discovery is retried at most this often while the IdP is unreachable.
@@ -124,7 +125,8 @@ pub struct Oidc {
     client_secret: ClientSecret,
     redirect_uri: String,
     post_logout_redirect_uri: String,
-    scopes: Vec<String>,
+    /// For the scopes sign-in requests, which follow config.json's changes.
+    live: Arc<LiveConfig>,
     jwks_override: Option<String>,
     allow_insecure: bool,
     form_action_origins: Vec<String>,
@@ -137,14 +139,15 @@ pub struct Oidc {
 }
 
 impl Oidc {
-    pub fn new(config: &Config, http: reqwest::Client, jwks: Arc<JwksCache>) -> Self {
+    pub fn new(live: Arc<LiveConfig>, http: reqwest::Client, jwks: Arc<JwksCache>) -> Self {
+        let config = live.load_full();
         Self {
             issuer: config.issuer.clone(),
             client_id: config.client_id.clone(),
             client_secret: ClientSecret::new(config.client_secret.expose().to_string()),
             redirect_uri: config.redirect_uri(),
             post_logout_redirect_uri: config.post_logout_redirect_uri(),
-            scopes: config.requested_scopes(),
+            live,
             jwks_override: config.jwks_url.clone(),
             allow_insecure: config.allow_insecure_provider,
             form_action_origins: config.form_action_origins.clone(),
@@ -288,10 +291,12 @@ impl Oidc {
             )
             // openidconnect adds `openid` itself.
             .add_scopes(
-                self.scopes
-                    .iter()
-                    .filter(|s| *s != "openid")
-                    .map(|s| Scope::new(s.clone())),
+                self.live
+                    .load()
+                    .requested_scopes()
+                    .into_iter()
+                    .filter(|s| s != "openid")
+                    .map(Scope::new),
             )
             .set_pkce_challenge(challenge)
             .url();
