@@ -878,14 +878,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_embedded_identity_provider_serves_only_this_machine() {
+    /// The demo's file with the embedded dev IdP as its provider.
+    fn with_embedded_idp() -> String {
         let dev = r#""DevIdentityProvider": {}, "AuthorizationConfig": { "BaseOrganizationUrl": "http://localhost:9443/t/dev" },"#;
-        let local = DEMO.replacen(
+        DEMO.replacen(
             r#""AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },"#,
             dev,
             1,
-        );
+        )
+    }
+
+    #[test]
+    fn the_embedded_identity_provider_serves_only_this_machine() {
+        let local = with_embedded_idp();
         assert!(parse(&local).unwrap().dev_idp.is_some());
         for hosted in ["http://issues.example.com", "http://192.168.1.20:3000"] {
             let error = parse(&local.replace("http://localhost:3000", hosted))
@@ -905,12 +910,7 @@ mod tests {
 
     #[test]
     fn a_build_without_the_dev_idp_says_so() {
-        let dev = r#""DevIdentityProvider": {}, "AuthorizationConfig": { "BaseOrganizationUrl": "http://localhost:9443/t/dev" },"#;
-        let local = DEMO.replacen(
-            r#""AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },"#,
-            dev,
-            1,
-        );
+        let local = with_embedded_idp();
         let production =
             |text: &str| Config::parse_for_build(text, Path::new("config.json"), &Overrides::default(), false);
         let error = production(&local).unwrap_err().to_string();

@@ -127,30 +127,23 @@ impl Db {
 
     /// How the database's applied migrations compare with this build's, changing nothing.
     pub async fn migration_status(&self) -> Result<MigrationStatus, MigrateError> {
-        let (known, applied) = match self {
-            Self::Sqlite(pool) => {
-                let table: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-                )
-                .fetch_one(pool)
-                .await?;
-                let applied = match table {
-                    true => pool.acquire().await?.list_applied_migrations().await?,
-                    false => Vec::new(),
-                };
-                (&SQLITE_MIGRATIONS, applied)
-            }
-            Self::Postgres(pool) => {
-                let table: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-                    .fetch_one(pool)
-                    .await?;
-                let applied = match table {
-                    true => pool.acquire().await?.list_applied_migrations().await?,
-                    false => Vec::new(),
-                };
-                (&POSTGRES_MIGRATIONS, applied)
-            }
+        let (known, has_table) = match self {
+            Self::Sqlite(_) => (
+                &SQLITE_MIGRATIONS,
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+            ),
+            Self::Postgres(_) => (
+                &POSTGRES_MIGRATIONS,
+                "SELECT to_regclass('_sqlx_migrations') IS NOT NULL",
+            ),
         };
+        let applied = on_db!(self, |pool| {
+            let table: bool = sqlx::query_scalar(has_table).fetch_one(pool).await?;
+            match table {
+                true => pool.acquire().await?.list_applied_migrations().await?,
+                false => Vec::new(),
+            }
+        });
         let known: Vec<_> = known.iter().filter(|m| m.migration_type.is_up_migration()).collect();
         let mut status = MigrationStatus::default();
         for migration in &applied {
