@@ -12,6 +12,14 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// A stable name, for metrics and records.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ViewIssues => "view_issues",
+            Self::CreateIssue => "create_issue",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Self::ViewIssues => "view issues",

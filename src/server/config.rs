@@ -151,6 +151,8 @@ struct ServerSection {
     max_open_connections: usize,
     #[serde(default = "default_request_timeout")]
     request_timeout_seconds: u64,
+    /// Where Prometheus scrapes `/metrics`; off when absent.
+    metrics_listen: Option<String>,
 }
 
 impl Default for ServerSection {
@@ -168,6 +170,7 @@ impl Default for ServerSection {
             header_timeout_seconds: default_header_timeout(),
             max_open_connections: default_max_connections_open(),
             request_timeout_seconds: default_request_timeout(),
+            metrics_listen: None,
         }
     }
 }
@@ -243,6 +246,8 @@ pub struct Config {
     /// `TlsTerminatedByProxy`: a proxy in front says who the client is (`X-Forwarded-For`).
     pub behind_proxy: bool,
     pub dev_idp: Option<DevIdpConfig>,
+    /// `Server.MetricsListen`: where `/metrics` is served (off when `None`).
+    pub metrics_listen: Option<SocketAddr>,
     /// Fields of the original demo's file this app does not use (reported at start-up).
     pub unused: Vec<&'static str>,
 }
@@ -630,6 +635,15 @@ impl Checker<'_> {
             None => format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()),
         };
         let session_key = overrides.session_key.clone().or(server.session_key).map(Secret::new);
+        let metrics_listen = match &server.metrics_listen {
+            None => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                self.fail(
+                    "Server.MetricsListen",
+                    format!("expected an address like 127.0.0.1:9100, got `{text}`"),
+                )
+            })?),
+        };
 
         let dev_idp = match file.dev_identity_provider {
             None => None,
@@ -706,6 +720,7 @@ impl Checker<'_> {
             secure_cookies,
             behind_proxy: server.tls_terminated_by_proxy,
             dev_idp,
+            metrics_listen,
             unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
         })
     }

@@ -160,6 +160,14 @@ impl Db {
         Ok(status)
     }
 
+    /// Connections of the pool: (in use, idle).
+    pub fn pool_connections(&self) -> (u32, u32) {
+        on_db!(self, |pool| {
+            let idle = pool.num_idle() as u32;
+            (pool.size().saturating_sub(idle), idle)
+        })
+    }
+
     /// A cheap round trip, for readiness.
     pub async fn ping(&self) -> bool {
         let result: Result<i32, sqlx::Error> =

@@ -10,6 +10,7 @@ use crate::model::{Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSumm
 use crate::server::auth::sign_in::{self, Begun, SignInError};
 use crate::server::clock;
 use crate::server::db::database_error;
+use crate::server::metrics;
 use crate::server::state::AppState;
 
 /// Sets the HTTP status for the error when answering a server-function call.
@@ -35,7 +36,9 @@ async fn context() -> Result<(AppState, Session), AppError> {
 async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await.map_err(fail)?;
-    match access::require(viewer.as_ref(), &state.config.load().features, permission) {
+    let decision = access::require(viewer.as_ref(), &state.config.load().features, permission);
+    metrics::authorization(permission, decision.is_ok(), "server_function");
+    match decision {
         Ok(viewer) => {
             let viewer = viewer.clone();
             Ok((state, viewer))

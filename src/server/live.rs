@@ -175,6 +175,7 @@ fn keep_restart_only(running: &Config, mut next: Config) -> (Config, Vec<&'stati
         secure_cookies => "ApplicationConfig.HostedUrl",
         behind_proxy => "Server.TlsTerminatedByProxy",
         dev_idp => "DevIdentityProvider",
+        metrics_listen => "Server.MetricsListen",
     }
     changed.sort_unstable();
     changed.dedup();

@@ -15,6 +15,7 @@ pub mod keyed_locks;
 pub mod live;
 pub mod local_cache;
 pub mod logout_tokens_seen;
+pub mod metrics;
 pub mod pages;
 pub mod random;
 pub mod rest;

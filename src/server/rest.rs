@@ -21,6 +21,7 @@ use crate::model::{FieldErrors, NewIssue, PAGE_SIZE};
 use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
 use crate::server::clock::{now, now_millis};
 use crate::server::db::database_error;
+use crate::server::metrics;
 use crate::server::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -201,7 +202,9 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 fn authorize(viewer: &Viewer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
-    match access::require(Some(viewer), &state.config.load().features, permission) {
+    let decision = access::require(Some(viewer), &state.config.load().features, permission);
+    metrics::authorization(permission, decision.is_ok(), "rest");
+    match decision {
         Ok(_) => Ok(()),
         Err(Refusal::Forbidden { permission, required }) => Err(ApiError::InsufficientScope { permission, required }),
         Err(Refusal::Unauthenticated) => Err(ApiError::MissingToken),

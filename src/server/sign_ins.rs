@@ -133,6 +133,13 @@ impl SignIns {
         }
     }
 
+    /// How many sign-ins are live (one per signed-in session).
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        crate::on_db!(&self.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM sign_ins")
+            .fetch_one(pool)
+            .await)
+    }
+
     pub async fn get(&self, id: &str) -> Result<Option<Arc<SignInRow>>, sqlx::Error> {
         let key = id.to_string();
         let before = match &self.cache {

@@ -39,7 +39,7 @@ use crate::server::seal::Sealer;
 use crate::server::session_store::Store;
 use crate::server::sign_ins::SignIns;
 use crate::server::state::{AppState, Shared};
-use crate::server::{auth, clock, rest, security, serve, telemetry};
+use crate::server::{auth, clock, metrics, rest, security, serve, telemetry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -58,6 +58,8 @@ pub enum StartupError {
     Http(#[from] reqwest::Error),
     #[error(transparent)]
     Random(#[from] RandomUnavailable),
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// How often ended sessions and their sign-ins are purged.
@@ -74,6 +76,8 @@ pub struct Application {
     _jwks_refresh: AbortOnDrop,
     /// Re-reads config.json when it changes (and on SIGHUP).
     _config_watch: AbortOnDrop,
+    /// `/metrics` on `Server.MetricsListen`, when set.
+    metrics: Option<(SocketAddr, AbortOnDrop)>,
     /// Released when the app stops serving.
     _single_writer: Option<SingleWriter>,
 }
@@ -166,6 +170,16 @@ impl Application {
             leptos_options,
         });
         let router = routes(state.clone(), store.clone())?;
+        let metrics = match live.load().metrics_listen {
+            Some(address) => {
+                let (bound, task) = metrics::serve(address, state.clone())
+                    .await
+                    .map_err(StartupError::Metrics)?;
+                tracing::info!(address = %bound, "metrics at /metrics");
+                Some((bound, AbortOnDrop(task.abort_handle())))
+            }
+            None => None,
+        };
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
         let tokens = state.tokens.clone();
@@ -179,6 +193,7 @@ impl Application {
             _cleanup: cleanup,
             _jwks_refresh: jwks_refresh,
             _config_watch: config_watch,
+            metrics,
             _single_writer: single_writer,
         })
     }
@@ -187,6 +202,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.state.config.load().listen)
+    }
+
+    /// Where `/metrics` is served, when `Server.MetricsListen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(address, _)| *address)
     }
 
     pub fn state(&self) -> &AppState {
@@ -292,7 +312,13 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .merge(browser)
-        .layer(axum::middleware::from_fn(security::no_store_for_dynamic))
+        .layer(axum::middleware::from_fn(security::no_store_for_dynamic));
+    // Only when scraped: labelling every request costs a little.
+    let router = match config.metrics_listen {
+        Some(_) => router.layer(axum::middleware::from_fn(metrics::observe)),
+        None => router,
+    };
+    let router = router
         .layer(RequestBodyLimitLayer::new(security::MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -48,6 +48,8 @@ pub struct TestApp {
     /// A second handle on the listening socket, so a restart serves on the same address
     /// without rebinding (another test could take a port that was let go).
     socket: std::net::TcpListener,
+    /// Where `/metrics` is served, when the test set `Server.MetricsListen`.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl Drop for TestApp {
@@ -167,6 +169,7 @@ impl TestApp {
             .await
             .unwrap();
         let state = app.state().clone();
+        let metrics = app.metrics_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -184,6 +187,7 @@ impl TestApp {
             stop: Some(stop),
             task: Some(task),
             socket,
+            metrics,
         }
     }
 

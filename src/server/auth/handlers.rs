@@ -60,7 +60,9 @@ async fn callback(
         Ok::<_, SignInError>(Redirect::to(&return_to))
     };
     let clear = [(header::SET_COOKIE, state.sessions.pending().clear_cookie())];
-    (clear, completed.await).into_response()
+    let completed = completed.await;
+    crate::server::metrics::sign_in(completed.as_ref().map(|_| ()).map_err(SignInError::reason));
+    (clear, completed).into_response()
 }
 
 async fn logout(State(state): State<AppState>, session: Session) -> Result<Redirect, SignInError> {

@@ -210,6 +210,13 @@ impl JwksCache {
     }
 
     async fn fetch(&self, url: &str) -> Result<Arc<KeySet>, String> {
+        let started = Instant::now();
+        let fetched = self.fetch_now(url).await;
+        crate::server::metrics::provider_call("jwks", started, fetched.is_ok());
+        fetched
+    }
+
+    async fn fetch_now(&self, url: &str) -> Result<Arc<KeySet>, String> {
         let _one_at_a_time = self.fetching.lock().await;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         *self.fetched_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();

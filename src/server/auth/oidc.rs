@@ -24,6 +24,7 @@ use crate::server::auth::http::{BoundedClient, CallError, read_limited};
 use crate::server::auth::jwks::JwksCache;
 use crate::server::config::is_secure_or_loopback;
 use crate::server::live::LiveConfig;
+use crate::server::metrics;
 use crate::server::sign_ins::Tokens;
 
 /// Discovery is retried at most this often while the IdP is unreachable.
@@ -182,7 +183,7 @@ impl Oidc {
             return Err(OidcError::Unavailable("discovery failed moments ago".into()));
         }
         *last = Some(Instant::now());
-        let found = Arc::new(self.discover().await.inspect_err(|error| {
+        let found = Arc::new(timed("discovery", self.discover()).await.inspect_err(|error| {
             tracing::warn!(%error, issuer = %self.issuer, "OpenID Provider discovery failed");
         })?);
         tracing::info!(issuer = %found.issuer, "OpenID Provider discovered");
@@ -326,12 +327,11 @@ impl Oidc {
     pub async fn finish(&self, code: &str, pending: &PendingSecrets) -> Result<SignedIn, OidcError> {
         let found = self.discovered().await?;
         let client = self.client(&found)?;
-        let response = client
+        let exchange = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-            .request_async(&self.token_http)
-            .await
-            .map_err(token_error)?;
+            .request_async(&self.token_http);
+        let response = timed("token", exchange).await.map_err(token_error)?;
         let id_token = response
             .id_token()
             .ok_or_else(|| OidcError::Rejected("the identity provider sent no ID token".into()))?;
@@ -435,11 +435,9 @@ impl Oidc {
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed, OidcError> {
         let found = self.discovered().await?;
         let client = self.client(&found)?;
-        let response = client
-            .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
-            .request_async(&self.token_http)
-            .await
-            .map_err(token_error)?;
+        let grant = RefreshToken::new(refresh_token.to_string());
+        let exchange = client.exchange_refresh_token(&grant).request_async(&self.token_http);
+        let response = timed("refresh", exchange).await.map_err(token_error)?;
         Ok(Refreshed {
             tokens: Tokens {
                 access_token: response.access_token().secret().clone(),
@@ -463,12 +461,15 @@ impl Oidc {
         let Some(endpoint) = found.extra.revocation_endpoint.clone() else {
             return;
         };
+        let started = Instant::now();
         let response = self
             .client_authenticated_post(
                 &endpoint,
                 &[("token", refresh_token), ("token_type_hint", "refresh_token")],
             )
             .await;
+        let revoked = response.as_ref().is_ok_and(|response| response.status().is_success());
+        metrics::provider_call("revoke", started, revoked);
         match response {
             Ok(response) if response.status().is_success() => {}
             Ok(response) => tracing::warn!(status = %response.status(), "refresh token revocation refused"),
@@ -509,6 +510,10 @@ impl Oidc {
 
     /// RFC 7662 introspection with client_secret_basic. Returns the raw JSON answer.
     pub async fn introspect(&self, token: &str) -> Result<Vec<u8>, OidcError> {
+        timed("introspect", self.introspect_now(token)).await
+    }
+
+    async fn introspect_now(&self, token: &str) -> Result<Vec<u8>, OidcError> {
         let found = self.discovered().await?;
         let endpoint = found
             .extra
@@ -529,6 +534,14 @@ impl Oidc {
             .await
             .map_err(OidcError::BadResponse)
     }
+}
+
+/// A call to the provider, counted and timed by `endpoint`.
+async fn timed<T, E>(endpoint: &'static str, call: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let started = Instant::now();
+    let result = call.await;
+    metrics::provider_call(endpoint, started, result.is_ok());
+    result
 }
 
 /// The CSP `form-action` sources: this app, the origins of the provider's sign-in and sign-out

@@ -16,6 +16,7 @@ use crate::server::auth::pending::PendingSignIns;
 use crate::server::auth::sign_in_error::SignInError;
 use crate::server::db::database_error;
 use crate::server::detach::detached;
+use crate::server::metrics;
 use crate::server::random;
 use crate::server::seal::Sealer;
 use crate::server::sign_ins::{Refresh, Refreshed, SignInRow, SignIns};
@@ -74,6 +75,11 @@ impl Sessions {
 
     pub fn oidc(&self) -> &Oidc {
         &self.oidc
+    }
+
+    /// Signed-in sessions (metrics).
+    pub async fn active_count(&self) -> Result<i64, sqlx::Error> {
+        self.sign_ins.count().await
     }
 
     pub fn pending(&self) -> &PendingSignIns {
@@ -340,19 +346,23 @@ impl Sessions {
                 row.access_expires_at = now + refreshed.expires_in.map(|d| d.as_secs() as i64).unwrap_or(300);
                 row.refreshed_at = now;
                 tracing::info!(sign_in = %short(&row.id), "access token refreshed");
+                metrics::refresh("ok");
                 Refresh::Replace(row)
             }
             Err(OidcError::InvalidGrant) => {
                 tracing::info!(sign_in = %short(&row.id), "refresh refused by the IdP; session ended");
+                metrics::refresh("refused");
                 Refresh::End
             }
             Err(error) if row.access_expires_at > now => {
                 // The IdP is briefly unreachable but the token is still valid: carry on.
                 tracing::warn!(%error, "refresh failed; using the current token until it expires");
+                metrics::refresh("failed");
                 Refresh::Keep(row)
             }
             Err(error) => {
                 tracing::warn!(%error, "refresh failed and the token has expired");
+                metrics::refresh("failed");
                 Refresh::Unavailable
             }
         }

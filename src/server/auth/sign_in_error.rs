@@ -40,6 +40,27 @@ pub enum SignInError {
     NotSignedOut,
 }
 
+impl SignInError {
+    /// A stable name for why, for metrics and records.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::NoPendingSignIn => "no_pending_sign_in",
+            Self::Expired => "expired",
+            Self::ForeignState => "foreign_state",
+            Self::IssuerMismatch => "issuer_mismatch",
+            Self::IssuerMissing => "issuer_missing",
+            Self::Denied { .. } => "denied",
+            Self::NoCode => "no_code",
+            Self::ProviderUnreachable(_) => "provider_unreachable",
+            Self::ProviderAnswerInvalid(_) => "provider_answer_invalid",
+            Self::NotValid(_) => "not_valid",
+            Self::Store => "store",
+            Self::NotSignedOut => "not_signed_out",
+        }
+    }
+}
+
 impl From<OidcError> for SignInError {
     fn from(error: OidcError) -> Self {
         match error {

@@ -1,0 +1,108 @@
+//! Prometheus metrics, recorded with the `metrics` crates and exposed as text on their own
+//! address (`Server.MetricsListen`, off by default: without it nothing is recorded).
+//!
+//! - `http_requests_total{route,status}`, `http_request_duration_seconds{route}` (route: the
+//!   route template, e.g. `/api/{*fn_name}`; `unmatched` for the fallback);
+//! - `sign_ins_total{outcome,reason}`, `token_refreshes_total{outcome}`;
+//! - `authorization_decisions_total{permission,outcome,via}` (via: `server_function` or `rest`);
+//! - `identity_provider_calls_total{endpoint,outcome}`,
+//!   `identity_provider_call_duration_seconds{endpoint}` (discovery, jwks, token, refresh,
+//!   revoke, introspect);
+//! - read at each scrape: `database_pool_connections{state}` (in_use, idle), `sessions_active`.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, State};
+use axum::http::{Request, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use crate::access::Permission;
+use crate::server::state::AppState;
+
+/// The process-wide recorder (the `metrics` facade has one), installed at most once.
+fn recorder() -> Result<&'static PrometheusHandle, String> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Binds `address` and serves `/metrics` there until the returned task is aborted.
+pub async fn serve(address: SocketAddr, state: AppState) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
+    let handle = recorder()?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address} (Server.MetricsListen): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .with_state((state, handle));
+    let task = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, router).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    Ok((bound, task))
+}
+
+async fn scrape(State((state, handle)): State<(AppState, &'static PrometheusHandle)>) -> impl IntoResponse {
+    let (in_use, idle) = state.db.pool_connections();
+    gauge!("database_pool_connections", "state" => "in_use").set(in_use as f64);
+    gauge!("database_pool_connections", "state" => "idle").set(idle as f64);
+    match state.sessions.active_count().await {
+        Ok(count) => gauge!("sessions_active").set(count as f64),
+        Err(error) => tracing::warn!(%error, "could not count the active sessions"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+}
+
+/// Middleware: every request by route template and status, and how long it took.
+pub async fn observe(request: Request<Body>, next: Next) -> Response {
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str().to_string(),
+        None => "unmatched".to_string(),
+    };
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    histogram!("http_request_duration_seconds", "route" => route.clone()).record(started.elapsed());
+    counter!("http_requests_total", "route" => route, "status" => status).increment(1);
+    response
+}
+
+pub fn sign_in(outcome: Result<(), &'static str>) {
+    match outcome {
+        Ok(()) => counter!("sign_ins_total", "outcome" => "ok", "reason" => "").increment(1),
+        Err(reason) => counter!("sign_ins_total", "outcome" => "refused", "reason" => reason).increment(1),
+    }
+}
+
+pub fn refresh(outcome: &'static str) {
+    counter!("token_refreshes_total", "outcome" => outcome).increment(1);
+}
+
+pub fn authorization(permission: Permission, allowed: bool, via: &'static str) {
+    let outcome = if allowed { "allowed" } else { "refused" };
+    counter!(
+        "authorization_decisions_total",
+        "permission" => permission.name(),
+        "outcome" => outcome,
+        "via" => via
+    )
+    .increment(1);
+}
+
+/// A call to the identity provider: `endpoint` names it, `ok` whether it answered usefully.
+pub fn provider_call(endpoint: &'static str, started: Instant, ok: bool) {
+    let outcome = if ok { "ok" } else { "failed" };
+    histogram!("identity_provider_call_duration_seconds", "endpoint" => endpoint).record(started.elapsed());
+    counter!("identity_provider_calls_total", "endpoint" => endpoint, "outcome" => outcome).increment(1);
+}

@@ -1,0 +1,82 @@
+//! `/metrics` on `Server.MetricsListen`: scraped before and after a sign-in and a refused
+//! create, the right series moved.
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{EMILY, JOHN, Options, TestApp, browser};
+
+/// Every sample of a Prometheus text exposition, by series (name and labels as written).
+async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+    let address = app.metrics.expect("Server.MetricsListen is set");
+    let response = reqwest::get(format!("http://{address}/metrics")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = response.text().await.unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
+    samples.get(series).copied().unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_sign_in_and_a_refused_create_move_their_counters() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["Server"]["MetricsListen"] = json!("127.0.0.1:0");
+    })
+    .await;
+    let before = scrape(&app).await;
+
+    let emily = browser();
+    app.sign_in(&emily, EMILY, "/").await;
+    let (status, _) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let (status, _) = app
+        .call(&john, "create_issue", &[("title", "Fine"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let after = scrape(&app).await;
+    // The process has one recorder and other tests run beside this one: at least these moved.
+    let moved = |series: &str| value(&after, series) - value(&before, series);
+    for (series, at_least) in [
+        (r#"sign_ins_total{outcome="ok",reason=""}"#, 2.0),
+        (
+            r#"authorization_decisions_total{permission="create_issue",outcome="refused",via="server_function"}"#,
+            1.0,
+        ),
+        (
+            r#"authorization_decisions_total{permission="create_issue",outcome="allowed",via="server_function"}"#,
+            1.0,
+        ),
+        (r#"http_requests_total{route="/api/{*fn_name}",status="403"}"#, 1.0),
+        (r#"http_requests_total{route="/auth/callback",status="303"}"#, 2.0),
+        (r#"identity_provider_calls_total{endpoint="token",outcome="ok"}"#, 2.0),
+    ] {
+        assert!(moved(series) >= at_least, "{series} moved by {}", moved(series));
+    }
+    assert!(
+        value(
+            &after,
+            r#"http_request_duration_seconds_count{route="/api/{*fn_name}"}"#
+        ) >= 2.0,
+        "{after:?}"
+    );
+    assert!(value(&after, "sessions_active") >= 2.0, "{after:?}");
+    assert!(
+        after.contains_key(r#"database_pool_connections{state="idle"}"#),
+        "{after:?}"
+    );
+}
