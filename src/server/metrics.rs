@@ -12,19 +12,22 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, State};
 use axum::http::{Request, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
+use tower::{Layer, Service};
 
 use crate::access::Permission;
 use crate::server::state::AppState;
@@ -46,7 +49,7 @@ fn recorder() -> Result<&'static PrometheusHandle, String> {
     Ok(handle)
 }
 
-fn enabled() -> bool {
+pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
@@ -92,15 +95,16 @@ async fn scrape(State((state, handle)): State<(AppState, &'static PrometheusHand
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }
 
-/// Middleware: every request by route template and status, and how long it took.
-pub async fn observe(request: Request<Body>, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+/// Every request by route template and status, and how long it took: called by the serve loop
+/// with the answer, which carries its route template (see [`RouteLabelLayer`]).
+pub fn observe_request(started: Instant, response: &Response) {
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
     // The handles are kept per worker thread: a request costs two atomic updates, not a
-    // registry lookup with its label strings (that cost ~17% of a cheap request's CPU).
+    // registry lookup with its label strings.
     REQUEST_SERIES.with_borrow_mut(|routes| {
         let by_status = match routes.get_mut(route) {
             Some(by_status) => by_status,
@@ -115,7 +119,48 @@ pub async fn observe(request: Request<Body>, next: Next) -> Response {
         requests.increment(1);
         duration.record(started.elapsed());
     });
-    response
+}
+
+/// Copies each route's template (axum's `MatchedPath`, known only inside the router) onto its
+/// answer. A thin service: a middleware built with `from_fn` around every route cost ~4 µs of
+/// CPU per request (its future holds the route's, moved and boxed).
+#[derive(Clone, Copy)]
+pub struct RouteLabelLayer;
+
+impl<S> Layer<S> for RouteLabelLayer {
+    type Service = RouteLabel<S>;
+    fn layer(&self, inner: S) -> RouteLabel<S> {
+        RouteLabel(inner)
+    }
+}
+
+#[derive(Clone)]
+pub struct RouteLabel<S>(S);
+
+impl<S> Service<Request<Body>> for RouteLabel<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(context)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let answer = self.0.call(request);
+        Box::pin(async move {
+            let mut response = answer.await?;
+            if let Some(route) = route {
+                response.extensions_mut().insert(route);
+            }
+            Ok(response)
+        })
+    }
 }
 
 /// A route's and status's request counter and duration histogram.

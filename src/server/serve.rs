@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -23,6 +23,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::server::live::LiveConfig;
+use crate::server::metrics;
 use crate::server::time_limit::RequestClock;
 
 pub async fn serve(
@@ -67,7 +68,14 @@ pub async fn serve(
             let answer = Box::pin(app.clone().oneshot(request));
             let answer = async move { answer.await.unwrap_or_else(|never| match never {}) };
             let clock = answering.clone();
-            async move { Ok::<_, Infallible>(clock.limit(answer).await) }
+            let started = metrics::enabled().then(Instant::now);
+            async move {
+                let response = clock.limit(answer).await;
+                if let Some(started) = started {
+                    metrics::observe_request(started, &response);
+                }
+                Ok::<_, Infallible>(response)
+            }
         });
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         // Read per connection: config.json may change it while serving.

@@ -313,9 +313,9 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         .route("/readyz", get(readyz))
         .merge(browser)
         .layer(axum::middleware::from_fn(security::no_store_for_dynamic));
-    // Only when scraped: labelling every request costs a little.
+    // Only when scraped: answers carry their route template for the request metrics.
     let router = match config.metrics_listen {
-        Some(_) => router.layer(axum::middleware::from_fn(metrics::observe)),
+        Some(_) => router.layer(metrics::RouteLabelLayer),
         None => router,
     };
     let router = router
