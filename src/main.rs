@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use issues_app::server::check;
-use issues_app::server::config::{Config, Overrides};
+use issues_app::server::config::{Config, LogFormat, Overrides};
 use issues_app::server::startup::Application;
 use issues_app::server::telemetry;
 
@@ -48,8 +48,8 @@ async fn run() -> Result<(), String> {
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
-    telemetry::init(if checking { "warn" } else { "info" });
     if checking {
+        telemetry::init("warn", LogFormat::Text);
         let report = check::check(&config_path, &Overrides::from_env()).await;
         println!("{report}");
         return match report.has_problems() {
@@ -58,6 +58,7 @@ async fn run() -> Result<(), String> {
         };
     }
     let config = Config::load(&config_path, &Overrides::from_env()).map_err(|e| e.to_string())?;
+    telemetry::init("info", config.log_format);
     let leptos = leptos::config::get_configuration(Some("Leptos.toml"))
         .map_err(|e| format!("Leptos.toml: {e}"))?
         .leptos_options;

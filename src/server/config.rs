@@ -60,6 +60,19 @@ pub enum TokenValidation {
     Introspection,
 }
 
+/// `Server.LogFormat`: how log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum LogFormat {
+    /// For people: one line per event (today's format).
+    #[default]
+    #[serde(rename = "text")]
+    Text,
+    /// For log pipelines: one JSON object per line, and one per request answered (request id,
+    /// method, path, status, latency, the user's `sub` when known).
+    #[serde(rename = "json")]
+    Json,
+}
+
 // ----- the file as written ------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
@@ -153,6 +166,8 @@ struct ServerSection {
     request_timeout_seconds: u64,
     /// Where Prometheus scrapes `/metrics`; off when absent.
     metrics_listen: Option<String>,
+    #[serde(default)]
+    log_format: LogFormat,
 }
 
 impl Default for ServerSection {
@@ -171,6 +186,7 @@ impl Default for ServerSection {
             max_open_connections: default_max_connections_open(),
             request_timeout_seconds: default_request_timeout(),
             metrics_listen: None,
+            log_format: LogFormat::default(),
         }
     }
 }
@@ -248,6 +264,7 @@ pub struct Config {
     pub dev_idp: Option<DevIdpConfig>,
     /// `Server.MetricsListen`: where `/metrics` is served (off when `None`).
     pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
     /// Fields of the original demo's file this app does not use (reported at start-up).
     pub unused: Vec<&'static str>,
 }
@@ -721,6 +738,7 @@ impl Checker<'_> {
             behind_proxy: server.tls_terminated_by_proxy,
             dev_idp,
             metrics_listen,
+            log_format: server.log_format,
             unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
         })
     }

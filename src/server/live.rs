@@ -176,6 +176,7 @@ fn keep_restart_only(running: &Config, mut next: Config) -> (Config, Vec<&'stati
         behind_proxy => "Server.TlsTerminatedByProxy",
         dev_idp => "DevIdentityProvider",
         metrics_listen => "Server.MetricsListen",
+        log_format => "Server.LogFormat",
     }
     changed.sort_unstable();
     changed.dedup();

@@ -153,7 +153,10 @@ impl FromRequestParts<AppState> for Bearer {
         let token = bearer_token(&parts.headers)?;
         let client = client_address(parts, state.config.load().behind_proxy);
         match state.tokens.verify(token, client, now()).await {
-            Ok(viewer) => Ok(Self(viewer)),
+            Ok(viewer) => {
+                crate::server::telemetry::note_subject(&viewer.sub);
+                Ok(Self(viewer))
+            }
             Err(TokenError::Invalid(message)) => Err(ApiError::InvalidToken(message)),
             Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
             Err(TokenError::RateLimited { retry_after }) => Err(ApiError::RateLimited(retry_after)),

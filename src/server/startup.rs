@@ -18,10 +18,11 @@ use leptos_axum::{
 };
 use tokio::net::TcpListener;
 use tower::util::MapRequestLayer;
+use tower_http::LatencyUnit;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -320,7 +321,15 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
     };
     let router = router
         .layer(RequestBodyLimitLayer::new(security::MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http().make_span_with(telemetry::request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(telemetry::request_span)
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(telemetry::answer_level(config.log_format))
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(telemetry::SequentialRequestId::new()?))
         .layer(MapRequestLayer::new(telemetry::drop_unfit_request_id))

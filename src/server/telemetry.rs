@@ -2,21 +2,54 @@
 //! callback carries a code there), never headers or bodies.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use axum::http::{HeaderName, HeaderValue, Request};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
-/// Logs to stderr at `default_level` (`info` serving, `warn` checking) unless `RUST_LOG` says.
-pub fn init(default_level: &str) {
+use crate::server::config::LogFormat;
+
+/// Whether answered requests are logged with the user's `sub` (JSON logs).
+static SUBJECTS: AtomicBool = AtomicBool::new(false);
+
+/// Logs to stderr at `default_level` (`info` serving, `warn` checking) unless `RUST_LOG` says,
+/// as text or as one JSON object per line.
+pub fn init(default_level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| format!("{default_level},sqlx=warn,tower_sessions=warn").into());
-    // A second call (tests start several apps in one process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // A second call (tests start several apps in one process) keeps the first subscriber.
+    let _ = match format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => {
+            SUBJECTS.store(true, Ordering::Relaxed);
+            logs.json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .try_init()
+        }
+    };
+}
+
+/// The level of the line logged per answered request: `info` in JSON logs (an access log for
+/// pipelines), `debug` in text logs.
+pub fn answer_level(format: LogFormat) -> tracing::Level {
+    match format {
+        LogFormat::Json => tracing::Level::INFO,
+        LogFormat::Text => tracing::Level::DEBUG,
+    }
+}
+
+/// Records who is calling on the request's span (JSON logs only: it costs a span lookup).
+pub fn note_subject(sub: &str) {
+    if SUBJECTS.load(Ordering::Relaxed) {
+        Span::current().record("sub", sub);
+    }
 }
 
 pub fn request_span<B>(request: &Request<B>) -> Span {
@@ -25,7 +58,13 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
+    tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        sub = tracing::field::Empty
+    )
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

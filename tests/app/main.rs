@@ -7,6 +7,7 @@ mod harness;
 mod hostile;
 mod hostile_cases;
 mod live_reload;
+mod logs;
 mod metrics;
 mod peer_op;
 mod sign_in_core;

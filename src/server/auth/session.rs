@@ -267,6 +267,7 @@ impl Sessions {
         if now - renewed_at >= idle_renewal_seconds(self.idle) {
             self.renew(session, &row.id, now).await;
         }
+        crate::server::telemetry::note_subject(&row.sub);
         Ok(Some(Viewer {
             sub: row.sub.clone(),
             name: row.name.clone(),
