@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub enum Permission {
     ViewIssues,
     CreateIssue,
+    ViewAudit,
 }
 
 impl Permission {
@@ -17,6 +18,7 @@ impl Permission {
         match self {
             Self::ViewIssues => "view_issues",
             Self::CreateIssue => "create_issue",
+            Self::ViewAudit => "view_audit",
         }
     }
 
@@ -24,15 +26,18 @@ impl Permission {
         match self {
             Self::ViewIssues => "view issues",
             Self::CreateIssue => "create issues",
+            Self::ViewAudit => "view the audit trail",
         }
     }
 }
 
-/// Scopes each feature needs, from config.json's `Features.Issues.scopes`.
+/// Scopes each feature needs, from config.json's `Features.Issues.scopes` and
+/// `Features.Audit.scopes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureScopes {
     pub view: Vec<String>,
     pub create: Vec<String>,
+    pub audit_view: Vec<String>,
 }
 
 impl FeatureScopes {
@@ -40,6 +45,7 @@ impl FeatureScopes {
         match permission {
             Permission::ViewIssues => &self.view,
             Permission::CreateIssue => &self.create,
+            Permission::ViewAudit => &self.audit_view,
         }
     }
 
@@ -54,6 +60,7 @@ impl FeatureScopes {
         Permissions {
             view_issues: self.allows(granted, Permission::ViewIssues),
             create_issue: self.allows(granted, Permission::CreateIssue),
+            view_audit: self.allows(granted, Permission::ViewAudit),
         }
     }
 }
@@ -63,6 +70,7 @@ impl FeatureScopes {
 pub struct Permissions {
     pub view_issues: bool,
     pub create_issue: bool,
+    pub view_audit: bool,
 }
 
 /// Someone the server has authenticated: a signed-in user or a bearer-token client.
@@ -71,6 +79,20 @@ pub struct Viewer {
     pub sub: String,
     pub name: String,
     pub scopes: Vec<String>,
+    /// For a bearer-token caller, the application the token was issued to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl Viewer {
+    /// The scopes `required` lists that this caller was not granted.
+    pub fn missing<'a>(&self, required: &'a [String]) -> Vec<&'a str> {
+        required
+            .iter()
+            .filter(|scope| !self.scopes.contains(scope))
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// Why [`require`] refused.
@@ -110,6 +132,7 @@ mod tests {
         FeatureScopes {
             view: vec!["issues:view".into()],
             create: vec!["issues:create".into(), "issues:view".into()],
+            audit_view: vec!["audit:view".into()],
         }
     }
 
@@ -118,6 +141,7 @@ mod tests {
             sub: "s".into(),
             name: "n".into(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            client_id: None,
         }
     }
 

@@ -198,3 +198,37 @@ mod tests {
         );
     }
 }
+
+/// One event of the audit trail, as operators read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    pub request_id: Option<String>,
+    /// `sign_in`, `sign_out`, `authorization` or `issue_created`.
+    pub event: String,
+    /// `ok` or `refused`.
+    pub outcome: String,
+    pub actor_sub: Option<String>,
+    pub actor_name: Option<String>,
+    /// The application a bearer token was issued to.
+    pub client_id: Option<String>,
+    /// What was refused (`create_issue`, …).
+    pub permission: Option<String>,
+    /// The scopes the caller lacked, space-separated.
+    pub missing_scopes: Option<String>,
+    /// `server_function`, `rest` or `browser`.
+    pub via: Option<String>,
+    /// Why a sign-in was refused, or the issue concerned.
+    pub detail: Option<String>,
+}
+
+/// A page of the audit trail, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEntry>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+}

@@ -125,6 +125,29 @@ struct ApplicationSection {
 struct FeaturesSection {
     #[serde(rename = "Issues")]
     issues: IssuesFeature,
+    #[serde(rename = "Audit", default)]
+    audit: AuditFeature,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditFeature {
+    #[serde(default)]
+    scopes: AuditScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditScopes {
+    view: Vec<String>,
+}
+
+impl Default for AuditScopes {
+    fn default() -> Self {
+        Self {
+            view: vec!["audit:view".into()],
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +191,8 @@ struct ServerSection {
     metrics_listen: Option<String>,
     #[serde(default)]
     log_format: LogFormat,
+    #[serde(default = "default_audit_retention_days")]
+    audit_retention_days: u64,
 }
 
 impl Default for ServerSection {
@@ -187,6 +212,7 @@ impl Default for ServerSection {
             request_timeout_seconds: default_request_timeout(),
             metrics_listen: None,
             log_format: LogFormat::default(),
+            audit_retention_days: default_audit_retention_days(),
         }
     }
 }
@@ -214,6 +240,9 @@ fn default_max_connections_open() -> usize {
 }
 fn default_request_timeout() -> u64 {
     30
+}
+fn default_audit_retention_days() -> u64 {
+    90
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,6 +294,8 @@ pub struct Config {
     /// `Server.MetricsListen`: where `/metrics` is served (off when `None`).
     pub metrics_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
+    /// `Server.AuditRetentionDays`: how long audit events are kept.
+    pub audit_retention: Duration,
     /// Fields of the original demo's file this app does not use (reported at start-up).
     pub unused: Vec<&'static str>,
 }
@@ -573,6 +604,7 @@ impl Checker<'_> {
             false,
         )?;
         self.scopes("Features.Issues.scopes.view", &file.features.issues.scopes.view, false)?;
+        self.scopes("Features.Audit.scopes.view", &file.features.audit.scopes.view, false)?;
 
         let mut audiences = vec![app.client_id.clone()];
         for (index, audience) in auth.audiences.iter().enumerate() {
@@ -626,6 +658,9 @@ impl Checker<'_> {
         }
         if !(1..=600).contains(&server.request_timeout_seconds) {
             return Err(self.fail("Server.RequestTimeoutSeconds", "expected 1 to 600 seconds"));
+        }
+        if !(1..=3650).contains(&server.audit_retention_days) {
+            return Err(self.fail("Server.AuditRetentionDays", "expected 1 to 3650 days"));
         }
         if !(1..=100_000).contains(&server.max_open_connections) {
             return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
@@ -720,6 +755,7 @@ impl Checker<'_> {
             features: FeatureScopes {
                 create: file.features.issues.scopes.create,
                 view: file.features.issues.scopes.view,
+                audit_view: file.features.audit.scopes.view,
             },
             listen,
             database_url,
@@ -739,6 +775,7 @@ impl Checker<'_> {
             dev_idp,
             metrics_listen,
             log_format: server.log_format,
+            audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
             unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
         })
     }
@@ -784,7 +821,8 @@ impl Config {
             .api_scopes
             .iter()
             .chain(&self.features.view)
-            .chain(&self.features.create);
+            .chain(&self.features.create)
+            .chain(&self.features.audit_view);
         for scope in all {
             if !scopes.contains(scope) {
                 scopes.push(scope.clone());
@@ -826,7 +864,8 @@ mod tests {
                 "profile",
                 "internal_login",
                 "issues:view",
-                "issues:create"
+                "issues:create",
+                "audit:view"
             ]
         );
         assert!(config.dev_idp.is_none());

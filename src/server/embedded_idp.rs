@@ -74,7 +74,7 @@ pub async fn start(config: &Config, dev: &DevIdpConfig) -> Result<RunningIdp, Em
     tracing::info!(
         issuer = %idp.issuer(),
         users = %users.join(", "),
-        "embedded development IdP started: sign in as john / john-dev-password (Manager) or emily / emily-dev-password (Employee)"
+        "embedded development IdP started: sign in as john / john-dev-password (Manager), emily / emily-dev-password (Employee) or alex / alex-dev-password (Admin)"
     );
     Ok(idp)
 }

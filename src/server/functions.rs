@@ -7,11 +7,14 @@ use tower_sessions::Session;
 use crate::access::{self, Permission, Refusal, Viewer};
 use crate::error::AppError;
 use crate::model::{Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSummary};
+use crate::server::audit;
 use crate::server::auth::sign_in::{self, Begun, SignInError};
 use crate::server::clock;
 use crate::server::db::database_error;
 use crate::server::metrics;
 use crate::server::state::AppState;
+use crate::server::telemetry::request_id_of;
+use axum::http::request::Parts;
 
 /// Sets the HTTP status for the error when answering a server-function call.
 fn fail(error: AppError) -> AppError {
@@ -44,8 +47,22 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
             Ok((state, viewer))
         }
         Err(Refusal::Unauthenticated) => Err(fail(AppError::Unauthenticated)),
-        Err(Refusal::Forbidden { permission, .. }) => {
+        Err(Refusal::Forbidden { permission, required }) => {
             tracing::info!(sub = %viewer.as_ref().map(|v| v.sub.as_str()).unwrap_or_default(), ?permission, "refused: missing scope");
+            let request = use_context::<Parts>();
+            state
+                .audit
+                .record(audit::Event {
+                    event: "authorization",
+                    refused: true,
+                    actor: viewer.as_ref(),
+                    permission: Some(permission),
+                    missing_scopes: viewer.as_ref().map(|v| v.missing(&required)).unwrap_or_default(),
+                    via: Some("server_function"),
+                    request_id: request.as_ref().and_then(|parts| request_id_of(&parts.headers)),
+                    ..Default::default()
+                })
+                .await;
             Err(fail(AppError::Forbidden(permission.describe().into())))
         }
     }
@@ -88,11 +105,24 @@ pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     let (state, viewer) = authorize(Permission::CreateIssue).await?;
     let issue = NewIssue::parse(&title, &description).map_err(|fields| fail(AppError::Invalid(fields)))?;
-    state
+    let created = state
         .issues
         .create(&issue, &viewer.sub, &viewer.name, clock::now_millis())
         .await
-        .map_err(|e| fail(database_error(e)))
+        .map_err(|e| fail(database_error(e)))?;
+    let request = use_context::<Parts>();
+    state
+        .audit
+        .record(audit::Event {
+            event: "issue_created",
+            actor: Some(&viewer),
+            via: Some("server_function"),
+            detail: Some(format!("issue {}", created.id)),
+            request_id: request.as_ref().and_then(|parts| request_id_of(&parts.headers)),
+            ..Default::default()
+        })
+        .await;
+    Ok(created)
 }
 
 /// `leptos_axum::redirect`: a plain form gets a redirect; the hydrated app gets a header it
@@ -118,9 +148,13 @@ pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
 
 pub async fn sign_out() -> Result<(), AppError> {
     let (state, session) = context().await?;
+    let who = state.sessions.viewer(&session, clock::now()).await.ok().flatten();
     let next = sign_in::sign_out(&state.sessions, &session)
         .await
         .map_err(|error| fail(sign_in_failure(error)))?;
+    let request = use_context::<Parts>();
+    let request_id = request.as_ref().and_then(|parts| request_id_of(&parts.headers));
+    state.audit.record_sign_out(who.as_ref(), request_id).await;
     leptos_axum::redirect(&next);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Server-only code: configuration, start-up, authentication, storage, HTTP.
 
+pub mod audit;
 pub mod auth;
 pub mod check;
 pub mod clock;

@@ -18,16 +18,19 @@ use serde_json::json;
 use crate::access::{self, Permission, Refusal, Viewer};
 use crate::error::AppError;
 use crate::model::{FieldErrors, NewIssue, PAGE_SIZE};
+use crate::server::audit;
 use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
 use crate::server::clock::{now, now_millis};
 use crate::server::db::database_error;
 use crate::server::metrics;
 use crate::server::state::AppState;
+use crate::server::telemetry::request_id_of;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/issues", get(list).post(create))
         .route("/api/v1/issues/{id}", get(show))
+        .route("/api/v1/audit", get(audit_trail))
 }
 
 /// The REST API's one error type.
@@ -135,8 +138,11 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-/// The caller behind a valid bearer token.
-pub struct Bearer(pub Viewer);
+/// The caller behind a valid bearer token, and the request's id (for the audit trail).
+pub struct Bearer {
+    pub viewer: Viewer,
+    pub request_id: Option<String>,
+}
 
 impl FromRequestParts<AppState> for Bearer {
     type Rejection = ApiError;
@@ -155,7 +161,8 @@ impl FromRequestParts<AppState> for Bearer {
         match state.tokens.verify(token, client, now()).await {
             Ok(viewer) => {
                 crate::server::telemetry::note_subject(&viewer.sub);
-                Ok(Self(viewer))
+                let request_id = request_id_of(&parts.headers).map(str::to_string);
+                Ok(Self { viewer, request_id })
             }
             Err(TokenError::Invalid(message)) => Err(ApiError::InvalidToken(message)),
             Err(TokenError::Unavailable) => Err(ApiError::Unavailable),
@@ -204,12 +211,28 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
 }
 
-fn authorize(viewer: &Viewer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
+async fn authorize(caller: &Bearer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
+    let viewer = &caller.viewer;
     let decision = access::require(Some(viewer), &state.config.load().features, permission);
     metrics::authorization(permission, decision.is_ok(), "rest");
     match decision {
         Ok(_) => Ok(()),
-        Err(Refusal::Forbidden { permission, required }) => Err(ApiError::InsufficientScope { permission, required }),
+        Err(Refusal::Forbidden { permission, required }) => {
+            state
+                .audit
+                .record(audit::Event {
+                    event: "authorization",
+                    refused: true,
+                    actor: Some(viewer),
+                    permission: Some(permission),
+                    missing_scopes: viewer.missing(&required),
+                    via: Some("rest"),
+                    request_id: caller.request_id.as_deref(),
+                    ..Default::default()
+                })
+                .await;
+            Err(ApiError::InsufficientScope { permission, required })
+        }
         Err(Refusal::Unauthenticated) => Err(ApiError::MissingToken),
     }
 }
@@ -221,12 +244,8 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Bearer(viewer): Bearer,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    authorize(&viewer, &state, Permission::ViewIssues)?;
+async fn list(State(state): State<AppState>, caller: Bearer, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
     let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
         .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
     let cached = state
@@ -240,12 +259,44 @@ async fn list(
         .into_response())
 }
 
-async fn show(
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    who: Option<String>,
+    outcome: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// The audit trail, newest first: `?who=<sub or name>&outcome=ok|refused&before=<id>&limit=`.
+async fn audit_trail(
     State(state): State<AppState>,
-    Bearer(viewer): Bearer,
-    Path(id): Path<String>,
+    caller: Bearer,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&viewer, &state, Permission::ViewIssues)?;
+    authorize(&caller, &state, Permission::ViewAudit).await?;
+    let query: AuditQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
+        .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
+    if query
+        .outcome
+        .as_deref()
+        .is_some_and(|outcome| outcome != "ok" && outcome != "refused")
+    {
+        return Err(ApiError::InvalidRequest("outcome is `ok` or `refused`".into()));
+    }
+    let filter = audit::Filter {
+        who: query.who.filter(|who| !who.is_empty()),
+        outcome: query.outcome,
+    };
+    let page = state
+        .audit
+        .page(&filter, query.before, query.limit.unwrap_or(audit::AUDIT_PAGE_SIZE))
+        .await?;
+    Ok(Json(page).into_response())
+}
+
+async fn show(State(state): State<AppState>, caller: Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
     let not_found = || {
         (
             StatusCode::NOT_FOUND,
@@ -272,12 +323,13 @@ struct CreateBody {
 
 async fn create(
     State(state): State<AppState>,
-    Bearer(viewer): Bearer,
+    caller: Bearer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // Authorization first: a caller without the scope learns nothing about validation.
-    authorize(&viewer, &state, Permission::CreateIssue)?;
+    authorize(&caller, &state, Permission::CreateIssue).await?;
+    let viewer = &caller.viewer;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -301,6 +353,17 @@ async fn create(
         .issues
         .create(&issue, &viewer.sub, &viewer.name, now_millis())
         .await?;
+    state
+        .audit
+        .record(audit::Event {
+            event: "issue_created",
+            actor: Some(viewer),
+            via: Some("rest"),
+            detail: Some(format!("issue {}", created.id)),
+            request_id: caller.request_id.as_deref(),
+            ..Default::default()
+        })
+        .await;
     let mut response = (StatusCode::CREATED, Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {
         response.headers_mut().insert(header::LOCATION, location);

@@ -27,6 +27,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
+use crate::server::audit::AuditTrail;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
@@ -163,6 +164,7 @@ impl Application {
         let state = AppState::new(Shared {
             config: live.clone(),
             issues: Issues::new(db.clone()),
+            audit: AuditTrail::new(db.clone()),
             db,
             sessions,
             oidc,
@@ -249,8 +251,8 @@ fn page_routes() -> &'static [AxumRouteListing] {
     })
 }
 
-/// Ended sessions and the sign-ins that belonged to them (refresh tokens revoked), every
-/// `CLEANUP_INTERVAL`. A failed round is logged and the next one runs anyway.
+/// Ended sessions and the sign-ins that belonged to them (refresh tokens revoked), and audit
+/// events past their retention, every `CLEANUP_INTERVAL`. A failed round is logged and the next one runs anyway.
 async fn clean_up_continuously(state: AppState, store: Store) {
     let mut every = tokio::time::interval(CLEANUP_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -263,6 +265,12 @@ async fn clean_up_continuously(state: AppState, store: Store) {
             Ok(0) => {}
             Ok(ended) => tracing::info!(ended, "sign-ins of ended sessions purged"),
             Err(error) => tracing::warn!(%error, "could not purge the sign-ins of ended sessions"),
+        }
+        let kept_since = clock::now() - state.config.load().audit_retention.as_secs() as i64;
+        match state.audit.purge(kept_since).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "audit events past their retention purged"),
+            Err(error) => tracing::warn!(%error, "could not purge old audit events"),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use crate::server::audit::AuditTrail;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
@@ -40,6 +41,7 @@ pub struct Shared {
     pub tokens: Arc<TokenVerifier>,
     pub sessions: Sessions,
     pub issues: Issues,
+    pub audit: AuditTrail,
     pub leptos_options: LeptosOptions,
 }
 

@@ -45,6 +45,11 @@ pub fn answer_level(format: LogFormat) -> tracing::Level {
     }
 }
 
+/// The request's id (`X-Request-Id`, set or kept by the request-id layer), for records.
+pub fn request_id_of(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get(&X_REQUEST_ID).and_then(|value| value.to_str().ok())
+}
+
 /// Records who is calling on the request's span (JSON logs only: it costs a span lookup).
 pub fn note_subject(sub: &str) {
     if SUBJECTS.load(Ordering::Relaxed) {

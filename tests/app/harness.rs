@@ -21,6 +21,7 @@ pub const SECRET: &str = "issues-app-dev-secret-change-me";
 pub const OTHER_CLIENT: &str = "other-client";
 pub const JOHN: (&str, &str) = ("john", "john-dev-password");
 pub const EMILY: (&str, &str) = ("emily", "emily-dev-password");
+pub const ALEX: (&str, &str) = ("alex", "alex-dev-password");
 /// The session key the test app seals tokens with, so tests can look inside.
 pub const SESSION_KEY: [u8; 32] = [42; 32];
 

@@ -1,6 +1,7 @@
 //! The app and a dev IdP over real HTTP: sign-in, sessions, server functions, the bearer REST
 //! API, refresh, logout, configuration.
 
+mod audit;
 mod check;
 mod edge;
 mod harness;
@@ -36,7 +37,10 @@ async fn john_signs_in_and_may_create_and_list() {
     let (status, info) = app.call(&john, "session_info", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["user"]["name"], "John Manager");
-    assert_eq!(info["permissions"], json!({"view_issues": true, "create_issue": true}));
+    assert_eq!(
+        info["permissions"],
+        json!({"view_issues": true, "create_issue": true, "view_audit": false})
+    );
 
     // The newest page is cached in memory with SQLite: warm it, then create.
     let (status, page) = app.call(&john, "list_issues", &[]).await;
@@ -76,7 +80,10 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
     let emily = browser();
     app.sign_in(&emily, EMILY, "/").await;
     let (_, info) = app.call(&emily, "session_info", &[]).await;
-    assert_eq!(info["permissions"], json!({"view_issues": true, "create_issue": false}));
+    assert_eq!(
+        info["permissions"],
+        json!({"view_issues": true, "create_issue": false, "view_audit": false})
+    );
     assert!(!info["scopes"].as_array().unwrap().contains(&json!("issues:create")));
 
     let (status, page) = app.call(&emily, "list_issues", &[]).await;

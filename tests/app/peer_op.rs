@@ -106,7 +106,10 @@ async fn peer_op_john_and_emily_get_their_role_scopes_in_app_and_api() {
     assert_eq!(app.sign_in(&john, JOHN, "/issues").await, "/issues");
     let (_, info) = app.call(&john, "session_info", &[]).await;
     assert_eq!(info["user"]["name"], "John Manager");
-    assert_eq!(info["permissions"], json!({"view_issues": true, "create_issue": true}));
+    assert_eq!(
+        info["permissions"],
+        json!({"view_issues": true, "create_issue": true, "view_audit": false})
+    );
     let (status, _) = app
         .call(
             &john,
@@ -120,7 +123,10 @@ async fn peer_op_john_and_emily_get_their_role_scopes_in_app_and_api() {
     let emily = browser();
     app.sign_in(&emily, EMILY, "/").await;
     let (_, info) = app.call(&emily, "session_info", &[]).await;
-    assert_eq!(info["permissions"], json!({"view_issues": true, "create_issue": false}));
+    assert_eq!(
+        info["permissions"],
+        json!({"view_issues": true, "create_issue": false, "view_audit": false})
+    );
     let (status, _) = app
         .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
         .await;

@@ -57,6 +57,8 @@ impl ScopeClaim {
 #[derive(Debug, Deserialize)]
 struct AccessClaims {
     sub: String,
+    client_id: Option<String>,
+    azp: Option<String>,
     exp: i64,
     scope: Option<ScopeClaim>,
     username: Option<String>,
@@ -212,6 +214,7 @@ impl TokenVerifier {
             sub: claims.sub,
             name,
             scopes: claims.scope.map(ScopeClaim::into_list).unwrap_or_default(),
+            client_id: claims.client_id.or(claims.azp),
         };
         Ok((viewer, claims.exp))
     }

@@ -12,9 +12,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::server::audit;
 use crate::server::auth::logout_token;
 use crate::server::auth::sign_in::{self, Begun, CallbackQuery, SignInError};
 use crate::server::state::AppState;
+use crate::server::telemetry::request_id_of;
 use crate::server::{clock, logout_tokens_seen};
 
 pub fn router() -> Router<AppState> {
@@ -62,11 +64,29 @@ async fn callback(
     let clear = [(header::SET_COOKIE, state.sessions.pending().clear_cookie())];
     let completed = completed.await;
     crate::server::metrics::sign_in(completed.as_ref().map(|_| ()).map_err(SignInError::reason));
+    let who = match &completed {
+        Ok(_) => state.sessions.viewer(&session, clock::now()).await.ok().flatten(),
+        Err(_) => None,
+    };
+    state
+        .audit
+        .record(audit::Event {
+            event: "sign_in",
+            refused: completed.is_err(),
+            actor: who.as_ref(),
+            via: Some("browser"),
+            detail: completed.as_ref().err().map(|error| error.reason().to_string()),
+            request_id: request_id_of(&cookies),
+            ..Default::default()
+        })
+        .await;
     (clear, completed).into_response()
 }
 
-async fn logout(State(state): State<AppState>, session: Session) -> Result<Redirect, SignInError> {
+async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Result<Redirect, SignInError> {
+    let who = state.sessions.viewer(&session, clock::now()).await.ok().flatten();
     let next = sign_in::sign_out(&state.sessions, &session).await?;
+    state.audit.record_sign_out(who.as_ref(), request_id_of(&headers)).await;
     Ok(Redirect::to(&next))
 }
 

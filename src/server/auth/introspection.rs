@@ -140,6 +140,7 @@ impl Introspector {
             name: answer.username.unwrap_or_else(|| sub.clone()),
             sub,
             scopes: answer.scope.map(ScopeClaim::into_list).unwrap_or_default(),
+            client_id: answer.client_id,
         };
         Ok((viewer, exp.min(now + ACCEPTED_SECONDS)))
     }

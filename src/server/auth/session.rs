@@ -272,6 +272,7 @@ impl Sessions {
             sub: row.sub.clone(),
             name: row.name.clone(),
             scopes: row.scope_list(),
+            client_id: None,
         }))
     }
 

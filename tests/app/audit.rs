@@ -1,0 +1,162 @@
+//! The audit trail: refused authorizations (who, which permission, which scopes were missing,
+//! server function or REST, client id), sign-ins and their refusals, sign-outs and new issues,
+//! queryable at `GET /api/v1/audit` by holders of `audit:view` (Alex), on either backend.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, SECRET, TestApp, browser};
+
+/// A bearer token for `user` with every scope the app knows (the IdP drops what the role lacks).
+async fn token(app: &TestApp, (username, password): (&str, &str)) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", app.organization_url))
+        .basic_auth(CLIENT_ID, Some(SECRET))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password),
+            ("scope", "openid issues:view issues:create audit:view"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn trail(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
+    let response = browser()
+        .get(app.url(&format!("/api/v1/audit{query}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn sub_of(app: &TestApp, username: &str) -> String {
+    app.idp()
+        .directory()
+        .user_by_username(username)
+        .unwrap()
+        .sub
+        .to_string()
+}
+
+#[tokio::test]
+async fn emily_s_forged_create_is_in_the_trail_with_the_scope_she_lacked() {
+    let app = TestApp::spawn().await;
+    let emily = browser();
+    app.sign_in(&emily, EMILY, "/").await;
+    let (status, _) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let alex = token(&app, ALEX).await;
+    let emily_sub = sub_of(&app, "emily");
+    let (status, page) = trail(&app, &alex, &format!("?who={emily_sub}&outcome=refused")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let refused = &page["events"][0];
+    assert_eq!(refused["event"], "authorization", "{page}");
+    assert_eq!(refused["outcome"], "refused");
+    assert_eq!(refused["actor_sub"], emily_sub.as_str());
+    assert_eq!(refused["actor_name"], "Emily Employee");
+    assert_eq!(refused["permission"], "create_issue");
+    assert_eq!(refused["missing_scopes"], "issues:create");
+    assert_eq!(refused["via"], "server_function");
+    assert!(
+        refused["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{refused}"
+    );
+    assert_eq!(page["events"].as_array().unwrap().len(), 1, "only the refusal: {page}");
+
+    // Her sign-in is there too, as a success.
+    let (_, page) = trail(&app, &alex, &format!("?who={emily_sub}&outcome=ok")).await;
+    assert_eq!(page["events"][0]["event"], "sign_in", "{page}");
+}
+
+#[tokio::test]
+async fn a_refused_bearer_call_names_the_client_and_the_trail_is_closed_to_others() {
+    let app = TestApp::spawn().await;
+    let emily = token(&app, EMILY).await;
+    let response = browser()
+        .post(app.url("/api/v1/issues"))
+        .bearer_auth(&emily)
+        .json(&serde_json::json!({"title": "Forged", "description": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Neither Emily nor John may read the trail; their attempts are recorded as well.
+    assert_eq!(trail(&app, &emily, "").await.0, StatusCode::FORBIDDEN);
+    let john = token(&app, JOHN).await;
+    assert_eq!(trail(&app, &john, "").await.0, StatusCode::FORBIDDEN);
+
+    let alex = token(&app, ALEX).await;
+    let (status, page) = trail(&app, &alex, &format!("?who={}", sub_of(&app, "emily"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{page}");
+    assert_eq!(events[0]["permission"], "view_audit");
+    assert_eq!(events[0]["missing_scopes"], "audit:view");
+    assert_eq!(events[1]["permission"], "create_issue");
+    for event in events {
+        assert_eq!(event["via"], "rest");
+        assert_eq!(event["client_id"], CLIENT_ID);
+    }
+    assert_eq!(trail(&app, &alex, "?outcome=maybe").await.0, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn sign_ins_refused_sign_outs_and_new_issues_are_recorded_and_old_events_purged() {
+    let app = TestApp::spawn().await;
+    // A callback this browser never started: refused, with the reason.
+    let stranger = browser();
+    let status = stranger
+        .get(app.url("/auth/callback?code=x&state=y"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let (status, created) = app
+        .call(&john, "create_issue", &[("title", "Audited"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.call(&john, "sign_out", &[]).await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+
+    let alex = token(&app, ALEX).await;
+    let (_, page) = trail(&app, &alex, "").await;
+    let events: Vec<(String, String, String)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+                e["detail"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("sign_out".to_string(), "ok".to_string(), String::new()),
+        ("issue_created".into(), "ok".into(), format!("issue {}", created["id"])),
+        ("sign_in".into(), "ok".into(), String::new()),
+        ("sign_in".into(), "refused".into(), "no_pending_sign_in".into()),
+    ];
+    assert_eq!(events, expected, "{page}");
+
+    // Retention: everything recorded before a moment is purged.
+    let purged = app.state.audit.purge(i64::MAX).await.unwrap();
+    assert!(purged >= 4, "{purged}");
+    let (_, page) = trail(&app, &alex, "").await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 0, "{page}");
+}
