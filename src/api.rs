@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Issue, SessionView, SharedPage};
+use crate::model::{AuditPage, Issue, SessionView, SharedPage};
 
 /// Who is signed in and what they may do, decided on the server.
 #[server(prefix = "/api", endpoint = "session_info")]
@@ -22,6 +22,17 @@ pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
 #[server(prefix = "/api", endpoint = "create_issue")]
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     crate::server::functions::create_issue(title, description).await
+}
+
+/// A page of the audit trail, newest first, filtered by who (`sub` or name) and outcome (`ok`,
+/// `refused`). Needs the audit scope.
+#[server(prefix = "/api", endpoint = "list_audit")]
+pub async fn list_audit(
+    who: Option<String>,
+    outcome: Option<String>,
+    before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    crate::server::functions::list_audit(who, outcome, before).await
 }
 
 /// Starts a sign-in that comes back to `return_to`: the browser goes to the identity provider

@@ -3,10 +3,10 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::account::{SignInButton, SignOutButton};
-use crate::pages::{HomePage, IssuesPage, NewIssuePage, NotFound};
+use crate::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
 use crate::session::{provide_session, use_session};
 
 /// The HTML document around the app. (The server sets its Content-Security-Policy where it
@@ -51,6 +51,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/issues") view=IssuesPage/>
                         <Route path=path!("/issues/new") view=NewIssuePage/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
                 <footer class="footer">"Access decided by your organization's identity provider."</footer>
@@ -70,6 +72,15 @@ fn Header() -> impl IntoView {
             </A>
             <nav class="nav" aria-label="Main">
                 <A href="/issues">"All issues"</A>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        session
+                            .get()
+                            .and_then(Result::ok)
+                            .filter(|info| info.permissions.view_audit)
+                            .map(|_| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })
+                    }}
+                </Suspense>
             </nav>
             <div class="account">
                 <Suspense fallback=|| ()>

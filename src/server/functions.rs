@@ -6,7 +6,7 @@ use tower_sessions::Session;
 
 use crate::access::{self, Permission, Refusal, Viewer};
 use crate::error::AppError;
-use crate::model::{Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSummary};
+use crate::model::{AuditPage, Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSummary};
 use crate::server::audit;
 use crate::server::auth::sign_in::{self, Begun, SignInError};
 use crate::server::clock;
@@ -123,6 +123,29 @@ pub async fn create_issue(title: String, description: String) -> Result<Issue, A
         })
         .await;
     Ok(created)
+}
+
+pub async fn list_audit(
+    who: Option<String>,
+    outcome: Option<String>,
+    before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewAudit).await?;
+    if outcome
+        .as_deref()
+        .is_some_and(|outcome| outcome != "ok" && outcome != "refused")
+    {
+        return Err(fail(AppError::BadRequest("the outcome is `ok` or `refused`".into())));
+    }
+    let filter = audit::Filter {
+        who: who.filter(|who| !who.trim().is_empty()),
+        outcome,
+    };
+    state
+        .audit
+        .page(&filter, before, audit::AUDIT_PAGE_SIZE)
+        .await
+        .map_err(|e| fail(database_error(e)))
 }
 
 /// `leptos_axum::redirect`: a plain form gets a redirect; the hydrated app gets a header it

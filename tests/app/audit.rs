@@ -160,3 +160,53 @@ async fn sign_ins_refused_sign_outs_and_new_issues_are_recorded_and_old_events_p
     let (_, page) = trail(&app, &alex, "").await;
     assert_eq!(page["events"].as_array().unwrap().len(), 0, "{page}");
 }
+
+#[tokio::test]
+async fn alex_sees_the_trail_page_and_emily_gets_403_and_no_link() {
+    let app = TestApp::spawn().await;
+    let emily = browser();
+    app.sign_in(&emily, EMILY, "/").await;
+    let (status, _) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let response = emily.get(app.url("/audit")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("You don't have permission to view the audit trail"), "{html}");
+    assert!(!html.contains("id=\"audit-link\""), "no link for Emily");
+    let (status, _) = app.call(&emily, "list_audit", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let alex = browser();
+    app.sign_in(&alex, ALEX, "/").await;
+    let (_, info) = app.call(&alex, "session_info", &[]).await;
+    assert_eq!(info["permissions"]["view_audit"], true, "{info}");
+    let response = alex.get(app.url("/audit")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"audit-link\""), "Alex has the link");
+    assert!(
+        html.contains("Emily Employee") && html.contains("missing issues:create"),
+        "Emily's refusal is shown: {html}"
+    );
+
+    // Filtered by outcome and who: only refusals, only Emily's (her sign-in is left out).
+    let emily_sub = sub_of(&app, "emily");
+    let html = alex
+        .get(app.url(&format!("/audit?outcome=refused&who={emily_sub}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches("class=\"audit-event refused\"").count(), 2, "{html}");
+    assert!(!html.contains("class=\"audit-event ok\""), "{html}");
+    // John's page has no link either.
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let html = john.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("id=\"audit-link\""), "no link for John");
+}
