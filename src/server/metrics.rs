@@ -33,6 +33,10 @@ use crate::access::Permission;
 use crate::server::state::AppState;
 
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Seconds: from half a millisecond (a cached read) to ten (the longest provider call).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Whether the recorder is installed: until then recording is skipped (and no thread keeps a
 /// handle that records nowhere).
@@ -42,7 +46,14 @@ static ENABLED: AtomicBool = AtomicBool::new(false);
 fn recorder() -> Result<&'static PrometheusHandle, String> {
     static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
     let handle = HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().map_err(|e| e.to_string()))
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                // Histograms with buckets (aggregatable across instances), not summaries: a
+                // sample is then a bucket count, not an insertion into a quantile sketch.
+                .set_buckets(LATENCY_BUCKETS)
+                .and_then(PrometheusBuilder::install_recorder)
+                .map_err(|e| e.to_string())
+        })
         .as_ref()
         .map_err(Clone::clone)?;
     ENABLED.store(true, Ordering::Release);

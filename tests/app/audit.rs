@@ -174,7 +174,10 @@ async fn alex_sees_the_trail_page_and_emily_gets_403_and_no_link() {
     let response = emily.get(app.url("/audit")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let html = response.text().await.unwrap();
-    assert!(html.contains("You don't have permission to view the audit trail"), "{html}");
+    assert!(
+        html.contains("You don't have permission to view the audit trail"),
+        "{html}"
+    );
     assert!(!html.contains("id=\"audit-link\""), "no link for Emily");
     let (status, _) = app.call(&emily, "list_audit", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
