@@ -210,10 +210,7 @@ impl JwksCache {
     }
 
     async fn fetch(&self, url: &str) -> Result<Arc<KeySet>, String> {
-        let started = Instant::now();
-        let fetched = self.fetch_now(url).await;
-        crate::server::metrics::provider_call("jwks", started, fetched.is_ok());
-        fetched
+        crate::server::metrics::timed("jwks", self.fetch_now(url)).await
     }
 
     async fn fetch_now(&self, url: &str) -> Result<Arc<KeySet>, String> {

@@ -24,7 +24,7 @@ use crate::server::auth::http::{BoundedClient, CallError, read_limited};
 use crate::server::auth::jwks::JwksCache;
 use crate::server::config::is_secure_or_loopback;
 use crate::server::live::LiveConfig;
-use crate::server::metrics;
+use crate::server::metrics::{self, timed};
 use crate::server::sign_ins::Tokens;
 
 /// Discovery is retried at most this often while the IdP is unreachable.
@@ -534,14 +534,6 @@ impl Oidc {
             .await
             .map_err(OidcError::BadResponse)
     }
-}
-
-/// A call to the provider, counted and timed by `endpoint`.
-async fn timed<T, E>(endpoint: &'static str, call: impl Future<Output = Result<T, E>>) -> Result<T, E> {
-    let started = Instant::now();
-    let result = call.await;
-    metrics::provider_call(endpoint, started, result.is_ok());
-    result
 }
 
 /// The CSP `form-action` sources: this app, the origins of the provider's sign-in and sign-out
