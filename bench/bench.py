@@ -30,6 +30,7 @@ SITE = os.path.join(ROOT, "target", "site")
 CLIENT_ID = "issues-app-dev-client"
 CLIENT_SECRET = "issues-app-dev-secret-change-me"
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+METRICS = os.environ.get("BENCH_METRICS") == "1"
 RUNS = 2
 
 
@@ -202,6 +203,9 @@ def main():
         "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp},
         "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
     }
+    if METRICS:
+        # The app as operators run it: Prometheus metrics on (BENCH_METRICS=1).
+        config["Server"]["MetricsListen"] = f"127.0.0.1:{free_port()}"
     config_path = os.path.join(tmp, "config.json")
     with open(config_path, "w") as f:
         json.dump(config, f)

@@ -5,25 +5,12 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, SECRET, TestApp, browser};
+use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, emily_forges_a_create};
 
 /// A bearer token for `user` with every scope the app knows (the IdP drops what the role lacks).
-async fn token(app: &TestApp, (username, password): (&str, &str)) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", app.organization_url))
-        .basic_auth(CLIENT_ID, Some(SECRET))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password),
-            ("scope", "openid issues:view issues:create audit:view"),
-        ])
-        .send()
+async fn token(app: &TestApp, user: (&str, &str)) -> String {
+    app.password_token_for(CLIENT_ID, user, "openid issues:view issues:create audit:view")
         .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
 }
 
 async fn trail(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
@@ -49,12 +36,7 @@ fn sub_of(app: &TestApp, username: &str) -> String {
 #[tokio::test]
 async fn emily_s_forged_create_is_in_the_trail_with_the_scope_she_lacked() {
     let app = TestApp::spawn().await;
-    let emily = browser();
-    app.sign_in(&emily, EMILY, "/").await;
-    let (status, _) = app
-        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    emily_forges_a_create(&app).await;
 
     let alex = token(&app, ALEX).await;
     let emily_sub = sub_of(&app, "emily");
@@ -164,12 +146,7 @@ async fn sign_ins_refused_sign_outs_and_new_issues_are_recorded_and_old_events_p
 #[tokio::test]
 async fn alex_sees_the_trail_page_and_emily_gets_403_and_no_link() {
     let app = TestApp::spawn().await;
-    let emily = browser();
-    app.sign_in(&emily, EMILY, "/").await;
-    let (status, _) = app
-        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    let emily = emily_forges_a_create(&app).await;
 
     let response = emily.get(app.url("/audit")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);

@@ -326,7 +326,13 @@ impl TestApp {
 
     /// An access token from the IdP's password grant for this app (what a script with curl
     /// would do).
-    pub async fn password_token(&self, client_id: &str, (username, password): (&str, &str)) -> String {
+    pub async fn password_token(&self, client_id: &str, user: (&str, &str)) -> String {
+        self.password_token_for(client_id, user, "openid issues:view issues:create")
+            .await
+    }
+
+    /// A password-grant access token asking for `scope` (the IdP drops what the role lacks).
+    pub async fn password_token_for(&self, client_id: &str, (username, password): (&str, &str), scope: &str) -> String {
         let response = reqwest::Client::new()
             .post(format!("{}/oauth2/token", self.idp().organization_url()))
             .basic_auth(client_id, Some(SECRET))
@@ -334,7 +340,7 @@ impl TestApp {
                 ("grant_type", "password"),
                 ("username", username),
                 ("password", password),
-                ("scope", "openid issues:view issues:create"),
+                ("scope", scope),
             ])
             .send()
             .await
@@ -447,6 +453,17 @@ fn uuid_like() -> String {
     let mut bytes = [0u8; 8];
     aws_lc_rs::rand::fill(&mut bytes).unwrap();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Emily, signed in, forges a create: refused (403). Her browser, to go on with.
+pub async fn emily_forges_a_create(app: &TestApp) -> reqwest::Client {
+    let emily = browser();
+    app.sign_in(&emily, EMILY, "/").await;
+    let (status, body) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    emily
 }
 
 /// Every sign-in row, on whichever backend the app uses.

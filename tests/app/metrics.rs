@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{EMILY, JOHN, Options, TestApp, browser};
+use crate::harness::{JOHN, Options, TestApp, browser, emily_forges_a_create};
 
 /// Every sample of a Prometheus text exposition, by series (name and labels as written).
 async fn scrape(app: &TestApp) -> HashMap<String, f64> {
@@ -35,12 +35,7 @@ async fn a_sign_in_and_a_refused_create_move_their_counters() {
     .await;
     let before = scrape(&app).await;
 
-    let emily = browser();
-    app.sign_in(&emily, EMILY, "/").await;
-    let (status, _) = app
-        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    emily_forges_a_create(&app).await;
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
     let (status, _) = app
