@@ -10,6 +10,16 @@ use serde_json::{Value, json};
 
 use crate::harness::{CLIENT_ID, JOHN, TestApp, config_json};
 
+/// The server process, stopped when the test ends however it ends.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn json_logs_have_a_line_per_request_with_who_and_how_long() {
     let provider = TestApp::spawn().await;
@@ -25,18 +35,20 @@ async fn json_logs_have_a_line_per_request_with_who_and_how_long() {
     config["Server"]["LogFormat"] = json!("json");
     let path = dir.path().join("config.json");
     std::fs::write(&path, config.to_string()).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_issues-app"))
-        .arg("--config")
-        .arg(&path)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("RUST_LOG")
-        .env_remove("LEPTOS_SITE_ADDR")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = Stopped(
+        Command::new(env!("CARGO_BIN_EXE_issues-app"))
+            .arg("--config")
+            .arg(&path)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("RUST_LOG")
+            .env_remove("LEPTOS_SITE_ADDR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let (lines, logged) = std::sync::mpsc::channel::<String>();
-    let stderr = BufReader::new(server.stderr.take().unwrap());
+    let stderr = BufReader::new(server.0.stderr.take().unwrap());
     std::thread::spawn(move || {
         for line in stderr.lines().map_while(Result::ok) {
             let _ = lines.send(line);
@@ -76,8 +88,7 @@ async fn json_logs_have_a_line_per_request_with_who_and_how_long() {
             break object;
         }
     };
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert_eq!(answered["level"], "INFO", "{answered}");
     assert_eq!(answered["status"], 200, "{answered}");
     assert!(answered["latency"].is_string(), "{answered}");
