@@ -296,6 +296,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `Server.AuditRetentionDays`: how long audit events are kept.
     pub audit_retention: Duration,
+    /// The file as it was when read (`Config::load`), for noticing later changes.
+    pub read_as: Option<crate::server::files::FileStamp>,
     /// Fields of the original demo's file this app does not use (reported at start-up).
     pub unused: Vec<&'static str>,
 }
@@ -340,11 +342,14 @@ impl Overrides {
 impl Config {
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
         let file = path.display().to_string();
+        let read_as = crate::server::files::FileStamp::of(path);
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
             file: file.clone(),
             message: e.to_string(),
         })?;
-        Self::parse(&text, path, overrides)
+        let mut config = Self::parse(&text, path, overrides)?;
+        config.read_as = read_as;
+        Ok(config)
     }
 
     pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
@@ -776,6 +781,7 @@ impl Checker<'_> {
             metrics_listen,
             log_format: server.log_format,
             audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
+            read_as: None,
             unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
         })
     }

@@ -171,7 +171,7 @@ pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
 
 pub async fn sign_out() -> Result<(), AppError> {
     let (state, session) = context().await?;
-    let who = state.sessions.viewer(&session, clock::now()).await.ok().flatten();
+    let who = state.sessions.signed_in_as(&session).await;
     let next = sign_in::sign_out(&state.sessions, &session)
         .await
         .map_err(|error| fail(sign_in_failure(error)))?;

@@ -5,14 +5,14 @@
 //! keep their running values and are named in the log. An invalid file changes nothing: the
 //! error, naming the field, is logged and kept for operators.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
 
 use crate::server::config::{Config, Overrides};
+use crate::server::files::FileStamp;
 
 /// How often the file's modification time and size are looked at.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -23,13 +23,13 @@ pub struct LiveConfig {
     overrides: Overrides,
     outcome: std::sync::Mutex<Option<Reloaded>>,
     attempts: AtomicU64,
+    /// Raised when a reload changes how tokens are judged (audiences, validation mode): a
+    /// verification or refusal made under an older configuration is not reused.
+    generation: AtomicU64,
     /// The file as it was when the running configuration was made from it (a change made while
     /// the app starts counts as a change).
-    started_from: Option<Stamp>,
+    started_from: Option<FileStamp>,
 }
-
-/// What tells that a file changed: its modification time and size.
-type Stamp = (SystemTime, u64);
 
 /// The outcome of the latest reload.
 #[derive(Debug, Clone)]
@@ -43,7 +43,9 @@ pub enum Reloaded {
 impl LiveConfig {
     pub fn new(config: Config, overrides: Overrides) -> Self {
         Self {
-            started_from: stamp(&config.source),
+            // As the file was read (a change while the app started counts as a change).
+            started_from: config.read_as.or_else(|| FileStamp::of(&config.source)),
+            generation: AtomicU64::new(0),
             current: ArcSwap::from_pointee(config),
             overrides,
             outcome: std::sync::Mutex::new(None),
@@ -61,6 +63,11 @@ impl LiveConfig {
         self.current.load_full()
     }
 
+    /// Raised when a reload changes how tokens are judged.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// How many times the file was re-read.
     pub fn reload_attempts(&self) -> u64 {
         self.attempts.load(Ordering::Acquire)
@@ -76,7 +83,12 @@ impl LiveConfig {
         let outcome = match Config::load(&running.source, &self.overrides) {
             Ok(next) => {
                 let (next, needs_restart) = keep_restart_only(&running, next);
+                let judged_differently =
+                    next.audiences != running.audiences || next.token_validation != running.token_validation;
                 self.current.store(Arc::new(next));
+                if judged_differently {
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                }
                 if needs_restart.is_empty() {
                     tracing::info!(file = %running.source.display(), "configuration reloaded");
                 } else {
@@ -98,9 +110,8 @@ impl LiveConfig {
         outcome
     }
 
-    /// Reloads whenever the file changes or the process gets SIGHUP; `on_change` runs after
-    /// each applied reload.
-    pub async fn watch(self: Arc<Self>, on_change: impl Fn(&Config) + Send + 'static) {
+    /// Reloads whenever the file changes or the process gets SIGHUP.
+    pub async fn watch(self: Arc<Self>) {
         let path = self.load().source.clone();
         let mut seen = self.started_from;
         let mut every = tokio::time::interval(POLL_INTERVAL);
@@ -121,22 +132,14 @@ impl LiveConfig {
                 _ = every.tick() => false,
                 _ = signalled => true,
             };
-            let now = stamp(&path);
+            let now = FileStamp::of(&path);
             if !asked && now == seen {
                 continue;
             }
             seen = now;
-            if let Reloaded::Applied { .. } = self.reload() {
-                on_change(&self.load());
-            }
+            self.reload();
         }
     }
-}
-
-/// A `stat`: microseconds, not worth a thread hop.
-fn stamp(path: &Path) -> Option<Stamp> {
-    let metadata = std::fs::metadata(path).ok()?;
-    Some((metadata.modified().ok()?, metadata.len()))
 }
 
 /// `next` with every setting only a restart applies taken from `running`; the names of those
@@ -177,6 +180,10 @@ fn keep_restart_only(running: &Config, mut next: Config) -> (Config, Vec<&'stati
         dev_idp => "DevIdentityProvider",
         metrics_listen => "Server.MetricsListen",
         log_format => "Server.LogFormat",
+    }
+    // The client id is always the first accepted audience: it follows the client id it stays.
+    if let Some(first) = next.audiences.first_mut() {
+        *first = running.client_id.clone();
     }
     changed.sort_unstable();
     changed.dedup();

@@ -185,8 +185,7 @@ impl Application {
         };
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
-        let tokens = state.tokens.clone();
-        let config_watch = AbortOnDrop(tokio::spawn(live.watch(move |_| tokens.forget_verified())).abort_handle());
+        let config_watch = AbortOnDrop(tokio::spawn(live.watch()).abort_handle());
         Ok(Self {
             listener,
             router,

@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, emily_forges_a_create};
+use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, emily_forges_a_create, location, query_of};
 
 /// A bearer token for `user` with every scope the app knows (the IdP drops what the role lacks).
 async fn token(app: &TestApp, user: (&str, &str)) -> String {
@@ -96,7 +96,7 @@ async fn a_refused_bearer_call_names_the_client_and_the_trail_is_closed_to_other
 #[tokio::test]
 async fn sign_ins_refused_sign_outs_and_new_issues_are_recorded_and_old_events_purged() {
     let app = TestApp::spawn().await;
-    // A callback this browser never started: refused, with the reason.
+    // A callback this browser never started: refused, counted, not recorded (anyone can send one).
     let stranger = browser();
     let status = stranger
         .get(app.url("/auth/callback?code=x&state=y"))
@@ -105,6 +105,21 @@ async fn sign_ins_refused_sign_outs_and_new_issues_are_recorded_and_old_events_p
         .unwrap()
         .status();
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A sign-in this browser started, which the provider answers with a refusal: recorded.
+    let login = stranger.get(app.url("/auth/login")).send().await.unwrap();
+    let state = query_of(&location(&login))["state"].clone();
+    let status = stranger
+        .get(app.url("/auth/callback"))
+        .query(&[
+            ("error", "access_denied"),
+            ("state", &state),
+            ("iss", app.idp().issuer()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(status.is_client_error(), "{status}");
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
     let (status, created) = app
@@ -132,7 +147,7 @@ async fn sign_ins_refused_sign_outs_and_new_issues_are_recorded_and_old_events_p
         ("sign_out".to_string(), "ok".to_string(), String::new()),
         ("issue_created".into(), "ok".into(), format!("issue {}", created["id"])),
         ("sign_in".into(), "ok".into(), String::new()),
-        ("sign_in".into(), "refused".into(), "no_pending_sign_in".into()),
+        ("sign_in".into(), "refused".into(), "denied".into()),
     ];
     assert_eq!(events, expected, "{page}");
 

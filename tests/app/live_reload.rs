@@ -7,7 +7,7 @@ use issues_app::server::live::Reloaded;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{JOHN, OTHER_CLIENT, TestApp, browser};
+use crate::harness::{CLIENT_ID, JOHN, OTHER_CLIENT, TestApp, browser};
 
 /// Rewrites the app's config.json with `edit` applied.
 fn edit_config(app: &TestApp, edit: impl FnOnce(&mut Value)) {
@@ -109,11 +109,15 @@ async fn settings_that_need_a_restart_are_named_and_kept() {
     let before = app.state.config.reload_attempts();
     edit_config(&app, |config| {
         config["Server"]["DatabaseMaxConnections"] = json!(pool_size + 1);
+        config["ApplicationConfig"]["ClientId"] = json!("renamed-client");
         config["Server"]["RequestTimeoutSeconds"] = json!(7);
         config["AuthorizationConfig"]["Audiences"] = json!(["issues-api", OTHER_CLIENT]);
     });
     match next_reload(&app, before).await {
-        Reloaded::Applied { needs_restart } => assert_eq!(needs_restart, ["Server.DatabaseMaxConnections"]),
+        Reloaded::Applied { needs_restart } => assert_eq!(
+            needs_restart,
+            ["ApplicationConfig.ClientId", "Server.DatabaseMaxConnections"]
+        ),
         refused => panic!("{refused:?}"),
     }
     let config = app.state.config.load();
@@ -123,6 +127,9 @@ async fn settings_that_need_a_restart_are_named_and_kept() {
     );
     assert_eq!(config.limits.request_timeout, Duration::from_secs(7));
     assert!(config.audiences.contains(&"issues-api".to_string()));
+    // The client id waits for a restart, and so does its place among the audiences.
+    assert_eq!(config.client_id, CLIENT_ID);
+    assert_eq!(config.audiences[0], CLIENT_ID);
     assert_eq!(issues(token).await, StatusCode::OK, "the audience added is accepted");
     // The app still answers where it was.
     let status = browser().get(app.url("/healthz")).send().await.unwrap().status();

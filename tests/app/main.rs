@@ -9,7 +9,6 @@ mod hostile;
 mod hostile_cases;
 mod live_reload;
 mod logs;
-mod metrics;
 mod peer_op;
 mod sign_in_core;
 

@@ -73,6 +73,8 @@ struct Verified {
     viewer: Viewer,
     until: i64,
     keys_generation: u64,
+    /// The configuration it was judged under (audiences, validation mode).
+    config_generation: u64,
 }
 
 pub struct TokenVerifier {
@@ -98,13 +100,6 @@ impl TokenVerifier {
         }
     }
 
-    /// Forgets every verification and refusal: accepted audiences or the validation mode
-    /// changed.
-    pub fn forget_verified(&self) {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        self.introspector.forget_refusals();
-    }
-
     pub fn introspector(&self) -> &Introspector {
         &self.introspector
     }
@@ -122,9 +117,11 @@ impl TokenVerifier {
         };
         // A key that left the JWKS takes the verifications it made with it.
         let keys_generation = self.jwks.generation();
+        let config_generation = self.live.generation();
         if let Some(verified) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key)
             && verified.until > now
             && verified.keys_generation == keys_generation
+            && verified.config_generation == config_generation
         {
             return Ok(verified.viewer.clone());
         }
@@ -137,7 +134,7 @@ impl TokenVerifier {
             TokenValidation::Jwks => self.verify_jwt_for(token, &config.audiences).await?,
             TokenValidation::Introspection => {
                 self.introspector
-                    .judge(token, key, client, now, &config.audiences)
+                    .judge(token, key, client, now, (&config.audiences, config_generation))
                     .await?
             }
         };
@@ -152,6 +149,7 @@ impl TokenVerifier {
             viewer: viewer.clone(),
             until,
             keys_generation,
+            config_generation,
         };
         cache.insert(key, verified);
         Ok(viewer)

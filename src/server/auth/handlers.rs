@@ -64,27 +64,35 @@ async fn callback(
     let clear = [(header::SET_COOKIE, state.sessions.pending().clear_cookie())];
     let completed = completed.await;
     crate::server::metrics::sign_in(completed.as_ref().map(|_| ()).map_err(SignInError::reason));
-    let who = match &completed {
-        Ok(_) => state.sessions.viewer(&session, clock::now()).await.ok().flatten(),
-        Err(_) => None,
-    };
-    state
-        .audit
-        .record(audit::Event {
-            event: "sign_in",
-            refused: completed.is_err(),
-            actor: who.as_ref(),
-            via: Some("browser"),
-            detail: completed.as_ref().err().map(|error| error.reason().to_string()),
-            request_id: request_id_of(&cookies),
-            ..Default::default()
-        })
-        .await;
+    // A callback no sign-in of this browser started is anyone's to send: counted (metrics),
+    // not recorded, so it cannot fill the trail.
+    let anonymous = matches!(
+        &completed,
+        Err(SignInError::BadRequest(_) | SignInError::NoPendingSignIn)
+    );
+    if !anonymous {
+        let who = match &completed {
+            Ok(_) => state.sessions.signed_in_as(&session).await,
+            Err(_) => None,
+        };
+        state
+            .audit
+            .record(audit::Event {
+                event: "sign_in",
+                refused: completed.is_err(),
+                actor: who.as_ref(),
+                via: Some("browser"),
+                detail: completed.as_ref().err().map(|error| error.reason().to_string()),
+                request_id: request_id_of(&cookies),
+                ..Default::default()
+            })
+            .await;
+    }
     (clear, completed).into_response()
 }
 
 async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Result<Redirect, SignInError> {
-    let who = state.sessions.viewer(&session, clock::now()).await.ok().flatten();
+    let who = state.sessions.signed_in_as(&session).await;
     let next = sign_in::sign_out(&state.sessions, &session).await?;
     state.audit.record_sign_out(who.as_ref(), request_id_of(&headers)).await;
     Ok(Redirect::to(&next))

@@ -49,7 +49,8 @@ struct Answer {
 pub struct Introspector {
     issuer: String,
     oidc: Arc<Oidc>,
-    refused: Mutex<HashMap<[u8; 32], (String, i64)>>,
+    /// Refusals: the reason, until when, and the configuration generation they were made under.
+    refused: Mutex<HashMap<[u8; 32], (String, i64, u64)>>,
     /// Per client address: the window's start and the calls made in it.
     spent: Mutex<HashMap<IpAddr, (i64, u32)>>,
     calls: AtomicU64,
@@ -66,10 +67,6 @@ impl Introspector {
         }
     }
 
-    pub fn forget_refusals(&self) {
-        self.refused.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-
     /// How many times the provider was asked (tests and metrics).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
@@ -83,9 +80,9 @@ impl Introspector {
         key: [u8; 32],
         client: IpAddr,
         now: i64,
-        audiences: &[String],
+        (audiences, config_generation): (&[String], u64),
     ) -> Result<(Viewer, i64), TokenError> {
-        if let Some(reason) = self.refused_recently(&key, now) {
+        if let Some(reason) = self.refused_recently(&key, now, config_generation) {
             return Err(TokenError::Invalid(reason));
         }
         self.spend(client, now)?;
@@ -94,7 +91,7 @@ impl Introspector {
         let answer: Answer = serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
         self.decide(answer, now, audiences).inspect_err(|error| {
             if let TokenError::Invalid(reason) = error {
-                self.remember_refusal(key, reason, now);
+                self.remember_refusal(key, reason, now, config_generation);
             }
         })
     }
@@ -145,23 +142,24 @@ impl Introspector {
         Ok((viewer, exp.min(now + ACCEPTED_SECONDS)))
     }
 
-    fn refused_recently(&self, key: &[u8; 32], now: i64) -> Option<String> {
+    /// A refusal remembered under the same configuration.
+    fn refused_recently(&self, key: &[u8; 32], now: i64, config_generation: u64) -> Option<String> {
         let refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         refused
             .get(key)
-            .filter(|(_, until)| *until > now)
-            .map(|(reason, _)| reason.clone())
+            .filter(|(_, until, generation)| *until > now && *generation == config_generation)
+            .map(|(reason, ..)| reason.clone())
     }
 
-    fn remember_refusal(&self, key: [u8; 32], reason: &str, now: i64) {
+    fn remember_refusal(&self, key: [u8; 32], reason: &str, now: i64, config_generation: u64) {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         if refused.len() >= MAX_TRACKED {
-            refused.retain(|_, (_, until)| *until > now);
+            refused.retain(|_, (_, until, _)| *until > now);
             if refused.len() >= MAX_TRACKED {
                 refused.clear();
             }
         }
-        refused.insert(key, (reason.to_string(), now + REFUSED_SECONDS));
+        refused.insert(key, (reason.to_string(), now + REFUSED_SECONDS, config_generation));
     }
 
     /// Counts one provider call against `client`'s window, or refuses when it is spent. IPv6

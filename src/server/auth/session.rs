@@ -98,6 +98,21 @@ impl Sessions {
     }
 
     /// Whether the session holds a live sign-in (no refresh, no renewal).
+    /// Who this session is signed in as, read only: no refresh, no renewal (for the record of a
+    /// sign-out, say).
+    pub async fn signed_in_as(&self, session: &Session) -> Option<Viewer> {
+        let Ok(Some(AuthState::SignedIn { sign_in, .. })) = self.read_state(session).await else {
+            return None;
+        };
+        let row = self.sign_ins.get(&sign_in).await.ok().flatten()?;
+        Some(Viewer {
+            sub: row.sub.clone(),
+            name: row.name.clone(),
+            scopes: row.scope_list(),
+            client_id: None,
+        })
+    }
+
     pub async fn is_signed_in(&self, session: &Session) -> bool {
         match self.read_state(session).await {
             Ok(Some(AuthState::SignedIn { sign_in, .. })) => matches!(self.sign_ins.get(&sign_in).await, Ok(Some(_))),
