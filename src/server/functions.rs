@@ -49,7 +49,6 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
         Err(Refusal::Unauthenticated) => Err(fail(AppError::Unauthenticated)),
         Err(Refusal::Forbidden { permission, required }) => {
             tracing::info!(sub = %viewer.as_ref().map(|v| v.sub.as_str()).unwrap_or_default(), ?permission, "refused: missing scope");
-            let request = use_context::<Parts>();
             state
                 .audit
                 .record(audit::Event {
@@ -59,7 +58,7 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
                     permission: Some(permission),
                     missing_scopes: viewer.as_ref().map(|v| v.missing(&required)).unwrap_or_default(),
                     via: Some("server_function"),
-                    request_id: request.as_ref().and_then(|parts| request_id_of(&parts.headers)),
+                    request_id: call_request_id().as_deref(),
                     ..Default::default()
                 })
                 .await;
@@ -110,7 +109,6 @@ pub async fn create_issue(title: String, description: String) -> Result<Issue, A
         .create(&issue, &viewer.sub, &viewer.name, clock::now_millis())
         .await
         .map_err(|e| fail(database_error(e)))?;
-    let request = use_context::<Parts>();
     state
         .audit
         .record(audit::Event {
@@ -118,7 +116,7 @@ pub async fn create_issue(title: String, description: String) -> Result<Issue, A
             actor: Some(&viewer),
             via: Some("server_function"),
             detail: Some(format!("issue {}", created.id)),
-            request_id: request.as_ref().and_then(|parts| request_id_of(&parts.headers)),
+            request_id: call_request_id().as_deref(),
             ..Default::default()
         })
         .await;
@@ -175,11 +173,17 @@ pub async fn sign_out() -> Result<(), AppError> {
     let next = sign_in::sign_out(&state.sessions, &session)
         .await
         .map_err(|error| fail(sign_in_failure(error)))?;
-    let request = use_context::<Parts>();
-    let request_id = request.as_ref().and_then(|parts| request_id_of(&parts.headers));
-    state.audit.record_sign_out(who.as_ref(), request_id).await;
+    state
+        .audit
+        .record_sign_out(who.as_ref(), call_request_id().as_deref())
+        .await;
     leptos_axum::redirect(&next);
     Ok(())
+}
+
+/// The id of the request answering this call (for the audit trail).
+fn call_request_id() -> Option<String> {
+    use_context::<Parts>().and_then(|parts| request_id_of(&parts.headers).map(str::to_string))
 }
 
 /// What the browser may learn of a sign-in or sign-out that did not happen.

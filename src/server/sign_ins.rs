@@ -48,6 +48,16 @@ pub struct SignInRow {
 }
 
 impl SignInRow {
+    /// The signed-in user, as access decisions see them.
+    pub fn viewer(&self) -> crate::access::Viewer {
+        crate::access::Viewer {
+            sub: self.sub.clone(),
+            name: self.name.clone(),
+            scopes: self.scope_list(),
+            client_id: None,
+        }
+    }
+
     pub fn scope_list(&self) -> Vec<String> {
         self.scopes
             .split(' ')

@@ -105,12 +105,7 @@ impl Sessions {
             return None;
         };
         let row = self.sign_ins.get(&sign_in).await.ok().flatten()?;
-        Some(Viewer {
-            sub: row.sub.clone(),
-            name: row.name.clone(),
-            scopes: row.scope_list(),
-            client_id: None,
-        })
+        Some(row.viewer())
     }
 
     pub async fn is_signed_in(&self, session: &Session) -> bool {
@@ -283,12 +278,7 @@ impl Sessions {
             self.renew(session, &row.id, now).await;
         }
         crate::server::telemetry::note_subject(&row.sub);
-        Ok(Some(Viewer {
-            sub: row.sub.clone(),
-            name: row.name.clone(),
-            scopes: row.scope_list(),
-            client_id: None,
-        }))
+        Ok(Some(row.viewer()))
     }
 
     /// Pushes the idle deadline back: the session record (saved with a new expiry, its cookie
