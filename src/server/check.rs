@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crate::server::auth::http::{client, read_limited};
+use crate::server::auth::http::{client, client_secret_basic, read_limited};
 use crate::server::auth::jwks::KeySet;
 use crate::server::config::{Config, Overrides, TokenValidation, is_loopback, is_secure_or_loopback};
 use crate::server::db::{Db, DbError};
@@ -388,19 +388,20 @@ async fn check_jwks(http: &reqwest::Client, url: &str, report: &mut Report) {
 /// Sends the client id and secret with a made-up authorization code: a provider that accepts the
 /// credentials refuses the code (`invalid_grant`), one that does not says `invalid_client`.
 async fn check_client_credentials(config: &Config, http: &reqwest::Client, token_endpoint: &str, report: &mut Report) {
-    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
     let form = [
         ("grant_type", "authorization_code"),
         ("code", "issues-app-check-made-up-code"),
         ("redirect_uri", &config.redirect_uri()),
         ("code_verifier", &"v".repeat(43)),
     ];
-    let answer = http
-        .post(token_endpoint)
-        .basic_auth(encode(&config.client_id), Some(encode(config.client_secret.expose())))
-        .form(&form)
-        .send()
-        .await;
+    let answer = client_secret_basic(
+        http.post(token_endpoint),
+        &config.client_id,
+        config.client_secret.expose(),
+    )
+    .form(&form)
+    .send()
+    .await;
     let (status, error) = match answer {
         Ok(response) => {
             let status = response.status();

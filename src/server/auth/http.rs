@@ -20,6 +20,13 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
+/// Client authentication `client_secret_basic`: id and secret form-encoded, then Basic
+/// (RFC 6749 §2.3.1).
+pub fn client_secret_basic(request: reqwest::RequestBuilder, id: &str, secret: &str) -> reqwest::RequestBuilder {
+    let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
+    request.basic_auth(encode(id), Some(encode(secret)))
+}
+
 /// The response body, refused when larger than `max` bytes.
 pub async fn read_limited(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
     if response.content_length().is_some_and(|length| length as usize > max) {

@@ -20,7 +20,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::server::auth::http::{BoundedClient, CallError, read_limited};
+use crate::server::auth::http::{BoundedClient, CallError, client_secret_basic, read_limited};
 use crate::server::auth::jwks::JwksCache;
 use crate::server::config::is_secure_or_loopback;
 use crate::server::live::LiveConfig;
@@ -483,10 +483,7 @@ impl Oidc {
         url: &str,
         form: &[(&str, &str)],
     ) -> Result<reqwest::Response, reqwest::Error> {
-        let encode = |value: &str| url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>();
-        self.http
-            .post(url)
-            .basic_auth(encode(&self.client_id), Some(encode(self.client_secret.secret())))
+        client_secret_basic(self.http.post(url), &self.client_id, self.client_secret.secret())
             .form(form)
             .send()
             .await
