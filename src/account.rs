@@ -10,7 +10,8 @@ use crate::error::AppError;
 #[component]
 pub fn SignInButton(
     /// Where the browser comes back to after signing in (a path of this app).
-    return_to: &'static str,
+    #[prop(into)]
+    return_to: String,
     id: &'static str,
     #[prop(optional)] primary: bool,
 ) -> impl IntoView {

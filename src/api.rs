@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AuditPage, Issue, SessionView, SharedPage};
+use crate::model::{AuditPage, Comment, CommentPage, Issue, IssueDetail, SessionView, SharedPage};
 
 /// Who is signed in and what they may do, decided on the server.
 #[server(prefix = "/api", endpoint = "session_info")]
@@ -12,16 +12,86 @@ pub async fn session_info() -> Result<SessionView, AppError> {
     crate::server::functions::session_info().await
 }
 
-/// One page of issues, newest first; `before` continues from an earlier page.
+/// One page of the board, newest first: `status` `open` (the default), `closed` or `all`;
+/// `assignee` `anyone`, `me`, `unassigned` or a `sub`; `author` `me` or a `sub`; `q` words to
+/// find; `before` continues from an earlier page.
 #[server(prefix = "/api", endpoint = "list_issues")]
-pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
-    crate::server::functions::list_issues(before).await
+pub async fn list_issues(
+    status: Option<String>,
+    assignee: Option<String>,
+    author: Option<String>,
+    q: Option<String>,
+    before: Option<i64>,
+) -> Result<SharedPage, AppError> {
+    crate::server::functions::list_issues(status, assignee, author, q, before).await
+}
+
+/// An issue with the first page of its comments (and whom it can be assigned to, for those
+/// who may assign).
+#[server(prefix = "/api", endpoint = "get_issue")]
+pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
+    crate::server::functions::issue_detail(id).await
+}
+
+/// More of an issue's comments, oldest first, after comment `after`.
+#[server(prefix = "/api", endpoint = "list_comments")]
+pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
+    crate::server::functions::list_comments(issue, after).await
 }
 
 /// Creates an issue as the signed-in user. Needs the create scope.
 #[server(prefix = "/api", endpoint = "create_issue")]
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     crate::server::functions::create_issue(title, description).await
+}
+
+/// Comments on issue `issue`. Needs the comment scope.
+#[server(prefix = "/api", endpoint = "add_comment")]
+pub async fn add_comment(issue: i64, body: String) -> Result<Comment, AppError> {
+    crate::server::functions::add_comment(issue, body).await
+}
+
+/// Changes the title and description of issue `id` as the user saw it at `version`; a stale
+/// version is refused with the current issue. Needs the edit scope.
+#[server(prefix = "/api", endpoint = "edit_issue")]
+pub async fn edit_issue(id: i64, version: i64, title: String, description: String) -> Result<Issue, AppError> {
+    let change = crate::model::IssueChange {
+        title: Some(title),
+        description: Some(description),
+        ..crate::model::IssueChange::default()
+    };
+    crate::server::functions::change_issue(id, version, change).await
+}
+
+/// Closes (`status` = `closed`) or reopens (`open`) issue `id`. Needs the close scope.
+#[server(prefix = "/api", endpoint = "set_issue_status")]
+pub async fn set_issue_status(id: i64, version: i64, status: String) -> Result<Issue, AppError> {
+    let Some(status) = crate::model::parse_status(&status) else {
+        return Err(AppError::BadRequest("the status is `open` or `closed`".into()));
+    };
+    let change = crate::model::IssueChange {
+        status: Some(status),
+        ..crate::model::IssueChange::default()
+    };
+    crate::server::functions::change_issue(id, version, change).await
+}
+
+/// Assigns issue `id` to `assignee` (the `sub` of someone who has signed in, or `me`); an empty
+/// `assignee` unassigns it. Needs the assign scope.
+#[server(prefix = "/api", endpoint = "assign_issue")]
+pub async fn assign_issue(id: i64, version: i64, assignee: String) -> Result<Issue, AppError> {
+    let change = crate::model::IssueChange {
+        assignee: Some(Some(assignee).filter(|sub| !sub.is_empty())),
+        ..crate::model::IssueChange::default()
+    };
+    crate::server::functions::change_issue(id, version, change).await
+}
+
+/// Deletes issue `id` (a soft delete, recorded in the audit trail), then goes to the board.
+/// Needs the delete scope.
+#[server(prefix = "/api", endpoint = "delete_issue")]
+pub async fn delete_issue(id: i64, version: i64) -> Result<(), AppError> {
+    crate::server::functions::delete_issue(id, version).await
 }
 
 /// A page of the audit trail, newest first, filtered by who (`sub` or name) and outcome (`ok`,

@@ -6,6 +6,7 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::account::{SignInButton, SignOutButton};
+use crate::issue_page::IssuePage;
 use crate::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
 use crate::session::{provide_session, use_session};
 
@@ -51,6 +52,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/issues") view=IssuesPage/>
                         <Route path=path!("/issues/new") view=NewIssuePage/>
+                        <Route path=path!("/issues/:id") view=IssuePage/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                     </Routes>
@@ -74,11 +76,12 @@ fn Header() -> impl IntoView {
                 <A href="/issues">"All issues"</A>
                 <Suspense fallback=|| ()>
                     {move || {
-                        session
-                            .get()
-                            .and_then(Result::ok)
-                            .filter(|info| info.permissions.view_audit)
-                            .map(|_| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })
+                        session.get().and_then(Result::ok).map(|info| {
+                            view! {
+                                {info.permissions.create_issue.then(|| view! { <A href="/issues/new" attr:id="new-issue-link">"New issue"</A> })}
+                                {info.permissions.view_audit.then(|| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })}
+                            }
+                        })
                     }}
                 </Suspense>
             </nav>

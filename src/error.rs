@@ -5,7 +5,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-use crate::model::FieldErrors;
+use crate::model::{FieldErrors, Issue};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -13,8 +13,14 @@ pub enum AppError {
     Unauthenticated,
     #[error("Your session ended. Sign in again.")]
     SessionEnded,
-    #[error("You don't have permission to {0}.")]
+    /// The line saying why (see `access::Why::line`).
+    #[error("{0}")]
     Forbidden(String),
+    #[error("No such issue.")]
+    NotFound,
+    /// The issue changed since the caller read it: the current issue, to show.
+    #[error("Someone else changed this issue since you opened it. The current version is shown; nothing was saved.")]
+    Stale(Box<Issue>),
     #[error("Please correct the highlighted fields.")]
     Invalid(FieldErrors),
     #[error("The request was refused: {0}")]
@@ -35,6 +41,8 @@ impl AppError {
         match self {
             Self::Unauthenticated | Self::SessionEnded => 401,
             Self::Forbidden(_) => 403,
+            Self::NotFound => 404,
+            Self::Stale(_) => 409,
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,
             Self::Unavailable | Self::NotSignedOut => 503,

@@ -8,6 +8,7 @@ pub mod account;
 pub mod api;
 pub mod app;
 pub mod error;
+mod issue_page;
 pub mod model;
 mod pages;
 pub mod session;

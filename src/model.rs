@@ -6,26 +6,216 @@ use crate::access::Permissions;
 
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;
-/// Issues per page of the list.
+pub const COMMENT_MAX_CHARS: usize = 10_000;
+/// Issues per page of the board.
 pub const PAGE_SIZE: i64 = 20;
+/// Comments per page of an issue's thread.
+pub const COMMENT_PAGE_SIZE: i64 = 50;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
 pub struct Issue {
     pub id: i64,
     pub title: String,
     pub description: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub author_sub: String,
+    pub author_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_name: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When the issue last changed (milliseconds since the Unix epoch).
+    pub updated_at: i64,
+    /// When it was closed, while it is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by_name: Option<String>,
+    pub comment_count: i64,
+    /// Bumped by every change; an edit carries the version it was made from (REST: the `ETag`).
+    pub version: i64,
+}
+
+impl Issue {
+    pub fn is_open(&self) -> bool {
+        self.status == OPEN
+    }
+}
+
+pub const OPEN: &str = "open";
+pub const CLOSED: &str = "closed";
+
+/// Issues per status (deleted ones not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatusCounts {
+    pub open: i64,
+    pub closed: i64,
+}
+
+/// One page of issues, newest first. `next_before` continues the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IssuePage {
+    pub issues: Vec<Issue>,
+    pub next_before: Option<i64>,
+    /// Per status, under the same filters (assignee, author, search).
+    pub counts: StatusCounts,
+}
+
+/// Which issues the board shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct BoardFilter {
+    /// `None`: open and closed.
+    pub status: Option<&'static str>,
+    pub assignee: AssigneeFilter,
+    /// An author's `sub`.
+    pub author: Option<String>,
+    /// Words to find in titles, descriptions and comments.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Unassigned,
+    Person(String),
+}
+
+impl BoardFilter {
+    /// The filter from the board's query parameters: `status` (`open`, `closed`, `all`;
+    /// `default_status` when absent), `assignee` (`anyone`, `me`, `unassigned`, or a `sub`),
+    /// `author` (`me` or a `sub`), `q`. `me` is `caller_sub`.
+    pub fn parse(
+        status: Option<&str>,
+        assignee: Option<&str>,
+        author: Option<&str>,
+        search: Option<&str>,
+        default_status: Option<&'static str>,
+        caller_sub: &str,
+    ) -> Result<Self, String> {
+        let status = match status.filter(|s| !s.is_empty()) {
+            None => default_status,
+            Some("open") => Some(OPEN),
+            Some("closed") => Some(CLOSED),
+            Some("all") => None,
+            Some(_) => return Err("status is `open`, `closed` or `all`".into()),
+        };
+        let me = |value: &str| match value {
+            "me" => caller_sub.to_string(),
+            other => other.to_string(),
+        };
+        let assignee = match assignee.filter(|s| !s.is_empty()) {
+            None | Some("anyone") => AssigneeFilter::Anyone,
+            Some("unassigned") => AssigneeFilter::Unassigned,
+            Some(person) => AssigneeFilter::Person(me(person)),
+        };
+        let author = author.filter(|s| !s.is_empty() && *s != "anyone").map(me);
+        let search = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err("keep the search to 200 characters".into());
+        }
+        Ok(Self {
+            status,
+            assignee,
+            author,
+            search,
+        })
+    }
+
+    /// No filter but the status: the pages kept in memory.
+    pub fn is_plain(&self) -> bool {
+        self.assignee == AssigneeFilter::Anyone && self.author.is_none() && self.search.is_none()
+    }
+}
+
+/// A comment on an issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct Comment {
+    pub id: i64,
+    pub issue_id: i64,
+    pub body: String,
     pub author_sub: String,
     pub author_name: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
 }
 
-/// One page of issues, newest first. `next_before` continues the list.
+/// A page of an issue's comments, oldest first. `next_after` continues the thread.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuePage {
-    pub issues: Vec<Issue>,
-    pub next_before: Option<i64>,
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CommentPage {
+    pub comments: Vec<Comment>,
+    pub next_after: Option<i64>,
+}
+
+/// Someone who has signed in: an issue can be assigned to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct Person {
+    pub sub: String,
+    pub name: String,
+}
+
+/// An issue's page: the issue, the first page of its thread, and (for those who may assign)
+/// the people it can be assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueDetail {
+    pub issue: Issue,
+    pub comments: CommentPage,
+    pub people: Vec<Person>,
+}
+
+/// A change to an issue; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<&'static str>,
+    /// `Some(None)`: unassign.
+    pub assignee: Option<Option<String>>,
+}
+
+impl IssueChange {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.description.is_none() && self.status.is_none() && self.assignee.is_none()
+    }
+}
+
+/// `open` or `closed` as the static names the database stores.
+pub fn parse_status(status: &str) -> Option<&'static str> {
+    match status {
+        "open" => Some(OPEN),
+        "closed" => Some(CLOSED),
+        _ => None,
+    }
+}
+
+/// A comment's body: trimmed, 1–10,000 characters, no control characters but line breaks and
+/// tabs.
+pub fn parse_comment(body: &str) -> Result<String, String> {
+    let body = body.trim();
+    let length = body.chars().count();
+    if length == 0 {
+        Err("Write a comment.".into())
+    } else if length > COMMENT_MAX_CHARS {
+        Err(format!("Keep the comment to {COMMENT_MAX_CHARS} characters ({length} now)."))
+    } else if has_control_characters(body) {
+        Err("The comment contains control characters.".into())
+    } else {
+        Ok(body.to_string())
+    }
+}
+
+fn has_control_characters(text: &str) -> bool {
+    text.chars()
+        .any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c))
 }
 
 /// A page as the server function answers it. On the server it may carry the page's JSON,
@@ -94,14 +284,23 @@ pub struct UserSummary {
 
 /// Per-field validation messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldErrors {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 impl FieldErrors {
     pub fn is_empty(&self) -> bool {
-        self.title.is_none() && self.description.is_none()
+        *self == Self::default()
     }
 }
 
@@ -119,6 +318,7 @@ impl NewIssue {
         let errors = FieldErrors {
             title: title_problem(title),
             description: description_problem(description),
+            ..FieldErrors::default()
         };
         if errors.is_empty() {
             Ok(Self {
@@ -153,10 +353,7 @@ pub fn description_problem(description: &str) -> Option<String> {
         Some(format!(
             "Keep the description to {DESCRIPTION_MAX_CHARS} characters ({length} now)."
         ))
-    } else if description
-        .chars()
-        .any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_bidi_control(c))
-    {
+    } else if has_control_characters(description) {
         Some("The description contains control characters.".into())
     } else {
         None
@@ -201,13 +398,14 @@ mod tests {
 
 /// One event of the audit trail, as operators read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// Unix seconds.
     pub at: i64,
     pub request_id: Option<String>,
-    /// `sign_in`, `sign_out`, `authorization` or `issue_created`.
+    /// `sign_in`, `sign_out`, `authorization`, `issue_created`, `issue_edited`, `issue_closed`,
+    /// `issue_reopened`, `issue_assigned`, `issue_deleted` or `comment_added`.
     pub event: String,
     /// `ok` or `refused`.
     pub outcome: String,
@@ -227,6 +425,7 @@ pub struct AuditEntry {
 
 /// A page of the audit trail, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEntry>,
     /// Pass as `before` for the next (older) page.

@@ -4,10 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::access::Permission;
 use crate::account::SignInButton;
 use crate::api::{CreateIssue, list_audit, list_issues};
 use crate::error::AppError;
-use crate::model::{AuditPage, SessionView, SharedPage, title_problem};
+use crate::model::{AuditPage, OPEN, SessionView, SharedPage, title_problem};
 use crate::session::use_session;
 
 #[component]
@@ -45,12 +46,16 @@ fn home(info: SessionView) -> AnyView {
                     <h1>"Welcome, " <span id="welcome-name">{user.name}</span></h1>
                     <h2>"Your permissions"</h2>
                     <ul class="permissions">
-                        <li id="perm-view" class=if permissions.view_issues { "granted" } else { "denied" }>
-                            {if permissions.view_issues { "✓ You can view issues" } else { "✗ You cannot view issues" }}
-                        </li>
-                        <li id="perm-create" class=if permissions.create_issue { "granted" } else { "denied" }>
-                            {if permissions.create_issue { "✓ You can create issues" } else { "✗ You cannot create issues" }}
-                        </li>
+                        {Permission::ALL
+                            .into_iter()
+                            .map(|permission| {
+                                let (class, text) = match permissions.why_not(permission) {
+                                    None => ("granted", format!("✓ You can {}", permission.describe())),
+                                    Some(why) => ("denied", format!("✗ {why}")),
+                                };
+                                view! { <li id=format!("perm-{}", permission.name()) class=class>{text}</li> }
+                            })
+                            .collect_view()}
                     </ul>
                     <p class="scopes">
                         "Granted scopes: "
@@ -65,7 +70,7 @@ fn home(info: SessionView) -> AnyView {
 }
 
 #[component]
-fn SignInPrompt(return_to: &'static str, message: &'static str) -> impl IntoView {
+pub(crate) fn SignInPrompt(#[prop(into)] return_to: String, message: &'static str) -> impl IntoView {
     view! {
         <section class="card prompt">
             <p>{message}</p>
@@ -85,47 +90,133 @@ pub fn IssuesPage() -> impl IntoView {
             {move || session.get().map(|result| match result {
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues" message="Sign in to see the issues."/> }.into_any(),
-                Ok(info) if !info.permissions.view_issues => view! {
-                    <p class="notice error" role="alert" id="no-permission">"You don't have permission to view issues."</p>
+                Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
+                Ok(info) => {
+                    let why_no_create = info.permissions.why_not(Permission::CreateIssue);
+                    view! {
+                        <IssueBoard can_create=info.permissions.create_issue/>
+                        {why_no_create.map(|why| view! { <p class="why muted" id="why-no-create">{why}</p> })}
+                    }
+                    .into_any()
                 }
-                .into_any(),
-                Ok(info) => view! { <IssueBoard can_create=info.permissions.create_issue/> }.into_any(),
             })}
         </Suspense>
     }
 }
 
+/// The page's "not permitted" notice, saying why.
+pub(crate) fn not_permitted(info: &SessionView, permission: Permission) -> AnyView {
+    #[cfg(feature = "ssr")]
+    crate::server::status::of_page(403);
+    let why = info.permissions.why_not(permission).unwrap_or_default();
+    view! { <p class="notice error" role="alert" id="no-permission">{why}</p> }.into_any()
+}
+
+/// The board's filters as the address gives them (`status`, `assignee`, `author`, `q`).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct BoardQuery {
+    status: String,
+    assignee: String,
+    author: String,
+    q: String,
+}
+
+impl BoardQuery {
+    /// The address of the board with these filters and `status`.
+    fn href(&self, status: &str) -> String {
+        let mut query = format!("status={status}");
+        for (key, value) in [("assignee", &self.assignee), ("author", &self.author), ("q", &self.q)] {
+            if !value.is_empty() {
+                query.push_str(&format!("&{key}={}", query_value(value)));
+            }
+        }
+        format!("/issues?{query}")
+    }
+}
+
+fn some(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_string())
+}
+
 #[component]
 fn IssueBoard(can_create: bool) -> impl IntoView {
     let create = ServerAction::<CreateIssue>::new();
-    let before = RwSignal::new(None::<i64>);
-    let page = Resource::new(
-        move || (create.version().get(), before.get()),
-        |(_, before)| list_issues(before),
-    );
-    // A new issue is shown at the top: go back to the newest page.
-    Effect::new(move |_| {
-        if create.version().get() > 0 {
-            before.set(None);
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| {
+        let query = query_map.read();
+        let get = |key: &str| query.get(key).unwrap_or_default();
+        BoardQuery {
+            status: get("status"),
+            assignee: get("assignee"),
+            author: get("author"),
+            q: get("q"),
         }
     });
+    let before = RwSignal::new(None::<i64>);
+    let page = Resource::new(
+        move || (create.version().get(), query.get(), before.get()),
+        |(_, query, before)| list_issues(some(&query.status), some(&query.assignee), some(&query.author), some(&query.q), before),
+    );
+    // A new issue is shown at the top, and other filters start from their newest page.
+    Effect::new(move |_| {
+        create.version().track();
+        query.track();
+        before.set(None);
+    });
+    let status = move || query.read().status.clone();
+    let chosen = move |field: fn(&BoardQuery) -> &String, value: &str| field(&query.read()) == value;
     view! {
         {can_create.then(|| view! { <CreateIssueForm action=create/> })}
+        <form method="get" action="/issues" class="card filters" id="board-filter" role="search">
+            <input type="hidden" name="status" value=status/>
+            <label for="filter-q">"Search"</label>
+            <input id="filter-q" name="q" type="search" placeholder="words in titles, descriptions, comments" value=move || query.read().q.clone()/>
+            <label for="filter-assignee">"Assignee"</label>
+            <select id="filter-assignee" name="assignee">
+                <option value="">"anyone"</option>
+                <option value="me" selected=move || chosen(|q| &q.assignee, "me")>"me"</option>
+                <option value="unassigned" selected=move || chosen(|q| &q.assignee, "unassigned")>"unassigned"</option>
+            </select>
+            <label for="filter-author">"Author"</label>
+            <select id="filter-author" name="author">
+                <option value="">"anyone"</option>
+                <option value="me" selected=move || chosen(|q| &q.author, "me")>"me"</option>
+            </select>
+            <button type="submit" class="secondary" id="filter-submit">"Show"</button>
+        </form>
         <Transition fallback=|| view! { <p class="muted">"Loading issues…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => issue_list(page, before),
+                Ok(page) => issue_list(page, query.get(), before),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
     }
 }
 
-fn issue_list(page: SharedPage, before: RwSignal<Option<i64>>) -> AnyView {
+fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>) -> AnyView {
+    let tab = |status: &'static str, label: &'static str, count: Option<i64>| {
+        let current = query.status == status || (query.status.is_empty() && status == "open");
+        let text = match count {
+            Some(count) => format!("{label} ({count})"),
+            None => label.to_string(),
+        };
+        view! {
+            <a href=query.href(status) id=format!("tab-{status}") aria-current=current.then_some("page")>{text}</a>
+        }
+    };
+    let tabs = view! {
+        <nav class="tabs" aria-label="Status">
+            {tab("open", "Open", Some(page.counts.open))}
+            {tab("closed", "Closed", Some(page.counts.closed))}
+            {tab("all", "All", None)}
+        </nav>
+    };
     if page.issues.is_empty() {
-        return view! { <p class="empty card" id="no-issues">"No issues yet."</p> }.into_any();
+        return view! { {tabs} <p class="empty card" id="no-issues">"No issues here."</p> }.into_any();
     }
     let older = page.next_before;
     view! {
+        {tabs}
         <ul class="issue-list" id="issue-list">
             {page
                 .issues
@@ -134,12 +225,18 @@ fn issue_list(page: SharedPage, before: RwSignal<Option<i64>>) -> AnyView {
                 .map(|issue| {
                     let description = (!issue.description.is_empty())
                         .then(|| view! { <p class="issue-description">{issue.description}</p> });
+                    let assignee = issue.assignee_name.map(|name| view! { " · assigned to " <span class="assignee">{name}</span> });
+                    let comments = (issue.comment_count > 0).then(|| format!(" · {} comments", issue.comment_count));
+                    let status = if issue.status == OPEN { "badge open" } else { "badge closed" };
                     view! {
                         <li class="issue card" data-issue-id=issue.id>
-                            <h3 class="issue-title">{issue.title}</h3>
+                            <h3 class="issue-title">
+                                <span class=status>{issue.status}</span> " "
+                                <a href=format!("/issues/{}", issue.id)>{issue.title}</a>
+                            </h3>
                             {description}
                             <p class="issue-meta">
-                                "#" {issue.id} " · " {issue.author_name} " · " {format_time(issue.created_at)}
+                                "#" {issue.id} " · " {issue.author_name} " · " {format_time(issue.created_at)} {assignee} {comments}
                             </p>
                         </li>
                     }
@@ -243,10 +340,7 @@ pub fn NewIssuePage() -> impl IntoView {
             {move || session.get().map(|result| match result {
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues/new" message="Sign in to create an issue."/> }.into_any(),
-                Ok(info) if !info.permissions.create_issue => view! {
-                    <p class="notice error" role="alert" id="not-permitted">"You are not permitted to create issues."</p>
-                }
-                .into_any(),
+                Ok(info) if !info.permissions.create_issue => not_permitted(&info, Permission::CreateIssue),
                 Ok(_) => {
                     let action = ServerAction::<CreateIssue>::new();
                     view! { <CreateIssueForm action/> }.into_any()
@@ -271,14 +365,7 @@ pub fn AuditTrailPage() -> impl IntoView {
                     crate::server::status::of_page(401);
                     view! { <SignInPrompt return_to="/audit" message="Sign in to see the audit trail."/> }.into_any()
                 }
-                Ok(info) if !info.permissions.view_audit => {
-                    #[cfg(feature = "ssr")]
-                    crate::server::status::of_page(403);
-                    view! {
-                        <p class="notice error" role="alert" id="no-permission">"You don't have permission to view the audit trail."</p>
-                    }
-                    .into_any()
-                }
+                Ok(info) if !info.permissions.view_audit => not_permitted(&info, Permission::ViewAudit),
                 Ok(_) => view! { <AuditEvents/> }.into_any(),
             })}
         </Suspense>
@@ -381,7 +468,7 @@ fn audit_table(page: AuditPage, who: Option<String>, outcome: Option<String>) ->
 }
 
 /// `value` percent-encoded for a query string (everything but unreserved characters).
-fn query_value(value: &str) -> String {
+pub(crate) fn query_value(value: &str) -> String {
     value
         .bytes()
         .map(|byte| match byte {
@@ -404,7 +491,7 @@ pub fn NotFound() -> impl IntoView {
 }
 
 /// `2026-11-22 09:30 UTC` from milliseconds since the epoch; the same on server and browser.
-fn format_time(millis: i64) -> String {
+pub(crate) fn format_time(millis: i64) -> String {
     let seconds = millis.div_euclid(1000);
     let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     // Howard Hinnant's civil-from-days.

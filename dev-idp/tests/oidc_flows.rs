@@ -753,7 +753,7 @@ async fn client_credentials_get_app_authorized_scopes_only() {
         SECRET,
         &[
             ("grant_type", "client_credentials"),
-            ("scope", "issues:view issues:create issues:delete openid"),
+            ("scope", "issues:view issues:create issues:archive openid"),
         ],
     )
     .await;

@@ -161,6 +161,16 @@ struct IssuesFeature {
 struct IssuesScopes {
     create: Vec<String>,
     view: Vec<String>,
+    /// Default: as `view`.
+    comment: Option<Vec<String>>,
+    /// Default: as `create`.
+    edit: Option<Vec<String>>,
+    /// Default: as `create`.
+    close: Option<Vec<String>>,
+    /// Default: as `create`.
+    assign: Option<Vec<String>>,
+    /// Default: turned off (no one may delete).
+    delete: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -609,6 +619,18 @@ impl Checker<'_> {
             false,
         )?;
         self.scopes("Features.Issues.scopes.view", &file.features.issues.scopes.view, false)?;
+        let issues = &file.features.issues.scopes;
+        for (field, scopes) in [
+            ("comment", &issues.comment),
+            ("edit", &issues.edit),
+            ("close", &issues.close),
+            ("assign", &issues.assign),
+            ("delete", &issues.delete),
+        ] {
+            if let Some(scopes) = scopes {
+                self.scopes(&format!("Features.Issues.scopes.{field}"), scopes, false)?;
+            }
+        }
         self.scopes("Features.Audit.scopes.view", &file.features.audit.scopes.view, false)?;
 
         let mut audiences = vec![app.client_id.clone()];
@@ -757,11 +779,7 @@ impl Checker<'_> {
             client_id: app.client_id,
             client_secret: Secret::new(client_secret),
             api_scopes: app.api_scopes,
-            features: FeatureScopes {
-                create: file.features.issues.scopes.create,
-                view: file.features.issues.scopes.view,
-                audit_view: file.features.audit.scopes.view,
-            },
+            features: feature_scopes(file.features),
             listen,
             database_url,
             database_max_connections: server.database_max_connections,
@@ -823,12 +841,7 @@ impl Config {
     /// Scopes requested at sign-in: APIScopes plus every feature scope.
     pub fn requested_scopes(&self) -> Vec<String> {
         let mut scopes: Vec<String> = Vec::new();
-        let all = self
-            .api_scopes
-            .iter()
-            .chain(&self.features.view)
-            .chain(&self.features.create)
-            .chain(&self.features.audit_view);
+        let all = self.api_scopes.iter().chain(self.features.all_scopes());
         for scope in all {
             if !scopes.contains(scope) {
                 scopes.push(scope.clone());
@@ -838,6 +851,30 @@ impl Config {
             scopes.insert(0, "openid".into());
         }
         scopes
+    }
+}
+
+/// Each action's scopes; an action the file does not name gets a default never wider than
+/// a named one: `comment` as `view`; `edit`, `close` and `assign` as `create`; `delete` off.
+fn feature_scopes(features: FeaturesSection) -> FeatureScopes {
+    let IssuesScopes {
+        create,
+        view,
+        comment,
+        edit,
+        close,
+        assign,
+        delete,
+    } = features.issues.scopes;
+    FeatureScopes {
+        comment: comment.unwrap_or_else(|| view.clone()),
+        edit: edit.unwrap_or_else(|| create.clone()),
+        close: close.unwrap_or_else(|| create.clone()),
+        assign: assign.unwrap_or_else(|| create.clone()),
+        delete,
+        create,
+        view,
+        audit_view: features.audit.scopes.view,
     }
 }
 

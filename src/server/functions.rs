@@ -4,9 +4,12 @@
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::access::{self, Permission, Refusal, Viewer};
+use crate::access::{self, Permission, Viewer};
 use crate::error::AppError;
-use crate::model::{AuditPage, Issue, NewIssue, PAGE_SIZE, SessionView, SharedPage, UserSummary};
+use crate::model::{
+    AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, Issue, IssueChange, IssueDetail, OPEN, PAGE_SIZE,
+    SessionView, SharedPage, UserSummary,
+};
 use crate::server::audit;
 use crate::server::auth::sign_in::{self, Begun, SignInError};
 use crate::server::clock;
@@ -14,6 +17,7 @@ use crate::server::db::database_error;
 use crate::server::metrics;
 use crate::server::state::AppState;
 use crate::server::telemetry::request_id_of;
+use crate::server::tracker::{self, Caller, TrackerError};
 use axum::http::request::Parts;
 
 /// Sets the HTTP status for the error when answering a server-function call.
@@ -46,23 +50,25 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
             let viewer = viewer.clone();
             Ok((state, viewer))
         }
-        Err(Refusal::Unauthenticated) => Err(fail(AppError::Unauthenticated)),
-        Err(Refusal::Forbidden { permission, required }) => {
-            tracing::info!(sub = %viewer.as_ref().map(|v| v.sub.as_str()).unwrap_or_default(), ?permission, "refused: missing scope");
+        Err(refusal) => {
+            let Some(why) = refusal.why(viewer.as_ref()) else {
+                return Err(fail(AppError::Unauthenticated));
+            };
+            tracing::info!(sub = %viewer.as_ref().map(|v| v.sub.as_str()).unwrap_or_default(), permission = why.permission.name(), "refused: missing scope");
             state
                 .audit
                 .record(audit::Event {
                     event: "authorization",
                     refused: true,
                     actor: viewer.as_ref(),
-                    permission: Some(permission),
-                    missing_scopes: viewer.as_ref().map(|v| v.missing(&required)).unwrap_or_default(),
+                    permission: Some(why.permission),
+                    missing_scopes: why.missing.iter().map(String::as_str).collect(),
                     via: Some("server_function"),
                     request_id: call_request_id().as_deref(),
                     ..Default::default()
                 })
                 .await;
-            Err(fail(AppError::Forbidden(permission.describe().into())))
+            Err(fail(AppError::Forbidden(why.line())))
         }
     }
 }
@@ -91,36 +97,126 @@ pub async fn session_info() -> Result<SessionView, AppError> {
     }
 }
 
-pub async fn list_issues(before: Option<i64>) -> Result<SharedPage, AppError> {
-    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+pub async fn list_issues(
+    status: Option<String>,
+    assignee: Option<String>,
+    author: Option<String>,
+    q: Option<String>,
+    before: Option<i64>,
+) -> Result<SharedPage, AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    let filter = BoardFilter::parse(
+        status.as_deref(),
+        assignee.as_deref(),
+        author.as_deref(),
+        q.as_deref(),
+        Some(OPEN),
+        &viewer.sub,
+    )
+    .map_err(|problem| fail(AppError::BadRequest(problem)))?;
     state
         .issues
-        .list(before, PAGE_SIZE)
+        .list(&filter, before, PAGE_SIZE)
         .await
         .map(|cached| cached.shared())
         .map_err(|e| fail(database_error(e)))
 }
 
-pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
-    let (state, viewer) = authorize(Permission::CreateIssue).await?;
-    let issue = NewIssue::parse(&title, &description).map_err(|fields| fail(AppError::Invalid(fields)))?;
-    let created = state
+pub async fn issue_detail(id: i64) -> Result<IssueDetail, AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    let issue = state
         .issues
-        .create(&issue, &viewer.sub, &viewer.name, clock::now_millis())
+        .get(id)
+        .await
+        .map_err(|e| fail(database_error(e)))?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    let comments = state
+        .issues
+        .comments(id, None, COMMENT_PAGE_SIZE)
         .await
         .map_err(|e| fail(database_error(e)))?;
+    let may_assign = state
+        .config
+        .load()
+        .features
+        .allows(&viewer.scopes, Permission::AssignIssue);
+    let people = match may_assign {
+        true => state.people.list().await.map_err(|e| fail(database_error(e)))?,
+        false => Vec::new(),
+    };
+    Ok(IssueDetail {
+        issue,
+        comments,
+        people,
+    })
+}
+
+pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
     state
-        .audit
-        .record(audit::Event {
-            event: "issue_created",
-            actor: Some(&viewer),
-            via: Some("server_function"),
-            detail: Some(format!("issue {}", created.id)),
-            request_id: call_request_id().as_deref(),
-            ..Default::default()
-        })
-        .await;
-    Ok(created)
+        .issues
+        .comments(issue, after, COMMENT_PAGE_SIZE)
+        .await
+        .map_err(|e| fail(database_error(e)))
+}
+
+pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
+    let (state, viewer) = authorize(Permission::CreateIssue).await?;
+    let request_id = call_request_id();
+    tracker::create(&state, &caller(&viewer, &request_id), &title, &description)
+        .await
+        .map_err(tracker_failure)
+}
+
+pub async fn add_comment(issue: i64, body: String) -> Result<Comment, AppError> {
+    let (state, viewer) = authorize(Permission::Comment).await?;
+    let request_id = call_request_id();
+    tracker::comment(&state, &caller(&viewer, &request_id), issue, &body)
+        .await
+        .map_err(tracker_failure)
+}
+
+/// Changes issue `id` from `version` once every permission the change needs is granted.
+pub async fn change_issue(id: i64, version: i64, change: IssueChange) -> Result<Issue, AppError> {
+    let mut allowed = None;
+    for permission in access::needed_for(&change) {
+        allowed = Some(authorize(permission).await?);
+    }
+    let (state, viewer) = match allowed {
+        Some(allowed) => allowed,
+        None => return Err(fail(AppError::BadRequest("nothing to change".into()))),
+    };
+    let request_id = call_request_id();
+    tracker::change(&state, &caller(&viewer, &request_id), id, change, Some(version))
+        .await
+        .map_err(tracker_failure)
+}
+
+pub async fn delete_issue(id: i64, version: i64) -> Result<(), AppError> {
+    let (state, viewer) = authorize(Permission::DeleteIssue).await?;
+    let request_id = call_request_id();
+    tracker::delete(&state, &caller(&viewer, &request_id), id, Some(version))
+        .await
+        .map_err(tracker_failure)?;
+    leptos_axum::redirect("/issues");
+    Ok(())
+}
+
+fn caller<'a>(viewer: &'a Viewer, request_id: &'a Option<String>) -> Caller<'a> {
+    Caller {
+        viewer,
+        via: "server_function",
+        request_id: request_id.as_deref(),
+    }
+}
+
+fn tracker_failure(error: TrackerError) -> AppError {
+    fail(match error {
+        TrackerError::NotFound => AppError::NotFound,
+        TrackerError::Stale(current) => AppError::Stale(current),
+        TrackerError::Invalid(fields) => AppError::Invalid(fields),
+        TrackerError::Database(error) => database_error(error),
+    })
 }
 
 pub async fn list_audit(

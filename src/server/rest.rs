@@ -14,23 +14,33 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::access::{self, Permission, Refusal, Viewer};
+use crate::access::{self, Permission, Refusal, Viewer, Why};
 use crate::error::AppError;
-use crate::model::{FieldErrors, NewIssue, PAGE_SIZE};
+use crate::model::{
+    AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, FieldErrors, Issue, IssueChange, IssuePage, PAGE_SIZE, Person,
+    parse_status,
+};
 use crate::server::audit;
 use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
-use crate::server::clock::{now, now_millis};
+use crate::server::clock::now;
 use crate::server::db::database_error;
 use crate::server::metrics;
 use crate::server::state::AppState;
 use crate::server::telemetry::request_id_of;
+use crate::server::tracker::{self, Caller, TrackerError};
+
+mod openapi;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/issues", get(list).post(create))
-        .route("/api/v1/issues/{id}", get(show))
+        .route("/api/v1/issues/{id}", get(show).patch(change).delete(delete))
+        .route("/api/v1/issues/{id}/comments", get(comments).post(comment))
+        .route("/api/v1/people", get(people))
         .route("/api/v1/audit", get(audit_trail))
+        .route("/api/v1/openapi.json", get(openapi::document))
 }
 
 /// The REST API's one error type.
@@ -40,10 +50,16 @@ pub enum ApiError {
     MissingToken,
     InvalidRequest(String),
     InvalidToken(String),
+    /// The line saying why, and the scopes the action needs (none: turned off).
     InsufficientScope {
-        permission: Permission,
+        why: Why,
         required: Vec<String>,
     },
+    NotFound,
+    /// `If-Match` named another version than the issue's: the issue as it is now.
+    PreconditionFailed(Box<Issue>),
+    /// A change without `If-Match`.
+    PreconditionRequired,
     Invalid(FieldErrors),
     BadJson(String),
     UnsupportedMediaType,
@@ -75,7 +91,12 @@ impl IntoResponse for ApiError {
                 )),
                 json!({"error": "invalid_token", "error_description": message}),
             ),
-            Self::InsufficientScope { permission, required } => (
+            Self::InsufficientScope { why, required } if required.is_empty() => (
+                StatusCode::FORBIDDEN,
+                None,
+                json!({"error": "action_disabled", "error_description": why.line()}),
+            ),
+            Self::InsufficientScope { why, required } => (
                 StatusCode::FORBIDDEN,
                 Some(format!(
                     "{realm}, error=\"insufficient_scope\", scope=\"{}\"",
@@ -83,14 +104,33 @@ impl IntoResponse for ApiError {
                 )),
                 json!({
                     "error": "insufficient_scope",
-                    "error_description": format!("the token does not allow you to {}", permission.describe()),
+                    "error_description": format!("the token does not allow you to {}", why.permission.describe()),
                     "scope": required.join(" "),
+                    "missing": why.missing,
                 }),
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                None,
+                json!({"error": "not_found", "error_description": "no such issue"}),
+            ),
+            Self::PreconditionFailed(current) => {
+                let body = json!({
+                    "error": "stale",
+                    "error_description": "the issue changed since that version: nothing was changed; here it is now",
+                    "current": current,
+                });
+                return (StatusCode::PRECONDITION_FAILED, etag(&current), Json(body)).into_response();
+            }
+            Self::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                None,
+                json!({"error": "precondition_required", "error_description": "send If-Match with the issue's ETag (or *)"}),
             ),
             Self::Invalid(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                json!({"error": "invalid_issue", "error_description": "please correct the fields", "fields": fields}),
+                json!({"error": "invalid_request_body", "error_description": "please correct the fields", "fields": fields}),
             ),
             Self::BadJson(message) => (
                 StatusCode::BAD_REQUEST,
@@ -215,42 +255,145 @@ async fn authorize(caller: &Bearer, state: &AppState, permission: Permission) ->
     let viewer = &caller.viewer;
     let decision = access::require(Some(viewer), &state.config.load().features, permission);
     metrics::authorization(permission, decision.is_ok(), "rest");
-    match decision {
-        Ok(_) => Ok(()),
-        Err(Refusal::Forbidden { permission, required }) => {
-            state
-                .audit
-                .record(audit::Event {
-                    event: "authorization",
-                    refused: true,
-                    actor: Some(viewer),
-                    permission: Some(permission),
-                    missing_scopes: viewer.missing(&required),
-                    via: Some("rest"),
-                    request_id: caller.request_id.as_deref(),
-                    ..Default::default()
-                })
-                .await;
-            Err(ApiError::InsufficientScope { permission, required })
+    let refusal = match decision {
+        Ok(_) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    let (Some(why), Refusal::Forbidden { required, .. }) = (refusal.why(Some(viewer)), refusal) else {
+        return Err(ApiError::MissingToken);
+    };
+    state
+        .audit
+        .record(audit::Event {
+            event: "authorization",
+            refused: true,
+            actor: Some(viewer),
+            permission: Some(why.permission),
+            missing_scopes: why.missing.iter().map(String::as_str).collect(),
+            via: Some("rest"),
+            request_id: caller.request_id.as_deref(),
+            ..Default::default()
+        })
+        .await;
+    Err(ApiError::InsufficientScope { why, required })
+}
+
+impl Bearer {
+    fn caller(&self) -> Caller<'_> {
+        Caller {
+            viewer: &self.viewer,
+            via: "rest",
+            request_id: self.request_id.as_deref(),
         }
-        Err(Refusal::Unauthenticated) => Err(ApiError::MissingToken),
     }
 }
 
-#[derive(Deserialize)]
+impl From<TrackerError> for ApiError {
+    fn from(error: TrackerError) -> Self {
+        match error {
+            TrackerError::NotFound => Self::NotFound,
+            TrackerError::Stale(current) => Self::PreconditionFailed(current),
+            TrackerError::Invalid(fields) => Self::Invalid(fields),
+            TrackerError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// `"<version>"`: an issue's version as its entity tag.
+fn etag(issue: &Issue) -> [(header::HeaderName, String); 1] {
+    [(header::ETAG, format!("\"{}\"", issue.version))]
+}
+
+/// The version `If-Match` names: `Ok(None)` for `*`; 428 without the header, 412 for one
+/// that names no version of ours (RFC 9110 §13.1.1).
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let value = headers
+        .get(header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?
+        .to_str()
+        .map_err(|_| ApiError::InvalidRequest("If-Match is not readable".into()))?
+        .trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    let version = value
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map_err(|_| ApiError::InvalidRequest("If-Match is an ETag from this API, or *".into()))?;
+    Ok(Some(version))
+}
+
+/// The body as JSON of type `T`: 415 for another media type, 400 for bad JSON, 422 for JSON of
+/// the wrong shape.
+fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Data => ApiError::Invalid(FieldErrors {
+                title: Some(format!("{e}")),
+                ..FieldErrors::default()
+            }),
+            _ => ApiError::BadJson(format!("the body is not valid JSON: {e}")),
+        }
+    })
+}
+
+fn parse_query<T: serde::de::DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))
+}
+
+/// An issue id from the path: anything else is no issue of ours.
+fn issue_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>().map_err(|_| ApiError::NotFound)
+}
+
+/// `GET /api/v1/issues` parameters.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `open`, `closed` or `all` (the default).
+    status: Option<String>,
+    /// `anyone` (the default), `me`, `unassigned`, or a person's `sub`.
+    assignee: Option<String>,
+    /// `me` or a person's `sub`.
+    author: Option<String>,
+    /// Words to find in titles, descriptions and comments (all of them).
+    q: Option<String>,
+    /// Continue after this id (a page's `next_before`).
     before: Option<i64>,
+    /// 1–100; 20 by default.
     limit: Option<i64>,
 }
 
+/// One page of issues, newest first, with counts per status under the same filters.
+#[utoipa::path(get, path = "/api/v1/issues", operation_id = "list_issues", params(ListQuery),
+    responses((status = 200, body = IssuePage), (status = 400), (status = 401), (status = 403)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 async fn list(State(state): State<AppState>, caller: Bearer, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
-    let query: ListQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
+    let query: ListQuery = parse_query(query.as_deref())?;
+    let filter = BoardFilter::parse(
+        query.status.as_deref(),
+        query.assignee.as_deref(),
+        query.author.as_deref(),
+        query.q.as_deref(),
+        None,
+        &caller.viewer.sub,
+    )
+    .map_err(ApiError::InvalidRequest)?;
     let cached = state
         .issues
-        .list(query.before, query.limit.unwrap_or(PAGE_SIZE))
+        .list(&filter, query.before, query.limit.unwrap_or(PAGE_SIZE))
         .await?;
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
@@ -259,24 +402,32 @@ async fn list(State(state): State<AppState>, caller: Bearer, RawQuery(query): Ra
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// `GET /api/v1/audit` parameters.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct AuditQuery {
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// A person's `sub` or name.
     who: Option<String>,
+    /// `ok` or `refused`.
     outcome: Option<String>,
+    /// Continue before this event id (a page's `next_before`).
     before: Option<i64>,
+    /// 1–50.
     limit: Option<i64>,
 }
 
-/// The audit trail, newest first: `?who=<sub or name>&outcome=ok|refused&before=<id>&limit=`.
+/// The audit trail, newest first.
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400), (status = 401), (status = 403)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("view_audit"))))]
 async fn audit_trail(
     State(state): State<AppState>,
     caller: Bearer,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewAudit).await?;
-    let query: AuditQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
-        .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))?;
+    let query: AuditQuery = parse_query(query.as_deref())?;
     if query
         .outcome
         .as_deref()
@@ -295,32 +446,28 @@ async fn audit_trail(
     Ok(Json(page).into_response())
 }
 
+/// An issue; its version is the `ETag`.
+#[utoipa::path(get, path = "/api/v1/issues/{id}", operation_id = "get_issue",
+    responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 async fn show(State(state): State<AppState>, caller: Bearer, Path(id): Path<String>) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
-    let not_found = || {
-        (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "not_found", "error_description": "no such issue"})),
-        )
-            .into_response()
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return Ok(not_found());
-    };
-    match state.issues.get(id).await? {
-        Some(issue) => Ok(Json(issue).into_response()),
-        None => Ok(not_found()),
-    }
+    let issue = state.issues.get(issue_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    Ok((etag(&issue), Json(issue)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+pub struct CreateBody {
     title: String,
     #[serde(default)]
     description: String,
 }
 
+/// Creates an issue.
+#[utoipa::path(post, path = "/api/v1/issues", operation_id = "create_issue", request_body = CreateBody,
+    responses((status = 201, body = Issue), (status = 401), (status = 403), (status = 415), (status = 422)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("create_issue"))))]
 async fn create(
     State(state): State<AppState>,
     caller: Bearer,
@@ -329,44 +476,159 @@ async fn create(
 ) -> Result<Response, ApiError> {
     // Authorization first: a caller without the scope learns nothing about validation.
     authorize(&caller, &state, Permission::CreateIssue).await?;
-    let viewer = &caller.viewer;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let input: CreateBody = serde_json::from_slice(&body).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => ApiError::Invalid(FieldErrors {
-                title: Some(format!("{e}")),
-                description: None,
-            }),
-            _ => ApiError::BadJson(format!("the body is not valid JSON: {e}")),
-        }
-    })?;
-    let issue = NewIssue::parse(&input.title, &input.description).map_err(ApiError::Invalid)?;
-    let created = state
-        .issues
-        .create(&issue, &viewer.sub, &viewer.name, now_millis())
-        .await?;
-    state
-        .audit
-        .record(audit::Event {
-            event: "issue_created",
-            actor: Some(viewer),
-            via: Some("rest"),
-            detail: Some(format!("issue {}", created.id)),
-            request_id: caller.request_id.as_deref(),
-            ..Default::default()
-        })
-        .await;
-    let mut response = (StatusCode::CREATED, Json(&created)).into_response();
+    let input: CreateBody = json_body(&headers, &body)?;
+    let created = tracker::create(&state, &caller.caller(), &input.title, &input.description).await?;
+    let mut response = (StatusCode::CREATED, etag(&created), Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// A change: fields left out stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchBody {
+    /// Needs the `edit` scopes.
+    title: Option<String>,
+    /// Needs the `edit` scopes.
+    description: Option<String>,
+    /// `open` or `closed`; needs the `close` scopes.
+    status: Option<String>,
+    /// A person's `sub` (someone who has signed in), `me`, or `null` to unassign; needs the
+    /// `assign` scopes.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    assignee: Option<Option<String>>,
+}
+
+/// `Some(value)` for a field that is present, `null` included.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Changes an issue: `If-Match` (its `ETag`, or `*`) is required; each field needs its own
+/// scopes (`x-permissions`).
+#[utoipa::path(patch, path = "/api/v1/issues/{id}", operation_id = "change_issue", request_body = PatchBody,
+    params(("If-Match" = String, Header, description = "The issue's ETag, or *")),
+    responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404),
+        (status = 412, description = "changed since that version"), (status = 415), (status = 422), (status = 428)),
+    security(("bearer" = [])),
+    extensions(("x-permissions" = json!({"title": "edit_issue", "description": "edit_issue", "status": "close_issue", "assignee": "assign_issue"}))))]
+async fn change(
+    State(state): State<AppState>,
+    caller: Bearer,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
+    let input: PatchBody = json_body(&headers, &body)?;
+    let status = match input.status.as_deref() {
+        None => None,
+        Some(status) => Some(parse_status(status).ok_or_else(|| {
+            ApiError::Invalid(FieldErrors {
+                status: Some("`open` or `closed`".into()),
+                ..FieldErrors::default()
+            })
+        })?),
+    };
+    let change = IssueChange {
+        title: input.title,
+        description: input.description,
+        status,
+        assignee: input.assignee,
+    };
+    for permission in access::needed_for(&change) {
+        authorize(&caller, &state, permission).await?;
+    }
+    let id = issue_id(&id)?;
+    let expected = if_match(&headers)?;
+    let issue = tracker::change(&state, &caller.caller(), id, change, expected).await?;
+    Ok((etag(&issue), Json(issue)).into_response())
+}
+
+/// Deletes an issue (a soft delete, recorded in the audit trail). `If-Match` is optional.
+#[utoipa::path(delete, path = "/api/v1/issues/{id}", operation_id = "delete_issue",
+    params(("If-Match" = Option<String>, Header, description = "The issue's ETag, or *")),
+    responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 412)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("delete_issue"))))]
+async fn delete(
+    State(state): State<AppState>,
+    caller: Bearer,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::DeleteIssue).await?;
+    let id = issue_id(&id)?;
+    let expected = match headers.contains_key(header::IF_MATCH) {
+        true => if_match(&headers)?,
+        false => None,
+    };
+    tracker::delete(&state, &caller.caller(), id, expected).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/issues/{id}/comments` parameters.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CommentsQuery {
+    /// Continue after this comment id (a page's `next_after`).
+    after: Option<i64>,
+    /// 1–100; 50 by default.
+    limit: Option<i64>,
+}
+
+/// An issue's comments, oldest first.
+#[utoipa::path(get, path = "/api/v1/issues/{id}/comments", operation_id = "list_comments", params(CommentsQuery),
+    responses((status = 200, body = CommentPage), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
+async fn comments(
+    State(state): State<AppState>,
+    caller: Bearer,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
+    let query: CommentsQuery = parse_query(query.as_deref())?;
+    let id = issue_id(&id)?;
+    state.issues.get(id).await?.ok_or(ApiError::NotFound)?;
+    let page = state
+        .issues
+        .comments(id, query.after, query.limit.unwrap_or(COMMENT_PAGE_SIZE))
+        .await?;
+    Ok(Json(page).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    body: String,
+}
+
+/// Comments on an issue.
+#[utoipa::path(post, path = "/api/v1/issues/{id}/comments", operation_id = "add_comment", request_body = CommentBody,
+    responses((status = 201, body = Comment), (status = 401), (status = 403), (status = 404), (status = 415), (status = 422)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("comment"))))]
+async fn comment(
+    State(state): State<AppState>,
+    caller: Bearer,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::Comment).await?;
+    let input: CommentBody = json_body(&headers, &body)?;
+    let comment = tracker::comment(&state, &caller.caller(), issue_id(&id)?, &input.body).await?;
+    Ok((StatusCode::CREATED, Json(comment)).into_response())
+}
+
+/// People who have signed in: whom issues can be assigned to.
+#[utoipa::path(get, path = "/api/v1/people", operation_id = "list_people",
+    responses((status = 200, body = Vec<Person>), (status = 401), (status = 403)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("assign_issue"))))]
+async fn people(State(state): State<AppState>, caller: Bearer) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::AssignIssue).await?;
+    Ok(Json(state.people.list().await?).into_response())
 }

@@ -35,6 +35,7 @@ use crate::server::auth::session::Sessions;
 use crate::server::config::{Config, Overrides};
 use crate::server::db::{Db, DbError, SingleWriter};
 use crate::server::issues::Issues;
+use crate::server::people::People;
 use crate::server::live::LiveConfig;
 use crate::server::random::RandomUnavailable;
 use crate::server::seal::Sealer;
@@ -164,6 +165,7 @@ impl Application {
         let state = AppState::new(Shared {
             config: live.clone(),
             issues: Issues::new(db.clone()),
+            people: People::new(db.clone()),
             audit: AuditTrail::new(db.clone()),
             db,
             sessions,

@@ -13,6 +13,7 @@ use crate::server::auth::session::Sessions;
 use crate::server::db::Db;
 use crate::server::issues::Issues;
 use crate::server::live::LiveConfig;
+use crate::server::people::People;
 
 /// Cloned for every request (axum state, Leptos context): one reference count, not one per
 /// field (those counters, shared by every core, showed up in profiles).
@@ -41,6 +42,7 @@ pub struct Shared {
     pub tokens: Arc<TokenVerifier>,
     pub sessions: Sessions,
     pub issues: Issues,
+    pub people: People,
     pub audit: AuditTrail,
     pub leptos_options: LeptosOptions,
 }

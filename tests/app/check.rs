@@ -46,7 +46,7 @@ async fn a_good_configuration_passes_every_check() {
     assert!(!report.has_problems(), "{report}");
     for expected in [
         "is valid",
-        "added to APIScopes: `issues:view issues:create audit:view` (openid always",
+        "added to APIScopes: `issues:view issues:create issues:comment issues:edit issues:close issues:assign issues:delete audit:view` (openid always",
         "discovery answered at",
         "issuer is `",
         "announces authorization_endpoint, token_endpoint, revocation_endpoint, end_session_endpoint",

@@ -94,7 +94,15 @@ pub fn config_json(idp_org_url: &str, app_base: &str, dir: &Path) -> String {
             "ClientSecret": SECRET,
             "APIScopes": ["openid", "email", "profile", "internal_login"]
         },
-        "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } },
+        "Features": { "Issues": { "scopes": {
+            "create": ["issues:create"],
+            "view": ["issues:view"],
+            "comment": ["issues:comment"],
+            "edit": ["issues:edit"],
+            "close": ["issues:close"],
+            "assign": ["issues:assign"],
+            "delete": ["issues:delete"]
+        } } },
         "Server": {
             "DataDir": dir.display().to_string(),
             "SessionKey": STANDARD.encode(SESSION_KEY)
@@ -551,3 +559,18 @@ pub async fn signed_in_with_cookie(app: &TestApp, user: (&str, &str)) -> (reqwes
         .to_string();
     (client, session)
 }
+
+/// The permissions a `session_info` answer grants, by name (in alphabetical order).
+pub fn allowed(info: &Value) -> Vec<String> {
+    let permissions = info["permissions"].as_object().expect("permissions");
+    permissions
+        .iter()
+        .filter(|(_, allowed)| **allowed == json!(true))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// What the dev IdP's Manager role may do with the shipped scopes: all but delete and audit.
+pub const MANAGER_MAY: [&str; 6] = ["assign_issue", "close_issue", "comment", "create_issue", "edit_issue", "view_issues"];
+/// What the Employee role may do: view and comment.
+pub const EMPLOYEE_MAY: [&str; 2] = ["comment", "view_issues"];

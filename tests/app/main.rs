@@ -11,11 +11,13 @@ mod live_reload;
 mod logs;
 mod peer_op;
 mod sign_in_core;
+mod tracker;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use harness::{
-    CLIENT_ID, EMILY, JOHN, OTHER_CLIENT, Options, SESSION_KEY, TestApp, browser, location, query_of, sign_in_rows,
+    CLIENT_ID, EMILY, EMPLOYEE_MAY, JOHN, MANAGER_MAY, OTHER_CLIENT, Options, SESSION_KEY, TestApp, allowed, browser,
+    location, query_of, sign_in_rows,
     signed_in_with_cookie,
 };
 use issues_app::server::seal::Sealer;
@@ -36,10 +38,7 @@ async fn john_signs_in_and_may_create_and_list() {
     let (status, info) = app.call(&john, "session_info", &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(info["user"]["name"], "John Manager");
-    assert_eq!(
-        info["permissions"],
-        json!({"view_issues": true, "create_issue": true, "view_audit": false})
-    );
+    assert_eq!(allowed(&info), MANAGER_MAY);
 
     // The newest page is cached in memory with SQLite: warm it, then create.
     let (status, page) = app.call(&john, "list_issues", &[]).await;
@@ -79,10 +78,7 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
     let emily = browser();
     app.sign_in(&emily, EMILY, "/").await;
     let (_, info) = app.call(&emily, "session_info", &[]).await;
-    assert_eq!(
-        info["permissions"],
-        json!({"view_issues": true, "create_issue": false, "view_audit": false})
-    );
+    assert_eq!(allowed(&info), EMPLOYEE_MAY);
     assert!(!info["scopes"].as_array().unwrap().contains(&json!("issues:create")));
 
     let (status, page) = app.call(&emily, "list_issues", &[]).await;
@@ -115,7 +111,10 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("not permitted"), "{html}");
+    assert!(
+        html.contains("create issues: your access lacks the scope issues:create."),
+        "the page says why: {html}"
+    );
 }
 
 #[tokio::test]

@@ -75,6 +75,12 @@ async fn callback(
             Ok(_) => state.sessions.signed_in_as(&session).await,
             Err(_) => None,
         };
+        // Whom issues can be assigned to: everyone who has signed in.
+        if let Some(who) = &who
+            && let Err(error) = state.people.seen(&who.sub, &who.name, clock::now()).await
+        {
+            tracing::error!(%error, "could not record who signed in");
+        }
         state
             .audit
             .record(audit::Event {

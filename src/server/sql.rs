@@ -1,0 +1,46 @@
+//! Queries assembled at run time (the board's filters, partial updates): the SQL text with
+//! `$N` placeholders and the values bound to them, in order. Both backends accept the text.
+
+#[derive(Clone)]
+pub enum Param {
+    Int(i64),
+    Text(String),
+    /// A text value that may be NULL.
+    OptText(Option<String>),
+}
+
+#[derive(Default)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<Param>,
+}
+
+impl Sql {
+
+    /// Appends `text`.
+    pub fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    /// Binds `value` and returns its placeholder (`$N`).
+    pub fn bind(&mut self, value: Param) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+}
+
+/// Binds every parameter of `$sql` to `$query` (a `sqlx::query` or `query_as` on `$sql.text`).
+#[macro_export]
+macro_rules! bind_all {
+    ($query:expr, $sql:expr) => {{
+        let mut query = $query;
+        for param in &$sql.params {
+            query = match param {
+                $crate::server::sql::Param::Int(value) => query.bind(*value),
+                $crate::server::sql::Param::Text(value) => query.bind(value.as_str()),
+                $crate::server::sql::Param::OptText(value) => query.bind(value.as_deref()),
+            };
+        }
+        query
+    }};
+}

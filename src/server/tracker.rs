@@ -1,0 +1,156 @@
+//! What the tracker does once a caller is allowed (the server functions and the REST API
+//! decide that first, with `access::require`): validate, store, record in the audit trail.
+//! One error type for both front doors, which map it to their own.
+
+use crate::access::Viewer;
+use crate::model::{Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem};
+use crate::server::audit;
+use crate::server::clock;
+use crate::server::issues::Changed;
+use crate::server::state::AppState;
+
+#[derive(Debug)]
+pub enum TrackerError {
+    NotFound,
+    /// Changed since the caller's version: the issue as it is now.
+    Stale(Box<Issue>),
+    Invalid(FieldErrors),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for TrackerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// Who asked, and through which door (for the audit trail).
+pub struct Caller<'a> {
+    pub viewer: &'a Viewer,
+    /// `server_function` or `rest`.
+    pub via: &'static str,
+    pub request_id: Option<&'a str>,
+}
+
+impl Caller<'_> {
+    async fn record(&self, state: &AppState, event: &'static str, detail: String) {
+        state
+            .audit
+            .record(audit::Event {
+                event,
+                actor: Some(self.viewer),
+                via: Some(self.via),
+                detail: Some(detail),
+                request_id: self.request_id,
+                ..Default::default()
+            })
+            .await;
+    }
+}
+
+pub async fn create(state: &AppState, caller: &Caller<'_>, title: &str, description: &str) -> Result<Issue, TrackerError> {
+    let issue = NewIssue::parse(title, description).map_err(TrackerError::Invalid)?;
+    let created = state.issues.create(&issue, caller.viewer, clock::now_millis()).await?;
+    caller.record(state, "issue_created", format!("issue {}", created.id)).await;
+    Ok(created)
+}
+
+/// Applies `change` made from version `expected` (`None`: any). The assignee is a `sub` of
+/// someone who has signed in, or `me`.
+pub async fn change(
+    state: &AppState,
+    caller: &Caller<'_>,
+    id: i64,
+    mut change: IssueChange,
+    expected: Option<i64>,
+) -> Result<Issue, TrackerError> {
+    let mut problems = FieldErrors::default();
+    if let Some(title) = &mut change.title {
+        problems.title = title_problem(title);
+        *title = title.trim().to_string();
+    }
+    if let Some(description) = &mut change.description {
+        problems.description = description_problem(description);
+        *description = description.trim_end().to_string();
+    }
+    let assignee_name = match &mut change.assignee {
+        Some(Some(sub)) if sub == "me" || *sub == caller.viewer.sub => {
+            *sub = caller.viewer.sub.clone();
+            // The name they signed in with; a program's token names only its user's sub.
+            match state.people.find(sub).await? {
+                Some(person) => Some(person.name),
+                None => {
+                    let viewer = caller.viewer;
+                    state.people.seen(&viewer.sub, &viewer.name, clock::now()).await?;
+                    Some(viewer.name.clone())
+                }
+            }
+        }
+        Some(Some(sub)) => match state.people.find(sub).await? {
+            Some(person) => Some(person.name),
+            None => {
+                problems.assignee = Some("No one with that id has signed in here.".into());
+                None
+            }
+        },
+        _ => None,
+    };
+    if change.is_empty() {
+        problems.title = Some("Nothing to change.".into());
+    }
+    if !problems.is_empty() {
+        return Err(TrackerError::Invalid(problems));
+    }
+    let issue = match state
+        .issues
+        .change(id, &change, assignee_name, expected, caller.viewer, clock::now_millis())
+        .await?
+    {
+        Changed::Done(issue) => issue,
+        Changed::NotFound => return Err(TrackerError::NotFound),
+        Changed::Stale(current) => return Err(TrackerError::Stale(Box::new(current))),
+    };
+    let what = format!("issue {id}");
+    if change.title.is_some() || change.description.is_some() {
+        caller.record(state, "issue_edited", what.clone()).await;
+    }
+    match change.status {
+        Some(status) if status == crate::model::CLOSED => caller.record(state, "issue_closed", what.clone()).await,
+        Some(_) => caller.record(state, "issue_reopened", what.clone()).await,
+        None => {}
+    }
+    if change.assignee.is_some() {
+        let to = issue.assignee_name.as_deref().unwrap_or("no one");
+        caller.record(state, "issue_assigned", format!("{what} to {to}")).await;
+    }
+    Ok(issue)
+}
+
+/// Soft-deletes issue `id` (made from version `expected`, when given).
+pub async fn delete(state: &AppState, caller: &Caller<'_>, id: i64, expected: Option<i64>) -> Result<(), TrackerError> {
+    match state.issues.delete(id, expected, clock::now_millis()).await? {
+        Changed::Done(_) => {}
+        Changed::NotFound => return Err(TrackerError::NotFound),
+        Changed::Stale(current) => return Err(TrackerError::Stale(Box::new(current))),
+    }
+    caller.record(state, "issue_deleted", format!("issue {id}")).await;
+    Ok(())
+}
+
+pub async fn comment(state: &AppState, caller: &Caller<'_>, issue_id: i64, body: &str) -> Result<Comment, TrackerError> {
+    let body = parse_comment(body).map_err(|problem| {
+        TrackerError::Invalid(FieldErrors {
+            body: Some(problem),
+            ..FieldErrors::default()
+        })
+    })?;
+    let comment = state
+        .issues
+        .add_comment(issue_id, &body, caller.viewer, clock::now_millis())
+        .await?
+        .ok_or(TrackerError::NotFound)?;
+    caller
+        .record(state, "comment_added", format!("issue {issue_id}, comment {}", comment.id))
+        .await;
+    Ok(comment)
+}
