@@ -7,13 +7,13 @@ use leptos::prelude::*;
 use crate::api::{SignIn, SignOut};
 use crate::error::AppError;
 
-#[component]
+#[island]
 pub fn SignInButton(
     /// Where the browser comes back to after signing in (a path of this app).
     #[prop(into)]
     return_to: String,
-    id: &'static str,
-    #[prop(optional)] primary: bool,
+    #[prop(into)] id: String,
+    primary: bool,
 ) -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
     view! {
@@ -25,7 +25,7 @@ pub fn SignInButton(
     }
 }
 
-#[component]
+#[island]
 pub fn SignOutButton() -> impl IntoView {
     let action = ServerAction::<SignOut>::new();
     view! {

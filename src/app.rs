@@ -1,4 +1,5 @@
-//! The Leptos application: the HTML shell, the router and the page frame.
+//! The Leptos application: the HTML shell, the router and the page frame. Rendered on the
+//! server (islands mode): only `#[island]` components are hydrated in the browser.
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -22,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -37,22 +38,20 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_session();
 
-    // Effects never run during server rendering: this attribute proves the WASM is live.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-
     view! {
         <Stylesheet id="leptos" href="/pkg/issues-app.css"/>
         <Title text="Issues"/>
         <Router>
-            <div class="app" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
+            // The WASM sets it to "true" once the page's islands are live (see `hydrate`).
+            <div class="app" data-hydrated="false">
                 <Header/>
                 <main class="content">
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/issues") view=IssuesPage/>
                         <Route path=path!("/issues/new") view=NewIssuePage/>
-                        <Route path=path!("/issues/:id") view=IssuePage/>
+                        // Rendered whole before it is sent: a missing issue answers 404.
+                        <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                     </Routes>
@@ -100,7 +99,7 @@ fn Header() -> impl IntoView {
                                 }
                                 None => {
                                     view! {
-                                        <SignInButton return_to="/" id="header-sign-in"/>
+                                        <SignInButton return_to="/" id="header-sign-in" primary=false/>
                                     }
                                         .into_any()
                                 }

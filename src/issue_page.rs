@@ -1,7 +1,8 @@
 //! An issue's page (`/issues/{id}`): the issue, who closed it and when, its assignee, the
 //! comment thread, and a control for each action the caller may take — each shown only with
 //! its permission (decided on the server and received as data), with a line saying why for
-//! the others. The server checks again on every call.
+//! the others. The server checks again on every call. The issue is an island: hydrated in the
+//! browser, given its id and the caller's permissions.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -25,7 +26,10 @@ pub fn IssuePage() -> impl IntoView {
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to=path() message="Sign in to see this issue."/> }.into_any(),
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
-                Ok(info) => view! { <IssueView permissions=info.permissions/> }.into_any(),
+                Ok(info) => match params.with_untracked(|params| params.get("id").and_then(|id| id.parse::<i64>().ok())) {
+                    Some(id) => view! { <IssueView id permissions=info.permissions/> }.into_any(),
+                    None => missing(),
+                },
             })}
         </Suspense>
     }
@@ -49,10 +53,15 @@ struct Actions {
     delete: ServerAction<DeleteIssue>,
 }
 
-#[component]
-fn IssueView(permissions: Permissions) -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.read().get("id").and_then(|id| id.parse::<i64>().ok()));
+fn missing() -> AnyView {
+    #[cfg(feature = "ssr")]
+    crate::server::status::of_page(404);
+    view! { <p class="notice error" role="alert" id="issue-missing">"No such issue: it may have been deleted."</p> }.into_any()
+}
+
+/// The issue and its controls: an island, hydrated in the browser.
+#[island]
+fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     let actions = Actions {
         edit: ServerAction::new(),
         status: ServerAction::new(),
@@ -68,15 +77,7 @@ fn IssueView(permissions: Permissions) -> impl IntoView {
             actions.comment.version().get(),
         )
     };
-    let detail = Resource::new(
-        move || (id.get(), changes()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_issue(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let detail = Resource::new(changes, move |_| get_issue(id));
     let draft = Draft {
         open: RwSignal::new(false),
         title: RwSignal::new(String::new()),
@@ -93,11 +94,7 @@ fn IssueView(permissions: Permissions) -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading the issue…"</p> }>
             {move || detail.get().map(|result| match result {
                 Ok(detail) => issue_view(detail, permissions.get_value(), actions, draft),
-                Err(AppError::NotFound) => {
-                    #[cfg(feature = "ssr")]
-                    crate::server::status::of_page(404);
-                    view! { <p class="notice error" role="alert" id="issue-missing">"No such issue: it may have been deleted."</p> }.into_any()
-                }
+                Err(AppError::NotFound) => missing(),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>

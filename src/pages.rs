@@ -1,5 +1,6 @@
-//! The pages: home, the issue board, the create page, the audit trail. What they show comes from the server's
-//! decision (`session_info`); the server checks again on every call.
+//! The pages: home, the issue board, the create page, the audit trail. Rendered on the server;
+//! the board and the create form are islands (hydrated in the browser). What they show comes
+//! from the server's decision (`session_info`); the server checks again on every call.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -82,6 +83,7 @@ pub(crate) fn SignInPrompt(#[prop(into)] return_to: String, message: &'static st
 #[component]
 pub fn IssuesPage() -> impl IntoView {
     let session = use_session();
+    let query_map = use_query_map();
     view! {
         <div class="page-head">
             <h1>"Issues"</h1>
@@ -93,8 +95,24 @@ pub fn IssuesPage() -> impl IntoView {
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
                 Ok(info) => {
                     let why_no_create = info.permissions.why_not(Permission::CreateIssue);
+                    let query = query_map.with_untracked(|query| {
+                        let get = |key: &str| query.get(key).unwrap_or_default();
+                        BoardQuery {
+                            status: get("status"),
+                            assignee: get("assignee"),
+                            author: get("author"),
+                            q: get("q"),
+                        }
+                    });
                     view! {
-                        <IssueBoard can_create=info.permissions.create_issue/>
+                        {board_filter(&query)}
+                        <IssueBoard
+                            can_create=info.permissions.create_issue
+                            status=query.status
+                            assignee=query.assignee
+                            author=query.author
+                            q=query.q
+                        />
                         {why_no_create.map(|why| view! { <p class="why muted" id="why-no-create">{why}</p> })}
                     }
                     .into_any()
@@ -138,55 +156,63 @@ fn some(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_string())
 }
 
-#[component]
-fn IssueBoard(can_create: bool) -> impl IntoView {
-    let create = ServerAction::<CreateIssue>::new();
-    let query_map = use_query_map();
-    let query = Memo::new(move |_| {
-        let query = query_map.read();
-        let get = |key: &str| query.get(key).unwrap_or_default();
-        BoardQuery {
-            status: get("status"),
-            assignee: get("assignee"),
-            author: get("author"),
-            q: get("q"),
-        }
-    });
-    let before = RwSignal::new(None::<i64>);
-    let page = Resource::new(
-        move || (create.version().get(), query.get(), before.get()),
-        |(_, query, before)| list_issues(some(&query.status), some(&query.assignee), some(&query.author), some(&query.q), before),
-    );
-    // A new issue is shown at the top, and other filters start from their newest page.
-    Effect::new(move |_| {
-        create.version().track();
-        query.track();
-        before.set(None);
-    });
-    let status = move || query.read().status.clone();
-    let chosen = move |field: fn(&BoardQuery) -> &String, value: &str| field(&query.read()) == value;
+/// The filters: a plain GET form, so the address says what is shown.
+fn board_filter(query: &BoardQuery) -> impl IntoView + use<> {
+    let option = |value: &'static str, label: &'static str, current: &str| {
+        view! { <option value=value selected=current == value>{label}</option> }
+    };
     view! {
-        {can_create.then(|| view! { <CreateIssueForm action=create/> })}
         <form method="get" action="/issues" class="card filters" id="board-filter" role="search">
-            <input type="hidden" name="status" value=status/>
+            <input type="hidden" name="status" value=query.status.clone()/>
             <label for="filter-q">"Search"</label>
-            <input id="filter-q" name="q" type="search" placeholder="words in titles, descriptions, comments" value=move || query.read().q.clone()/>
+            <input id="filter-q" name="q" type="search" placeholder="words in titles, descriptions, comments" value=query.q.clone()/>
             <label for="filter-assignee">"Assignee"</label>
             <select id="filter-assignee" name="assignee">
-                <option value="">"anyone"</option>
-                <option value="me" selected=move || chosen(|q| &q.assignee, "me")>"me"</option>
-                <option value="unassigned" selected=move || chosen(|q| &q.assignee, "unassigned")>"unassigned"</option>
+                {option("", "anyone", &query.assignee)}
+                {option("me", "me", &query.assignee)}
+                {option("unassigned", "unassigned", &query.assignee)}
             </select>
             <label for="filter-author">"Author"</label>
             <select id="filter-author" name="author">
-                <option value="">"anyone"</option>
-                <option value="me" selected=move || chosen(|q| &q.author, "me")>"me"</option>
+                {option("", "anyone", &query.author)}
+                {option("me", "me", &query.author)}
             </select>
             <button type="submit" class="secondary" id="filter-submit">"Show"</button>
         </form>
+    }
+}
+
+/// The list with its pager and, with the create scope, the create form: an island, so a new
+/// issue appears at the top without a page load.
+#[island]
+fn IssueBoard(can_create: bool, status: String, assignee: String, author: String, q: String) -> impl IntoView {
+    let query = BoardQuery {
+        status,
+        assignee,
+        author,
+        q,
+    };
+    let create = ServerAction::<CreateIssue>::new();
+    let before = RwSignal::new(None::<i64>);
+    let filters = query.clone();
+    let page = Resource::new(
+        move || (create.version().get(), before.get()),
+        move |(_, before)| {
+            let q = filters.clone();
+            list_issues(some(&q.status), some(&q.assignee), some(&q.author), some(&q.q), before)
+        },
+    );
+    // A new issue is shown at the top: go back to the newest page.
+    Effect::new(move |_| {
+        if create.version().get() > 0 {
+            before.set(None);
+        }
+    });
+    view! {
+        {can_create.then(|| view! { <CreateIssueForm action=create/> })}
         <Transition fallback=|| view! { <p class="muted">"Loading issues…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => issue_list(page, query.get(), before),
+                Ok(page) => issue_list(page, query.clone(), before),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
@@ -341,13 +367,17 @@ pub fn NewIssuePage() -> impl IntoView {
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues/new" message="Sign in to create an issue."/> }.into_any(),
                 Ok(info) if !info.permissions.create_issue => not_permitted(&info, Permission::CreateIssue),
-                Ok(_) => {
-                    let action = ServerAction::<CreateIssue>::new();
-                    view! { <CreateIssueForm action/> }.into_any()
-                }
+                Ok(_) => view! { <NewIssueForm/> }.into_any(),
             })}
         </Suspense>
     }
+}
+
+/// The create form on its own page.
+#[island]
+fn NewIssueForm() -> impl IntoView {
+    let action = ServerAction::<CreateIssue>::new();
+    view! { <CreateIssueForm action/> }
 }
 
 #[component]

@@ -6,17 +6,23 @@ test("Emily (Employee) sees issues but can never create one", async ({ page, req
   await createIssueAsJohn(request, johns);
 
   await signIn(page, EMILY);
-  await expect(page.locator("#perm-view")).toHaveText("✓ You can view issues");
-  await expect(page.locator("#perm-create")).toHaveText("✗ You cannot create issues");
+  await expect(page.locator("#perm-view_issues")).toHaveText("✓ You can view issues");
+  await expect(page.locator("#perm-create_issue")).toHaveText(
+    "✗ You can't create issues: your access lacks the scope issues:create.",
+  );
 
   await page.goto("/issues");
   await hydrated(page);
   await expect(page.locator("#issue-list")).toContainText(johns);
   await expect(page.locator("#create-issue")).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Create issue" })).toHaveCount(0);
+  await expect(page.locator("#new-issue-link")).toHaveCount(0);
+  await expect(page.locator("#why-no-create")).toContainText("lacks the scope issues:create");
 
   await page.goto("/issues/new");
-  await expect(page.locator("#not-permitted")).toHaveText("You are not permitted to create issues.");
+  await expect(page.locator("#no-permission")).toHaveText(
+    "You can't create issues: your access lacks the scope issues:create.",
+  );
   await expect(page.locator("#create-issue")).toHaveCount(0);
 
   // A forged call from her page, with her cookies, is refused by the server.

@@ -28,8 +28,8 @@ export async function signIn(page: Page, user: { username: string; password: str
   await expect(page.locator("#user-name")).toBeVisible();
 }
 
-/** Creates an issue as John through the bearer REST API, as another program would. */
-export async function createIssueAsJohn(request: APIRequestContext, title: string) {
+/** Creates an issue as John through the bearer REST API, as another program would; answers it. */
+export async function createIssueAsJohn(request: APIRequestContext, title: string, description = "Created through the REST API") {
   const token = await request.post(`${IDP}/oauth2/token`, {
     headers: { authorization: "Basic " + Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64") },
     form: { grant_type: "password", username: JOHN.username, password: JOHN.password, scope: "issues:create issues:view" },
@@ -38,9 +38,10 @@ export async function createIssueAsJohn(request: APIRequestContext, title: strin
   const { access_token } = await token.json();
   const created = await request.post("/api/v1/issues", {
     headers: { authorization: `Bearer ${access_token}` },
-    data: { title, description: "Created through the REST API" },
+    data: { title, description },
   });
   expect(created.status()).toBe(201);
+  return (await created.json()) as { id: number; version: number; title: string };
 }
 
 export function unique(prefix: string) {

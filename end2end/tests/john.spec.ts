@@ -5,8 +5,9 @@ test("John (Manager) signs in, may create and view, and creates an issue", async
   await signIn(page, JOHN);
   await hydrated(page);
   await expect(page.locator("#welcome-name")).toHaveText(JOHN.name);
-  await expect(page.locator("#perm-view")).toHaveText("✓ You can view issues");
-  await expect(page.locator("#perm-create")).toHaveText("✓ You can create issues");
+  await expect(page.locator("#perm-view_issues")).toHaveText("✓ You can view issues");
+  await expect(page.locator("#perm-create_issue")).toHaveText("✓ You can create issues");
+  await expect(page.locator("#new-issue-link")).toBeVisible();
 
   await page.getByRole("link", { name: "All issues" }).click();
   await page.waitForURL("**/issues");
@@ -21,7 +22,7 @@ test("John (Manager) signs in, may create and view, and creates an issue", async
   await page.getByLabel("Description").fill("Room 4, since Monday");
   await page.getByRole("button", { name: "Create issue" }).click();
 
-  await expect(page.locator("#issue-list .issue-title").first()).toHaveText(title);
+  await expect(page.locator("#issue-list .issue-title a").first()).toHaveText(title);
   await expect(page.locator("#create-status")).toContainText("Created");
   await expect(page.getByLabel("Title")).toHaveValue("");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);

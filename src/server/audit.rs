@@ -10,6 +10,7 @@ use crate::model::{AuditEntry, AuditPage};
 use crate::on_db;
 use crate::server::clock;
 use crate::server::db::Db;
+use crate::server::sql::keyset_page;
 
 /// Events per page of the trail.
 pub const AUDIT_PAGE_SIZE: i64 = 50;
@@ -106,13 +107,7 @@ impl AuditTrail {
         .bind(limit + 1)
         .fetch_all(pool)
         .await)?;
-        let next_before = match events.len() as i64 > limit {
-            true => {
-                events.truncate(limit as usize);
-                events.last().map(|event| event.id)
-            }
-            false => None,
-        };
+        let next_before = keyset_page(&mut events, limit, |event| event.id);
         Ok(AuditPage { events, next_before })
     }
 

@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::server::db::Db;
 use crate::server::local_cache::LocalCache;
-use crate::server::sql::{Param, Sql};
+use crate::server::sql::{Param, Sql, keyset_page};
 use crate::{bind_all, on_db};
 
 const COLUMNS: &str = "id, title, description, status, author_sub, author_name, assignee_sub, assignee_name, \
@@ -148,12 +148,7 @@ async fn board(db: &Db, filter: &BoardFilter, before: Option<i64>, limit: i64) -
     let mut issues: Vec<Issue> = on_db!(db, |pool| bind_all!(sqlx::query_as(&sql.text), sql)
         .fetch_all(pool)
         .await)?;
-    let next_before = if issues.len() as i64 > limit {
-        issues.truncate(limit as usize);
-        issues.last().map(|issue| issue.id)
-    } else {
-        None
-    };
+    let next_before = keyset_page(&mut issues, limit, |issue| issue.id);
     Ok(IssuePage {
         issues,
         next_before,
@@ -297,13 +292,7 @@ async fn comments(db: &Db, issue_id: i64, after: Option<i64>, limit: i64) -> Res
         .bind(limit + 1)
         .fetch_all(pool)
         .await)?;
-    let next_after = match comments.len() as i64 > limit {
-        true => {
-            comments.truncate(limit as usize);
-            comments.last().map(|comment| comment.id)
-        }
-        false => None,
-    };
+    let next_after = keyset_page(&mut comments, limit, |comment| comment.id);
     Ok(CommentPage { comments, next_after })
 }
 

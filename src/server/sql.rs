@@ -44,3 +44,14 @@ macro_rules! bind_all {
         query
     }};
 }
+
+/// Keyset pagination: `rows` were fetched with `LIMIT limit + 1`. Keeps `limit` of them and
+/// answers the key to continue from (the last kept row's) when there were more.
+pub fn keyset_page<T>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> Option<i64> {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(key)
+    } else {
+        None
+    }
+}
