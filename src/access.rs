@@ -156,7 +156,10 @@ impl Why {
         match self.missing.as_slice() {
             [] => format!("No one may {action} here: config.json does not allow it."),
             [scope] => format!("You can't {action}: your access lacks the scope {scope}."),
-            scopes => format!("You can't {action}: your access lacks the scopes {}.", scopes.join(", ")),
+            scopes => format!(
+                "You can't {action}: your access lacks the scopes {}.",
+                scopes.join(", ")
+            ),
         }
     }
 }

@@ -56,7 +56,8 @@ struct Actions {
 fn missing() -> AnyView {
     #[cfg(feature = "ssr")]
     crate::server::status::of_page(404);
-    view! { <p class="notice error" role="alert" id="issue-missing">"No such issue: it may have been deleted."</p> }.into_any()
+    view! { <p class="notice error" role="alert" id="issue-missing">"No such issue: it may have been deleted."</p> }
+        .into_any()
 }
 
 /// The issue and its controls: an island, hydrated in the browser.
@@ -75,6 +76,7 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
             actions.status.version().get(),
             actions.assign.version().get(),
             actions.comment.version().get(),
+            actions.delete.version().get(),
         )
     };
     let detail = Resource::new(changes, move |_| get_issue(id));
@@ -83,6 +85,17 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         title: RwSignal::new(String::new()),
         description: RwSignal::new(String::new()),
     };
+    let thread = ThreadState {
+        body: RwSignal::new(String::new()),
+        after: RwSignal::new(None),
+    };
+    // A comment that went through empties the form and shows the thread from its start.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.comment.value().get() {
+            thread.body.set(String::new());
+            thread.after.set(None);
+        }
+    });
     // A save that went through closes the form.
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.edit.value().get() {
@@ -93,7 +106,7 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the issue…"</p> }>
             {move || detail.get().map(|result| match result {
-                Ok(detail) => issue_view(detail, permissions.get_value(), actions, draft),
+                Ok(detail) => issue_view(detail, permissions.get_value(), actions, draft, thread),
                 Err(AppError::NotFound) => missing(),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
@@ -101,8 +114,18 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     }
 }
 
-fn issue_view(detail: IssueDetail, permissions: Permissions, actions: Actions, draft: Draft) -> AnyView {
-    let IssueDetail { issue, comments, people } = detail;
+fn issue_view(
+    detail: IssueDetail,
+    permissions: Permissions,
+    actions: Actions,
+    draft: Draft,
+    thread: ThreadState,
+) -> AnyView {
+    let IssueDetail {
+        issue,
+        comments,
+        people,
+    } = detail;
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
         let by = issue.closed_by_name.clone().unwrap_or_default();
@@ -111,7 +134,9 @@ fn issue_view(detail: IssueDetail, permissions: Permissions, actions: Actions, d
     let assignee = issue.assignee_name.clone().unwrap_or_else(|| "no one".into());
     let description = match issue.description.is_empty() {
         true => view! { <p class="muted">"No description."</p> }.into_any(),
-        false => view! { <p class="issue-description" id="issue-description">{issue.description.clone()}</p> }.into_any(),
+        false => {
+            view! { <p class="issue-description" id="issue-description">{issue.description.clone()}</p> }.into_any()
+        }
     };
     let refused: Vec<String> = [
         Permission::EditIssue,
@@ -149,7 +174,7 @@ fn issue_view(detail: IssueDetail, permissions: Permissions, actions: Actions, d
             {permissions.edit_issue.then(|| edit_control(&issue, actions.edit, draft))}
             {why_not}
         </article>
-        <Thread issue=id first=comments can_comment=permissions.comment action=actions.comment/>
+        <Thread issue=id first=comments can_comment=permissions.comment action=actions.comment state=thread/>
     }
     .into_any()
 }
@@ -162,7 +187,11 @@ fn refusal(failure: impl Fn() -> Option<AppError> + Send + Sync + 'static, id: &
 
 fn status_control(issue: &Issue, action: ServerAction<SetIssueStatus>) -> impl IntoView + use<> {
     let (id, version) = (issue.id, issue.version);
-    let (next, label) = if issue.is_open() { ("closed", "Close issue") } else { ("open", "Reopen issue") };
+    let (next, label) = if issue.is_open() {
+        ("closed", "Close issue")
+    } else {
+        ("open", "Reopen issue")
+    };
     view! {
         <ActionForm action attr:class="inline" attr:id="status-form">
             <input type="hidden" name="id" value=id/>
@@ -280,10 +309,24 @@ fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) ->
     }
 }
 
+/// What the thread holds across re-renders of the issue: the comment being written (a
+/// refused one loses nothing) and the page shown.
+#[derive(Clone, Copy)]
+struct ThreadState {
+    body: RwSignal<String>,
+    after: RwSignal<Option<i64>>,
+}
+
 /// The comments, oldest first, a page at a time; the form to add one.
 #[component]
-fn Thread(issue: i64, first: CommentPage, can_comment: bool, action: ServerAction<AddComment>) -> impl IntoView {
-    let after = RwSignal::new(None::<i64>);
+fn Thread(
+    issue: i64,
+    first: CommentPage,
+    can_comment: bool,
+    action: ServerAction<AddComment>,
+    state: ThreadState,
+) -> impl IntoView {
+    let ThreadState { body, after } = state;
     let later = Resource::new(
         move || after.get(),
         move |after| async move {
@@ -294,13 +337,6 @@ fn Thread(issue: i64, first: CommentPage, can_comment: bool, action: ServerActio
         },
     );
     let first = StoredValue::new(first);
-    let body = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = action.value().get() {
-            body.set(String::new());
-            after.set(None);
-        }
-    });
     let problem = move || match action.value().get() {
         Some(Err(AppError::Invalid(fields))) => fields.body,
         Some(Err(error)) => Some(error.to_string()),
@@ -337,7 +373,8 @@ fn Thread(issue: i64, first: CommentPage, can_comment: bool, action: ServerActio
 fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>) -> AnyView {
     let paged = after.get_untracked().is_some();
     let items = page.comments.into_iter().map(comment_item).collect_view();
-    let empty = (!paged && page.next_after.is_none() && items.is_empty()).then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
+    let empty = (!paged && page.next_after.is_none() && items.is_empty())
+        .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
     view! {
         {empty}
         <ol class="comments" id="comments">{items}</ol>

@@ -120,6 +120,17 @@ impl BoardFilter {
         if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
             return Err("keep the search to 200 characters".into());
         }
+        let person = match &assignee {
+            AssigneeFilter::Person(sub) => Some(sub),
+            _ => None,
+        };
+        if [person, author.as_ref(), search.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|value| has_control_characters(value) || value.contains(['\n', '\r', '\t']))
+        {
+            return Err("the filters contain control characters".into());
+        }
         Ok(Self {
             status,
             assignee,
@@ -205,7 +216,9 @@ pub fn parse_comment(body: &str) -> Result<String, String> {
     if length == 0 {
         Err("Write a comment.".into())
     } else if length > COMMENT_MAX_CHARS {
-        Err(format!("Keep the comment to {COMMENT_MAX_CHARS} characters ({length} now)."))
+        Err(format!(
+            "Keep the comment to {COMMENT_MAX_CHARS} characters ({length} now)."
+        ))
     } else if has_control_characters(body) {
         Err("The comment contains control characters.".into())
     } else {

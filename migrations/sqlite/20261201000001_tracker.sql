@@ -1,6 +1,6 @@
 -- The tracker. Issues gain a status (with who closed them and when), an assignee, a version
 -- for optimistic concurrency (every change bumps it), a comment count and soft deletion.
-ALTER TABLE issues ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE issues ADD COLUMN status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed'));
 ALTER TABLE issues ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE issues ADD COLUMN closed_at INTEGER;
 ALTER TABLE issues ADD COLUMN closed_by_sub TEXT;

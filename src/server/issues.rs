@@ -11,8 +11,8 @@ use serde_json::value::RawValue;
 
 use crate::access::Viewer;
 use crate::model::{
-    AssigneeFilter, BoardFilter, CLOSED, Comment, CommentPage, Issue, IssueChange, IssuePage,
-    NewIssue, OPEN, PAGE_SIZE, SharedPage, StatusCounts,
+    AssigneeFilter, BoardFilter, CLOSED, Comment, CommentPage, Issue, IssueChange, IssuePage, NewIssue, OPEN,
+    PAGE_SIZE, SharedPage, StatusCounts,
 };
 use crate::server::db::Db;
 use crate::server::local_cache::LocalCache;
@@ -72,7 +72,11 @@ fn search_words(search: &str) -> Vec<&str> {
 
 /// An FTS5 query matching every word (each quoted: a string, never an operator).
 fn fts5_query(words: &[&str]) -> String {
-    words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|word| format!("\"{word}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The filter's conditions (not the status: see [`board`]) over `issues`, or `None` when the
@@ -97,7 +101,9 @@ fn conditions(sql: &mut Sql, db: &Db, filter: &BoardFilter) -> Option<Vec<String
             return None;
         }
         if let Db::Postgres(_) = db {
-            let p = sql.bind(Param::Text(words.join(" ")));
+            // The text as typed: PostgreSQL's parser reads it as it read the stored text
+            // (`example.com` is one token there), and never as operators.
+            let p = sql.bind(Param::Text(search.clone()));
             conditions.push(format!(
                 "(issues.search @@ plainto_tsquery('simple', {p}) OR issues.id IN \
                  (SELECT issue_id FROM comments WHERE search @@ plainto_tsquery('simple', {p})))"
@@ -214,13 +220,7 @@ async fn get(db: &Db, id: i64) -> Result<Option<Issue>, sqlx::Error> {
 
 /// Runs an `UPDATE … RETURNING` made from `set` on issue `id` if it is not deleted and (when
 /// `expected` is given) still at that version; bumps the version.
-async fn change(
-    db: &Db,
-    id: i64,
-    mut set: Sql,
-    expected: Option<i64>,
-    now_ms: i64,
-) -> Result<Changed, sqlx::Error> {
+async fn change(db: &Db, id: i64, mut set: Sql, expected: Option<i64>, now_ms: i64) -> Result<Changed, sqlx::Error> {
     let now = set.bind(Param::Int(now_ms));
     let id_param = set.bind(Param::Int(id));
     let mut text = format!(
@@ -283,9 +283,7 @@ fn set_list(change: &IssueChange, assignee_name: Option<String>, actor: &Viewer,
 
 async fn comments(db: &Db, issue_id: i64, after: Option<i64>, limit: i64) -> Result<CommentPage, sqlx::Error> {
     let limit = limit.clamp(1, 100);
-    let sql = format!(
-        "SELECT {COMMENT_COLUMNS} FROM comments WHERE issue_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-    );
+    let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE issue_id = $1 AND id > $2 ORDER BY id LIMIT $3");
     let mut comments: Vec<Comment> = on_db!(db, |pool| sqlx::query_as(&sql)
         .bind(issue_id)
         .bind(after.unwrap_or(0))
@@ -335,9 +333,11 @@ async fn add_comment(
 }
 
 async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM issues WHERE deleted_at IS NULL")
-        .fetch_one(pool)
-        .await)
+    on_db!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM issues WHERE deleted_at IS NULL"
+    )
+    .fetch_one(pool)
+    .await)
 }
 
 pub struct Issues {

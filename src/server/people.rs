@@ -33,10 +33,12 @@ impl People {
     }
 
     pub async fn find(&self, sub: &str) -> Result<Option<Person>, sqlx::Error> {
-        on_db!(&self.db, |pool| sqlx::query_as("SELECT sub, name FROM people WHERE sub = $1")
-            .bind(sub)
-            .fetch_optional(pool)
-            .await)
+        on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT sub, name FROM people WHERE sub = $1"
+        )
+        .bind(sub)
+        .fetch_optional(pool)
+        .await)
     }
 
     /// People by name.

@@ -19,8 +19,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::{self, Permission, Refusal, Viewer, Why};
 use crate::error::AppError;
 use crate::model::{
-    AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, FieldErrors, Issue, IssueChange, IssuePage, PAGE_SIZE, Person,
-    parse_status,
+    AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, FieldErrors, Issue, IssueChange, IssuePage,
+    PAGE_SIZE, Person, parse_status,
 };
 use crate::server::audit;
 use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
@@ -304,8 +304,9 @@ fn etag(issue: &Issue) -> [(header::HeaderName, String); 1] {
     [(header::ETAG, format!("\"{}\"", issue.version))]
 }
 
-/// The version `If-Match` names: `Ok(None)` for `*`; 428 without the header, 412 for one
-/// that names no version of ours (RFC 9110 §13.1.1).
+/// The version `If-Match` names: `Ok(None)` for `*`; 428 without the header; one strong
+/// entity tag of ours (`"3"`) or `*`, else 400. A weak tag never matches (RFC 9110 §13.1.1):
+/// 412 with the issue as it is.
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let value = headers
         .get(header::IF_MATCH)
@@ -316,12 +317,16 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     if value == "*" {
         return Ok(None);
     }
-    let version = value
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map_err(|_| ApiError::InvalidRequest("If-Match is an ETag from this API, or *".into()))?;
-    Ok(Some(version))
+    if value.starts_with("W/") {
+        // No version is 0 (versions start at 1): a change made from it is always stale.
+        return Ok(Some(0));
+    }
+    value
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|version| version.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::InvalidRequest("If-Match is one ETag from this API (\"3\"), or *".into()))
 }
 
 /// The body as JSON of type `T`: 415 for another media type, 400 for bad JSON, 422 for JSON of
@@ -348,7 +353,8 @@ fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -
 }
 
 fn parse_query<T: serde::de::DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(query.unwrap_or_default()).map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))
+    serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))
 }
 
 /// An issue id from the path: anything else is no issue of ours.
@@ -559,6 +565,7 @@ async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
     authorize(&caller, &state, Permission::DeleteIssue).await?;
     let id = issue_id(&id)?;
     let expected = match headers.contains_key(header::IF_MATCH) {

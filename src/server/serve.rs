@@ -56,6 +56,9 @@ pub async fn serve(
             },
             () = &mut stop => break,
         };
+        // Pages are streamed in parts: without this, Nagle's algorithm holds a part back until
+        // the client's delayed ACK (40 ms).
+        let _ = stream.set_nodelay(true);
         // Each request learns the client's address (`ConnectInfo`, as with `axum::serve`) and
         // must be answered in time.
         let clock = Arc::new(RequestClock::default());

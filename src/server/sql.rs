@@ -16,7 +16,6 @@ pub struct Sql {
 }
 
 impl Sql {
-
     /// Appends `text`.
     pub fn push(&mut self, text: &str) {
         self.text.push_str(text);

@@ -3,7 +3,9 @@
 //! One error type for both front doors, which map it to their own.
 
 use crate::access::Viewer;
-use crate::model::{Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem};
+use crate::model::{
+    Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem,
+};
 use crate::server::audit;
 use crate::server::clock;
 use crate::server::issues::Changed;
@@ -48,10 +50,17 @@ impl Caller<'_> {
     }
 }
 
-pub async fn create(state: &AppState, caller: &Caller<'_>, title: &str, description: &str) -> Result<Issue, TrackerError> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller<'_>,
+    title: &str,
+    description: &str,
+) -> Result<Issue, TrackerError> {
     let issue = NewIssue::parse(title, description).map_err(TrackerError::Invalid)?;
     let created = state.issues.create(&issue, caller.viewer, clock::now_millis()).await?;
-    caller.record(state, "issue_created", format!("issue {}", created.id)).await;
+    caller
+        .record(state, "issue_created", format!("issue {}", created.id))
+        .await;
     Ok(created)
 }
 
@@ -85,6 +94,10 @@ pub async fn change(
                     Some(viewer.name.clone())
                 }
             }
+        }
+        Some(Some(sub)) if sub.chars().any(char::is_control) || sub.len() > 255 => {
+            problems.assignee = Some("That is not a person's id.".into());
+            None
         }
         Some(Some(sub)) => match state.people.find(sub).await? {
             Some(person) => Some(person.name),
@@ -137,7 +150,12 @@ pub async fn delete(state: &AppState, caller: &Caller<'_>, id: i64, expected: Op
     Ok(())
 }
 
-pub async fn comment(state: &AppState, caller: &Caller<'_>, issue_id: i64, body: &str) -> Result<Comment, TrackerError> {
+pub async fn comment(
+    state: &AppState,
+    caller: &Caller<'_>,
+    issue_id: i64,
+    body: &str,
+) -> Result<Comment, TrackerError> {
     let body = parse_comment(body).map_err(|problem| {
         TrackerError::Invalid(FieldErrors {
             body: Some(problem),
@@ -150,7 +168,11 @@ pub async fn comment(state: &AppState, caller: &Caller<'_>, issue_id: i64, body:
         .await?
         .ok_or(TrackerError::NotFound)?;
     caller
-        .record(state, "comment_added", format!("issue {issue_id}, comment {}", comment.id))
+        .record(
+            state,
+            "comment_added",
+            format!("issue {issue_id}, comment {}", comment.id),
+        )
         .await;
     Ok(comment)
 }

@@ -571,6 +571,13 @@ pub fn allowed(info: &Value) -> Vec<String> {
 }
 
 /// What the dev IdP's Manager role may do with the shipped scopes: all but delete and audit.
-pub const MANAGER_MAY: [&str; 6] = ["assign_issue", "close_issue", "comment", "create_issue", "edit_issue", "view_issues"];
+pub const MANAGER_MAY: [&str; 6] = [
+    "assign_issue",
+    "close_issue",
+    "comment",
+    "create_issue",
+    "edit_issue",
+    "view_issues",
+];
 /// What the Employee role may do: view and comment.
 pub const EMPLOYEE_MAY: [&str; 2] = ["comment", "view_issues"];

@@ -17,8 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use harness::{
     CLIENT_ID, EMILY, EMPLOYEE_MAY, JOHN, MANAGER_MAY, OTHER_CLIENT, Options, SESSION_KEY, TestApp, allowed, browser,
-    location, query_of, sign_in_rows,
-    signed_in_with_cookie,
+    location, query_of, sign_in_rows, signed_in_with_cookie,
 };
 use issues_app::server::seal::Sealer;
 use reqwest::StatusCode;

@@ -8,7 +8,9 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{CLIENT_ID, EMILY, JOHN, SECRET, SESSION_KEY, TestApp, allowed, browser, hidden, location, query_of};
+use crate::harness::{
+    CLIENT_ID, EMILY, JOHN, SECRET, SESSION_KEY, TestApp, allowed, browser, hidden, location, query_of,
+};
 
 const API: &str = "https://issues-app.local/api";
 const JOHN_SUB: &str = "0b4d7f64-3a0e-4c1b-9f58-6a2e8d1c7b01";

@@ -40,10 +40,21 @@ pub fn document_for(features: &FeatureScopes) -> utoipa::openapi::OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
-        SecurityScheme::Http(Http::builder().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
     for item in doc.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete, &mut item.put];
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.delete,
+            &mut item.put,
+        ];
         for operation in operations.into_iter().flatten() {
             with_scopes(operation, features);
         }
@@ -65,12 +76,15 @@ fn with_scopes(operation: &mut Operation, features: &FeatureScopes) {
         return;
     };
     let single = extensions.get("x-permission").and_then(permission);
-    let per_field = extensions.get("x-permissions").and_then(Value::as_object).map(|fields| {
-        fields
-            .iter()
-            .filter_map(|(field, name)| Some((field.clone(), scopes(features, permission(name)?))))
-            .collect::<serde_json::Map<_, _>>()
-    });
+    let per_field = extensions
+        .get("x-permissions")
+        .and_then(Value::as_object)
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|(field, name)| Some((field.clone(), scopes(features, permission(name)?))))
+                .collect::<serde_json::Map<_, _>>()
+        });
     // Every operation needs at least the view scopes; one with its own permission needs its.
     let required = single.unwrap_or(Permission::ViewIssues);
     let listed = features.required(required).map(<[String]>::to_vec).unwrap_or_default();
