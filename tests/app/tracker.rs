@@ -132,7 +132,7 @@ async fn emily_comments_but_every_other_change_is_refused_with_why_and_nothing_s
     assert_eq!(comment["body"], "Same on floor 2");
     assert_eq!(comment["author_name"], "Emily Employee");
 
-    let refused: [(&str, Vec<(&str, &str)>, &str); 4] = [
+    let refused = [
         (
             "set_issue_status",
             vec![("status", "closed")],
