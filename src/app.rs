@@ -20,7 +20,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <meta name="color-scheme" content="light"/>
+                <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
@@ -44,8 +44,9 @@ pub fn App() -> impl IntoView {
         <Router>
             // The WASM sets it to "true" once the page's islands are live (see `hydrate`).
             <div class="app" data-hydrated="false">
+                <a class="skip-link" href="#main">"Skip to content"</a>
                 <Header/>
-                <main class="content">
+                <main class="content" id="main" tabindex="-1">
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/issues") view=IssuesPage/>

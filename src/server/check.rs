@@ -203,12 +203,12 @@ async fn check_identity_provider(config: &Config, report: &mut Report) {
     #[cfg(feature = "dev-idp")]
     let _embedded = match &config.dev_idp {
         Some(dev) => match crate::server::embedded_idp::start(config, dev).await {
-            Ok(idp) => {
+            Ok(started) => {
                 report.ok(
                     "provider",
-                    format!("embedded development IdP started on {}", idp.local_addr()),
+                    format!("embedded development IdP started on {}", started.idp.local_addr()),
                 );
-                Some(idp)
+                Some(started.idp)
             }
             Err(error) if error.is_address_in_use() => {
                 report.note(

@@ -4,7 +4,11 @@
 
 use dev_idp::{DirectoryFile, Registration, RunningIdp, StartError};
 
+use crate::access::Viewer;
+use crate::model::NewIssue;
+use crate::server::clock;
 use crate::server::config::{Config, DevIdpConfig};
+use crate::server::issues::Issues;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedIdpError {
@@ -22,8 +26,14 @@ impl EmbeddedIdpError {
     }
 }
 
+/// The embedded IdP and the directory's first user (who files the sample issues).
+pub struct Started {
+    pub idp: RunningIdp,
+    pub first_user: Option<Viewer>,
+}
+
 /// Starts the dev IdP on `dev.listen`.
-pub async fn start(config: &Config, dev: &DevIdpConfig) -> Result<RunningIdp, EmbeddedIdpError> {
+pub async fn start(config: &Config, dev: &DevIdpConfig) -> Result<Started, EmbeddedIdpError> {
     let setup = EmbeddedIdpError::Setup;
     let (text, origin) = match &dev.directory {
         Some(path) => (
@@ -60,6 +70,12 @@ pub async fn start(config: &Config, dev: &DevIdpConfig) -> Result<RunningIdp, Em
         })?;
     let directory = dev_idp::Directory::from_description(description, &origin).map_err(|e| setup(e.to_string()))?;
     let users: Vec<String> = directory.users().iter().map(|u| u.username.clone()).collect();
+    let first_user = directory.users().first().map(|user| Viewer {
+        sub: user.sub.to_string(),
+        name: format!("{} {}", user.given_name, user.family_name),
+        scopes: Vec::new(),
+        client_id: None,
+    });
     if let Some(parent) = dev.key_file.parent() {
         std::fs::create_dir_all(parent).map_err(|e| setup(format!("{}: {e}", parent.display())))?;
     }
@@ -76,5 +92,34 @@ pub async fn start(config: &Config, dev: &DevIdpConfig) -> Result<RunningIdp, Em
         users = %users.join(", "),
         "embedded development IdP started: sign in as john / john-dev-password (Manager), emily / emily-dev-password (Employee) or alex / alex-dev-password (Admin)"
     );
-    Ok(idp)
+    Ok(Started { idp, first_user })
+}
+
+/// A few issues, like the original demo's, so a first look at the board (Emily's, say) is not
+/// empty: only with the embedded IdP, and only into an empty database.
+pub async fn add_sample_issues(issues: &Issues, author: &Viewer) -> Result<(), sqlx::Error> {
+    const SAMPLES: [(&str, &str); 3] = [
+        (
+            "Projector in room 4 flickers",
+            "Since Monday; the cable was already replaced.",
+        ),
+        (
+            "Laptop battery drains overnight",
+            "Even when shut down. It is last year's model.",
+        ),
+        (
+            "A second monitor for the support desk",
+            "Tickets and the customer's screen side by side would save time.",
+        ),
+    ];
+    if issues.count().await? > 0 {
+        return Ok(());
+    }
+    for (title, description) in SAMPLES {
+        if let Ok(issue) = NewIssue::parse(title, description) {
+            issues.create(&issue, author, clock::now_millis()).await?;
+        }
+    }
+    tracing::info!("added {} sample issues to the empty database", SAMPLES.len());
+    Ok(())
 }

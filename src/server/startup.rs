@@ -185,6 +185,18 @@ impl Application {
             }
             None => None,
         };
+        #[cfg(feature = "dev-idp")]
+        let dev_idp = match dev_idp {
+            Some(started) => {
+                if let Some(author) = &started.first_user
+                    && let Err(error) = crate::server::embedded_idp::add_sample_issues(&state.issues, author).await
+                {
+                    tracing::warn!(%error, "could not add the sample issues");
+                }
+                Some(started.idp)
+            }
+            None => None,
+        };
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
         let config_watch = AbortOnDrop(tokio::spawn(live.watch()).abort_handle());

@@ -870,6 +870,8 @@ async fn the_embedded_dev_idp_starts_from_config() {
         .await
         .unwrap();
     assert!(app.dev_idp().is_some());
+    // With the embedded IdP, an empty database gets the sample issues (once).
+    assert_eq!(app.state().issues.count().await.unwrap(), 3);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
