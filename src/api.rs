@@ -30,7 +30,7 @@ pub async fn list_issues(
 /// who may assign).
 #[server(prefix = "/api", endpoint = "get_issue")]
 pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
-    crate::server::functions::issue_detail(id).await
+    crate::server::functions::get_issue(id).await
 }
 
 /// More of an issue's comments, oldest first, after comment `after`.

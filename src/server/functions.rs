@@ -122,7 +122,7 @@ pub async fn list_issues(
         .map_err(|e| fail(database_error(e)))
 }
 
-pub async fn issue_detail(id: i64) -> Result<IssueDetail, AppError> {
+pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
     let may_assign = state
         .config

@@ -775,16 +775,18 @@ async fn a_change_needs_view_too_so_a_refusal_never_shows_the_issue() {
     let (_, info) = app.call(&alex, "session_info", &[]).await;
     assert!(allowed(&info).contains(&"view_issues".to_string()));
     let token = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
-    let issue: Value = reqwest::Client::new()
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&token)
-        .json(&json!({"title": "Secret plans"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = Api {
+        app: &app,
+        token: token.clone(),
+    };
+    let (_, _, issue) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/issues",
+            None,
+            Some(json!({"title": "Secret plans"})),
+        )
+        .await;
     let john = signed_in(&app, JOHN).await;
     // A stale version would answer the issue as it is: refused before that.
     let (status, body) = app
