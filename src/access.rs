@@ -164,6 +164,24 @@ impl Why {
     }
 }
 
+/// `ApplicationConfig.AccessHelp`: whom to ask for more access (a line, and a web page or a
+/// `mailto:` address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessHelp {
+    pub text: String,
+    pub link: Option<String>,
+}
+
+impl AccessHelp {
+    /// The help as plain text, after a "why" line.
+    pub fn sentence(&self) -> String {
+        match &self.link {
+            Some(link) => format!("{} ({})", self.text, link.trim_start_matches("mailto:")),
+            None => self.text.clone(),
+        }
+    }
+}
+
 /// The decision for one caller, as the UI receives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permissions {

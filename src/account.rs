@@ -52,3 +52,20 @@ where
     };
     view! { <span class="status" role="status">{problem}</span> }
 }
+
+/// After a session ended: a plain form that signs in again and comes back to this page (where
+/// any draft is restored).
+#[component]
+pub fn SignInAgain() -> impl IntoView {
+    view! {
+        <form method="post" action="/api/sign_in" class="inline sign-in-again">
+            <input type="hidden" name="return_to" value=crate::drafts::here()/>
+            <button type="submit" class="primary" id="sign-in-again">"Sign in again"</button>
+        </form>
+    }
+}
+
+/// Whether a refusal means the session is gone (the answer is to sign in again).
+pub fn needs_sign_in(error: &AppError) -> bool {
+    matches!(error, AppError::Unauthenticated | AppError::SessionEnded)
+}

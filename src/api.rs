@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AuditPage, Comment, CommentPage, Issue, IssueDetail, SessionView, SharedPage};
+use crate::model::{
+    AuditPage, Comment, CommentPage, Issue, IssueDetail, Profile, SessionDeadlines, SessionView, SharedPage,
+};
 
 /// Who is signed in and what they may do, decided on the server.
 #[server(prefix = "/api", endpoint = "session_info")]
@@ -106,14 +108,49 @@ pub async fn list_audit(
 }
 
 /// Starts a sign-in that comes back to `return_to`: the browser goes to the identity provider
-/// (a redirect for a plain form; the hydrated app follows it too).
+/// (a redirect for a plain form; the hydrated app follows it too). `prompt`: `none` refreshes
+/// the access of a signed-in user without interaction (falling back to a normal sign-in when
+/// the provider needs the user); `login` signs in as someone else.
 #[server(prefix = "/api", endpoint = "sign_in")]
-pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
-    crate::server::functions::sign_in(return_to).await
+pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Result<(), AppError> {
+    crate::server::functions::sign_in(return_to, prompt).await
 }
 
 /// Signs out here and at the identity provider (its end-session page, then home).
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     crate::server::functions::sign_out().await
+}
+
+/// Who you are (the ID token's claims), what you were granted, when this session ends, and
+/// every session of yours.
+#[server(prefix = "/api", endpoint = "my_profile")]
+pub async fn my_profile() -> Result<Profile, AppError> {
+    crate::server::functions::my_profile().await
+}
+
+/// When this session ends, without counting the question as use. `None`: it has ended.
+#[server(prefix = "/api", endpoint = "peek_session")]
+pub async fn peek_session() -> Result<Option<SessionDeadlines>, AppError> {
+    crate::server::functions::session_deadlines().await
+}
+
+/// "Stay signed in": pushes the idle deadline back. `None`: the session has ended.
+#[server(prefix = "/api", endpoint = "stay_signed_in")]
+pub async fn stay_signed_in() -> Result<Option<SessionDeadlines>, AppError> {
+    crate::server::functions::stay_signed_in().await
+}
+
+/// Ends one of your sessions (named by its handle on the profile page) and revokes its refresh
+/// token; this one signs you out.
+#[server(prefix = "/api", endpoint = "sign_out_session")]
+pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
+    crate::server::functions::sign_out_session(handle).await
+}
+
+/// Ends every session of yours on every instance, revokes their refresh tokens, and signs you
+/// out at the identity provider.
+#[server(prefix = "/api", endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    crate::server::functions::sign_out_everywhere().await
 }

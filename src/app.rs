@@ -9,7 +9,9 @@ use leptos_router::{SsrMode, path};
 use crate::account::{SignInButton, SignOutButton};
 use crate::issue_page::IssuePage;
 use crate::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
+use crate::profile_page::ProfilePage;
 use crate::session::{provide_session, use_session};
+use crate::session_notice::SessionNotice;
 
 /// The HTML document around the app. (The server sets its Content-Security-Policy where it
 /// renders it.)
@@ -55,8 +57,19 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: signed out, it answers 401.
+                        <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        use_session()
+                            .get()
+                            .and_then(Result::ok)
+                            .and_then(|info| info.deadlines)
+                            .map(|deadlines| view! { <SessionNotice deadlines/> })
+                    }}
+                </Suspense>
                 <footer class="footer">"Access decided by your organization's identity provider."</footer>
             </div>
         </Router>
@@ -93,7 +106,7 @@ fn Header() -> impl IntoView {
                             .map(|result| match result.ok().and_then(|info| info.user) {
                                 Some(user) => {
                                     view! {
-                                        <span class="user" id="user-name">{user.name}</span>
+                                        <a class="user" id="user-name" href="/profile" title="Your profile">{user.name}</a>
                                         <SignOutButton/>
                                     }
                                         .into_any()

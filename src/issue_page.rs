@@ -8,11 +8,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::access::{Permission, Permissions};
+use crate::account::{SignInAgain, needs_sign_in};
 use crate::api::{AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, get_issue, list_comments};
+use crate::drafts;
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
-use crate::pages::{SignInPrompt, format_time, not_permitted};
+use crate::pages::{SignInPrompt, not_permitted};
 use crate::session::use_session;
+use crate::time::Time;
+use crate::why::AccessHelpNote;
 
 #[component]
 pub fn IssuePage() -> impl IntoView {
@@ -27,7 +31,11 @@ pub fn IssuePage() -> impl IntoView {
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to=path() message="Sign in to see this issue."/> }.into_any(),
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
                 Ok(info) => match params.with_untracked(|params| params.get("id").and_then(|id| id.parse::<i64>().ok())) {
-                    Some(id) => view! { <IssueView id permissions=info.permissions/> }.into_any(),
+                    Some(id) => {
+                        let help = (!info.permissions.refused.is_empty())
+                            .then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
+                        view! { <IssueView id permissions=info.permissions/> {help} }.into_any()
+                    }
                     None => missing(),
                 },
             })}
@@ -51,6 +59,11 @@ struct Actions {
     assign: ServerAction<AssignIssue>,
     comment: ServerAction<AddComment>,
     delete: ServerAction<DeleteIssue>,
+}
+
+/// Where a comment on issue `id` is kept until it is sent.
+fn comment_draft(id: i64) -> String {
+    format!("comment:{id}")
 }
 
 fn missing() -> AnyView {
@@ -89,11 +102,18 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         body: RwSignal::new(String::new()),
         after: RwSignal::new(None),
     };
+    // A comment kept from before (a session that ended) comes back.
+    Effect::new(move |_| {
+        if let Some(saved) = drafts::load(&comment_draft(id)) {
+            thread.body.set(saved);
+        }
+    });
     // A comment that went through empties the form and shows the thread from its start.
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.comment.value().get() {
             thread.body.set(String::new());
             thread.after.set(None);
+            drafts::clear(&comment_draft(id));
         }
     });
     // A save that went through closes the form.
@@ -129,7 +149,7 @@ fn issue_view(
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
         let by = issue.closed_by_name.clone().unwrap_or_default();
-        view! { <p class="issue-meta" id="issue-closed">"Closed by " {by} " · " {format_time(at)}</p> }
+        view! { <p class="issue-meta" id="issue-closed">"Closed by " {by} " · " <Time millis=at/></p> }
     });
     let assignee = issue.assignee_name.clone().unwrap_or_else(|| "no one".into());
     let description = match issue.description.is_empty() {
@@ -160,8 +180,8 @@ fn issue_view(
         <article class="card issue-detail" data-issue-id=id data-version=issue.version>
             <h1 id="issue-title"><span class=status_class id="issue-status">{issue.status.clone()}</span> " " {issue.title.clone()}</h1>
             <p class="issue-meta">
-                "#" {id} " · opened by " {issue.author_name.clone()} " · " {format_time(issue.created_at)}
-                " · updated " {format_time(issue.updated_at)}
+                "#" {id} " · opened by " {issue.author_name.clone()} " · " <Time millis=issue.created_at/>
+                " · updated " <Time millis=issue.updated_at/>
             </p>
             <p class="issue-meta">"Assigned to " <span id="issue-assignee">{assignee}</span></p>
             {closed}
@@ -338,9 +358,15 @@ fn Thread(
     );
     let first = StoredValue::new(first);
     let problem = move || match action.value().get() {
-        Some(Err(AppError::Invalid(fields))) => fields.body,
-        Some(Err(error)) => Some(error.to_string()),
-        _ => None,
+        Some(Err(AppError::Invalid(fields))) => fields.body.into_any(),
+        Some(Err(error)) if needs_sign_in(&error) => view! {
+            {format!("{error} Your comment is kept in this browser.")}
+            " "
+            <SignInAgain/>
+        }
+        .into_any(),
+        Some(Err(error)) => error.to_string().into_any(),
+        _ => ().into_any(),
     };
     view! {
         <section class="card thread" aria-labelledby="comments-heading">
@@ -359,7 +385,17 @@ fn Thread(
                 <ActionForm action attr:class="comment-form" attr:id="comment-form">
                     <input type="hidden" name="issue" value=issue/>
                     <label for="comment-body">"Add a comment"</label>
-                    <textarea id="comment-body" name="body" rows="3" prop:value=body on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+                    <textarea
+                        id="comment-body"
+                        name="body"
+                        rows="3"
+                        prop:value=body
+                        on:input=move |ev| {
+                            let text = event_target_value(&ev);
+                            drafts::save(&comment_draft(issue), &text);
+                            body.set(text);
+                        }
+                    ></textarea>
                     <div class="actions">
                         <button type="submit" class="primary" id="comment-submit">"Comment"</button>
                         <span class="status" role="status" id="comment-result">{problem}</span>
@@ -391,7 +427,7 @@ fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>) -> AnyView {
 fn comment_item(comment: Comment) -> impl IntoView {
     view! {
         <li class="comment" data-comment-id=comment.id>
-            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " {format_time(comment.created_at)}</p>
+            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " <Time millis=comment.created_at/></p>
             <p class="comment-body">{comment.body}</p>
         </li>
     }

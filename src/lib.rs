@@ -7,11 +7,16 @@ pub mod access;
 pub mod account;
 pub mod api;
 pub mod app;
+mod drafts;
 pub mod error;
 mod issue_page;
 pub mod model;
 mod pages;
+mod profile_page;
 pub mod session;
+mod session_notice;
+pub mod time;
+mod why;
 
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -27,6 +32,7 @@ pub fn hydrate() {
     // A task after the islands' hydration (which runs in microtasks once this returns).
     leptos::prelude::set_timeout(
         || {
+            time::localize_page();
             if let Ok(Some(app)) = leptos::prelude::document().query_selector(".app") {
                 let _ = app.set_attribute("data-hydrated", "true");
             }

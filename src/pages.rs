@@ -6,11 +6,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::account::SignInButton;
+use crate::account::{SignInAgain, SignInButton, needs_sign_in};
 use crate::api::{CreateIssue, list_audit, list_issues};
+use crate::drafts;
 use crate::error::AppError;
 use crate::model::{AuditPage, OPEN, SessionView, SharedPage, title_problem};
 use crate::session::use_session;
+use crate::time::Time;
+use crate::why::AccessHelpNote;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -62,6 +65,7 @@ fn home(info: SessionView) -> AnyView {
                         "Granted scopes: "
                         {info.scopes.into_iter().map(|scope| view! { <code class="scope">{scope}</code> " " }).collect_view()}
                     </p>
+                    {(!permissions.refused.is_empty()).then(|| view! { <AccessHelpNote help=info.access_help/> })}
                     <a class="button primary" href="/issues">"Go to issues"</a>
                 </section>
             }
@@ -113,7 +117,10 @@ pub fn IssuesPage() -> impl IntoView {
                             author=query.author
                             q=query.q
                         />
-                        {why_no_create.map(|why| view! { <p class="why muted" id="why-no-create">{why}</p> })}
+                        {why_no_create.map(|why| view! {
+                            <p class="why muted" id="why-no-create">{why}</p>
+                            <AccessHelpNote help=info.access_help.clone()/>
+                        })}
                     }
                     .into_any()
                 }
@@ -127,7 +134,11 @@ pub(crate) fn not_permitted(info: &SessionView, permission: Permission) -> AnyVi
     #[cfg(feature = "ssr")]
     crate::server::status::of_page(403);
     let why = info.permissions.why_not(permission).unwrap_or_default();
-    view! { <p class="notice error" role="alert" id="no-permission">{why}</p> }.into_any()
+    view! {
+        <p class="notice error" role="alert" id="no-permission">{why}</p>
+        <AccessHelpNote help=info.access_help.clone()/>
+    }
+    .into_any()
 }
 
 /// The board's filters as the address gives them (`status`, `assignee`, `author`, `q`).
@@ -262,7 +273,7 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
                             </h3>
                             {description}
                             <p class="issue-meta">
-                                "#" {issue.id} " · " {issue.author_name} " · " {format_time(issue.created_at)} {assignee} {comments}
+                                "#" {issue.id} " · " {issue.author_name} " · " <Time millis=issue.created_at/> {assignee} {comments}
                             </p>
                         </li>
                     }
@@ -280,6 +291,10 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
     }
     .into_any()
 }
+
+/// Where a new issue's text is kept until it is created.
+const DRAFT_TITLE: &str = "new-issue:title";
+const DRAFT_DESCRIPTION: &str = "new-issue:description";
 
 #[component]
 fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
@@ -301,17 +316,34 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
             .flatten()
             .or_else(|| field_errors().title)
     };
+    // A draft kept from before (a session that ended) comes back.
+    Effect::new(move |_| {
+        if let Some(saved) = drafts::load(DRAFT_TITLE) {
+            title.set(saved);
+        }
+        if let Some(saved) = drafts::load(DRAFT_DESCRIPTION) {
+            description.set(saved);
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = result.get() {
             title.set(String::new());
             description.set(String::new());
             touched.set(false);
+            drafts::clear(DRAFT_TITLE);
+            drafts::clear(DRAFT_DESCRIPTION);
         }
     });
     let status = move || match result.get() {
-        Some(Ok(issue)) => format!("Created “{}”.", issue.title),
-        Some(Err(AppError::Invalid(_))) | None => String::new(),
-        Some(Err(error)) => error.to_string(),
+        Some(Ok(issue)) => format!("Created “{}”.", issue.title).into_any(),
+        Some(Err(AppError::Invalid(_))) | None => ().into_any(),
+        Some(Err(error)) if needs_sign_in(&error) => view! {
+            {format!("{error} Your text is kept in this browser.")}
+            " "
+            <SignInAgain/>
+        }
+        .into_any(),
+        Some(Err(error)) => error.to_string().into_any(),
     };
     view! {
         <ActionForm action=action attr:class="card create-form" attr:id="create-issue">
@@ -325,7 +357,9 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
                     autocomplete="off"
                     prop:value=title
                     on:input=move |ev| {
-                        title.set(event_target_value(&ev));
+                        let text = event_target_value(&ev);
+                        drafts::save(DRAFT_TITLE, &text);
+                        title.set(text);
                         touched.set(true);
                     }
                     aria-invalid=move || title_error().is_some().to_string()
@@ -340,7 +374,11 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
                     name="description"
                     rows="4"
                     prop:value=description
-                    on:input=move |ev| description.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        drafts::save(DRAFT_DESCRIPTION, &text);
+                        description.set(text);
+                    }
                 ></textarea>
                 <p class="field-error" id="issue-description-error">{move || field_errors().description}</p>
             </div>
@@ -480,7 +518,7 @@ fn audit_table(page: AuditPage, who: Option<String>, outcome: Option<String>) ->
                         let class = format!("audit-event {}", event.outcome);
                         view! {
                             <tr class=class data-event-id=event.id>
-                                <td>{format_time(event.at * 1000)}</td>
+                                <td><Time millis=event.at * 1000/></td>
                                 <td title=event.actor_sub.clone().unwrap_or_default()>{who}{client}</td>
                                 <td>{event.event}</td>
                                 <td>{event.outcome}</td>
@@ -517,35 +555,5 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p><a href="/">"Back to the start"</a></p>
         </section>
-    }
-}
-
-/// `2026-11-22 09:30 UTC` from milliseconds since the epoch; the same on server and browser.
-pub(crate) fn format_time(millis: i64) -> String {
-    let seconds = millis.div_euclid(1000);
-    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        of_day / 3600,
-        of_day % 3600 / 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formats_utc_times() {
-        assert_eq!(super::format_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::format_time(1_795_347_000_000), "2026-11-22 11:30 UTC");
     }
 }

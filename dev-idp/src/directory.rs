@@ -1,5 +1,6 @@
 //! The directory: organization, API resources, applications, roles, groups and users, in
-//! Asgardeo's vocabulary. Loaded from JSON, validated once, then read-only.
+//! Asgardeo's vocabulary. Loaded from JSON and validated once; a change (a user's roles) makes a
+//! new directory rather than altering one that requests may be reading.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -78,6 +79,15 @@ impl DirectoryFile {
         app.back_channel_logout_url = registration.back_channel_logout_url;
         Ok(())
     }
+}
+
+/// Why a change of a user's roles was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleChangeError {
+    #[error("no user `{0}`")]
+    UnknownUser(String),
+    #[error("no role `{role}` (the directory defines: {defined})")]
+    UnknownRole { role: String, defined: String },
 }
 
 /// What an application tells its provider about itself when it is registered.
@@ -263,12 +273,14 @@ fn default_refresh_seconds() -> i64 {
     86400
 }
 
-/// A validated, read-only directory.
+/// A validated directory.
 #[derive(Debug, Clone)]
 pub struct Directory {
     pub organization: Organization,
     pub api_resources: Vec<ApiResource>,
     applications: Vec<Application>,
+    /// Kept so that a change of a user's roles can be checked and its scopes recomputed.
+    roles: Vec<Role>,
     users: Vec<User>,
 }
 
@@ -374,6 +386,44 @@ impl Directory {
     pub fn users(&self) -> &[User] {
         &self.users
     }
+
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// This directory with `username`'s roles replaced by `roles`, as an administrator assigns
+    /// them in Asgardeo's console: from now on the user has exactly the scopes of those roles,
+    /// whatever their groups grant. The groups stay as they were (so does the `groups` claim).
+    pub fn with_user_roles(&self, username: &str, roles: Vec<String>) -> Result<Directory, RoleChangeError> {
+        let Some(index) = self.users.iter().position(|user| user.username == username) else {
+            return Err(RoleChangeError::UnknownUser(username.to_string()));
+        };
+        if let Some(unknown) = roles
+            .iter()
+            .find(|name| !self.roles.iter().any(|role| &role.name == *name))
+        {
+            let defined: Vec<&str> = self.roles.iter().map(|role| role.name.as_str()).collect();
+            return Err(RoleChangeError::UnknownRole {
+                role: unknown.clone(),
+                defined: defined.join(", "),
+            });
+        }
+        let roles: BTreeSet<String> = roles.into_iter().collect();
+        let mut changed = self.clone();
+        let user = &mut changed.users[index];
+        user.role_scopes = scopes_of(&self.roles, &roles);
+        user.roles = roles.into_iter().collect();
+        Ok(changed)
+    }
+}
+
+/// Every API scope the named roles carry.
+fn scopes_of(roles: &[Role], names: &BTreeSet<String>) -> BTreeSet<String> {
+    roles
+        .iter()
+        .filter(|role| names.contains(&role.name))
+        .flat_map(|role| role.scopes.iter().cloned())
+        .collect()
 }
 
 /// What in `directory` still uses a secret committed in the built-in directory.json (public
@@ -613,11 +663,7 @@ impl Validator<'_> {
                 };
                 user_roles.extend(group.roles.iter().cloned());
             }
-            let role_scopes = user_roles
-                .iter()
-                .filter_map(|role| roles.get(role.as_str()))
-                .flat_map(|role| role.scopes.iter().cloned())
-                .collect();
+            let role_scopes = scopes_of(&file.roles, &user_roles);
             users.push(User {
                 password: PasswordHash::new(&user.password),
                 username: user.username,
@@ -638,6 +684,7 @@ impl Validator<'_> {
             },
             api_resources: file.api_resources,
             applications,
+            roles: file.roles,
             users,
         })
     }
@@ -687,6 +734,41 @@ mod tests {
         assert_eq!(app.redirect_uris, ["http://localhost:4000/auth/callback"]);
         assert_eq!(app.post_logout_redirect_uris, ["http://localhost:4000/"]);
         assert!(app.back_channel_logout_url.is_none());
+    }
+
+    #[test]
+    fn an_administrator_changes_a_user_s_roles() {
+        let directory = Directory::development();
+        let changed = directory.with_user_roles("emily", vec!["Manager".into()]).unwrap();
+        let emily = changed.user_by_username("emily").unwrap();
+        assert_eq!(emily.roles, ["Manager"]);
+        assert!(emily.role_scopes.contains("issues:create"));
+        assert!(!emily.role_scopes.contains("audit:view"));
+        assert_eq!(emily.groups, ["Employee"], "groups stay as they were");
+        let before = directory.user_by_username("emily").unwrap();
+        assert!(
+            !before.role_scopes.contains("issues:create"),
+            "the original is untouched"
+        );
+
+        let both = directory
+            .with_user_roles("emily", vec!["Employee".into(), "Admin".into(), "Employee".into()])
+            .unwrap();
+        let emily = both.user_by_username("emily").unwrap();
+        assert_eq!(emily.roles, ["Admin", "Employee"]);
+        assert!(emily.role_scopes.contains("audit:view") && emily.role_scopes.contains("issues:comment"));
+        let none = directory.with_user_roles("emily", Vec::new()).unwrap();
+        assert!(none.user_by_username("emily").unwrap().role_scopes.is_empty());
+
+        let error = directory
+            .with_user_roles("emily", vec!["Manager".into(), "Janitor".into()])
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "no role `Janitor` (the directory defines: Manager, Employee, Admin)"
+        );
+        let error = directory.with_user_roles("nobody", vec!["Manager".into()]).unwrap_err();
+        assert_eq!(error, RoleChangeError::UnknownUser("nobody".into()));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! HTTP endpoints under Asgardeo's paths (`/t/{org}/…`). Thin: extract, call the provider,
-//! render the outcome.
+//! HTTP endpoints under Asgardeo's paths (`/t/{org}/…`), and one of dev-idp's own for tests
+//! (`/t/{org}/dev/…`). Thin: extract, call the provider, render the outcome.
 
 use std::sync::Arc;
 
@@ -7,13 +7,15 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use cookie::{Cookie, SameSite};
+use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::OAuthError;
+use crate::directory::RoleChangeError;
+use crate::error::{ErrorCode, OAuthError};
 use crate::pages;
 use crate::provider::{AuthorizeError, ClientCredentials, LoginOutcome, LogoutOutcome, Params, Provider};
 use crate::store::Interaction;
@@ -43,6 +45,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route(&at("/oauth2/introspect"), post(introspect))
         .route(&at("/oauth2/revoke"), post(revoke))
         .route(&at("/oidc/logout"), get(logout).post(logout))
+        .route(&at("/dev/users/{username}/roles"), put(set_user_roles))
         .route("/t/{org}/{*rest}", get(unknown_org).post(unknown_org))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(provider)
@@ -155,7 +158,7 @@ fn login_form(
 ) -> Response {
     pages::login(&pages::LoginForm {
         action: &format!("{}/commonauth", provider.urls.org_path),
-        organization: &provider.directory.organization.name,
+        organization: &provider.directory().organization.name,
         application: &provider.application_name(&interaction.request.client_id),
         interaction_id,
         csrf_token: &interaction.csrf_token,
@@ -204,7 +207,7 @@ async fn token(State(provider): Shared, headers: HeaderMap, body: String) -> Res
     let result = form_params(&headers, &body).and_then(|params| {
         let credentials = client_credentials(&headers, &params)?;
         let app = provider.authenticate_client(&credentials)?;
-        provider.token(app, &params)
+        provider.token(&app, &params)
     });
     match result {
         Ok(tokens) => {
@@ -238,7 +241,7 @@ async fn revoke(State(provider): Shared, headers: HeaderMap, body: String) -> Re
     let result = form_params(&headers, &body).and_then(|params| {
         let credentials = client_credentials(&headers, &params)?;
         let app = provider.authenticate_client(&credentials)?;
-        provider.revoke(app, params.require("token")?);
+        provider.revoke(&app, params.require("token")?);
         Ok(())
     });
     match result {
@@ -299,6 +302,68 @@ async fn logout(
     };
     set_cookie(&provider, &mut response, SESSION_COOKIE, "", Some(0));
     response
+}
+
+// ----- administration -----------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesBody {
+    roles: Vec<String>,
+}
+
+/// What an administrator does in Asgardeo's console, for tests: replace a user's roles. 204, or
+/// the token endpoint's error shape: 401 without a confidential client's credentials, 404 for an
+/// unknown user, 400 for an unknown role or a malformed body.
+async fn set_user_roles(
+    State(provider): Shared,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let result = new_roles(&provider, &headers, &body).and_then(|roles| {
+        provider.set_user_roles(&username, roles).map_err(|error| match error {
+            RoleChangeError::UnknownUser(_) => OAuthError::new(ErrorCode::NotFound, error.to_string()),
+            RoleChangeError::UnknownRole { .. } => OAuthError::invalid_request(error.to_string()),
+        })
+    });
+    match result {
+        Ok(()) => (StatusCode::NO_CONTENT, cache_control("no-store")).into_response(),
+        Err(error) => {
+            // Debug formatting: the username comes from the request and may hold line breaks.
+            tracing::info!(
+                username = ?username,
+                error = %error.code,
+                description = %error.description,
+                "role change refused"
+            );
+            error.into_response()
+        }
+    }
+}
+
+/// The roles asked for, once the caller has authenticated as a confidential application.
+fn new_roles(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Vec<String>, OAuthError> {
+    // The body is JSON, so the credentials can only come in the Authorization header.
+    let credentials = client_credentials(headers, &Params::default())?;
+    let app = provider.authenticate_client(&credentials)?;
+    if !app.is_confidential() {
+        return Err(OAuthError {
+            basic_challenge: credentials.via_basic,
+            ..OAuthError::invalid_client("only a confidential application may change roles")
+        });
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(OAuthError::invalid_request("the body must be application/json"));
+    }
+    let request: RolesBody = serde_json::from_str(body)
+        .map_err(|error| OAuthError::invalid_request(format!("expected {{\"roles\": [role names]}}: {error}")))?;
+    Ok(request.roles)
 }
 
 // ----- helpers ------------------------------------------------------------------------------

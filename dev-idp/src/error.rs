@@ -1,5 +1,6 @@
-//! Protocol errors: RFC 6749 §5.2 JSON for the token, introspection and revocation endpoints,
-//! RFC 6750 for userinfo. `Display` is the RFC error code.
+//! Protocol errors: RFC 6749 §5.2 JSON for the token, introspection and revocation endpoints
+//! (and, in the same shape, for dev-idp's own administration endpoint), RFC 6750 for userinfo.
+//! `Display` is the error code.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,6 +19,8 @@ pub enum ErrorCode {
     UnsupportedResponseType,
     LoginRequired,
     InvalidToken,
+    /// Not an RFC code: what the administration endpoint answers for a user it does not know.
+    NotFound,
     ServerError,
 }
 
@@ -34,6 +37,7 @@ impl ErrorCode {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::LoginRequired => "login_required",
             Self::InvalidToken => "invalid_token",
+            Self::NotFound => "not_found",
             Self::ServerError => "server_error",
         }
     }
@@ -90,6 +94,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let status = match self.code {
             ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -1,8 +1,9 @@
 //! `dev-idp`: a development OpenID Provider that behaves on the wire like Asgardeo.
 //!
 //! Start it with [`start`] on an address (port 0 allowed); the returned [`RunningIdp`] tells the
-//! issuer URL, rotates signing keys, moves the clock for tests (feature `testing`), and shuts down cleanly. It knows
-//! nothing of any particular application: what it serves comes from a [`Directory`].
+//! issuer URL, rotates signing keys, moves the clock for tests (feature `testing`), changes a
+//! user's roles as an administrator would, and shuts down cleanly. It knows nothing of any
+//! particular application: what it serves comes from a [`Directory`].
 
 mod clock;
 pub mod directory;
@@ -25,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use directory::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryError, DirectoryFile, Registration};
+pub use directory::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryError, DirectoryFile, Registration, RoleChangeError};
 pub use keys::{KeyError, SigningKey};
 
 /// How to start the provider.
@@ -100,8 +101,16 @@ impl RunningIdp {
         self.local_addr
     }
 
-    pub fn directory(&self) -> &Directory {
-        &self.provider.directory
+    /// The directory as it stands; a later role change does not alter the returned one.
+    pub fn directory(&self) -> Arc<Directory> {
+        self.provider.directory()
+    }
+
+    /// Replaces `username`'s roles, as an administrator does in Asgardeo's console (the HTTP
+    /// way: `PUT {organization_url}/dev/users/{username}/roles`). The next authorization, a
+    /// silent one too, grants by the new roles; the next refresh drops scopes no longer held.
+    pub fn set_user_roles(&self, username: &str, roles: Vec<String>) -> Result<(), RoleChangeError> {
+        self.provider.set_user_roles(username, roles)
     }
 
     /// The published key set.
@@ -195,7 +204,7 @@ pub async fn start(options: Options) -> Result<RunningIdp, StartError> {
     let urls = provider::Urls::new(&base, &options.directory.organization.name);
     let provider = Arc::new(provider::Provider {
         secure_cookies: base.starts_with("https://"),
-        directory: options.directory,
+        directory: std::sync::RwLock::new(Arc::new(options.directory)),
         keys,
         store: store::Store::default(),
         clock: clock::Clock::default(),

@@ -25,8 +25,8 @@ main{max-width:380px;margin:8vh auto;background:#fff;border-radius:12px;padding:
 h1{font-size:1.35rem;margin:0 0 4px}p.sub{margin:0 0 24px;color:#5b6172}
 label{display:block;font-weight:600;margin:16px 0 6px}
 input{box-sizing:border-box;width:100%;padding:10px 12px;border:1px solid #c9cdd8;border-radius:8px;font-size:1rem}
-input:focus{outline:2px solid #ff7300;border-color:#ff7300}
-button{margin-top:24px;width:100%;padding:11px;border:0;border-radius:8px;background:#ff7300;color:#fff;font-size:1rem;font-weight:600;cursor:pointer}
+input:focus{outline:2px solid #b35000;border-color:#b35000}
+button{margin-top:24px;width:100%;padding:11px;border:0;border-radius:8px;background:#b35000;color:#fff;font-size:1rem;font-weight:600;cursor:pointer}
 .error{background:#fdecec;color:#a11a1a;border-radius:8px;padding:10px 12px;margin-bottom:8px}
 .note{margin-top:24px;font-size:.85rem;color:#6b7080}";
 

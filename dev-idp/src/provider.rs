@@ -2,6 +2,7 @@
 //! `endpoints/` extract parameters, call these methods and render the outcome.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest;
@@ -12,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::directory::{Application, Directory, GrantType, User};
+use crate::directory::{Application, Directory, GrantType, RoleChangeError, User};
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::SigningKeys;
 use crate::store::{
@@ -53,7 +54,9 @@ impl Urls {
 }
 
 pub struct Provider {
-    pub directory: Directory,
+    /// Replaced whole when an administrator changes a user's roles; read it through
+    /// [`Provider::directory`].
+    pub directory: RwLock<Arc<Directory>>,
     pub keys: SigningKeys,
     pub store: Store,
     pub clock: Clock,
@@ -145,6 +148,29 @@ pub struct ClientCredentials {
 pub struct Introspection(Map<String, Value>);
 
 impl Provider {
+    // ----- directory --------------------------------------------------------------------------
+
+    /// The directory as it stands. A request works on one snapshot throughout, so a change lands
+    /// between requests, never halfway through one.
+    pub fn directory(&self) -> Arc<Directory> {
+        // Writers only ever store a whole new directory, so a poisoned lock still holds a sound one.
+        let current = self.directory.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(&*current)
+    }
+
+    /// Replaces `username`'s roles, as an administrator does in Asgardeo's console. The next
+    /// authorization (a silent one too) grants by the new roles, and the next refresh drops
+    /// scopes the user no longer has; tokens already issued keep theirs until they expire.
+    pub fn set_user_roles(&self, username: &str, roles: Vec<String>) -> Result<(), RoleChangeError> {
+        // Held while the new directory is made, so that two changes at once cannot lose one.
+        let mut directory = self.directory.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let changed = directory.with_user_roles(username, roles.clone())?;
+        *directory = Arc::new(changed);
+        drop(directory);
+        tracing::info!(username = %username, roles = ?roles, "user's roles changed");
+        Ok(())
+    }
+
     // ----- authorization endpoint -------------------------------------------------------------
 
     pub fn validate_authorize(&self, params: &Params) -> Result<(AuthRequest, Option<String>), AuthorizeError> {
@@ -152,8 +178,8 @@ impl Provider {
         let client_id = params
             .get("client_id")
             .ok_or_else(|| page("The request has no client_id."))?;
-        let app = self
-            .directory
+        let directory = self.directory();
+        let app = directory
             .application(client_id)
             .ok_or_else(|| page("The application making this request is not registered."))?;
         let redirect_uri = params
@@ -279,18 +305,20 @@ impl Provider {
     }
 
     pub fn application_name(&self, client_id: &str) -> String {
-        self.directory
+        self.directory()
             .application(client_id)
             .map(|app| app.name.clone())
             .unwrap_or_default()
     }
 
-    /// The user, if `password` is theirs and they may try now (see `throttle.rs`).
-    fn check_password(&self, username: &str, password: &str) -> Result<&User, PasswordRefusal> {
-        let user = self
-            .directory
-            .user_by_username(username)
-            .ok_or(PasswordRefusal::Wrong)?;
+    /// The user of `directory`, if `password` is theirs and they may try now (see `throttle.rs`).
+    fn check_password<'a>(
+        &self,
+        directory: &'a Directory,
+        username: &str,
+        password: &str,
+    ) -> Result<&'a User, PasswordRefusal> {
+        let user = directory.user_by_username(username).ok_or(PasswordRefusal::Wrong)?;
         let now = self.clock.now();
         self.throttle
             .begin(&user.username, now)
@@ -320,7 +348,8 @@ impl Provider {
                 "The sign-in form could not be verified (it was not opened in this browser). Go back to the application and sign in again.".into(),
             );
         }
-        let user = match self.check_password(username, password) {
+        let directory = self.directory();
+        let user = match self.check_password(&directory, username, password) {
             Ok(user) => user,
             Err(refusal) => {
                 return LoginOutcome::WrongCredentials {
@@ -353,11 +382,14 @@ impl Provider {
 
     /// Issues a code for a signed-in user and returns the redirect back to the client.
     pub fn issue_code(&self, request: &AuthRequest, session: &IdpSession, cookie: Option<&str>) -> String {
+        // The roles as they are now, not as they were at sign-in: a silent authorization
+        // (prompt=none) picks up a change an administrator made since.
+        let directory = self.directory();
         let scopes = match (
-            self.directory.application(&request.client_id),
-            self.directory.user_by_sub(&session.user_sub),
+            directory.application(&request.client_id),
+            directory.user_by_sub(&session.user_sub),
         ) {
-            (Some(app), Some(user)) => granted_scopes(&self.directory, app, Some(user), &request.scopes),
+            (Some(app), Some(user)) => granted_scopes(&directory, app, Some(user), &request.scopes),
             _ => Vec::new(),
         };
         let code = random_token();
@@ -432,12 +464,15 @@ impl Provider {
 
     // ----- client authentication --------------------------------------------------------------
 
-    pub fn authenticate_client(&self, credentials: &ClientCredentials) -> Result<&Application, OAuthError> {
+    /// The authenticated application, copied out of the directory: the directory may be
+    /// replaced while the request runs.
+    pub fn authenticate_client(&self, credentials: &ClientCredentials) -> Result<Application, OAuthError> {
         let refuse = || OAuthError {
             basic_challenge: credentials.via_basic,
             ..OAuthError::invalid_client("client authentication failed")
         };
-        let app = self.directory.application(&credentials.client_id).ok_or_else(refuse)?;
+        let directory = self.directory();
+        let app = directory.application(&credentials.client_id).ok_or_else(refuse)?;
         match (&app.client_secret, &credentials.secret) {
             (Some(expected), Some(given)) => {
                 let method = if credentials.via_basic {
@@ -453,7 +488,7 @@ impl Provider {
             (None, None) => {}
             _ => return Err(refuse()),
         }
-        Ok(app)
+        Ok(app.clone())
     }
 
     // ----- token endpoint ---------------------------------------------------------------------
@@ -583,11 +618,14 @@ impl Provider {
             grant.scopes = narrowed;
         }
         // Re-check the user's roles: a role removed since sign-in drops its scopes.
+        // A role added since does not widen them: a refresh never exceeds the original grant
+        // (RFC 6749 §6); the added scopes come with the next authorization.
         if let Subject::User(sub) = &grant.subject {
-            let Some(user) = self.directory.user_by_sub(sub) else {
+            let directory = self.directory();
+            let Some(user) = directory.user_by_sub(sub) else {
                 return Err(OAuthError::invalid_grant("the user no longer exists"));
             };
-            grant.scopes = granted_scopes(&self.directory, app, Some(user), &grant.scopes);
+            grant.scopes = granted_scopes(&directory, app, Some(user), &grant.scopes);
         }
         grant.nonce = None;
         let refresh = if app.refresh_token_rotation {
@@ -610,7 +648,7 @@ impl Provider {
             id: uuid::Uuid::new_v4().to_string(),
             client_id: app.client_id.clone(),
             subject: Subject::Application,
-            scopes: granted_scopes(&self.directory, app, None, &requested),
+            scopes: granted_scopes(&self.directory(), app, None, &requested),
             sid: None,
             auth_time: None,
             nonce: None,
@@ -621,8 +659,9 @@ impl Provider {
     fn password(&self, app: &Application, params: &Params) -> Result<TokenResponse, OAuthError> {
         let username = params.require("username")?;
         let password = params.require("password")?;
+        let directory = self.directory();
         let user = self
-            .check_password(username, password)
+            .check_password(&directory, username, password)
             .map_err(|refusal| OAuthError::invalid_grant(refusal.to_string()))?;
         let requested = split_scopes(params.get("scope"));
         let now = self.clock.now();
@@ -630,7 +669,7 @@ impl Provider {
             id: uuid::Uuid::new_v4().to_string(),
             client_id: app.client_id.clone(),
             subject: Subject::User(user.sub),
-            scopes: granted_scopes(&self.directory, app, Some(user), &requested),
+            scopes: granted_scopes(&directory, app, Some(user), &requested),
             sid: None,
             auth_time: Some(now),
             nonce: None,
@@ -685,7 +724,7 @@ impl Provider {
         match subject {
             Subject::User(sub) => {
                 body.insert("sub".into(), json!(sub.to_string()));
-                if let Some(user) = self.directory.user_by_sub(sub) {
+                if let Some(user) = self.directory().user_by_sub(sub) {
                     body.insert("username".into(), json!(user.username));
                 }
             }
@@ -733,8 +772,8 @@ impl Provider {
                 "the access token lacks the openid scope",
             ));
         }
-        let user: &User = self
-            .directory
+        let directory = self.directory();
+        let user: &User = directory
             .user_by_sub(&sub)
             .ok_or_else(|| OAuthError::new(ErrorCode::InvalidToken, "the user no longer exists"))?;
         let mut claims = Map::new();
@@ -773,11 +812,12 @@ impl Provider {
             },
             (None, None) => None,
         };
+        let directory = self.directory();
         let redirect = match params.get("post_logout_redirect_uri") {
             Some(uri) => {
                 let app = client_id
                     .as_deref()
-                    .and_then(|id| self.directory.application(id))
+                    .and_then(|id| directory.application(id))
                     .ok_or("post_logout_redirect_uri needs id_token_hint or client_id to identify the application.")?;
                 if !app.post_logout_redirect_uris.iter().any(|registered| registered == uri) {
                     return Err("The post_logout_redirect_uri is not registered for this application.".into());
@@ -820,8 +860,9 @@ impl Provider {
     /// OIDC Back-Channel Logout 1.0: a logout token to every application of the session that
     /// registered a back-channel URL. Sent in the background; failures are logged.
     fn send_back_channel_logout(&self, session: &IdpSession) {
+        let directory = self.directory();
         for client_id in &session.clients {
-            let Some(app) = self.directory.application(client_id) else {
+            let Some(app) = directory.application(client_id) else {
                 continue;
             };
             let Some(url) = app.back_channel_logout_url.clone() else {

@@ -1,5 +1,6 @@
 //! The provider over real HTTP: discovery, the browser login with PKCE, every grant, errors as
-//! RFC 6749 says, introspection, revocation, logout, key rotation and persistence.
+//! RFC 6749 says, introspection, revocation, logout, key rotation and persistence, and role
+//! changes made while it runs.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -814,6 +815,157 @@ async fn password_grant_applies_rbac() {
         (status, wrong["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
+}
+
+/// `PUT {org}/dev/users/{username}/roles` with `body` as JSON, authenticated with Basic when
+/// `credentials` are given. The status and the JSON answer (`Null` when there is none).
+async fn put_roles(
+    idp: &RunningIdp,
+    username: &str,
+    body: &str,
+    credentials: Option<(&str, &str)>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .put(format!("{}/dev/users/{username}/roles", idp.organization_url()))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some((client_id, secret)) = credentials {
+        request = request.basic_auth(client_id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_administrator_s_role_change_reaches_the_next_authorization_and_refresh() {
+    let idp = spawn().await;
+    let scopes = "openid roles issues:view issues:create";
+    let browser = browser();
+    let auth = Authorization::new(scopes);
+    let query = sign_in(&browser, &idp, &auth, "emily", "emily-dev-password").await;
+    let (status, before) = exchange(&idp, &query["code"], &auth.verifier()).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!(before["scope"], "openid roles issues:view");
+
+    let client = Some((CLIENT_ID, SECRET));
+    let manager = json!({"roles": ["Manager"]}).to_string();
+    assert_eq!(
+        put_roles(&idp, "emily", &manager, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, body) = put_roles(&idp, "emily", &manager, Some((CLIENT_ID, "not-the-secret-at-all"))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    assert_eq!(idp.directory().user_by_username("emily").unwrap().roles, ["Employee"]);
+    assert_eq!(
+        put_roles(&idp, "emily", &manager, client).await,
+        (StatusCode::NO_CONTENT, Value::Null)
+    );
+    assert_eq!(idp.directory().user_by_username("emily").unwrap().roles, ["Manager"]);
+
+    // Silently (prompt=none, the IdP session of the sign-in above): the new role's scopes.
+    let mut silent = Authorization::new(scopes);
+    silent.extra.push(("prompt".into(), "none".into()));
+    let response = browser.get(silent.url(&idp)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let query = query_of(&location(&response));
+    let (status, after) = exchange(&idp, &query["code"], &silent.verifier()).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    assert_eq!(after["scope"], "openid roles issues:view issues:create");
+    let claims = verify(
+        &jwks(&idp).await,
+        after["access_token"].as_str().unwrap(),
+        API,
+        idp.issuer(),
+    );
+    assert!(scopes_of(&claims["scope"]).contains(&"issues:create".to_string()));
+    let id = verify(
+        &jwks(&idp).await,
+        after["id_token"].as_str().unwrap(),
+        CLIENT_ID,
+        idp.issuer(),
+    );
+    assert_eq!(id["roles"], json!(["Manager"]));
+
+    // A password grant too.
+    let (status, fresh) = token_request(
+        &idp,
+        CLIENT_ID,
+        SECRET,
+        &[
+            ("grant_type", "password"),
+            ("username", "emily"),
+            ("password", "emily-dev-password"),
+            ("scope", "issues:view issues:create"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    assert_eq!(fresh["scope"], "issues:view issues:create");
+
+    // A refresh never widens the original grant (RFC 6749 §6)...
+    let refresh = |token: &Value| {
+        let idp = &idp;
+        let token = token["refresh_token"].as_str().unwrap().to_string();
+        async move {
+            let form = [("grant_type", "refresh_token"), ("refresh_token", token.as_str())];
+            token_request(idp, CLIENT_ID, SECRET, &form).await
+        }
+    };
+    let (status, refreshed) = refresh(&before).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(refreshed["scope"], "openid roles issues:view");
+    // ...but drops what a role taken away granted.
+    let employee = json!({"roles": ["Employee"]}).to_string();
+    assert_eq!(
+        put_roles(&idp, "emily", &employee, client).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (status, refreshed) = refresh(&after).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(refreshed["scope"], "openid roles issues:view");
+    let id = verify(
+        &jwks(&idp).await,
+        refreshed["id_token"].as_str().unwrap(),
+        CLIENT_ID,
+        idp.issuer(),
+    );
+    assert_eq!(id["roles"], json!(["Employee"]));
+
+    // Refusals: the token endpoint's error shape, and nothing changes.
+    let (status, body) = put_roles(&idp, "emily", &json!({"roles": ["Janitor"]}).to_string(), client).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+    assert!(
+        body["error_description"].as_str().unwrap().contains("Janitor"),
+        "{body}"
+    );
+    let (status, body) = put_roles(&idp, "nobody", &manager, client).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    for malformed in [
+        "{",
+        r#"{"roles": "Manager"}"#,
+        r#"{"roles": ["Manager"], "groups": []}"#,
+        "",
+    ] {
+        let (status, body) = put_roles(&idp, "emily", malformed, client).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{malformed:?}"
+        );
+    }
+    assert_eq!(idp.directory().user_by_username("emily").unwrap().roles, ["Employee"]);
+    idp.shutdown().await;
 }
 
 #[tokio::test]

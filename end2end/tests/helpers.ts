@@ -1,4 +1,5 @@
-import { APIRequestContext, Page, expect } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { APIRequestContext, Page, expect, test } from "@playwright/test";
 
 export const IDP = "http://127.0.0.1:9444/t/dev";
 export const CLIENT_ID = "issues-app-dev-client";
@@ -46,4 +47,42 @@ export async function createIssueAsJohn(request: APIRequestContext, title: strin
 
 export function unique(prefix: string) {
   return `${prefix} ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/** The axe rule tags checked: WCAG 2.0 and 2.1, levels A and AA. */
+export const WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+
+/**
+ * Runs axe on the page as it is now (WCAG 2.1 A and AA rules) and fails on any violation of
+ * impact "serious" or "critical", saying for each what to fix: rule id, impact, help, and the
+ * first few elements with axe's reason. `state` names the page state in the message. On a
+ * failure the full axe results are attached to the test report.
+ */
+export async function expectAccessible(page: Page, state: string) {
+  const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
+  const blocking = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (blocking.length > 0) {
+    await test.info().attach(`axe ${state}.json`, {
+      body: JSON.stringify(results.violations, null, 2),
+      contentType: "application/json",
+    });
+  }
+  const shown = 3;
+  const report = blocking.map((violation) => {
+    const nodes = violation.nodes.slice(0, shown).map((node) => {
+      const target = node.target.map((part) => [part].flat().join(" >>> ")).join(" ");
+      const why = (node.any[0] ?? node.all[0] ?? node.none[0])?.message;
+      return `    ${target}${why ? `: ${why}` : ""}`;
+    });
+    const more = violation.nodes.length > shown ? [`    … and ${violation.nodes.length - shown} more`] : [];
+    return [
+      `- ${violation.id} [${violation.impact}] ${violation.help} (${violation.nodes.length} element(s); ${violation.helpUrl})`,
+      ...nodes,
+      ...more,
+    ].join("\n");
+  });
+  expect(
+    blocking.map((violation) => violation.id),
+    `axe found ${blocking.length} serious or critical WCAG 2.1 A/AA violation(s) on ${state} (${page.url()}):\n${report.join("\n")}\n`,
+  ).toEqual([]);
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::access::FeatureScopes;
+use crate::access::{AccessHelp, FeatureScopes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -118,6 +118,16 @@ struct ApplicationSection {
     api_scopes: Vec<String>,
     /// The original demo's separate API server; this app serves its API itself.
     backend_url: Option<serde::de::IgnoredAny>,
+    access_help: Option<AccessHelpFile>,
+}
+
+/// `ApplicationConfig.AccessHelp`: whom to ask for more access, shown with every "why" line.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct AccessHelpFile {
+    text: String,
+    /// A web page (`https://…`) or an address (`mailto:…`, or just `someone@example.com`).
+    link: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -285,6 +295,8 @@ pub struct Config {
     pub client_secret: Secret,
     pub api_scopes: Vec<String>,
     pub features: FeatureScopes,
+    /// `ApplicationConfig.AccessHelp`: shown with every "why" line.
+    pub access_help: Option<AccessHelp>,
     pub listen: SocketAddr,
     pub database_url: String,
     pub database_max_connections: u32,
@@ -464,6 +476,36 @@ impl Checker<'_> {
         }
     }
 
+    fn access_help(&self, help: AccessHelpFile) -> Result<AccessHelp, ConfigError> {
+        let text = help.text.trim().to_string();
+        if text.is_empty() || text.chars().count() > 300 || text.chars().any(char::is_control) {
+            return Err(self.fail(
+                "ApplicationConfig.AccessHelp.Text",
+                "expected one line of text (1 to 300 characters)",
+            ));
+        }
+        let link = match help.link.as_deref().map(str::trim).filter(|link| !link.is_empty()) {
+            None => None,
+            Some(link) if link.starts_with("http://") || link.starts_with("https://") => {
+                Some(self.url("ApplicationConfig.AccessHelp.Link", link)?.to_string())
+            }
+            Some(link) => {
+                let address = link.strip_prefix("mailto:").unwrap_or(link);
+                let plausible = address.split_once('@').is_some_and(|(user, host)| {
+                    !user.is_empty() && host.contains('.') && !address.contains(char::is_whitespace)
+                });
+                if !plausible {
+                    return Err(self.fail(
+                        "ApplicationConfig.AccessHelp.Link",
+                        format!("expected an http(s) URL or an email address, got `{link}`"),
+                    ));
+                }
+                Some(format!("mailto:{address}"))
+            }
+        };
+        Ok(AccessHelp { text, link })
+    }
+
     fn url(&self, field: &str, value: &str) -> Result<Url, ConfigError> {
         match Url::parse(value) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
@@ -613,6 +655,7 @@ impl Checker<'_> {
                 )
             })?;
         self.scopes("ApplicationConfig.APIScopes", &app.api_scopes, true)?;
+        let access_help = app.access_help.map(|help| self.access_help(help)).transpose()?;
         self.scopes(
             "Features.Issues.scopes.create",
             &file.features.issues.scopes.create,
@@ -780,6 +823,7 @@ impl Checker<'_> {
             client_secret: Secret::new(client_secret),
             api_scopes: app.api_scopes,
             features: feature_scopes(file.features),
+            access_help,
             listen,
             database_url,
             database_max_connections: server.database_max_connections,
@@ -913,6 +957,38 @@ mod tests {
         );
         assert!(config.dev_idp.is_none());
         assert!(format!("{config:?}").contains("redacted") && !format!("{config:?}").contains("xyz"));
+    }
+
+    #[test]
+    fn access_help_is_one_line_and_a_web_page_or_an_address() {
+        let with = |help: &str| DEMO.replace("\"APIScopes\"", &format!("\"AccessHelp\": {help}, \"APIScopes\""));
+        let config = parse(&with(r#"{"Text": " Ask the IT desk. ", "Link": "it@example.com"}"#)).unwrap();
+        assert_eq!(
+            config.access_help,
+            Some(AccessHelp {
+                text: "Ask the IT desk.".into(),
+                link: Some("mailto:it@example.com".into())
+            })
+        );
+        let config = parse(&with(r#"{"Text": "Ask", "Link": "https://it.example.com/access"}"#)).unwrap();
+        assert_eq!(
+            config.access_help.unwrap().link.as_deref(),
+            Some("https://it.example.com/access")
+        );
+        for (help, field) in [
+            (r#"{"Text": ""}"#, "ApplicationConfig.AccessHelp.Text"),
+            (
+                r#"{"Text": "Ask", "Link": "javascript:alert(1)"}"#,
+                "ApplicationConfig.AccessHelp.Link",
+            ),
+            (r#"{"Text": "Ask", "Whom": "x"}"#, "ApplicationConfig.AccessHelp"),
+        ] {
+            let error = parse(&with(help)).unwrap_err().to_string();
+            assert!(
+                error.starts_with("config.json: field `") && error.contains(field),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -8,13 +8,15 @@ use crate::access::{self, Permission, Viewer};
 use crate::error::AppError;
 use crate::model::{
     AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, Issue, IssueChange, IssueDetail, OPEN, PAGE_SIZE,
-    SessionView, SharedPage, UserSummary,
+    Profile, SessionDeadlines, SessionView, SharedPage, UserSummary,
 };
 use crate::server::audit;
-use crate::server::auth::sign_in::{self, Begun, SignInError};
+use crate::server::auth::session::Current;
+use crate::server::auth::sign_in::{self, Begun, Prompt, SignInError};
 use crate::server::clock;
 use crate::server::db::database_error;
 use crate::server::metrics;
+use crate::server::profile;
 use crate::server::state::AppState;
 use crate::server::telemetry::request_id_of;
 use crate::server::tracker::{self, Caller, TrackerError};
@@ -68,22 +70,33 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
                     ..Default::default()
                 })
                 .await;
-            Err(fail(AppError::Forbidden(why.line())))
+            let line = match &state.config.load().access_help {
+                Some(help) => format!("{} {}", why.line(), help.sentence()),
+                None => why.line(),
+            };
+            Err(fail(AppError::Forbidden(line)))
         }
     }
 }
 
 pub async fn session_info() -> Result<SessionView, AppError> {
     let (state, session) = context().await?;
-    match state.sessions.viewer(&session, clock::now()).await {
-        Ok(Some(viewer)) => Ok(SessionView {
-            user: Some(UserSummary {
-                name: viewer.name.clone(),
-            }),
-            permissions: state.config.load().features.permissions(&viewer.scopes),
-            scopes: viewer.scopes,
-            notice: None,
-        }),
+    let now = clock::now();
+    match state.sessions.signed_in(&session, now).await {
+        Ok(Some(current)) => {
+            let config = state.config.load();
+            let viewer = current.row.viewer();
+            Ok(SessionView {
+                user: Some(UserSummary {
+                    name: viewer.name.clone(),
+                }),
+                permissions: config.features.permissions(&viewer.scopes),
+                scopes: viewer.scopes,
+                notice: None,
+                access_help: config.access_help.clone(),
+                deadlines: Some(state.sessions.deadlines(&current, now)),
+            })
+        }
         Ok(None) => Ok(SessionView::default()),
         Err(AppError::SessionEnded) => {
             // Say it once; afterwards the session is simply anonymous.
@@ -95,6 +108,88 @@ pub async fn session_info() -> Result<SessionView, AppError> {
         }
         Err(error) => Err(fail(error)),
     }
+}
+
+/// The signed-in user's session, or 401.
+async fn signed_in() -> Result<(AppState, Session, Current), AppError> {
+    let (state, session) = context().await?;
+    match state.sessions.signed_in(&session, clock::now()).await.map_err(fail)? {
+        Some(current) => Ok((state, session, current)),
+        None => Err(fail(AppError::Unauthenticated)),
+    }
+}
+
+pub async fn my_profile() -> Result<Profile, AppError> {
+    let (state, _, current) = signed_in().await?;
+    let all = state.sessions.of_subject(&current.row.sub).await.map_err(fail)?;
+    Ok(profile::profile(&state.sessions, &current, &all, clock::now()))
+}
+
+pub async fn session_deadlines() -> Result<Option<SessionDeadlines>, AppError> {
+    let (state, session) = context().await?;
+    state
+        .sessions
+        .peek_deadlines(&session, clock::now())
+        .await
+        .map_err(fail)
+}
+
+pub async fn stay_signed_in() -> Result<Option<SessionDeadlines>, AppError> {
+    let (state, session) = context().await?;
+    match state.sessions.stay(&session, clock::now()).await {
+        Err(AppError::SessionEnded) => {
+            state.sessions.acknowledge_ended(&session).await;
+            Ok(None)
+        }
+        other => other.map_err(fail),
+    }
+}
+
+pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
+    let (state, _, current) = signed_in().await?;
+    if state.sessions.handle(&current.row) == handle {
+        return sign_out().await;
+    }
+    let viewer = current.row.viewer();
+    if !state.sessions.end_other(&viewer.sub, &handle).await.map_err(fail)? {
+        return Err(fail(AppError::BadRequest("no such session of yours".into())));
+    }
+    state
+        .audit
+        .record(audit::Event {
+            event: "sign_out_session",
+            actor: Some(&viewer),
+            via: Some("browser"),
+            request_id: call_request_id().as_deref(),
+            ..Default::default()
+        })
+        .await;
+    leptos_axum::redirect("/profile");
+    Ok(())
+}
+
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    let (state, session, current) = signed_in().await?;
+    let viewer = current.row.viewer();
+    let (id_token, others) = state
+        .sessions
+        .end_everywhere(&session, &viewer.sub)
+        .await
+        .map_err(|error| fail(sign_in_failure(error)))?;
+    state
+        .audit
+        .record(audit::Event {
+            event: "sign_out_everywhere",
+            actor: Some(&viewer),
+            via: Some("browser"),
+            detail: Some(format!("{} other sessions ended", others)),
+            request_id: call_request_id().as_deref(),
+            ..Default::default()
+        })
+        .await;
+    let next = state.sessions.oidc().end_session_url(id_token.as_deref()).await;
+    leptos_axum::redirect(next.as_deref().unwrap_or("/"));
+    Ok(())
 }
 
 pub async fn list_issues(
@@ -248,9 +343,15 @@ pub async fn list_audit(
 
 /// `leptos_axum::redirect`: a plain form gets a redirect; the hydrated app gets a header it
 /// follows (with a full navigation when it leaves this origin).
-pub async fn sign_in(return_to: Option<String>) -> Result<(), AppError> {
+pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Result<(), AppError> {
+    let prompt = match prompt.as_deref().filter(|p| !p.is_empty()) {
+        None => None,
+        Some("none") => Some(Prompt::None),
+        Some("login") => Some(Prompt::Login),
+        Some(_) => return Err(fail(AppError::BadRequest("the prompt is `none` or `login`".into()))),
+    };
     let (state, session) = context().await?;
-    match sign_in::begin(&state.sessions, &session, return_to.as_deref(), clock::now()).await {
+    match sign_in::begin(&state.sessions, &session, return_to.as_deref(), prompt, clock::now()).await {
         Ok(Begun::SignedIn { return_to }) => leptos_axum::redirect(&return_to),
         Ok(Begun::ToProvider {
             authorize_url,

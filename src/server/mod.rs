@@ -19,6 +19,7 @@ pub mod logout_tokens_seen;
 pub mod metrics;
 pub mod pages;
 pub mod people;
+pub mod profile;
 pub mod random;
 pub mod rest;
 pub mod seal;

@@ -45,6 +45,8 @@ pub struct SignInRow {
     pub refreshed_at: i64,
     /// The session's idle deadline: past it (or past the absolute one) the row is purged.
     pub expires_at: i64,
+    /// The browser's `User-Agent` at sign-in (at most 256 characters), to tell sessions apart.
+    pub user_agent: String,
 }
 
 impl SignInRow {
@@ -100,7 +102,7 @@ pub enum Refreshed {
 }
 
 const COLUMNS: &str =
-    "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at, expires_at";
+    "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at, expires_at, user_agent";
 const UPDATE_TOKENS: &str =
     "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
 const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
@@ -170,7 +172,7 @@ impl SignIns {
         let (this, row) = (self.clone(), row.clone());
         detached(async move {
             let _guard = this.locks.lock(&row.id).await;
-            let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+            let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
             on_db!(&this.db, |pool| {
                 sqlx::query(&sql)
                     .bind(&row.id)
@@ -183,6 +185,7 @@ impl SignIns {
                     .bind(row.created_at)
                     .bind(row.refreshed_at)
                     .bind(row.expires_at)
+                    .bind(&row.user_agent)
                     .execute(pool)
                     .await
                     .map(|result| result.rows_affected())
@@ -223,6 +226,33 @@ impl SignIns {
                 .await)?;
             this.forget(&id);
             Ok(deleted)
+        })
+        .await
+        .map_err(task_failed)?
+    }
+
+    /// The live sign-ins of one user (one per signed-in browser), newest first; at most 50.
+    pub async fn of_subject(&self, sub: &str) -> Result<Vec<SignInRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE sub = $1 ORDER BY created_at DESC, id LIMIT 50");
+        on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(sub).fetch_all(pool).await)
+    }
+
+    /// Deletes every sign-in of one user (sign out everywhere); answers the rows they were, so
+    /// their refresh tokens can be revoked.
+    pub async fn delete_of_subject(&self, sub: &str) -> Result<Vec<SignInRow>, sqlx::Error> {
+        let (this, sub) = (self.clone(), sub.to_string());
+        detached(async move {
+            let sql = format!("DELETE FROM sign_ins WHERE sub = $1 RETURNING {COLUMNS}");
+            let ended: Vec<SignInRow> = on_db!(&this.db, |pool| sqlx::query_as(&sql).bind(&sub).fetch_all(pool).await)?;
+            for row in &ended {
+                this.forget(&row.id);
+            }
+            // Again once a refresh in flight has stored (and copied) what it got.
+            for row in &ended {
+                let _guard = this.locks.lock(&row.id).await;
+                this.forget(&row.id);
+            }
+            Ok(ended)
         })
         .await
         .map_err(task_failed)?

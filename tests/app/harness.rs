@@ -92,7 +92,7 @@ pub fn config_json(idp_org_url: &str, app_base: &str, dir: &Path) -> String {
             "HostedUrl": app_base,
             "ClientId": CLIENT_ID,
             "ClientSecret": SECRET,
-            "APIScopes": ["openid", "email", "profile", "internal_login"]
+            "APIScopes": ["openid", "email", "profile", "groups", "roles", "internal_login"]
         },
         "Features": { "Issues": { "scopes": {
             "create": ["issues:create"],

@@ -10,6 +10,7 @@ mod hostile_cases;
 mod live_reload;
 mod logs;
 mod peer_op;
+mod people;
 mod sign_in_core;
 mod tracker;
 

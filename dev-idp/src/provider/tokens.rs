@@ -163,8 +163,9 @@ impl Provider {
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
         let lifetimes = &app.lifetimes;
+        let directory = self.directory();
         let user = match &grant.subject {
-            Subject::User(sub) => self.directory.user_by_sub(sub),
+            Subject::User(sub) => directory.user_by_sub(sub),
             Subject::Application => None,
         };
 
@@ -198,8 +199,8 @@ impl Provider {
                     nbf: now,
                     exp: expires_at,
                     jti: jti.clone(),
-                    org_id: self.directory.organization.id.to_string(),
-                    org_name: self.directory.organization.name.clone(),
+                    org_id: directory.organization.id.to_string(),
+                    org_name: directory.organization.name.clone(),
                 };
                 self.keys
                     .sign("at+jwt", &claims)
@@ -267,6 +268,7 @@ impl Provider {
         access_token: &str,
         now: i64,
     ) -> Result<String, OAuthError> {
+        let directory = self.directory();
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.urls.issuer));
         claims.insert("sub".into(), json!(user.sub.to_string()));
@@ -277,8 +279,8 @@ impl Provider {
         claims.insert("auth_time".into(), json!(grant.auth_time.unwrap_or(now)));
         claims.insert("at_hash".into(), json!(at_hash(access_token)));
         claims.insert("amr".into(), json!(["BasicAuthenticator"]));
-        claims.insert("org_id".into(), json!(self.directory.organization.id.to_string()));
-        claims.insert("org_name".into(), json!(self.directory.organization.name));
+        claims.insert("org_id".into(), json!(directory.organization.id.to_string()));
+        claims.insert("org_name".into(), json!(directory.organization.name));
         if let Some(nonce) = &grant.nonce {
             claims.insert("nonce".into(), json!(nonce));
         }

@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize)]
 struct LoginQuery {
     return_to: Option<String>,
+    /// `none`: refresh my access silently; `login`: sign in as someone else.
+    prompt: Option<sign_in::Prompt>,
 }
 
 async fn login(
@@ -37,9 +39,9 @@ async fn login(
     session: Session,
     login: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Result<Response, SignInError> {
-    let Query(LoginQuery { return_to }) = login?;
+    let Query(LoginQuery { return_to, prompt }) = login?;
     Ok(
-        match sign_in::begin(&state.sessions, &session, return_to.as_deref(), clock::now()).await? {
+        match sign_in::begin(&state.sessions, &session, return_to.as_deref(), prompt, clock::now()).await? {
             Begun::SignedIn { return_to } => Redirect::to(&return_to).into_response(),
             Begun::ToProvider {
                 authorize_url,
@@ -68,7 +70,7 @@ async fn callback(
     // not recorded, so it cannot fill the trail.
     let anonymous = matches!(
         &completed,
-        Err(SignInError::BadRequest(_) | SignInError::NoPendingSignIn)
+        Err(SignInError::BadRequest(_) | SignInError::NoPendingSignIn | SignInError::InteractionRequired { .. })
     );
     if !anonymous {
         let who = match &completed {

@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod,
-    CoreErrorResponseType, CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGrantType, CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKey,
     CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode,
     CoreResponseType, CoreSubjectIdentifierType, CoreTokenResponse,
 };
@@ -99,6 +99,18 @@ pub struct PendingSecrets {
     pub state: String,
     pub nonce: String,
     pub pkce_verifier: String,
+}
+
+/// How the provider is asked to treat a sign-in (OIDC Core's `prompt`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prompt {
+    /// `prompt=none`: only if the provider's session allows it without any interaction (a
+    /// silent re-authorization that picks up changed roles).
+    None,
+    /// `prompt=login`: ask for credentials even if the provider's session is live (sign in as
+    /// someone else).
+    Login,
 }
 
 /// The result of a successful code exchange.
@@ -280,11 +292,11 @@ impl Oidc {
     }
 
     /// Starts a sign-in: the authorize URL and the secrets to keep until the callback.
-    pub async fn begin(&self) -> Result<(String, PendingSecrets), OidcError> {
+    pub async fn begin(&self, prompt: Option<Prompt>) -> Result<(String, PendingSecrets), OidcError> {
         let found = self.discovered().await?;
         let client = self.client(&found)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let (url, state, nonce) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 CsrfToken::new_random,
@@ -299,8 +311,14 @@ impl Oidc {
                     .filter(|s| s != "openid")
                     .map(Scope::new),
             )
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if let Some(prompt) = prompt {
+            request = request.add_prompt(match prompt {
+                Prompt::None => CoreAuthPrompt::None,
+                Prompt::Login => CoreAuthPrompt::Login,
+            });
+        }
+        let (url, state, nonce) = request.url();
         Ok((
             url.to_string(),
             PendingSecrets {

@@ -30,6 +30,9 @@ pub struct PendingSignIn {
     pub secrets: PendingSecrets,
     pub return_to: String,
     pub started_at: i64,
+    /// Started with `prompt=none`: a "needs interaction" answer falls back to a normal sign-in.
+    #[serde(default)]
+    pub silent: bool,
 }
 
 pub struct PendingSignIns {

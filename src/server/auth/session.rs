@@ -10,6 +10,7 @@ use tower_sessions::Session;
 
 use crate::access::Viewer;
 use crate::error::AppError;
+use crate::model::SessionDeadlines;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::oidc::{Oidc, OidcError, SignedIn};
 use crate::server::auth::pending::PendingSignIns;
@@ -39,6 +40,12 @@ enum AuthState {
     /// Written by versions that kept a sign-in in progress in the session; now it lives in a
     /// cookie of its own. Read as anonymous.
     Pending(serde_json::Value),
+}
+
+/// A session's live sign-in, and when its idle deadline was last pushed back.
+pub struct Current {
+    pub row: Arc<SignInRow>,
+    pub renewed_at: i64,
 }
 
 /// Cheap to clone: a refresh runs detached with a handle of its own.
@@ -117,7 +124,13 @@ impl Sessions {
 
     /// Stores the sign-in the provider just confirmed and binds it to the session, under a new
     /// session id (session fixation).
-    pub async fn start(&self, session: &Session, signed: SignedIn, now: i64) -> Result<(), SignInError> {
+    pub async fn start(
+        &self,
+        session: &Session,
+        signed: SignedIn,
+        user_agent: &str,
+        now: i64,
+    ) -> Result<(), SignInError> {
         let scopes = match signed.scopes {
             Some(scopes) => scopes,
             // The provider did not list the granted scopes: read them from the access token.
@@ -137,6 +150,7 @@ impl Sessions {
             created_at: now,
             refreshed_at: now,
             expires_at: now + self.idle.as_secs() as i64,
+            user_agent: user_agent.chars().filter(|c| !c.is_control()).take(256).collect(),
         };
         row.seal_tokens(&self.sealer, &signed.tokens)
             .map_err(|_| SignInError::Store)?;
@@ -248,6 +262,11 @@ impl Sessions {
     /// Who is signed in on this session. `Ok(None)`: nobody. `Err(SessionEnded)`: the IdP ended
     /// the session since the last request (shown once, then the session is anonymous).
     pub async fn viewer(&self, session: &Session, now: i64) -> Result<Option<Viewer>, AppError> {
+        Ok(self.signed_in(session, now).await?.map(|current| current.row.viewer()))
+    }
+
+    /// This session's sign-in, as [`Sessions::viewer`] resolves it (refreshed and renewed).
+    pub async fn signed_in(&self, session: &Session, now: i64) -> Result<Option<Current>, AppError> {
         let (sign_in_id, renewed_at) = match self.read_state(session).await? {
             Some(AuthState::SignedIn { sign_in, renewed_at }) => (sign_in, renewed_at),
             Some(AuthState::Ended) => return Err(AppError::SessionEnded),
@@ -274,11 +293,109 @@ impl Sessions {
             }
             Err(other) => return Err(other),
         };
-        if now - renewed_at >= idle_renewal_seconds(self.idle) {
+        let renewed_at = if now - renewed_at >= idle_renewal_seconds(self.idle) {
             self.renew(session, &row.id, now).await;
-        }
+            now
+        } else {
+            renewed_at
+        };
         crate::server::telemetry::note_subject(&row.sub);
-        Ok(Some(row.viewer()))
+        Ok(Some(Current { row, renewed_at }))
+    }
+
+    /// When this session ends unless it is used (idle) and at the latest (absolute).
+    pub fn deadlines(&self, current: &Current, now: i64) -> SessionDeadlines {
+        let absolute_ends_at = current.row.created_at + self.absolute.as_secs() as i64;
+        SessionDeadlines {
+            now,
+            idle_ends_at: (current.renewed_at + self.idle.as_secs() as i64).min(absolute_ends_at),
+            absolute_ends_at,
+            // Five minutes, or a fifth of a shorter idle timeout.
+            warn_before: (self.idle.as_secs() as i64 / 5).min(300),
+        }
+    }
+
+    /// The deadlines as they stand, without counting this as use: a page asking whether its
+    /// session is about to end must not keep it alive. `None`: not signed in (any more).
+    pub async fn peek_deadlines(&self, session: &Session, now: i64) -> Result<Option<SessionDeadlines>, AppError> {
+        let Some(AuthState::SignedIn { sign_in, renewed_at }) = self.read_state(session).await? else {
+            return Ok(None);
+        };
+        let row = self.sign_ins.get(&sign_in).await.map_err(database_error)?;
+        Ok(row
+            .map(|row| self.deadlines(&Current { row, renewed_at }, now))
+            .filter(|deadlines| deadlines.idle_ends_at > now))
+    }
+
+    /// "Stay signed in": pushes the idle deadline back now (the absolute one stays).
+    pub async fn stay(&self, session: &Session, now: i64) -> Result<Option<SessionDeadlines>, AppError> {
+        let Some(current) = self.signed_in(session, now).await? else {
+            return Ok(None);
+        };
+        if current.renewed_at != now {
+            self.renew(session, &current.row.id, now).await;
+        }
+        let current = Current {
+            renewed_at: now,
+            ..current
+        };
+        Ok(Some(self.deadlines(&current, now)))
+    }
+
+    /// A short, stable name for a sign-in that reveals nothing of its id (the profile page's
+    /// session list, and "sign out this session").
+    pub fn handle(&self, row: &SignInRow) -> String {
+        self.sealer.keyed_hash(row.id.as_bytes())[..12]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// When a sign-in's session was last used (within the renewal granularity).
+    pub fn last_seen(&self, row: &SignInRow) -> i64 {
+        row.expires_at - self.idle.as_secs() as i64
+    }
+
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    /// The user's live sign-ins, newest first.
+    pub async fn of_subject(&self, sub: &str) -> Result<Vec<SignInRow>, AppError> {
+        self.sign_ins.of_subject(sub).await.map_err(database_error)
+    }
+
+    /// Ends another session of the same user, named by its [`Sessions::handle`], and revokes
+    /// its refresh token. Answers whether there was one.
+    pub async fn end_other(&self, sub: &str, handle: &str) -> Result<bool, AppError> {
+        let rows = self.of_subject(sub).await?;
+        let Some(row) = rows.iter().find(|row| self.handle(row) == handle) else {
+            return Ok(false);
+        };
+        match self.sign_ins.delete(&row.id).await.map_err(database_error)? {
+            Some(row) => {
+                self.revoke(&row).await;
+                tracing::info!(sign_in = %short(&row.id), "signed out by the user from another session");
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Sign out everywhere: this session, then every sign-in of the same user on every instance
+    /// (their refresh tokens revoked). Answers this session's ID token, for the provider's
+    /// end-session page, and how many other sessions ended.
+    pub async fn end_everywhere(&self, session: &Session, sub: &str) -> Result<(Option<String>, usize), SignInError> {
+        let id_token = self.end(session).await?;
+        let others = self.sign_ins.delete_of_subject(sub).await.map_err(|error| {
+            tracing::error!(%error, "sign out everywhere: could not end the other sessions");
+            SignInError::NotSignedOut
+        })?;
+        for row in &others {
+            self.revoke(row).await;
+        }
+        tracing::info!(ended = others.len() + 1, "signed out everywhere");
+        Ok((id_token, others.len()))
     }
 
     /// Pushes the idle deadline back: the session record (saved with a new expiry, its cookie

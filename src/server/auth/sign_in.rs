@@ -7,6 +7,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::server::auth::oidc::Oidc;
+pub use crate::server::auth::oidc::Prompt;
 use crate::server::auth::pending::PendingSignIn;
 use crate::server::auth::session::Sessions;
 pub use crate::server::auth::sign_in_error::SignInError;
@@ -33,22 +34,26 @@ pub enum Begun {
     },
 }
 
-/// Starts a sign-in that will come back to `return_to` (relative paths only).
+/// Starts a sign-in that will come back to `return_to` (relative paths only). Without a
+/// `prompt`, a signed-in session goes straight back; with one, the provider is always asked:
+/// `None` to pick up changed roles silently, `Login` to sign in as someone else.
 pub async fn begin(
     sessions: &Sessions,
     session: &Session,
     return_to: Option<&str>,
+    prompt: Option<Prompt>,
     now: i64,
 ) -> Result<Begun, SignInError> {
     let return_to = safe_return_to(return_to);
-    if sessions.is_signed_in(session).await {
+    if prompt.is_none() && sessions.is_signed_in(session).await {
         return Ok(Begun::SignedIn { return_to });
     }
-    let (authorize_url, secrets) = sessions.oidc().begin().await?;
+    let (authorize_url, secrets) = sessions.oidc().begin(prompt).await?;
     let pending_cookie = sessions.pending().set_cookie(&PendingSignIn {
         secrets,
         return_to,
         started_at: now,
+        silent: prompt == Some(Prompt::None),
     })?;
     Ok(Begun::ToProvider {
         authorize_url,
@@ -60,13 +65,20 @@ pub async fn begin(
 pub async fn complete(
     sessions: &Sessions,
     session: &Session,
-    cookies: &HeaderMap,
+    headers: &HeaderMap,
     query: CallbackQuery,
     now: i64,
 ) -> Result<String, SignInError> {
-    let pending = sessions.pending().redeem(cookies, query.state.as_deref(), now)?;
+    let pending = sessions.pending().redeem(headers, query.state.as_deref(), now)?;
     check_issuer(sessions.oidc(), query.iss.as_deref()).await?;
     if let Some(error) = query.error {
+        // A silent attempt the provider cannot answer without the user: ask them normally,
+        // and still come back to the same page.
+        if pending.silent && NEEDS_INTERACTION.contains(&error.as_str()) {
+            return Err(SignInError::InteractionRequired {
+                return_to: pending.return_to,
+            });
+        }
         return Err(SignInError::Denied {
             error,
             description: query.error_description.unwrap_or_default(),
@@ -74,9 +86,21 @@ pub async fn complete(
     }
     let code = query.code.ok_or(SignInError::NoCode)?;
     let signed = sessions.oidc().finish(&code, &pending.secrets).await?;
-    sessions.start(session, signed, now).await?;
+    let user_agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    sessions.start(session, signed, user_agent, now).await?;
     Ok(pending.return_to)
 }
+
+/// OIDC Core §3.1.2.6: the answers to `prompt=none` that mean "ask the user".
+const NEEDS_INTERACTION: [&str; 4] = [
+    "login_required",
+    "interaction_required",
+    "consent_required",
+    "account_selection_required",
+];
 
 /// RFC 9207: the response names its issuer, and it is ours.
 async fn check_issuer(oidc: &Oidc, iss: Option<&str>) -> Result<(), SignInError> {

@@ -3,7 +3,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::server::auth::oidc::OidcError;
 use crate::server::pages::error_page;
@@ -26,6 +26,10 @@ pub enum SignInError {
     IssuerMissing,
     #[error("the provider answered {error}")]
     Denied { error: String, description: String },
+    /// A silent sign-in (`prompt=none`) needs the user after all: start a normal one that
+    /// comes back to `return_to`.
+    #[error("the provider needs the user to interact")]
+    InteractionRequired { return_to: String },
     #[error("the callback has no authorization code")]
     NoCode,
     #[error("the provider cannot be reached: {0}")]
@@ -51,6 +55,7 @@ impl SignInError {
             Self::IssuerMismatch => "issuer_mismatch",
             Self::IssuerMissing => "issuer_missing",
             Self::Denied { .. } => "denied",
+            Self::InteractionRequired { .. } => "interaction_required",
             Self::NoCode => "no_code",
             Self::ProviderUnreachable(_) => "provider_unreachable",
             Self::ProviderAnswerInvalid(_) => "provider_answer_invalid",
@@ -80,6 +85,12 @@ impl From<QueryRejection> for SignInError {
 
 impl IntoResponse for SignInError {
     fn into_response(self) -> Response {
+        if let Self::InteractionRequired { return_to } = &self {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("return_to", return_to)
+                .finish();
+            return Redirect::to(&format!("/auth/login?{query}")).into_response();
+        }
         let failed = "Sign-in failed";
         let unavailable = "Sign-in is unavailable";
         let (status, title, message) = match &self {
@@ -109,6 +120,11 @@ impl IntoResponse for SignInError {
                 if error == "access_denied" { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST },
                 "Sign-in was not completed",
                 format!("The identity provider answered: {error}. {description}"),
+            ),
+            Self::InteractionRequired { .. } => (
+                StatusCode::BAD_REQUEST,
+                failed,
+                "The identity provider needs you to sign in.".into(),
             ),
             Self::NoCode => (
                 StatusCode::BAD_REQUEST,
