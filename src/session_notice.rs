@@ -55,10 +55,14 @@ pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
     let ended = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     let _ = set_interval_with_handle(move || tick.set(clock()), std::time::Duration::from_secs(5));
-    let adopt = move |answer: Option<SessionDeadlines>| match answer {
+    // A renewal also resets the clocks' difference; a mere question keeps it (the page's idea
+    // of the time is measured once, at load, and again at each renewal).
+    let adopt = move |answer: Option<SessionDeadlines>, resync: bool| match answer {
         Some(deadlines) => {
-            skew.set(deadlines.now - clock());
-            tick.set(clock());
+            if resync {
+                skew.set(deadlines.now - clock());
+                tick.set(clock());
+            }
             ends.set(deadlines);
         }
         None => ended.set(true),
@@ -85,7 +89,7 @@ pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
             asked.set(deadline);
             leptos::task::spawn_local(async move {
                 if let Ok(answer) = peek_session().await {
-                    adopt(answer);
+                    adopt(answer, false);
                 }
             });
         }
@@ -93,7 +97,7 @@ pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
     let stay = Action::new(|_: &()| stay_signed_in());
     Effect::new(move |_| {
         if let Some(Ok(answer)) = stay.value().get() {
-            adopt(answer);
+            adopt(answer, true);
         }
     });
     view! {

@@ -12,7 +12,7 @@ import { EMILY, JOHN, createIssueAsJohn, hydrated, signIn } from "../tests/helpe
 const shot = (name: string) => path.resolve(__dirname, "../../docs/screenshots", name);
 
 async function save(page: Page, name: string) {
-  await page.screenshot({ path: shot(name), animations: "disabled", caret: "hide" });
+  await page.screenshot({ path: shot(name), animations: "disabled", caret: "hide", fullPage: true });
 }
 
 test("John's board", async ({ page, request }) => {

@@ -57,11 +57,27 @@ pub async fn create(
     description: &str,
 ) -> Result<Issue, TrackerError> {
     let issue = NewIssue::parse(title, description).map_err(TrackerError::Invalid)?;
-    let created = state.issues.create(&issue, caller.viewer, clock::now_millis()).await?;
+    let author = named(state, caller.viewer).await?;
+    let created = state.issues.create(&issue, &author, clock::now_millis()).await?;
     caller
         .record(state, "issue_created", format!("issue {}", created.id))
         .await;
     Ok(created)
+}
+
+/// The caller as they are shown: a program's token names only its user's `sub`, so the name
+/// they signed in with, when they have.
+async fn named(state: &AppState, viewer: &Viewer) -> Result<Viewer, sqlx::Error> {
+    if viewer.name != viewer.sub {
+        return Ok(viewer.clone());
+    }
+    Ok(match state.people.find(&viewer.sub).await? {
+        Some(person) => Viewer {
+            name: person.name,
+            ..viewer.clone()
+        },
+        None => viewer.clone(),
+    })
 }
 
 /// Applies `change` made from version `expected` (`None`: any). The assignee is a `sub` of
@@ -164,7 +180,12 @@ pub async fn comment(
     })?;
     let comment = state
         .issues
-        .add_comment(issue_id, &body, caller.viewer, clock::now_millis())
+        .add_comment(
+            issue_id,
+            &body,
+            &named(state, caller.viewer).await?,
+            clock::now_millis(),
+        )
         .await?
         .ok_or(TrackerError::NotFound)?;
     caller
