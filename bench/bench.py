@@ -315,6 +315,8 @@ def main():
         seeded = time.perf_counter()
         with sqlite3.connect(os.path.join(tmp, "issues.db")) as db:
             db.execute("PRAGMA busy_timeout = 5000")
+            # After the dev IdP's sample issues (an empty database gets three at start-up).
+            first = db.execute("SELECT COALESCE(MAX(id), 0) FROM issues").fetchone()[0] + 1
             db.executemany(
                 "INSERT INTO issues (title, description, status, author_sub, author_name, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -323,13 +325,13 @@ def main():
             newest = db.execute("SELECT MAX(id) FROM issues").fetchone()[0]
             db.executemany(
                 "INSERT INTO comments (issue_id, body, author_sub, author_name, created_at) VALUES (?, ?, ?, ?, ?)",
-                ((n, f"Seen again near the {words[n % 10]}" + (" zebracorn" if n % 100_000 == 1 else ""), "bench", "Bench", n)
-                 for n in range(1, newest, 10)))
+                ((n, f"Seen again near the {words[n % 10]}" + (" zebracorn" if (n - first) % 100_000 == 0 else ""), "bench", "Bench", n)
+                 for n in range(first, newest, 10)))
             db.executemany(
                 "INSERT INTO comments (issue_id, body, author_sub, author_name, created_at) VALUES (?, ?, ?, ?, ?)",
                 ((newest, f"Comment {n} on the busiest issue", "bench", "Bench", n) for n in range(100)))
             db.execute("UPDATE issues SET comment_count = (SELECT COUNT(*) FROM comments WHERE issue_id = issues.id) "
-                       "WHERE id % 10 = 1 OR id = ?", (newest,))
+                       "WHERE (id >= ? AND (id - ?) % 10 = 0) OR id = ?", (first, first, newest))
             db.execute("INSERT INTO comments (issue_id, body, author_sub, author_name, created_at) "
                        "VALUES (?, 'zebracorn sighting', 'bench', 'Bench', 0)", (newest - 5,))
             db.execute("PRAGMA optimize")

@@ -1,13 +1,13 @@
-//! The Sign in and Sign out controls: forms over the `sign_in` / `sign_out` server functions.
-//! Without WASM they are plain form posts answered with a redirect; hydrated, the app sends
-//! them and follows the answer to the identity provider.
+//! The Sign in and Sign out controls: plain forms over the `sign_in` / `sign_out` server
+//! functions, answered with a redirect (to the identity provider, or back with the reason it
+//! did not go through). They need no WASM, so they ship none.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-use crate::api::{SignIn, SignOut};
 use crate::error::AppError;
 
-#[island]
+#[component]
 pub fn SignInButton(
     /// Where the browser comes back to after signing in (a path of this app).
     #[prop(into)]
@@ -15,48 +15,43 @@ pub fn SignInButton(
     #[prop(into)] id: String,
     primary: bool,
 ) -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
     view! {
-        <ActionForm action attr:class="inline">
+        <form method="post" action="/api/sign_in" class="inline">
             <input type="hidden" name="return_to" value=return_to/>
             <button type="submit" class=if primary { "primary" } else { "" } id=id>"Sign in"</button>
-            <Refusal action/>
-        </ActionForm>
+            <Refusal endpoint="/api/sign_in"/>
+        </form>
     }
 }
 
-#[island]
-pub fn SignOutButton() -> impl IntoView {
-    let action = ServerAction::<SignOut>::new();
-    view! {
-        <ActionForm action attr:class="inline">
-            <button type="submit" class="secondary" id="sign-out">"Sign out"</button>
-            <Refusal action/>
-        </ActionForm>
-    }
-}
-
-/// Why the last attempt did not go through (the identity provider or the store unavailable).
 #[component]
-fn Refusal<A>(action: ServerAction<A>) -> impl IntoView
-where
-    A: leptos::server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
-    A::Output: Send + Sync + 'static,
-{
-    let problem = move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|error| error.to_string())
-    };
+pub fn SignOutButton() -> impl IntoView {
+    view! {
+        <form method="post" action="/api/sign_out" class="inline">
+            <button type="submit" class="secondary" id="sign-out">"Sign out"</button>
+            <Refusal endpoint="/api/sign_out"/>
+        </form>
+    }
+}
+
+/// Why the last attempt did not go through (the identity provider or the store unavailable):
+/// a refused form post comes back to its page with the error in the address (`__path`,
+/// `__err`, as leptos_axum encodes it).
+#[component]
+fn Refusal(endpoint: &'static str) -> impl IntoView {
+    let query = use_query_map();
+    let problem = query.with_untracked(|query| {
+        (query.get_str("__path") == Some(endpoint))
+            .then(|| query.get_str("__err"))
+            .flatten()
+            .map(|error| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error).to_string())
+    });
     view! { <span class="status" role="status">{problem}</span> }
 }
 
 /// After a session ended: a plain form that signs in again and comes back to this page (where
-/// any draft is restored).
-#[component]
-pub fn SignInAgain() -> impl IntoView {
+/// any draft is restored). A plain function: it is used inside islands.
+pub fn sign_in_again() -> impl IntoView {
     view! {
         <form method="post" action="/api/sign_in" class="inline sign-in-again">
             <input type="hidden" name="return_to" value=crate::drafts::here()/>

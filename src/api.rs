@@ -129,16 +129,12 @@ pub async fn my_profile() -> Result<Profile, AppError> {
     crate::server::functions::my_profile().await
 }
 
-/// When this session ends, without counting the question as use. `None`: it has ended.
-#[server(prefix = "/api", endpoint = "peek_session")]
-pub async fn peek_session() -> Result<Option<SessionDeadlines>, AppError> {
-    crate::server::functions::session_deadlines().await
-}
-
-/// "Stay signed in": pushes the idle deadline back. `None`: the session has ended.
-#[server(prefix = "/api", endpoint = "stay_signed_in")]
-pub async fn stay_signed_in() -> Result<Option<SessionDeadlines>, AppError> {
-    crate::server::functions::stay_signed_in().await
+/// When this session ends; `None`: it has ended. A plain question does not count as use (a
+/// page asking whether its session is about to end must not keep it alive); with `renew`
+/// ("Stay signed in") the idle deadline is pushed back first.
+#[server(prefix = "/api", endpoint = "check_session")]
+pub async fn check_session(renew: bool) -> Result<Option<SessionDeadlines>, AppError> {
+    crate::server::functions::check_session(renew).await
 }
 
 /// Ends one of your sessions (named by its handle on the profile page) and revokes its refresh

@@ -8,14 +8,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::access::{Permission, Permissions};
-use crate::account::{SignInAgain, needs_sign_in};
+use crate::account::{needs_sign_in, sign_in_again};
 use crate::api::{AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, get_issue, list_comments};
 use crate::drafts;
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
 use crate::pages::{SignInPrompt, not_permitted};
 use crate::session::use_session;
-use crate::time::Time;
+use crate::time::time;
 use crate::why::AccessHelpNote;
 
 #[component]
@@ -99,15 +99,10 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         description: RwSignal::new(String::new()),
     };
     let thread = ThreadState {
-        body: RwSignal::new(String::new()),
+        // A comment kept from before (a session that ended) comes back.
+        body: RwSignal::new(drafts::load(&comment_draft(id)).unwrap_or_default()),
         after: RwSignal::new(None),
     };
-    // A comment kept from before (a session that ended) comes back.
-    Effect::new(move |_| {
-        if let Some(saved) = drafts::load(&comment_draft(id)) {
-            thread.body.set(saved);
-        }
-    });
     // A comment that went through empties the form and shows the thread from its start.
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.comment.value().get() {
@@ -149,7 +144,7 @@ fn issue_view(
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
         let by = issue.closed_by_name.clone().unwrap_or_default();
-        view! { <p class="issue-meta" id="issue-closed">"Closed by " {by} " · " <Time millis=at/></p> }
+        view! { <p class="issue-meta" id="issue-closed">"Closed by " {by} " · " {time(at)}</p> }
     });
     let assignee = issue.assignee_name.clone().unwrap_or_else(|| "no one".into());
     let description = match issue.description.is_empty() {
@@ -180,8 +175,8 @@ fn issue_view(
         <article class="card issue-detail" data-issue-id=id data-version=issue.version>
             <h1 id="issue-title"><span class=status_class id="issue-status">{issue.status.clone()}</span> " " {issue.title.clone()}</h1>
             <p class="issue-meta">
-                "#" {id} " · opened by " {issue.author_name.clone()} " · " <Time millis=issue.created_at/>
-                " · updated " <Time millis=issue.updated_at/>
+                "#" {id} " · opened by " {issue.author_name.clone()} " · " {time(issue.created_at)}
+                " · updated " {time(issue.updated_at)}
             </p>
             <p class="issue-meta">"Assigned to " <span id="issue-assignee">{assignee}</span></p>
             {closed}
@@ -358,15 +353,15 @@ fn Thread(
     );
     let first = StoredValue::new(first);
     let problem = move || match action.value().get() {
-        Some(Err(AppError::Invalid(fields))) => fields.body.into_any(),
-        Some(Err(error)) if needs_sign_in(&error) => view! {
-            {format!("{error} Your comment is kept in this browser.")}
-            " "
-            <SignInAgain/>
-        }
-        .into_any(),
-        Some(Err(error)) => error.to_string().into_any(),
-        _ => ().into_any(),
+        Some(Err(AppError::Invalid(fields))) => fields.body,
+        Some(Err(error)) if needs_sign_in(&error) => Some(format!("{error} Your comment is kept in this browser.")),
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    let signed_out = move || {
+        action
+            .value()
+            .with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)))
     };
     view! {
         <section class="card thread" aria-labelledby="comments-heading">
@@ -399,6 +394,7 @@ fn Thread(
                     <div class="actions">
                         <button type="submit" class="primary" id="comment-submit">"Comment"</button>
                         <span class="status" role="status" id="comment-result">{problem}</span>
+                        {move || signed_out().then(sign_in_again)}
                     </div>
                 </ActionForm>
             })}
@@ -427,7 +423,7 @@ fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>) -> AnyView {
 fn comment_item(comment: Comment) -> impl IntoView {
     view! {
         <li class="comment" data-comment-id=comment.id>
-            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " <Time millis=comment.created_at/></p>
+            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " {time(comment.created_at)}</p>
             <p class="comment-body">{comment.body}</p>
         </li>
     }

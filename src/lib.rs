@@ -33,6 +33,7 @@ pub fn hydrate() {
     leptos::prelude::set_timeout(
         || {
             time::localize_page();
+            session_notice::watch();
             if let Ok(Some(app)) = leptos::prelude::document().query_selector(".app") {
                 let _ = app.set_attribute("data-hydrated", "true");
             }

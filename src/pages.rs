@@ -6,13 +6,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::account::{SignInAgain, SignInButton, needs_sign_in};
+use crate::account::{SignInButton, needs_sign_in, sign_in_again};
 use crate::api::{CreateIssue, list_audit, list_issues};
 use crate::drafts;
 use crate::error::AppError;
 use crate::model::{AuditPage, OPEN, SessionView, SharedPage, title_problem};
 use crate::session::use_session;
-use crate::time::Time;
+use crate::time::time;
 use crate::why::AccessHelpNote;
 
 #[component]
@@ -273,7 +273,7 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
                             </h3>
                             {description}
                             <p class="issue-meta">
-                                "#" {issue.id} " · " {issue.author_name} " · " <Time millis=issue.created_at/> {assignee} {comments}
+                                "#" {issue.id} " · " {issue.author_name} " · " {time(issue.created_at)} {assignee} {comments}
                             </p>
                         </li>
                     }
@@ -298,8 +298,9 @@ const DRAFT_DESCRIPTION: &str = "new-issue:description";
 
 #[component]
 fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
-    let title = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
+    // A draft kept from before (a session that ended) comes back.
+    let title = RwSignal::new(drafts::load(DRAFT_TITLE).unwrap_or_default());
+    let description = RwSignal::new(drafts::load(DRAFT_DESCRIPTION).unwrap_or_default());
     let touched = RwSignal::new(false);
     let result = action.value();
     let field_errors = move || {
@@ -316,15 +317,6 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
             .flatten()
             .or_else(|| field_errors().title)
     };
-    // A draft kept from before (a session that ended) comes back.
-    Effect::new(move |_| {
-        if let Some(saved) = drafts::load(DRAFT_TITLE) {
-            title.set(saved);
-        }
-        if let Some(saved) = drafts::load(DRAFT_DESCRIPTION) {
-            description.set(saved);
-        }
-    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = result.get() {
             title.set(String::new());
@@ -335,16 +327,12 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
         }
     });
     let status = move || match result.get() {
-        Some(Ok(issue)) => format!("Created “{}”.", issue.title).into_any(),
-        Some(Err(AppError::Invalid(_))) | None => ().into_any(),
-        Some(Err(error)) if needs_sign_in(&error) => view! {
-            {format!("{error} Your text is kept in this browser.")}
-            " "
-            <SignInAgain/>
-        }
-        .into_any(),
-        Some(Err(error)) => error.to_string().into_any(),
+        Some(Ok(issue)) => format!("Created “{}”.", issue.title),
+        Some(Err(AppError::Invalid(_))) | None => String::new(),
+        Some(Err(error)) if needs_sign_in(&error) => format!("{error} Your text is kept in this browser."),
+        Some(Err(error)) => error.to_string(),
     };
+    let signed_out = move || result.with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)));
     view! {
         <ActionForm action=action attr:class="card create-form" attr:id="create-issue">
             <h2>"Create issue"</h2>
@@ -387,6 +375,7 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
                     {move || if action.pending().get() { "Creating…" } else { "Create issue" }}
                 </button>
                 <span class="status" role="status" id="create-status">{status}</span>
+                {move || signed_out().then(sign_in_again)}
             </div>
         </ActionForm>
     }
@@ -518,7 +507,7 @@ fn audit_table(page: AuditPage, who: Option<String>, outcome: Option<String>) ->
                         let class = format!("audit-event {}", event.outcome);
                         view! {
                             <tr class=class data-event-id=event.id>
-                                <td><Time millis=event.at * 1000/></td>
+                                <td>{time(event.at * 1000)}</td>
                                 <td title=event.actor_sub.clone().unwrap_or_default()>{who}{client}</td>
                                 <td>{event.event}</td>
                                 <td>{event.outcome}</td>

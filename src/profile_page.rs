@@ -8,7 +8,7 @@ use crate::api::my_profile;
 use crate::error::AppError;
 use crate::model::{Profile, SessionSummary};
 use crate::pages::SignInPrompt;
-use crate::time::Time;
+use crate::time::time;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -52,11 +52,11 @@ fn profile_view(profile: Profile) -> AnyView {
                     {profile.scopes.into_iter().map(|scope| view! { <code class="scope">{scope}</code> " " }).collect_view()}
                 </dd>
                 <dt>"Signed in"</dt>
-                <dd id="session-started"><Time millis=profile.started_at * 1000/></dd>
+                <dd id="session-started">{time(profile.started_at * 1000)}</dd>
                 <dt>"Session ends"</dt>
                 <dd id="session-ends">
-                    "after " {idle_minutes} " minutes without use (" <Time millis=deadlines.idle_ends_at * 1000/> " if unused), and at the latest "
-                    <Time millis=deadlines.absolute_ends_at * 1000/>
+                    "after " {idle_minutes} " minutes without use (" {time(deadlines.idle_ends_at * 1000)} " if unused), and at the latest "
+                    {time(deadlines.absolute_ends_at * 1000)}
                 </dd>
             </dl>
             <form method="post" action="/api/sign_in" class="inline">
@@ -85,7 +85,7 @@ fn session_item(session: SessionSummary) -> impl IntoView {
             <span class="browser">{session.browser}</span>
             {session.current.then(|| view! { " " <strong class="badge">"This session"</strong> })}
             <span class="muted">
-                " · signed in " <Time millis=session.first_seen * 1000/> " · last seen " <Time millis=session.last_seen * 1000/>
+                " · signed in " {time(session.first_seen * 1000)} " · last seen " {time(session.last_seen * 1000)}
             </span>
             <form method="post" action="/api/sign_out_session" class="inline">
                 <input type="hidden" name="handle" value=session.handle/>

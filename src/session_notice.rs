@@ -1,12 +1,16 @@
 //! A few minutes before the session ends, a notice that does not get in the way: "Stay signed
 //! in" when it is the idle deadline (the session is renewed); an explanation when it is the
 //! absolute one. Once it has ended: "Sign in again", back to the same page, where drafts are
-//! restored. An island, told the deadlines (and the server's clock) by the page.
+//! restored.
+//!
+//! The server renders the notice hidden, with the deadlines (and its clock) as data; `watch`
+//! runs in the browser and shows it in time. Plain DOM work rather than an island: a timer and
+//! three toggles do not need the reactive view machinery, whose WASM would not fit the first
+//! load's budget.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
-use crate::account::SignInAgain;
-use crate::api::{peek_session, stay_signed_in};
 use crate::model::SessionDeadlines;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -19,115 +23,192 @@ enum Phase {
     Ended,
 }
 
-/// Seconds since the epoch by this side's clock.
-fn clock() -> i64 {
-    #[cfg(feature = "hydrate")]
-    {
+impl Phase {
+    /// Where a session with `ends` stands at `now` (the server's time).
+    fn of(ends: SessionDeadlines, now: i64, ended: bool) -> Self {
+        if ended || now >= ends.idle_ends_at {
+            Self::Ended
+        } else if ends.idle_ends_at - now > ends.warn_before {
+            Self::Quiet
+        } else if ends.idle_ends_at < ends.absolute_ends_at {
+            Self::Idle(ends.idle_ends_at)
+        } else {
+            Self::Absolute(ends.absolute_ends_at)
+        }
+    }
+}
+
+/// The notice, hidden until its time; its deadlines as data for `watch`.
+#[component]
+pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
+    let here = use_location();
+    let (path, query) = (here.pathname.get_untracked(), here.search.get_untracked());
+    let return_to = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    view! {
+        <div
+            class="session-notice"
+            id="session-deadline"
+            role="status"
+            aria-live="polite"
+            data-now=deadlines.now
+            data-idle=deadlines.idle_ends_at
+            data-absolute=deadlines.absolute_ends_at
+            data-warn=deadlines.warn_before
+        >
+            <p class="notice warning" hidden>
+                <span id="session-deadline-text"></span>
+                " "
+                <button type="button" class="primary" id="stay-signed-in" hidden>"Stay signed in"</button>
+                <form method="post" action="/api/sign_in" class="inline" id="session-sign-in-again" hidden>
+                    <input type="hidden" name="return_to" value=return_to/>
+                    <button type="submit" class="primary">"Sign in again"</button>
+                </form>
+            </p>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+pub use watch::watch;
+
+#[cfg(feature = "hydrate")]
+mod watch {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::Element;
+
+    use super::Phase;
+    use crate::model::SessionDeadlines;
+
+    /// What the page knows of its session.
+    #[derive(Clone, Copy)]
+    struct Known {
+        ends: SessionDeadlines,
+        /// The server's clock minus this one, measured at load and at each renewal (a mere
+        /// question keeps it).
+        skew: i64,
+        ended: bool,
+        /// The idle deadline last confirmed with the server.
+        asked: i64,
+    }
+
+    /// Seconds since the epoch by this browser's clock.
+    fn clock() -> i64 {
         (js_sys::Date::now() / 1000.0) as i64
     }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_secs() as i64)
-            .unwrap_or_default()
-    }
-}
 
-/// A moment as the reader's clock shows it.
-fn at(seconds: i64) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        crate::time::clock_time(seconds * 1000)
+    impl Known {
+        fn phase(self) -> Phase {
+            Phase::of(self.ends, clock() + self.skew, self.ended)
+        }
     }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        crate::time::format_time(seconds * 1000)
-    }
-}
 
-#[island]
-pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
-    let ends = RwSignal::new(deadlines);
-    // The server's clock minus this one: the page counts in the server's time.
-    let skew = RwSignal::new(deadlines.now - clock());
-    let tick = RwSignal::new(clock());
-    let ended = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    let _ = set_interval_with_handle(move || tick.set(clock()), std::time::Duration::from_secs(5));
-    // A renewal also resets the clocks' difference; a mere question keeps it (the page's idea
-    // of the time is measured once, at load, and again at each renewal).
-    let adopt = move |answer: Option<SessionDeadlines>, resync: bool| match answer {
-        Some(deadlines) => {
-            if resync {
-                skew.set(deadlines.now - clock());
-                tick.set(clock());
+    /// Starts watching the page's session notice, if the page has one (signed in).
+    pub fn watch() {
+        let Some(root) = document().get_element_by_id("session-deadline") else {
+            return;
+        };
+        let number = |name: &str| root.get_attribute(name).and_then(|value| value.parse::<i64>().ok());
+        let (Some(now), Some(idle), Some(absolute), Some(warn)) = (
+            number("data-now"),
+            number("data-idle"),
+            number("data-absolute"),
+            number("data-warn"),
+        ) else {
+            return;
+        };
+        let ends = SessionDeadlines {
+            now,
+            idle_ends_at: idle,
+            absolute_ends_at: absolute,
+            warn_before: warn,
+        };
+        let known = Rc::new(Cell::new(Known {
+            ends,
+            skew: now - clock(),
+            ended: false,
+            asked: 0,
+        }));
+        let root = Rc::new(root);
+        let tick = {
+            let (known, root) = (known.clone(), root.clone());
+            move || {
+                let state = known.get();
+                let phase = state.phase();
+                show(&root, phase);
+                // Before warning, ask the server (without counting it as use) whether the
+                // session was used meanwhile from another tab, which moves the deadline.
+                if phase != Phase::Quiet && !state.ended && state.asked != state.ends.idle_ends_at {
+                    known.set(Known {
+                        asked: state.ends.idle_ends_at,
+                        ..state
+                    });
+                    leptos::task::spawn_local(ask(known.clone(), root.clone(), false));
+                }
             }
-            ends.set(deadlines);
-        }
-        None => ended.set(true),
-    };
-    let phase = move || {
-        let ends = ends.get();
-        let now = tick.get() + skew.get();
-        if ended.get() || now >= ends.idle_ends_at {
-            Phase::Ended
-        } else if ends.idle_ends_at - now > ends.warn_before {
-            Phase::Quiet
-        } else if ends.idle_ends_at < ends.absolute_ends_at {
-            Phase::Idle(ends.idle_ends_at)
-        } else {
-            Phase::Absolute(ends.absolute_ends_at)
-        }
-    };
-    // Before warning, ask the server (without counting it as use) whether the session was used
-    // meanwhile from another tab, which moves the deadline.
-    let asked = RwSignal::new(0);
-    Effect::new(move |_| {
-        let deadline = ends.get().idle_ends_at;
-        if phase() != Phase::Quiet && !ended.get() && asked.get_untracked() != deadline {
-            asked.set(deadline);
-            leptos::task::spawn_local(async move {
-                if let Ok(answer) = peek_session().await {
-                    adopt(answer, false);
-                }
+        };
+        let _ = set_interval_with_handle(tick, std::time::Duration::from_secs(5));
+        if let Some(button) = document().get_element_by_id("stay-signed-in") {
+            let stay = Closure::<dyn Fn()>::new(move || {
+                leptos::task::spawn_local(ask(known.clone(), root.clone(), true));
             });
+            let _ = button.add_event_listener_with_callback("click", stay.as_ref().unchecked_ref());
+            stay.forget();
         }
-    });
-    let stay = Action::new(|_: &()| stay_signed_in());
-    Effect::new(move |_| {
-        if let Some(Ok(answer)) = stay.value().get() {
-            adopt(answer, true);
+    }
+
+    /// Asks the server when the session ends (`renew`: "Stay signed in" first) and shows it.
+    /// A renewal also measures the clocks' difference again; a question keeps it.
+    async fn ask(known: Rc<Cell<Known>>, root: Rc<Element>, renew: bool) {
+        let Ok(answer) = crate::api::check_session(renew).await else {
+            return;
+        };
+        let state = known.get();
+        let state = match answer {
+            Some(ends) => Known {
+                ends,
+                skew: if renew { ends.now - clock() } else { state.skew },
+                ..state
+            },
+            None => Known { ended: true, ..state },
+        };
+        known.set(state);
+        show(&root, state.phase());
+    }
+
+    fn show(root: &Element, phase: Phase) {
+        let toggle = |element: Option<Element>, hidden: bool| {
+            if let Some(element) = element {
+                let _ = element.toggle_attribute_with_force("hidden", hidden);
+            }
+        };
+        let by_id = |id: &str| document().get_element_by_id(id);
+        toggle(root.first_element_child(), phase == Phase::Quiet);
+        toggle(by_id("stay-signed-in"), !matches!(phase, Phase::Idle(_)));
+        toggle(by_id("session-sign-in-again"), phase != Phase::Ended);
+        if let Some(text) = by_id("session-deadline-text") {
+            text.set_text_content(Some(&message(phase)));
         }
-    });
-    view! {
-        <div class="session-notice" role="status" aria-live="polite" id="session-deadline">
-            {move || match phase() {
-                Phase::Quiet => ().into_any(),
-                Phase::Idle(end) => view! {
-                    <p class="notice warning">
-                        "Your session ends at " {at(end)} " unless you use it. "
-                        <button type="button" class="primary" id="stay-signed-in" on:click=move |_| {
-                            stay.dispatch(());
-                        }>"Stay signed in"</button>
-                    </p>
-                }
-                .into_any(),
-                Phase::Absolute(end) => view! {
-                    <p class="notice warning">
-                        "Your session reaches its maximum length at " {at(end)}
-                        ". Send what you are writing before then: you will need to sign in again."
-                    </p>
-                }
-                .into_any(),
-                Phase::Ended => view! {
-                    <p class="notice warning" id="session-over">
-                        "Your session has ended. Anything you were writing is kept in this browser. "
-                        <SignInAgain/>
-                    </p>
-                }
-                .into_any(),
-            }}
-        </div>
+    }
+
+    fn message(phase: Phase) -> String {
+        let at = |seconds: i64| crate::time::clock_time(seconds * 1000);
+        match phase {
+            Phase::Quiet => String::new(),
+            Phase::Idle(end) => format!("Your session ends at {} unless you use it.", at(end)),
+            Phase::Absolute(end) => format!(
+                "Your session reaches its maximum length at {}. Send what you are writing before then: you will need to sign in again.",
+                at(end)
+            ),
+            Phase::Ended => "Your session has ended. Anything you were writing is kept in this browser.".into(),
+        }
     }
 }

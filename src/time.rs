@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
-/// A moment, in milliseconds since the epoch.
-#[component]
-pub fn Time(millis: i64) -> impl IntoView {
+/// A moment, in milliseconds since the epoch. (A plain function, not a component: it is used
+/// inside islands, and every erased component costs WASM.)
+pub fn time(millis: i64) -> impl IntoView {
     let utc = format_time(millis);
     let text = shown(millis, utc.clone());
     view! { <time datetime=iso(millis) data-at=millis title=utc>{text}</time> }

@@ -125,18 +125,13 @@ pub async fn my_profile() -> Result<Profile, AppError> {
     Ok(profile::profile(&state.sessions, &current, &all, clock::now()))
 }
 
-pub async fn session_deadlines() -> Result<Option<SessionDeadlines>, AppError> {
+pub async fn check_session(renew: bool) -> Result<Option<SessionDeadlines>, AppError> {
     let (state, session) = context().await?;
-    state
-        .sessions
-        .peek_deadlines(&session, clock::now())
-        .await
-        .map_err(fail)
-}
-
-pub async fn stay_signed_in() -> Result<Option<SessionDeadlines>, AppError> {
-    let (state, session) = context().await?;
-    match state.sessions.stay(&session, clock::now()).await {
+    let now = clock::now();
+    if !renew {
+        return state.sessions.peek_deadlines(&session, now).await.map_err(fail);
+    }
+    match state.sessions.stay(&session, now).await {
         Err(AppError::SessionEnded) => {
             state.sessions.acknowledge_ended(&session).await;
             Ok(None)

@@ -273,11 +273,11 @@ async fn asking_for_the_deadlines_is_not_use_but_staying_signed_in_is() {
     assert!((idle - deadlines["now"].as_i64().unwrap() - 600).abs() <= 1);
 
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (_, peeked) = app.call(&john, "peek_session", &[]).await;
+    let (_, peeked) = app.call(&john, "check_session", &[("renew", "false")]).await;
     assert_eq!(peeked["idle_ends_at"].as_i64().unwrap(), idle, "a question is not use");
-    let (status, stayed) = app.call(&john, "stay_signed_in", &[]).await;
+    let (status, stayed) = app.call(&john, "check_session", &[("renew", "true")]).await;
     assert_eq!(status, StatusCode::OK);
     assert!(stayed["idle_ends_at"].as_i64().unwrap() > idle, "{stayed}");
-    let (_, anonymous) = app.call(&browser(), "peek_session", &[]).await;
+    let (_, anonymous) = app.call(&browser(), "check_session", &[("renew", "false")]).await;
     assert_eq!(anonymous, Value::Null);
 }
