@@ -1,6 +1,6 @@
 //! The Sign in and Sign out controls: plain forms over the `sign_in` / `sign_out` server
 //! functions, answered with a redirect (to the identity provider, or back with the reason it
-//! did not go through). They need no WASM, so they ship none.
+//! did not go through, shown by `FormRefusal`). They need no WASM, so they ship none.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -19,7 +19,6 @@ pub fn SignInButton(
         <form method="post" action="/api/sign_in" class="inline">
             <input type="hidden" name="return_to" value=return_to/>
             <button type="submit" class=if primary { "primary" } else { "" } id=id>"Sign in"</button>
-            <Refusal endpoint="/api/sign_in"/>
         </form>
     }
 }
@@ -29,24 +28,22 @@ pub fn SignOutButton() -> impl IntoView {
     view! {
         <form method="post" action="/api/sign_out" class="inline">
             <button type="submit" class="secondary" id="sign-out">"Sign out"</button>
-            <Refusal endpoint="/api/sign_out"/>
         </form>
     }
 }
 
-/// Why the last attempt did not go through (the identity provider or the store unavailable):
-/// a refused form post comes back to its page with the error in the address (`__path`,
-/// `__err`, as leptos_axum encodes it).
+/// Why a plain form's post did not go through (the identity provider or the store unavailable,
+/// a session that ended): it comes back to its page with the error in the address (`__err`,
+/// as leptos_axum encodes it), shown here once for every form of the page.
 #[component]
-fn Refusal(endpoint: &'static str) -> impl IntoView {
+pub fn FormRefusal() -> impl IntoView {
     let query = use_query_map();
     let problem = query.with_untracked(|query| {
-        (query.get_str("__path") == Some(endpoint))
-            .then(|| query.get_str("__err"))
-            .flatten()
+        query
+            .get_str("__err")
             .map(|error| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error).to_string())
     });
-    view! { <span class="status" role="status">{problem}</span> }
+    problem.map(|problem| view! { <p class="notice error" role="alert" id="form-refusal">{problem}</p> })
 }
 
 /// After a session ended: a plain form that signs in again and comes back to this page (where

@@ -6,7 +6,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::account::{SignInButton, SignOutButton};
+use crate::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::issue_page::IssuePage;
 use crate::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
 use crate::profile_page::ProfilePage;
@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                 <a class="skip-link" href="#main">"Skip to content"</a>
                 <Header/>
                 <main class="content" id="main" tabindex="-1">
+                    <FormRefusal/>
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/issues") view=IssuesPage/>

@@ -13,31 +13,6 @@ use leptos_router::hooks::use_location;
 
 use crate::model::SessionDeadlines;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Phase {
-    Quiet,
-    /// Ends at this time (seconds) unless used.
-    Idle(i64),
-    /// Reaches its maximum length at this time.
-    Absolute(i64),
-    Ended,
-}
-
-impl Phase {
-    /// Where a session with `ends` stands at `now` (the server's time).
-    fn of(ends: SessionDeadlines, now: i64, ended: bool) -> Self {
-        if ended || now >= ends.idle_ends_at {
-            Self::Ended
-        } else if ends.idle_ends_at - now > ends.warn_before {
-            Self::Quiet
-        } else if ends.idle_ends_at < ends.absolute_ends_at {
-            Self::Idle(ends.idle_ends_at)
-        } else {
-            Self::Absolute(ends.absolute_ends_at)
-        }
-    }
-}
-
 /// The notice, hidden until its time; its deadlines as data for `watch`.
 #[component]
 pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
@@ -85,8 +60,32 @@ mod watch {
     use wasm_bindgen::closure::Closure;
     use web_sys::Element;
 
-    use super::Phase;
     use crate::model::SessionDeadlines;
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Phase {
+        Quiet,
+        /// Ends at this time (seconds) unless used.
+        Idle(i64),
+        /// Reaches its maximum length at this time.
+        Absolute(i64),
+        Ended,
+    }
+
+    impl Phase {
+        /// Where a session with `ends` stands at `now` (the server's time).
+        fn of(ends: SessionDeadlines, now: i64, ended: bool) -> Self {
+            if ended || now >= ends.idle_ends_at {
+                Self::Ended
+            } else if ends.idle_ends_at - now > ends.warn_before {
+                Self::Quiet
+            } else if ends.idle_ends_at < ends.absolute_ends_at {
+                Self::Idle(ends.idle_ends_at)
+            } else {
+                Self::Absolute(ends.absolute_ends_at)
+            }
+        }
+    }
 
     /// What the page knows of its session.
     #[derive(Clone, Copy)]

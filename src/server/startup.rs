@@ -373,9 +373,19 @@ fn page_shell(options: LeptosOptions, form_action: Option<String>) -> impl lepto
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     // The session goes in as context: cheaper than extracting it from cloned request parts.
     let session = request.extensions().get::<tower_sessions::Session>().cloned();
+    // A plain form post (no WASM) is answered with a redirect back to its page, an error in the
+    // address (leptos_axum): its status stays the redirect's.
+    let headers = request.headers();
+    let plain_form = headers.contains_key(header::REFERER)
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
     let context = move || {
         provide_context(state.clone());
-        provide_context(crate::server::status::AnsweringCall);
+        if !plain_form {
+            provide_context(crate::server::status::AnsweringCall);
+        }
         if let Some(session) = session.clone() {
             provide_context(session);
         }

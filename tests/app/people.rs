@@ -281,3 +281,53 @@ async fn asking_for_the_deadlines_is_not_use_but_staying_signed_in_is() {
     let (_, anonymous) = app.call(&browser(), "check_session", &[("renew", "false")]).await;
     assert_eq!(anonymous, Value::Null);
 }
+
+/// The Sign in button is a plain form (no WASM): the server answers with the way to the
+/// provider, or back to the page with the reason it did not go through.
+#[tokio::test]
+async fn the_sign_in_form_works_without_wasm_and_says_why_when_it_cannot() {
+    let app = TestApp::spawn().await;
+    let visitor = browser();
+    let response = visitor
+        .post(app.url("/api/sign_in"))
+        .header("accept", "text/html")
+        .header("referer", app.url("/issues"))
+        .form(&[("return_to", "/issues")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert!(
+        location(&response).starts_with(&app.idp().organization_url()),
+        "to the provider"
+    );
+
+    // A provider that does not answer: back to the page, which says why.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stranded = TestApp::spawn_against(
+        listener,
+        None,
+        "http://127.0.0.1:9/t/dev",
+        |_| {},
+        tempfile::tempdir().unwrap(),
+    )
+    .await;
+    let response = visitor
+        .post(stranded.url("/api/sign_in"))
+        .header("accept", "text/html")
+        .header("referer", stranded.url("/issues"))
+        .form(&[("return_to", "/issues")])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let back = location(&response);
+    assert!(back.contains("__err="), "{back}");
+    let page = visitor
+        .get(stranded.url(back.trim_start_matches(&stranded.base)))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The sign-in service is unavailable"), "{html}");
+}
