@@ -33,15 +33,31 @@ pub fn SignOutButton() -> impl IntoView {
 }
 
 /// Why a plain form's post did not go through (the identity provider or the store unavailable,
-/// a session that ended): it comes back to its page with the error in the address (`__err`,
-/// as leptos_axum encodes it), shown here once for every form of the page.
+/// a session that ended): it comes back to its page with the error in the address (`__path`,
+/// `__err`, as leptos_axum encodes it), shown here once for every form of the page. Anyone can
+/// write an address, so only the kind of error is read and the words are ours: a link can
+/// never put someone else's text on this page.
 #[component]
 pub fn FormRefusal() -> impl IntoView {
     let query = use_query_map();
     let problem = query.with_untracked(|query| {
-        query
-            .get_str("__err")
-            .map(|error| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error).to_string())
+        let from_a_form = query.get_str("__path").is_some_and(|path| path.starts_with("/api/"));
+        let error = query.get_str("__err").filter(|_| from_a_form)?;
+        Some(
+            match leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error) {
+                AppError::Forbidden(_) => "You may not do that with the access you have.".to_string(),
+                AppError::BadRequest(_) | AppError::Invalid(_) | AppError::Transport(_) => {
+                    "That request was refused.".to_string()
+                }
+                AppError::Stale(_) => "Someone else changed it meanwhile: nothing was saved.".to_string(),
+                fixed @ (AppError::Unauthenticated
+                | AppError::SessionEnded
+                | AppError::NotFound
+                | AppError::Unavailable
+                | AppError::NotSignedOut
+                | AppError::Internal) => fixed.to_string(),
+            },
+        )
     });
     problem.map(|problem| view! { <p class="notice error" role="alert" id="form-refusal">{problem}</p> })
 }

@@ -107,7 +107,9 @@ fn Header() -> impl IntoView {
                             .map(|result| match result.ok().and_then(|info| info.user) {
                                 Some(user) => {
                                     view! {
-                                        <a class="user" id="user-name" href="/profile" title="Your profile">{user.name}</a>
+                                        <a class="user" id="user-name" href="/profile" title="Your profile" data-drafts=user.drafts>
+                                            {user.name}
+                                        </a>
                                         <SignOutButton/>
                                     }
                                         .into_any()

@@ -32,8 +32,16 @@ pub fn IssuePage() -> impl IntoView {
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
                 Ok(info) => match params.with_untracked(|params| params.get("id").and_then(|id| id.parse::<i64>().ok())) {
                     Some(id) => {
-                        let help = (!info.permissions.refused.is_empty())
-                            .then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
+                        let refused_here = [
+                            Permission::Comment,
+                            Permission::EditIssue,
+                            Permission::CloseIssue,
+                            Permission::AssignIssue,
+                            Permission::DeleteIssue,
+                        ]
+                        .into_iter()
+                        .any(|action| info.permissions.why_not(action).is_some());
+                        let help = refused_here.then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
                         view! { <IssueView id permissions=info.permissions/> {help} }.into_any()
                     }
                     None => missing(),
@@ -394,10 +402,11 @@ fn Thread(
                     <div class="actions">
                         <button type="submit" class="primary" id="comment-submit">"Comment"</button>
                         <span class="status" role="status" id="comment-result">{problem}</span>
-                        {move || signed_out().then(sign_in_again)}
                     </div>
                 </ActionForm>
             })}
+            // Outside the form: forms do not nest.
+            {move || signed_out().then(sign_in_again)}
         </section>
     }
 }

@@ -34,6 +34,7 @@ pub fn hydrate() {
         || {
             time::localize_page();
             session_notice::watch();
+            drafts::forget_on_sign_out();
             if let Ok(Some(app)) = leptos::prelude::document().query_selector(".app") {
                 let _ = app.set_attribute("data-hydrated", "true");
             }

@@ -337,6 +337,9 @@ pub struct SessionSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
     pub name: String,
+    /// Names this user's drafts in the browser (an opaque keyed hash of their `sub`), so one
+    /// person's unsent text is never offered to another on the same browser.
+    pub drafts: String,
 }
 
 /// Per-field validation messages.

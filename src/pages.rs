@@ -375,9 +375,10 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
                     {move || if action.pending().get() { "Creating…" } else { "Create issue" }}
                 </button>
                 <span class="status" role="status" id="create-status">{status}</span>
-                {move || signed_out().then(sign_in_again)}
             </div>
         </ActionForm>
+        // Outside the form: forms do not nest.
+        {move || signed_out().then(sign_in_again)}
     }
 }
 

@@ -80,6 +80,11 @@ fn profile_view(profile: Profile) -> AnyView {
 fn session_item(session: SessionSummary) -> impl IntoView {
     let class = if session.current { "session current" } else { "session" };
     let handle = session.handle.clone();
+    let label = format!(
+        "Sign out this session ({}, signed in {})",
+        session.browser,
+        crate::time::format_time(session.first_seen * 1000)
+    );
     view! {
         <li class=class data-handle=handle>
             <span class="browser">{session.browser}</span>
@@ -89,7 +94,7 @@ fn session_item(session: SessionSummary) -> impl IntoView {
             </span>
             <form method="post" action="/api/sign_out_session" class="inline">
                 <input type="hidden" name="handle" value=session.handle/>
-                <button type="submit" class="secondary sign-out-session">"Sign out this session"</button>
+                <button type="submit" class="secondary sign-out-session" aria-label=label>"Sign out this session"</button>
             </form>
         </li>
     }

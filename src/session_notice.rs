@@ -34,7 +34,7 @@ pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
             data-absolute=deadlines.absolute_ends_at
             data-warn=deadlines.warn_before
         >
-            <p class="notice warning" hidden>
+            <div class="notice warning" hidden>
                 <span id="session-deadline-text"></span>
                 " "
                 <button type="button" class="primary" id="stay-signed-in" hidden>"Stay signed in"</button>
@@ -42,7 +42,7 @@ pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
                     <input type="hidden" name="return_to" value=return_to/>
                     <button type="submit" class="primary">"Sign in again"</button>
                 </form>
-            </p>
+            </div>
         </div>
     }
 }
@@ -94,9 +94,13 @@ mod watch {
         /// The server's clock minus this one, measured at load and at each renewal (a mere
         /// question keeps it).
         skew: i64,
+        /// Confirmed by the server: the session has ended.
         ended: bool,
-        /// The idle deadline last confirmed with the server.
-        asked: i64,
+        /// When the server was last asked (this browser's clock).
+        asked_at: i64,
+        /// What the notice shows now: the page is touched only when it changes (a live region
+        /// is read out at every change).
+        shown: Phase,
     }
 
     /// Seconds since the epoch by this browser's clock.
@@ -104,9 +108,28 @@ mod watch {
         (js_sys::Date::now() / 1000.0) as i64
     }
 
+    /// While warning, the server is asked again this often (use in another tab moves the
+    /// deadline).
+    const ASK_EVERY_SECONDS: i64 = 30;
+
     impl Known {
+        /// What to show: by the page's clock, except that "ended" is only said once the server
+        /// has confirmed it (until then the warning stays).
         fn phase(self) -> Phase {
-            Phase::of(self.ends, clock() + self.skew, self.ended)
+            match Phase::of(self.ends, clock() + self.skew, self.ended) {
+                Phase::Ended if !self.ended => Phase::of(self.ends, self.ends.idle_ends_at - 1, false),
+                phase => phase,
+            }
+        }
+
+        /// Whether to ask the server now: near or past the deadline, not confirmed ended, and
+        /// not asked lately (at once when the page's clock says it has ended).
+        fn should_ask(self) -> bool {
+            let now = clock();
+            let local = Phase::of(self.ends, now + self.skew, self.ended);
+            !self.ended
+                && local != Phase::Quiet
+                && (now - self.asked_at >= ASK_EVERY_SECONDS || (local == Phase::Ended && now > self.asked_at))
         }
     }
 
@@ -134,20 +157,18 @@ mod watch {
             ends,
             skew: now - clock(),
             ended: false,
-            asked: 0,
+            asked_at: 0,
+            shown: Phase::Quiet,
         }));
         let root = Rc::new(root);
         let tick = {
             let (known, root) = (known.clone(), root.clone());
             move || {
+                show(&known, &root);
                 let state = known.get();
-                let phase = state.phase();
-                show(&root, phase);
-                // Before warning, ask the server (without counting it as use) whether the
-                // session was used meanwhile from another tab, which moves the deadline.
-                if phase != Phase::Quiet && !state.ended && state.asked != state.ends.idle_ends_at {
+                if state.should_ask() {
                     known.set(Known {
-                        asked: state.ends.idle_ends_at,
+                        asked_at: clock(),
                         ..state
                     });
                     leptos::task::spawn_local(ask(known.clone(), root.clone(), false));
@@ -180,10 +201,17 @@ mod watch {
             None => Known { ended: true, ..state },
         };
         known.set(state);
-        show(&root, state.phase());
+        show(&known, &root);
     }
 
-    fn show(root: &Element, phase: Phase) {
+    /// Brings the notice up to date, if what it should show changed.
+    fn show(known: &Cell<Known>, root: &Element) {
+        let state = known.get();
+        let phase = state.phase();
+        if phase == state.shown {
+            return;
+        }
+        known.set(Known { shown: phase, ..state });
         let toggle = |element: Option<Element>, hidden: bool| {
             if let Some(element) = element {
                 let _ = element.toggle_attribute_with_force("hidden", hidden);

@@ -42,8 +42,8 @@ pub fn localize_page() {
     }
 }
 
-/// "just now", "5 minutes ago", "3 hours ago" within a day; otherwise the date and time in the
-/// reader's locale and zone. Moments ahead (a deadline) read "at 14:05" style times.
+/// "just now", "5 minutes ago", "3 hours ago" within a day; otherwise (older, or ahead: a
+/// deadline) the date and time in the reader's locale and zone.
 #[cfg(feature = "hydrate")]
 pub fn local(millis: i64, now: i64) -> String {
     let ago = (now - millis) / 1000;

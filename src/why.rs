@@ -10,7 +10,12 @@ use crate::access::AccessHelp;
 #[component]
 pub fn AccessHelpNote(help: Option<AccessHelp>) -> impl IntoView {
     let location = use_location();
-    let return_to = location.pathname.get_untracked();
+    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
+    let return_to = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
     let help = help.map(|AccessHelp { text, link }| {
         let link = link.map(|link| {
             let shown = link.trim_start_matches("mailto:").to_string();

@@ -93,7 +93,10 @@ test("A half-typed issue survives a session that ended: after signing in again i
 
   await desk.page.locator("#create-issue-submit").click();
   await expect(desk.page.locator("#create-status")).toContainText("Your text is kept in this browser");
+  // A mark on this page: gone once the browser has really navigated away and back.
+  await desk.page.evaluate(() => ((window as unknown as { before: boolean }).before = true));
   await desk.page.locator("#sign-in-again").click();
+  await desk.page.waitForFunction(() => !(window as unknown as { before?: boolean }).before);
   // The provider may still know the desk's browser (no form), or ask again.
   await desk.page.waitForURL(/\/issues\/new$|\/oauth2\/authorize/);
   if (desk.page.url().includes("/oauth2/authorize")) {
@@ -103,6 +106,8 @@ test("A half-typed issue survives a session that ended: after signing in again i
   }
   await desk.page.waitForURL("http://127.0.0.1:3000/issues/new");
   await hydrated(desk.page);
+  // A freshly loaded page: the form's text comes from the browser's storage.
+  await expect(desk.page.locator("#sign-in-again")).toHaveCount(0);
   await expect(desk.page.locator("#issue-title")).toHaveValue(title);
   await expect(desk.page.locator("#issue-description")).toHaveValue("Typed before the session ended");
   await desk.page.locator("#create-issue-submit").click();
@@ -114,7 +119,7 @@ test("A half-typed issue survives a session that ended: after signing in again i
   await desk.context.close();
 });
 
-test("A few minutes before the idle deadline, a notice offers to stay signed in", async ({ page }) => {
+test("A few minutes before the idle deadline, a notice offers to stay signed in", async ({ browser, page }) => {
   await page.clock.install();
   await signIn(page, JOHN);
   await page.goto("/issues");
@@ -129,8 +134,29 @@ test("A few minutes before the idle deadline, a notice offers to stay signed in"
   // Renewed: the deadline is an hour away again.
   await expect(notice).toBeHidden();
   await expect(page.locator("#user-name")).toHaveText(JOHN.name);
-  // Past the deadline without use, it says the session ended and offers to sign in again.
-  await page.clock.fastForward("01:01:00");
+
+  // Meanwhile his sessions end elsewhere (sign out everywhere): when the page next checks, it
+  // says so and offers to sign in again, back to this page.
+  const other = await signedIn(browser, JOHN);
+  await other.page.goto("/profile");
+  await other.page.locator("#sign-out-everywhere").click();
+  await other.page.waitForURL(HOME);
+  await other.context.close();
+  await page.clock.fastForward("56:00");
   await expect(notice).toContainText("Your session has ended");
   await expect(page.locator("#session-sign-in-again")).toBeVisible();
+  await expect(page.locator("#stay-signed-in")).toBeHidden();
+});
+
+test("Signing out forgets the drafts typed in this browser", async ({ page }) => {
+  await signIn(page, JOHN);
+  await page.goto("/issues/new");
+  await hydrated(page);
+  await page.locator("#issue-title").fill(unique("Never sent"));
+  await page.locator("#sign-out").click();
+  await page.waitForURL(HOME);
+  const left = await page.evaluate(() =>
+    Object.keys(localStorage).filter((key) => key.startsWith("issues-app:draft:")),
+  );
+  expect(left).toEqual([]);
 });

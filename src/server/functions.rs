@@ -89,6 +89,7 @@ pub async fn session_info() -> Result<SessionView, AppError> {
             Ok(SessionView {
                 user: Some(UserSummary {
                     name: viewer.name.clone(),
+                    drafts: state.sessions.drafts_key(&viewer.sub),
                 }),
                 permissions: config.features.permissions(&viewer.scopes),
                 scopes: viewer.scopes,
@@ -121,8 +122,9 @@ async fn signed_in() -> Result<(AppState, Session, Current), AppError> {
 
 pub async fn my_profile() -> Result<Profile, AppError> {
     let (state, _, current) = signed_in().await?;
-    let all = state.sessions.of_subject(&current.row.sub).await.map_err(fail)?;
-    Ok(profile::profile(&state.sessions, &current, &all, clock::now()))
+    let now = clock::now();
+    let all = state.sessions.of_subject(&current.row.sub, now).await.map_err(fail)?;
+    Ok(profile::profile(&state.sessions, &current, &all, now))
 }
 
 pub async fn check_session(renew: bool) -> Result<Option<SessionDeadlines>, AppError> {
@@ -146,7 +148,12 @@ pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
         return sign_out().await;
     }
     let viewer = current.row.viewer();
-    if !state.sessions.end_other(&viewer.sub, &handle).await.map_err(fail)? {
+    if !state
+        .sessions
+        .end_other(&viewer.sub, &handle, clock::now())
+        .await
+        .map_err(fail)?
+    {
         return Err(fail(AppError::BadRequest("no such session of yours".into())));
     }
     state

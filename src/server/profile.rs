@@ -43,8 +43,9 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
     })
 }
 
-/// The claims of the sign-in's ID token. It was verified when the sign-in completed and has
-/// been sealed since, so reading it again needs no second verification.
+/// The claims of the sign-in's ID token, for display only (never for access). It came to us
+/// straight from the provider's token endpoint over TLS (verified in full at sign-in; after a
+/// refresh, OIDC Core §3.1.3.7 lets TLS stand in for the signature) and has been sealed since.
 fn claims_of(row: &SignInRow, sealer: &Sealer) -> ProfileClaims {
     row.tokens(sealer)
         .and_then(|tokens| tokens.id_token)

@@ -231,31 +231,38 @@ impl SignIns {
         .map_err(task_failed)?
     }
 
-    /// The live sign-ins of one user (one per signed-in browser), newest first; at most 50.
-    pub async fn of_subject(&self, sub: &str) -> Result<Vec<SignInRow>, sqlx::Error> {
-        let sql = format!("SELECT {COLUMNS} FROM sign_ins WHERE sub = $1 ORDER BY created_at DESC, id LIMIT 50");
-        on_db!(&self.db, |pool| sqlx::query_as(&sql).bind(sub).fetch_all(pool).await)
+    /// The live sign-ins of one user (one per signed-in browser): not past their idle deadline
+    /// (`now`) nor created before `created_after` (the absolute one); newest first, at most 50.
+    pub async fn of_subject(&self, sub: &str, now: i64, created_after: i64) -> Result<Vec<SignInRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sign_ins WHERE sub = $1 AND expires_at > $2 AND created_at > $3 \
+             ORDER BY created_at DESC, id LIMIT 50"
+        );
+        on_db!(&self.db, |pool| sqlx::query_as(&sql)
+            .bind(sub)
+            .bind(now)
+            .bind(created_after)
+            .fetch_all(pool)
+            .await)
     }
 
     /// Deletes every sign-in of one user (sign out everywhere); answers the rows they were, so
-    /// their refresh tokens can be revoked.
+    /// their refresh tokens can be revoked. Each is deleted as [`SignIns::delete`] does, after
+    /// any refresh in flight: the tokens answered are the ones the provider last issued.
     pub async fn delete_of_subject(&self, sub: &str) -> Result<Vec<SignInRow>, sqlx::Error> {
-        let (this, sub) = (self.clone(), sub.to_string());
-        detached(async move {
-            let sql = format!("DELETE FROM sign_ins WHERE sub = $1 RETURNING {COLUMNS}");
-            let ended: Vec<SignInRow> = on_db!(&this.db, |pool| sqlx::query_as(&sql).bind(&sub).fetch_all(pool).await)?;
-            for row in &ended {
-                this.forget(&row.id);
+        let ids: Vec<String> = on_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT id FROM sign_ins WHERE sub = $1"
+        )
+        .bind(sub)
+        .fetch_all(pool)
+        .await)?;
+        let mut ended = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = self.delete(&id).await? {
+                ended.push(row);
             }
-            // Again once a refresh in flight has stored (and copied) what it got.
-            for row in &ended {
-                let _guard = this.locks.lock(&row.id).await;
-                this.forget(&row.id);
-            }
-            Ok(ended)
-        })
-        .await
-        .map_err(task_failed)?
+        }
+        Ok(ended)
     }
 
     /// Back-channel logout: every sign-in of an IdP session (`sid`) or of a user (`sub`).

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{
     self, CLIENT_ID, EMILY, EMPLOYEE_MAY, JOHN, MANAGER_MAY, Options, SECRET, TestApp, allowed, browser, location,
-    query_of, sign_in_rows,
+    query_of, sign_in_rows, signed_in_with_cookie,
 };
 use crate::sealer;
 
@@ -84,27 +84,35 @@ async fn refresh_my_access_picks_up_a_new_role_without_signing_out() {
 #[tokio::test]
 async fn a_silent_refresh_the_provider_cannot_answer_falls_back_to_a_normal_sign_in() {
     let app = TestApp::spawn().await;
-    // A browser the provider has no session for.
-    let idp_cookie_less = browser();
+    // Emily is signed in here, but the provider no longer knows her browser (its session
+    // ended there): her app cookie alone, in a browser without the provider's cookie.
+    let (_, session_cookie) = signed_in_with_cookie(&app, EMILY).await;
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str(&session_cookie, &app.base.parse().unwrap());
+    let emily = harness::browser_builder().cookie_provider(jar).build().unwrap();
+    let (_, info) = app.call(&emily, "session_info", &[]).await;
+    assert_eq!(info["user"]["name"], "Emily Employee");
+
     let refresh = app
-        .call_raw(
-            &idp_cookie_less,
-            "sign_in",
-            &[("return_to", "/issues/new"), ("prompt", "none")],
-        )
+        .call_raw(&emily, "sign_in", &[("return_to", "/issues/new"), ("prompt", "none")])
         .await;
     let authorize = refresh.headers()["location"].to_str().unwrap().to_string();
-    let answer = idp_cookie_less.get(&authorize).send().await.unwrap();
+    let answer = emily.get(&authorize).send().await.unwrap();
     let callback = location(&answer);
     assert_eq!(query_of(&callback)["error"], "login_required");
-    let fallback = idp_cookie_less.get(&callback).send().await.unwrap();
+    let fallback = emily.get(&callback).send().await.unwrap();
     assert_eq!(fallback.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&fallback), "/auth/login?return_to=%2Fissues%2Fnew");
-    let normal = idp_cookie_less.get(app.url(&location(&fallback))).send().await.unwrap();
+    assert_eq!(
+        location(&fallback),
+        "/auth/login?return_to=%2Fissues%2Fnew&prompt=login"
+    );
+    // Signed in here or not, that goes to the provider, which asks for her credentials...
+    let normal = emily.get(app.url(&location(&fallback))).send().await.unwrap();
     let authorize = location(&normal);
-    assert!(!query_of(&authorize).contains_key("prompt"), "{authorize}");
-    // Signing in there comes back to the page the refresh started from.
-    let landed = app.sign_in(&idp_cookie_less, EMILY, "/issues/new").await;
+    assert!(authorize.starts_with(&app.idp().organization_url()), "{authorize}");
+    assert_eq!(query_of(&authorize)["prompt"], "login");
+    // ...and comes back to the page the refresh started from.
+    let landed = app.sign_in(&browser(), EMILY, "/issues/new").await;
     assert_eq!(landed, "/issues/new");
 }
 
@@ -172,7 +180,7 @@ async fn the_profile_shows_the_id_token_claims_the_grant_and_every_session() {
     );
     assert!(profile["scopes"].as_array().unwrap().contains(&json!("issues:create")));
     let deadlines = &profile["deadlines"];
-    assert!(deadlines["idle_ends_at"].as_i64() <= deadlines["absolute_ends_at"].as_i64());
+    assert!(deadlines["idle_ends_at"].as_i64().unwrap() <= deadlines["absolute_ends_at"].as_i64().unwrap());
     let sessions = profile["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2, "{profile}");
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
@@ -216,8 +224,22 @@ async fn signing_out_one_session_from_another_ends_only_that_one() {
     let (status, _) = app.call(&emily, "sign_out_session", &[("handle", &other)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "not hers to end");
 
+    let phone_refresh_token = sign_in_rows(&app)
+        .await
+        .iter()
+        .find(|row| {
+            let handle: String = sealer().keyed_hash(row.id.as_bytes())[..12]
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            handle == other
+        })
+        .map(|row| row.tokens(&sealer()).unwrap().refresh_token.unwrap())
+        .expect("the phone's sign-in");
     let response = app.call_raw(&laptop, "sign_out_session", &[("handle", &other)]).await;
     assert!(response.status().is_success() || response.status().is_redirection());
+    let introspection = harness::idp_post(&app, "/oauth2/introspect", &[("token", &phone_refresh_token)]).await;
+    assert_eq!(introspection["active"], false, "the phone's refresh token was revoked");
     let (_, phone_now) = app.call(&phone, "session_info", &[]).await;
     assert_eq!(phone_now["user"], Value::Null, "the phone is signed out");
     let (_, laptop_now) = app.call(&laptop, "session_info", &[]).await;
@@ -259,8 +281,9 @@ async fn sign_out_everywhere_ends_every_session_and_revokes_their_refresh_tokens
 
 #[tokio::test]
 async fn asking_for_the_deadlines_is_not_use_but_staying_signed_in_is() {
+    // A minute's idle timeout: any use pushes the deadline back after a second.
     let app = TestApp::spawn_with(Options {
-        session_idle_minutes: Some(10),
+        session_idle_minutes: Some(1),
         ..Options::default()
     })
     .await;
@@ -268,11 +291,11 @@ async fn asking_for_the_deadlines_is_not_use_but_staying_signed_in_is() {
     app.sign_in(&john, JOHN, "/").await;
     let (_, info) = app.call(&john, "session_info", &[]).await;
     let deadlines = info["deadlines"].clone();
-    assert_eq!(deadlines["warn_before"], 120, "a fifth of ten minutes");
+    assert_eq!(deadlines["warn_before"], 12, "a fifth of a minute");
     let idle = deadlines["idle_ends_at"].as_i64().unwrap();
-    assert!((idle - deadlines["now"].as_i64().unwrap() - 600).abs() <= 1);
+    assert!((idle - deadlines["now"].as_i64().unwrap() - 60).abs() <= 1);
 
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (_, peeked) = app.call(&john, "check_session", &[("renew", "false")]).await;
     assert_eq!(peeked["idle_ends_at"].as_i64().unwrap(), idle, "a question is not use");
     let (status, stayed) = app.call(&john, "check_session", &[("renew", "true")]).await;

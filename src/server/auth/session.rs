@@ -139,6 +139,15 @@ impl Sessions {
                 Err(_) => Vec::new(),
             },
         };
+        // A new sign-in in a browser already signed in as the same person (refresh my access)
+        // keeps the session's start: re-authorizing silently never extends the absolute limit.
+        let previous = match session.get::<AuthState>(AUTH_KEY).await {
+            Ok(Some(AuthState::SignedIn { sign_in, .. })) => self.sign_ins.get(&sign_in).await.ok().flatten(),
+            _ => None,
+        };
+        let created_at = previous
+            .filter(|previous| previous.sub == signed.sub)
+            .map_or(now, |previous| previous.created_at);
         let mut row = SignInRow {
             id: random::id().map_err(|_| SignInError::Store)?,
             sub: signed.sub,
@@ -147,7 +156,7 @@ impl Sessions {
             scopes: scopes.join(" "),
             sealed_tokens: String::new(),
             access_expires_at: now + signed.expires_in.map(|d| d.as_secs() as i64).unwrap_or(300),
-            created_at: now,
+            created_at,
             refreshed_at: now,
             expires_at: now + self.idle.as_secs() as i64,
             user_agent: user_agent.chars().filter(|c| !c.is_control()).take(256).collect(),
@@ -360,15 +369,27 @@ impl Sessions {
         &self.sealer
     }
 
-    /// The user's live sign-ins, newest first.
-    pub async fn of_subject(&self, sub: &str) -> Result<Vec<SignInRow>, AppError> {
-        self.sign_ins.of_subject(sub).await.map_err(database_error)
+    /// An opaque name for a user's drafts in the browser (a keyed hash of their `sub`).
+    pub fn drafts_key(&self, sub: &str) -> String {
+        self.sealer.keyed_hash(format!("drafts:{sub}").as_bytes())[..12]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// The user's live sign-ins (not past either deadline), newest first.
+    pub async fn of_subject(&self, sub: &str, now: i64) -> Result<Vec<SignInRow>, AppError> {
+        let created_after = now - self.absolute.as_secs() as i64;
+        self.sign_ins
+            .of_subject(sub, now, created_after)
+            .await
+            .map_err(database_error)
     }
 
     /// Ends another session of the same user, named by its [`Sessions::handle`], and revokes
     /// its refresh token. Answers whether there was one.
-    pub async fn end_other(&self, sub: &str, handle: &str) -> Result<bool, AppError> {
-        let rows = self.of_subject(sub).await?;
+    pub async fn end_other(&self, sub: &str, handle: &str, now: i64) -> Result<bool, AppError> {
+        let rows = self.of_subject(sub, now).await?;
         let Some(row) = rows.iter().find(|row| self.handle(row) == handle) else {
             return Ok(false);
         };
@@ -382,20 +403,31 @@ impl Sessions {
         }
     }
 
-    /// Sign out everywhere: this session, then every sign-in of the same user on every instance
-    /// (their refresh tokens revoked). Answers this session's ID token, for the provider's
-    /// end-session page, and how many other sessions ended.
+    /// Sign out everywhere: every sign-in of the user on every instance (their refresh tokens
+    /// revoked), then this session. Answers this session's ID token, for the provider's
+    /// end-session page, and how many other sessions ended. When the others cannot be ended,
+    /// nothing is pretended: `NotSignedOut`, and this session stays.
     pub async fn end_everywhere(&self, session: &Session, sub: &str) -> Result<(Option<String>, usize), SignInError> {
-        let id_token = self.end(session).await?;
-        let others = self.sign_ins.delete_of_subject(sub).await.map_err(|error| {
-            tracing::error!(%error, "sign out everywhere: could not end the other sessions");
+        let this = match self.read_state(session).await {
+            Ok(Some(AuthState::SignedIn { sign_in, .. })) => Some(sign_in),
+            Ok(_) => None,
+            Err(_) => return Err(SignInError::NotSignedOut),
+        };
+        let ended = self.sign_ins.delete_of_subject(sub).await.map_err(|error| {
+            tracing::error!(%error, "sign out everywhere: could not end the sessions");
             SignInError::NotSignedOut
         })?;
-        for row in &others {
-            self.revoke(row).await;
+        let mut id_token = None;
+        for row in &ended {
+            let token = self.revoke(row).await;
+            if this.as_deref() == Some(row.id.as_str()) {
+                id_token = token;
+            }
         }
-        tracing::info!(ended = others.len() + 1, "signed out everywhere");
-        Ok((id_token, others.len()))
+        // Its sign-in is gone already; now the session itself.
+        self.end(session).await?;
+        tracing::info!(ended = ended.len(), "signed out everywhere");
+        Ok((id_token, ended.len().saturating_sub(1)))
     }
 
     /// Pushes the idle deadline back: the session record (saved with a new expiry, its cookie

@@ -86,8 +86,11 @@ impl From<QueryRejection> for SignInError {
 impl IntoResponse for SignInError {
     fn into_response(self) -> Response {
         if let Self::InteractionRequired { return_to } = &self {
+            // `prompt=login`: to the provider even if this app's session is live (a signed-in
+            // user refreshing their access), and it asks for credentials.
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("return_to", return_to)
+                .append_pair("prompt", "login")
                 .finish();
             return Redirect::to(&format!("/auth/login?{query}")).into_response();
         }
