@@ -35,6 +35,16 @@ pub fn save(key: &str, text: &str) {
     let _ = (key, text);
 }
 
+/// An `on:input` handler: what is typed goes into `text` and is kept as the draft `key`.
+pub fn kept_as(key: String, text: leptos::prelude::RwSignal<String>) -> impl FnMut(leptos::ev::Event) {
+    use leptos::prelude::Set;
+    move |event| {
+        let typed = leptos::prelude::event_target_value(&event);
+        save(&key, &typed);
+        text.set(typed);
+    }
+}
+
 /// Forgets the draft: it was sent.
 pub fn clear(key: &str) {
     save(key, "");

@@ -393,11 +393,7 @@ fn Thread(
                         name="body"
                         rows="3"
                         prop:value=body
-                        on:input=move |ev| {
-                            let text = event_target_value(&ev);
-                            drafts::save(&comment_draft(issue), &text);
-                            body.set(text);
-                        }
+                        on:input=drafts::kept_as(comment_draft(issue), body)
                     ></textarea>
                     <div class="actions">
                         <button type="submit" class="primary" id="comment-submit">"Comment"</button>

@@ -362,11 +362,7 @@ fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
                     name="description"
                     rows="4"
                     prop:value=description
-                    on:input=move |ev| {
-                        let text = event_target_value(&ev);
-                        drafts::save(DRAFT_DESCRIPTION, &text);
-                        description.set(text);
-                    }
+                    on:input=drafts::kept_as(DRAFT_DESCRIPTION.into(), description)
                 ></textarea>
                 <p class="field-error" id="issue-description-error">{move || field_errors().description}</p>
             </div>
