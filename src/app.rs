@@ -53,7 +53,8 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=|| view! { <NotFound/> }>
                         <Route path=path!("/") view=HomePage/>
                         <Route path=path!("/issues") view=IssuesPage/>
-                        <Route path=path!("/issues/new") view=NewIssuePage/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/issues/new") view=NewIssuePage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: a missing issue answers 404.
                         <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
