@@ -62,6 +62,17 @@ pub fn FormRefusal() -> impl IntoView {
     problem.map(|problem| view! { <p class="notice error" role="alert" id="form-refusal">{problem}</p> })
 }
 
+/// The page being rendered, path and query: where a form sends the browser back to.
+pub fn this_page() -> String {
+    let location = leptos_router::hooks::use_location();
+    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 /// After a session ended: a plain form that signs in again and comes back to this page (where
 /// any draft is restored). A plain function: it is used inside islands.
 pub fn sign_in_again() -> impl IntoView {

@@ -9,20 +9,13 @@
 //! load's budget.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
 use crate::model::SessionDeadlines;
 
 /// The notice, hidden until its time; its deadlines as data for `watch`.
 #[component]
 pub fn SessionNotice(deadlines: SessionDeadlines) -> impl IntoView {
-    let here = use_location();
-    let (path, query) = (here.pathname.get_untracked(), here.search.get_untracked());
-    let return_to = if query.is_empty() {
-        path
-    } else {
-        format!("{path}?{query}")
-    };
+    let return_to = crate::account::this_page();
     view! {
         <div
             class="session-notice"

@@ -3,19 +3,12 @@
 //! at the identity provider without signing out. Plain forms: no WASM needed.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
 use crate::access::AccessHelp;
 
 #[component]
 pub fn AccessHelpNote(help: Option<AccessHelp>) -> impl IntoView {
-    let location = use_location();
-    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
-    let return_to = if query.is_empty() {
-        path
-    } else {
-        format!("{path}?{query}")
-    };
+    let return_to = crate::account::this_page();
     let help = help.map(|AccessHelp { text, link }| {
         let link = link.map(|link| {
             let shown = link.trim_start_matches("mailto:").to_string();

@@ -227,13 +227,7 @@ async fn signing_out_one_session_from_another_ends_only_that_one() {
     let phone_refresh_token = sign_in_rows(&app)
         .await
         .iter()
-        .find(|row| {
-            let handle: String = sealer().keyed_hash(row.id.as_bytes())[..12]
-                .iter()
-                .map(|byte| format!("{byte:02x}"))
-                .collect();
-            handle == other
-        })
+        .find(|row| app.state.sessions.handle(row) == other)
         .map(|row| row.tokens(&sealer()).unwrap().refresh_token.unwrap())
         .expect("the phone's sign-in");
     let response = app.call_raw(&laptop, "sign_out_session", &[("handle", &other)]).await;

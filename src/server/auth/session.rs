@@ -354,7 +354,12 @@ impl Sessions {
     /// A short, stable name for a sign-in that reveals nothing of its id (the profile page's
     /// session list, and "sign out this session").
     pub fn handle(&self, row: &SignInRow) -> String {
-        self.sealer.keyed_hash(row.id.as_bytes())[..12]
+        self.opaque(row.id.as_bytes())
+    }
+
+    /// 24 hex digits of a keyed hash of `value`: names it without revealing it.
+    fn opaque(&self, value: &[u8]) -> String {
+        self.sealer.keyed_hash(value)[..12]
             .iter()
             .map(|byte| format!("{byte:02x}"))
             .collect()
@@ -371,10 +376,7 @@ impl Sessions {
 
     /// An opaque name for a user's drafts in the browser (a keyed hash of their `sub`).
     pub fn drafts_key(&self, sub: &str) -> String {
-        self.sealer.keyed_hash(format!("drafts:{sub}").as_bytes())[..12]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        self.opaque(format!("drafts:{sub}").as_bytes())
     }
 
     /// The user's live sign-ins (not past either deadline), newest first.
