@@ -11,7 +11,7 @@ use crate::model::{
 /// Who is signed in and what they may do, decided on the server.
 #[server(prefix = "/api", endpoint = "session_info")]
 pub async fn session_info() -> Result<SessionView, AppError> {
-    crate::server::functions::session_info().await
+    crate::server::http::server_fns::session_info().await
 }
 
 /// One page of the board, newest first: `status` `open` (the default), `closed` or `all`;
@@ -25,32 +25,32 @@ pub async fn list_issues(
     q: Option<String>,
     before: Option<i64>,
 ) -> Result<SharedPage, AppError> {
-    crate::server::functions::list_issues(status, assignee, author, q, before).await
+    crate::server::http::server_fns::list_issues(status, assignee, author, q, before).await
 }
 
 /// An issue with the first page of its comments (and whom it can be assigned to, for those
 /// who may assign).
 #[server(prefix = "/api", endpoint = "get_issue")]
 pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
-    crate::server::functions::get_issue(id).await
+    crate::server::http::server_fns::get_issue(id).await
 }
 
 /// More of an issue's comments, oldest first, after comment `after`.
 #[server(prefix = "/api", endpoint = "list_comments")]
 pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
-    crate::server::functions::list_comments(issue, after).await
+    crate::server::http::server_fns::list_comments(issue, after).await
 }
 
 /// Creates an issue as the signed-in user. Needs the create scope.
 #[server(prefix = "/api", endpoint = "create_issue")]
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
-    crate::server::functions::create_issue(title, description).await
+    crate::server::http::server_fns::create_issue(title, description).await
 }
 
 /// Comments on issue `issue`. Needs the comment scope.
 #[server(prefix = "/api", endpoint = "add_comment")]
 pub async fn add_comment(issue: i64, body: String) -> Result<Comment, AppError> {
-    crate::server::functions::add_comment(issue, body).await
+    crate::server::http::server_fns::add_comment(issue, body).await
 }
 
 /// Changes the title and description of issue `id` as the user saw it at `version`; a stale
@@ -62,7 +62,7 @@ pub async fn edit_issue(id: i64, version: i64, title: String, description: Strin
         description: Some(description),
         ..crate::model::IssueChange::default()
     };
-    crate::server::functions::change_issue(id, version, change).await
+    crate::server::http::server_fns::change_issue(id, version, change).await
 }
 
 /// Closes (`status` = `closed`) or reopens (`open`) issue `id`. Needs the close scope.
@@ -75,7 +75,7 @@ pub async fn set_issue_status(id: i64, version: i64, status: String) -> Result<I
         status: Some(status),
         ..crate::model::IssueChange::default()
     };
-    crate::server::functions::change_issue(id, version, change).await
+    crate::server::http::server_fns::change_issue(id, version, change).await
 }
 
 /// Assigns issue `id` to `assignee` (the `sub` of someone who has signed in, or `me`); an empty
@@ -86,14 +86,14 @@ pub async fn assign_issue(id: i64, version: i64, assignee: String) -> Result<Iss
         assignee: Some(Some(assignee).filter(|sub| !sub.is_empty())),
         ..crate::model::IssueChange::default()
     };
-    crate::server::functions::change_issue(id, version, change).await
+    crate::server::http::server_fns::change_issue(id, version, change).await
 }
 
 /// Deletes issue `id` (a soft delete, recorded in the audit trail), then goes to the board.
 /// Needs the delete scope.
 #[server(prefix = "/api", endpoint = "delete_issue")]
 pub async fn delete_issue(id: i64, version: i64) -> Result<(), AppError> {
-    crate::server::functions::delete_issue(id, version).await
+    crate::server::http::server_fns::delete_issue(id, version).await
 }
 
 /// A page of the audit trail, newest first, filtered by who (`sub` or name) and outcome (`ok`,
@@ -104,7 +104,7 @@ pub async fn list_audit(
     outcome: Option<String>,
     before: Option<i64>,
 ) -> Result<AuditPage, AppError> {
-    crate::server::functions::list_audit(who, outcome, before).await
+    crate::server::http::server_fns::list_audit(who, outcome, before).await
 }
 
 /// Starts a sign-in that comes back to `return_to`: the browser goes to the identity provider
@@ -113,20 +113,20 @@ pub async fn list_audit(
 /// the provider needs the user); `login` signs in as someone else.
 #[server(prefix = "/api", endpoint = "sign_in")]
 pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Result<(), AppError> {
-    crate::server::functions::sign_in(return_to, prompt).await
+    crate::server::http::server_fns::sign_in(return_to, prompt).await
 }
 
 /// Signs out here and at the identity provider (its end-session page, then home).
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::server::functions::sign_out().await
+    crate::server::http::server_fns::sign_out().await
 }
 
 /// Who you are (the ID token's claims), what you were granted, when this session ends, and
 /// every session of yours.
 #[server(prefix = "/api", endpoint = "my_profile")]
 pub async fn my_profile() -> Result<Profile, AppError> {
-    crate::server::functions::my_profile().await
+    crate::server::http::server_fns::my_profile().await
 }
 
 /// When this session ends; `None`: it has ended. A plain question does not count as use (a
@@ -134,19 +134,19 @@ pub async fn my_profile() -> Result<Profile, AppError> {
 /// ("Stay signed in") the idle deadline is pushed back first.
 #[server(prefix = "/api", endpoint = "check_session")]
 pub async fn check_session(renew: bool) -> Result<Option<SessionDeadlines>, AppError> {
-    crate::server::functions::check_session(renew).await
+    crate::server::http::server_fns::check_session(renew).await
 }
 
 /// Ends one of your sessions (named by its handle on the profile page) and revokes its refresh
 /// token; this one signs you out.
 #[server(prefix = "/api", endpoint = "sign_out_session")]
 pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
-    crate::server::functions::sign_out_session(handle).await
+    crate::server::http::server_fns::sign_out_session(handle).await
 }
 
 /// Ends every session of yours on every instance, revokes their refresh tokens, and signs you
 /// out at the identity provider.
 #[server(prefix = "/api", endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    crate::server::functions::sign_out_everywhere().await
+    crate::server::http::server_fns::sign_out_everywhere().await
 }

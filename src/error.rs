@@ -70,7 +70,7 @@ impl FromServerFnError for AppError {
         };
         #[cfg(feature = "ssr")]
         if let Self::BadRequest(_) = &error {
-            crate::server::status::of_call(error.status());
+            crate::server::http::status::of_call(error.status());
         }
         error
     }

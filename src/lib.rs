@@ -1,22 +1,13 @@
 //! issues-app: an issue tracker whose access is decided by an OpenID Connect provider.
 //!
 //! Shared by the server and the browser: `access` (the one scope decision), `model`, `error`,
-//! `api` (server functions) and `app` (the Leptos UI). `server` is server-only.
+//! `api` (server functions) and `ui` (the Leptos pages). `server` is server-only.
 
 pub mod access;
-pub mod account;
 pub mod api;
-pub mod app;
-mod drafts;
 pub mod error;
-mod issue_page;
 pub mod model;
-mod pages;
-mod profile_page;
-pub mod session;
-mod session_notice;
-pub mod time;
-mod why;
+pub mod ui;
 
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -32,9 +23,9 @@ pub fn hydrate() {
     // A task after the islands' hydration (which runs in microtasks once this returns).
     leptos::prelude::set_timeout(
         || {
-            time::localize_page();
-            session_notice::watch();
-            drafts::forget_on_sign_out();
+            ui::time::localize_page();
+            ui::session_notice::watch();
+            ui::drafts::forget_on_sign_out();
             if let Ok(Some(app)) = leptos::prelude::document().query_selector(".app") {
                 let _ = app.set_attribute("data-hydrated", "true");
             }

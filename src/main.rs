@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use issues_app::server::check;
-use issues_app::server::config::{Config, LogFormat, Overrides};
+use issues_app::server::ops::check;
+use issues_app::server::ops::config::{Config, LogFormat, Overrides};
 use issues_app::server::startup::Application;
-use issues_app::server::telemetry;
+use issues_app::server::ops::telemetry;
 
 /// Request handling allocates many small, short-lived objects on every worker thread; mimalloc
 /// serves those from thread-local pages (glibc's malloc showed up in profiles).

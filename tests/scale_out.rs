@@ -105,13 +105,13 @@ async fn sign_in(client: &reqwest::Client, instance: &Instance) {
 
 async fn id_token(database_url: &str) -> String {
     let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-    let row: issues_app::server::sign_ins::SignInRow =
+    let row: issues_app::server::storage::sign_ins::SignInRow =
         sqlx::query_as("SELECT * FROM sign_ins ORDER BY created_at DESC LIMIT 1")
             .fetch_one(&pool)
             .await
             .unwrap();
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, SESSION_KEY);
-    let sealer = issues_app::server::seal::Sealer::from_base64(&key).unwrap();
+    let sealer = issues_app::server::support::seal::Sealer::from_base64(&key).unwrap();
     row.tokens(&sealer).unwrap().id_token.unwrap()
 }
 

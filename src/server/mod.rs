@@ -1,36 +1,15 @@
-//! Server-only code: configuration, start-up, authentication, storage, HTTP.
+//! Server-only code. Start reading at `startup.rs` (how the pieces are wired), then `state.rs`
+//! (what a request handler is given) and `tracker.rs` (what the tracker does once a caller is
+//! allowed). The folders are the layers, each depending only on those below it:
+//! `http` (the edge: serving, guards, server functions, REST) → `auth` (sign-in, sessions,
+//! tokens) → `storage` (the database) → `ops` (configuration, metrics, logs) and `support`
+//! (clock, randomness, sealing, files).
 
-pub mod audit;
 pub mod auth;
-pub mod check;
-pub mod clock;
-pub mod config;
-pub mod db;
-pub mod detach;
-#[cfg(feature = "dev-idp")]
-pub mod embedded_idp;
-pub mod files;
-pub mod functions;
-pub mod issues;
-pub mod keyed_locks;
-pub mod live;
-pub mod local_cache;
-pub mod logout_tokens_seen;
-pub mod metrics;
-pub mod pages;
-pub mod people;
-pub mod profile;
-pub mod random;
-pub mod rest;
-pub mod seal;
-pub mod security;
-pub mod serve;
-pub mod session_store;
-pub mod sign_ins;
-pub mod sql;
+pub mod http;
+pub mod ops;
 pub mod startup;
 pub mod state;
-pub mod status;
-pub mod telemetry;
-pub mod time_limit;
+pub mod storage;
+pub mod support;
 pub mod tracker;

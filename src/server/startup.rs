@@ -26,23 +26,26 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::app::{App, shell};
-use crate::server::audit::AuditTrail;
+use crate::ui::app::{App, shell};
+use crate::server::storage::audit::AuditTrail;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::config::{Config, Overrides};
-use crate::server::db::{Db, DbError, SingleWriter};
-use crate::server::issues::Issues;
-use crate::server::live::LiveConfig;
-use crate::server::people::People;
-use crate::server::random::RandomUnavailable;
-use crate::server::seal::Sealer;
-use crate::server::session_store::Store;
-use crate::server::sign_ins::SignIns;
+use crate::server::ops::config::{Config, Overrides};
+use crate::server::storage::db::{Db, DbError, SingleWriter};
+use crate::server::storage::issues::Issues;
+use crate::server::ops::live::LiveConfig;
+use crate::server::storage::people::People;
+use crate::server::support::random::RandomUnavailable;
+use crate::server::support::seal::Sealer;
+use crate::server::storage::session_store::Store;
+use crate::server::storage::sign_ins::SignIns;
 use crate::server::state::{AppState, Shared};
-use crate::server::{auth, clock, metrics, rest, security, serve, telemetry};
+use crate::server::auth;
+use crate::server::http::{auth_routes, rest, security, serve};
+use crate::server::ops::{metrics, telemetry};
+use crate::server::support::clock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -53,10 +56,10 @@ pub enum StartupError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("session key: {0}")]
-    SessionKey(#[from] crate::server::seal::SealError),
+    SessionKey(#[from] crate::server::support::seal::SealError),
     #[cfg(feature = "dev-idp")]
     #[error("embedded identity provider: {0}")]
-    DevIdp(#[from] crate::server::embedded_idp::EmbeddedIdpError),
+    DevIdp(#[from] crate::server::ops::embedded_idp::EmbeddedIdpError),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
     #[error(transparent)]
@@ -130,7 +133,7 @@ impl Application {
         db.migrate().await?;
         #[cfg(feature = "dev-idp")]
         let dev_idp = match &config.dev_idp {
-            Some(dev) => Some(crate::server::embedded_idp::start(&config, dev).await?),
+            Some(dev) => Some(crate::server::ops::embedded_idp::start(&config, dev).await?),
             None => None,
         };
 
@@ -139,7 +142,7 @@ impl Application {
             None => Sealer::load_or_create(&config.data_dir.join("session.key"))?,
         });
         let store = Store::for_db(&db, sealer.clone()).await.map_err(DbError::from)?;
-        let http = auth::http::client(config.identity_provider_timeout)?;
+        let http = auth::provider_client::client(config.identity_provider_timeout)?;
         let jwks = Arc::new(JwksCache::new(http.clone()));
         let (session_lifetimes, secure_cookies) =
             ((config.session_idle, config.session_absolute), config.secure_cookies);
@@ -189,7 +192,7 @@ impl Application {
         let dev_idp = match dev_idp {
             Some(started) => {
                 if let Some(author) = &started.first_user
-                    && let Err(error) = crate::server::embedded_idp::add_sample_issues(&state.issues, author).await
+                    && let Err(error) = crate::server::ops::embedded_idp::add_sample_issues(&state.issues, author).await
                 {
                     tracing::warn!(%error, "could not add the sample issues");
                 }
@@ -312,7 +315,7 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
     let (oidc, fallback_oidc) = (state.oidc.clone(), state.oidc.clone());
     // Browser-facing routes: sessions, cross-site refusal, form checks.
     let browser = Router::new()
-        .merge(auth::handlers::router())
+        .merge(auth_routes::router())
         .route("/api/{*fn_name}", post(server_fn_handler))
         .leptos_routes_with_context(
             &state,
@@ -384,7 +387,7 @@ async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>
     let context = move || {
         provide_context(state.clone());
         if !plain_form {
-            provide_context(crate::server::status::AnsweringCall);
+            provide_context(crate::server::http::status::AnsweringCall);
         }
         if let Some(session) = session.clone() {
             provide_context(session);

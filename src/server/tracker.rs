@@ -6,9 +6,9 @@ use crate::access::Viewer;
 use crate::model::{
     Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem,
 };
-use crate::server::audit;
-use crate::server::clock;
-use crate::server::issues::Changed;
+use crate::server::storage::audit;
+use crate::server::support::clock;
+use crate::server::storage::issues::Changed;
 use crate::server::state::AppState;
 
 #[derive(Debug)]

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use issues_app::server::check::{Report, Verdict, check};
-use issues_app::server::config::Overrides;
+use issues_app::server::ops::check::{Report, Verdict, check};
+use issues_app::server::ops::config::Overrides;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, config_json};

@@ -9,7 +9,7 @@ use std::path::Path;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, RunningIdp};
-use issues_app::server::config::{Config, Overrides};
+use issues_app::server::ops::config::{Config, Overrides};
 use issues_app::server::startup::Application;
 use issues_app::server::state::AppState;
 use reqwest::StatusCode;
@@ -475,7 +475,7 @@ pub async fn emily_forges_a_create(app: &TestApp) -> reqwest::Client {
 }
 
 /// Every sign-in row, on whichever backend the app uses.
-pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::sign_ins::SignInRow> {
+pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::storage::sign_ins::SignInRow> {
     issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(
         "SELECT * FROM sign_ins ORDER BY created_at"
     )
@@ -487,8 +487,8 @@ pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::sign_ins::Si
 /// The session store's table, on whichever backend the app uses.
 fn sessions_table(app: &TestApp) -> &'static str {
     match &app.state.db {
-        issues_app::server::db::Db::Sqlite(_) => "tower_sessions",
-        issues_app::server::db::Db::Postgres(_) => "tower_sessions.session",
+        issues_app::server::storage::db::Db::Sqlite(_) => "tower_sessions",
+        issues_app::server::storage::db::Db::Postgres(_) => "tower_sessions.session",
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use issues_app::server::live::Reloaded;
+use issues_app::server::ops::live::Reloaded;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

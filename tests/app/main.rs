@@ -20,7 +20,7 @@ use harness::{
     CLIENT_ID, EMILY, EMPLOYEE_MAY, JOHN, MANAGER_MAY, OTHER_CLIENT, Options, SESSION_KEY, TestApp, allowed, browser,
     location, query_of, sign_in_rows, signed_in_with_cookie,
 };
-use issues_app::server::seal::Sealer;
+use issues_app::server::support::seal::Sealer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -538,7 +538,7 @@ async fn the_store_holds_no_plaintext_token() {
     });
     let mut bytes: Vec<u8> = sessions.concat();
     bytes.extend(format!("{sign_ins:?}").into_bytes());
-    if let issues_app::server::db::Db::Sqlite(pool) = &app.state.db {
+    if let issues_app::server::storage::db::Db::Sqlite(pool) = &app.state.db {
         sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(pool).await.unwrap();
         bytes.extend(std::fs::read(app.dir.path().join("issues.db")).unwrap());
         if let Ok(wal) = std::fs::read(app.dir.path().join("issues.db-wal")) {
@@ -866,7 +866,7 @@ async fn the_embedded_dev_idp_starts_from_config() {
     config["DevIdentityProvider"]["KeyFile"] = json!(dir.path().join("keys.json"));
     let path = dir.path().join("config.json");
     std::fs::write(&path, config.to_string()).unwrap();
-    let config = issues_app::server::config::Config::load(&path, &Default::default()).unwrap();
+    let config = issues_app::server::ops::config::Config::load(&path, &Default::default()).unwrap();
     let app = issues_app::server::startup::Application::build(config, harness::leptos_options())
         .await
         .unwrap();

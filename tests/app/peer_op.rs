@@ -76,14 +76,14 @@ async fn app_against_peer(access_token_seconds: u32) -> (TestApp, PeerOp) {
 }
 
 /// The IdP tokens the app holds for `sub` (unsealed with the test's session key).
-async fn tokens(app: &TestApp, sub: &str) -> issues_app::server::sign_ins::Tokens {
+async fn tokens(app: &TestApp, sub: &str) -> issues_app::server::storage::sign_ins::Tokens {
     let rows = crate::harness::sign_in_rows(app).await;
     let row = rows
         .into_iter()
         .find(|row| row.sub == sub)
         .expect("a sign-in for this user");
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, SESSION_KEY);
-    row.tokens(&issues_app::server::seal::Sealer::from_base64(&key).unwrap())
+    row.tokens(&issues_app::server::support::seal::Sealer::from_base64(&key).unwrap())
         .unwrap()
 }
 
@@ -221,11 +221,11 @@ async fn peer_op_passes_every_check() {
     config["Server"].as_object_mut().unwrap().remove("DatabaseUrl");
     let path = dir.path().join("config.json");
     std::fs::write(&path, config.to_string()).unwrap();
-    let overrides = issues_app::server::config::Overrides {
+    let overrides = issues_app::server::ops::config::Overrides {
         listen: Some(app.base.trim_start_matches("http://").to_string()),
         ..Default::default()
     };
-    let report = issues_app::server::check::check(&path, &overrides).await;
+    let report = issues_app::server::ops::check::check(&path, &overrides).await;
     assert!(!report.has_problems(), "{report}");
     let text = report.to_string();
     for expected in [

@@ -244,7 +244,7 @@ async fn sign_ins_end_with_their_sessions_and_their_refresh_tokens_are_revoked()
         .unwrap()
         .refresh_token
         .expect("a refresh token");
-    let now = issues_app::server::clock::now();
+    let now = issues_app::server::support::clock::now();
 
     // Within its idle and absolute time nothing ends.
     assert_eq!(app.state.sessions.end_expired(now + 60).await.unwrap(), 0);
@@ -267,7 +267,7 @@ async fn a_session_saved_after_its_deletion_stays_deleted() {
     use tower_sessions::session::{Id, Record};
     let app = TestApp::spawn().await;
     let sealer = std::sync::Arc::new(crate::sealer());
-    let store = issues_app::server::session_store::Store::for_db(&app.state.db, sealer)
+    let store = issues_app::server::storage::session_store::Store::for_db(&app.state.db, sealer)
         .await
         .unwrap();
     let mut record = Record {

@@ -16,8 +16,8 @@ use crate::access::Viewer;
 use crate::server::auth::introspection::Introspector;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
-use crate::server::config::TokenValidation;
-use crate::server::live::LiveConfig;
+use crate::server::ops::config::TokenValidation;
+use crate::server::ops::live::LiveConfig;
 
 /// Longer than any real access token; anything bigger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;

@@ -13,7 +13,7 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, KeyAlgorithm, PublicKeyUse};
 use openidconnect::core::CoreJsonWebKeySet;
 
-use crate::server::auth::http::read_limited;
+use crate::server::auth::provider_client::read_limited;
 
 pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -210,7 +210,7 @@ impl JwksCache {
     }
 
     async fn fetch(&self, url: &str) -> Result<Arc<KeySet>, String> {
-        crate::server::metrics::timed("jwks", self.fetch_now(url)).await
+        crate::server::ops::metrics::timed("jwks", self.fetch_now(url)).await
     }
 
     async fn fetch_now(&self, url: &str) -> Result<Arc<KeySet>, String> {

@@ -20,12 +20,12 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::server::auth::http::{BoundedClient, CallError, client_secret_basic, read_limited};
+use crate::server::auth::provider_client::{BoundedClient, CallError, client_secret_basic, read_limited};
 use crate::server::auth::jwks::JwksCache;
-use crate::server::config::is_secure_or_loopback;
-use crate::server::live::LiveConfig;
-use crate::server::metrics::{self, timed};
-use crate::server::sign_ins::Tokens;
+use crate::server::ops::config::is_secure_or_loopback;
+use crate::server::ops::live::LiveConfig;
+use crate::server::ops::metrics::{self, timed};
+use crate::server::storage::sign_ins::Tokens;
 
 /// Discovery is retried at most this often while the IdP is unreachable.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(2);

@@ -14,7 +14,7 @@ use tower_sessions::cookie::{Cookie, SameSite};
 
 use crate::server::auth::oidc::PendingSecrets;
 use crate::server::auth::sign_in_error::SignInError;
-use crate::server::seal::Sealer;
+use crate::server::support::seal::Sealer;
 
 /// A sign-in not finished within this time is refused at the callback.
 pub const PENDING_LIFETIME_SECONDS: i64 = 600;

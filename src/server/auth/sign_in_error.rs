@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::server::auth::oidc::OidcError;
-use crate::server::pages::error_page;
+use crate::server::http::error_page::error_page;
 
 /// Why a sign-in (or a sign-out) did not happen. The browser sees the page for the variant;
 /// details stay in the server log.

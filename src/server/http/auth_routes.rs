@@ -1,0 +1,175 @@
+//! The browser's sign-in URLs, as thin adapters over the sign-in core (`sign_in`):
+//! `GET /auth/login?return_to=` (a link target), `GET /auth/callback` (the redirect URI
+//! registered at the provider), `POST /auth/logout` (plain forms), and the provider's
+//! `POST /auth/backchannel-logout`.
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::server::storage::audit;
+use crate::server::auth::logout_token;
+use crate::server::auth::sign_in::{self, Begun, CallbackQuery, SignInError};
+use crate::server::state::AppState;
+use crate::server::ops::telemetry::request_id_of;
+use crate::server::storage::logout_tokens_seen;
+use crate::server::support::clock;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", get(login))
+        .route("/auth/callback", get(callback))
+        .route("/auth/logout", post(logout))
+        .route("/auth/backchannel-logout", post(backchannel_logout))
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    return_to: Option<String>,
+    /// `none`: refresh my access silently; `login`: sign in as someone else.
+    prompt: Option<sign_in::Prompt>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    login: Result<Query<LoginQuery>, QueryRejection>,
+) -> Result<Response, SignInError> {
+    let Query(LoginQuery { return_to, prompt }) = login?;
+    Ok(
+        match sign_in::begin(&state.sessions, &session, return_to.as_deref(), prompt, clock::now()).await? {
+            Begun::SignedIn { return_to } => Redirect::to(&return_to).into_response(),
+            Begun::ToProvider {
+                authorize_url,
+                pending_cookie,
+            } => ([(header::SET_COOKIE, pending_cookie)], Redirect::to(&authorize_url)).into_response(),
+        },
+    )
+}
+
+/// Whatever the outcome, the pending sign-in's cookie is removed: it was used.
+async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    cookies: HeaderMap,
+    callback: Result<Query<CallbackQuery>, QueryRejection>,
+) -> Response {
+    let completed = async {
+        let Query(callback) = callback?;
+        let return_to = sign_in::complete(&state.sessions, &session, &cookies, callback, clock::now()).await?;
+        Ok::<_, SignInError>(Redirect::to(&return_to))
+    };
+    let clear = [(header::SET_COOKIE, state.sessions.pending().clear_cookie())];
+    let completed = completed.await;
+    crate::server::ops::metrics::sign_in(completed.as_ref().map(|_| ()).map_err(SignInError::reason));
+    // A callback no sign-in of this browser started is anyone's to send: counted (metrics),
+    // not recorded, so it cannot fill the trail.
+    let anonymous = matches!(
+        &completed,
+        Err(SignInError::BadRequest(_) | SignInError::NoPendingSignIn | SignInError::InteractionRequired { .. })
+    );
+    if !anonymous {
+        let who = match &completed {
+            Ok(_) => state.sessions.signed_in_as(&session).await,
+            Err(_) => None,
+        };
+        // Whom issues can be assigned to: everyone who has signed in.
+        if let Some(who) = &who
+            && let Err(error) = state.people.seen(&who.sub, &who.name, clock::now()).await
+        {
+            tracing::error!(%error, "could not record who signed in");
+        }
+        state
+            .audit
+            .record(audit::Event {
+                event: "sign_in",
+                refused: completed.is_err(),
+                actor: who.as_ref(),
+                via: Some("browser"),
+                detail: completed.as_ref().err().map(|error| error.reason().to_string()),
+                request_id: request_id_of(&cookies),
+                ..Default::default()
+            })
+            .await;
+    }
+    (clear, completed).into_response()
+}
+
+async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Result<Redirect, SignInError> {
+    let who = state.sessions.signed_in_as(&session).await;
+    let next = sign_in::sign_out(&state.sessions, &session).await?;
+    state.audit.record_sign_out(who.as_ref(), request_id_of(&headers)).await;
+    Ok(Redirect::to(&next))
+}
+
+/// The IdP ends a session server to server: every sign-in of that IdP session (`sid`), or of the
+/// user (`sub`) when no `sid` is given, is deleted, so every instance sees it at once.
+async fn backchannel_logout(State(state): State<AppState>, body: String) -> Response {
+    let refuse = |description: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(serde_json::json!({"error": "invalid_request", "error_description": description})),
+        )
+            .into_response()
+    };
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(name, _)| name == "logout_token")
+        .map(|(_, value)| value.into_owned());
+    let Some(token) = token else {
+        return refuse("logout_token is required");
+    };
+    if let Err(error) = state.oidc.discovered().await {
+        return SignInError::from(error).into_response();
+    }
+    let now = clock::now();
+    let verified = logout_token::verify(
+        &state.jwks,
+        &token,
+        state.oidc.issuer(),
+        &state.config.load().client_id,
+        now,
+    )
+    .await;
+    let target = match verified {
+        Ok(target) => target,
+        Err(reason) => {
+            tracing::warn!(%reason, "back-channel logout token refused");
+            return refuse("the logout token is not valid");
+        }
+    };
+    match logout_tokens_seen::first_use(&state.db, &target.jti, target.remember_until, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("back-channel logout token replayed; refused");
+            return refuse("the logout token was used before");
+        }
+        Err(error) => {
+            tracing::error!(%error, "back-channel logout could not check for a replay");
+            return SignInError::Store.into_response();
+        }
+    }
+    match state
+        .sessions
+        .sign_ins()
+        .delete_by_sid_or_sub(target.sid.as_deref(), target.sub.as_deref())
+        .await
+    {
+        Ok(ended) => {
+            tracing::info!(ended, "back-channel logout");
+            (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "back-channel logout could not end sessions");
+            if let Err(error) = logout_tokens_seen::forget(&state.db, &target.jti).await {
+                tracing::error!(%error, "back-channel logout: a retry of this token will be refused as a replay");
+            }
+            SignInError::Store.into_response()
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The edge: the serve loop and its time limits (`serve.rs`, `time_limit.rs`), the guards every
+//! request passes (`security.rs`), and the thin adapters that turn requests into calls of the
+//! services: the sign-in routes (`auth_routes.rs`), the server functions (`server_fns.rs`) and
+//! the REST API (`rest/`). Start at `serve.rs`, then `server_fns.rs`.
+
+pub mod auth_routes;
+pub mod error_page;
+pub mod rest;
+pub mod security;
+pub mod serve;
+pub mod server_fns;
+pub mod status;
+pub mod time_limit;

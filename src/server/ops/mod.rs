@@ -1,0 +1,11 @@
+//! What operators touch: config.json (`config.rs`: the file as written, checked once), its live
+//! reload (`live.rs`), `issues-app check` (`check.rs`), metrics, logs (`telemetry.rs`) and the
+//! embedded development identity provider. Start at `config.rs`.
+
+pub mod check;
+pub mod config;
+#[cfg(feature = "dev-idp")]
+pub mod embedded_idp;
+pub mod live;
+pub mod metrics;
+pub mod telemetry;

@@ -1,0 +1,271 @@
+//! The database: SQLite (embedded default) or Postgres, chosen once by the URL. Queries are
+//! written once with `$N` placeholders, which both dialects accept; `on_db!` runs the same code
+//! on whichever pool is configured. With SQLite this process must be the only writer: the file
+//! is locked for as long as the app runs (a second process refuses to start), which is what
+//! lets the repositories keep exact copies in memory.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migrate, MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::AppError;
+use crate::server::ops::config::is_loopback_host;
+use crate::server::support::files;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error(
+        "the SQLite database {path} is in use by another issues-app process. SQLite allows one \
+         instance per database file; to run several instances, use PostgreSQL \
+         (`Server.DatabaseUrl`: postgres://…)"
+    )]
+    InUse { path: String },
+    #[error("the SQLite database {path}: {source}")]
+    File { path: String, source: std::io::Error },
+}
+
+/// Held while the app runs: the SQLite file's single-writer lock (released on drop, and by
+/// the operating system when the process ends however it ends).
+#[derive(Debug)]
+pub struct SingleWriter {
+    _file: std::fs::File,
+}
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The database's migrations against this build's (`issues-app check`).
+#[derive(Debug, Default)]
+pub struct MigrationStatus {
+    /// Applied, and the same as this build's.
+    pub applied: usize,
+    /// This build's, not applied yet (start-up applies them).
+    pub pending: usize,
+    /// Applied by a newer build: this one does not know them.
+    pub unknown: Vec<i64>,
+    /// Applied with different contents than this build's.
+    pub changed: Vec<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::server::storage::db::Db::Sqlite($pool) => $body,
+            $crate::server::storage::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Connects; with SQLite, creates the file private (0600, directory 0700) and takes its
+    /// single-writer lock.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<(Self, Option<SingleWriter>), DbError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                // WAL: readers never wait for the writer; NORMAL sync is durable across a
+                // process crash (kill -9), which is what an acknowledged write must survive.
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true);
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let writer = match in_memory {
+                true => None,
+                false => Some(lock_sqlite_file(options.get_filename())?),
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await?;
+            Ok((Self::Sqlite(pool), writer))
+        } else {
+            let options = postgres_options(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await?;
+            Ok((Self::Postgres(pool), None))
+        }
+    }
+
+    /// Opens one connection to a PostgreSQL URL and closes it: the server's own refusal (wrong
+    /// password, no such database, connection refused), where a pool would only time out.
+    pub async fn reach_postgres(url: &str) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
+        let connection = sqlx::PgConnection::connect_with(&postgres_options(url)?).await?;
+        connection.close().await
+    }
+
+    /// Whether this process is the database's only writer (embedded SQLite), so copies kept in
+    /// memory are exact.
+    pub fn single_writer(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+
+    pub async fn migrate(&self) -> Result<(), MigrateError> {
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+    }
+
+    /// How the database's applied migrations compare with this build's, changing nothing.
+    pub async fn migration_status(&self) -> Result<MigrationStatus, MigrateError> {
+        let (known, has_table) = match self {
+            Self::Sqlite(_) => (
+                &SQLITE_MIGRATIONS,
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+            ),
+            Self::Postgres(_) => (
+                &POSTGRES_MIGRATIONS,
+                "SELECT to_regclass('_sqlx_migrations') IS NOT NULL",
+            ),
+        };
+        let applied = on_db!(self, |pool| {
+            let table: bool = sqlx::query_scalar(has_table).fetch_one(pool).await?;
+            match table {
+                true => pool.acquire().await?.list_applied_migrations().await?,
+                false => Vec::new(),
+            }
+        });
+        let known: Vec<_> = known.iter().filter(|m| m.migration_type.is_up_migration()).collect();
+        let mut status = MigrationStatus::default();
+        for migration in &applied {
+            match known.iter().find(|m| m.version == migration.version) {
+                None => status.unknown.push(migration.version),
+                Some(m) if m.checksum != migration.checksum => status.changed.push(migration.version),
+                Some(_) => status.applied += 1,
+            }
+        }
+        status.pending = known
+            .iter()
+            .filter(|m| !applied.iter().any(|a| a.version == m.version))
+            .count();
+        Ok(status)
+    }
+
+    /// Connections of the pool: (in use, idle).
+    pub fn pool_connections(&self) -> (u32, u32) {
+        on_db!(self, |pool| {
+            let idle = pool.num_idle() as u32;
+            (pool.size().saturating_sub(idle), idle)
+        })
+    }
+
+    /// A cheap round trip, for readiness.
+    pub async fn ping(&self) -> bool {
+        let result: Result<i32, sqlx::Error> =
+            on_db!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await);
+        result.is_ok()
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The PostgreSQL connection options. Without `sslmode=` in the URL: on this machine plain TCP
+/// (or a socket); anywhere else TLS with the server's certificate verified against the web's
+/// root authorities and its name checked (`verify-full`) — `require` alone would encrypt to
+/// whoever answers. A URL's own `sslmode=` (and `sslrootcert=` for a private CA), or the
+/// `PGSSLMODE` environment variable, is honoured.
+fn postgres_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    let chosen_in_url = url::Url::parse(url).is_ok_and(|url| {
+        url.query_pairs()
+            .any(|(name, _)| name == "sslmode" || name == "ssl-mode")
+    });
+    if chosen_in_url || std::env::var_os("PGSSLMODE").is_some() {
+        return Ok(options);
+    }
+    // A socket directory, or a host on this machine.
+    let host = options.get_host();
+    let loopback = host.starts_with('/') || url::Host::parse(host).is_ok_and(|host| is_loopback_host(&host));
+    Ok(options.ssl_mode(if loopback {
+        PgSslMode::Disable
+    } else {
+        PgSslMode::VerifyFull
+    }))
+}
+
+/// Creates the database file private (SQLite gives its WAL and shared-memory files the same
+/// permissions) and takes an exclusive lock on `<file>.lock` beside it, held until the app
+/// stops. (Not on the database file itself: closing any descriptor of that file would drop
+/// SQLite's own POSIX locks on it.)
+fn lock_sqlite_file(path: &std::path::Path) -> Result<SingleWriter, DbError> {
+    let failed = |source| DbError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        files::create_private_dir(parent).map_err(failed)?;
+    }
+    if !path.exists() {
+        files::open_private(path).map_err(failed)?;
+    }
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = files::open_private(std::path::Path::new(&lock_path)).map_err(failed)?;
+    match file.try_lock() {
+        Ok(()) => Ok(SingleWriter { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(DbError::InUse {
+            path: path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(failed(source)),
+    }
+}
+
+/// A database error as the browser and API clients see it: the database being unreachable is
+/// "unavailable" (503); anything else is internal (500). Logged here, once.
+pub fn database_error(error: sqlx::Error) -> AppError {
+    tracing::error!(%error, "database error");
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => AppError::Unavailable,
+        _ => AppError::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_off_this_machine_verifies_the_server_certificate_by_default() {
+        let mode = |url: &str| postgres_options(url).unwrap().get_ssl_mode();
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/issues"),
+            PgSslMode::VerifyFull
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@10.0.0.7:5432/issues"),
+            PgSslMode::VerifyFull
+        ));
+        assert!(matches!(mode("postgres://u:p@127.0.0.1/issues"), PgSslMode::Disable));
+        assert!(matches!(mode("postgres://u:p@localhost/issues"), PgSslMode::Disable));
+        assert!(matches!(mode("postgres://u:p@[::1]/issues"), PgSslMode::Disable));
+        // What the URL says wins.
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/issues?sslmode=require"),
+            PgSslMode::Require
+        ));
+    }
+}

@@ -1,0 +1,14 @@
+//! What is kept: one repository per table group over the pool chosen once at start-up
+//! (`db.rs`: SQLite or PostgreSQL), with exact in-process copies where this process is the only
+//! writer (`local_cache.rs`). Start at `db.rs`, then `issues.rs`.
+
+pub mod audit;
+pub mod db;
+pub mod issues;
+pub mod keyed_locks;
+pub mod local_cache;
+pub mod logout_tokens_seen;
+pub mod people;
+pub mod session_store;
+pub mod sign_ins;
+pub mod sql;

@@ -1,0 +1,8 @@
+//! Small mechanisms the other layers share and that know nothing of the app: the clock,
+//! randomness, sealing secrets, private files, work that must finish once started.
+
+pub mod clock;
+pub mod detach;
+pub mod files;
+pub mod random;
+pub mod seal;

@@ -1,0 +1,130 @@
+//! The Leptos application: the HTML shell, the router and the page frame. Rendered on the
+//! server (islands mode): only `#[island]` components are hydrated in the browser.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
+use crate::ui::pages::issue::IssuePage;
+use crate::ui::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
+use crate::ui::pages::profile::ProfilePage;
+use crate::ui::session::{provide_session, use_session};
+use crate::ui::session_notice::SessionNotice;
+
+/// The HTML document around the app. (The server sets its Content-Security-Policy where it
+/// renders it.)
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options islands=true/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_session();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/issues-app.css"/>
+        <Title text="Issues"/>
+        <Router>
+            // The WASM sets it to "true" once the page's islands are live (see `hydrate`).
+            <div class="app" data-hydrated="false">
+                <a class="skip-link" href="#main">"Skip to content"</a>
+                <Header/>
+                <main class="content" id="main" tabindex="-1">
+                    <FormRefusal/>
+                    <Routes fallback=|| view! { <NotFound/> }>
+                        <Route path=path!("/") view=HomePage/>
+                        <Route path=path!("/issues") view=IssuesPage/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/issues/new") view=NewIssuePage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: a missing issue answers 404.
+                        <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: signed out, it answers 401.
+                        <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
+                    </Routes>
+                </main>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        use_session()
+                            .get()
+                            .and_then(Result::ok)
+                            .and_then(|info| info.deadlines)
+                            .map(|deadlines| view! { <SessionNotice deadlines/> })
+                    }}
+                </Suspense>
+                <footer class="footer">"Access decided by your organization's identity provider."</footer>
+            </div>
+        </Router>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">
+                <span class="logo" aria-hidden="true">"◆"</span>
+                "Issues"
+            </A>
+            <nav class="nav" aria-label="Main">
+                <A href="/issues">"All issues"</A>
+                <Suspense fallback=|| ()>
+                    {move || {
+                        session.get().and_then(Result::ok).map(|info| {
+                            view! {
+                                {info.permissions.create_issue.then(|| view! { <A href="/issues/new" attr:id="new-issue-link">"New issue"</A> })}
+                                {info.permissions.view_audit.then(|| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })}
+                            }
+                        })
+                    }}
+                </Suspense>
+            </nav>
+            <div class="account">
+                <Suspense fallback=|| ()>
+                    {move || {
+                        session
+                            .get()
+                            .map(|result| match result.ok().and_then(|info| info.user) {
+                                Some(user) => {
+                                    view! {
+                                        <a class="user" id="user-name" href="/profile" title="Your profile" data-drafts=user.drafts>
+                                            {user.name}
+                                        </a>
+                                        <SignOutButton/>
+                                    }
+                                        .into_any()
+                                }
+                                None => {
+                                    view! {
+                                        <SignInButton return_to="/" id="header-sign-in" primary=false/>
+                                    }
+                                        .into_any()
+                                }
+                            })
+                    }}
+                </Suspense>
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,435 @@
+//! An issue's page (`/issues/{id}`): the issue, who closed it and when, its assignee, the
+//! comment thread, and a control for each action the caller may take — each shown only with
+//! its permission (decided on the server and received as data), with a line saying why for
+//! the others. The server checks again on every call. The issue is an island: hydrated in the
+//! browser, given its id and the caller's permissions.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::access::{Permission, Permissions};
+use crate::ui::account::{needs_sign_in, sign_in_again};
+use crate::api::{AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, get_issue, list_comments};
+use crate::ui::drafts;
+use crate::error::AppError;
+use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
+use crate::ui::pages::{SignInPrompt, not_permitted};
+use crate::ui::session::use_session;
+use crate::ui::time::time;
+use crate::ui::why::AccessHelpNote;
+
+#[component]
+pub fn IssuePage() -> impl IntoView {
+    let session = use_session();
+    let params = use_params_map();
+    let path = move || format!("/issues/{}", params.read().get("id").unwrap_or_default());
+    view! {
+        <p class="crumbs"><a href="/issues">"← All issues"</a></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || session.get().map(|result| match result {
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to=path() message="Sign in to see this issue."/> }.into_any(),
+                Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
+                Ok(info) => match params.with_untracked(|params| params.get("id").and_then(|id| id.parse::<i64>().ok())) {
+                    Some(id) => {
+                        let refused_here = [
+                            Permission::Comment,
+                            Permission::EditIssue,
+                            Permission::CloseIssue,
+                            Permission::AssignIssue,
+                            Permission::DeleteIssue,
+                        ]
+                        .into_iter()
+                        .any(|action| info.permissions.why_not(action).is_some());
+                        let help = refused_here.then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
+                        view! { <IssueView id permissions=info.permissions/> {help} }.into_any()
+                    }
+                    None => missing(),
+                },
+            })}
+        </Suspense>
+    }
+}
+
+/// What the edit form holds: kept here, outside the re-rendered issue, so a refused save
+/// (someone else changed the issue) loses nothing the user typed.
+#[derive(Clone, Copy)]
+struct Draft {
+    open: RwSignal<bool>,
+    title: RwSignal<String>,
+    description: RwSignal<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Actions {
+    edit: ServerAction<EditIssue>,
+    status: ServerAction<SetIssueStatus>,
+    assign: ServerAction<AssignIssue>,
+    comment: ServerAction<AddComment>,
+    delete: ServerAction<DeleteIssue>,
+}
+
+/// Where a comment on issue `id` is kept until it is sent.
+fn comment_draft(id: i64) -> String {
+    format!("comment:{id}")
+}
+
+fn missing() -> AnyView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::status::of_page(404);
+    view! { <p class="notice error" role="alert" id="issue-missing">"No such issue: it may have been deleted."</p> }
+        .into_any()
+}
+
+/// The issue and its controls: an island, hydrated in the browser.
+#[island]
+fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
+    let actions = Actions {
+        edit: ServerAction::new(),
+        status: ServerAction::new(),
+        assign: ServerAction::new(),
+        comment: ServerAction::new(),
+        delete: ServerAction::new(),
+    };
+    let changes = move || {
+        (
+            actions.edit.version().get(),
+            actions.status.version().get(),
+            actions.assign.version().get(),
+            actions.comment.version().get(),
+            actions.delete.version().get(),
+        )
+    };
+    let detail = Resource::new(changes, move |_| get_issue(id));
+    let draft = Draft {
+        open: RwSignal::new(false),
+        title: RwSignal::new(String::new()),
+        description: RwSignal::new(String::new()),
+    };
+    let thread = ThreadState {
+        // A comment kept from before (a session that ended) comes back.
+        body: RwSignal::new(drafts::load(&comment_draft(id)).unwrap_or_default()),
+        after: RwSignal::new(None),
+    };
+    // A comment that went through empties the form and shows the thread from its start.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.comment.value().get() {
+            thread.body.set(String::new());
+            thread.after.set(None);
+            drafts::clear(&comment_draft(id));
+        }
+    });
+    // A save that went through closes the form.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = actions.edit.value().get() {
+            draft.open.set(false);
+        }
+    });
+    let permissions = StoredValue::new(permissions);
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading the issue…"</p> }>
+            {move || detail.get().map(|result| match result {
+                Ok(detail) => issue_view(detail, permissions.get_value(), actions, draft, thread),
+                Err(AppError::NotFound) => missing(),
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn issue_view(
+    detail: IssueDetail,
+    permissions: Permissions,
+    actions: Actions,
+    draft: Draft,
+    thread: ThreadState,
+) -> AnyView {
+    let IssueDetail {
+        issue,
+        comments,
+        people,
+    } = detail;
+    let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
+    let closed = issue.closed_at.map(|at| {
+        let by = issue.closed_by_name.clone().unwrap_or_default();
+        view! { <p class="issue-meta" id="issue-closed">"Closed by " {by} " · " {time(at)}</p> }
+    });
+    let assignee = issue.assignee_name.clone().unwrap_or_else(|| "no one".into());
+    let description = match issue.description.is_empty() {
+        true => view! { <p class="muted">"No description."</p> }.into_any(),
+        false => {
+            view! { <p class="issue-description" id="issue-description">{issue.description.clone()}</p> }.into_any()
+        }
+    };
+    let refused: Vec<String> = [
+        Permission::EditIssue,
+        Permission::CloseIssue,
+        Permission::AssignIssue,
+        Permission::DeleteIssue,
+        Permission::Comment,
+    ]
+    .into_iter()
+    .filter_map(|permission| permissions.why_not(permission))
+    .collect();
+    let why_not = (!refused.is_empty()).then(|| {
+        view! {
+            <ul class="why-not muted" id="why-not">
+                {refused.into_iter().map(|why| view! { <li>{why}</li> }).collect_view()}
+            </ul>
+        }
+    });
+    let id = issue.id;
+    view! {
+        <article class="card issue-detail" data-issue-id=id data-version=issue.version>
+            <h1 id="issue-title"><span class=status_class id="issue-status">{issue.status.clone()}</span> " " {issue.title.clone()}</h1>
+            <p class="issue-meta">
+                "#" {id} " · opened by " {issue.author_name.clone()} " · " {time(issue.created_at)}
+                " · updated " {time(issue.updated_at)}
+            </p>
+            <p class="issue-meta">"Assigned to " <span id="issue-assignee">{assignee}</span></p>
+            {closed}
+            {description}
+            <div class="controls">
+                {permissions.close_issue.then(|| status_control(&issue, actions.status))}
+                {permissions.delete_issue.then(|| delete_control(&issue, actions.delete))}
+            </div>
+            {permissions.assign_issue.then(|| assign_control(&issue, people, actions.assign))}
+            {permissions.edit_issue.then(|| edit_control(&issue, actions.edit, draft))}
+            {why_not}
+        </article>
+        <Thread issue=id first=comments can_comment=permissions.comment action=actions.comment state=thread/>
+    }
+    .into_any()
+}
+
+/// Why an action's last call did not go through.
+fn refusal(failure: impl Fn() -> Option<AppError> + Send + Sync + 'static, id: &'static str) -> impl IntoView {
+    let problem = move || failure().map(|error| error.to_string());
+    view! { <span class="status" role="status" id=id>{problem}</span> }
+}
+
+fn status_control(issue: &Issue, action: ServerAction<SetIssueStatus>) -> impl IntoView + use<> {
+    let (id, version) = (issue.id, issue.version);
+    let (next, label) = if issue.is_open() {
+        ("closed", "Close issue")
+    } else {
+        ("open", "Reopen issue")
+    };
+    view! {
+        <ActionForm action attr:class="inline" attr:id="status-form">
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="version" value=version/>
+            <input type="hidden" name="status" value=next/>
+            <button type="submit" class="secondary" id="status-submit">{label}</button>
+            {refusal(move || action.value().get().and_then(Result::err), "status-result")}
+        </ActionForm>
+    }
+}
+
+fn delete_control(issue: &Issue, action: ServerAction<DeleteIssue>) -> impl IntoView + use<> {
+    let (id, version) = (issue.id, issue.version);
+    let confirming = RwSignal::new(false);
+    view! {
+        <ActionForm action attr:class="inline" attr:id="delete-form">
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="version" value=version/>
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button type="button" class="danger" id="delete-start" on:click=move |_| confirming.set(true)>"Delete issue"</button>
+                }
+            >
+                <button type="submit" class="danger" id="delete-confirm">"Really delete"</button>
+                <button type="button" class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
+            </Show>
+            {refusal(move || action.value().get().and_then(Result::err), "delete-result")}
+        </ActionForm>
+    }
+}
+
+fn assign_control(issue: &Issue, people: Vec<Person>, action: ServerAction<AssignIssue>) -> impl IntoView + use<> {
+    let (id, version) = (issue.id, issue.version);
+    let current = issue.assignee_sub.clone().unwrap_or_default();
+    let options = people
+        .into_iter()
+        .map(|person| {
+            let selected = person.sub == current;
+            view! { <option value=person.sub selected=selected>{person.name}</option> }
+        })
+        .collect_view();
+    view! {
+        <div class="assign">
+            <ActionForm action attr:class="inline" attr:id="assign-form">
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="version" value=version/>
+                <label for="assignee">"Assignee"</label>
+                <select id="assignee" name="assignee">
+                    <option value="" selected=current.is_empty()>"no one"</option>
+                    {options}
+                </select>
+                <button type="submit" class="secondary" id="assign-submit">"Assign"</button>
+            </ActionForm>
+            <ActionForm action attr:class="inline" attr:id="assign-me-form">
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="version" value=version/>
+                <input type="hidden" name="assignee" value="me"/>
+                <button type="submit" class="secondary" id="assign-me">"Assign to me"</button>
+            </ActionForm>
+            {refusal(move || action.value().get().and_then(Result::err), "assign-result")}
+        </div>
+    }
+}
+
+fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) -> impl IntoView + use<> {
+    let (title, description) = (issue.title.clone(), issue.description.clone());
+    let start = move |_| {
+        draft.title.set(title.clone());
+        draft.description.set(description.clone());
+        draft.open.set(true);
+    };
+    let stale = move || match action.value().get() {
+        Some(Err(AppError::Stale(current))) => Some(view! {
+            <div class="notice warning" role="alert" id="edit-stale">
+                <p>{AppError::Stale(current.clone()).to_string()}</p>
+                <p>"Current title: " <strong id="stale-title">{current.title.clone()}</strong></p>
+                <p class="issue-description">"Current description: " {current.description.clone()}</p>
+                <p>"Your text is still in the form: save again to replace the current version with it."</p>
+            </div>
+        }),
+        _ => None,
+    };
+    let problem = move || match action.value().get() {
+        Some(Err(AppError::Invalid(fields))) => fields.title.or(fields.description),
+        Some(Err(AppError::Stale(_))) | Some(Ok(_)) | None => None,
+        Some(Err(error)) => Some(error.to_string()),
+    };
+    let (id, version) = (issue.id, issue.version);
+    view! {
+        <Show
+            when=move || draft.open.get()
+            fallback=move || view! { <button type="button" class="secondary" id="edit-start" on:click=start.clone()>"Edit"</button> }
+        >
+            <ActionForm action attr:class="edit-form" attr:id="edit-form">
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="version" value=version/>
+                <div class="field">
+                    <label for="edit-title">"Title"</label>
+                    <input id="edit-title" name="title" type="text" prop:value=draft.title on:input=move |ev| draft.title.set(event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="edit-description">"Description"</label>
+                    <textarea id="edit-description" name="description" rows="5" prop:value=draft.description
+                        on:input=move |ev| draft.description.set(event_target_value(&ev))></textarea>
+                </div>
+                <div class="actions">
+                    <button type="submit" class="primary" id="edit-save">"Save"</button>
+                    <button type="button" class="secondary" on:click=move |_| draft.open.set(false)>"Cancel"</button>
+                    <span class="status" role="status" id="edit-result">{problem}</span>
+                </div>
+            </ActionForm>
+        </Show>
+        {stale}
+    }
+}
+
+/// What the thread holds across re-renders of the issue: the comment being written (a
+/// refused one loses nothing) and the page shown.
+#[derive(Clone, Copy)]
+struct ThreadState {
+    body: RwSignal<String>,
+    after: RwSignal<Option<i64>>,
+}
+
+/// The comments, oldest first, a page at a time; the form to add one.
+#[component]
+fn Thread(
+    issue: i64,
+    first: CommentPage,
+    can_comment: bool,
+    action: ServerAction<AddComment>,
+    state: ThreadState,
+) -> impl IntoView {
+    let ThreadState { body, after } = state;
+    let later = Resource::new(
+        move || after.get(),
+        move |after| async move {
+            match after {
+                Some(after) => list_comments(issue, Some(after)).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let first = StoredValue::new(first);
+    let problem = move || match action.value().get() {
+        Some(Err(AppError::Invalid(fields))) => fields.body,
+        Some(Err(error)) if needs_sign_in(&error) => Some(format!("{error} Your comment is kept in this browser.")),
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    let signed_out = move || {
+        action
+            .value()
+            .with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)))
+    };
+    view! {
+        <section class="card thread" aria-labelledby="comments-heading">
+            <h2 id="comments-heading">"Comments"</h2>
+            <Transition fallback=|| ()>
+                {move || {
+                    let page = match later.get() {
+                        Some(Ok(Some(page))) => page,
+                        Some(Err(error)) => return view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                        _ => first.get_value(),
+                    };
+                    comment_list(page, after)
+                }}
+            </Transition>
+            {can_comment.then(|| view! {
+                <ActionForm action attr:class="comment-form" attr:id="comment-form">
+                    <input type="hidden" name="issue" value=issue/>
+                    <label for="comment-body">"Add a comment"</label>
+                    <textarea
+                        id="comment-body"
+                        name="body"
+                        rows="3"
+                        prop:value=body
+                        on:input=drafts::kept_as(comment_draft(issue), body)
+                    ></textarea>
+                    <div class="actions">
+                        <button type="submit" class="primary" id="comment-submit">"Comment"</button>
+                        <span class="status" role="status" id="comment-result">{problem}</span>
+                    </div>
+                </ActionForm>
+            })}
+            // Outside the form: forms do not nest.
+            {move || signed_out().then(sign_in_again)}
+        </section>
+    }
+}
+
+fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>) -> AnyView {
+    let paged = after.get_untracked().is_some();
+    let items = page.comments.into_iter().map(comment_item).collect_view();
+    let empty = (!paged && page.next_after.is_none() && items.is_empty())
+        .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
+    view! {
+        {empty}
+        <ol class="comments" id="comments">{items}</ol>
+        <nav class="pager" aria-label="Comment pages">
+            {paged.then(|| view! { <button type="button" class="secondary" on:click=move |_| after.set(None)>"First comments"</button> })}
+            {page.next_after.map(|next| view! {
+                <button type="button" class="secondary" id="more-comments" on:click=move |_| after.set(Some(next))>"Later comments"</button>
+            })}
+        </nav>
+    }
+    .into_any()
+}
+
+fn comment_item(comment: Comment) -> impl IntoView {
+    view! {
+        <li class="comment" data-comment-id=comment.id>
+            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " {time(comment.created_at)}</p>
+            <p class="comment-body">{comment.body}</p>
+        </li>
+    }
+}

@@ -1,0 +1,101 @@
+//! `/profile`: who the identity provider says you are, what you were granted, when this session
+//! ends, and every session of yours, with "Sign out this session", "Sign out everywhere" and
+//! "Sign in as someone else". Rendered on the server; its buttons are plain forms.
+
+use leptos::prelude::*;
+
+use crate::api::my_profile;
+use crate::error::AppError;
+use crate::model::{Profile, SessionSummary};
+use crate::ui::pages::SignInPrompt;
+use crate::ui::time::time;
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let profile = Resource::new(|| (), |_| my_profile());
+    view! {
+        <div class="page-head">
+            <h1>"Your profile"</h1>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || profile.get().map(|result| match result {
+                Ok(profile) => profile_view(profile),
+                Err(AppError::Unauthenticated | AppError::SessionEnded) => {
+                    #[cfg(feature = "ssr")]
+                    crate::server::http::status::of_page(401);
+                    view! { <SignInPrompt return_to="/profile" message="Sign in to see your profile."/> }.into_any()
+                }
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+fn profile_view(profile: Profile) -> AnyView {
+    let fact = |label: &'static str, id: &'static str, value: Option<String>| {
+        value.map(|value| view! { <dt>{label}</dt> <dd id=id>{value}</dd> })
+    };
+    let list = |values: Vec<String>| Some(values.join(", ")).filter(|joined| !joined.is_empty());
+    let deadlines = profile.deadlines;
+    let idle_minutes = (deadlines.idle_ends_at - deadlines.now + 59) / 60;
+    view! {
+        <section class="card profile" id="profile">
+            <dl class="facts">
+                {fact("Name", "profile-name", Some(profile.name))}
+                {fact("Username", "profile-username", profile.username)}
+                {fact("Email", "profile-email", profile.email)}
+                {fact("Organisation", "profile-organization", profile.organization)}
+                {fact("Groups", "profile-groups", list(profile.groups))}
+                {fact("Roles", "profile-roles", list(profile.roles))}
+                <dt>"Granted scopes"</dt>
+                <dd id="profile-scopes">
+                    {profile.scopes.into_iter().map(|scope| view! { <code class="scope">{scope}</code> " " }).collect_view()}
+                </dd>
+                <dt>"Signed in"</dt>
+                <dd id="session-started">{time(profile.started_at * 1000)}</dd>
+                <dt>"Session ends"</dt>
+                <dd id="session-ends">
+                    "after " {idle_minutes} " minutes without use (" {time(deadlines.idle_ends_at * 1000)} " if unused), and at the latest "
+                    {time(deadlines.absolute_ends_at * 1000)}
+                </dd>
+            </dl>
+            <form method="post" action="/api/sign_in" class="inline">
+                <input type="hidden" name="return_to" value="/"/>
+                <input type="hidden" name="prompt" value="login"/>
+                <button type="submit" class="secondary" id="sign-in-as-someone-else">"Sign in as someone else"</button>
+            </form>
+        </section>
+        <section class="card" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Your sessions"</h2>
+            <ul class="sessions" id="my-sessions">{profile.sessions.into_iter().map(session_item).collect_view()}</ul>
+            <form method="post" action="/api/sign_out_everywhere" class="inline">
+                <button type="submit" class="danger" id="sign-out-everywhere">"Sign out everywhere"</button>
+            </form>
+            <span class="muted">" Ends every session of yours, on every device, and revokes their refresh tokens."</span>
+        </section>
+    }
+    .into_any()
+}
+
+fn session_item(session: SessionSummary) -> impl IntoView {
+    let class = if session.current { "session current" } else { "session" };
+    let handle = session.handle.clone();
+    let label = format!(
+        "Sign out this session ({}, signed in {})",
+        session.browser,
+        crate::ui::time::format_time(session.first_seen * 1000)
+    );
+    view! {
+        <li class=class data-handle=handle>
+            <span class="browser">{session.browser}</span>
+            {session.current.then(|| view! { " " <strong class="badge">"This session"</strong> })}
+            <span class="muted">
+                " · signed in " {time(session.first_seen * 1000)} " · last seen " {time(session.last_seen * 1000)}
+            </span>
+            <form method="post" action="/api/sign_out_session" class="inline">
+                <input type="hidden" name="handle" value=session.handle/>
+                <button type="submit" class="secondary sign-out-session" aria-label=label>"Sign out this session"</button>
+            </form>
+        </li>
+    }
+}
