@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{IssueChange, SessionDeadlines, UserSummary};
+
 /// What a caller may want to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Permission {
@@ -222,7 +224,7 @@ impl Permissions {
 
 /// What a change to an issue needs: `edit` for the title and description, `close` for the
 /// status, `assign` for the assignee; each field its own.
-pub fn needed_for(change: &crate::model::IssueChange) -> Vec<Permission> {
+pub fn needed_for(change: &IssueChange) -> Vec<Permission> {
     let mut needed = Vec::new();
     if change.title.is_some() || change.description.is_some() {
         needed.push(Permission::EditIssue);
@@ -234,6 +236,20 @@ pub fn needed_for(change: &crate::model::IssueChange) -> Vec<Permission> {
         needed.push(Permission::AssignIssue);
     }
     needed
+}
+
+/// What the UI knows about the caller: decided on the server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub user: Option<UserSummary>,
+    pub permissions: Permissions,
+    pub scopes: Vec<String>,
+    /// Shown once, e.g. "Your session ended. Sign in again."
+    pub notice: Option<String>,
+    /// Whom to ask for more access (config.json), shown with the "why" lines.
+    pub access_help: Option<AccessHelp>,
+    /// When the session ends (signed in only).
+    pub deadlines: Option<SessionDeadlines>,
 }
 
 /// Someone the server has authenticated: a signed-in user or a bearer-token client.

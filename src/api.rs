@@ -3,10 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::access::SessionView;
 use crate::error::AppError;
-use crate::model::{
-    AuditPage, Comment, CommentPage, Issue, IssueDetail, Profile, SessionDeadlines, SessionView, SharedPage,
-};
+use crate::model::{AuditPage, Comment, CommentPage, Issue, IssueDetail, Profile, SessionDeadlines, SharedPage};
 
 /// Who is signed in and what they may do, decided on the server.
 #[server(prefix = "/api", endpoint = "session_info")]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use issues_app::server::ops::check;
 use issues_app::server::ops::config::{Config, LogFormat, Overrides};
-use issues_app::server::startup::Application;
 use issues_app::server::ops::telemetry;
+use issues_app::server::startup::Application;
 
 /// Request handling allocates many small, short-lived objects on every worker thread; mimalloc
 /// serves those from thread-local pages (glibc's malloc showed up in profiles).

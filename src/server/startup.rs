@@ -26,26 +26,26 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-use crate::ui::app::{App, shell};
-use crate::server::storage::audit::AuditTrail;
+use crate::server::auth;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
+use crate::server::http::{auth_routes, metrics_endpoint, rest, security, serve};
 use crate::server::ops::config::{Config, Overrides};
+use crate::server::ops::live::LiveConfig;
+use crate::server::ops::{metrics, telemetry};
+use crate::server::state::{AppState, Shared};
+use crate::server::storage::audit::AuditTrail;
 use crate::server::storage::db::{Db, DbError, SingleWriter};
 use crate::server::storage::issues::Issues;
-use crate::server::ops::live::LiveConfig;
 use crate::server::storage::people::People;
-use crate::server::support::random::RandomUnavailable;
-use crate::server::support::seal::Sealer;
 use crate::server::storage::session_store::Store;
 use crate::server::storage::sign_ins::SignIns;
-use crate::server::state::{AppState, Shared};
-use crate::server::auth;
-use crate::server::http::{auth_routes, rest, security, serve};
-use crate::server::ops::{metrics, telemetry};
 use crate::server::support::clock;
+use crate::server::support::random::RandomUnavailable;
+use crate::server::support::seal::Sealer;
+use crate::ui::app::{App, shell};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -180,7 +180,7 @@ impl Application {
         let router = routes(state.clone(), store.clone())?;
         let metrics = match live.load().metrics_listen {
             Some(address) => {
-                let (bound, task) = metrics::serve(address, state.clone())
+                let (bound, task) = metrics_endpoint::serve(address, state.db.clone(), state.sessions.clone())
                     .await
                     .map_err(StartupError::Metrics)?;
                 tracing::info!(address = %bound, "metrics at /metrics");

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use crate::server::storage::audit::AuditTrail;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
+use crate::server::ops::live::LiveConfig;
+use crate::server::storage::audit::AuditTrail;
 use crate::server::storage::db::Db;
 use crate::server::storage::issues::Issues;
-use crate::server::ops::live::LiveConfig;
 use crate::server::storage::people::People;
 
 /// Cloned for every request (axum state, Leptos context): one reference count, not one per

@@ -6,10 +6,10 @@ use crate::access::Viewer;
 use crate::model::{
     Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem,
 };
-use crate::server::storage::audit;
-use crate::server::support::clock;
-use crate::server::storage::issues::Changed;
 use crate::server::state::AppState;
+use crate::server::storage::audit;
+use crate::server::storage::issues::Changed;
+use crate::server::support::clock;
 
 #[derive(Debug)]
 pub enum TrackerError {

@@ -8,8 +8,8 @@ use leptos_router::{SsrMode, path};
 
 use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::ui::pages::issue::IssuePage;
-use crate::ui::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
 use crate::ui::pages::profile::ProfilePage;
+use crate::ui::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
 use crate::ui::session::{provide_session, use_session};
 use crate::ui::session_notice::SessionNotice;
 

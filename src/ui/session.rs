@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::access::SessionView;
 use crate::error::AppError;
-use crate::model::SessionView;
 
 #[derive(Clone, Copy)]
 pub struct SessionContext(pub Resource<Result<SessionView, AppError>>);

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::Provider;
+use super::shared::Provider;
 use crate::directory::{AccessTokenFormat, Application, Directory, User};
 use crate::error::OAuthError;
 use crate::store::{AccessRecord, Grant, RefreshRecord, Subject, digest_of, random_token};

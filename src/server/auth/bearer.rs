@@ -16,6 +16,7 @@ use crate::access::Viewer;
 use crate::server::auth::introspection::Introspector;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
+use crate::server::auth::token::{ScopeClaim, TokenError};
 use crate::server::ops::config::TokenValidation;
 use crate::server::ops::live::LiveConfig;
 
@@ -23,36 +24,6 @@ use crate::server::ops::live::LiveConfig;
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 const CACHE_CAPACITY: usize = 10_000;
 const LEEWAY_SECONDS: u64 = 30;
-
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum TokenError {
-    /// RFC 6750 `invalid_token`: 401.
-    #[error("{0}")]
-    Invalid(String),
-    /// The IdP could not be asked (introspection mode): 503.
-    #[error("the identity provider is unavailable")]
-    Unavailable,
-    /// This client address has caused too many provider calls lately (introspection mode): 429.
-    #[error("too many new tokens from this address; retry in {retry_after} s")]
-    RateLimited { retry_after: u64 },
-}
-
-/// `scope`: a space-separated string, or an array where the IdP is configured so.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum ScopeClaim {
-    Text(String),
-    List(Vec<String>),
-}
-
-impl ScopeClaim {
-    pub fn into_list(self) -> Vec<String> {
-        match self {
-            Self::Text(text) => text.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect(),
-            Self::List(list) => list,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct AccessClaims {

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use crate::access::Viewer;
-use crate::server::auth::bearer::{ScopeClaim, TokenError};
 use crate::server::auth::oidc::Oidc;
+use crate::server::auth::token::{ScopeClaim, TokenError};
 
 /// An accepted answer is trusted this long, so a revocation takes effect soon.
 pub const ACCEPTED_SECONDS: i64 = 30;

@@ -13,3 +13,4 @@ pub mod provider_client;
 pub mod session;
 pub mod sign_in;
 pub mod sign_in_error;
+pub mod token;

@@ -20,8 +20,8 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::server::auth::provider_client::{BoundedClient, CallError, client_secret_basic, read_limited};
 use crate::server::auth::jwks::JwksCache;
+use crate::server::auth::provider_client::{BoundedClient, CallError, client_secret_basic, read_limited};
 use crate::server::ops::config::is_secure_or_loopback;
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::metrics::{self, timed};

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use crate::model::{Profile, SessionSummary};
 use crate::server::auth::session::{Current, Sessions};
-use crate::server::support::seal::Sealer;
 use crate::server::storage::sign_ins::SignInRow;
+use crate::server::support::seal::Sealer;
 
 /// The claims the profile shows; any of them may be absent.
 #[derive(Debug, Default, Deserialize)]

@@ -15,12 +15,12 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::oidc::{Oidc, OidcError, SignedIn};
 use crate::server::auth::pending::PendingSignIns;
 use crate::server::auth::sign_in_error::SignInError;
-use crate::server::storage::db::database_error;
-use crate::server::support::detach::detached;
 use crate::server::ops::metrics;
+use crate::server::storage::db::database_error;
+use crate::server::storage::sign_ins::{Refresh, Refreshed, SignInRow, SignIns};
+use crate::server::support::detach::detached;
 use crate::server::support::random;
 use crate::server::support::seal::Sealer;
-use crate::server::storage::sign_ins::{Refresh, Refreshed, SignInRow, SignIns};
 
 const AUTH_KEY: &str = "auth";
 /// Tokens this close to expiry are refreshed before use.

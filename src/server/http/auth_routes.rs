@@ -12,11 +12,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::server::storage::audit;
 use crate::server::auth::logout_token;
 use crate::server::auth::sign_in::{self, Begun, CallbackQuery, SignInError};
-use crate::server::state::AppState;
 use crate::server::ops::telemetry::request_id_of;
+use crate::server::state::AppState;
+use crate::server::storage::audit;
 use crate::server::storage::logout_tokens_seen;
 use crate::server::support::clock;
 

@@ -5,6 +5,7 @@
 
 pub mod auth_routes;
 pub mod error_page;
+pub mod metrics_endpoint;
 pub mod rest;
 pub mod security;
 pub mod serve;

@@ -22,9 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
+use crate::server::http::time_limit::RequestClock;
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::metrics;
-use crate::server::http::time_limit::RequestClock;
 
 pub async fn serve(
     listener: TcpListener,

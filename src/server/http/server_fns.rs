@@ -4,21 +4,21 @@
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::access::{self, Permission, Viewer};
+use crate::access::{self, Permission, SessionView, Viewer};
 use crate::error::AppError;
 use crate::model::{
     AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, Issue, IssueChange, IssueDetail, OPEN, PAGE_SIZE,
-    Profile, SessionDeadlines, SessionView, SharedPage, UserSummary,
+    Profile, SessionDeadlines, SharedPage, UserSummary,
 };
-use crate::server::storage::audit;
+use crate::server::auth::profile;
 use crate::server::auth::session::Current;
 use crate::server::auth::sign_in::{self, Begun, Prompt, SignInError};
-use crate::server::support::clock;
-use crate::server::storage::db::database_error;
 use crate::server::ops::metrics;
-use crate::server::auth::profile;
-use crate::server::state::AppState;
 use crate::server::ops::telemetry::request_id_of;
+use crate::server::state::AppState;
+use crate::server::storage::audit;
+use crate::server::storage::db::database_error;
+use crate::server::support::clock;
 use crate::server::tracker::{self, Caller, TrackerError};
 use axum::http::request::Parts;
 

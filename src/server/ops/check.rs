@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-use crate::server::auth::provider_client::{client, client_secret_basic, read_limited};
 use crate::server::auth::jwks::KeySet;
+use crate::server::auth::provider_client::{client, client_secret_basic, read_limited};
 use crate::server::ops::config::{Config, Overrides, TokenValidation, is_loopback, is_secure_or_loopback};
 use crate::server::storage::db::{Db, DbError};
 

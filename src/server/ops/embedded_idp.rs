@@ -6,9 +6,9 @@ use dev_idp::{DirectoryFile, Registration, RunningIdp, StartError};
 
 use crate::access::Viewer;
 use crate::model::NewIssue;
-use crate::server::support::clock;
 use crate::server::ops::config::{Config, DevIdpConfig};
 use crate::server::storage::issues::Issues;
+use crate::server::support::clock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedIdpError {

@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,18 +20,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, State};
-use axum::http::{Request, header};
-use axum::response::{IntoResponse, Response};
-use metrics::{Counter, Histogram, counter, gauge, histogram};
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use axum::response::Response;
+use metrics::{Counter, Histogram, counter, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tokio::net::TcpListener;
 use tower::{Layer, Service};
 
 use crate::access::Permission;
-use crate::server::state::AppState;
 
-const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// How often histogram samples are drained into their buckets (see `http::metrics_endpoint`).
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Seconds: from half a millisecond (a cached read) to ten (the longest provider call).
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -43,7 +41,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
 /// The process-wide recorder (the `metrics` facade has one), installed at most once.
-fn recorder() -> Result<&'static PrometheusHandle, String> {
+pub fn recorder() -> Result<&'static PrometheusHandle, String> {
     static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
     let handle = HANDLE
         .get_or_init(|| {
@@ -62,48 +60,6 @@ fn recorder() -> Result<&'static PrometheusHandle, String> {
 
 pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
-}
-
-/// Binds `address` and serves `/metrics` there until the returned task is aborted.
-pub async fn serve(address: SocketAddr, state: AppState) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), String> {
-    let handle = recorder()?;
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|e| format!("cannot listen on {address} (Server.MetricsListen): {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let router = axum::Router::new()
-        .route("/metrics", axum::routing::get(scrape))
-        .with_state((state, handle));
-    let task = tokio::spawn(async move {
-        // Histogram samples wait in buckets until drained: drain them even when nobody scrapes.
-        let upkeep = async {
-            let mut every = tokio::time::interval(UPKEEP_INTERVAL);
-            loop {
-                every.tick().await;
-                handle.run_upkeep();
-            }
-        };
-        tokio::select! {
-            served = axum::serve(listener, router).into_future() => {
-                if let Err(error) = served {
-                    tracing::error!(%error, "the metrics listener stopped");
-                }
-            }
-            () = upkeep => {}
-        }
-    });
-    Ok((bound, task))
-}
-
-async fn scrape(State((state, handle)): State<(AppState, &'static PrometheusHandle)>) -> impl IntoResponse {
-    let (in_use, idle) = state.db.pool_connections();
-    gauge!("database_pool_connections", "state" => "in_use").set(in_use as f64);
-    gauge!("database_pool_connections", "state" => "idle").set(idle as f64);
-    match state.sessions.active_count().await {
-        Ok(count) => gauge!("sessions_active").set(count as f64),
-        Err(error) => tracing::warn!(%error, "could not count the active sessions"),
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
 }
 
 /// Every request by route template and status, and how long it took: called by the serve loop

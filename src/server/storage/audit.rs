@@ -8,9 +8,9 @@ use std::pin::Pin;
 use crate::access::{Permission, Viewer};
 use crate::model::{AuditEntry, AuditPage};
 use crate::on_db;
-use crate::server::support::clock;
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::keyset_page;
+use crate::server::support::clock;
 
 /// Events per page of the trail.
 pub const AUDIT_PAGE_SIZE: i64 = 50;

@@ -18,9 +18,9 @@ use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use crate::server::storage::db::Db;
-use crate::server::support::detach::detached;
 use crate::server::storage::keyed_locks::KeyedLocks;
 use crate::server::storage::local_cache::LocalCache;
+use crate::server::support::detach::detached;
 use crate::server::support::seal::Sealer;
 
 /// Sessions kept in memory at most; more are read from the database.

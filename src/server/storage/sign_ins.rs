@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::on_db;
 use crate::server::storage::db::Db;
-use crate::server::support::detach::detached;
 use crate::server::storage::keyed_locks::KeyedLocks;
 use crate::server::storage::local_cache::LocalCache;
+use crate::server::support::detach::detached;
 use crate::server::support::random::RandomUnavailable;
 use crate::server::support::seal::Sealer;
 

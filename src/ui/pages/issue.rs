@@ -8,12 +8,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::access::{Permission, Permissions};
-use crate::ui::account::{needs_sign_in, sign_in_again};
 use crate::api::{AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, get_issue, list_comments};
-use crate::ui::drafts;
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
-use crate::ui::pages::{SignInPrompt, not_permitted};
+use crate::ui::account::{needs_sign_in, sign_in_again};
+use crate::ui::drafts;
+use crate::ui::pages::common::{SignInPrompt, not_permitted};
 use crate::ui::session::use_session;
 use crate::ui::time::time;
 use crate::ui::why::AccessHelpNote;

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::api::my_profile;
 use crate::error::AppError;
 use crate::model::{Profile, SessionSummary};
-use crate::ui::pages::SignInPrompt;
+use crate::ui::pages::common::SignInPrompt;
 use crate::ui::time::time;
 
 #[component]

@@ -22,13 +22,14 @@ use crate::model::{
     AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, FieldErrors, Issue, IssueChange, IssuePage,
     PAGE_SIZE, Person, parse_status,
 };
-use crate::server::storage::audit;
-use crate::server::auth::bearer::{MAX_TOKEN_BYTES, TokenError};
-use crate::server::support::clock::now;
-use crate::server::storage::db::database_error;
+use crate::server::auth::bearer::MAX_TOKEN_BYTES;
+use crate::server::auth::token::TokenError;
 use crate::server::ops::metrics;
-use crate::server::state::AppState;
 use crate::server::ops::telemetry::request_id_of;
+use crate::server::state::AppState;
+use crate::server::storage::audit;
+use crate::server::storage::db::database_error;
+use crate::server::support::clock::now;
 use crate::server::tracker::{self, Caller, TrackerError};
 
 mod openapi;

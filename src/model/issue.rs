@@ -1,0 +1,255 @@
+//! Issues, their comments and the board's pages and filters.
+
+use serde::{Deserialize, Serialize};
+
+use super::validation::has_control_characters;
+
+/// Issues per page of the board.
+pub const PAGE_SIZE: i64 = 20;
+/// Comments per page of an issue's thread.
+pub const COMMENT_PAGE_SIZE: i64 = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct Issue {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub author_sub: String,
+    pub author_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee_name: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When the issue last changed (milliseconds since the Unix epoch).
+    pub updated_at: i64,
+    /// When it was closed, while it is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_by_name: Option<String>,
+    pub comment_count: i64,
+    /// Bumped by every change; an edit carries the version it was made from (REST: the `ETag`).
+    pub version: i64,
+}
+
+impl Issue {
+    pub fn is_open(&self) -> bool {
+        self.status == OPEN
+    }
+}
+
+pub const OPEN: &str = "open";
+pub const CLOSED: &str = "closed";
+
+/// Issues per status (deleted ones not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatusCounts {
+    pub open: i64,
+    pub closed: i64,
+}
+
+/// One page of issues, newest first. `next_before` continues the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct IssuePage {
+    pub issues: Vec<Issue>,
+    pub next_before: Option<i64>,
+    /// Per status, under the same filters (assignee, author, search).
+    pub counts: StatusCounts,
+}
+
+/// Which issues the board shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct BoardFilter {
+    /// `None`: open and closed.
+    pub status: Option<&'static str>,
+    pub assignee: AssigneeFilter,
+    /// An author's `sub`.
+    pub author: Option<String>,
+    /// Words to find in titles, descriptions and comments.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum AssigneeFilter {
+    #[default]
+    Anyone,
+    Unassigned,
+    Person(String),
+}
+
+impl BoardFilter {
+    /// The filter from the board's query parameters: `status` (`open`, `closed`, `all`;
+    /// `default_status` when absent), `assignee` (`anyone`, `me`, `unassigned`, or a `sub`),
+    /// `author` (`me` or a `sub`), `q`. `me` is `caller_sub`.
+    pub fn parse(
+        status: Option<&str>,
+        assignee: Option<&str>,
+        author: Option<&str>,
+        search: Option<&str>,
+        default_status: Option<&'static str>,
+        caller_sub: &str,
+    ) -> Result<Self, String> {
+        let status = match status.filter(|s| !s.is_empty()) {
+            None => default_status,
+            Some("open") => Some(OPEN),
+            Some("closed") => Some(CLOSED),
+            Some("all") => None,
+            Some(_) => return Err("status is `open`, `closed` or `all`".into()),
+        };
+        let me = |value: &str| match value {
+            "me" => caller_sub.to_string(),
+            other => other.to_string(),
+        };
+        let assignee = match assignee.filter(|s| !s.is_empty()) {
+            None | Some("anyone") => AssigneeFilter::Anyone,
+            Some("unassigned") => AssigneeFilter::Unassigned,
+            Some(person) => AssigneeFilter::Person(me(person)),
+        };
+        let author = author.filter(|s| !s.is_empty() && *s != "anyone").map(me);
+        let search = search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err("keep the search to 200 characters".into());
+        }
+        let person = match &assignee {
+            AssigneeFilter::Person(sub) => Some(sub),
+            _ => None,
+        };
+        if [person, author.as_ref(), search.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|value| has_control_characters(value) || value.contains(['\n', '\r', '\t']))
+        {
+            return Err("the filters contain control characters".into());
+        }
+        Ok(Self {
+            status,
+            assignee,
+            author,
+            search,
+        })
+    }
+
+    /// No filter but the status: the pages kept in memory.
+    pub fn is_plain(&self) -> bool {
+        self.assignee == AssigneeFilter::Anyone && self.author.is_none() && self.search.is_none()
+    }
+}
+
+/// A comment on an issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct Comment {
+    pub id: i64,
+    pub issue_id: i64,
+    pub body: String,
+    pub author_sub: String,
+    pub author_name: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// A page of an issue's comments, oldest first. `next_after` continues the thread.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CommentPage {
+    pub comments: Vec<Comment>,
+    pub next_after: Option<i64>,
+}
+
+/// Someone who has signed in: an issue can be assigned to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct Person {
+    pub sub: String,
+    pub name: String,
+}
+
+/// An issue's page: the issue, the first page of its thread, and (for those who may assign)
+/// the people it can be assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueDetail {
+    pub issue: Issue,
+    pub comments: CommentPage,
+    pub people: Vec<Person>,
+}
+
+/// A change to an issue; `None` fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<&'static str>,
+    /// `Some(None)`: unassign.
+    pub assignee: Option<Option<String>>,
+}
+
+impl IssueChange {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.description.is_none() && self.status.is_none() && self.assignee.is_none()
+    }
+}
+
+/// `open` or `closed` as the static names the database stores.
+pub fn parse_status(status: &str) -> Option<&'static str> {
+    match status {
+        "open" => Some(OPEN),
+        "closed" => Some(CLOSED),
+        _ => None,
+    }
+}
+
+/// A page as the server function answers it. On the server it may carry the page's JSON,
+/// written once when the page was cached and sent as is; in the browser it is the page read
+/// from that JSON. Cloning shares the page.
+#[derive(Debug, Clone, Default)]
+pub struct SharedPage {
+    page: std::sync::Arc<IssuePage>,
+    #[cfg(feature = "ssr")]
+    json: Option<std::sync::Arc<Box<serde_json::value::RawValue>>>,
+}
+
+impl SharedPage {
+    pub fn new(page: IssuePage) -> Self {
+        Self {
+            page: std::sync::Arc::new(page),
+            #[cfg(feature = "ssr")]
+            json: None,
+        }
+    }
+
+    /// `json` must be `page` serialized.
+    #[cfg(feature = "ssr")]
+    pub fn with_json(page: std::sync::Arc<IssuePage>, json: std::sync::Arc<Box<serde_json::value::RawValue>>) -> Self {
+        Self { page, json: Some(json) }
+    }
+}
+
+impl std::ops::Deref for SharedPage {
+    type Target = IssuePage;
+    fn deref(&self) -> &IssuePage {
+        &self.page
+    }
+}
+
+impl Serialize for SharedPage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[cfg(feature = "ssr")]
+        if let Some(json) = &self.json {
+            return json.serialize(serializer);
+        }
+        self.page.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedPage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        IssuePage::deserialize(deserializer).map(Self::new)
+    }
+}

@@ -1,0 +1,173 @@
+//! The checked configuration the app runs with: `Config` and its parts (`ConnectionLimits`,
+//! `DevIdpConfig`, `Secret`, the `TokenValidation` and `LogFormat` choices) and the environment
+//! `Overrides`. `checker.rs` makes a `Config` from the file as written.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::access::{AccessHelp, FeatureScopes};
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum TokenValidation {
+    /// Verify JWT access tokens locally against the IdP's JWKS.
+    #[default]
+    #[serde(rename = "jwks")]
+    Jwks,
+    /// Ask the IdP's introspection endpoint (works for opaque tokens too).
+    #[serde(rename = "introspection")]
+    Introspection,
+}
+
+/// `Server.LogFormat`: how log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum LogFormat {
+    /// For people: one line per event (today's format).
+    #[default]
+    #[serde(rename = "text")]
+    Text,
+    /// For log pipelines: one JSON object per line, and one per request answered (request id,
+    /// method, path, status, latency, the user's `sub` when known).
+    #[serde(rename = "json")]
+    Json,
+}
+
+// ----- the validated configuration ----------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub source: PathBuf,
+    /// `BaseOrganizationUrl` without a trailing slash, e.g. `https://api.asgardeo.io/t/acme`.
+    pub organization_url: String,
+    /// The issuer the IdP must announce: Asgardeo's is `{organization}/oauth2/token`.
+    pub issuer: String,
+    pub jwks_url: Option<String>,
+    /// Audiences accepted in access tokens: the client id plus any configured API identifiers.
+    pub audiences: Vec<String>,
+    pub token_validation: TokenValidation,
+    /// `AllowInsecureProvider`: plain-http provider URLs off loopback are accepted (development).
+    pub allow_insecure_provider: bool,
+    /// `FormActionOrigins`: extra origins sign-in forms may be redirected through (CSP).
+    pub form_action_origins: Vec<String>,
+    pub hosted_url: Url,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub api_scopes: Vec<String>,
+    pub features: FeatureScopes,
+    /// `ApplicationConfig.AccessHelp`: shown with every "why" line.
+    pub access_help: Option<AccessHelp>,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub session_key: Option<Secret>,
+    /// How long a call to the IdP may take (token exchange, discovery, JWKS).
+    pub identity_provider_timeout: Duration,
+    /// The edge: how long a client may take to send a request's head (and how long a
+    /// keep-alive connection may sit idle), how many connections may be open at once.
+    pub limits: ConnectionLimits,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub data_dir: PathBuf,
+    pub secure_cookies: bool,
+    /// `TlsTerminatedByProxy`: a proxy in front says who the client is (`X-Forwarded-For`).
+    pub behind_proxy: bool,
+    pub dev_idp: Option<DevIdpConfig>,
+    /// `Server.MetricsListen`: where `/metrics` is served (off when `None`).
+    pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
+    /// `Server.AuditRetentionDays`: how long audit events are kept.
+    pub audit_retention: Duration,
+    /// The file as it was when read (`Config::load`), for noticing later changes.
+    pub read_as: Option<crate::server::support::files::FileStamp>,
+    /// Fields of the original demo's file this app does not use (reported at start-up).
+    pub unused: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub max_open_connections: usize,
+    /// How long the app may take to answer a request (then 503).
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevIdpConfig {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub key_file: PathBuf,
+    pub directory: Option<PathBuf>,
+}
+
+/// Environment overrides, read by the caller so tests can pass their own.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub client_secret: Option<String>,
+    pub session_key: Option<String>,
+    pub database_url: Option<String>,
+    pub listen: Option<String>,
+}
+
+impl Overrides {
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            client_secret: var("ISSUES_APP_CLIENT_SECRET"),
+            session_key: var("ISSUES_APP_SESSION_KEY"),
+            database_url: var("ISSUES_APP_DATABASE_URL"),
+            listen: var("LEPTOS_SITE_ADDR"),
+        }
+    }
+}
+
+impl Config {
+    /// `HostedUrl` without the trailing slash, e.g. `http://localhost:3000`.
+    pub fn origin(&self) -> String {
+        self.hosted_url.origin().ascii_serialization()
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/auth/callback", self.origin())
+    }
+
+    pub fn post_logout_redirect_uri(&self) -> String {
+        format!("{}/", self.origin())
+    }
+
+    /// Scopes requested at sign-in: APIScopes plus every feature scope.
+    pub fn requested_scopes(&self) -> Vec<String> {
+        let mut scopes: Vec<String> = Vec::new();
+        let all = self.api_scopes.iter().chain(self.features.all_scopes());
+        for scope in all {
+            if !scopes.contains(scope) {
+                scopes.push(scope.clone());
+            }
+        }
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        scopes
+    }
+}

@@ -1,0 +1,604 @@
+//! The check that turns config.json as written (`file.rs`) into the `Config` the app runs with
+//! (`checked.rs`): `Config::load` reads the file, `explain` (`hints.rs`) words the reader's errors,
+//! and `Checker::check` goes through the file one section at a time, in the order mistakes are
+//! reported, stopping at the first.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use super::checked::{Config, ConnectionLimits, DevIdpConfig, Overrides, Secret};
+use super::file::{
+    AccessHelpFile, ApplicationSection, AuthorizationSection, ConfigError, ConfigFile, DevIdpSection, FeaturesSection,
+    IssuesScopes, ServerSection,
+};
+use super::hints::explain;
+use super::network::{is_loopback, is_secure_or_loopback};
+use crate::access::{AccessHelp, FeatureScopes};
+
+impl Config {
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let read_as = crate::server::support::files::FileStamp::of(path);
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        let mut config = Self::parse(&text, path, overrides)?;
+        config.read_as = read_as;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str, path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::parse_for_build(text, path, overrides, cfg!(feature = "dev-idp"))
+    }
+
+    /// `parse`, for a build with or without the embedded dev IdP (cargo feature `dev-idp`).
+    pub fn parse_for_build(
+        text: &str,
+        path: &Path,
+        overrides: &Overrides,
+        dev_idp_built: bool,
+    ) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let parsed: ConfigFile = serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                return ConfigError::Syntax {
+                    file: file.clone(),
+                    line: inner.line(),
+                    column: inner.column(),
+                    message: inner.to_string(),
+                };
+            }
+            let message = inner.to_string();
+            let message = message.split(" at line ").next().unwrap_or_default();
+            let (field, message) = explain(&path, message);
+            ConfigError::Field {
+                file: file.clone(),
+                field,
+                message,
+            }
+        })?;
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Checker {
+            file: &file,
+            base_dir,
+            dev_idp_built,
+        }
+        .check(parsed, overrides)
+    }
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    base_dir: PathBuf,
+    dev_idp_built: bool,
+}
+
+impl Checker<'_> {
+    fn fail(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::Field {
+            file: self.file.to_string(),
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+
+    fn access_help(&self, help: AccessHelpFile) -> Result<AccessHelp, ConfigError> {
+        let text = help.text.trim().to_string();
+        if text.is_empty() || text.chars().count() > 300 || text.chars().any(char::is_control) {
+            return Err(self.fail(
+                "ApplicationConfig.AccessHelp.Text",
+                "expected one line of text (1 to 300 characters)",
+            ));
+        }
+        let link = match help.link.as_deref().map(str::trim).filter(|link| !link.is_empty()) {
+            None => None,
+            Some(link) if link.starts_with("http://") || link.starts_with("https://") => {
+                Some(self.url("ApplicationConfig.AccessHelp.Link", link)?.to_string())
+            }
+            Some(link) => {
+                let address = link.strip_prefix("mailto:").unwrap_or(link);
+                let plausible = address.split_once('@').is_some_and(|(user, host)| {
+                    !user.is_empty() && host.contains('.') && !address.contains(char::is_whitespace)
+                });
+                if !plausible {
+                    return Err(self.fail(
+                        "ApplicationConfig.AccessHelp.Link",
+                        format!("expected an http(s) URL or an email address, got `{link}`"),
+                    ));
+                }
+                Some(format!("mailto:{address}"))
+            }
+        };
+        Ok(AccessHelp { text, link })
+    }
+
+    fn url(&self, field: &str, value: &str) -> Result<Url, ConfigError> {
+        match Url::parse(value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            _ => Err(self.fail(field, format!("expected an absolute http(s) URL, got `{value}`"))),
+        }
+    }
+
+    /// A provider URL: https, or http on loopback, or any http with `AllowInsecureProvider`.
+    fn provider_url(&self, field: &str, value: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
+        let url = self.url(field, value)?;
+        if !allow_insecure && !is_secure_or_loopback(&url) {
+            return Err(self.fail(
+                field,
+                format!(
+                    "`{value}` is plain http off this machine: tokens would cross the network unencrypted. \
+                     Use https, or set AuthorizationConfig.AllowInsecureProvider to true (development only)"
+                ),
+            ));
+        }
+        Ok(url)
+    }
+
+    fn path(&self, value: &str) -> PathBuf {
+        let path = PathBuf::from(value);
+        if path.is_absolute() {
+            path
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    fn scopes(&self, field: &str, scopes: &[String], allow_empty: bool) -> Result<(), ConfigError> {
+        if scopes.is_empty() && !allow_empty {
+            return Err(self.fail(field, "expected at least one scope"));
+        }
+        for (index, scope) in scopes.iter().enumerate() {
+            self.text(&format!("{field}[{index}]"), scope)?;
+            if scope.is_empty()
+                || scope
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\\')
+            {
+                return Err(self.fail(
+                    &format!("{field}[{index}]"),
+                    format!("expected a scope name without spaces or quotes, got `{scope}`"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A value as typed: no placeholder left from the instructions (`<client-id>`), no
+    /// control characters.
+    fn text(&self, field: &str, value: &str) -> Result<(), ConfigError> {
+        if let Some(start) = value.find('<')
+            && let Some(length) = value[start..].find('>')
+        {
+            let placeholder = &value[start..=start + length];
+            return Err(self.fail(
+                field,
+                format!("still holds the placeholder `{placeholder}` from the instructions: put your own value there"),
+            ));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(self.fail(field, "contains a control character"));
+        }
+        Ok(())
+    }
+
+    /// config.json as written to the `Config` the app runs with: section by section, in the order
+    /// mistakes are reported; the first mistake ends the check.
+    fn check(&self, file: ConfigFile, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let auth = file.authorization;
+        let server = file.server;
+        self.typed_values(&auth, &file.application)?;
+        let provider = self.identity_provider(&auth)?;
+        let app = self.application(file.application, overrides)?;
+        let features = self.features(file.features)?;
+        let audiences = self.audiences(&app.client_id, &auth.audiences)?;
+        let listen = self.listen(&server, overrides, &app.hosted_url)?;
+        let secure_cookies = self.secure_cookies(&server, &app.hosted_url, listen)?;
+        self.server_limits(&server)?;
+        let data_dir = self.path(&server.data_dir);
+        let database_url = self.database_url(server.database_url, overrides, &data_dir)?;
+        let session_key = overrides.session_key.clone().or(server.session_key).map(Secret::new);
+        let metrics_listen = self.metrics_listen(server.metrics_listen.as_deref())?;
+        let dev_idp =
+            self.dev_identity_provider(file.dev_identity_provider, &app.hosted_url, &provider.organization)?;
+
+        Ok(Config {
+            source: PathBuf::from(self.file),
+            organization_url: provider.organization_url,
+            issuer: provider.issuer,
+            jwks_url: provider.jwks_url,
+            audiences,
+            token_validation: auth.token_validation,
+            allow_insecure_provider: auth.allow_insecure_provider,
+            form_action_origins: provider.form_action_origins,
+            hosted_url: app.hosted_url,
+            client_id: app.client_id,
+            client_secret: Secret::new(app.client_secret),
+            api_scopes: app.api_scopes,
+            features,
+            access_help: app.access_help,
+            listen,
+            database_url,
+            database_max_connections: server.database_max_connections,
+            session_key,
+            identity_provider_timeout: Duration::from_secs(server.identity_provider_timeout_seconds),
+            limits: ConnectionLimits {
+                header_timeout: Duration::from_secs(server.header_timeout_seconds),
+                max_open_connections: server.max_open_connections,
+                request_timeout: Duration::from_secs(server.request_timeout_seconds),
+            },
+            session_idle: Duration::from_secs(server.session_idle_minutes * 60),
+            session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),
+            data_dir,
+            secure_cookies,
+            behind_proxy: server.tls_terminated_by_proxy,
+            dev_idp,
+            metrics_listen,
+            log_format: server.log_format,
+            audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
+            read_as: None,
+            unused: app.unused,
+        })
+    }
+
+    /// Every value as typed, before any is read: no placeholder left from the instructions, no
+    /// control characters.
+    fn typed_values(&self, auth: &AuthorizationSection, app: &ApplicationSection) -> Result<(), ConfigError> {
+        let typed = [
+            (
+                "AuthorizationConfig.BaseOrganizationUrl",
+                Some(&auth.base_organization_url),
+            ),
+            ("AuthorizationConfig.Issuer", auth.issuer.as_ref()),
+            ("AuthorizationConfig.JwksUrl", auth.jwks_url.as_ref()),
+            ("ApplicationConfig.HostedUrl", Some(&app.hosted_url)),
+            ("ApplicationConfig.ClientId", Some(&app.client_id)),
+            ("ApplicationConfig.ClientSecret", app.client_secret.as_ref()),
+        ];
+        for (field, value) in typed {
+            if let Some(value) = value {
+                self.text(field, value)?;
+            }
+        }
+        for (index, audience) in auth.audiences.iter().enumerate() {
+            self.text(&format!("AuthorizationConfig.Audiences[{index}]"), audience)?;
+        }
+        Ok(())
+    }
+
+    /// `AuthorizationConfig`: the organization, issuer and JWKS URLs (https or this machine unless
+    /// `AllowInsecureProvider`), and the origins sign-in forms may pass through.
+    fn identity_provider(&self, auth: &AuthorizationSection) -> Result<Provider, ConfigError> {
+        let insecure = auth.allow_insecure_provider;
+        let organization = self.provider_url(
+            "AuthorizationConfig.BaseOrganizationUrl",
+            &auth.base_organization_url,
+            insecure,
+        )?;
+        let organization_url = organization.as_str().trim_end_matches('/').to_string();
+        let issuer = match &auth.issuer {
+            Some(issuer) => self
+                .provider_url("AuthorizationConfig.Issuer", issuer, insecure)?
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+            None => format!("{organization_url}/oauth2/token"),
+        };
+        let jwks_url = match &auth.jwks_url {
+            Some(url) => Some(
+                self.provider_url("AuthorizationConfig.JwksUrl", url, insecure)?
+                    .to_string(),
+            ),
+            None => None,
+        };
+
+        let mut form_action_origins = Vec::new();
+        for (index, origin) in auth.form_action_origins.iter().enumerate() {
+            let field = format!("AuthorizationConfig.FormActionOrigins[{index}]");
+            let url = self.provider_url(&field, origin, insecure)?;
+            if url.path() != "/" || url.query().is_some() {
+                return Err(self.fail(&field, "expected an origin such as https://login.example.com"));
+            }
+            form_action_origins.push(url.origin().ascii_serialization());
+        }
+        Ok(Provider {
+            organization,
+            organization_url,
+            issuer,
+            jwks_url,
+            form_action_origins,
+        })
+    }
+
+    /// `ApplicationConfig`: the app's origin, its client id and secret (or
+    /// `ISSUES_APP_CLIENT_SECRET`), the API scopes it asks for, and whom to ask for access.
+    fn application(&self, app: ApplicationSection, overrides: &Overrides) -> Result<Application, ConfigError> {
+        let hosted_url = self.url("ApplicationConfig.HostedUrl", &app.hosted_url)?;
+        if hosted_url.path() != "/" || hosted_url.query().is_some() {
+            return Err(self.fail(
+                "ApplicationConfig.HostedUrl",
+                "expected an origin such as https://issues.example.com (no path or query)",
+            ));
+        }
+        if app.client_id.trim().is_empty() {
+            return Err(self.fail("ApplicationConfig.ClientId", "must not be empty"));
+        }
+        let client_secret = overrides
+            .client_secret
+            .clone()
+            .or(app.client_secret)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                self.fail(
+                    "ApplicationConfig.ClientSecret",
+                    "missing: set it here or in the ISSUES_APP_CLIENT_SECRET environment variable",
+                )
+            })?;
+        self.scopes("ApplicationConfig.APIScopes", &app.api_scopes, true)?;
+        let access_help = app.access_help.map(|help| self.access_help(help)).transpose()?;
+        Ok(Application {
+            hosted_url,
+            client_id: app.client_id,
+            client_secret,
+            api_scopes: app.api_scopes,
+            access_help,
+            unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
+        })
+    }
+
+    /// `Features`: every scope list the file names, then each action's scopes with the defaults
+    /// filled in.
+    fn features(&self, features: FeaturesSection) -> Result<FeatureScopes, ConfigError> {
+        self.scopes("Features.Issues.scopes.create", &features.issues.scopes.create, false)?;
+        self.scopes("Features.Issues.scopes.view", &features.issues.scopes.view, false)?;
+        let issues = &features.issues.scopes;
+        for (field, scopes) in [
+            ("comment", &issues.comment),
+            ("edit", &issues.edit),
+            ("close", &issues.close),
+            ("assign", &issues.assign),
+            ("delete", &issues.delete),
+        ] {
+            if let Some(scopes) = scopes {
+                self.scopes(&format!("Features.Issues.scopes.{field}"), scopes, false)?;
+            }
+        }
+        self.scopes("Features.Audit.scopes.view", &features.audit.scopes.view, false)?;
+        Ok(feature_scopes(features))
+    }
+
+    /// The audiences access tokens may carry: the client id, then `AuthorizationConfig.Audiences`.
+    fn audiences(&self, client_id: &str, configured: &[String]) -> Result<Vec<String>, ConfigError> {
+        let mut audiences = vec![client_id.to_string()];
+        for (index, audience) in configured.iter().enumerate() {
+            if audience.trim().is_empty() {
+                return Err(self.fail(&format!("AuthorizationConfig.Audiences[{index}]"), "must not be empty"));
+            }
+            audiences.push(audience.clone());
+        }
+        Ok(audiences)
+    }
+
+    /// Where the app listens: `LEPTOS_SITE_ADDR`, else `Server.ListenAddress`, else this machine
+    /// on `HostedUrl`'s port.
+    fn listen(
+        &self,
+        server: &ServerSection,
+        overrides: &Overrides,
+        hosted_url: &Url,
+    ) -> Result<SocketAddr, ConfigError> {
+        let (listen_text, listen_field) = match (&overrides.listen, &server.listen_address) {
+            (Some(listen), _) => (listen.clone(), "LEPTOS_SITE_ADDR (environment)"),
+            (None, Some(listen)) => (listen.clone(), "Server.ListenAddress"),
+            (None, None) => (
+                format!("127.0.0.1:{}", hosted_url.port_or_known_default().unwrap_or(3000)),
+                "ApplicationConfig.HostedUrl",
+            ),
+        };
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            self.fail(
+                listen_field,
+                format!("expected an address like 127.0.0.1:3000, got `{listen_text}`"),
+            )
+        })?;
+        Ok(listen)
+    }
+
+    /// An https `HostedUrl` exactly when a TLS proxy is in front (`Server.TlsTerminatedByProxy`);
+    /// then cookies are `Secure`.
+    fn secure_cookies(
+        &self,
+        server: &ServerSection,
+        hosted_url: &Url,
+        listen: SocketAddr,
+    ) -> Result<bool, ConfigError> {
+        let secure_cookies = hosted_url.scheme() == "https";
+        if secure_cookies && !server.tls_terminated_by_proxy {
+            return Err(self.fail(
+                "ApplicationConfig.HostedUrl",
+                format!(
+                    "is https but the server listens with plain http on {listen}; put it behind a TLS proxy and set Server.TlsTerminatedByProxy to true"
+                ),
+            ));
+        }
+        if !secure_cookies && server.tls_terminated_by_proxy {
+            return Err(self.fail(
+                "Server.TlsTerminatedByProxy",
+                "is true but HostedUrl is http, not https",
+            ));
+        }
+        Ok(secure_cookies)
+    }
+
+    /// `Server`'s numbers: session lengths, timeouts, retention and connection counts in range.
+    fn server_limits(&self, server: &ServerSection) -> Result<(), ConfigError> {
+        if server.session_idle_minutes == 0 {
+            return Err(self.fail("Server.SessionIdleMinutes", "expected a positive number of minutes"));
+        }
+        if server.session_absolute_hours == 0 {
+            return Err(self.fail("Server.SessionAbsoluteHours", "expected a positive number of hours"));
+        }
+        if !(1..=120).contains(&server.identity_provider_timeout_seconds) {
+            return Err(self.fail("Server.IdentityProviderTimeoutSeconds", "expected 1 to 120 seconds"));
+        }
+        if !(1..=30).contains(&server.header_timeout_seconds) {
+            return Err(self.fail("Server.HeaderTimeoutSeconds", "expected 1 to 30 seconds"));
+        }
+        if !(1..=600).contains(&server.request_timeout_seconds) {
+            return Err(self.fail("Server.RequestTimeoutSeconds", "expected 1 to 600 seconds"));
+        }
+        if !(1..=3650).contains(&server.audit_retention_days) {
+            return Err(self.fail("Server.AuditRetentionDays", "expected 1 to 3650 days"));
+        }
+        if !(1..=100_000).contains(&server.max_open_connections) {
+            return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
+        }
+        if server.database_max_connections == 0 {
+            return Err(self.fail("Server.DatabaseMaxConnections", "expected at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The database: `ISSUES_APP_DATABASE_URL`, else `Server.DatabaseUrl`, else SQLite in the data
+    /// directory.
+    fn database_url(
+        &self,
+        configured: Option<String>,
+        overrides: &Overrides,
+        data_dir: &Path,
+    ) -> Result<String, ConfigError> {
+        let database_url = match overrides.database_url.clone().or(configured) {
+            Some(url)
+                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                url
+            }
+            Some(url) => {
+                return Err(self.fail(
+                    "Server.DatabaseUrl",
+                    format!(
+                        "expected sqlite://FILE or postgres://…, got `{}`",
+                        url.split('@').next_back().unwrap_or_default()
+                    ),
+                ));
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()),
+        };
+        Ok(database_url)
+    }
+
+    /// `Server.MetricsListen`: where `/metrics` is served, if anywhere.
+    fn metrics_listen(&self, metrics_listen: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> {
+        let metrics_listen = match metrics_listen {
+            None => None,
+            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
+                self.fail(
+                    "Server.MetricsListen",
+                    format!("expected an address like 127.0.0.1:9100, got `{text}`"),
+                )
+            })?),
+        };
+        Ok(metrics_listen)
+    }
+
+    /// `DevIdentityProvider`: the embedded IdP, only in a build that has it, and only for plain
+    /// http on this machine, serving at the organization URL.
+    fn dev_identity_provider(
+        &self,
+        dev_identity_provider: Option<DevIdpSection>,
+        hosted_url: &Url,
+        organization: &Url,
+    ) -> Result<Option<DevIdpConfig>, ConfigError> {
+        let dev_idp = match dev_identity_provider {
+            None => None,
+            Some(_) if !self.dev_idp_built => {
+                return Err(self.fail(
+                    "DevIdentityProvider",
+                    "this build has no development IdP (it is built in only with the cargo feature `dev-idp`, \
+                     as scripts/run does). Remove the DevIdentityProvider section and point AuthorizationConfig \
+                     at your organization, e.g. https://api.asgardeo.io/t/<org>",
+                ));
+            }
+            Some(section) => {
+                if hosted_url.scheme() == "https" || !is_loopback(hosted_url) {
+                    return Err(self.fail(
+                        "ApplicationConfig.HostedUrl",
+                        "is not a plain-http URL on this machine, but DevIdentityProvider is set: the embedded IdP is for development on this machine only (its users and secrets are public). Remove the DevIdentityProvider section and point AuthorizationConfig at a real organization",
+                    ));
+                }
+                if !is_loopback(organization) {
+                    return Err(self.fail(
+                        "AuthorizationConfig.BaseOrganizationUrl",
+                        "points elsewhere, but DevIdentityProvider is set: the embedded IdP serves on localhost. Remove the DevIdentityProvider section to use a real organization",
+                    ));
+                }
+                let port = organization.port_or_known_default().unwrap_or(80);
+                let listen = match &section.listen {
+                    Some(text) => text.parse().map_err(|_| {
+                        self.fail(
+                            "DevIdentityProvider.Listen",
+                            format!("expected an address like 127.0.0.1:9443, got `{text}`"),
+                        )
+                    })?,
+                    None => SocketAddr::from(([127, 0, 0, 1], port)),
+                };
+                Some(DevIdpConfig {
+                    listen,
+                    public_url: organization.origin().ascii_serialization(),
+                    key_file: self.path(section.key_file.as_deref().unwrap_or("data/dev-idp-keys.json")),
+                    directory: section.directory.as_deref().map(|d| self.path(d)),
+                })
+            }
+        };
+        Ok(dev_idp)
+    }
+}
+
+/// `AuthorizationConfig` as checked: where the organization is and what it announces.
+struct Provider {
+    organization: Url,
+    organization_url: String,
+    issuer: String,
+    jwks_url: Option<String>,
+    form_action_origins: Vec<String>,
+}
+
+/// `ApplicationConfig` as checked.
+struct Application {
+    hosted_url: Url,
+    client_id: String,
+    client_secret: String,
+    api_scopes: Vec<String>,
+    access_help: Option<AccessHelp>,
+    unused: Vec<&'static str>,
+}
+
+/// Each action's scopes; an action the file does not name gets a default never wider than
+/// a named one: `comment` as `view`; `edit`, `close` and `assign` as `create`; `delete` off.
+fn feature_scopes(features: FeaturesSection) -> FeatureScopes {
+    let IssuesScopes {
+        create,
+        view,
+        comment,
+        edit,
+        close,
+        assign,
+        delete,
+    } = features.issues.scopes;
+    FeatureScopes {
+        comment: comment.unwrap_or_else(|| view.clone()),
+        edit: edit.unwrap_or_else(|| create.clone()),
+        close: close.unwrap_or_else(|| create.clone()),
+        assign: assign.unwrap_or_else(|| create.clone()),
+        delete,
+        create,
+        view,
+        audit_view: features.audit.scopes.view,
+    }
+}

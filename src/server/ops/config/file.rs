@@ -1,0 +1,226 @@
+//! config.json as written: the serde structs that mirror the file (`deny_unknown_fields`, so a
+//! misspelt key is an error, not ignored), the defaults of its optional fields, and
+//! `ConfigError`, which names the file and the field of every mistake.
+
+use serde::Deserialize;
+
+use super::checked::{LogFormat, TokenValidation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {file}: {message}")]
+    Read { file: String, message: String },
+    #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: field `{field}`: {message}")]
+    Field {
+        file: String,
+        field: String,
+        message: String,
+    },
+}
+
+// ----- the file as written ------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfigFile {
+    #[serde(rename = "AuthorizationConfig")]
+    pub(super) authorization: AuthorizationSection,
+    #[serde(rename = "ApplicationConfig")]
+    pub(super) application: ApplicationSection,
+    #[serde(rename = "Features")]
+    pub(super) features: FeaturesSection,
+    #[serde(rename = "Server", default)]
+    pub(super) server: ServerSection,
+    #[serde(rename = "DevIdentityProvider")]
+    pub(super) dev_identity_provider: Option<DevIdpSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct AuthorizationSection {
+    pub(super) base_organization_url: String,
+    pub(super) issuer: Option<String>,
+    pub(super) jwks_url: Option<String>,
+    #[serde(default)]
+    pub(super) audiences: Vec<String>,
+    #[serde(default)]
+    pub(super) token_validation: TokenValidation,
+    /// Development only: allow `http://` provider URLs whose host is not loopback.
+    #[serde(default)]
+    pub(super) allow_insecure_provider: bool,
+    /// Origins a sign-in form may pass through besides the provider's endpoints.
+    #[serde(default)]
+    pub(super) form_action_origins: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct ApplicationSection {
+    pub(super) hosted_url: String,
+    pub(super) client_id: String,
+    pub(super) client_secret: Option<String>,
+    #[serde(rename = "APIScopes")]
+    pub(super) api_scopes: Vec<String>,
+    /// The original demo's separate API server; this app serves its API itself.
+    pub(super) backend_url: Option<serde::de::IgnoredAny>,
+    pub(super) access_help: Option<AccessHelpFile>,
+}
+
+/// `ApplicationConfig.AccessHelp`: whom to ask for more access, shown with every "why" line.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct AccessHelpFile {
+    pub(super) text: String,
+    /// A web page (`https://…`) or an address (`mailto:…`, or just `someone@example.com`).
+    pub(super) link: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FeaturesSection {
+    #[serde(rename = "Issues")]
+    pub(super) issues: IssuesFeature,
+    #[serde(rename = "Audit", default)]
+    pub(super) audit: AuditFeature,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditFeature {
+    #[serde(default)]
+    pub(super) scopes: AuditScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditScopes {
+    pub(super) view: Vec<String>,
+}
+
+impl Default for AuditScopes {
+    fn default() -> Self {
+        Self {
+            view: vec!["audit:view".into()],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IssuesFeature {
+    pub(super) scopes: IssuesScopes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct IssuesScopes {
+    pub(super) create: Vec<String>,
+    pub(super) view: Vec<String>,
+    /// Default: as `view`.
+    pub(super) comment: Option<Vec<String>>,
+    /// Default: as `create`.
+    pub(super) edit: Option<Vec<String>>,
+    /// Default: as `create`.
+    pub(super) close: Option<Vec<String>>,
+    /// Default: as `create`.
+    pub(super) assign: Option<Vec<String>>,
+    /// Default: turned off (no one may delete).
+    pub(super) delete: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct ServerSection {
+    pub(super) listen_address: Option<String>,
+    pub(super) database_url: Option<String>,
+    pub(super) session_key: Option<String>,
+    #[serde(default = "default_idle_minutes")]
+    pub(super) session_idle_minutes: u64,
+    #[serde(default = "default_absolute_hours")]
+    pub(super) session_absolute_hours: u64,
+    #[serde(default = "default_data_dir")]
+    pub(super) data_dir: String,
+    #[serde(default)]
+    pub(super) tls_terminated_by_proxy: bool,
+    #[serde(default = "default_max_connections")]
+    pub(super) database_max_connections: u32,
+    #[serde(default = "default_idp_timeout")]
+    pub(super) identity_provider_timeout_seconds: u64,
+    #[serde(default = "default_header_timeout")]
+    pub(super) header_timeout_seconds: u64,
+    #[serde(default = "default_max_connections_open")]
+    pub(super) max_open_connections: usize,
+    #[serde(default = "default_request_timeout")]
+    pub(super) request_timeout_seconds: u64,
+    /// Where Prometheus scrapes `/metrics`; off when absent.
+    pub(super) metrics_listen: Option<String>,
+    #[serde(default)]
+    pub(super) log_format: LogFormat,
+    #[serde(default = "default_audit_retention_days")]
+    pub(super) audit_retention_days: u64,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            listen_address: None,
+            database_url: None,
+            session_key: None,
+            session_idle_minutes: default_idle_minutes(),
+            session_absolute_hours: default_absolute_hours(),
+            data_dir: default_data_dir(),
+            tls_terminated_by_proxy: false,
+            database_max_connections: default_max_connections(),
+            identity_provider_timeout_seconds: default_idp_timeout(),
+            header_timeout_seconds: default_header_timeout(),
+            max_open_connections: default_max_connections_open(),
+            request_timeout_seconds: default_request_timeout(),
+            metrics_listen: None,
+            log_format: LogFormat::default(),
+            audit_retention_days: default_audit_retention_days(),
+        }
+    }
+}
+
+fn default_idle_minutes() -> u64 {
+    60
+}
+fn default_absolute_hours() -> u64 {
+    12
+}
+fn default_data_dir() -> String {
+    "data".into()
+}
+fn default_max_connections() -> u32 {
+    8
+}
+fn default_idp_timeout() -> u64 {
+    10
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_max_connections_open() -> usize {
+    1024
+}
+fn default_request_timeout() -> u64 {
+    30
+}
+fn default_audit_retention_days() -> u64 {
+    90
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct DevIdpSection {
+    pub(super) listen: Option<String>,
+    pub(super) key_file: Option<String>,
+    pub(super) directory: Option<String>,
+}

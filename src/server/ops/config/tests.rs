@@ -1,0 +1,256 @@
+//! The config folder's unit tests: config.json texts through `Config::parse`, and the errors
+//! (file, field, message) an admin sees for each mistake.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::checked::{Config, Overrides};
+use super::file::ConfigError;
+use crate::access::AccessHelp;
+
+const DEMO: &str = r#"{
+      "AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },
+      "ApplicationConfig": { "HostedUrl": "http://localhost:3000", "ClientId": "abc", "ClientSecret": "xyz",
+                             "APIScopes": ["openid", "email", "profile", "internal_login"] },
+      "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } } }"#;
+
+/// As a build with the embedded dev IdP parses it.
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse_for_build(text, Path::new("config.json"), &Overrides::default(), true)
+}
+
+#[test]
+fn accepts_the_original_demo_file() {
+    let config = parse(DEMO).unwrap();
+    assert_eq!(config.issuer, "https://api.asgardeo.io/t/acme/oauth2/token");
+    assert_eq!(config.redirect_uri(), "http://localhost:3000/auth/callback");
+    assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 3000)));
+    assert_eq!(
+        config.requested_scopes(),
+        [
+            "openid",
+            "email",
+            "profile",
+            "internal_login",
+            "issues:view",
+            "issues:create",
+            "audit:view"
+        ]
+    );
+    assert!(config.dev_idp.is_none());
+    assert!(format!("{config:?}").contains("redacted") && !format!("{config:?}").contains("xyz"));
+}
+
+#[test]
+fn access_help_is_one_line_and_a_web_page_or_an_address() {
+    let with = |help: &str| DEMO.replace("\"APIScopes\"", &format!("\"AccessHelp\": {help}, \"APIScopes\""));
+    let config = parse(&with(r#"{"Text": " Ask the IT desk. ", "Link": "it@example.com"}"#)).unwrap();
+    assert_eq!(
+        config.access_help,
+        Some(AccessHelp {
+            text: "Ask the IT desk.".into(),
+            link: Some("mailto:it@example.com".into())
+        })
+    );
+    let config = parse(&with(r#"{"Text": "Ask", "Link": "https://it.example.com/access"}"#)).unwrap();
+    assert_eq!(
+        config.access_help.unwrap().link.as_deref(),
+        Some("https://it.example.com/access")
+    );
+    for (help, field) in [
+        (r#"{"Text": ""}"#, "ApplicationConfig.AccessHelp.Text"),
+        (
+            r#"{"Text": "Ask", "Link": "javascript:alert(1)"}"#,
+            "ApplicationConfig.AccessHelp.Link",
+        ),
+        (r#"{"Text": "Ask", "Whom": "x"}"#, "ApplicationConfig.AccessHelp"),
+    ] {
+        let error = parse(&with(help)).unwrap_err().to_string();
+        assert!(
+            error.starts_with("config.json: field `") && error.contains(field),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn errors_name_the_file_and_field() {
+    let cases = [
+        (
+            DEMO.replace("\"http://localhost:3000\"", "\"localhost\""),
+            "ApplicationConfig.HostedUrl",
+        ),
+        (DEMO.replace("\"ClientId\": \"abc\",", ""), "ApplicationConfig"),
+        (
+            DEMO.replace("\"create\": [\"issues:create\"]", "\"create\": []"),
+            "Features.Issues.scopes.create",
+        ),
+        (
+            DEMO.replace("\"HostedUrl\"", "\"Colour\": 1, \"HostedUrl\""),
+            "ApplicationConfig",
+        ),
+        (
+            DEMO.replace("http://localhost:3000", "https://issues.example.com"),
+            "ApplicationConfig.HostedUrl",
+        ),
+    ];
+    for (text, field) in cases {
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.starts_with("config.json: field `") && error.contains(field),
+            "{error}"
+        );
+    }
+    let error = parse("{ nope").unwrap_err().to_string();
+    assert!(error.starts_with("config.json: invalid JSON at line 1"), "{error}");
+    let error = parse(&DEMO.replace("\"ClientSecret\": \"xyz\",", ""))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("ISSUES_APP_CLIENT_SECRET"), "{error}");
+}
+
+#[test]
+fn environment_overrides_secrets_and_address() {
+    let overrides = Overrides {
+        client_secret: Some("from-env".into()),
+        listen: Some("127.0.0.1:4000".into()),
+        ..Default::default()
+    };
+    let config = Config::parse(DEMO, Path::new("config.json"), &overrides).unwrap();
+    assert_eq!(config.client_secret.expose(), "from-env");
+    assert_eq!(config.listen.port(), 4000);
+}
+
+#[test]
+fn plain_http_provider_urls_are_refused_off_this_machine_unless_allowed() {
+    let insecure = DEMO.replace("https://api.asgardeo.io", "http://api.asgardeo.io");
+    let error = parse(&insecure).unwrap_err().to_string();
+    assert!(
+        error.starts_with("config.json: field `AuthorizationConfig.BaseOrganizationUrl`")
+            && error.contains("AllowInsecureProvider"),
+        "{error}"
+    );
+    let jwks = DEMO.replace(
+        "\"BaseOrganizationUrl\"",
+        "\"JwksUrl\": \"http://keys.example.com/jwks\", \"BaseOrganizationUrl\"",
+    );
+    let error = parse(&jwks).unwrap_err().to_string();
+    assert!(error.contains("`AuthorizationConfig.JwksUrl`"), "{error}");
+    let allowed = insecure.replace(
+        "\"BaseOrganizationUrl\"",
+        "\"AllowInsecureProvider\": true, \"BaseOrganizationUrl\"",
+    );
+    assert!(parse(&allowed).unwrap().allow_insecure_provider);
+    for loopback in [
+        "http://localhost:9443/t/dev",
+        "http://127.0.0.2:9443/t/dev",
+        "http://[::1]:9443/t/dev",
+    ] {
+        let text = DEMO.replace("https://api.asgardeo.io/t/acme", loopback);
+        assert!(parse(&text).is_ok(), "{loopback}");
+    }
+}
+
+/// The demo's file with the embedded dev IdP as its provider.
+fn with_embedded_idp() -> String {
+    let dev = r#""DevIdentityProvider": {}, "AuthorizationConfig": { "BaseOrganizationUrl": "http://localhost:9443/t/dev" },"#;
+    DEMO.replacen(
+        r#""AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },"#,
+        dev,
+        1,
+    )
+}
+
+#[test]
+fn the_embedded_identity_provider_serves_only_this_machine() {
+    let local = with_embedded_idp();
+    assert!(parse(&local).unwrap().dev_idp.is_some());
+    for hosted in ["http://issues.example.com", "http://192.168.1.20:3000"] {
+        let error = parse(&local.replace("http://localhost:3000", hosted))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`ApplicationConfig.HostedUrl`") && error.contains("DevIdentityProvider"),
+            "{error}"
+        );
+    }
+    let https = local
+        .replace("http://localhost:3000", "https://localhost:3000")
+        .replacen("{", r#"{ "Server": { "TlsTerminatedByProxy": true },"#, 1);
+    let error = parse(&https).unwrap_err().to_string();
+    assert!(error.contains("DevIdentityProvider"), "{error}");
+}
+
+#[test]
+fn a_build_without_the_dev_idp_says_so() {
+    let local = with_embedded_idp();
+    let production = |text: &str| Config::parse_for_build(text, Path::new("config.json"), &Overrides::default(), false);
+    let error = production(&local).unwrap_err().to_string();
+    assert!(
+        error.starts_with("config.json: field `DevIdentityProvider`: this build has no development IdP"),
+        "{error}"
+    );
+    assert!(production(DEMO).is_ok());
+}
+
+#[test]
+fn the_demo_s_file_as_its_instructions_show_it_is_accepted() {
+    // The original demo's README: HostedUrl and BackendUrl, placeholders filled in.
+    let demo = DEMO.replace(
+        r#""HostedUrl": "http://localhost:3000","#,
+        r#""HostedUrl": "http://localhost:3000", "BackendUrl": "http://localhost:3001","#,
+    );
+    let config = parse(&demo).unwrap();
+    assert_eq!(config.unused, ["ApplicationConfig.BackendUrl"]);
+    assert!(parse(DEMO).unwrap().unused.is_empty());
+}
+
+#[test]
+fn admins_mistakes_are_named_plainly() {
+    let error = |text: &str| parse(text).unwrap_err().to_string();
+    // A misspelt key: the one it is probably meant to be.
+    let message = error(&DEMO.replace("\"HostedUrl\"", "\"HostedURL\""));
+    assert_eq!(
+        message,
+        "config.json: field `ApplicationConfig.HostedURL`: unknown field; did you mean `HostedUrl`?"
+    );
+    let message = error(&DEMO.replace("\"HostedUrl\"", "\"Colour\": 1, \"HostedUrl\""));
+    assert!(
+        message.contains("`ApplicationConfig.Colour`: unknown field; the fields here are HostedUrl"),
+        "{message}"
+    );
+    // Placeholders left from the instructions.
+    let message = error(&DEMO.replace("acme", "<tenant-name>"));
+    assert!(
+        message.starts_with(
+            "config.json: field `AuthorizationConfig.BaseOrganizationUrl`: still holds the placeholder `<tenant-name>`"
+        ),
+        "{message}"
+    );
+    let message = error(&DEMO.replace("\"abc\"", "\"<client-id>\""));
+    assert!(
+        message.contains("`ApplicationConfig.ClientId`: still holds the placeholder `<client-id>`"),
+        "{message}"
+    );
+    // A missing section is missing, not invalid JSON.
+    let without_features = DEMO.replace(
+        r#"      "Features": { "Issues": { "scopes": { "create": ["issues:create"], "view": ["issues:view"] } } } }"#,
+        "}",
+    );
+    let without_features = without_features.replacen(r#"] },"#, "] }", 1);
+    assert_eq!(
+        error(&without_features),
+        "config.json: field `Features`: this section is missing"
+    );
+    // Control characters in ids, secrets and scopes.
+    let message = error(&DEMO.replace("\"abc\"", "\"ab\\u0000c\""));
+    assert_eq!(
+        message,
+        "config.json: field `ApplicationConfig.ClientId`: contains a control character"
+    );
+    let message = error(&DEMO.replace("\"xyz\"", "\"x\\ty\""));
+    assert!(
+        message.contains("`ApplicationConfig.ClientSecret`: contains a control character"),
+        "{message}"
+    );
+}

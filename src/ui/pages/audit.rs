@@ -1,0 +1,129 @@
+//! `/audit`: the audit trail, one page of events at a time, filtered by who and outcome through
+//! a plain GET form. Rendered on the server.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::access::Permission;
+use crate::api::list_audit;
+use crate::model::AuditPage;
+use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
+use crate::ui::session::use_session;
+use crate::ui::time::time;
+
+#[component]
+pub fn AuditTrailPage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <div class="page-head">
+            <h1>"Audit trail"</h1>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || session.get().map(|result| match result {
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                Ok(info) if info.user.is_none() => {
+                    #[cfg(feature = "ssr")]
+                    crate::server::http::status::of_page(401);
+                    view! { <SignInPrompt return_to="/audit" message="Sign in to see the audit trail."/> }.into_any()
+                }
+                Ok(info) if !info.permissions.view_audit => not_permitted(&info, Permission::ViewAudit),
+                Ok(_) => view! { <AuditEvents/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The filter (a plain GET form: the address says what is shown) and one page of events.
+#[component]
+fn AuditEvents() -> impl IntoView {
+    let query = use_query_map();
+    let who = move || query.read().get("who").filter(|who| !who.is_empty());
+    let outcome = move || query.read().get("outcome").filter(|outcome| !outcome.is_empty());
+    let before = move || query.read().get("before").and_then(|before| before.parse::<i64>().ok());
+    let page = Resource::new(
+        move || (who(), outcome(), before()),
+        |(who, outcome, before)| list_audit(who, outcome, before),
+    );
+    let chosen = move |value: &str| outcome().as_deref() == Some(value);
+    view! {
+        <form method="get" action="/audit" class="card filters" id="audit-filter">
+            <label for="audit-who">"Who"</label>
+            <input id="audit-who" name="who" type="text" placeholder="sub or name" value=who/>
+            <label for="audit-outcome">"Outcome"</label>
+            <select id="audit-outcome" name="outcome">
+                <option value="">"any"</option>
+                <option value="ok" selected=move || chosen("ok")>"ok"</option>
+                <option value="refused" selected=move || chosen("refused")>"refused"</option>
+            </select>
+            <button type="submit" class="secondary">"Show"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading events…"</p> }>
+            {move || page.get().map(|result| match result {
+                Ok(page) => audit_table(page, who(), outcome()),
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn audit_table(page: AuditPage, who: Option<String>, outcome: Option<String>) -> AnyView {
+    if page.events.is_empty() {
+        return view! { <p class="empty card" id="no-events">"No events."</p> }.into_any();
+    }
+    let older = page.next_before.map(|before| {
+        let mut query = format!("before={before}");
+        for (key, value) in [("who", who), ("outcome", outcome)] {
+            if let Some(value) = value {
+                query.push_str(&format!("&{key}={}", query_value(&value)));
+            }
+        }
+        view! { <a class="button secondary" id="older-events" href=format!("/audit?{query}")>"Older events"</a> }
+    });
+    view! {
+        <table class="audit card" id="audit-events">
+            <thead>
+                <tr>
+                    <th>"When"</th>
+                    <th>"Who"</th>
+                    <th>"Event"</th>
+                    <th>"Outcome"</th>
+                    <th>"Details"</th>
+                    <th>"Request"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {page
+                    .events
+                    .into_iter()
+                    .map(|event| {
+                        let who = event.actor_name.clone().or(event.actor_sub.clone()).unwrap_or_else(|| "—".into());
+                        let client = event.client_id.clone().map(|client| format!(" via {client}"));
+                        let details = [
+                            event.permission.clone().map(|permission| format!("permission {permission}")),
+                            event.missing_scopes.clone().map(|missing| format!("missing {missing}")),
+                            event.via.clone(),
+                            event.detail.clone(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · ");
+                        let class = format!("audit-event {}", event.outcome);
+                        view! {
+                            <tr class=class data-event-id=event.id>
+                                <td>{time(event.at * 1000)}</td>
+                                <td title=event.actor_sub.clone().unwrap_or_default()>{who}{client}</td>
+                                <td>{event.event}</td>
+                                <td>{event.outcome}</td>
+                                <td>{details}</td>
+                                <td><code>{event.request_id.unwrap_or_default()}</code></td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        <nav class="pager" aria-label="Pages">{older}</nav>
+    }
+    .into_any()
+}

@@ -1,0 +1,96 @@
+//! The create-issue form, shared by the board and the create page: checks the title as it is
+//! typed, and keeps the text in this browser (drafts) until the issue is created.
+
+use leptos::prelude::*;
+
+use crate::api::CreateIssue;
+use crate::error::AppError;
+use crate::model::title_problem;
+use crate::ui::account::{needs_sign_in, sign_in_again};
+use crate::ui::drafts;
+
+/// Where a new issue's text is kept until it is created.
+const DRAFT_TITLE: &str = "new-issue:title";
+const DRAFT_DESCRIPTION: &str = "new-issue:description";
+
+#[component]
+pub(crate) fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
+    // A draft kept from before (a session that ended) comes back.
+    let title = RwSignal::new(drafts::load(DRAFT_TITLE).unwrap_or_default());
+    let description = RwSignal::new(drafts::load(DRAFT_DESCRIPTION).unwrap_or_default());
+    let touched = RwSignal::new(false);
+    let result = action.value();
+    let field_errors = move || {
+        result
+            .get()
+            .and_then(|r| r.err())
+            .and_then(|e| e.field_errors().cloned())
+            .unwrap_or_default()
+    };
+    let title_error = move || {
+        touched
+            .get()
+            .then(|| title_problem(&title.get()))
+            .flatten()
+            .or_else(|| field_errors().title)
+    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = result.get() {
+            title.set(String::new());
+            description.set(String::new());
+            touched.set(false);
+            drafts::clear(DRAFT_TITLE);
+            drafts::clear(DRAFT_DESCRIPTION);
+        }
+    });
+    let status = move || match result.get() {
+        Some(Ok(issue)) => format!("Created “{}”.", issue.title),
+        Some(Err(AppError::Invalid(_))) | None => String::new(),
+        Some(Err(error)) if needs_sign_in(&error) => format!("{error} Your text is kept in this browser."),
+        Some(Err(error)) => error.to_string(),
+    };
+    let signed_out = move || result.with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)));
+    view! {
+        <ActionForm action=action attr:class="card create-form" attr:id="create-issue">
+            <h2>"Create issue"</h2>
+            <div class="field">
+                <label for="issue-title">"Title"</label>
+                <input
+                    id="issue-title"
+                    name="title"
+                    type="text"
+                    autocomplete="off"
+                    prop:value=title
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        drafts::save(DRAFT_TITLE, &text);
+                        title.set(text);
+                        touched.set(true);
+                    }
+                    aria-invalid=move || title_error().is_some().to_string()
+                    aria-describedby="issue-title-error"
+                />
+                <p class="field-error" id="issue-title-error" aria-live="polite">{title_error}</p>
+            </div>
+            <div class="field">
+                <label for="issue-description">"Description"</label>
+                <textarea
+                    id="issue-description"
+                    name="description"
+                    rows="4"
+                    prop:value=description
+                    on:input=drafts::kept_as(DRAFT_DESCRIPTION.into(), description)
+                ></textarea>
+                <p class="field-error" id="issue-description-error">{move || field_errors().description}</p>
+            </div>
+            <div class="actions">
+                <button type="submit" class="primary" id="create-issue-submit" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating…" } else { "Create issue" }}
+                </button>
+                <span class="status" role="status" id="create-status">{status}</span>
+            </div>
+        </ActionForm>
+        // Outside the form: forms do not nest.
+        {move || signed_out().then(sign_in_again)}
+    }
+}

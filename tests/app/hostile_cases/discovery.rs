@@ -1,0 +1,36 @@
+//! A discovery document naming another issuer, or plain-http endpoints elsewhere, stops sign-in.
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::browser;
+use crate::hostile::HostileOp;
+
+use super::app_against;
+
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_stops_sign_in_with_503() {
+    let op = HostileOp::start().await;
+    op.set(|b| b.discovery_issuer = Some("https://evil.example/oauth2/token".into()));
+    let app = app_against(&op).await;
+    let response = browser().get(app.url("/auth/login")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.text().await.unwrap().contains("Sign-in is unavailable"));
+    assert_eq!(op.hits("/oauth2/authorize"), 0);
+}
+
+#[tokio::test]
+async fn a_discovery_document_naming_plain_http_endpoints_elsewhere_stops_sign_in() {
+    let op = HostileOp::start().await;
+    op.set(|b| {
+        b.discovery_edit = Some(Arc::new(|document: &mut Value| {
+            document["token_endpoint"] = json!("http://idp.example.com/oauth2/token");
+        }))
+    });
+    let app = app_against(&op).await;
+    let response = browser().get(app.url("/auth/login")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(op.hits("/oauth2/authorize"), 0);
+}
