@@ -1,6 +1,6 @@
-//! What operators touch: config.json (`config.rs`: the file as written, checked once), its live
+//! What operators touch: config.json (`config/`: the file as written, checked once), its live
 //! reload (`live.rs`), `issues-app check` (`check.rs`), metrics, logs (`telemetry.rs`) and the
-//! embedded development identity provider. Start at `config.rs`.
+//! embedded development identity provider. Start at `config/checker.rs`.
 
 pub mod check;
 pub mod config;
