@@ -212,7 +212,7 @@ impl TestApp {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let idp = self.idp.take();
         let organization_url = self.organization_url.clone();
-        let database_url = self.state.config.load().database_url.clone();
+        let database_url = self.state.config.load().database_url.as_str().to_owned();
         let same_database = move |config: &mut Value| config["Server"]["DatabaseUrl"] = json!(database_url);
         Self::spawn_against(listener, idp, &organization_url, same_database, dir).await
     }

@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use crate::server::auth::jwks::KeySet;
 use crate::server::auth::provider_client::{client, client_secret_basic, read_limited};
-use crate::server::ops::config::{Config, Overrides, TokenValidation, is_loopback, is_secure_or_loopback};
+use crate::server::ops::config::{Config, Overrides, TokenValidation};
 use crate::server::storage::db::{Db, DbError};
+use crate::server::support::network::{is_loopback, is_secure_or_loopback};
 
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
@@ -510,12 +511,8 @@ async fn check_redirect_uri(
 
 async fn check_database(config: &Config, report: &mut Report) {
     let url = &config.database_url;
-    let backend = if url.starts_with("sqlite:") {
-        "SQLite"
-    } else {
-        "PostgreSQL"
-    };
-    if let Some(file) = sqlite_file(url)
+    let backend = url.backend_name();
+    if let Some(file) = url.sqlite_file()
         && !file.exists()
     {
         // Checking changes nothing: the file is made at start-up.
@@ -543,8 +540,8 @@ async fn check_database(config: &Config, report: &mut Report) {
         }
         return;
     }
-    if backend == "PostgreSQL"
-        && let Err(error) = Db::reach_postgres(url).await
+    if !url.is_sqlite()
+        && let Err(error) = Db::reach_postgres(url.as_str()).await
     {
         report.problem(
             "database",
@@ -600,16 +597,6 @@ async fn check_database(config: &Config, report: &mut Report) {
             "check that the database user may read the _sqlx_migrations table",
         ),
     }
-}
-
-/// The file of an SQLite URL (`None` for PostgreSQL and in-memory databases).
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    use std::str::FromStr;
-    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
-        return None;
-    }
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
-    Some(options.get_filename().to_path_buf())
 }
 
 /// An error and what caused it, e.g. "error sending request: client error (Connect): tcp connect

@@ -12,8 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::AppError;
-use crate::server::ops::config::is_loopback_host;
+use crate::server::storage::database_url::DatabaseUrl;
 use crate::server::support::files;
+use crate::server::support::network::is_loopback_host;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -72,9 +73,9 @@ macro_rules! on_db {
 impl Db {
     /// Connects; with SQLite, creates the file private (0600, directory 0700) and takes its
     /// single-writer lock.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<(Self, Option<SingleWriter>), DbError> {
-        if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+    pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<(Self, Option<SingleWriter>), DbError> {
+        if url.is_sqlite() {
+            let options = SqliteConnectOptions::from_str(url.as_str())?
                 .create_if_missing(true)
                 // WAL: readers never wait for the writer; NORMAL sync is durable across a
                 // process crash (kill -9), which is what an acknowledged write must survive.
@@ -82,10 +83,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true);
-            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let writer = match in_memory {
-                true => None,
-                false => Some(lock_sqlite_file(options.get_filename())?),
+            let writer = match url.sqlite_file() {
+                None => None,
+                Some(_) => Some(lock_sqlite_file(options.get_filename())?),
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
@@ -94,7 +94,7 @@ impl Db {
                 .await?;
             Ok((Self::Sqlite(pool), writer))
         } else {
-            let options = postgres_options(url)?;
+            let options = postgres_options(url.as_str())?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(5))

@@ -3,6 +3,7 @@
 //! writer (`local_cache.rs`). Start at `db.rs`, then `issues.rs`.
 
 pub mod audit;
+pub mod database_url;
 pub mod db;
 pub mod issues;
 pub mod keyed_locks;

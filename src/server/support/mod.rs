@@ -4,5 +4,6 @@
 pub mod clock;
 pub mod detach;
 pub mod files;
+pub mod network;
 pub mod random;
 pub mod seal;

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::access::{AccessHelp, FeatureScopes};
+use crate::server::storage::database_url::DatabaseUrl;
 
 /// A secret that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,7 +80,7 @@ pub struct Config {
     /// `ApplicationConfig.AccessHelp`: shown with every "why" line.
     pub access_help: Option<AccessHelp>,
     pub listen: SocketAddr,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub database_max_connections: u32,
     pub session_key: Option<Secret>,
     /// How long a call to the IdP may take (token exchange, discovery, JWKS).

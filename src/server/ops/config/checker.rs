@@ -15,8 +15,9 @@ use super::file::{
     IssuesScopes, ServerSection,
 };
 use super::hints::explain;
-use super::network::{is_loopback, is_secure_or_loopback};
 use crate::access::{AccessHelp, FeatureScopes};
+use crate::server::storage::database_url::DatabaseUrl;
+use crate::server::support::network::{is_loopback, is_secure_or_loopback};
 
 impl Config {
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
@@ -472,25 +473,11 @@ impl Checker<'_> {
         configured: Option<String>,
         overrides: &Overrides,
         data_dir: &Path,
-    ) -> Result<String, ConfigError> {
-        let database_url = match overrides.database_url.clone().or(configured) {
-            Some(url)
-                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
-            {
-                url
-            }
-            Some(url) => {
-                return Err(self.fail(
-                    "Server.DatabaseUrl",
-                    format!(
-                        "expected sqlite://FILE or postgres://…, got `{}`",
-                        url.split('@').next_back().unwrap_or_default()
-                    ),
-                ));
-            }
-            None => format!("sqlite://{}?mode=rwc", data_dir.join("issues.db").display()),
-        };
-        Ok(database_url)
+    ) -> Result<DatabaseUrl, ConfigError> {
+        match overrides.database_url.clone().or(configured) {
+            Some(url) => DatabaseUrl::parse(&url).map_err(|problem| self.fail("Server.DatabaseUrl", problem)),
+            None => Ok(DatabaseUrl::sqlite_in(data_dir)),
+        }
     }
 
     /// `Server.MetricsListen`: where `/metrics` is served, if anywhere.

@@ -4,18 +4,15 @@
 //!
 //! Start at `checker.rs`: `Config::load` reads the file into the serde structs that mirror it
 //! (`file.rs`), words the reader's errors for admins (`hints.rs`), and checks it one section at a
-//! time into the `Config` the app runs with (`checked.rs`). `network.rs` says what counts as this
-//! machine and which provider URLs are safe. The rest of the app names everything through the
+//! time into the `Config` the app runs with (`checked.rs`). The rest of the app names everything through the
 //! re-exports below (`crate::server::ops::config::X`).
 
 mod checked;
 mod checker;
 mod file;
 mod hints;
-mod network;
 #[cfg(test)]
 mod tests;
 
 pub use checked::{Config, ConnectionLimits, DevIdpConfig, LogFormat, Overrides, Secret, TokenValidation};
 pub use file::ConfigError;
-pub use network::{is_loopback, is_loopback_host, is_secure_or_loopback};
