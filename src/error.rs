@@ -62,16 +62,12 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let error = match value {
-            // Arguments that do not decode are the caller's fault: 400, not 500.
+        match value {
+            // Arguments that do not decode are the caller's fault: 400, not 500 (the status
+            // follows the error: `server::http::status::of_call`).
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => Self::BadRequest(message),
             ServerFnErrorErr::UnsupportedRequestMethod(message) => Self::BadRequest(message),
             other => Self::Transport(other.to_string()),
-        };
-        #[cfg(feature = "ssr")]
-        if let Self::BadRequest(_) = &error {
-            crate::server::http::status::of_call(error.status());
         }
-        error
     }
 }

@@ -31,7 +31,7 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::http::{auth_routes, metrics_endpoint, rest, security, serve};
+use crate::server::http::{auth_routes, metrics_endpoint, rest, security, serve, status};
 use crate::server::ops::config::{Config, Overrides};
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::{metrics, telemetry};
@@ -376,24 +376,13 @@ fn page_shell(options: LeptosOptions, form_action: Option<String>) -> impl lepto
 async fn server_fn_handler(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     // The session goes in as context: cheaper than extracting it from cloned request parts.
     let session = request.extensions().get::<tower_sessions::Session>().cloned();
-    // A plain form post (no WASM) is answered with a redirect back to its page, an error in the
-    // address (leptos_axum): its status stays the redirect's.
-    let headers = request.headers();
-    let plain_form = headers.contains_key(header::REFERER)
-        && headers
-            .get(header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
     let context = move || {
         provide_context(state.clone());
-        if !plain_form {
-            provide_context(crate::server::http::status::AnsweringCall);
-        }
         if let Some(session) = session.clone() {
             provide_context(session);
         }
     };
-    handle_server_fns_with_context(context, request).await
+    status::of_call(handle_server_fns_with_context(context, request).await.into_response()).await
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

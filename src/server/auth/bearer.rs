@@ -4,7 +4,6 @@
 //! cached until they expire so repeated requests skip the signature work; a cached verification
 //! is dropped when the key that made it leaves the IdP's JWKS.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +18,7 @@ use crate::server::auth::oidc::Oidc;
 use crate::server::auth::token::{ScopeClaim, TokenError};
 use crate::server::ops::config::TokenValidation;
 use crate::server::ops::live::LiveConfig;
+use crate::server::support::bounded_map::{BoundedMap, Replacement};
 
 /// Longer than any real access token; anything bigger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -55,7 +55,9 @@ pub struct TokenVerifier {
     jwks: Arc<JwksCache>,
     oidc: Arc<Oidc>,
     introspector: Introspector,
-    cache: Mutex<HashMap<[u8; 32], Verified>>,
+    /// When full, the unexpired verifications stay; every insert makes room, even one that
+    /// replaces a verification that went stale.
+    cache: Mutex<BoundedMap<[u8; 32], Verified>>,
 }
 
 impl TokenVerifier {
@@ -67,7 +69,7 @@ impl TokenVerifier {
             live,
             jwks,
             oidc,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(BoundedMap::new(CACHE_CAPACITY, Replacement::MakesRoom)),
         }
     }
 
@@ -110,19 +112,13 @@ impl TokenVerifier {
             }
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, verified| verified.until > now);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
-        }
         let verified = Verified {
             viewer: viewer.clone(),
             until,
             keys_generation,
             config_generation,
         };
-        cache.insert(key, verified);
+        cache.insert(key, verified, |_, cached| cached.until > now);
         Ok(viewer)
     }
 

@@ -5,7 +5,6 @@
 //! remembered briefly and each client address may cost only so many provider calls, so a
 //! stream of garbage tokens cannot make the app spend one provider call each.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +14,7 @@ use serde::Deserialize;
 use crate::access::Viewer;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::token::{ScopeClaim, TokenError};
+use crate::server::support::bounded_map::{BoundedMap, Replacement};
 
 /// An accepted answer is trusted this long, so a revocation takes effect soon.
 pub const ACCEPTED_SECONDS: i64 = 30;
@@ -50,9 +50,11 @@ pub struct Introspector {
     issuer: String,
     oidc: Arc<Oidc>,
     /// Refusals: the reason, until when, and the configuration generation they were made under.
-    refused: Mutex<HashMap<[u8; 32], (String, i64, u64)>>,
-    /// Per client address: the window's start and the calls made in it.
-    spent: Mutex<HashMap<IpAddr, (i64, u32)>>,
+    /// When full, the unexpired refusals stay; every insert makes room, even one that replaces.
+    refused: Mutex<BoundedMap<[u8; 32], (String, i64, u64)>>,
+    /// Per client address: the window's start and the calls made in it. When full, a new
+    /// address keeps the addresses whose window is still open; a tracked address costs no room.
+    spent: Mutex<BoundedMap<IpAddr, (i64, u32)>>,
     calls: AtomicU64,
 }
 
@@ -61,8 +63,8 @@ impl Introspector {
         Self {
             issuer,
             oidc,
-            refused: Mutex::default(),
-            spent: Mutex::default(),
+            refused: Mutex::new(BoundedMap::new(MAX_TRACKED, Replacement::MakesRoom)),
+            spent: Mutex::new(BoundedMap::new(MAX_TRACKED, Replacement::Free)),
             calls: AtomicU64::new(0),
         }
     }
@@ -153,13 +155,8 @@ impl Introspector {
 
     fn remember_refusal(&self, key: [u8; 32], reason: &str, now: i64, config_generation: u64) {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
-        if refused.len() >= MAX_TRACKED {
-            refused.retain(|_, (_, until, _)| *until > now);
-            if refused.len() >= MAX_TRACKED {
-                refused.clear();
-            }
-        }
-        refused.insert(key, (reason.to_string(), now + REFUSED_SECONDS, config_generation));
+        let refusal = (reason.to_string(), now + REFUSED_SECONDS, config_generation);
+        refused.insert(key, refusal, |_, (_, until, _)| *until > now);
     }
 
     /// Counts one provider call against `client`'s window, or refuses when it is spent. IPv6
@@ -170,13 +167,8 @@ impl Introspector {
             v4 => v4,
         };
         let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
-        if spent.len() >= MAX_TRACKED && !spent.contains_key(&client) {
-            spent.retain(|_, (start, _)| now - *start < WINDOW_SECONDS);
-            if spent.len() >= MAX_TRACKED {
-                spent.clear();
-            }
-        }
-        let (start, calls) = spent.entry(client).or_insert((now, 0));
+        let (start, calls) =
+            spent.get_or_insert_with(client, || (now, 0), |_, (start, _)| now - *start < WINDOW_SECONDS);
         if now - *start >= WINDOW_SECONDS {
             (*start, *calls) = (now, 0);
         }

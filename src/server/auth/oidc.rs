@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::provider_client::{BoundedClient, CallError, client_secret_basic, read_limited};
-use crate::server::ops::config::is_secure_or_loopback;
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::metrics::{self, timed};
 use crate::server::storage::sign_ins::Tokens;
+use crate::server::support::network::is_secure_or_loopback;
 
 /// Discovery is retried at most this often while the IdP is unreachable.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(2);
@@ -205,6 +205,8 @@ impl Oidc {
 
     async fn discover(&self) -> Result<Discovered, OidcError> {
         let issuer = IssuerUrl::new(self.issuer.clone()).map_err(|e| OidcError::Unavailable(e.to_string()))?;
+        // Fetched here, not with openidconnect's `discover_async`: that also fetches the advertised
+        // `jwks_uri` itself, while our keys may come from `JwksUrl` and are kept by the JwksCache.
         // `{issuer}/.well-known/openid-configuration`: with Asgardeo's issuer this is
         // `{org}/oauth2/token/.well-known/openid-configuration`, exactly where it serves it.
         let url = issuer
@@ -480,6 +482,8 @@ impl Oidc {
             return;
         };
         let started = Instant::now();
+        // Not openidconnect's `revoke_token`: it refuses any endpoint that is not https, and
+        // discovery allows plain http on loopback (the dev IdP) and with AllowInsecureProvider.
         let response = self
             .client_authenticated_post(
                 &endpoint,
@@ -535,6 +539,8 @@ impl Oidc {
             .introspection_endpoint
             .clone()
             .ok_or_else(|| OidcError::Unavailable("the identity provider has no introspection endpoint".into()))?;
+        // Not openidconnect's `introspect`: introspection.rs judges the raw answer, parsing `scope`
+        // as JWT access tokens' (a string or a list); openidconnect's answer takes only a string.
         let response = self
             .client_authenticated_post(&endpoint, &[("token", token), ("token_type_hint", "access_token")])
             .await

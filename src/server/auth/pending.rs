@@ -5,7 +5,6 @@
 //! redeemed (single use in this process), filled by callbacks, bounded (about 5 MB), and
 //! forgotten when they expire; across instances the provider's single-use code does the same.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -14,6 +13,7 @@ use tower_sessions::cookie::{Cookie, SameSite};
 
 use crate::server::auth::oidc::PendingSecrets;
 use crate::server::auth::sign_in_error::SignInError;
+use crate::server::support::bounded_map::{BoundedMap, Replacement};
 use crate::server::support::seal::Sealer;
 
 /// A sign-in not finished within this time is refused at the callback.
@@ -39,8 +39,9 @@ pub struct PendingSignIns {
     sealer: Arc<Sealer>,
     cookie_name: &'static str,
     secure: bool,
-    /// Keyed hash of a redeemed state → when it would have expired anyway.
-    redeemed: Mutex<HashMap<[u8; 32], i64>>,
+    /// Keyed hash of a redeemed state → when it would have expired anyway. When full, the
+    /// unexpired states stay; every insert makes room, even a replay of a remembered state.
+    redeemed: Mutex<BoundedMap<[u8; 32], i64>>,
 }
 
 impl PendingSignIns {
@@ -53,7 +54,7 @@ impl PendingSignIns {
                 "issues_pending"
             },
             secure,
-            redeemed: Mutex::default(),
+            redeemed: Mutex::new(BoundedMap::new(REDEEMED_CAPACITY, Replacement::MakesRoom)),
         }
     }
 
@@ -109,16 +110,13 @@ impl PendingSignIns {
         }
         let key = self.sealer.keyed_hash(pending.secrets.state.as_bytes());
         let mut redeemed = self.redeemed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if redeemed.len() >= REDEEMED_CAPACITY {
-            redeemed.retain(|_, until| *until >= now);
-            if redeemed.len() >= REDEEMED_CAPACITY {
-                // A flood of callbacks: start over rather than refuse sign-ins. A replay that
-                // slips through then still meets the provider's single-use code.
-                tracing::warn!("redeemed sign-in states at capacity; forgotten");
-                redeemed.clear();
-            }
+        let inserted = redeemed.insert(key, expires_at, |_, until| *until >= now);
+        if inserted.cleared {
+            // A flood of callbacks: start over rather than refuse sign-ins. A replay that
+            // slips through then still meets the provider's single-use code.
+            tracing::warn!("redeemed sign-in states at capacity; forgotten");
         }
-        if redeemed.insert(key, expires_at).is_some() {
+        if inserted.previous.is_some() {
             return Err(SignInError::NoPendingSignIn);
         }
         Ok(pending)

@@ -22,20 +22,14 @@ use crate::server::support::clock;
 use crate::server::tracker::{self, Caller, TrackerError};
 use axum::http::request::Parts;
 
-/// Sets the HTTP status for the error when answering a server-function call.
-fn fail(error: AppError) -> AppError {
-    crate::server::http::status::of_call(error.status());
-    error
-}
-
 async fn context() -> Result<(AppState, Session), AppError> {
-    let state = use_context::<AppState>().ok_or_else(|| fail(AppError::Internal))?;
+    let state = use_context::<AppState>().ok_or_else(|| AppError::Internal)?;
     // Provided by the server-function handler; while rendering a page, read from the request.
     let session = match use_context::<Session>() {
         Some(session) => session,
         None => leptos_axum::extract::<Session>().await.map_err(|error| {
             tracing::error!(%error, "no session layer");
-            fail(AppError::Internal)
+            AppError::Internal
         })?,
     };
     Ok((state, session))
@@ -44,7 +38,7 @@ async fn context() -> Result<(AppState, Session), AppError> {
 /// The caller, if they may do `permission`; 401 / 403 otherwise.
 async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
-    let viewer = state.sessions.viewer(&session, clock::now()).await.map_err(fail)?;
+    let viewer = state.sessions.viewer(&session, clock::now()).await?;
     let decision = access::require(viewer.as_ref(), &state.config.load().features, permission);
     metrics::authorization(permission, decision.is_ok(), "server_function");
     match decision {
@@ -54,7 +48,7 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
         }
         Err(refusal) => {
             let Some(why) = refusal.why(viewer.as_ref()) else {
-                return Err(fail(AppError::Unauthenticated));
+                return Err(AppError::Unauthenticated);
             };
             tracing::info!(sub = %viewer.as_ref().map(|v| v.sub.as_str()).unwrap_or_default(), permission = why.permission.name(), "refused: missing scope");
             state
@@ -74,7 +68,7 @@ async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppErro
                 Some(help) => format!("{} {}", why.line(), help.sentence()),
                 None => why.line(),
             };
-            Err(fail(AppError::Forbidden(line)))
+            Err(AppError::Forbidden(line))
         }
     }
 }
@@ -107,23 +101,23 @@ pub async fn session_info() -> Result<SessionView, AppError> {
                 ..SessionView::default()
             })
         }
-        Err(error) => Err(fail(error)),
+        Err(error) => Err(error),
     }
 }
 
 /// The signed-in user's session, or 401.
 async fn signed_in() -> Result<(AppState, Session, Current), AppError> {
     let (state, session) = context().await?;
-    match state.sessions.signed_in(&session, clock::now()).await.map_err(fail)? {
+    match state.sessions.signed_in(&session, clock::now()).await? {
         Some(current) => Ok((state, session, current)),
-        None => Err(fail(AppError::Unauthenticated)),
+        None => Err(AppError::Unauthenticated),
     }
 }
 
 pub async fn my_profile() -> Result<Profile, AppError> {
     let (state, _, current) = signed_in().await?;
     let now = clock::now();
-    let all = state.sessions.of_subject(&current.row.sub, now).await.map_err(fail)?;
+    let all = state.sessions.of_subject(&current.row.sub, now).await?;
     Ok(profile::profile(&state.sessions, &current, &all, now))
 }
 
@@ -131,14 +125,14 @@ pub async fn check_session(renew: bool) -> Result<Option<SessionDeadlines>, AppE
     let (state, session) = context().await?;
     let now = clock::now();
     if !renew {
-        return state.sessions.peek_deadlines(&session, now).await.map_err(fail);
+        return state.sessions.peek_deadlines(&session, now).await;
     }
     match state.sessions.stay(&session, now).await {
         Err(AppError::SessionEnded) => {
             state.sessions.acknowledge_ended(&session).await;
             Ok(None)
         }
-        other => other.map_err(fail),
+        other => other,
     }
 }
 
@@ -148,13 +142,8 @@ pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
         return sign_out().await;
     }
     let viewer = current.row.viewer();
-    if !state
-        .sessions
-        .end_other(&viewer.sub, &handle, clock::now())
-        .await
-        .map_err(fail)?
-    {
-        return Err(fail(AppError::BadRequest("no such session of yours".into())));
+    if !state.sessions.end_other(&viewer.sub, &handle, clock::now()).await? {
+        return Err(AppError::BadRequest("no such session of yours".into()));
     }
     state
         .audit
@@ -177,7 +166,7 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
         .sessions
         .end_everywhere(&session, &viewer.sub)
         .await
-        .map_err(|error| fail(sign_in_failure(error)))?;
+        .map_err(sign_in_failure)?;
     state
         .audit
         .record(audit::Event {
@@ -210,13 +199,13 @@ pub async fn list_issues(
         Some(OPEN),
         &viewer.sub,
     )
-    .map_err(|problem| fail(AppError::BadRequest(problem)))?;
+    .map_err(|problem| AppError::BadRequest(problem))?;
     state
         .issues
         .list(&filter, before, PAGE_SIZE)
         .await
         .map(|cached| cached.shared())
-        .map_err(|e| fail(database_error(e)))
+        .map_err(|e| database_error(e))
 }
 
 pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
@@ -239,24 +228,24 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         people
     );
     let issue = issue
-        .map_err(|e| fail(database_error(e)))?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+        .map_err(|e| database_error(e))?
+        .ok_or_else(|| AppError::NotFound)?;
     Ok(IssueDetail {
         issue,
-        comments: comments.map_err(|e| fail(database_error(e)))?,
-        people: people.map_err(|e| fail(database_error(e)))?,
+        comments: comments.map_err(|e| database_error(e))?,
+        people: people.map_err(|e| database_error(e))?,
     })
 }
 
 pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
-    let exists = state.issues.get(issue).await.map_err(|e| fail(database_error(e)))?;
-    exists.ok_or_else(|| fail(AppError::NotFound))?;
+    let exists = state.issues.get(issue).await.map_err(|e| database_error(e))?;
+    exists.ok_or_else(|| AppError::NotFound)?;
     state
         .issues
         .comments(issue, after, COMMENT_PAGE_SIZE)
         .await
-        .map_err(|e| fail(database_error(e)))
+        .map_err(|e| database_error(e))
 }
 
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
@@ -281,7 +270,7 @@ pub async fn change_issue(id: i64, version: i64, change: IssueChange) -> Result<
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
     let needed = access::needed_for(&change);
     if needed.is_empty() {
-        return Err(fail(AppError::BadRequest("nothing to change".into())));
+        return Err(AppError::BadRequest("nothing to change".into()));
     }
     for permission in needed {
         authorize(permission).await?;
@@ -312,12 +301,12 @@ fn caller<'a>(viewer: &'a Viewer, request_id: &'a Option<String>) -> Caller<'a> 
 }
 
 fn tracker_failure(error: TrackerError) -> AppError {
-    fail(match error {
+    match error {
         TrackerError::NotFound => AppError::NotFound,
         TrackerError::Stale(current) => AppError::Stale(current),
         TrackerError::Invalid(fields) => AppError::Invalid(fields),
         TrackerError::Database(error) => database_error(error),
-    })
+    }
 }
 
 pub async fn list_audit(
@@ -330,7 +319,7 @@ pub async fn list_audit(
         .as_deref()
         .is_some_and(|outcome| outcome != "ok" && outcome != "refused")
     {
-        return Err(fail(AppError::BadRequest("the outcome is `ok` or `refused`".into())));
+        return Err(AppError::BadRequest("the outcome is `ok` or `refused`".into()));
     }
     let filter = audit::Filter {
         who: who.filter(|who| !who.trim().is_empty()),
@@ -340,7 +329,7 @@ pub async fn list_audit(
         .audit
         .page(&filter, before, audit::AUDIT_PAGE_SIZE)
         .await
-        .map_err(|e| fail(database_error(e)))
+        .map_err(|e| database_error(e))
 }
 
 /// `leptos_axum::redirect`: a plain form gets a redirect; the hydrated app gets a header it
@@ -350,7 +339,7 @@ pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Resul
         None => None,
         Some("none") => Some(Prompt::None),
         Some("login") => Some(Prompt::Login),
-        Some(_) => return Err(fail(AppError::BadRequest("the prompt is `none` or `login`".into()))),
+        Some(_) => return Err(AppError::BadRequest("the prompt is `none` or `login`".into())),
     };
     let (state, session) = context().await?;
     match sign_in::begin(&state.sessions, &session, return_to.as_deref(), prompt, clock::now()).await {
@@ -361,11 +350,11 @@ pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Resul
         }) => {
             // Without the cookie the callback could not finish: refuse rather than send the
             // browser to the provider.
-            let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(|| fail(AppError::Internal))?;
+            let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(|| AppError::Internal)?;
             response.append_header(axum::http::header::SET_COOKIE, pending_cookie);
             leptos_axum::redirect(&authorize_url);
         }
-        Err(error) => return Err(fail(sign_in_failure(error))),
+        Err(error) => return Err(sign_in_failure(error)),
     }
     Ok(())
 }
@@ -375,7 +364,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     let who = state.sessions.signed_in_as(&session).await;
     let next = sign_in::sign_out(&state.sessions, &session)
         .await
-        .map_err(|error| fail(sign_in_failure(error)))?;
+        .map_err(sign_in_failure)?;
     state
         .audit
         .record_sign_out(who.as_ref(), call_request_id().as_deref())

@@ -7,19 +7,22 @@
 //! [`LocalCache::fill`] with what they read only if no write happened meanwhile, so a read that
 //! raced a write never stores what the write replaced.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::RwLock;
 
+use crate::server::support::bounded_map::{BoundedMap, Replacement};
+
 pub struct LocalCache<K, V> {
     inner: RwLock<Inner<K, V>>,
-    capacity: usize,
 }
 
 struct Inner<K, V> {
     /// Incremented by every write.
     generation: u64,
-    entries: HashMap<K, V>,
+    /// When full, the `keep` given to [`LocalCache::fill`] or [`LocalCache::put`] decides which
+    /// entries stay (e.g. the unexpired ones); if that frees nothing, the copy starts over rather
+    /// than grow: the database has it all. Replacing a cached key never makes room.
+    entries: BoundedMap<K, V>,
 }
 
 /// Taken before a database read; see [`LocalCache::fill`].
@@ -31,9 +34,8 @@ impl<K: Eq + Hash, V: Clone> LocalCache<K, V> {
         Self {
             inner: RwLock::new(Inner {
                 generation: 0,
-                entries: HashMap::new(),
+                entries: BoundedMap::new(capacity, Replacement::Free),
             }),
-            capacity,
         }
     }
 
@@ -57,7 +59,7 @@ impl<K: Eq + Hash, V: Clone> LocalCache<K, V> {
     pub fn fill(&self, before: Generation, key: K, value: V, keep: impl Fn(&V) -> bool) {
         let mut inner = self.write();
         if inner.generation == before.0 {
-            self.insert(&mut inner, key, value, keep);
+            inner.entries.insert(key, value, |_, v| keep(v));
         }
     }
 
@@ -65,19 +67,7 @@ impl<K: Eq + Hash, V: Clone> LocalCache<K, V> {
     pub fn put(&self, key: K, value: V, keep: impl Fn(&V) -> bool) {
         let mut inner = self.write();
         inner.generation += 1;
-        self.insert(&mut inner, key, value, keep);
-    }
-
-    /// When full, `keep` decides which entries stay (e.g. the unexpired ones); if that frees
-    /// nothing, the copy starts over rather than grow: the database has it all.
-    fn insert(&self, inner: &mut Inner<K, V>, key: K, value: V, keep: impl Fn(&V) -> bool) {
-        if inner.entries.len() >= self.capacity && !inner.entries.contains_key(&key) {
-            inner.entries.retain(|_, v| keep(v));
-            if inner.entries.len() >= self.capacity {
-                inner.entries.clear();
-            }
-        }
-        inner.entries.insert(key, value);
+        inner.entries.insert(key, value, |_, v| keep(v));
     }
 
     /// Forgets what was just deleted or changed in the database.

@@ -1,6 +1,8 @@
 //! Small mechanisms the other layers share and that know nothing of the app: the clock,
-//! randomness, sealing secrets, private files, work that must finish once started.
+//! randomness, sealing secrets, private files, work that must finish once started, maps kept
+//! within a size bound.
 
+pub mod bounded_map;
 pub mod clock;
 pub mod detach;
 pub mod files;
