@@ -3,6 +3,8 @@
 //! Shared by the server and the browser: `access` (the one scope decision), `model`, `error`,
 //! `api` (server functions) and `ui` (the Leptos pages). `server` is server-only.
 
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
 pub mod access;
 pub mod api;
 pub mod error;

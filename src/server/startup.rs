@@ -45,6 +45,7 @@ use crate::server::storage::sign_ins::SignIns;
 use crate::server::support::clock;
 use crate::server::support::random::RandomUnavailable;
 use crate::server::support::seal::Sealer;
+use crate::server::tracker::Tracker;
 use crate::ui::app::{App, shell};
 
 #[derive(Debug, thiserror::Error)]
@@ -165,11 +166,17 @@ impl Application {
             session_lifetimes,
             secure_cookies,
         );
+        let (issues, people, audit) = (
+            Issues::new(db.clone()),
+            People::new(db.clone()),
+            AuditTrail::new(db.clone()),
+        );
         let state = AppState::new(Shared {
             config: live.clone(),
-            issues: Issues::new(db.clone()),
-            people: People::new(db.clone()),
-            audit: AuditTrail::new(db.clone()),
+            tracker: Tracker::new(issues.clone(), people.clone(), audit.clone()),
+            issues,
+            people,
+            audit,
             db,
             sessions,
             oidc,

@@ -14,6 +14,7 @@ use crate::server::storage::audit::AuditTrail;
 use crate::server::storage::db::Db;
 use crate::server::storage::issues::Issues;
 use crate::server::storage::people::People;
+use crate::server::tracker::Tracker;
 
 /// Cloned for every request (axum state, Leptos context): one reference count, not one per
 /// field (those counters, shared by every core, showed up in profiles).
@@ -44,6 +45,8 @@ pub struct Shared {
     pub issues: Issues,
     pub people: People,
     pub audit: AuditTrail,
+    /// What both front doors call once a caller is allowed.
+    pub tracker: Tracker,
     pub leptos_options: LeptosOptions,
 }
 

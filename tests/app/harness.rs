@@ -484,22 +484,21 @@ pub async fn sign_in_rows(app: &TestApp) -> Vec<issues_app::server::storage::sig
     .unwrap())
 }
 
-/// The session store's table, on whichever backend the app uses.
-fn sessions_table(app: &TestApp) -> &'static str {
-    match &app.state.db {
-        issues_app::server::storage::db::Db::Sqlite(_) => "tower_sessions",
-        issues_app::server::storage::db::Db::Postgres(_) => "tower_sessions.session",
-    }
+/// The session store's table: the app's own, named the same on either backend.
+fn sessions_table(_app: &TestApp) -> &'static str {
+    "sessions"
 }
 
-/// The idle deadline of every stored session record.
+/// The idle deadline of every stored session record (stored in unix seconds).
 pub async fn session_deadlines(app: &TestApp) -> Vec<time::OffsetDateTime> {
     let query = format!("SELECT expiry_date FROM {}", sessions_table(app));
-    let rows: Vec<(time::OffsetDateTime,)> = issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(&query)
+    let rows: Vec<(i64,)> = issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(&query)
         .fetch_all(pool)
         .await
         .unwrap());
-    rows.into_iter().map(|(deadline,)| deadline).collect()
+    rows.into_iter()
+        .map(|(deadline,)| time::OffsetDateTime::from_unix_timestamp(deadline).unwrap())
+        .collect()
 }
 
 /// The stored data of every session record, as the store wrote it.

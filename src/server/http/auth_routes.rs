@@ -14,9 +14,10 @@ use tower_sessions::Session;
 
 use crate::server::auth::logout_token;
 use crate::server::auth::sign_in::{self, Begun, CallbackQuery, SignInError};
+use crate::server::http::error_body::ErrorBody;
 use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
-use crate::server::storage::audit;
+use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::logout_tokens_seen;
 use crate::server::support::clock;
 
@@ -87,13 +88,12 @@ async fn callback(
         state
             .audit
             .record(audit::Event {
-                event: "sign_in",
                 refused: completed.is_err(),
                 actor: who.as_ref(),
-                via: Some("browser"),
+                via: Some(Door::Browser),
                 detail: completed.as_ref().err().map(|error| error.reason().to_string()),
                 request_id: request_id_of(&cookies),
-                ..Default::default()
+                ..audit::Event::new(EventKind::SignIn)
             })
             .await;
     }
@@ -114,7 +114,7 @@ async fn backchannel_logout(State(state): State<AppState>, body: String) -> Resp
         (
             StatusCode::BAD_REQUEST,
             [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(serde_json::json!({"error": "invalid_request", "error_description": description})),
+            ErrorBody::new("invalid_request", description),
         )
             .into_response()
     };

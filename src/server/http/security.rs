@@ -11,6 +11,8 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::server::http::error_body::error_response;
+
 /// Request bodies larger than this are refused with 413 (`RequestBodyLimitLayer` in start-up,
 /// and the form check below, which buffers the body).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -31,7 +33,7 @@ fn exempt(path: &str) -> bool {
 pub async fn browser_requests(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
     if let Some(reason) = refused_origin(&origin, &request) {
         tracing::warn!(path = %request.uri().path(), reason, "state-changing request refused");
-        return refusal(StatusCode::FORBIDDEN, "forbidden", reason);
+        return error_response(StatusCode::FORBIDDEN, "forbidden", reason);
     }
     match utf8_form(request).await {
         Ok(request) => next.run(request).await,
@@ -88,21 +90,13 @@ async fn utf8_form(request: Request) -> Result<Request, Response> {
             std::str::from_utf8(&decoded).is_ok()
         });
     if !valid {
-        return Err(refusal(
+        return Err(error_response(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "the form is not valid UTF-8",
         ));
     }
     Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
-}
-
-fn refusal(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        axum::Json(serde_json::json!({"error": error, "error_description": description})),
-    )
-        .into_response()
 }
 
 /// Sets the Content-Security-Policy of the page being rendered: scripts only from this origin or

@@ -13,17 +13,17 @@ use crate::model::{
 use crate::server::auth::profile;
 use crate::server::auth::session::Current;
 use crate::server::auth::sign_in::{self, Begun, Prompt, SignInError};
-use crate::server::ops::metrics;
+use crate::server::http::authorize::{Call, Refused};
 use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
-use crate::server::storage::audit;
+use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::db::database_error;
 use crate::server::support::clock;
-use crate::server::tracker::{self, Caller, TrackerError};
+use crate::server::tracker::{Caller, TrackerError};
 use axum::http::request::Parts;
 
 async fn context() -> Result<(AppState, Session), AppError> {
-    let state = use_context::<AppState>().ok_or_else(|| AppError::Internal)?;
+    let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     // Provided by the server-function handler; while rendering a page, read from the request.
     let session = match use_context::<Session>() {
         Some(session) => session,
@@ -39,37 +39,22 @@ async fn context() -> Result<(AppState, Session), AppError> {
 async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
-    let decision = access::require(viewer.as_ref(), &state.config.load().features, permission);
-    metrics::authorization(permission, decision.is_ok(), "server_function");
-    match decision {
+    let call = Call {
+        viewer: viewer.as_ref(),
+        door: Door::ServerFunction,
+        request_id: &call_request_id,
+        audit: &state.audit,
+    };
+    match call.authorize(&state.config, permission).await {
         Ok(viewer) => {
             let viewer = viewer.clone();
             Ok((state, viewer))
         }
-        Err(refusal) => {
-            let Some(why) = refusal.why(viewer.as_ref()) else {
-                return Err(AppError::Unauthenticated);
-            };
-            tracing::info!(sub = %viewer.as_ref().map(|v| v.sub.as_str()).unwrap_or_default(), permission = why.permission.name(), "refused: missing scope");
-            state
-                .audit
-                .record(audit::Event {
-                    event: "authorization",
-                    refused: true,
-                    actor: viewer.as_ref(),
-                    permission: Some(why.permission),
-                    missing_scopes: why.missing.iter().map(String::as_str).collect(),
-                    via: Some("server_function"),
-                    request_id: call_request_id().as_deref(),
-                    ..Default::default()
-                })
-                .await;
-            let line = match &state.config.load().access_help {
-                Some(help) => format!("{} {}", why.line(), help.sentence()),
-                None => why.line(),
-            };
-            Err(AppError::Forbidden(line))
-        }
+        Err(Refused { why: None, .. }) => Err(AppError::Unauthenticated),
+        Err(Refused { why: Some(why), .. }) => Err(AppError::Forbidden(match &state.config.load().access_help {
+            Some(help) => format!("{} {}", why.line(), help.sentence()),
+            None => why.line(),
+        })),
     }
 }
 
@@ -148,11 +133,10 @@ pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
     state
         .audit
         .record(audit::Event {
-            event: "sign_out_session",
             actor: Some(&viewer),
-            via: Some("browser"),
+            via: Some(Door::Browser),
             request_id: call_request_id().as_deref(),
-            ..Default::default()
+            ..audit::Event::new(EventKind::SignOutSession)
         })
         .await;
     leptos_axum::redirect("/profile");
@@ -170,12 +154,11 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     state
         .audit
         .record(audit::Event {
-            event: "sign_out_everywhere",
             actor: Some(&viewer),
-            via: Some("browser"),
+            via: Some(Door::Browser),
             detail: Some(format!("{} other sessions ended", others)),
             request_id: call_request_id().as_deref(),
-            ..Default::default()
+            ..audit::Event::new(EventKind::SignOutEverywhere)
         })
         .await;
     let next = state.sessions.oidc().end_session_url(id_token.as_deref()).await;
@@ -199,13 +182,13 @@ pub async fn list_issues(
         Some(OPEN),
         &viewer.sub,
     )
-    .map_err(|problem| AppError::BadRequest(problem))?;
+    .map_err(AppError::BadRequest)?;
     state
         .issues
         .list(&filter, before, PAGE_SIZE)
         .await
         .map(|cached| cached.shared())
-        .map_err(|e| database_error(e))
+        .map_err(database_error)
 }
 
 pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
@@ -227,31 +210,31 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         state.issues.comments(id, None, COMMENT_PAGE_SIZE),
         people
     );
-    let issue = issue
-        .map_err(|e| database_error(e))?
-        .ok_or_else(|| AppError::NotFound)?;
+    let issue = issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
     Ok(IssueDetail {
         issue,
-        comments: comments.map_err(|e| database_error(e))?,
-        people: people.map_err(|e| database_error(e))?,
+        comments: comments.map_err(database_error)?,
+        people: people.map_err(database_error)?,
     })
 }
 
 pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
-    let exists = state.issues.get(issue).await.map_err(|e| database_error(e))?;
-    exists.ok_or_else(|| AppError::NotFound)?;
+    let exists = state.issues.get(issue).await.map_err(database_error)?;
+    exists.ok_or(AppError::NotFound)?;
     state
         .issues
         .comments(issue, after, COMMENT_PAGE_SIZE)
         .await
-        .map_err(|e| database_error(e))
+        .map_err(database_error)
 }
 
 pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
     let (state, viewer) = authorize(Permission::CreateIssue).await?;
     let request_id = call_request_id();
-    tracker::create(&state, &caller(&viewer, &request_id), &title, &description)
+    state
+        .tracker
+        .create(&caller(&viewer, &request_id), &title, &description)
         .await
         .map_err(tracker_failure)
 }
@@ -259,7 +242,9 @@ pub async fn create_issue(title: String, description: String) -> Result<Issue, A
 pub async fn add_comment(issue: i64, body: String) -> Result<Comment, AppError> {
     let (state, viewer) = authorize(Permission::Comment).await?;
     let request_id = call_request_id();
-    tracker::comment(&state, &caller(&viewer, &request_id), issue, &body)
+    state
+        .tracker
+        .comment(&caller(&viewer, &request_id), issue, &body)
         .await
         .map_err(tracker_failure)
 }
@@ -276,7 +261,9 @@ pub async fn change_issue(id: i64, version: i64, change: IssueChange) -> Result<
         authorize(permission).await?;
     }
     let request_id = call_request_id();
-    tracker::change(&state, &caller(&viewer, &request_id), id, change, Some(version))
+    state
+        .tracker
+        .change(&caller(&viewer, &request_id), id, change, Some(version))
         .await
         .map_err(tracker_failure)
 }
@@ -285,7 +272,9 @@ pub async fn delete_issue(id: i64, version: i64) -> Result<(), AppError> {
     authorize(Permission::ViewIssues).await?;
     let (state, viewer) = authorize(Permission::DeleteIssue).await?;
     let request_id = call_request_id();
-    tracker::delete(&state, &caller(&viewer, &request_id), id, Some(version))
+    state
+        .tracker
+        .delete(&caller(&viewer, &request_id), id, Some(version))
         .await
         .map_err(tracker_failure)?;
     leptos_axum::redirect("/issues");
@@ -295,7 +284,7 @@ pub async fn delete_issue(id: i64, version: i64) -> Result<(), AppError> {
 fn caller<'a>(viewer: &'a Viewer, request_id: &'a Option<String>) -> Caller<'a> {
     Caller {
         viewer,
-        via: "server_function",
+        via: Door::ServerFunction,
         request_id: request_id.as_deref(),
     }
 }
@@ -329,7 +318,7 @@ pub async fn list_audit(
         .audit
         .page(&filter, before, audit::AUDIT_PAGE_SIZE)
         .await
-        .map_err(|e| database_error(e))
+        .map_err(database_error)
 }
 
 /// `leptos_axum::redirect`: a plain form gets a redirect; the hydrated app gets a header it
@@ -350,7 +339,7 @@ pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Resul
         }) => {
             // Without the cookie the callback could not finish: refuse rather than send the
             // browser to the provider.
-            let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(|| AppError::Internal)?;
+            let response = use_context::<leptos_axum::ResponseOptions>().ok_or(AppError::Internal)?;
             response.append_header(axum::http::header::SET_COOKIE, pending_cookie);
             leptos_axum::redirect(&authorize_url);
         }

@@ -15,6 +15,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
 
+use crate::server::http::error_body::ErrorBody;
+
 const TICK: Duration = Duration::from_secs(1);
 
 /// The requests of one connection: how many started and finished, and the signal that the one
@@ -75,10 +77,10 @@ impl Drop for Finished<'_> {
 
 fn over_time() -> Response {
     tracing::warn!("request answered 503: over the request time limit");
-    let body = serde_json::json!({
-        "error": "temporarily_unavailable",
-        "error_description": "the server took too long to answer; try again",
-    });
+    let body = ErrorBody::new(
+        "temporarily_unavailable",
+        "the server took too long to answer; try again",
+    );
     let headers = [(header::CACHE_CONTROL, "no-store"), (header::RETRY_AFTER, "1")];
-    (StatusCode::SERVICE_UNAVAILABLE, headers, axum::Json(body)).into_response()
+    (StatusCode::SERVICE_UNAVAILABLE, headers, body).into_response()
 }

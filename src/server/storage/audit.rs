@@ -15,17 +15,93 @@ use crate::server::support::clock;
 /// Events per page of the trail.
 pub const AUDIT_PAGE_SIZE: i64 = 50;
 
+/// The kinds of event the trail records (stored by `name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    SignIn,
+    SignOut,
+    SignOutSession,
+    SignOutEverywhere,
+    /// A call refused for a missing scope (allowed calls are counted in metrics, not audited).
+    Authorization,
+    IssueCreated,
+    IssueEdited,
+    IssueClosed,
+    IssueReopened,
+    IssueAssigned,
+    IssueDeleted,
+    CommentAdded,
+}
+
+impl EventKind {
+    /// The name stored in `audit_events.event` and shown to operators.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign_in",
+            Self::SignOut => "sign_out",
+            Self::SignOutSession => "sign_out_session",
+            Self::SignOutEverywhere => "sign_out_everywhere",
+            Self::Authorization => "authorization",
+            Self::IssueCreated => "issue_created",
+            Self::IssueEdited => "issue_edited",
+            Self::IssueClosed => "issue_closed",
+            Self::IssueReopened => "issue_reopened",
+            Self::IssueAssigned => "issue_assigned",
+            Self::IssueDeleted => "issue_deleted",
+            Self::CommentAdded => "comment_added",
+        }
+    }
+}
+
+/// The front door a call came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The browser's sign-in routes and plain forms.
+    Browser,
+    /// A Leptos server function (the browser's API).
+    ServerFunction,
+    /// The bearer-token REST API.
+    Rest,
+}
+
+impl Door {
+    /// The name stored in `audit_events.via` and used as the metrics label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Browser => "browser",
+            Self::ServerFunction => "server_function",
+            Self::Rest => "rest",
+        }
+    }
+}
+
 /// What happened, before it is stored.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Event<'a> {
-    pub event: &'static str,
+    pub event: EventKind,
     pub refused: bool,
     pub actor: Option<&'a Viewer>,
     pub permission: Option<Permission>,
     pub missing_scopes: Vec<&'a str>,
-    pub via: Option<&'static str>,
+    pub via: Option<Door>,
     pub detail: Option<String>,
     pub request_id: Option<&'a str>,
+}
+
+impl<'a> Event<'a> {
+    /// An event of `kind` with nothing else said yet.
+    pub fn new(event: EventKind) -> Self {
+        Self {
+            event,
+            refused: false,
+            actor: None,
+            permission: None,
+            missing_scopes: Vec::new(),
+            via: None,
+            detail: None,
+            request_id: None,
+        }
+    }
 }
 
 /// Which events to show.
@@ -62,31 +138,30 @@ impl AuditTrail {
         )
         .bind(clock::now())
         .bind(event.request_id)
-        .bind(event.event)
+        .bind(event.event.name())
         .bind(if event.refused { "refused" } else { "ok" })
         .bind(event.actor.map(|viewer| viewer.sub.as_str()))
         .bind(event.actor.map(|viewer| viewer.name.as_str()))
         .bind(event.actor.and_then(|viewer| viewer.client_id.as_deref()))
         .bind(event.permission.map(Permission::name))
         .bind(missing)
-        .bind(event.via)
+        .bind(event.via.map(Door::name))
         .bind(event.detail)
         .execute(pool)
         .await
         .map(drop));
         if let Err(error) = stored {
-            tracing::error!(%error, event = event.event, "could not record an audit event");
+            tracing::error!(%error, event = event.event.name(), "could not record an audit event");
         }
     }
 
     /// A sign-out by `who` (when the session still named someone).
     pub async fn record_sign_out(&self, who: Option<&Viewer>, request_id: Option<&str>) {
         self.record(Event {
-            event: "sign_out",
             actor: who,
-            via: Some("browser"),
+            via: Some(Door::Browser),
             request_id,
-            ..Default::default()
+            ..Event::new(EventKind::SignOut)
         })
         .await;
     }

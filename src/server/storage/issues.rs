@@ -340,16 +340,18 @@ async fn count(db: &Db) -> Result<i64, sqlx::Error> {
     .await)
 }
 
+/// Cloning shares the store (and its copy in memory).
+#[derive(Clone)]
 pub struct Issues {
     db: Db,
     /// The first page of each unfiltered status, `Some` exactly when this process is the
     /// database's only writer.
-    first_pages: Option<LocalCache<Option<&'static str>, CachedPage>>,
+    first_pages: Option<Arc<LocalCache<Option<&'static str>, CachedPage>>>,
 }
 
 impl Issues {
     pub fn new(db: Db) -> Self {
-        let first_pages = db.single_writer().then(|| LocalCache::new(3));
+        let first_pages = db.single_writer().then(|| Arc::new(LocalCache::new(3)));
         Self { db, first_pages }
     }
 

@@ -7,13 +7,14 @@ use std::net::{IpAddr, SocketAddr};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use serde_json::json;
+use serde::de::DeserializeOwned;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Permission, Refusal, Viewer, Why};
@@ -24,13 +25,14 @@ use crate::model::{
 };
 use crate::server::auth::bearer::MAX_TOKEN_BYTES;
 use crate::server::auth::token::TokenError;
-use crate::server::ops::metrics;
+use crate::server::http::authorize::{Call, Refused};
+use crate::server::http::error_body::ErrorBody;
 use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
-use crate::server::storage::audit;
+use crate::server::storage::audit::{self, Door};
 use crate::server::storage::db::database_error;
 use crate::server::support::clock::now;
-use crate::server::tracker::{self, Caller, TrackerError};
+use crate::server::tracker::{Caller, TrackerError};
 
 mod openapi;
 
@@ -64,6 +66,8 @@ pub enum ApiError {
     Invalid(FieldErrors),
     BadJson(String),
     UnsupportedMediaType,
+    /// The body could not be read (over the size limit: 413): axum's own answer.
+    Body(BytesRejection),
     /// Too many provider calls from this client address lately (seconds to wait).
     RateLimited(u64),
     Unavailable,
@@ -77,12 +81,12 @@ impl IntoResponse for ApiError {
             Self::MissingToken => (
                 StatusCode::UNAUTHORIZED,
                 Some(realm.to_string()),
-                json!({"error": "unauthorized", "error_description": "a bearer access token is required"}),
+                ErrorBody::new("unauthorized", "a bearer access token is required"),
             ),
             Self::InvalidRequest(message) => (
                 StatusCode::BAD_REQUEST,
                 Some(format!("{realm}, error=\"invalid_request\"")),
-                json!({"error": "invalid_request", "error_description": message}),
+                ErrorBody::new("invalid_request", message),
             ),
             Self::InvalidToken(message) => (
                 StatusCode::UNAUTHORIZED,
@@ -90,12 +94,12 @@ impl IntoResponse for ApiError {
                     "{realm}, error=\"invalid_token\", error_description=\"{}\"",
                     message.replace(['"', '\\'], "")
                 )),
-                json!({"error": "invalid_token", "error_description": message}),
+                ErrorBody::new("invalid_token", message),
             ),
             Self::InsufficientScope { why, required } if required.is_empty() => (
                 StatusCode::FORBIDDEN,
                 None,
-                json!({"error": "action_disabled", "error_description": why.line()}),
+                ErrorBody::new("action_disabled", why.line()),
             ),
             Self::InsufficientScope { why, required } => (
                 StatusCode::FORBIDDEN,
@@ -103,66 +107,63 @@ impl IntoResponse for ApiError {
                     "{realm}, error=\"insufficient_scope\", scope=\"{}\"",
                     required.join(" ")
                 )),
-                json!({
-                    "error": "insufficient_scope",
-                    "error_description": format!("the token does not allow you to {}", why.permission.describe()),
-                    "scope": required.join(" "),
-                    "missing": why.missing,
-                }),
+                ErrorBody::new(
+                    "insufficient_scope",
+                    format!("the token does not allow you to {}", why.permission.describe()),
+                )
+                .with("scope", required.join(" "))
+                .with("missing", why.missing),
             ),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 None,
-                json!({"error": "not_found", "error_description": "no such issue"}),
+                ErrorBody::new("not_found", "no such issue"),
             ),
             Self::PreconditionFailed(current) => {
-                let body = json!({
-                    "error": "stale",
-                    "error_description": "the issue changed since that version: nothing was changed; here it is now",
-                    "current": current,
-                });
-                return (StatusCode::PRECONDITION_FAILED, etag(&current), Json(body)).into_response();
+                let body = ErrorBody::new(
+                    "stale",
+                    "the issue changed since that version: nothing was changed; here it is now",
+                )
+                .with("current", &current);
+                return (StatusCode::PRECONDITION_FAILED, etag(&current), body).into_response();
             }
             Self::PreconditionRequired => (
                 StatusCode::PRECONDITION_REQUIRED,
                 None,
-                json!({"error": "precondition_required", "error_description": "send If-Match with the issue's ETag (or *)"}),
+                ErrorBody::new("precondition_required", "send If-Match with the issue's ETag (or *)"),
             ),
             Self::Invalid(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                json!({"error": "invalid_request_body", "error_description": "please correct the fields", "fields": fields}),
+                ErrorBody::new("invalid_request_body", "please correct the fields").with("fields", fields),
             ),
-            Self::BadJson(message) => (
-                StatusCode::BAD_REQUEST,
-                None,
-                json!({"error": "invalid_json", "error_description": message}),
-            ),
+            Self::BadJson(message) => (StatusCode::BAD_REQUEST, None, ErrorBody::new("invalid_json", message)),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 None,
-                json!({"error": "unsupported_media_type", "error_description": "send application/json"}),
+                ErrorBody::new("unsupported_media_type", "send application/json"),
             ),
+            Self::Body(rejection) => return rejection.into_response(),
             Self::RateLimited(seconds) => {
-                let body = json!({
-                    "error": "rate_limited",
-                    "error_description": format!("too many new tokens from this address; retry in {seconds} s"),
-                });
+                let body = ErrorBody::new(
+                    "rate_limited",
+                    format!("too many new tokens from this address; retry in {seconds} s"),
+                );
                 let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
-                return (StatusCode::TOO_MANY_REQUESTS, retry_after, Json(body)).into_response();
+                return (StatusCode::TOO_MANY_REQUESTS, retry_after, body).into_response();
             }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
-                json!({"error": "temporarily_unavailable", "error_description": "try again in a moment"}),
+                ErrorBody::new("temporarily_unavailable", "try again in a moment"),
             ),
             Self::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 None,
-                json!({"error": "server_error", "error_description": "something went wrong on our side"}),
+                ErrorBody::new("server_error", "something went wrong on our side"),
             ),
         };
-        let mut response = (status, Json(body)).into_response();
+        let mut response = (status, body).into_response();
         if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
@@ -253,37 +254,27 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 async fn authorize(caller: &Bearer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
-    let viewer = &caller.viewer;
-    let decision = access::require(Some(viewer), &state.config.load().features, permission);
-    metrics::authorization(permission, decision.is_ok(), "rest");
-    let refusal = match decision {
-        Ok(_) => return Ok(()),
-        Err(refusal) => refusal,
+    let call = Call {
+        viewer: Some(&caller.viewer),
+        door: Door::Rest,
+        request_id: &|| caller.request_id.clone(),
+        audit: &state.audit,
     };
-    let (Some(why), Refusal::Forbidden { required, .. }) = (refusal.why(Some(viewer)), refusal) else {
-        return Err(ApiError::MissingToken);
-    };
-    state
-        .audit
-        .record(audit::Event {
-            event: "authorization",
-            refused: true,
-            actor: Some(viewer),
-            permission: Some(why.permission),
-            missing_scopes: why.missing.iter().map(String::as_str).collect(),
-            via: Some("rest"),
-            request_id: caller.request_id.as_deref(),
-            ..Default::default()
-        })
-        .await;
-    Err(ApiError::InsufficientScope { why, required })
+    match call.authorize(&state.config, permission).await {
+        Ok(_) => Ok(()),
+        Err(Refused {
+            why: Some(why),
+            refusal: Refusal::Forbidden { required, .. },
+        }) => Err(ApiError::InsufficientScope { why, required }),
+        Err(_) => Err(ApiError::MissingToken),
+    }
 }
 
 impl Bearer {
     fn caller(&self) -> Caller<'_> {
         Caller {
             viewer: &self.viewer,
-            via: "rest",
+            via: Door::Rest,
             request_id: self.request_id.as_deref(),
         }
     }
@@ -330,32 +321,108 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .ok_or_else(|| ApiError::InvalidRequest("If-Match is one ETag from this API (\"3\"), or *".into()))
 }
 
-/// The body as JSON of type `T`: 415 for another media type, 400 for bad JSON, 422 for JSON of
-/// the wrong shape.
-fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
-    let is_json = headers
+/// A JSON request body through axum's `Json`, its rejections turned into the API's errors. The body
+/// is read when extracted: one that cannot be (over the size limit) is refused then, 413. It is
+/// judged only by `into_inner`, which handlers call after authorization: a caller without the
+/// scope learns nothing about validation.
+struct ApiJson<T>(Result<T, ApiError>);
+
+impl<T> ApiJson<T> {
+    /// The body as a `T`: 415 for another media type than `application/json`, 400 for bad JSON,
+    /// 422 for JSON of the wrong shape.
+    fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_json = is_json(request.headers());
+        let body = Bytes::from_request(request, state).await.map_err(ApiError::Body)?;
+        if !declared_json {
+            return Ok(Self(Err(ApiError::UnsupportedMediaType)));
+        }
+        let parsed = Json::<T>::from_bytes(&body).map_err(ApiError::from);
+        Ok(Self(parsed.map(|Json(value)| value)))
+    }
+}
+
+/// `Content-Type: application/json`, parameters (`; charset=utf-8`) aside. (axum's `Json` would
+/// also take `application/*+json`; this API never has.)
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        use serde_json::error::Category;
-        match e.classify() {
-            Category::Data => ApiError::Invalid(FieldErrors {
-                title: Some(format!("{e}")),
-                ..FieldErrors::default()
-            }),
-            _ => ApiError::BadJson(format!("the body is not valid JSON: {e}")),
-        }
-    })
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn parse_query<T: serde::de::DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(query.unwrap_or_default())
-        .map_err(|e| ApiError::InvalidRequest(format!("bad query: {e}")))
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::JsonDataError(error) => Self::Invalid(FieldErrors {
+                title: Some(serde_message(&error)),
+                ..FieldErrors::default()
+            }),
+            JsonRejection::JsonSyntaxError(error) => {
+                Self::BadJson(format!("the body is not valid JSON: {}", serde_message(&error)))
+            }
+            JsonRejection::BytesRejection(rejection) => Self::Body(rejection),
+            other => Self::BadJson(other.body_text()),
+        }
+    }
+}
+
+/// Query parameters through axum's `Query`; a rejection is the API's 400. Handlers take it as
+/// `Result<ApiQuery<T>, ApiError>` and look at it after authorization.
+struct ApiQuery<T>(T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Query(query) = Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(Self(query))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        let message = match &rejection {
+            QueryRejection::FailedToDeserializeQueryString(error) => serde_message(error),
+            other => other.body_text(),
+        };
+        Self::InvalidRequest(format!("bad query: {message}"))
+    }
+}
+
+/// serde's own message in a rejection of axum's `Json` or `Query`, without the path to the field
+/// that axum puts before it: the words this API has always answered with. axum's text if the
+/// rejection holds no serde error.
+fn serde_message(rejection: &(dyn std::error::Error + 'static)) -> String {
+    // The rejection wraps an `axum::Error`, which wraps the deserializer's error.
+    let cause = rejection.source().and_then(|error| error.source());
+    let message = cause.and_then(|cause| {
+        if let Some(error) = cause.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            return Some(error.inner().to_string());
+        }
+        if let Some(error) = cause.downcast_ref::<serde_path_to_error::Error<serde_urlencoded::de::Error>>() {
+            return Some(error.inner().to_string());
+        }
+        cause.downcast_ref::<serde_json::Error>().map(ToString::to_string)
+    });
+    message.unwrap_or_else(|| rejection.to_string())
 }
 
 /// An issue id from the path: anything else is no issue of ours.
@@ -386,9 +453,13 @@ pub struct ListQuery {
 #[utoipa::path(get, path = "/api/v1/issues", operation_id = "list_issues", params(ListQuery),
     responses((status = 200, body = IssuePage), (status = 400), (status = 401), (status = 403)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
-async fn list(State(state): State<AppState>, caller: Bearer, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Bearer,
+    query: Result<ApiQuery<ListQuery>, ApiError>,
+) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
-    let query: ListQuery = parse_query(query.as_deref())?;
+    let ApiQuery(query) = query?;
     let filter = BoardFilter::parse(
         query.status.as_deref(),
         query.assignee.as_deref(),
@@ -431,10 +502,10 @@ pub struct AuditQuery {
 async fn audit_trail(
     State(state): State<AppState>,
     caller: Bearer,
-    RawQuery(query): RawQuery,
+    query: Result<ApiQuery<AuditQuery>, ApiError>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewAudit).await?;
-    let query: AuditQuery = parse_query(query.as_deref())?;
+    let ApiQuery(query) = query?;
     if query
         .outcome
         .as_deref()
@@ -478,13 +549,15 @@ pub struct CreateBody {
 async fn create(
     State(state): State<AppState>,
     caller: Bearer,
-    headers: HeaderMap,
-    body: Bytes,
+    body: ApiJson<CreateBody>,
 ) -> Result<Response, ApiError> {
     // Authorization first: a caller without the scope learns nothing about validation.
     authorize(&caller, &state, Permission::CreateIssue).await?;
-    let input: CreateBody = json_body(&headers, &body)?;
-    let created = tracker::create(&state, &caller.caller(), &input.title, &input.description).await?;
+    let input = body.into_inner()?;
+    let created = state
+        .tracker
+        .create(&caller.caller(), &input.title, &input.description)
+        .await?;
     let mut response = (StatusCode::CREATED, etag(&created), Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -527,10 +600,10 @@ async fn change(
     caller: Bearer,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: ApiJson<PatchBody>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
-    let input: PatchBody = json_body(&headers, &body)?;
+    let input = body.into_inner()?;
     let status = match input.status.as_deref() {
         None => None,
         Some(status) => Some(parse_status(status).ok_or_else(|| {
@@ -551,7 +624,7 @@ async fn change(
     }
     let id = issue_id(&id)?;
     let expected = if_match(&headers)?;
-    let issue = tracker::change(&state, &caller.caller(), id, change, expected).await?;
+    let issue = state.tracker.change(&caller.caller(), id, change, expected).await?;
     Ok((etag(&issue), Json(issue)).into_response())
 }
 
@@ -573,7 +646,7 @@ async fn delete(
         true => if_match(&headers)?,
         false => None,
     };
-    tracker::delete(&state, &caller.caller(), id, expected).await?;
+    state.tracker.delete(&caller.caller(), id, expected).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -596,10 +669,10 @@ async fn comments(
     State(state): State<AppState>,
     caller: Bearer,
     Path(id): Path<String>,
-    RawQuery(query): RawQuery,
+    query: Result<ApiQuery<CommentsQuery>, ApiError>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
-    let query: CommentsQuery = parse_query(query.as_deref())?;
+    let ApiQuery(query) = query?;
     let id = issue_id(&id)?;
     state.issues.get(id).await?.ok_or(ApiError::NotFound)?;
     let page = state
@@ -623,12 +696,14 @@ async fn comment(
     State(state): State<AppState>,
     caller: Bearer,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    body: ApiJson<CommentBody>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::Comment).await?;
-    let input: CommentBody = json_body(&headers, &body)?;
-    let comment = tracker::comment(&state, &caller.caller(), issue_id(&id)?, &input.body).await?;
+    let input = body.into_inner()?;
+    let comment = state
+        .tracker
+        .comment(&caller.caller(), issue_id(&id)?, &input.body)
+        .await?;
     Ok((StatusCode::CREATED, Json(comment)).into_response())
 }
 
