@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, Options, RunningIdp};
+use dev_idp::directory::AccessTokenFormat;
+use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryFile, Options, RunningIdp};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
@@ -27,27 +28,24 @@ const SCOPES: &str = "openid profile email issues:view issues:create";
 /// The shipped directory with test redirect URIs and two more applications: one without
 /// refresh-token rotation, one with opaque access tokens.
 fn directory(back_channel: Option<&str>) -> Directory {
-    let mut value: Value = serde_json::from_str(DEFAULT_DIRECTORY_JSON).unwrap();
-    let app = &mut value["applications"][0];
-    app["redirectUris"] = json!([REDIRECT]);
-    app["postLogoutRedirectUris"] = json!([POST_LOGOUT]);
+    let mut description = DirectoryFile::from_json(DEFAULT_DIRECTORY_JSON, "test directory").unwrap();
+    let app = &mut description.applications[0];
+    app.redirect_uris = vec![REDIRECT.into()];
+    app.post_logout_redirect_uris = vec![POST_LOGOUT.into()];
     if let Some(url) = back_channel {
-        app["backChannelLogoutUrl"] = json!(url);
+        app.back_channel_logout_url = Some(url.into());
     }
     let mut no_rotation = app.clone();
-    no_rotation["clientId"] = json!(NO_ROTATION_ID);
-    no_rotation["name"] = json!("No Rotation");
-    no_rotation["refreshTokenRotation"] = json!(false);
-    no_rotation.as_object_mut().unwrap().remove("backChannelLogoutUrl");
+    no_rotation.client_id = NO_ROTATION_ID.into();
+    no_rotation.name = "No Rotation".into();
+    no_rotation.refresh_token_rotation = false;
+    no_rotation.back_channel_logout_url = None;
     let mut opaque = no_rotation.clone();
-    opaque["clientId"] = json!(OPAQUE_ID);
-    opaque["name"] = json!("Opaque");
-    opaque["accessTokenFormat"] = json!("opaque");
-    value["applications"]
-        .as_array_mut()
-        .unwrap()
-        .extend([no_rotation, opaque]);
-    Directory::from_json(&value.to_string(), "test directory").unwrap()
+    opaque.client_id = OPAQUE_ID.into();
+    opaque.name = "Opaque".into();
+    opaque.access_token_format = AccessTokenFormat::Opaque;
+    description.applications.extend([no_rotation, opaque]);
+    Directory::from_description(description, "test directory").unwrap()
 }
 
 async fn spawn_with(options: Options) -> RunningIdp {
@@ -1227,7 +1225,7 @@ async fn repeated_wrong_passwords_make_the_username_wait_even_for_the_right_one(
 
 #[tokio::test]
 async fn reachable_beyond_this_machine_with_a_committed_secret_it_refuses_to_start() {
-    let mut value: Value = serde_json::from_str(DEFAULT_DIRECTORY_JSON).unwrap();
+    let mut description = DirectoryFile::from_json(DEFAULT_DIRECTORY_JSON, "test directory").unwrap();
     let mut options = Options::new(Directory::development(), ([127, 0, 0, 1], 0).into());
     options.public_url = Some("http://idp.example.com:9443".into());
     let error = dev_idp::start(options.clone()).await.err().expect("refused");
@@ -1236,15 +1234,15 @@ async fn reachable_beyond_this_machine_with_a_committed_secret_it_refuses_to_sta
         "{error}"
     );
 
-    value["applications"][0]["clientSecret"] = json!("a-secret-of-its-own-0123456789");
-    options.directory = Directory::from_json(&value.to_string(), "test directory").unwrap();
+    description.applications[0].client_secret = Some("a-secret-of-its-own-0123456789".into());
+    options.directory = Directory::from_description(description.clone(), "test directory").unwrap();
     let error = dev_idp::start(options.clone()).await.err().expect("refused");
     assert!(error.to_string().contains("user `john`"), "{error}");
 
-    for user in value["users"].as_array_mut().unwrap() {
-        user["password"] = json!(format!("{}-own-password", user["username"].as_str().unwrap()));
+    for user in &mut description.users {
+        user.password = format!("{}-own-password", user.username);
     }
-    options.directory = Directory::from_json(&value.to_string(), "test directory").unwrap();
+    options.directory = Directory::from_description(description, "test directory").unwrap();
     let idp = dev_idp::start(options).await.expect("secrets of its own");
     idp.shutdown().await;
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, RunningIdp};
+use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryFile, Registration, RunningIdp};
 use issues_app::server::ops::config::{Config, Overrides};
 use issues_app::server::startup::Application;
 use issues_app::server::state::AppState;
@@ -61,22 +61,33 @@ impl Drop for TestApp {
     }
 }
 
-/// The shipped directory with this app's URLs, and a second client for audience tests.
+/// The shipped directory with this app registered as the embedded IdP registers it (the same
+/// typed `register`), and a second client for audience tests.
 pub fn directory(app_base: &str, options: &Options) -> Directory {
-    let mut value: Value = serde_json::from_str(DEFAULT_DIRECTORY_JSON).unwrap();
-    let app = &mut value["applications"][0];
-    app["redirectUris"] = json!([format!("{app_base}/auth/callback")]);
-    app["postLogoutRedirectUris"] = json!([format!("{app_base}/")]);
-    app["backChannelLogoutUrl"] = json!(format!("{app_base}/auth/backchannel-logout"));
+    let mut description = DirectoryFile::from_json(DEFAULT_DIRECTORY_JSON, "test directory").unwrap();
+    description
+        .register(Registration {
+            client_id: CLIENT_ID.into(),
+            client_secret: SECRET.into(),
+            redirect_uri: format!("{app_base}/auth/callback"),
+            post_logout_redirect_uri: format!("{app_base}/"),
+            back_channel_logout_url: Some(format!("{app_base}/auth/backchannel-logout")),
+        })
+        .unwrap();
+    let app = description
+        .applications
+        .iter_mut()
+        .find(|app| app.client_id == CLIENT_ID)
+        .unwrap();
     if let Some(seconds) = options.access_token_seconds {
-        app["tokenLifetimes"]["accessTokenSeconds"] = json!(seconds);
+        app.token_lifetimes.access_token_seconds = seconds;
     }
     let mut other = app.clone();
-    other.as_object_mut().unwrap().remove("backChannelLogoutUrl");
-    other["clientId"] = json!(OTHER_CLIENT);
-    other["name"] = json!("Another application");
-    value["applications"].as_array_mut().unwrap().push(other);
-    Directory::from_json(&value.to_string(), "test directory").unwrap()
+    other.back_channel_logout_url = None;
+    other.client_id = OTHER_CLIENT.into();
+    other.name = "Another application".into();
+    description.applications.push(other);
+    Directory::from_description(description, "test directory").unwrap()
 }
 
 pub fn leptos_options() -> leptos::config::LeptosOptions {

@@ -17,6 +17,7 @@ mod sign_in;
 mod sign_in_core;
 mod startup;
 mod tracker;
+mod upgrade;
 
 use base64::Engine;
 use harness::SESSION_KEY;

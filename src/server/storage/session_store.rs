@@ -101,7 +101,9 @@ impl Store {
             ..record.clone()
         };
         let data = rmp_serde::to_vec(&stored).map_err(|error| session_store::Error::Encode(error.to_string()))?;
-        Ok((stored.id.to_string(), data, stored.expiry_date.unix_timestamp()))
+        // Whole seconds, rounded up: the database never ends a session before its deadline.
+        let expiry = stored.expiry_date.unix_timestamp() + i64::from(stored.expiry_date.nanosecond() > 0);
+        Ok((stored.id.to_string(), data, expiry))
     }
 
     /// The record from the database if it is there and unexpired, with the session's own id.

@@ -97,6 +97,16 @@ async fn john_closes_and_reopens_and_the_board_follows_with_counts() {
     );
     let (status, _) = app.call(&john, "list_issues", &[("status", "sideways")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Refused in the server function's own body (not by a service): its status follows the
+    // error all the same.
+    let (status, refused) = app
+        .call(
+            &john,
+            "set_issue_status",
+            &[("id", &id), ("version", "2"), ("status", "sideways")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
 
     let (status, reopened) = app
         .call(
