@@ -10,6 +10,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 
+use super::{audit, issues};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -21,15 +22,15 @@ use crate::server::state::AppState;
                        (JWTs from the organisation's identity provider). Errors follow RFC 6750."
     ),
     paths(
-        super::list,
-        super::create,
-        super::show,
-        super::change,
-        super::delete,
-        super::comments,
-        super::comment,
-        super::people,
-        super::audit_trail
+        issues::list,
+        issues::create,
+        issues::show,
+        issues::change,
+        issues::delete,
+        issues::comments,
+        issues::comment,
+        issues::people,
+        audit::audit_trail
     )
 )]
 struct ApiDoc;

@@ -1,0 +1,209 @@
+//! The REST API's one error type, `ApiError`: the answer for each (status, RFC 6750
+//! `WWW-Authenticate` challenge, JSON body) and the conversions into it from the services' errors
+//! and axum's rejections. Also `etag`, the header a stale-version answer shares with the handlers.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::access::Why;
+use crate::error::AppError;
+use crate::model::{FieldErrors, Issue};
+use crate::server::http::error_body::ErrorBody;
+use crate::server::storage::db::database_error;
+use crate::server::tracker::TrackerError;
+
+/// The REST API's one error type.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No bearer credentials at all (RFC 6750 §3.1: no error code).
+    MissingToken,
+    InvalidRequest(String),
+    InvalidToken(String),
+    /// The line saying why, and the scopes the action needs (none: turned off).
+    InsufficientScope {
+        why: Why,
+        required: Vec<String>,
+    },
+    NotFound,
+    /// `If-Match` named another version than the issue's: the issue as it is now.
+    PreconditionFailed(Box<Issue>),
+    /// A change without `If-Match`.
+    PreconditionRequired,
+    Invalid(FieldErrors),
+    BadJson(String),
+    UnsupportedMediaType,
+    /// The body could not be read (over the size limit: 413): axum's own answer.
+    Body(BytesRejection),
+    /// Too many provider calls from this client address lately (seconds to wait).
+    RateLimited(u64),
+    Unavailable,
+    Internal,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let realm = "Bearer realm=\"issues-app\"";
+        let (status, challenge, body) = match self {
+            Self::MissingToken => (
+                StatusCode::UNAUTHORIZED,
+                Some(realm.to_string()),
+                ErrorBody::new("unauthorized", "a bearer access token is required"),
+            ),
+            Self::InvalidRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                Some(format!("{realm}, error=\"invalid_request\"")),
+                ErrorBody::new("invalid_request", message),
+            ),
+            Self::InvalidToken(message) => (
+                StatusCode::UNAUTHORIZED,
+                Some(format!(
+                    "{realm}, error=\"invalid_token\", error_description=\"{}\"",
+                    message.replace(['"', '\\'], "")
+                )),
+                ErrorBody::new("invalid_token", message),
+            ),
+            Self::InsufficientScope { why, required } if required.is_empty() => (
+                StatusCode::FORBIDDEN,
+                None,
+                ErrorBody::new("action_disabled", why.line()),
+            ),
+            Self::InsufficientScope { why, required } => (
+                StatusCode::FORBIDDEN,
+                Some(format!(
+                    "{realm}, error=\"insufficient_scope\", scope=\"{}\"",
+                    required.join(" ")
+                )),
+                ErrorBody::new(
+                    "insufficient_scope",
+                    format!("the token does not allow you to {}", why.permission.describe()),
+                )
+                .with("scope", required.join(" "))
+                .with("missing", why.missing),
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                None,
+                ErrorBody::new("not_found", "no such issue"),
+            ),
+            Self::PreconditionFailed(current) => {
+                let body = ErrorBody::new(
+                    "stale",
+                    "the issue changed since that version: nothing was changed; here it is now",
+                )
+                .with("current", &current);
+                return (StatusCode::PRECONDITION_FAILED, etag(&current), body).into_response();
+            }
+            Self::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                None,
+                ErrorBody::new("precondition_required", "send If-Match with the issue's ETag (or *)"),
+            ),
+            Self::Invalid(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                ErrorBody::new("invalid_request_body", "please correct the fields").with("fields", fields),
+            ),
+            Self::BadJson(message) => (StatusCode::BAD_REQUEST, None, ErrorBody::new("invalid_json", message)),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                None,
+                ErrorBody::new("unsupported_media_type", "send application/json"),
+            ),
+            Self::Body(rejection) => return rejection.into_response(),
+            Self::RateLimited(seconds) => {
+                let body = ErrorBody::new(
+                    "rate_limited",
+                    format!("too many new tokens from this address; retry in {seconds} s"),
+                );
+                let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, retry_after, body).into_response();
+            }
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                ErrorBody::new("temporarily_unavailable", "try again in a moment"),
+            ),
+            Self::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                ErrorBody::new("server_error", "something went wrong on our side"),
+            ),
+        };
+        let mut response = (status, body).into_response();
+        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        match database_error(error) {
+            AppError::Unavailable => Self::Unavailable,
+            _ => Self::Internal,
+        }
+    }
+}
+
+impl From<TrackerError> for ApiError {
+    fn from(error: TrackerError) -> Self {
+        match error {
+            TrackerError::NotFound => Self::NotFound,
+            TrackerError::Stale(current) => Self::PreconditionFailed(current),
+            TrackerError::Invalid(fields) => Self::Invalid(fields),
+            TrackerError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// `"<version>"`: an issue's version as its entity tag.
+pub(super) fn etag(issue: &Issue) -> [(header::HeaderName, String); 1] {
+    [(header::ETAG, format!("\"{}\"", issue.version))]
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::JsonDataError(error) => Self::Invalid(FieldErrors {
+                title: Some(serde_message(&error)),
+                ..FieldErrors::default()
+            }),
+            JsonRejection::JsonSyntaxError(error) => {
+                Self::BadJson(format!("the body is not valid JSON: {}", serde_message(&error)))
+            }
+            JsonRejection::BytesRejection(rejection) => Self::Body(rejection),
+            other => Self::BadJson(other.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        let message = match &rejection {
+            QueryRejection::FailedToDeserializeQueryString(error) => serde_message(error),
+            other => other.body_text(),
+        };
+        Self::InvalidRequest(format!("bad query: {message}"))
+    }
+}
+
+/// serde's own message in a rejection of axum's `Json` or `Query`, without the path to the field
+/// that axum puts before it: the words this API has always answered with. axum's text if the
+/// rejection holds no serde error.
+fn serde_message(rejection: &(dyn std::error::Error + 'static)) -> String {
+    // The rejection wraps an `axum::Error`, which wraps the deserializer's error.
+    let cause = rejection.source().and_then(|error| error.source());
+    let message = cause.and_then(|cause| {
+        if let Some(error) = cause.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            return Some(error.inner().to_string());
+        }
+        if let Some(error) = cause.downcast_ref::<serde_path_to_error::Error<serde_urlencoded::de::Error>>() {
+            return Some(error.inner().to_string());
+        }
+        cause.downcast_ref::<serde_json::Error>().map(ToString::to_string)
+    });
+    message.unwrap_or_else(|| rejection.to_string())
+}
