@@ -142,7 +142,7 @@ impl Application {
             Some(key) => Sealer::from_base64(key.expose())?,
             None => Sealer::load_or_create(&config.data_dir.join("session.key"))?,
         });
-        let store = Store::for_db(&db, sealer.clone()).await.map_err(DbError::from)?;
+        let store = Store::new(&db, sealer.clone());
         let http = auth::provider_client::client(config.identity_provider_timeout)?;
         let jwks = Arc::new(JwksCache::new(http.clone()));
         let (session_lifetimes, secure_cookies) =

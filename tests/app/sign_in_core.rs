@@ -267,9 +267,7 @@ async fn a_session_saved_after_its_deletion_stays_deleted() {
     use tower_sessions::session::{Id, Record};
     let app = TestApp::spawn().await;
     let sealer = std::sync::Arc::new(crate::sealer());
-    let store = issues_app::server::storage::session_store::Store::for_db(&app.state.db, sealer)
-        .await
-        .unwrap();
+    let store = issues_app::server::storage::session_store::Store::new(&app.state.db, sealer);
     let mut record = Record {
         id: Id::default(),
         data: Default::default(),

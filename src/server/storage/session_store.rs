@@ -49,8 +49,8 @@ enum Backend {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.backend {
-            Backend::Cached(..) => "Store(sqlite, cached)",
-            Backend::Shared => "Store(postgres)",
+            Backend::Cached(..) => "Store(single writer, cached)",
+            Backend::Shared => "Store(shared)",
         })
     }
 }
@@ -74,16 +74,16 @@ fn unix_now() -> i64 {
 
 impl Store {
     /// The table is the app's migrations' (`Db::migrate`, run at start-up before this).
-    pub async fn for_db(db: &Db, sealer: Arc<Sealer>) -> Result<Self, sqlx::Error> {
-        let backend = match db {
-            Db::Sqlite(_) => Backend::Cached(Arc::new(LocalCache::new(CACHED_SESSIONS)), Arc::default()),
-            Db::Postgres(_) => Backend::Shared,
+    pub fn new(db: &Db, sealer: Arc<Sealer>) -> Self {
+        let backend = match db.single_writer() {
+            true => Backend::Cached(Arc::new(LocalCache::new(CACHED_SESSIONS)), Arc::default()),
+            false => Backend::Shared,
         };
-        Ok(Self {
+        Self {
             backend,
             db: db.clone(),
             sealer,
-        })
+        }
     }
 
     /// The id a session is stored under: a keyed hash of the cookie's id.
