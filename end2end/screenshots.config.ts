@@ -13,6 +13,8 @@ import base from "./playwright.config";
 export default defineConfig({
   ...base,
   testDir: "./screenshots",
+  // Only the app started by hand above: not the test suite's demo-file instance.
+  webServer: undefined,
   reporter: "list",
   outputDir: "test-results/screenshots",
   use: {

@@ -22,10 +22,14 @@ export async function signInFrom(page: Page, user: { username: string; password:
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-export async function signIn(page: Page, user: { username: string; password: string }) {
-  await page.goto("/");
+/** The instance cargo-leptos serves (config.e2e.json); every spec's `baseURL`. */
+export const APP = "http://127.0.0.1:3000";
+
+/** Signs in from the home page of the instance at `origin` (another one: demo-file.spec.ts). */
+export async function signIn(page: Page, user: { username: string; password: string }, origin = APP) {
+  await page.goto(`${origin}/`);
   await signInFrom(page, user);
-  await page.waitForURL("http://127.0.0.1:3000/");
+  await page.waitForURL(`${origin}/`);
   await expect(page.locator("#user-name")).toBeVisible();
 }
 

@@ -11,7 +11,8 @@ pub struct AuditEntry {
     pub at: i64,
     pub request_id: Option<String>,
     /// `sign_in`, `sign_out`, `authorization`, `issue_created`, `issue_edited`, `issue_closed`,
-    /// `issue_reopened`, `issue_assigned`, `issue_deleted` or `comment_added`.
+    /// `issue_reopened`, `issue_assigned`, `issue_deleted`, `comment_added`,
+    /// `person_forgotten` or `deleted_issues_erased`.
     pub event: String,
     /// `ok` or `refused`.
     pub outcome: String,

@@ -31,14 +31,15 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::http::{auth_routes, metrics_endpoint, rest, security, serve, status};
+use crate::server::http::{auth_routes, metrics_endpoint, rest, security, serve, site, status};
 use crate::server::ops::config::{Config, Overrides};
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::{metrics, telemetry};
 use crate::server::state::{AppState, Shared};
-use crate::server::storage::audit::AuditTrail;
+use crate::server::storage::audit::{AuditTrail, Event, EventKind};
 use crate::server::storage::db::{Db, DbError, SingleWriter};
 use crate::server::storage::issues::Issues;
+use crate::server::storage::lifecycle;
 use crate::server::storage::people::People;
 use crate::server::storage::session_store::Store;
 use crate::server::storage::sign_ins::SignIns;
@@ -54,8 +55,13 @@ pub enum StartupError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("database: {0}")]
     Database(#[from] DbError),
+    #[error(
+        "the database was written by a newer issues-app (its migration {0} is unknown to this build): \
+         run that build, or restore a backup made before it"
+    )]
+    NewerDatabase(i64),
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("session key: {0}")]
     SessionKey(#[from] crate::server::support::seal::SealError),
     #[cfg(feature = "dev-idp")]
@@ -67,6 +73,15 @@ pub enum StartupError {
     Random(#[from] RandomUnavailable),
     #[error("metrics: {0}")]
     Metrics(String),
+}
+
+impl From<sqlx::migrate::MigrateError> for StartupError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        match error {
+            sqlx::migrate::MigrateError::VersionMissing(version) => Self::NewerDatabase(version),
+            other => Self::Migrate(other),
+        }
+    }
 }
 
 /// How often ended sessions and their sign-ins are purged.
@@ -132,6 +147,11 @@ impl Application {
             tracing::warn!(file = %config.source.display(), field, "not used by this app; ignored");
         }
         db.migrate().await?;
+        if let Some(writer) = &single_writer
+            && let Err(error) = writer.announce(listener.local_addr().unwrap_or(config.listen))
+        {
+            tracing::warn!(%error, "could not write who holds the database's lock");
+        }
         #[cfg(feature = "dev-idp")]
         let dev_idp = match &config.dev_idp {
             Some(dev) => Some(crate::server::ops::embedded_idp::start(&config, dev).await?),
@@ -274,8 +294,8 @@ fn page_routes() -> &'static [AxumRouteListing] {
     })
 }
 
-/// Ended sessions and the sign-ins that belonged to them (refresh tokens revoked), and audit
-/// events past their retention, every `CLEANUP_INTERVAL`. A failed round is logged and the next one runs anyway.
+/// Ended sessions and the sign-ins that belonged to them (refresh tokens revoked), audit events
+/// past their retention and deleted issues past theirs, every `CLEANUP_INTERVAL`. A failed round is logged and the next one runs anyway.
 async fn clean_up_continuously(state: AppState, store: Store) {
     let mut every = tokio::time::interval(CLEANUP_INTERVAL);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -294,6 +314,19 @@ async fn clean_up_continuously(state: AppState, store: Store) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "audit events past their retention purged"),
             Err(error) => tracing::warn!(%error, "could not purge old audit events"),
+        }
+        let deleted_before_ms = clock::now_millis() - state.config.load().deleted_retention.as_millis() as i64;
+        match lifecycle::erase_deleted(&state.db, deleted_before_ms).await {
+            Ok(0) => {}
+            Ok(erased) => {
+                tracing::info!(erased, "deleted issues past their retention erased");
+                let mut event = Event::new(EventKind::DeletedIssuesErased);
+                event.detail = Some(format!(
+                    "{erased} issues deleted before the retention of Server.DeletedRetentionDays"
+                ));
+                state.audit.record(event).await;
+            }
+            Err(error) => tracing::warn!(%error, "could not erase deleted issues"),
         }
     }
 }
@@ -330,9 +363,9 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
             move || provide_context(context_state.clone()),
             move || page_shell(shell_options.clone(), oidc.form_action()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(move |options| {
-            page_shell(options, fallback_oidc.form_action())
-        }))
+        .fallback(site::fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            move |options| page_shell(options, fallback_oidc.form_action()),
+        )))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(config.origin()),

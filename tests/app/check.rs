@@ -54,11 +54,42 @@ async fn a_good_configuration_passes_every_check() {
         "client `issues-app-dev-client` and its secret are accepted",
         "/auth/callback` is registered",
         "will be made at start-up",
+        "what each action needs",
     ] {
         assert!(has_ok(&report, expected), "no ok line with `{expected}`:\n{report}");
     }
     // Nothing was made by checking.
     assert!(!dir.path().join("issues.db").exists());
+}
+
+#[tokio::test]
+async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        config["Features"]["Issues"]["scopes"] = json!({"create": ["issues:create"], "view": ["issues:view"]});
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    assert!(!report.has_problems(), "{report}");
+    let table = report
+        .findings
+        .iter()
+        .find(|finding| finding.message.starts_with("what each action needs"))
+        .map(|finding| finding.message.clone())
+        .unwrap_or_else(|| panic!("no access table:\n{report}"));
+    let row = |action: &str| {
+        let line = table.lines().find(|line| line.trim_start().starts_with(action));
+        line.unwrap_or_else(|| panic!("no row for `{action}`:\n{table}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("view issues"), "view issues issues:view");
+    assert_eq!(row("create issues"), "create issues issues:create");
+    // No write falls back to `view`: the demo's Employee only views.
+    assert_eq!(row("comment"), "comment on issues issues:create (not named: as create)");
+    assert_eq!(row("edit issues"), "edit issues issues:create (not named: as create)");
+    assert_eq!(row("delete issues"), "delete issues off (no one may) (not named: off)");
 }
 
 #[tokio::test]
@@ -158,17 +189,33 @@ async fn the_running_app_s_database_is_reported_as_it_is() {
     let app = TestApp::spawn().await;
     let path = app.dir.path().join("config.json");
     let report = check(&path, &listening_as(&app)).await;
-    match app.state.db.backend() {
-        // The running app holds the file: a second instance would not start.
-        "sqlite" => {
-            let problems = problems(&report);
-            assert_eq!(problems.len(), 1, "{report}");
-            assert!(problems[0].contains("is held by another process"), "{report}");
-        }
-        _ => {
-            assert!(!report.has_problems(), "{report}");
-            assert!(has_ok(&report, "applied, 0 to apply at start-up"), "{report}");
-        }
+    // Checking the running instance's own file before a reload: no problem, and the database
+    // is read (its migrations reported) without taking the running instance's lock.
+    assert!(!report.has_problems(), "{report}");
+    assert!(has_ok(&report, "applied, 0 to apply at start-up"), "{report}");
+    if app.state.db.backend() == "sqlite" {
+        let note = report
+            .findings
+            .iter()
+            .find(|f| f.verdict == Verdict::Note && f.area == "database");
+        assert!(
+            note.is_some_and(|note| note.message.contains("in use by this configuration's running instance")),
+            "{report}"
+        );
+        // A second instance's configuration (another address, the same file) stays a problem:
+        // it would not start.
+        let mut second: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        second["Server"]["ListenAddress"] = json!("127.0.0.1:1");
+        let dir = tempfile::tempdir().unwrap();
+        let second_path = dir.path().join("config.json");
+        std::fs::write(&second_path, second.to_string()).unwrap();
+        let report = check(&second_path, &Overrides::default()).await;
+        let problems = problems(&report);
+        let held = format!(
+            "is held by the issues-app on {}",
+            app.base.trim_start_matches("http://")
+        );
+        assert!(problems.iter().any(|p| p.contains(&held)), "{report}");
     }
 }
 

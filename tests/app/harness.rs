@@ -228,6 +228,17 @@ impl TestApp {
         Self::spawn_against(listener, idp, &organization_url, same_database, dir).await
     }
 
+    /// Stops serving and lets go of the database (SQLite's lock), keeping the directory and
+    /// the state's pool, so a command can work on the database as an operator would.
+    pub async fn halt(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -246,23 +257,8 @@ impl TestApp {
     }
 
     /// Signs in through the real login page; returns the app's final redirect target.
-    pub async fn sign_in(
-        &self,
-        browser: &reqwest::Client,
-        (username, password): (&str, &str),
-        return_to: &str,
-    ) -> String {
-        let callback = self
-            .sign_in_until_callback(browser, username, password, return_to)
-            .await;
-        let response = browser.get(&callback).send().await.unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "callback: {}",
-            response.text().await.unwrap()
-        );
-        location(&response)
+    pub async fn sign_in(&self, browser: &reqwest::Client, user: (&str, &str), return_to: &str) -> String {
+        sign_in_at(browser, &self.base, &self.organization_url, user, return_to).await
     }
 
     /// Runs the sign-in up to the IdP's redirect back to the app; returns the callback URL.
@@ -273,58 +269,20 @@ impl TestApp {
         password: &str,
         return_to: &str,
     ) -> String {
-        let start = browser
-            .get(self.url("/auth/login"))
-            .query(&[("return_to", return_to)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(start.status(), StatusCode::SEE_OTHER);
-        let authorize = location(&start);
-        assert!(authorize.starts_with(&self.organization_url), "{authorize}");
-        let (page_url, page) = follow_to_page(browser, &authorize, &self.url("/auth/callback")).await;
-        assert_eq!(page.status(), StatusCode::OK);
-        let html = page.text().await.unwrap();
-        let action = form_action(&page_url, &html);
-        let response = browser
-            .post(&action)
-            .form(&[
-                ("interaction", hidden(&html, "interaction")),
-                ("csrf_token", hidden(&html, "csrf_token")),
-                ("username", username.to_string()),
-                ("password", password.to_string()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_redirection(), "login form: {}", response.status());
-        // Some providers hop through consent and resume steps before returning to the app.
-        let mut current = url::Url::parse(&action)
-            .unwrap()
-            .join(&location(&response))
-            .unwrap()
-            .to_string();
-        let callback_prefix = self.url("/auth/callback");
-        while !current.starts_with(&callback_prefix) {
-            let response = browser.get(&current).send().await.unwrap();
-            assert!(response.status().is_redirection(), "{current}: {}", response.status());
-            current = url::Url::parse(&current)
-                .unwrap()
-                .join(&location(&response))
-                .unwrap()
-                .to_string();
-        }
-        let callback = current;
-        assert!(callback.starts_with(&self.url("/auth/callback")), "{callback}");
-        callback
+        sign_in_until_callback_at(
+            browser,
+            &self.base,
+            &self.organization_url,
+            username,
+            password,
+            return_to,
+        )
+        .await
     }
 
     /// Calls a server function the way the browser's hydrated app does (form-encoded POST).
     pub async fn call(&self, browser: &reqwest::Client, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-        let response = self.call_raw(browser, function, form).await;
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        call_at(browser, &self.base, function, form).await
     }
 
     /// [`TestApp::call`], answering the whole response.
@@ -334,13 +292,7 @@ impl TestApp {
         function: &str,
         form: &[(&str, &str)],
     ) -> reqwest::Response {
-        browser
-            .post(self.url(&format!("/api/{function}")))
-            .header("accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        call_raw_at(browser, &self.base, function, form).await
     }
 
     /// An access token from the IdP's password grant for this app (what a script with curl
@@ -392,6 +344,110 @@ pub fn browser_builder() -> reqwest::ClientBuilder {
         .default_headers(headers)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(30))
+}
+
+/// Signs in to the app at `base` (e.g. `http://127.0.0.1:3000`) through the login page of its
+/// provider at `organization_url`; returns the app's final redirect target. What
+/// [`TestApp::sign_in`] does, for an app this process did not start.
+pub async fn sign_in_at(
+    browser: &reqwest::Client,
+    base: &str,
+    organization_url: &str,
+    (username, password): (&str, &str),
+    return_to: &str,
+) -> String {
+    let callback = sign_in_until_callback_at(browser, base, organization_url, username, password, return_to).await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "callback: {}",
+        response.text().await.unwrap()
+    );
+    location(&response)
+}
+
+/// [`sign_in_at`] up to the provider's redirect back to the app; returns the callback URL.
+pub async fn sign_in_until_callback_at(
+    browser: &reqwest::Client,
+    base: &str,
+    organization_url: &str,
+    username: &str,
+    password: &str,
+    return_to: &str,
+) -> String {
+    let callback_prefix = format!("{base}/auth/callback");
+    let start = browser
+        .get(format!("{base}/auth/login"))
+        .query(&[("return_to", return_to)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&start);
+    assert!(authorize.starts_with(organization_url), "{authorize}");
+    let (page_url, page) = follow_to_page(browser, &authorize, &callback_prefix).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let action = form_action(&page_url, &html);
+    let response = browser
+        .post(&action)
+        .form(&[
+            ("interaction", hidden(&html, "interaction")),
+            ("csrf_token", hidden(&html, "csrf_token")),
+            ("username", username.to_string()),
+            ("password", password.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "login form: {}", response.status());
+    // Some providers hop through consent and resume steps before returning to the app.
+    let mut current = url::Url::parse(&action)
+        .unwrap()
+        .join(&location(&response))
+        .unwrap()
+        .to_string();
+    while !current.starts_with(&callback_prefix) {
+        let response = browser.get(&current).send().await.unwrap();
+        assert!(response.status().is_redirection(), "{current}: {}", response.status());
+        current = url::Url::parse(&current)
+            .unwrap()
+            .join(&location(&response))
+            .unwrap()
+            .to_string();
+    }
+    current
+}
+
+/// Calls a server function of the app at `base` the way the browser's hydrated app does
+/// (form-encoded POST); answers the status and the JSON (or the text) of the answer.
+pub async fn call_at(
+    browser: &reqwest::Client,
+    base: &str,
+    function: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = call_raw_at(browser, base, function, form).await;
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// [`call_at`], answering the whole response.
+pub async fn call_raw_at(
+    browser: &reqwest::Client,
+    base: &str,
+    function: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    browser
+        .post(format!("{base}/api/{function}"))
+        .header("accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 pub fn location(response: &reqwest::Response) -> String {

@@ -8,15 +8,18 @@ mod edge;
 mod harness;
 mod hostile;
 mod hostile_cases;
+mod lifecycle;
 mod live_reload;
 mod logs;
 mod peer_op;
 mod people;
+mod release_archive;
 mod rest_api;
 mod sign_in;
 mod sign_in_core;
 mod startup;
 mod tracker;
+mod transfer;
 mod upgrade;
 
 use base64::Engine;

@@ -163,6 +163,15 @@ async fn the_rest_api_refuses_bad_tokens_with_401() {
             "{name}"
         );
     }
+    // The audience refusal names the token's `aud` and what this API accepts.
+    let (_, _, body) = rest(&app, reqwest::Method::GET, Some(&other_audience), None).await;
+    let said = body["error_description"].as_str().unwrap();
+    assert!(
+        said.starts_with(&format!(
+            "the access token is for another audience: its `aud` is `{OTHER_CLIENT}`"
+        )) && said.contains(&format!("this API accepts `{CLIENT_ID}`")),
+        "{said}"
+    );
     let (status, _, _) = rest(&app, reqwest::Method::GET, Some(&valid), None).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -225,7 +234,11 @@ async fn introspection_mode_asks_the_idp() {
     let other_client = app.password_token(OTHER_CLIENT, JOHN).await;
     let (status, _, body) = rest(&app, reqwest::Method::GET, Some(&other_client), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(body["error_description"], "the access token is for another audience");
+    let said = body["error_description"].as_str().unwrap();
+    assert!(
+        said.starts_with("the access token is for another audience: its `aud` is `") && said.contains(OTHER_CLIENT),
+        "{said}"
+    );
     let browser = browser();
     app.sign_in(&browser, JOHN, "/").await;
     let tokens = sign_in_rows(&app).await.remove(0).tokens(&sealer()).unwrap();

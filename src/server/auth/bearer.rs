@@ -15,7 +15,7 @@ use crate::access::Viewer;
 use crate::server::auth::introspection::Introspector;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
-use crate::server::auth::token::{ScopeClaim, TokenError};
+use crate::server::auth::token::{Audience, ScopeClaim, TokenError, for_another_audience};
 use crate::server::ops::config::TokenValidation;
 use crate::server::ops::live::LiveConfig;
 use crate::server::support::bounded_map::{BoundedMap, Replacement};
@@ -163,7 +163,8 @@ impl TokenVerifier {
                 ErrorKind::ExpiredSignature => "the access token has expired",
                 ErrorKind::ImmatureSignature => "the access token is not valid yet",
                 ErrorKind::InvalidIssuer => "the access token comes from another issuer",
-                ErrorKind::InvalidAudience => "the access token is for another audience",
+                // The signature was verified first: the audience is the provider's word.
+                ErrorKind::InvalidAudience => return TokenError::Invalid(another_audience(token, audiences)),
                 ErrorKind::InvalidSignature => "the access token's signature is invalid",
                 ErrorKind::MissingRequiredClaim(_) => "the access token lacks a required claim",
                 _ => "the access token is invalid",
@@ -183,4 +184,18 @@ impl TokenVerifier {
         };
         Ok((viewer, claims.exp))
     }
+}
+
+/// "For another audience", naming the token's `aud` (read once the signature is verified).
+fn another_audience(token: &str, accepted: &[String]) -> String {
+    #[derive(Deserialize)]
+    struct Claims {
+        aud: Option<Audience>,
+    }
+    let aud = jsonwebtoken::dangerous::insecure_decode::<Claims>(token)
+        .ok()
+        .and_then(|data| data.claims.aud)
+        .map(Audience::into_list)
+        .unwrap_or_default();
+    for_another_audience(&aud, accepted)
 }

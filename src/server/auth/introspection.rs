@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::access::Viewer;
 use crate::server::auth::oidc::Oidc;
-use crate::server::auth::token::{ScopeClaim, TokenError};
+use crate::server::auth::token::{Audience, ScopeClaim, TokenError, for_another_audience};
 use crate::server::support::bounded_map::{BoundedMap, Replacement};
 
 /// An accepted answer is trusted this long, so a revocation takes effect soon.
@@ -25,13 +25,6 @@ const CALLS_PER_WINDOW: u32 = 30;
 const WINDOW_SECONDS: i64 = 10;
 /// Bound on the remembered refusals and tracked addresses.
 const MAX_TRACKED: usize = 10_000;
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
-}
 
 #[derive(Debug, Deserialize)]
 struct Answer {
@@ -126,7 +119,8 @@ impl Introspector {
             (None, None) => false,
         };
         if !meant_for_us {
-            return invalid("the access token is for another audience");
+            let aud = answer.aud.map(Audience::into_list).unwrap_or_default();
+            return Err(TokenError::Invalid(for_another_audience(&aud, audiences)));
         }
         let exp = answer.exp.unwrap_or(now + ACCEPTED_SECONDS);
         if exp <= now {

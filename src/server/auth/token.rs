@@ -33,3 +33,50 @@ impl ScopeClaim {
         }
     }
 }
+
+/// `aud`: one audience, or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn into_list(self) -> Vec<String> {
+        match self {
+            Self::One(aud) => vec![aud],
+            Self::Many(auds) => auds,
+        }
+    }
+}
+
+/// The refusal of a token meant for another API: its `aud` and the audiences this app accepts
+/// (the client id and `AuthorizationConfig.Audiences`), so the admin sees what to add.
+pub fn for_another_audience(aud: &[String], accepted: &[String]) -> String {
+    // Printable and bounded: the text goes into a header too.
+    let quoted = |names: &[String]| -> String {
+        let named: Vec<String> = names
+            .iter()
+            .take(8)
+            .map(|name| {
+                let name: String = name
+                    .chars()
+                    .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                    .take(120)
+                    .collect();
+                format!("`{name}`")
+            })
+            .collect();
+        match named.is_empty() {
+            true => "none".to_string(),
+            false => named.join(", "),
+        }
+    };
+    format!(
+        "the access token is for another audience: its `aud` is {}; this API accepts {} \
+         (the client id and AuthorizationConfig.Audiences)",
+        quoted(aud),
+        quoted(accepted)
+    )
+}

@@ -1,7 +1,7 @@
 //! The edge: the serve loop and its time limits (`serve.rs`, `time_limit.rs`), the guards every
 //! request passes (`security.rs`), and the thin adapters that turn requests into calls of the
 //! services: the sign-in routes (`auth_routes.rs`), the server functions (`server_fns.rs`) and
-//! the REST API (`rest/`); their JSON error bodies are `error_body.rs`'s. Start at `serve.rs`, then
+//! the REST API (`rest/`), the site's files (`site.rs`); their JSON error bodies are `error_body.rs`'s. Start at `serve.rs`, then
 //! `server_fns.rs`.
 
 pub mod auth_routes;
@@ -13,5 +13,6 @@ pub mod rest;
 pub mod security;
 pub mod serve;
 pub mod server_fns;
+pub mod site;
 pub mod status;
 pub mod time_limit;

@@ -8,10 +8,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
+use crate::access::Permission;
 use crate::server::auth::jwks::KeySet;
 use crate::server::auth::provider_client::{client, client_secret_basic, read_limited};
 use crate::server::ops::config::{Config, Overrides, TokenValidation};
-use crate::server::storage::db::{Db, DbError};
+use crate::server::storage::db::{Db, DbError, holder_of};
 use crate::server::support::network::{is_loopback, is_secure_or_loopback};
 
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -198,6 +199,26 @@ fn check_file(config: &Config, overrides: &Overrides, report: &mut Report) {
         ));
     }
     report.ok("file", message);
+    report.ok("file", access_table(config));
+}
+
+/// What each action needs, as the server decides it: the scopes config.json names, or the
+/// default an action it does not name gets.
+fn access_table(config: &Config) -> String {
+    let mut table = String::from("what each action needs (all scopes listed):");
+    for permission in Permission::ALL {
+        let scopes = match config.features.required(permission) {
+            Some(scopes) => scopes.join(" "),
+            None => "off (no one may)".to_string(),
+        };
+        let defaulted = match config.defaulted_actions.contains(&permission) {
+            true if permission == Permission::DeleteIssue => "  (not named: off)",
+            true => "  (not named: as create)",
+            false => "",
+        };
+        table.push_str(&format!("\n{:21}{:<24}{scopes}{defaulted}", "", permission.describe()));
+    }
+    table
 }
 
 async fn check_identity_provider(config: &Config, report: &mut Report) {
@@ -552,14 +573,39 @@ async fn check_database(config: &Config, report: &mut Report) {
     }
     let db = match Db::connect(url, 1).await {
         Ok((db, _single_writer)) => db,
-        Err(DbError::InUse { path }) => {
-            report.problem(
-                "database",
-                format!("SQLite database {path} is held by another process (a running issues-app?)"),
-                "stop the other process; to run several instances use PostgreSQL (Server.DatabaseUrl: postgres://…)",
-            );
-            return;
-        }
+        Err(DbError::InUse { path }) => match url.sqlite_file().map(|file| (holder_of(file), file)) {
+            // The usual "did my edit break anything?" before a reload: this configuration's own
+            // instance holds the file; read it without taking the lock.
+            Some((Some(holder), file)) if holder == config.listen => {
+                report.note(
+                    "database",
+                    format!("SQLite database {path} is in use by this configuration's running instance (on {holder}): read only"),
+                );
+                match Db::open_read_only(file).await {
+                    Ok(db) => db,
+                    Err(error) => {
+                        report.problem(
+                            "database",
+                            format!("SQLite database {path}: cannot read it: {error}"),
+                            "check the file's permissions for this user",
+                        );
+                        return;
+                    }
+                }
+            }
+            holder => {
+                let by = match holder.and_then(|(holder, _)| holder) {
+                    Some(holder) => format!("the issues-app on {holder}"),
+                    None => "another process (a running issues-app?)".to_string(),
+                };
+                report.problem(
+                    "database",
+                    format!("SQLite database {path} is held by {by}: a second instance would not start"),
+                    "stop the other process; to run several instances use PostgreSQL (Server.DatabaseUrl: postgres://…)",
+                );
+                return;
+            }
+        },
         Err(error) => {
             report.problem(
                 "database",

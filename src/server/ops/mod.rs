@@ -1,7 +1,9 @@
 //! What operators touch: config.json (`config/`: the file as written, checked once), its live
-//! reload (`live.rs`), `issues-app check` (`check.rs`), metrics, logs (`telemetry.rs`) and the
+//! reload (`live.rs`), `issues-app check` (`check.rs`), `issues-app backup` (`backup.rs`), metrics, logs (`telemetry.rs`) and the
 //! embedded development identity provider. Start at `config/checker.rs`.
 
+pub mod admin;
+pub mod backup;
 pub mod check;
 pub mod config;
 #[cfg(feature = "dev-idp")]

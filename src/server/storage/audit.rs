@@ -31,6 +31,10 @@ pub enum EventKind {
     IssueAssigned,
     IssueDeleted,
     CommentAdded,
+    /// `issues-app forget-person`: a person's name replaced everywhere.
+    PersonForgotten,
+    /// Deleted issues erased after `Server.DeletedRetentionDays`.
+    DeletedIssuesErased,
 }
 
 impl EventKind {
@@ -49,6 +53,8 @@ impl EventKind {
             Self::IssueAssigned => "issue_assigned",
             Self::IssueDeleted => "issue_deleted",
             Self::CommentAdded => "comment_added",
+            Self::PersonForgotten => "person_forgotten",
+            Self::DeletedIssuesErased => "deleted_issues_erased",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! is locked for as long as the app runs (a second process refuses to start), which is what
 //! lets the repositories keep exact copies in memory.
 
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -34,7 +35,32 @@ pub enum DbError {
 /// the operating system when the process ends however it ends).
 #[derive(Debug)]
 pub struct SingleWriter {
-    _file: std::fs::File,
+    file: std::fs::File,
+}
+
+impl SingleWriter {
+    /// Writes who holds the lock into the lock file (`listening on ADDRESS, pid N`), so that
+    /// `issues-app check` can tell the running instance of the same configuration from another.
+    pub fn announce(&self, listening: SocketAddr) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        let mut file = &self.file;
+        file.set_len(0)?;
+        file.rewind()?;
+        file.write_all(format!("listening on {listening}, pid {}\n", std::process::id()).as_bytes())
+    }
+}
+
+/// The address the holder of an SQLite file's lock announced (see [`SingleWriter::announce`]).
+pub fn holder_of(sqlite_file: &std::path::Path) -> Option<SocketAddr> {
+    let text = std::fs::read_to_string(lock_path(sqlite_file)).ok()?;
+    let rest = text.strip_prefix("listening on ")?;
+    rest.split([',', '\n']).next()?.trim().parse().ok()
+}
+
+fn lock_path(sqlite_file: &std::path::Path) -> std::path::PathBuf {
+    let mut lock_path = sqlite_file.as_os_str().to_owned();
+    lock_path.push(".lock");
+    lock_path.into()
 }
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -102,6 +128,17 @@ impl Db {
                 .await?;
             Ok((Self::Postgres(pool), None))
         }
+    }
+
+    /// Opens an SQLite file that another process holds, only to read it (`issues-app check`
+    /// beside the running instance): no lock is taken and nothing is written.
+    pub async fn open_read_only(sqlite_file: &std::path::Path) -> Result<Self, DbError> {
+        let options = SqliteConnectOptions::new().filename(sqlite_file).read_only(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Self::Sqlite(pool))
     }
 
     /// Opens one connection to a PostgreSQL URL and closes it: the server's own refusal (wrong
@@ -175,6 +212,32 @@ impl Db {
         result.is_ok()
     }
 
+    /// Writes a consistent copy of an SQLite database to `file` (`VACUUM INTO`: one snapshot,
+    /// while others go on writing). PostgreSQL has `pg_dump` for that.
+    pub async fn vacuum_into(&self, file: &std::path::Path) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(pool) => {
+                let target = file
+                    .to_str()
+                    .ok_or_else(|| sqlx::Error::Protocol("the backup's path is not UTF-8".into()))?;
+                sqlx::query("VACUUM INTO ?")
+                    .bind(target)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            }
+            Self::Postgres(_) => Err(sqlx::Error::Protocol("VACUUM INTO is SQLite's".into())),
+        }
+    }
+
+    /// Closes the pool's connections (a command that ends, not the server).
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+
     pub fn backend(&self) -> &'static str {
         match self {
             Self::Sqlite(_) => "sqlite",
@@ -222,11 +285,9 @@ fn lock_sqlite_file(path: &std::path::Path) -> Result<SingleWriter, DbError> {
     if !path.exists() {
         files::open_private(path).map_err(failed)?;
     }
-    let mut lock_path = path.as_os_str().to_owned();
-    lock_path.push(".lock");
-    let file = files::open_private(std::path::Path::new(&lock_path)).map_err(failed)?;
+    let file = files::open_private(&lock_path(path)).map_err(failed)?;
     match file.try_lock() {
-        Ok(()) => Ok(SingleWriter { _file: file }),
+        Ok(()) => Ok(SingleWriter { file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(DbError::InUse {
             path: path.display().to_string(),
         }),

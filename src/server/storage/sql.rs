@@ -7,6 +7,8 @@ pub enum Param {
     Text(String),
     /// A text value that may be NULL.
     OptText(Option<String>),
+    /// An integer that may be NULL.
+    OptInt(Option<i64>),
 }
 
 #[derive(Default)]
@@ -38,6 +40,7 @@ macro_rules! bind_all {
                 $crate::server::storage::sql::Param::Int(value) => query.bind(*value),
                 $crate::server::storage::sql::Param::Text(value) => query.bind(value.as_str()),
                 $crate::server::storage::sql::Param::OptText(value) => query.bind(value.as_deref()),
+                $crate::server::storage::sql::Param::OptInt(value) => query.bind(*value),
             };
         }
         query

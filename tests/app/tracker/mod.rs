@@ -513,14 +513,33 @@ async fn the_demo_file_keeps_its_meaning_and_unnamed_actions_are_never_wider() {
     .await;
     let john = signed_in(&app, JOHN).await;
     let (_, info) = app.call(&john, "session_info", &[]).await;
-    // comment as view; edit, close and assign as create; delete off.
+    // comment, edit, close and assign as create; delete off.
     assert_eq!(allowed(&info), MANAGER_MAY);
     let emily = signed_in(&app, EMILY).await;
     let (_, info) = app.call(&emily, "session_info", &[]).await;
-    assert_eq!(allowed(&info), EMPLOYEE_MAY);
+    // The demo's Employee only views: holding issues:comment (her role grants it) does not let
+    // her write, because the demo's file never gave commenting a scope of its own.
+    assert_eq!(allowed(&info), ["view_issues"]);
+
+    let issue = create(&app, &john, "Keep me", "").await;
+    let id = issue["id"].to_string();
+    let (status, _) = app
+        .call(&emily, "add_comment", &[("issue", &id), ("body", "Forged")])
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the Employee's forged comment is refused"
+    );
+    let (status, _) = app
+        .call(&john, "add_comment", &[("issue", &id), ("body", "Noted")])
+        .await;
+    assert!(
+        status.is_success(),
+        "the Manager comments with the create scope: {status}"
+    );
 
     // Delete is off: not even a token with issues:delete may.
-    let issue = create(&app, &john, "Keep me", "").await;
     let token = app.password_token_for(CLIENT_ID, ALEX, ALL_SCOPES).await;
     let response = reqwest::Client::new()
         .delete(app.url(&format!("/api/v1/issues/{}", issue["id"])))

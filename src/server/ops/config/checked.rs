@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::access::{AccessHelp, FeatureScopes};
+use crate::access::{AccessHelp, FeatureScopes, Permission};
 use crate::server::storage::database_url::DatabaseUrl;
 
 /// A secret that never shows in `Debug` output or logs.
@@ -77,6 +77,8 @@ pub struct Config {
     pub client_secret: Secret,
     pub api_scopes: Vec<String>,
     pub features: FeatureScopes,
+    /// The actions config.json does not name, which got their default scopes (or are off).
+    pub defaulted_actions: Vec<Permission>,
     /// `ApplicationConfig.AccessHelp`: shown with every "why" line.
     pub access_help: Option<AccessHelp>,
     pub listen: SocketAddr,
@@ -100,6 +102,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `Server.AuditRetentionDays`: how long audit events are kept.
     pub audit_retention: Duration,
+    /// `Server.DeletedRetentionDays`: how long deleted issues are kept before they are erased.
+    pub deleted_retention: Duration,
     /// The file as it was when read (`Config::load`), for noticing later changes.
     pub read_as: Option<crate::server::support::files::FileStamp>,
     /// Fields of the original demo's file this app does not use (reported at start-up).

@@ -14,8 +14,8 @@ use super::file::{
     AccessHelpFile, ApplicationSection, AuthorizationSection, ConfigError, ConfigFile, DevIdpSection, FeaturesSection,
     IssuesScopes, ServerSection,
 };
-use super::hints::explain;
-use crate::access::{AccessHelp, FeatureScopes};
+use super::hints::{editor_column, explain, organization_url_mistake, paste_accident};
+use crate::access::{AccessHelp, FeatureScopes, Permission};
 use crate::server::storage::database_url::DatabaseUrl;
 use crate::server::support::network::{is_loopback, is_secure_or_loopback};
 
@@ -49,11 +49,18 @@ impl Config {
             let path = error.path().to_string();
             let inner = error.into_inner();
             if inner.is_syntax() || inner.is_eof() {
+                let (line, column) = (inner.line(), inner.column());
+                let message = inner.to_string();
+                let message = message.split(" at line ").next().unwrap_or_default();
+                let message = match paste_accident(text, message, line, column) {
+                    Some(hint) => format!("{message}; {hint}"),
+                    None => message.to_string(),
+                };
                 return ConfigError::Syntax {
                     file: file.clone(),
-                    line: inner.line(),
-                    column: inner.column(),
-                    message: inner.to_string(),
+                    line,
+                    column: editor_column(text, line, column),
+                    message,
                 };
             }
             let message = inner.to_string();
@@ -142,6 +149,17 @@ impl Checker<'_> {
         Ok(url)
     }
 
+    /// `AuthorizationConfig.BaseOrganizationUrl`: a provider URL, and not what admins copy from
+    /// Asgardeo by mistake (the organization's name, its issuer), which is refused with the value
+    /// to write instead.
+    fn organization_url(&self, value: &str, allow_insecure: bool) -> Result<Url, ConfigError> {
+        let field = "AuthorizationConfig.BaseOrganizationUrl";
+        if let Some(mistake) = organization_url_mistake(value) {
+            return Err(self.fail(field, mistake));
+        }
+        self.provider_url(field, value, allow_insecure)
+    }
+
     fn path(&self, value: &str) -> PathBuf {
         let path = PathBuf::from(value);
         if path.is_absolute() {
@@ -197,7 +215,7 @@ impl Checker<'_> {
         self.typed_values(&auth, &file.application)?;
         let provider = self.identity_provider(&auth)?;
         let app = self.application(file.application, overrides)?;
-        let features = self.features(file.features)?;
+        let (features, defaulted_actions) = self.features(file.features)?;
         let audiences = self.audiences(&app.client_id, &auth.audiences)?;
         let listen = self.listen(&server, overrides, &app.hosted_url)?;
         let secure_cookies = self.secure_cookies(&server, &app.hosted_url, listen)?;
@@ -223,6 +241,7 @@ impl Checker<'_> {
             client_secret: Secret::new(app.client_secret),
             api_scopes: app.api_scopes,
             features,
+            defaulted_actions,
             access_help: app.access_help,
             listen,
             database_url,
@@ -243,6 +262,7 @@ impl Checker<'_> {
             metrics_listen,
             log_format: server.log_format,
             audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
+            deleted_retention: Duration::from_secs(server.deleted_retention_days * 86_400),
             read_as: None,
             unused: app.unused,
         })
@@ -277,11 +297,7 @@ impl Checker<'_> {
     /// `AllowInsecureProvider`), and the origins sign-in forms may pass through.
     fn identity_provider(&self, auth: &AuthorizationSection) -> Result<Provider, ConfigError> {
         let insecure = auth.allow_insecure_provider;
-        let organization = self.provider_url(
-            "AuthorizationConfig.BaseOrganizationUrl",
-            &auth.base_organization_url,
-            insecure,
-        )?;
+        let organization = self.organization_url(&auth.base_organization_url, insecure)?;
         let organization_url = organization.as_str().trim_end_matches('/').to_string();
         let issuer = match &auth.issuer {
             Some(issuer) => self
@@ -354,8 +370,8 @@ impl Checker<'_> {
     }
 
     /// `Features`: every scope list the file names, then each action's scopes with the defaults
-    /// filled in.
-    fn features(&self, features: FeaturesSection) -> Result<FeatureScopes, ConfigError> {
+    /// filled in, and the actions that got one.
+    fn features(&self, features: FeaturesSection) -> Result<(FeatureScopes, Vec<Permission>), ConfigError> {
         self.scopes("Features.Issues.scopes.create", &features.issues.scopes.create, false)?;
         self.scopes("Features.Issues.scopes.view", &features.issues.scopes.view, false)?;
         let issues = &features.issues.scopes;
@@ -456,6 +472,9 @@ impl Checker<'_> {
         }
         if !(1..=3650).contains(&server.audit_retention_days) {
             return Err(self.fail("Server.AuditRetentionDays", "expected 1 to 3650 days"));
+        }
+        if !(1..=3650).contains(&server.deleted_retention_days) {
+            return Err(self.fail("Server.DeletedRetentionDays", "expected 1 to 3650 days"));
         }
         if !(1..=100_000).contains(&server.max_open_connections) {
             return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
@@ -566,9 +585,11 @@ struct Application {
     unused: Vec<&'static str>,
 }
 
-/// Each action's scopes; an action the file does not name gets a default never wider than
-/// a named one: `comment` as `view`; `edit`, `close` and `assign` as `create`; `delete` off.
-fn feature_scopes(features: FeaturesSection) -> FeatureScopes {
+/// Each action's scopes, and which of them the file does not name. An action the file does not
+/// name gets a default never wider than a named one, and never a write on the `view` scope:
+/// `comment`, `edit`, `close` and `assign` as `create`; `delete` off. (The original demo's file
+/// names only `create` and `view`: its Employee, who only views, stays unable to write.)
+fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>) {
     let IssuesScopes {
         create,
         view,
@@ -578,14 +599,25 @@ fn feature_scopes(features: FeaturesSection) -> FeatureScopes {
         assign,
         delete,
     } = features.issues.scopes;
-    FeatureScopes {
-        comment: comment.unwrap_or_else(|| view.clone()),
-        edit: edit.unwrap_or_else(|| create.clone()),
-        close: close.unwrap_or_else(|| create.clone()),
-        assign: assign.unwrap_or_else(|| create.clone()),
+    let mut defaulted = Vec::new();
+    let mut as_create = |named: Option<Vec<String>>, permission: Permission| {
+        named.unwrap_or_else(|| {
+            defaulted.push(permission);
+            create.clone()
+        })
+    };
+    let scopes = FeatureScopes {
+        comment: as_create(comment, Permission::Comment),
+        edit: as_create(edit, Permission::EditIssue),
+        close: as_create(close, Permission::CloseIssue),
+        assign: as_create(assign, Permission::AssignIssue),
         delete,
         create,
         view,
         audit_view: features.audit.scopes.view,
+    };
+    if scopes.delete.is_none() {
+        defaulted.push(Permission::DeleteIssue);
     }
+    (scopes, defaulted)
 }

@@ -123,7 +123,7 @@ pub(super) struct IssuesFeature {
 pub(super) struct IssuesScopes {
     pub(super) create: Vec<String>,
     pub(super) view: Vec<String>,
-    /// Default: as `view`.
+    /// Default: as `create` (never `view`: the demo's Employee only views).
     pub(super) comment: Option<Vec<String>>,
     /// Default: as `create`.
     pub(super) edit: Option<Vec<String>>,
@@ -165,6 +165,9 @@ pub(super) struct ServerSection {
     pub(super) log_format: LogFormat,
     #[serde(default = "default_audit_retention_days")]
     pub(super) audit_retention_days: u64,
+    /// How long a deleted issue (and its comments) is kept before it is erased.
+    #[serde(default = "default_deleted_retention_days")]
+    pub(super) deleted_retention_days: u64,
 }
 
 impl Default for ServerSection {
@@ -185,6 +188,7 @@ impl Default for ServerSection {
             metrics_listen: None,
             log_format: LogFormat::default(),
             audit_retention_days: default_audit_retention_days(),
+            deleted_retention_days: default_deleted_retention_days(),
         }
     }
 }
@@ -215,6 +219,9 @@ fn default_request_timeout() -> u64 {
 }
 fn default_audit_retention_days() -> u64 {
     90
+}
+fn default_deleted_retention_days() -> u64 {
+    30
 }
 
 #[derive(Debug, Deserialize)]

@@ -254,3 +254,117 @@ fn admins_mistakes_are_named_plainly() {
         "{message}"
     );
 }
+
+/// The message of the error `parse` gives for `text`.
+fn error_of(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn the_demo_file_without_its_commas_names_the_first_missing_one() {
+    // The published listing of the original demo's file lost all its commas.
+    assert_eq!(
+        error_of(&DEMO.replace(',', "")),
+        "config.json: invalid JSON at line 3, column 7: expected `,` or `}`; \
+         a comma is missing between two members: add `,` at the end of line 2"
+    );
+    // Between two items of a list on one line: after the first.
+    assert_eq!(
+        error_of(&DEMO.replacen("\"openid\", ", "\"openid\" ", 1)),
+        "config.json: invalid JSON at line 4, column 53: expected `,` or `]`; \
+         a comma is missing between two items of a list: add `,` after column 51 of line 4"
+    );
+}
+
+#[test]
+fn curly_quotes_are_named_where_the_first_one_is() {
+    let curly = DEMO.replacen(
+        "\"https://api.asgardeo.io/t/acme\"",
+        "“https://api.asgardeo.io/t/acme”",
+        1,
+    );
+    assert_eq!(
+        error_of(&curly),
+        "config.json: invalid JSON at line 2, column 55: expected value; \
+         the file has curly quotes (“) at line 2, column 55: JSON needs straight quotes (\")"
+    );
+    // A curly quote that ends a string lets it run on: serde_json stops further on, at a column
+    // counted in characters (“ is three bytes).
+    let message = error_of(&DEMO.replacen("\"abc\"", "\"abc”", 1));
+    assert!(
+        message.starts_with("config.json: invalid JSON at line 3, column 88: expected `,` or `}`; ")
+            && message.ends_with("the file has curly quotes (”) at line 3, column 84: JSON needs straight quotes (\")"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_non_breaking_space_is_named_where_it_is() {
+    // After `ä` (two bytes): the columns count characters, as editors do.
+    assert_eq!(
+        error_of(&DEMO.replacen("\"abc\", ", "\"äbc\",\u{a0}", 1)),
+        "config.json: invalid JSON at line 3, column 86: key must be a string; \
+         a non-breaking space at line 3, column 86: replace it with an ordinary space"
+    );
+    // Inside a string it is part of the value, not the mistake.
+    let single_quoted = DEMO
+        .replacen("\"abc\"", "\"a\u{a0}bc\"", 1)
+        .replacen("\"ClientSecret\"", "'ClientSecret'", 1);
+    assert_eq!(
+        error_of(&single_quoted),
+        "config.json: invalid JSON at line 3, column 88: key must be a string"
+    );
+    assert_eq!(
+        error_of(&format!("\u{feff}{DEMO}")),
+        "config.json: invalid JSON at line 1, column 1: expected value; \
+         the file starts with an invisible byte order mark (U+FEFF): save it as UTF-8 without a BOM"
+    );
+}
+
+#[test]
+fn a_trailing_comma_is_named_where_it_is() {
+    let trailing = DEMO.replacen(
+        r#""https://api.asgardeo.io/t/acme" }"#,
+        r#""https://api.asgardeo.io/t/acme", }"#,
+        1,
+    );
+    assert_eq!(
+        error_of(&trailing),
+        "config.json: invalid JSON at line 2, column 89: trailing comma; \
+         remove the comma after the last member at line 2, column 87"
+    );
+    assert_eq!(
+        error_of(&DEMO.replacen("\"internal_login\"]", "\"internal_login\", ]", 1)),
+        "config.json: invalid JSON at line 4, column 92: trailing comma; \
+         remove the comma after the last item of the list at line 4, column 90"
+    );
+    // Other syntax errors keep serde_json's words alone.
+    assert_eq!(
+        error_of("{ nope"),
+        "config.json: invalid JSON at line 1, column 3: key must be a string"
+    );
+}
+
+#[test]
+fn a_bare_organization_name_gets_its_url() {
+    assert_eq!(
+        error_of(&DEMO.replace("https://api.asgardeo.io/t/acme", "acme")),
+        "config.json: field `AuthorizationConfig.BaseOrganizationUrl`: expected an absolute http(s) URL, got `acme`: \
+         for the Asgardeo organization `acme`, write `https://api.asgardeo.io/t/acme`"
+    );
+}
+
+#[test]
+fn the_issuer_as_organization_url_is_refused_with_the_part_to_keep() {
+    assert_eq!(
+        error_of(&DEMO.replace("/t/acme", "/t/acme/oauth2/token")),
+        "config.json: field `AuthorizationConfig.BaseOrganizationUrl`: this is the issuer (the token endpoint URL); \
+         BaseOrganizationUrl is the part before /oauth2/token: `https://api.asgardeo.io/t/acme`"
+    );
+    let discovery = DEMO.replace("/t/acme", "/t/acme/oauth2/token/.well-known/openid-configuration");
+    assert_eq!(
+        error_of(&discovery),
+        "config.json: field `AuthorizationConfig.BaseOrganizationUrl`: this is one of the organization's endpoints; \
+         BaseOrganizationUrl is the part before /oauth2/: `https://api.asgardeo.io/t/acme`"
+    );
+}

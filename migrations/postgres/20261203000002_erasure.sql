@@ -1,0 +1,3 @@
+-- Erasure: deleted issues past Server.DeletedRetentionDays are found by when they were deleted.
+CREATE INDEX issues_deleted ON issues (deleted_at) WHERE deleted_at IS NOT NULL;
+-- (PostgreSQL's search columns are generated: they go with their rows.)

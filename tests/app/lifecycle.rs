@@ -1,0 +1,266 @@
+//! The data's life: a backup made while clients write loses no acknowledged write; deleted
+//! issues are erased after their retention (comments and search entries too); a forgotten
+//! person's name is gone everywhere while their work stays.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use issues_app::access::Viewer;
+use issues_app::model::NewIssue;
+use issues_app::server::ops::admin;
+use issues_app::server::ops::backup::{BackupError, backup};
+use issues_app::server::storage::database_url::DatabaseUrl;
+use issues_app::server::storage::db::Db;
+use issues_app::server::storage::issues::Issues;
+use issues_app::server::storage::lifecycle::{FORMER_MEMBER, erase_deleted, forget_person};
+use issues_app::server::support::clock;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{CLIENT_ID, JOHN, TestApp};
+
+const WRITERS: usize = 16;
+
+fn someone(sub: &str, name: &str) -> Viewer {
+    Viewer {
+        sub: sub.into(),
+        name: name.into(),
+        scopes: Vec::new(),
+        client_id: None,
+    }
+}
+
+/// Issue ids and titles in `db`, in id order.
+async fn titles(db: &Db) -> Vec<(i64, String)> {
+    issues_app::on_db!(db, |pool| sqlx::query_as("SELECT id, title FROM issues ORDER BY id")
+        .fetch_all(pool)
+        .await)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_backup_while_16_clients_write_loses_no_acknowledged_write() {
+    let app = TestApp::spawn().await;
+    let config = app.state.config.load_full();
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("backups").join("issues-backup.db");
+    if app.state.db.backend() != "sqlite" {
+        let error = backup(&config, &to).await.unwrap_err();
+        assert!(matches!(error, BackupError::NotSqlite), "{error}");
+        assert!(error.to_string().contains("pg_dump"), "{error}");
+        return;
+    }
+    let token = app.password_token(CLIENT_ID, JOHN).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    // Each writer: (id, title, acknowledged before the backup began?) for every 201 it got.
+    let backup_began = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for writer in 0..WRITERS {
+        let (url, token, stop, began) = (
+            app.url("/api/v1/issues"),
+            token.clone(),
+            stop.clone(),
+            backup_began.clone(),
+        );
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut acknowledged = Vec::new();
+            for n in 0.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let title = format!("writer {writer} issue {n}");
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "title": title }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::CREATED);
+                let before_backup = !began.load(Ordering::SeqCst);
+                let issue: Value = response.json().await.unwrap();
+                acknowledged.push((issue["id"].as_i64().unwrap(), title, before_backup));
+            }
+            acknowledged
+        }));
+    }
+    // Let every writer get going, then back up while they write.
+    while app.issue_count().await < 4 * WRITERS as i64 {
+        tokio::task::yield_now().await;
+    }
+    backup_began.store(true, Ordering::SeqCst);
+    let bytes = backup(&config, &to).await.unwrap();
+    assert!(bytes > 0);
+    stop.store(true, Ordering::SeqCst);
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+
+    // Restore: the copy opens as a database of this build, with nothing to migrate.
+    let restored_url = DatabaseUrl::parse(&format!("sqlite://{}", to.display())).unwrap();
+    let (restored, _writer) = Db::connect(&restored_url, 1).await.unwrap();
+    let status = restored.migration_status().await.unwrap();
+    assert_eq!((status.pending, status.unknown.len()), (0, 0));
+    let in_backup = titles(&restored).await;
+    let live = titles(&app.state.db).await;
+    for (id, title, before_backup) in &acknowledged {
+        if *before_backup {
+            assert!(
+                in_backup.contains(&(*id, title.clone())),
+                "issue {id} was acknowledged before the backup began, but the backup lacks it"
+            );
+        }
+    }
+    // A snapshot: everything in it is as it is live, and the writes after it are not half there.
+    assert!(in_backup.iter().all(|row| live.contains(row)));
+    let (before, after): (Vec<_>, Vec<_>) = acknowledged.iter().partition(|(_, _, before)| *before);
+    assert!(before.len() >= 2 * WRITERS, "{} before", before.len());
+    assert!(in_backup.len() >= before.len() && in_backup.len() <= before.len() + after.len());
+    // A backup never overwrites one.
+    let again = backup(&config, &to).await.unwrap_err();
+    assert!(matches!(again, BackupError::Exists(_)), "{again}");
+}
+
+#[tokio::test]
+async fn deleted_issues_are_erased_after_their_retention_with_comments_and_search_entries() {
+    let app = TestApp::spawn().await;
+    let issues = Issues::new(app.state.db.clone());
+    let john = someone("john-sub", "John Manager");
+    let now = clock::now_millis();
+    let mut ids = Vec::new();
+    for title in ["Kept quasar", "Recently deleted quasar", "Long deleted quasar"] {
+        let issue = issues
+            .create(&NewIssue::parse(title, "about quasars").unwrap(), &john, now)
+            .await
+            .unwrap();
+        issues
+            .add_comment(issue.id, "a quasar comment", &john, now)
+            .await
+            .unwrap();
+        ids.push(issue.id);
+    }
+    issues.delete(ids[1], None, now).await.unwrap();
+    issues.delete(ids[2], None, now).await.unwrap();
+    let month_ago = now - 31 * 86_400_000;
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query(
+        "UPDATE issues SET deleted_at = $1 WHERE id = $2"
+    )
+    .bind(month_ago)
+    .bind(ids[2])
+    .execute(pool)
+    .await
+    .map(drop))
+    .unwrap();
+
+    let retention = app.state.config.load().deleted_retention.as_millis() as i64;
+    assert_eq!(retention, 30 * 86_400_000, "30 days by default");
+    assert_eq!(erase_deleted(&app.state.db, now - retention).await.unwrap(), 1);
+    let left: Vec<i64> = titles(&app.state.db).await.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        left,
+        ids[..2],
+        "the one deleted a month ago is erased; the recent one is restorable"
+    );
+    let comments_of_erased: i64 = issues_app::on_db!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE issue_id = $1"
+    )
+    .bind(ids[2])
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(comments_of_erased, 0);
+    if app.state.db.backend() == "sqlite" {
+        // The full-text index forgot it too: its own consistency check passes, and a search
+        // finds only the rows that are left.
+        let pool = match &app.state.db {
+            Db::Sqlite(pool) => pool,
+            Db::Postgres(_) => unreachable!(),
+        };
+        for table in ["issue_search", "comment_search"] {
+            sqlx::query(&format!("INSERT INTO {table} ({table}) VALUES ('integrity-check')"))
+                .execute(pool)
+                .await
+                .unwrap_or_else(|error| panic!("{table}: {error}"));
+        }
+        let found: Vec<i64> =
+            sqlx::query_scalar("SELECT rowid FROM issue_search WHERE issue_search MATCH 'quasar' ORDER BY rowid")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        assert_eq!(found, ids[..2]);
+    }
+    assert_eq!(
+        erase_deleted(&app.state.db, now - retention).await.unwrap(),
+        0,
+        "nothing twice"
+    );
+}
+
+#[tokio::test]
+async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
+    let mut app = TestApp::spawn().await;
+    let issues = Issues::new(app.state.db.clone());
+    let (john, emily) = (
+        someone("john-sub", "John Manager"),
+        someone("emily-sub", "Emily Employee"),
+    );
+    let now = clock::now_millis();
+    app.state.people.seen(&john.sub, &john.name, now / 1000).await.unwrap();
+    let issue = issues
+        .create(&NewIssue::parse("John's issue", "").unwrap(), &john, now)
+        .await
+        .unwrap();
+    issues
+        .add_comment(issue.id, "John's comment", &john, now)
+        .await
+        .unwrap();
+    issues
+        .add_comment(issue.id, "Emily's comment", &emily, now)
+        .await
+        .unwrap();
+
+    // As an operator runs it: the app stopped (SQLite's writer lock), the same config.json.
+    app.halt().await;
+    let config = app.state.config.load_full();
+    let unknown = admin::forget_person(&config, "nobody-sub").await.unwrap_err();
+    assert_eq!(
+        unknown.to_string(),
+        "no one with subject id `nobody-sub` has signed in here: nothing to forget"
+    );
+    let said = admin::forget_person(&config, &john.sub).await.unwrap();
+    assert!(said.starts_with("forgot john-sub: "), "{said}");
+
+    let (db, _writer) = Db::connect(&config.database_url, 1).await.unwrap();
+    let names: Vec<(String, String)> = issues_app::on_db!(&db, |pool| sqlx::query_as(
+        "SELECT author_sub, author_name FROM issues UNION ALL SELECT author_sub, author_name FROM comments \
+         UNION ALL SELECT sub, name FROM people"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    assert!(names.iter().all(|(_, name)| name != "John Manager"), "{names:?}");
+    assert_eq!(
+        names.iter().filter(|(_, name)| name == FORMER_MEMBER).count(),
+        3,
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&("emily-sub".into(), "Emily Employee".into())),
+        "others keep their names"
+    );
+    let recorded: Vec<String> = issues_app::on_db!(&db, |pool| sqlx::query_scalar(
+        "SELECT detail FROM audit_events WHERE event = 'person_forgotten'"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    assert_eq!(recorded.len(), 1, "audited once");
+    assert!(
+        recorded[0].starts_with("subject john-sub: name replaced in 3 rows"),
+        "{recorded:?}"
+    );
+    // The storage function alone is idempotent in effect.
+    assert_eq!(forget_person(&db, &john.sub).await.unwrap().rows, 3);
+}
