@@ -100,7 +100,7 @@ fn unpack(archive: &Path, into: &Path) -> PathBuf {
         .collect();
     assert_eq!(
         top,
-        [expected.clone()],
+        std::slice::from_ref(&expected),
         "the archive holds one directory, named with the version"
     );
     let dir = into.join(expected);

@@ -1,0 +1,331 @@
+//! The records of an export (its lines: the header, then rows of the team's tables) and the
+//! tables they are rows of, as the export reads them and the import writes them.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use crate::server::storage::sql::Param;
+
+/// One line of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// The first line, and only there.
+    #[serde(rename = "issues-app-export")]
+    Header(Header),
+    Issue(IssueRow),
+    Comment(CommentRow),
+    Person(PersonRow),
+    AuditEvent(AuditEventRow),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub version: u64,
+    /// The versions of the migrations applied to the database exported.
+    #[serde(default)]
+    pub migrations: Vec<i64>,
+}
+
+/// A row of `issues`, deleted or not. Times in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRow {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub author_sub: String,
+    pub author_name: String,
+    pub assignee_sub: Option<String>,
+    pub assignee_name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub closed_at: Option<i64>,
+    pub closed_by_sub: Option<String>,
+    pub closed_by_name: Option<String>,
+    pub version: i64,
+    pub comment_count: i64,
+    /// When it was (soft-)deleted.
+    pub deleted_at: Option<i64>,
+}
+
+/// A row of `comments`. `created_at` in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRow {
+    pub id: i64,
+    pub issue_id: i64,
+    pub body: String,
+    pub author_sub: String,
+    pub author_name: String,
+    pub created_at: i64,
+}
+
+/// A row of `people`. `last_seen_at` in seconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct PersonRow {
+    pub sub: String,
+    pub name: String,
+    pub last_seen_at: i64,
+}
+
+/// A row of `audit_events`. `at` in seconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEventRow {
+    pub id: i64,
+    pub at: i64,
+    pub request_id: Option<String>,
+    pub event: String,
+    pub outcome: String,
+    pub actor_sub: Option<String>,
+    pub actor_name: Option<String>,
+    pub client_id: Option<String>,
+    pub permission: Option<String>,
+    pub missing_scopes: Option<String>,
+    pub via: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A table as the export reads it and the import writes it. `columns` is in the order of the
+/// row's fields and of [`Record::values`].
+pub(super) struct Table {
+    pub(super) name: &'static str,
+    pub(super) columns: &'static str,
+    /// The unique column rows are exported in order of.
+    key: &'static str,
+    /// The key is text: ordered by bytes on both backends (PostgreSQL's default collation
+    /// would order it by the server's locale).
+    text_key: bool,
+    /// PostgreSQL generates the ids (`GENERATED ALWAYS AS IDENTITY`) unless told to take them.
+    pub(super) identity: bool,
+    /// How a row meets one already there when merging (`--into-non-empty`).
+    pub(super) on_merge: Option<&'static str>,
+}
+
+const ISSUES: Table = Table {
+    name: "issues",
+    columns: "id, title, description, status, author_sub, author_name, assignee_sub, assignee_name, \
+              created_at, updated_at, closed_at, closed_by_sub, closed_by_name, version, comment_count, deleted_at",
+    key: "id",
+    text_key: false,
+    identity: true,
+    on_merge: None,
+};
+
+const COMMENTS: Table = Table {
+    name: "comments",
+    columns: "id, issue_id, body, author_sub, author_name, created_at",
+    key: "id",
+    text_key: false,
+    identity: true,
+    on_merge: None,
+};
+
+const PEOPLE: Table = Table {
+    name: "people",
+    columns: "sub, name, last_seen_at",
+    key: "sub",
+    text_key: true,
+    identity: false,
+    // The most recently seen name wins, as at sign-in.
+    on_merge: Some(
+        "ON CONFLICT (sub) DO UPDATE SET name = excluded.name, last_seen_at = excluded.last_seen_at \
+         WHERE excluded.last_seen_at > people.last_seen_at",
+    ),
+};
+
+const AUDIT_EVENTS: Table = Table {
+    name: "audit_events",
+    columns: "id, at, request_id, event, outcome, actor_sub, actor_name, client_id, permission, \
+              missing_scopes, via, detail",
+    key: "id",
+    text_key: false,
+    identity: false,
+    on_merge: None,
+};
+
+impl Table {
+    /// A page of rows in key order: the first, or those after the key bound as `$1`.
+    pub(super) fn page_sql(&self, postgres: bool, continuing: bool) -> String {
+        let key = match (postgres, self.text_key) {
+            (true, true) => format!("{} COLLATE \"C\"", self.key),
+            _ => self.key.to_string(),
+        };
+        let (columns, name) = (self.columns, self.name);
+        match continuing {
+            true => format!("SELECT {columns} FROM {name} WHERE {key} > $1 ORDER BY {key} LIMIT $2"),
+            false => format!("SELECT {columns} FROM {name} ORDER BY {key} LIMIT $1"),
+        }
+    }
+}
+
+/// Where an export's next page starts.
+pub(super) enum Key {
+    Int(i64),
+    Text(String),
+}
+
+/// A row type the export reads from its table.
+pub(super) trait Exported: Sized + Send + Unpin + 'static {
+    const TABLE: &'static Table;
+    fn key(&self) -> Key;
+    fn into_record(self) -> Record;
+}
+
+impl Exported for IssueRow {
+    const TABLE: &'static Table = &ISSUES;
+    fn key(&self) -> Key {
+        Key::Int(self.id)
+    }
+    fn into_record(self) -> Record {
+        Record::Issue(self)
+    }
+}
+
+impl Exported for CommentRow {
+    const TABLE: &'static Table = &COMMENTS;
+    fn key(&self) -> Key {
+        Key::Int(self.id)
+    }
+    fn into_record(self) -> Record {
+        Record::Comment(self)
+    }
+}
+
+impl Exported for PersonRow {
+    const TABLE: &'static Table = &PEOPLE;
+    fn key(&self) -> Key {
+        Key::Text(self.sub.clone())
+    }
+    fn into_record(self) -> Record {
+        Record::Person(self)
+    }
+}
+
+impl Exported for AuditEventRow {
+    const TABLE: &'static Table = &AUDIT_EVENTS;
+    fn key(&self) -> Key {
+        Key::Int(self.id)
+    }
+    fn into_record(self) -> Record {
+        Record::AuditEvent(self)
+    }
+}
+
+impl Record {
+    /// The table the record is a row of (`None`: the header).
+    pub(super) fn table(&self) -> Option<&'static Table> {
+        match self {
+            Self::Header(_) => None,
+            Self::Issue(_) => Some(&ISSUES),
+            Self::Comment(_) => Some(&COMMENTS),
+            Self::Person(_) => Some(&PEOPLE),
+            Self::AuditEvent(_) => Some(&AUDIT_EVENTS),
+        }
+    }
+
+    /// The row's values in the order of its table's `columns`.
+    pub(super) fn values(&self) -> Vec<Param> {
+        match self {
+            Self::Header(_) => Vec::new(),
+            Self::Issue(row) => vec![
+                Param::Int(row.id),
+                Param::Text(row.title.clone()),
+                Param::Text(row.description.clone()),
+                Param::Text(row.status.clone()),
+                Param::Text(row.author_sub.clone()),
+                Param::Text(row.author_name.clone()),
+                Param::OptText(row.assignee_sub.clone()),
+                Param::OptText(row.assignee_name.clone()),
+                Param::Int(row.created_at),
+                Param::Int(row.updated_at),
+                Param::OptInt(row.closed_at),
+                Param::OptText(row.closed_by_sub.clone()),
+                Param::OptText(row.closed_by_name.clone()),
+                Param::Int(row.version),
+                Param::Int(row.comment_count),
+                Param::OptInt(row.deleted_at),
+            ],
+            Self::Comment(row) => vec![
+                Param::Int(row.id),
+                Param::Int(row.issue_id),
+                Param::Text(row.body.clone()),
+                Param::Text(row.author_sub.clone()),
+                Param::Text(row.author_name.clone()),
+                Param::Int(row.created_at),
+            ],
+            Self::Person(row) => vec![
+                Param::Text(row.sub.clone()),
+                Param::Text(row.name.clone()),
+                Param::Int(row.last_seen_at),
+            ],
+            Self::AuditEvent(row) => vec![
+                Param::Int(row.id),
+                Param::Int(row.at),
+                Param::OptText(row.request_id.clone()),
+                Param::Text(row.event.clone()),
+                Param::Text(row.outcome.clone()),
+                Param::OptText(row.actor_sub.clone()),
+                Param::OptText(row.actor_name.clone()),
+                Param::OptText(row.client_id.clone()),
+                Param::OptText(row.permission.clone()),
+                Param::OptText(row.missing_scopes.clone()),
+                Param::OptText(row.via.clone()),
+                Param::OptText(row.detail.clone()),
+            ],
+        }
+    }
+
+    /// The record as an operator would name it.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Self::Header(_) => "the header".into(),
+            Self::Issue(row) => format!("issue {}", row.id),
+            Self::Comment(row) => format!("comment {} (on issue {})", row.id, row.issue_id),
+            Self::Person(row) => format!("person {:?}", row.sub),
+            Self::AuditEvent(row) => format!("audit event {}", row.id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::FORMAT_VERSION;
+    use super::super::tests::samples;
+    use super::*;
+
+    #[test]
+    fn every_record_binds_one_value_per_column_of_its_table() {
+        for record in samples() {
+            let table = record.table().unwrap();
+            assert_eq!(
+                table.columns.split(',').count(),
+                record.values().len(),
+                "{}",
+                table.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_is_one_tagged_line_that_reads_back_the_same() {
+        for record in samples() {
+            let line = serde_json::to_string(&record).unwrap();
+            assert!(line.starts_with("{\"kind\":\""), "{line}");
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<Record>(&line).unwrap(), record);
+        }
+        let header = Record::Header(Header {
+            version: FORMAT_VERSION,
+            migrations: vec![20261122000001],
+        });
+        assert_eq!(
+            serde_json::to_string(&header).unwrap(),
+            r#"{"kind":"issues-app-export","version":1,"migrations":[20261122000001]}"#
+        );
+    }
+}
