@@ -55,13 +55,8 @@ pub enum StartupError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("database: {0}")]
     Database(#[from] DbError),
-    #[error(
-        "the database was written by a newer issues-app (its migration {0} is unknown to this build): \
-         run that build, or restore a backup made before it"
-    )]
-    NewerDatabase(i64),
-    #[error("database migration failed: {0}")]
-    Migrate(sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Migrate(#[from] crate::server::storage::db::MigrationError),
     #[error("session key: {0}")]
     SessionKey(#[from] crate::server::support::seal::SealError),
     #[cfg(feature = "dev-idp")]
@@ -73,15 +68,6 @@ pub enum StartupError {
     Random(#[from] RandomUnavailable),
     #[error("metrics: {0}")]
     Metrics(String),
-}
-
-impl From<sqlx::migrate::MigrateError> for StartupError {
-    fn from(error: sqlx::migrate::MigrateError) -> Self {
-        match error {
-            sqlx::migrate::MigrateError::VersionMissing(version) => Self::NewerDatabase(version),
-            other => Self::Migrate(other),
-        }
-    }
 }
 
 /// How often ended sessions and their sign-ins are purged.

@@ -9,10 +9,11 @@ use issues_app::access::Viewer;
 use issues_app::model::NewIssue;
 use issues_app::server::ops::admin;
 use issues_app::server::ops::backup::{BackupError, backup};
+use issues_app::server::storage::audit::{Event, EventKind};
 use issues_app::server::storage::database_url::DatabaseUrl;
 use issues_app::server::storage::db::Db;
 use issues_app::server::storage::issues::Issues;
-use issues_app::server::storage::lifecycle::{FORMER_MEMBER, erase_deleted, forget_person};
+use issues_app::server::storage::lifecycle::{FORMER_MEMBER, erase_deleted};
 use issues_app::server::support::clock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -120,7 +121,18 @@ async fn a_backup_while_16_clients_write_loses_no_acknowledged_write() {
     assert!(in_backup.len() >= before.len() && in_backup.len() <= before.len() + after.len());
     // A backup never overwrites one.
     let again = backup(&config, &to).await.unwrap_err();
-    assert!(matches!(again, BackupError::Exists(_)), "{again}");
+    assert!(again.to_string().contains("exists already"), "{again}");
+    assert_eq!(
+        std::fs::metadata(&to).unwrap().len(),
+        bytes,
+        "the first backup is untouched"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&to).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(!dir.path().join("backups").join("issues-backup.db.partial").exists());
 }
 
 #[tokio::test]
@@ -220,6 +232,21 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         .add_comment(issue.id, "Emily's comment", &emily, now)
         .await
         .unwrap();
+    // Assigned to him: the issue and the audit trail's line name him.
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query(
+        "UPDATE issues SET assignee_sub = $1, assignee_name = $2 WHERE id = $3"
+    )
+    .bind(&john.sub)
+    .bind(&john.name)
+    .bind(issue.id)
+    .execute(pool)
+    .await
+    .map(drop))
+    .unwrap();
+    let mut assigned = Event::new(EventKind::IssueAssigned);
+    assigned.actor = Some(&emily);
+    assigned.detail = Some(format!("issue {} to John Manager", issue.id));
+    app.state.audit.record(assigned).await;
 
     // As an operator runs it: the app stopped (SQLite's writer lock), the same config.json.
     app.halt().await;
@@ -233,23 +260,29 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     assert!(said.starts_with("forgot john-sub: "), "{said}");
 
     let (db, _writer) = Db::connect(&config.database_url, 1).await.unwrap();
-    let names: Vec<(String, String)> = issues_app::on_db!(&db, |pool| sqlx::query_as(
-        "SELECT author_sub, author_name FROM issues UNION ALL SELECT author_sub, author_name FROM comments \
-         UNION ALL SELECT sub, name FROM people"
+    // His name is nowhere: not in any text column of any table that keeps people's names.
+    let every_name: Vec<Option<String>> = issues_app::on_db!(&db, |pool| sqlx::query_scalar(
+        "SELECT author_name FROM issues UNION ALL SELECT assignee_name FROM issues \
+         UNION ALL SELECT closed_by_name FROM issues UNION ALL SELECT author_name FROM comments \
+         UNION ALL SELECT name FROM people UNION ALL SELECT name FROM sign_ins \
+         UNION ALL SELECT actor_name FROM audit_events UNION ALL SELECT detail FROM audit_events"
     )
     .fetch_all(pool)
     .await)
     .unwrap();
-    assert!(names.iter().all(|(_, name)| name != "John Manager"), "{names:?}");
-    assert_eq!(
-        names.iter().filter(|(_, name)| name == FORMER_MEMBER).count(),
-        3,
-        "{names:?}"
-    );
+    let texts: Vec<String> = every_name.into_iter().flatten().collect();
+    assert!(texts.iter().all(|text| !text.contains("John Manager")), "{texts:?}");
     assert!(
-        names.contains(&("emily-sub".into(), "Emily Employee".into())),
-        "others keep their names"
+        texts.contains(&format!("issue {} to {FORMER_MEMBER}", issue.id)),
+        "{texts:?}"
     );
+    // Author of the issue and a comment, the person, the assignee, the audit line.
+    assert_eq!(
+        texts.iter().filter(|text| *text == FORMER_MEMBER).count(),
+        4,
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"Emily Employee".to_string()), "others keep their names");
     let recorded: Vec<String> = issues_app::on_db!(&db, |pool| sqlx::query_scalar(
         "SELECT detail FROM audit_events WHERE event = 'person_forgotten'"
     )
@@ -258,9 +291,57 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     .unwrap();
     assert_eq!(recorded.len(), 1, "audited once");
     assert!(
-        recorded[0].starts_with("subject john-sub: name replaced in 3 rows"),
+        recorded[0].starts_with("subject john-sub: name replaced in 5 rows"),
         "{recorded:?}"
     );
-    // The storage function alone is idempotent in effect.
-    assert_eq!(forget_person(&db, &john.sub).await.unwrap().rows, 3);
+}
+
+#[tokio::test]
+async fn an_export_made_while_serving_is_private_whole_and_never_overwrites() {
+    let app = TestApp::spawn().await;
+    let issues = Issues::new(app.state.db.clone());
+    let john = someone("john-sub", "John Manager");
+    for title in ["First", "Second"] {
+        issues
+            .create(&NewIssue::parse(title, "").unwrap(), &john, clock::now_millis())
+            .await
+            .unwrap();
+    }
+    let config = app.state.config.load_full();
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("exports").join("team.jsonl");
+    // The running instance holds SQLite's lock: the export reads beside it.
+    let said = admin::export(&config, false, Some(&to)).await.unwrap();
+    assert!(said.starts_with("exported 2 issues"), "{said}");
+    let text = std::fs::read_to_string(&to).unwrap();
+    assert_eq!(text.lines().count(), 3, "the header and two issues: {text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&to).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let again = admin::export(&config, false, Some(&to)).await.unwrap_err();
+    assert!(again.to_string().contains("exists already"), "{again}");
+    assert_eq!(std::fs::read_to_string(&to).unwrap(), text, "untouched");
+    let left: Vec<_> = std::fs::read_dir(to.parent().unwrap()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no partial file left behind");
+}
+
+#[tokio::test]
+async fn a_database_that_is_not_there_is_said_so_and_not_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo").join("issues.db");
+    let url = DatabaseUrl::parse(&format!("sqlite://{}", missing.display())).unwrap();
+    let error = Db::connect_to_read(&url).await.expect_err("refused");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "there is no SQLite database at {} (check Server.DataDir or Server.DatabaseUrl)",
+            missing.display()
+        )
+    );
+    assert!(
+        !missing.exists() && !dir.path().join("typo").exists(),
+        "nothing was made"
+    );
 }

@@ -372,3 +372,22 @@ async fn sqlite_to_postgres_exports_again_byte_for_byte() {
         .unwrap();
     assert_eq!(comment.id, 4);
 }
+
+/// A database that has run (and so recorded a sign-in, say) takes an export's audit trail: the
+/// events are numbered by the database that imports them, after its own.
+#[tokio::test]
+async fn the_audit_trail_goes_into_a_database_that_has_recorded_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, _source_lock) = sqlite(&dir, "source.db").await;
+    a_team(&source).await;
+    let export = exported(&source, true).await;
+
+    let (target, _target_lock) = sqlite(&dir, "target.db").await;
+    AuditTrail::new(target.clone())
+        .record(Event::new(EventKind::SignIn))
+        .await;
+    let counts = imported(&target, &export, false).await.unwrap();
+    assert_eq!(counts.audit_events, 1);
+    assert_eq!(count(&target, "audit_events").await, 2);
+    assert_eq!(count(&target, "issues").await, 3);
+}

@@ -34,8 +34,8 @@ where
 }
 
 /// What cargo-leptos built into target/site when this binary was compiled. (Missing is allowed
-/// so lints run before the site is built; `scripts/release` builds the site first and the
-/// release archive test compares every file.)
+/// so lints run before the site is built; `scripts/release` builds the site first, and the
+/// release archive test compares the WASM, JS, CSS and icon with target/site.)
 #[cfg(feature = "embed-site")]
 #[derive(rust_embed::Embed)]
 #[folder = "target/site"]
@@ -61,7 +61,14 @@ fn embedded(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
         .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
     let (status, body) = match fresh {
         true => (StatusCode::NOT_MODIFIED, Body::empty()),
-        false => (StatusCode::OK, Body::from(file.data.into_owned())),
+        // Embedded in a release build: served from the binary, not copied.
+        false => (
+            StatusCode::OK,
+            Body::from(match file.data {
+                std::borrow::Cow::Borrowed(bytes) => bytes::Bytes::from_static(bytes),
+                std::borrow::Cow::Owned(bytes) => bytes::Bytes::from(bytes),
+            }),
+        ),
     };
     let content_type = HeaderValue::from_str(file.metadata.mimetype()).ok()?;
     Response::builder()

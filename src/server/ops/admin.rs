@@ -8,9 +8,10 @@ use std::path::Path;
 use crate::server::ops::backup::{self, BackupError};
 use crate::server::ops::config::Config;
 use crate::server::storage::audit::{AuditTrail, Event, EventKind};
-use crate::server::storage::db::{Db, DbError};
+use crate::server::storage::db::{Db, DbError, MigrationError};
 use crate::server::storage::lifecycle;
 use crate::server::storage::transfer::{self, ExportOptions, ImportOptions, TransferError};
+use crate::server::support::files;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -20,8 +21,8 @@ pub enum AdminError {
     Transfer(#[from] TransferError),
     #[error("cannot open the database: {0}")]
     Open(#[from] DbError),
-    #[error("cannot bring the database's schema up to date: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Migrate(#[from] MigrationError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("{path}: {source}")]
@@ -43,35 +44,19 @@ pub async fn backup(config: &Config, to: &Path) -> Result<String, AdminError> {
     Ok(format!("backed up to {} ({bytes} bytes)", to.display()))
 }
 
-/// The database for reading: beside the running instance (SQLite's lock held) it is opened
-/// read-only; it must have this build's schema.
-async fn open_for_reading(config: &Config) -> Result<Db, AdminError> {
-    match Db::connect(&config.database_url, 2).await {
-        Ok((db, _writer)) => {
-            db.migrate().await?;
-            Ok(db)
-        }
-        Err(DbError::InUse { path }) => match config.database_url.sqlite_file() {
-            Some(file) => Ok(Db::open_read_only(file).await?),
-            None => Err(AdminError::Open(DbError::InUse { path })),
-        },
-        Err(error) => Err(error.into()),
-    }
-}
-
 /// `export [--audit] [--to FILE]`: JSON Lines to the file or stdout.
 pub async fn export(config: &Config, audit: bool, to: Option<&Path>) -> Result<String, AdminError> {
-    let db = open_for_reading(config).await?;
+    let db = Db::connect_to_read(&config.database_url).await?;
     let options = ExportOptions { audit };
     let counts = match to {
         Some(path) => {
-            // Written beside and renamed into place: no half an export under the name asked for.
-            let partial = path.with_extension("partial");
-            let file = std::fs::File::create(&partial).map_err(file_error(&partial))?;
+            // Private from the first byte (an export holds every issue and name), and under its
+            // name only when complete.
+            let (partial, file) = files::Partial::create(path).map_err(file_error(path))?;
             let mut out = BufWriter::new(file);
             let counts = transfer::export(&db, &mut out, &options).await?;
-            out.flush().map_err(file_error(&partial))?;
-            std::fs::rename(&partial, path).map_err(file_error(path))?;
+            out.flush().map_err(file_error(partial.path()))?;
+            partial.finish().map_err(file_error(path))?;
             counts
         }
         None => {
@@ -106,19 +91,17 @@ pub async fn forget_person(config: &Config, sub: &str) -> Result<String, AdminEr
     let (db, _writer) = Db::connect(&config.database_url, 2).await?;
     db.migrate().await?;
     let forgotten = lifecycle::forget_person(&db, sub).await?;
-    if forgotten.rows == 0 {
+    if forgotten == 0 {
         return Err(AdminError::UnknownPerson(sub.to_string()));
     }
     let mut event = Event::new(EventKind::PersonForgotten);
     event.detail = Some(format!(
-        "subject {sub}: name replaced in {} rows, by `issues-app forget-person`",
-        forgotten.rows
+        "subject {sub}: name replaced in {forgotten} rows, by `issues-app forget-person`"
     ));
     AuditTrail::new(db.clone()).record(event).await;
     db.close().await;
     Ok(format!(
-        "forgot {sub}: {} rows now say \"{}\"",
-        forgotten.rows,
+        "forgot {sub}: {forgotten} rows now say \"{}\"",
         lifecycle::FORMER_MEMBER
     ))
 }

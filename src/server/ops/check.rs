@@ -12,7 +12,7 @@ use crate::access::Permission;
 use crate::server::auth::jwks::KeySet;
 use crate::server::auth::provider_client::{client, client_secret_basic, read_limited};
 use crate::server::ops::config::{Config, Overrides, TokenValidation};
-use crate::server::storage::db::{Db, DbError, holder_of};
+use crate::server::storage::db::{Db, DbError, holder_of, newer_database};
 use crate::server::support::network::{is_loopback, is_secure_or_loopback};
 
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -619,11 +619,8 @@ async fn check_database(config: &Config, report: &mut Report) {
     match db.migration_status().await {
         Ok(status) if !status.unknown.is_empty() => report.problem(
             "database",
-            format!(
-                "migrations {:?} were applied by a newer issues-app than this one",
-                status.unknown
-            ),
-            "run the newer issues-app, or restore a backup made before it",
+            newer_database(&status.unknown),
+            "see the README's \"Backing up, moving and upgrading\"",
         ),
         Ok(status) if !status.changed.is_empty() => report.problem(
             "database",

@@ -1,10 +1,12 @@
 //! What operators touch: config.json (`config/`: the file as written, checked once), its live
-//! reload (`live.rs`), `issues-app check` (`check.rs`), `issues-app backup` (`backup.rs`), metrics, logs (`telemetry.rs`) and the
+//! reload (`live.rs`), the command line (`cli.rs`): `check` (`check.rs`), `backup` (`backup.rs`),
+//! `export`, `import` and `forget-person` (`admin.rs`); metrics, logs (`telemetry.rs`) and the
 //! embedded development identity provider. Start at `config/checker.rs`.
 
 pub mod admin;
 pub mod backup;
 pub mod check;
+pub mod cli;
 pub mod config;
 #[cfg(feature = "dev-idp")]
 pub mod embedded_idp;

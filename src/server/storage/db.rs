@@ -29,6 +29,28 @@ pub enum DbError {
     InUse { path: String },
     #[error("the SQLite database {path}: {source}")]
     File { path: String, source: std::io::Error },
+    #[error("there is no SQLite database at {path} (check Server.DataDir or Server.DatabaseUrl)")]
+    Missing { path: String },
+}
+
+/// Migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("{}", newer_database(.0))]
+    Newer(Vec<i64>),
+    #[error("database migration failed: {0}")]
+    Failed(MigrateError),
+}
+
+/// What is said wherever a database a newer build wrote is met (start-up, `check`, the
+/// commands): the migrations this build does not know, and what to do.
+pub fn newer_database(versions: &[i64]) -> String {
+    let list: Vec<String> = versions.iter().map(i64::to_string).collect();
+    format!(
+        "the database was written by a newer issues-app (migration {} unknown to this build): \
+         run that build, or restore a backup made before it",
+        list.join(", ")
+    )
 }
 
 /// Held while the app runs: the SQLite file's single-writer lock (released on drop, and by
@@ -155,10 +177,36 @@ impl Db {
         matches!(self, Self::Sqlite(_))
     }
 
-    pub async fn migrate(&self) -> Result<(), MigrateError> {
-        match self {
+    /// Brings the schema up to date; a database a newer build wrote is refused, saying so.
+    pub async fn migrate(&self) -> Result<(), MigrationError> {
+        let ran = match self {
             Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        };
+        ran.map_err(|error| match error {
+            MigrateError::VersionMissing(version) => MigrationError::Newer(vec![version]),
+            other => MigrationError::Failed(other),
+        })
+    }
+
+    /// Connects to read only, changing nothing: beside the running instance (which holds an
+    /// SQLite file's lock) the file is opened read-only; a missing SQLite file is an error, not
+    /// made.
+    pub async fn connect_to_read(url: &DatabaseUrl) -> Result<Self, DbError> {
+        if let Some(file) = url.sqlite_file()
+            && !file.exists()
+        {
+            return Err(DbError::Missing {
+                path: file.display().to_string(),
+            });
+        }
+        match Self::connect(url, 2).await {
+            Ok((db, _writer)) => Ok(db),
+            Err(DbError::InUse { path }) => match url.sqlite_file() {
+                Some(file) => Self::open_read_only(file).await,
+                None => Err(DbError::InUse { path }),
+            },
+            Err(error) => Err(error),
         }
     }
 

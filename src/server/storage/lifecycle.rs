@@ -12,25 +12,35 @@ pub const FORMER_MEMBER: &str = "a former member";
 const ERASED_PER_ROUND: i64 = 500;
 
 /// Erases the issues deleted before `deleted_before_ms` (Unix milliseconds), their comments
-/// and their search entries, in rounds; returns how many issues.
+/// and their search entries, in rounds; returns how many issues. Each round erases the ids it
+/// chose (on PostgreSQL locked, skipping those another instance is erasing).
 pub async fn erase_deleted(db: &Db, deleted_before_ms: i64) -> Result<u64, sqlx::Error> {
     const ROUND: &str = "SELECT id FROM issues WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY id LIMIT $2";
+    let choose = match db {
+        Db::Postgres(_) => format!("{ROUND} FOR UPDATE SKIP LOCKED"),
+        Db::Sqlite(_) => ROUND.to_string(),
+    };
     let mut erased = 0;
     loop {
         let round = on_db!(db, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query(&format!("DELETE FROM comments WHERE issue_id IN ({ROUND})"))
+            let ids: Vec<i64> = sqlx::query_scalar(&choose)
                 .bind(deleted_before_ms)
                 .bind(ERASED_PER_ROUND)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
-            let issues = sqlx::query(&format!("DELETE FROM issues WHERE id IN ({ROUND})"))
-                .bind(deleted_before_ms)
-                .bind(ERASED_PER_ROUND)
-                .execute(&mut *tx)
-                .await?;
+            for id in &ids {
+                sqlx::query("DELETE FROM comments WHERE issue_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM issues WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            Ok::<u64, sqlx::Error>(issues.rows_affected())
+            Ok::<u64, sqlx::Error>(ids.len() as u64)
         })?;
         erased += round;
         if round < ERASED_PER_ROUND as u64 {
@@ -39,18 +49,17 @@ pub async fn erase_deleted(db: &Db, deleted_before_ms: i64) -> Result<u64, sqlx:
     }
 }
 
-/// What forgetting a person changed.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Forgotten {
-    /// Rows whose name was replaced: people, issues (as author, closer or assignee), comments,
-    /// sign-ins and audit events.
-    pub rows: u64,
-    /// Whether the person had signed in here at all.
-    pub known: bool,
-}
-
-/// Replaces the name of `sub` with [`FORMER_MEMBER`] everywhere it is kept, in one transaction.
-pub async fn forget_person(db: &Db, sub: &str) -> Result<Forgotten, sqlx::Error> {
+/// Replaces the name of `sub` with [`FORMER_MEMBER`] everywhere it is kept, in one transaction:
+/// the rows that carry their `sub`, and the assignments the audit trail names them in. Returns
+/// how many rows changed.
+pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
+    const NAMES: &str = "SELECT name FROM people WHERE sub = $1 \
+        UNION SELECT author_name FROM issues WHERE author_sub = $1 \
+        UNION SELECT closed_by_name FROM issues WHERE closed_by_sub = $1 \
+        UNION SELECT assignee_name FROM issues WHERE assignee_sub = $1 \
+        UNION SELECT author_name FROM comments WHERE author_sub = $1 \
+        UNION SELECT name FROM sign_ins WHERE sub = $1 \
+        UNION SELECT actor_name FROM audit_events WHERE actor_sub = $1";
     const RENAMES: [&str; 7] = [
         "UPDATE people SET name = $2 WHERE sub = $1",
         "UPDATE issues SET author_name = $2 WHERE author_sub = $1",
@@ -60,20 +69,37 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<Forgotten, sqlx::Error>
         "UPDATE sign_ins SET name = $2 WHERE sub = $1",
         "UPDATE audit_events SET actor_name = $2 WHERE actor_sub = $1",
     ];
+    // "issue 7 to John Manager": an assignment names the assignee in its detail.
+    const ASSIGNMENTS: &str = "UPDATE audit_events SET detail = REPLACE(detail, ' to ' || $1, ' to ' || $2) \
+        WHERE event = 'issue_assigned' AND detail LIKE '% to %' \
+        AND REPLACE(detail, ' to ' || $1, ' to ' || $2) <> detail";
     on_db!(db, |pool| {
         let mut tx = pool.begin().await?;
-        let mut forgotten = Forgotten::default();
-        for (index, rename) in RENAMES.into_iter().enumerate() {
-            let changed = sqlx::query(rename)
+        let names: Vec<Option<String>> = sqlx::query_scalar(NAMES).bind(sub).fetch_all(&mut *tx).await?;
+        let mut changed = 0;
+        for rename in RENAMES {
+            let done = sqlx::query(rename)
                 .bind(sub)
                 .bind(FORMER_MEMBER)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            forgotten.known |= index == 0 && changed > 0;
-            forgotten.rows += changed;
+                .await?;
+            changed += done.rows_affected();
+        }
+        if changed > 0 {
+            for name in names
+                .iter()
+                .flatten()
+                .filter(|name| !name.is_empty() && *name != FORMER_MEMBER)
+            {
+                let done = sqlx::query(ASSIGNMENTS)
+                    .bind(name)
+                    .bind(FORMER_MEMBER)
+                    .execute(&mut *tx)
+                    .await?;
+                changed += done.rows_affected();
+            }
         }
         tx.commit().await?;
-        Ok(forgotten)
+        Ok(changed)
     })
 }

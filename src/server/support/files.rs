@@ -1,5 +1,5 @@
-//! Files the app keeps at rest (database, session key) are private: directories 0700, files
-//! 0600, whatever the umask.
+//! Files the app keeps at rest (database, session key, backups, exports) are private:
+//! directories 0700, files 0600, whatever the umask.
 
 use std::io::Write;
 use std::path::Path;
@@ -40,6 +40,70 @@ pub fn write_new_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(contents)?;
     file.sync_all()
+}
+
+/// A file written beside its final name (`<name>.partial`, new and 0600 from the first byte) and
+/// moved there only when complete: a reader never sees half a file under the final name, an
+/// existing file is never overwritten, and one abandoned (dropped unfinished) is removed.
+#[derive(Debug)]
+pub struct Partial {
+    path: std::path::PathBuf,
+    target: std::path::PathBuf,
+    finished: bool,
+}
+
+impl Partial {
+    /// Creates the partial file for `target`, with its parent directories (0700) if missing.
+    pub fn create(target: &Path) -> std::io::Result<(Self, std::fs::File)> {
+        if target.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "exists already: name a new file (nothing is overwritten)",
+            ));
+        }
+        if let Some(parent) = target.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            create_private_dir(parent)?;
+        }
+        let mut path = target.as_os_str().to_owned();
+        path.push(".partial");
+        let path = std::path::PathBuf::from(path);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path)?;
+        let partial = Self {
+            path,
+            target: target.to_path_buf(),
+            finished: false,
+        };
+        Ok((partial, file))
+    }
+
+    /// Where the content is being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Moves the complete file to its name; fails (and keeps nothing) if that name was taken
+    /// meanwhile.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        std::fs::File::open(&self.path)?.sync_all()?;
+        std::fs::hard_link(&self.path, &self.target)?;
+        self.finished = true;
+        std::fs::remove_file(&self.path)
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// What tells that a file changed without reading it: modification and change times, size and

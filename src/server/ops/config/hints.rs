@@ -159,13 +159,22 @@ fn missing_comma(text: &str, offset: usize, list: bool) -> Option<String> {
     Some(format!("a comma is missing between {between}: add `,` {place}"))
 }
 
-/// The first curly quote up to the error, anywhere (a curly quote that ends a string lets the
-/// string run on, so it may sit inside one).
+/// The curly quote that broke the file: the first one outside strings up to the error, else
+/// the last one on the error's line.
 fn curly_quote(text: &str, offset: usize) -> Option<String> {
-    let (at, quote) = text
-        .char_indices()
+    // One used as a JSON quote stands outside the strings; one that ends a string that began
+    // straight is inside it, on the line where the parser gave up. A typographic apostrophe
+    // in a valid value elsewhere is neither.
+    let error_line = line_and_column(text, offset).0;
+    let (at, quote) = outside_strings(text)
         .take_while(|&(index, _)| index <= offset)
-        .find(|(_, c)| CURLY_QUOTES.contains(c))?;
+        .find(|(_, c)| CURLY_QUOTES.contains(c))
+        .or_else(|| {
+            text.char_indices()
+                .take_while(|&(index, _)| index <= offset)
+                .filter(|(index, c)| CURLY_QUOTES.contains(c) && line_and_column(text, *index).0 == error_line)
+                .last()
+        })?;
     let (line, column) = line_and_column(text, at);
     Some(format!(
         "the file has curly quotes ({quote}) at line {line}, column {column}: JSON needs straight quotes (\")"

@@ -299,6 +299,21 @@ fn curly_quotes_are_named_where_the_first_one_is() {
 }
 
 #[test]
+fn a_typographic_apostrophe_in_a_value_is_not_blamed_for_another_mistake() {
+    let with_help = DEMO.replace(
+        "\"APIScopes\"",
+        "\"AccessHelp\": { \"Text\": \"Ask the IT desk’s people.\" }, \"APIScopes\"",
+    );
+    assert!(parse(&with_help).is_ok(), "the apostrophe is part of a valid value");
+    let broken = with_help.replace("\"view\": [\"issues:view\"]", "\"view\": [issues:view]");
+    let message = error_of(&broken);
+    assert!(
+        message.contains("expected value") && !message.contains("curly"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_non_breaking_space_is_named_where_it_is() {
     // After `ä` (two bytes): the columns count characters, as editors do.
     assert_eq!(

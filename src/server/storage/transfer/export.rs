@@ -8,8 +8,8 @@ use sqlx::migrate::{Migrate, MigrateError};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
+use super::format::{Counts, ExportOptions, FORMAT_VERSION, PAGE_ROWS, TransferError, WRITE_BUFFER, ensure_current};
 use super::record::{AuditEventRow, CommentRow, Exported, Header, IssueRow, Key, PersonRow, Record};
-use super::{Counts, ExportOptions, FORMAT_VERSION, PAGE_ROWS, TransferError, WRITE_BUFFER, ensure_current};
 use crate::on_db;
 use crate::server::storage::db::Db;
 

@@ -3,10 +3,10 @@
 
 use std::io::{BufRead, Read};
 
-use super::record::{Record, Table};
-use super::{
+use super::format::{
     BATCH_ROWS, Counts, FORMAT_VERSION, HEADER_KIND, ImportOptions, MAX_LINE_BYTES, TransferError, ensure_current,
 };
+use super::record::{Record, Table};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::Sql;
 use crate::{bind_all, on_db};
@@ -86,13 +86,18 @@ async fn holds_a_team(db: &Db) -> Result<bool, sqlx::Error> {
 /// One `INSERT` of `rows` (all of `table`).
 fn insert(table: &Table, rows: &[(usize, Record)], postgres: bool, merge: bool) -> Sql {
     let mut sql = Sql::default();
-    sql.push(&format!("INSERT INTO {} ({})", table.name, table.columns));
+    let (columns, skipped) = match table.numbered_on_import {
+        true => (table.columns.trim_start_matches("id, "), 1),
+        false => (table.columns, 0),
+    };
+    sql.push(&format!("INSERT INTO {} ({columns})", table.name));
     if postgres && table.identity {
         sql.push(" OVERRIDING SYSTEM VALUE");
     }
     sql.push(" VALUES ");
     for (index, (_, record)) in rows.iter().enumerate() {
-        let placeholders: Vec<String> = record.values().into_iter().map(|value| sql.bind(value)).collect();
+        let values = record.values().into_iter().skip(skipped);
+        let placeholders: Vec<String> = values.map(|value| sql.bind(value)).collect();
         if index > 0 {
             sql.push(", ");
         }
@@ -268,7 +273,7 @@ pub async fn import(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::samples;
+    use super::super::record::tests::samples;
     use super::*;
 
     #[test]

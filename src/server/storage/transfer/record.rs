@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::format::Counts;
 use crate::server::storage::sql::Param;
 
 /// One line of an export.
@@ -104,6 +105,10 @@ pub(super) struct Table {
     pub(super) identity: bool,
     /// How a row meets one already there when merging (`--into-non-empty`).
     pub(super) on_merge: Option<&'static str>,
+    /// The importing database numbers the rows (its first column, `id`, is left out): nothing
+    /// refers to them, and a database that has run keeps what it recorded. In an empty one
+    /// the numbers come out as exported, unless the export's had gaps.
+    pub(super) numbered_on_import: bool,
 }
 
 const ISSUES: Table = Table {
@@ -114,6 +119,7 @@ const ISSUES: Table = Table {
     text_key: false,
     identity: true,
     on_merge: None,
+    numbered_on_import: false,
 };
 
 const COMMENTS: Table = Table {
@@ -123,6 +129,7 @@ const COMMENTS: Table = Table {
     text_key: false,
     identity: true,
     on_merge: None,
+    numbered_on_import: false,
 };
 
 const PEOPLE: Table = Table {
@@ -136,6 +143,7 @@ const PEOPLE: Table = Table {
         "ON CONFLICT (sub) DO UPDATE SET name = excluded.name, last_seen_at = excluded.last_seen_at \
          WHERE excluded.last_seen_at > people.last_seen_at",
     ),
+    numbered_on_import: false,
 };
 
 const AUDIT_EVENTS: Table = Table {
@@ -146,6 +154,7 @@ const AUDIT_EVENTS: Table = Table {
     text_key: false,
     identity: false,
     on_merge: None,
+    numbered_on_import: true,
 };
 
 impl Table {
@@ -292,11 +301,73 @@ impl Record {
     }
 }
 
+impl Counts {
+    /// Counts `record` in its kind.
+    pub(super) fn add(&mut self, record: &Record) {
+        match record {
+            Record::Header(_) => {}
+            Record::Issue(_) => self.issues += 1,
+            Record::Comment(_) => self.comments += 1,
+            Record::Person(_) => self.people += 1,
+            Record::AuditEvent(_) => self.audit_events += 1,
+        }
+    }
+}
+
 #[cfg(test)]
-mod tests {
-    use super::super::FORMAT_VERSION;
-    use super::super::tests::samples;
+pub(super) mod tests {
+    use super::super::format::FORMAT_VERSION;
     use super::*;
+
+    pub(crate) fn samples() -> Vec<Record> {
+        vec![
+            Record::Issue(IssueRow {
+                id: 7,
+                title: "Login fails".into(),
+                description: "Steps".into(),
+                status: "closed".into(),
+                author_sub: "john".into(),
+                author_name: "John".into(),
+                assignee_sub: None,
+                assignee_name: None,
+                created_at: 1,
+                updated_at: 2,
+                closed_at: Some(2),
+                closed_by_sub: Some("john".into()),
+                closed_by_name: Some("John".into()),
+                version: 2,
+                comment_count: 0,
+                deleted_at: None,
+            }),
+            Record::Comment(CommentRow {
+                id: 1,
+                issue_id: 7,
+                body: "Same here".into(),
+                author_sub: "emily".into(),
+                author_name: "Emily".into(),
+                created_at: 3,
+            }),
+            Record::Person(PersonRow {
+                sub: "emily".into(),
+                name: "Emily".into(),
+                last_seen_at: 4,
+            }),
+            Record::AuditEvent(AuditEventRow {
+                id: 1,
+                at: 5,
+                request_id: None,
+                event: "issue_created".into(),
+                outcome: "ok".into(),
+                actor_sub: Some("john".into()),
+                actor_name: Some("John".into()),
+                client_id: None,
+                permission: None,
+                missing_scopes: None,
+                via: Some("rest".into()),
+                detail: None,
+            }),
+        ]
+    }
 
     #[test]
     fn every_record_binds_one_value_per_column_of_its_table() {
