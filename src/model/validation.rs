@@ -107,6 +107,32 @@ pub fn description_problem(description: &str) -> Option<String> {
     }
 }
 
+/// The longest display name kept (characters).
+const DISPLAY_NAME_CHARS: usize = 200;
+
+/// A person's name as the identity provider gives it, made fit to store and show: control and
+/// bidirectional-override characters dropped (a name must not reorder or hide the text around
+/// it), runs of spaces made one, trimmed, at most 200 characters. `None` when nothing is left.
+pub fn display_name(raw: &str) -> Option<String> {
+    let mut name = String::with_capacity(raw.len().min(DISPLAY_NAME_CHARS * 4));
+    for word in raw.split(char::is_whitespace).filter(|word| !word.is_empty()) {
+        let word: String = word
+            .chars()
+            .filter(|c| !c.is_control() && !is_bidi_control(*c) && *c != '\u{200B}')
+            .collect();
+        if word.is_empty() {
+            continue;
+        }
+        if !name.is_empty() {
+            name.push(' ');
+        }
+        name.push_str(&word);
+    }
+    let name: String = name.chars().take(DISPLAY_NAME_CHARS).collect();
+    let name = name.trim_end().to_string();
+    (!name.is_empty()).then_some(name)
+}
+
 /// Unicode bidirectional overrides and isolates (the "Trojan Source" characters).
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
@@ -114,6 +140,17 @@ fn is_bidi_control(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_display_name_keeps_letters_and_loses_what_could_disguise_it() {
+        use super::display_name;
+        assert_eq!(display_name("  John   Manager "), Some("John Manager".into()));
+        assert_eq!(display_name("Ève Ñúñez-O'Brien"), Some("Ève Ñúñez-O'Brien".into()));
+        assert_eq!(display_name("Alice\u{202E}nimda"), Some("Alicenimda".into()));
+        assert_eq!(display_name("Mal\nlory\u{0007}\tX"), Some("Mal lory X".into()));
+        assert_eq!(display_name("\u{2066}\u{2069} \u{200B}"), None);
+        assert_eq!(display_name(&"a".repeat(500)).unwrap().chars().count(), 200);
+    }
+
     use super::*;
 
     #[test]

@@ -205,3 +205,114 @@ async fn alex_sees_the_trail_page_and_emily_gets_403_and_no_link() {
     let html = john.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(!html.contains("id=\"audit-link\""), "no link for John");
 }
+
+async fn audit_rows(app: &TestApp) -> i64 {
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap()
+}
+
+/// A pending sign-in's cookie, as `GET /auth/login` hands it to the browser, and the state the
+/// provider is asked to send back.
+async fn pending_cookie(app: &TestApp) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client.get(app.url("/auth/login")).send().await.unwrap();
+    let cookie = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let state = query_of(&location(&response))["state"].clone();
+    (cookie, state)
+}
+
+/// What a stranger sends costs the trail nothing: a pending cookie replayed to the callback is
+/// used up by its first use (whatever its outcome), a state that is not the cookie's is counted,
+/// not recorded, and a sign-out that ended no sign-in is not recorded.
+#[tokio::test]
+async fn replayed_callbacks_and_anonymous_sign_outs_leave_at_most_one_row() {
+    let app = TestApp::spawn().await;
+    let before = audit_rows(&app).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let callback = |cookie: &str, state: &str| {
+        client
+            .get(app.url(&format!("/auth/callback?code=junk&state={state}")))
+            .header(reqwest::header::COOKIE, cookie.to_string())
+            .send()
+    };
+
+    // The right state with a made-up code: the provider refuses the code; recorded once.
+    let (cookie, state) = pending_cookie(&app).await;
+    for n in 0..100 {
+        let response = callback(&cookie, &state).await.unwrap();
+        assert!(
+            response.status().is_client_error() || response.status().is_redirection(),
+            "{n}: {}",
+            response.status()
+        );
+    }
+    // Another state than the cookie's: no real sign-in sends that; counted, not recorded.
+    let (cookie, _) = pending_cookie(&app).await;
+    for _ in 0..100 {
+        callback(&cookie, "not-the-cookie-s-state").await.unwrap();
+    }
+    // Sign-outs with nothing to end, through the form route and the server function, sent
+    // with the app's own origin as a program can.
+    for _ in 0..100 {
+        let response = client
+            .post(app.url("/auth/logout"))
+            .header(reqwest::header::ORIGIN, app.base.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let (status, _) = app.call(&browser(), "sign_out", &[]).await;
+        assert!(status.is_success() || status.is_redirection(), "{status}");
+    }
+    let added = audit_rows(&app).await - before;
+    assert!(added <= 1, "{added} rows from a stranger");
+    assert_eq!(added, 1, "the one callback a real sign-in could have sent is recorded");
+}
+
+/// The purge deletes in rounds (5,000 events each) until nothing older than asked is left,
+/// and leaves what is newer.
+#[tokio::test]
+async fn the_purge_deletes_a_long_backlog_in_rounds() {
+    let app = TestApp::spawn().await;
+    let before = audit_rows(&app).await;
+    // Ten days old: within the retention, so the app's own purge leaves them; then doubled
+    // 13 times, 8,192 events.
+    let ten_days_ago = issues_app::server::support::clock::now() - 10 * 86_400;
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query(
+        "INSERT INTO audit_events (at, event, outcome) VALUES ($1, 'sign_in', 'refused')"
+    )
+    .bind(ten_days_ago)
+    .execute(pool)
+    .await
+    .map(drop))
+    .unwrap();
+    for _ in 0..13 {
+        issues_app::on_db!(&app.state.db, |pool| sqlx::query(
+            "INSERT INTO audit_events (at, event, outcome) SELECT at, event, outcome FROM audit_events WHERE at = $1"
+        )
+        .bind(ten_days_ago)
+        .execute(pool)
+        .await
+        .map(drop))
+        .unwrap();
+    }
+    assert_eq!(audit_rows(&app).await - before, 8_192);
+    assert_eq!(app.state.audit.purge(ten_days_ago + 1).await.unwrap(), 8_192);
+    assert_eq!(audit_rows(&app).await, before, "what is newer stays");
+}

@@ -87,7 +87,11 @@ async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
     assert_eq!(row("view issues"), "view issues issues:view");
     assert_eq!(row("create issues"), "create issues issues:create");
     // No write falls back to `view`: the demo's Employee only views.
-    assert_eq!(row("comment"), "comment on issues issues:create (not named: as create)");
+    // Commenting needs view too.
+    assert_eq!(
+        row("comment"),
+        "comment on issues issues:create issues:view (not named: as create)"
+    );
     assert_eq!(row("edit issues"), "edit issues issues:create (not named: as create)");
     assert_eq!(row("delete issues"), "delete issues off (no one may) (not named: off)");
 }

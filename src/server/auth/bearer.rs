@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 use crate::access::Viewer;
+use crate::model::display_name;
 use crate::server::auth::introspection::Introspector;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
@@ -175,7 +176,11 @@ impl TokenVerifier {
         if claims.nonce.is_some() || claims.at_hash.is_some() {
             return Err(invalid("an ID token is not an access token"));
         }
-        let name = claims.name.or(claims.username).unwrap_or_else(|| claims.sub.clone());
+        let name = [claims.name, claims.username]
+            .into_iter()
+            .flatten()
+            .find_map(|candidate| display_name(&candidate))
+            .unwrap_or_else(|| claims.sub.clone());
         let viewer = Viewer {
             sub: claims.sub,
             name,

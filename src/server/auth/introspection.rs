@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 
 use crate::access::Viewer;
+use crate::model::display_name;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::token::{Audience, ScopeClaim, TokenError, for_another_audience};
 use crate::server::support::bounded_map::{BoundedMap, Replacement};
@@ -130,7 +131,11 @@ impl Introspector {
             return invalid("the access token has no subject");
         };
         let viewer = Viewer {
-            name: answer.username.unwrap_or_else(|| sub.clone()),
+            name: answer
+                .username
+                .as_deref()
+                .and_then(display_name)
+                .unwrap_or_else(|| sub.clone()),
             sub,
             scopes: answer.scope.map(ScopeClaim::into_list).unwrap_or_default(),
             client_id: answer.client_id,

@@ -20,6 +20,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::model::display_name;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::provider_client::{BoundedClient, CallError, client_secret_basic, read_limited};
 use crate::server::ops::live::LiveConfig;
@@ -422,23 +423,27 @@ impl Oidc {
                 ));
             }
         }
-        let name = claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| n.to_string())
-            .or_else(|| {
-                let given = claims.given_name().and_then(|n| n.get(None)).map(|n| n.to_string());
-                let family = claims.family_name().and_then(|n| n.get(None)).map(|n| n.to_string());
-                match (given, family) {
-                    (Some(g), Some(f)) => Some(format!("{g} {f}")),
-                    (Some(g), None) => Some(g),
-                    (None, Some(f)) => Some(f),
-                    (None, None) => None,
-                }
-            })
-            .or_else(|| claims.preferred_username().map(|u| u.to_string()))
-            .or_else(|| claims.email().map(|e| e.to_string()))
-            .unwrap_or_else(|| claims.subject().to_string());
+        // The first claim that gives a name fit to show (see `display_name`).
+        let full_name = || {
+            let given = claims.given_name().and_then(|n| n.get(None)).map(|n| n.to_string());
+            let family = claims.family_name().and_then(|n| n.get(None)).map(|n| n.to_string());
+            match (given, family) {
+                (Some(g), Some(f)) => Some(format!("{g} {f}")),
+                (Some(g), None) => Some(g),
+                (None, Some(f)) => Some(f),
+                (None, None) => None,
+            }
+        };
+        let name = [
+            claims.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
+            full_name(),
+            claims.preferred_username().map(|u| u.to_string()),
+            claims.email().map(|e| e.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|candidate| display_name(&candidate))
+        .unwrap_or_else(|| claims.subject().to_string());
         // `sid` is not modelled by openidconnect's core claims; the signature and every
         // standard claim were verified just above, so reading one more claim is safe.
         let sid = jsonwebtoken::dangerous::insecure_decode::<SidClaim>(id_token.to_string())

@@ -80,8 +80,9 @@ impl PendingSignIns {
         HeaderValue::try_from(self.cookie(String::new(), 0).to_string()).unwrap_or(HeaderValue::from_static(""))
     }
 
-    /// The browser's pending sign-in, if it is intact, in time, matches the callback's `state`
-    /// and was not redeemed before. It is redeemed by this call, whatever happens next.
+    /// The browser's pending sign-in, if it is intact, was not redeemed before, is in time and
+    /// matches the callback's `state`. It is redeemed by this call before those checks, whatever
+    /// their outcome: a cookie is good for one callback, so a replayed one costs a lookup.
     pub fn redeem(&self, headers: &HeaderMap, state: Option<&str>, now: i64) -> Result<PendingSignIn, SignInError> {
         let sealed = headers
             .get_all(header::COOKIE)
@@ -98,6 +99,22 @@ impl PendingSignIns {
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or(SignInError::NoPendingSignIn)?;
         let expires_at = pending.started_at + PENDING_LIFETIME_SECONDS;
+        // Remembered while the cookie could still be sent: an expired one for a while more,
+        // so its replays are not refused (and recorded) anew.
+        let remember_until = expires_at.max(now + PENDING_LIFETIME_SECONDS);
+        let key = self.sealer.keyed_hash(pending.secrets.state.as_bytes());
+        {
+            let mut redeemed = self.redeemed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let inserted = redeemed.insert(key, remember_until, |_, until| *until >= now);
+            if inserted.cleared {
+                // A flood of callbacks: start over rather than refuse sign-ins. A replay that
+                // slips through then still meets the provider's single-use code.
+                tracing::warn!("redeemed sign-in states at capacity; forgotten");
+            }
+            if inserted.previous.is_some() {
+                return Err(SignInError::NoPendingSignIn);
+            }
+        }
         if expires_at < now {
             return Err(SignInError::Expired);
         }
@@ -107,17 +124,6 @@ impl PendingSignIns {
         });
         if !matches {
             return Err(SignInError::ForeignState);
-        }
-        let key = self.sealer.keyed_hash(pending.secrets.state.as_bytes());
-        let mut redeemed = self.redeemed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let inserted = redeemed.insert(key, expires_at, |_, until| *until >= now);
-        if inserted.cleared {
-            // A flood of callbacks: start over rather than refuse sign-ins. A replay that
-            // slips through then still meets the provider's single-use code.
-            tracing::warn!("redeemed sign-in states at capacity; forgotten");
-        }
-        if inserted.previous.is_some() {
-            return Err(SignInError::NoPendingSignIn);
         }
         Ok(pending)
     }

@@ -68,11 +68,16 @@ async fn callback(
     let clear = [(header::SET_COOKIE, state.sessions.pending().clear_cookie())];
     let completed = completed.await;
     crate::server::ops::metrics::sign_in(completed.as_ref().map(|_| ()).map_err(SignInError::reason));
-    // A callback no sign-in of this browser started is anyone's to send: counted (metrics),
-    // not recorded, so it cannot fill the trail.
+    // A callback no sign-in of this browser started, or one no real sign-in could cause (a
+    // state that is not the cookie's), is anyone's to send: counted (metrics), not recorded, so
+    // it cannot fill the trail. The cookie is used up by every outcome, so a replay records
+    // nothing either.
     let anonymous = matches!(
         &completed,
-        Err(SignInError::BadRequest(_) | SignInError::NoPendingSignIn | SignInError::InteractionRequired { .. })
+        Err(SignInError::BadRequest(_)
+            | SignInError::NoPendingSignIn
+            | SignInError::ForeignState
+            | SignInError::InteractionRequired { .. })
     );
     if !anonymous {
         let who = match &completed {
@@ -103,7 +108,9 @@ async fn callback(
 async fn logout(State(state): State<AppState>, session: Session, headers: HeaderMap) -> Result<Redirect, SignInError> {
     let who = state.sessions.signed_in_as(&session).await;
     let next = sign_in::sign_out(&state.sessions, &session).await?;
-    state.audit.record_sign_out(who.as_ref(), request_id_of(&headers)).await;
+    if let Some(who) = &who {
+        state.audit.record_sign_out(who, request_id_of(&headers)).await;
+    }
     Ok(Redirect::to(&next))
 }
 

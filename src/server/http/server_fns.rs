@@ -354,10 +354,9 @@ pub async fn sign_out() -> Result<(), AppError> {
     let next = sign_in::sign_out(&state.sessions, &session)
         .await
         .map_err(sign_in_failure)?;
-    state
-        .audit
-        .record_sign_out(who.as_ref(), call_request_id().as_deref())
-        .await;
+    if let Some(who) = &who {
+        state.audit.record_sign_out(who, call_request_id().as_deref()).await;
+    }
     leptos_axum::redirect(&next);
     Ok(())
 }

@@ -325,7 +325,12 @@ async fn check_identity_provider(config: &Config, report: &mut Report) {
         );
     }
 
-    if let Some(token_endpoint) = text("token_endpoint") {
+    // The client secret goes only where the app itself would send it: not to a plain-http
+    // endpoint off this machine that was just flagged above.
+    if let Some(token_endpoint) = text("token_endpoint")
+        && url::Url::parse(&token_endpoint)
+            .is_ok_and(|url| config.allow_insecure_provider || is_secure_or_loopback(&url))
+    {
         check_client_credentials(config, &http, &token_endpoint, report).await;
     }
     if let Some(authorization_endpoint) = text("authorization_endpoint") {

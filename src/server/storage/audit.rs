@@ -161,10 +161,11 @@ impl AuditTrail {
         }
     }
 
-    /// A sign-out by `who` (when the session still named someone).
-    pub async fn record_sign_out(&self, who: Option<&Viewer>, request_id: Option<&str>) {
+    /// A sign-out that ended `who`'s sign-in. (One that ended nothing is not recorded: anyone
+    /// can send it.)
+    pub async fn record_sign_out(&self, who: &Viewer, request_id: Option<&str>) {
         self.record(Event {
-            actor: who,
+            actor: Some(who),
             via: Some(Door::Browser),
             request_id,
             ..Event::new(EventKind::SignOut)
@@ -175,29 +176,52 @@ impl AuditTrail {
     /// A page of events, newest first; `before` continues from an earlier page.
     pub async fn page(&self, filter: &Filter, before: Option<i64>, limit: i64) -> Result<AuditPage, sqlx::Error> {
         let limit = limit.clamp(1, AUDIT_PAGE_SIZE);
-        let mut events: Vec<AuditEntry> = on_db!(&self.db, |pool| sqlx::query_as(
-            "SELECT * FROM audit_events \
-             WHERE (CAST($1 AS TEXT) IS NULL OR actor_sub = $1 OR actor_name = $1) \
-               AND (CAST($2 AS TEXT) IS NULL OR outcome = $2) \
-               AND (CAST($3 AS BIGINT) IS NULL OR id < $3) \
-             ORDER BY id DESC LIMIT $4"
-        )
-        .bind(filter.who.as_deref())
-        .bind(filter.outcome.as_deref())
-        .bind(before)
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await)?;
+        // "Who" as its own query, so each side of the OR uses its index (actor_sub, id) and
+        // (actor_name, id) rather than a scan of the whole trail.
+        let query = match filter.who {
+            Some(_) => {
+                "SELECT * FROM audit_events WHERE (actor_sub = $1 OR actor_name = $1) \
+                   AND (CAST($2 AS TEXT) IS NULL OR outcome = $2) \
+                   AND (CAST($3 AS BIGINT) IS NULL OR id < $3) \
+                 ORDER BY id DESC LIMIT $4"
+            }
+            None => {
+                "SELECT * FROM audit_events WHERE (CAST($1 AS TEXT) IS NULL) \
+                   AND (CAST($2 AS TEXT) IS NULL OR outcome = $2) \
+                   AND (CAST($3 AS BIGINT) IS NULL OR id < $3) \
+                 ORDER BY id DESC LIMIT $4"
+            }
+        };
+        let mut events: Vec<AuditEntry> = on_db!(&self.db, |pool| sqlx::query_as(query)
+            .bind(filter.who.as_deref())
+            .bind(filter.outcome.as_deref())
+            .bind(before)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await)?;
         let next_before = keyset_page(&mut events, limit, |event| event.id);
         Ok(AuditPage { events, next_before })
     }
 
     /// Removes events recorded before `before` (Unix seconds); how many.
     pub async fn purge(&self, before: i64) -> Result<u64, sqlx::Error> {
-        on_db!(&self.db, |pool| sqlx::query("DELETE FROM audit_events WHERE at < $1")
+        // In rounds: a long backlog never holds the writer (or a big transaction) for long.
+        const ROUND: i64 = 5_000;
+        let mut purged = 0;
+        loop {
+            let round = on_db!(&self.db, |pool| sqlx::query(
+                "DELETE FROM audit_events WHERE id IN \
+                 (SELECT id FROM audit_events WHERE at < $1 ORDER BY id LIMIT $2)"
+            )
             .bind(before)
+            .bind(ROUND)
             .execute(pool)
             .await
-            .map(|done| done.rows_affected()))
+            .map(|done| done.rows_affected()))?;
+            purged += round;
+            if round < ROUND as u64 {
+                return Ok(purged);
+            }
+        }
     }
 }

@@ -199,3 +199,23 @@ async fn bad_id_tokens_are_refused() {
     )
     .await;
 }
+
+/// A name the provider gives with control and bidirectional-override characters is stored
+/// and shown without them (it could otherwise reorder the text around it on every page), and a
+/// name of nothing but those falls back to the next claim.
+#[tokio::test]
+async fn names_are_stored_without_characters_that_disguise_them() {
+    let op = HostileOp::start().await;
+    let app = app_against(&op).await;
+    op.set(|b| {
+        b.id_token = claims_edit(|c| c["name"] = json!("Mal\u{202E}lo\u{0007}ry \n "));
+    });
+    assert_signed_in(&app, "bidi override and control characters in the name").await;
+    op.set(|b| {
+        b.id_token = claims_edit(|c| {
+            c["name"] = json!("\u{2066}\u{2069}");
+            c["preferred_username"] = json!("Mallory");
+        })
+    });
+    assert_signed_in(&app, "a name of nothing but invisible characters").await;
+}

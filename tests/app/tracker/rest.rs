@@ -226,7 +226,11 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
         ),
         ("/api/v1/issues/{id}", "delete", json!(["issues:delete"])),
         ("/api/v1/issues/{id}/comments", "get", json!(["issues:view"])),
-        ("/api/v1/issues/{id}/comments", "post", json!(["issues:comment"])),
+        (
+            "/api/v1/issues/{id}/comments",
+            "post",
+            json!(["issues:comment", "issues:view"]),
+        ),
         ("/api/v1/people", "get", json!(["issues:assign"])),
         ("/api/v1/audit", "get", json!(["audit:view"])),
     ];
@@ -252,7 +256,7 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
 }
 
 #[tokio::test]
-async fn a_change_needs_view_too_so_a_refusal_never_shows_the_issue() {
+async fn a_change_or_a_comment_needs_view_too_so_a_refusal_never_shows_the_issue() {
     // John keeps close; viewing needs a scope he does not have.
     let app = TestApp::spawn_configured(Default::default(), |config| {
         config["Features"]["Issues"]["scopes"]["view"] = json!(["issues:view", "audit:view"]);
@@ -295,4 +299,32 @@ async fn a_change_needs_view_too_so_a_refusal_never_shows_the_issue() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(!response.text().await.unwrap().contains("Secret plans"));
+
+    // A comment too: a caller who may comment but not view cannot write blind, nor learn by
+    // the answer which issue ids exist.
+    for id in [issue["id"].to_string(), "999999".to_string()] {
+        let (status, body) = app
+            .call(&john, "add_comment", &[("issue", &id), ("body", "Blind")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "issue {id}: {body}");
+        assert!(
+            body.to_string().contains("audit:view"),
+            "the scope missing is named: {body}"
+        );
+        let response = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/issues/{id}/comments")))
+            .bearer_auth(&token)
+            .json(&json!({"body": "Blind"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "issue {id}");
+    }
+    let comments: i64 = issues_app::on_db!(&app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments"
+    )
+    .fetch_one(pool)
+    .await)
+    .unwrap();
+    assert_eq!(comments, 0);
 }

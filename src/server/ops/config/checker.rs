@@ -589,6 +589,7 @@ struct Application {
 /// name gets a default never wider than a named one, and never a write on the `view` scope:
 /// `comment`, `edit`, `close` and `assign` as `create`; `delete` off. (The original demo's file
 /// names only `create` and `view`: its Employee, who only views, stays unable to write.)
+/// Commenting also needs the `view` scopes.
 fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>) {
     let IssuesScopes {
         create,
@@ -606,8 +607,16 @@ fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>)
             create.clone()
         })
     };
+    // A comment is written on an issue the writer can see: commenting needs `view` too (else a
+    // comment-only caller would write blind and learn which issue ids exist).
+    let mut comment = as_create(comment, Permission::Comment);
+    for scope in &view {
+        if !comment.contains(scope) {
+            comment.push(scope.clone());
+        }
+    }
     let scopes = FeatureScopes {
-        comment: as_create(comment, Permission::Comment),
+        comment,
         edit: as_create(edit, Permission::EditIssue),
         close: as_create(close, Permission::CloseIssue),
         assign: as_create(assign, Permission::AssignIssue),

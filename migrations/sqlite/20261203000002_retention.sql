@@ -9,3 +9,5 @@ END;
 CREATE TRIGGER comment_search_delete AFTER DELETE ON comments BEGIN
     INSERT INTO comment_search (comment_search, rowid, body) VALUES ('delete', old.id, old.body);
 END;
+-- The audit trail's "who" filter matches a name as well as a sub: both sides indexed.
+CREATE INDEX audit_events_actor_name ON audit_events (actor_name, id);
