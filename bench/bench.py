@@ -200,7 +200,7 @@ def main():
         "ApplicationConfig": {"HostedUrl": app, "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET,
                               "APIScopes": ["openid", "email", "profile", "internal_login"]},
         "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
-        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp},
+        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp, "CodeExchangesPerMinute": 100000},
         "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
     }
     if METRICS:

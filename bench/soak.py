@@ -375,7 +375,7 @@ def main():
                 "ApplicationConfig": {"HostedUrl": hosted, "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET,
                                       "APIScopes": ["openid", "email", "profile", "internal_login"]},
                 "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
-                "Server": {"ListenAddress": f"127.0.0.1:{port}", "DataDir": tmp,
+                "Server": {"ListenAddress": f"127.0.0.1:{port}", "DataDir": tmp, "CodeExchangesPerMinute": 100000,
                            "SessionKey": base64.b64encode(b"k" * 32).decode(),
                            "HeaderTimeoutSeconds": HEADER_TIMEOUT,
                            "DatabaseUrl": args.url if args.backend == "postgres" else f"sqlite://{database}?mode=rwc"},

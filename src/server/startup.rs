@@ -151,8 +151,11 @@ impl Application {
         let store = Store::new(&db, sealer.clone());
         let http = auth::provider_client::client(config.identity_provider_timeout)?;
         let jwks = Arc::new(JwksCache::new(http.clone()));
-        let (session_lifetimes, secure_cookies) =
-            ((config.session_idle, config.session_absolute), config.secure_cookies);
+        let (session_lifetimes, secure_cookies, exchanges_per_minute) = (
+            (config.session_idle, config.session_absolute),
+            config.secure_cookies,
+            config.code_exchanges_per_minute,
+        );
         // A reload reads the file with the environment's overrides, as the server started.
         let live = Arc::new(LiveConfig::new(config, Overrides::from_env()));
         let oidc = Arc::new(Oidc::new(live.clone(), http, jwks.clone()));
@@ -170,7 +173,7 @@ impl Application {
             tokens.clone(),
             sealer,
             session_lifetimes,
-            secure_cookies,
+            (secure_cookies, exchanges_per_minute),
         );
         let (issues, people, audit) = (
             Issues::new(db.clone()),

@@ -16,6 +16,7 @@ use crate::model::display_name;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::token::{Audience, ScopeClaim, TokenError, for_another_audience};
 use crate::server::support::bounded_map::{BoundedMap, Replacement};
+use crate::server::support::rate_window::PerClientWindow;
 
 /// An accepted answer is trusted this long, so a revocation takes effect soon.
 pub const ACCEPTED_SECONDS: i64 = 30;
@@ -46,9 +47,8 @@ pub struct Introspector {
     /// Refusals: the reason, until when, and the configuration generation they were made under.
     /// When full, the unexpired refusals stay; every insert makes room, even one that replaces.
     refused: Mutex<BoundedMap<[u8; 32], (String, i64, u64)>>,
-    /// Per client address: the window's start and the calls made in it. When full, a new
-    /// address keeps the addresses whose window is still open; a tracked address costs no room.
-    spent: Mutex<BoundedMap<IpAddr, (i64, u32)>>,
+    /// Provider calls per client address.
+    spent: PerClientWindow,
     calls: AtomicU64,
 }
 
@@ -58,7 +58,7 @@ impl Introspector {
             issuer,
             oidc,
             refused: Mutex::new(BoundedMap::new(MAX_TRACKED, Replacement::MakesRoom)),
-            spent: Mutex::new(BoundedMap::new(MAX_TRACKED, Replacement::Free)),
+            spent: PerClientWindow::new(CALLS_PER_WINDOW, WINDOW_SECONDS, MAX_TRACKED),
             calls: AtomicU64::new(0),
         }
     }
@@ -81,7 +81,9 @@ impl Introspector {
         if let Some(reason) = self.refused_recently(&key, now, config_generation) {
             return Err(TokenError::Invalid(reason));
         }
-        self.spend(client, now)?;
+        self.spent
+            .spend(client, now)
+            .map_err(|retry_after| TokenError::RateLimited { retry_after })?;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let body = self.oidc.introspect(token).await.map_err(|_| TokenError::Unavailable)?;
         let answer: Answer = serde_json::from_slice(&body).map_err(|_| TokenError::Unavailable)?;
@@ -156,27 +158,5 @@ impl Introspector {
         let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         let refusal = (reason.to_string(), now + REFUSED_SECONDS, config_generation);
         refused.insert(key, refusal, |_, (_, until, _)| *until > now);
-    }
-
-    /// Counts one provider call against `client`'s window, or refuses when it is spent. IPv6
-    /// clients count by their /64 (one host is usually given a whole /64).
-    fn spend(&self, client: IpAddr, now: i64) -> Result<(), TokenError> {
-        let client = match client {
-            IpAddr::V6(address) => IpAddr::V6((u128::from(address) & !u128::from(u64::MAX)).into()),
-            v4 => v4,
-        };
-        let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
-        let (start, calls) =
-            spent.get_or_insert_with(client, || (now, 0), |_, (start, _)| now - *start < WINDOW_SECONDS);
-        if now - *start >= WINDOW_SECONDS {
-            (*start, *calls) = (now, 0);
-        }
-        if *calls >= CALLS_PER_WINDOW {
-            return Err(TokenError::RateLimited {
-                retry_after: (*start + WINDOW_SECONDS - now).max(1) as u64,
-            });
-        }
-        *calls += 1;
-        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! redeemed (single use in this process), filled by callbacks, bounded (about 5 MB), and
 //! forgotten when they expire; across instances the provider's single-use code does the same.
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -14,6 +15,7 @@ use tower_sessions::cookie::{Cookie, SameSite};
 use crate::server::auth::oidc::PendingSecrets;
 use crate::server::auth::sign_in_error::SignInError;
 use crate::server::support::bounded_map::{BoundedMap, Replacement};
+use crate::server::support::rate_window::PerClientWindow;
 use crate::server::support::seal::Sealer;
 
 /// A sign-in not finished within this time is refused at the callback.
@@ -24,6 +26,10 @@ const COOKIE_PATH: &str = "/auth/callback";
 const SEAL_CONTEXT: &str = "pending-sign-in";
 /// Redeemed states remembered at most (about 50 bytes each).
 const REDEEMED_CAPACITY: usize = 100_000;
+/// Code exchanges at once, from everyone.
+const EXCHANGES_AT_ONCE: usize = 32;
+/// Client addresses whose exchanges are counted at most.
+const EXCHANGE_CLIENTS: usize = 10_000;
 
 #[derive(Serialize, Deserialize)]
 pub struct PendingSignIn {
@@ -42,10 +48,15 @@ pub struct PendingSignIns {
     /// Keyed hash of a redeemed state → when it would have expired anyway. When full, the
     /// unexpired states stay; every insert makes room, even a replay of a remembered state.
     redeemed: Mutex<BoundedMap<[u8; 32], i64>>,
+    /// Code exchanges per client address, and at once.
+    exchanges: PerClientWindow,
+    exchanging: tokio::sync::Semaphore,
 }
 
 impl PendingSignIns {
-    pub fn new(sealer: Arc<Sealer>, secure: bool) -> Self {
+    /// `exchanges_per_minute`: code exchanges (calls to the provider's token endpoint with this
+    /// app's client secret) per client address per minute; a person signs in a few times an hour.
+    pub fn new(sealer: Arc<Sealer>, secure: bool, exchanges_per_minute: u32) -> Self {
         Self {
             sealer,
             cookie_name: if secure {
@@ -55,6 +66,8 @@ impl PendingSignIns {
             },
             secure,
             redeemed: Mutex::new(BoundedMap::new(REDEEMED_CAPACITY, Replacement::MakesRoom)),
+            exchanges: PerClientWindow::new(exchanges_per_minute, 60, EXCHANGE_CLIENTS),
+            exchanging: tokio::sync::Semaphore::new(EXCHANGES_AT_ONCE),
         }
     }
 
@@ -78,6 +91,15 @@ impl PendingSignIns {
     /// The `Set-Cookie` value that removes it: every callback answer carries it.
     pub fn clear_cookie(&self) -> HeaderValue {
         HeaderValue::try_from(self.cookie(String::new(), 0).to_string()).unwrap_or(HeaderValue::from_static(""))
+    }
+
+    /// Leave for one code exchange by `client`, held while it runs: junk codes sent with fresh
+    /// pending cookies cannot spend the app's allowance at the provider.
+    pub fn admit_exchange(&self, client: IpAddr, now: i64) -> Result<tokio::sync::SemaphorePermit<'_>, SignInError> {
+        self.exchanges
+            .spend(client, now)
+            .map_err(|retry_after| SignInError::TooManyExchanges { retry_after })?;
+        self.exchanging.try_acquire().map_err(|_| SignInError::Busy)
     }
 
     /// The browser's pending sign-in, if it is intact, was not redeemed before, is in time and

@@ -67,10 +67,14 @@ impl Sessions {
         tokens: Arc<TokenVerifier>,
         sealer: Arc<Sealer>,
         (idle, absolute): (Duration, Duration),
-        secure_cookies: bool,
+        (secure_cookies, exchanges_per_minute): (bool, u32),
     ) -> Self {
         Self {
-            pending: Arc::new(PendingSignIns::new(sealer.clone(), secure_cookies)),
+            pending: Arc::new(PendingSignIns::new(
+                sealer.clone(),
+                secure_cookies,
+                exchanges_per_minute,
+            )),
             sign_ins,
             oidc,
             tokens,

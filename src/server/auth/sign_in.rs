@@ -67,7 +67,7 @@ pub async fn complete(
     session: &Session,
     headers: &HeaderMap,
     query: CallbackQuery,
-    now: i64,
+    (client, now): (std::net::IpAddr, i64),
 ) -> Result<String, SignInError> {
     let pending = sessions.pending().redeem(headers, query.state.as_deref(), now)?;
     check_issuer(sessions.oidc(), query.iss.as_deref()).await?;
@@ -85,7 +85,9 @@ pub async fn complete(
         });
     }
     let code = query.code.ok_or(SignInError::NoCode)?;
+    let exchanging = sessions.pending().admit_exchange(client, now)?;
     let signed = sessions.oidc().finish(&code, &pending.secrets).await?;
+    drop(exchanging);
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())

@@ -42,6 +42,12 @@ pub enum SignInError {
     Store,
     #[error("the session could not be ended")]
     NotSignedOut,
+    /// This client address has spent its code exchanges for now.
+    #[error("too many sign-ins from this address; retry in {retry_after} s")]
+    TooManyExchanges { retry_after: u64 },
+    /// As many code exchanges as allowed at once are running.
+    #[error("too many sign-ins at once")]
+    Busy,
 }
 
 impl SignInError {
@@ -62,6 +68,8 @@ impl SignInError {
             Self::NotValid(_) => "not_valid",
             Self::Store => "store",
             Self::NotSignedOut => "not_signed_out",
+            Self::TooManyExchanges { .. } => "too_many_exchanges",
+            Self::Busy => "busy",
         }
     }
 }
@@ -94,6 +102,11 @@ impl IntoResponse for SignInError {
                 .finish();
             return Redirect::to(&format!("/auth/login?{query}")).into_response();
         }
+        let retry_after = match &self {
+            Self::TooManyExchanges { retry_after } => Some(*retry_after),
+            Self::Busy => Some(1),
+            _ => None,
+        };
         let failed = "Sign-in failed";
         let unavailable = "Sign-in is unavailable";
         let (status, title, message) = match &self {
@@ -159,12 +172,28 @@ impl IntoResponse for SignInError {
                 "You are not signed out",
                 "Your session could not be ended because its store is unavailable: you are not signed out. Try again in a moment.".into(),
             ),
+            Self::TooManyExchanges { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                failed,
+                format!("Too many sign-ins from this address. Try again in {retry_after} seconds."),
+            ),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                unavailable,
+                "Too many sign-ins at once. Try again in a moment.".into(),
+            ),
         };
         if status.is_server_error() {
             tracing::error!(error = %self, "sign-in failed");
         } else {
             tracing::warn!(error = %self, "sign-in refused");
         }
-        error_page(status, title, &message)
+        let mut response = error_page(status, title, &message);
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
+        response
     }
 }

@@ -5,7 +5,10 @@
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,6 +23,7 @@ use crate::server::state::AppState;
 use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::logout_tokens_seen;
 use crate::server::support::clock;
+use crate::server::support::network::client_address;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -56,13 +60,17 @@ async fn login(
 /// Whatever the outcome, the pending sign-in's cookie is removed: it was used.
 async fn callback(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     session: Session,
     cookies: HeaderMap,
     callback: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
+    let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let client = client_address(&cookies, peer, state.config.load().behind_proxy);
     let completed = async {
         let Query(callback) = callback?;
-        let return_to = sign_in::complete(&state.sessions, &session, &cookies, callback, clock::now()).await?;
+        let return_to =
+            sign_in::complete(&state.sessions, &session, &cookies, callback, (client, clock::now())).await?;
         Ok::<_, SignInError>(Redirect::to(&return_to))
     };
     let clear = [(header::SET_COOKIE, state.sessions.pending().clear_cookie())];
@@ -77,6 +85,7 @@ async fn callback(
         Err(SignInError::BadRequest(_)
             | SignInError::NoPendingSignIn
             | SignInError::ForeignState
+            | SignInError::TooManyExchanges { .. }
             | SignInError::InteractionRequired { .. })
     );
     if !anonymous {

@@ -8,4 +8,5 @@ pub mod detach;
 pub mod files;
 pub mod network;
 pub mod random;
+pub mod rate_window;
 pub mod seal;

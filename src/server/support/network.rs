@@ -22,3 +22,20 @@ pub fn is_loopback_host<S: AsRef<str>>(host: &url::Host<S>) -> bool {
 pub fn is_secure_or_loopback(url: &Url) -> bool {
     url.scheme() == "https" || is_loopback(url)
 }
+
+/// Who is calling, for per-client limits: the connection's peer; behind the TLS proxy
+/// (`Server.TlsTerminatedByProxy`), the address the proxy appended last to `X-Forwarded-For`
+/// (the earlier ones are the client's to write).
+pub fn client_address(
+    headers: &axum::http::HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    behind_proxy: bool,
+) -> std::net::IpAddr {
+    let forwarded = behind_proxy
+        .then(|| headers.get_all("x-forwarded-for").iter().next_back())
+        .flatten()
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+    forwarded.or(peer).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}

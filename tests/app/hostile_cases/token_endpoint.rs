@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::hostile::{HostileOp, TokenAnswer};
 
-use super::{app_against, assert_refused, assert_signed_in};
+use super::{app_against, app_against_configured, assert_refused, assert_signed_in};
 
 #[tokio::test]
 async fn bad_token_endpoint_answers_are_refused() {
@@ -80,4 +80,54 @@ async fn bad_token_endpoint_answers_are_refused() {
         }))
     });
     assert_signed_in(&app, "token_type BEARER, no expires_in").await;
+}
+
+/// Junk codes sent with fresh pending sign-ins cannot spend the app's allowance at the provider:
+/// code exchanges are limited per client address (`Server.CodeExchangesPerMinute`), and the
+/// ones over the limit are answered 429 with `Retry-After`, without calling the provider.
+#[tokio::test]
+async fn junk_code_exchanges_from_one_address_stop_at_the_limit() {
+    let op = HostileOp::start().await;
+    let app = app_against_configured(&op, |config| config["Server"]["CodeExchangesPerMinute"] = json!(5)).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let before = op.hits("/oauth2/token");
+    let mut limited = 0;
+    for _ in 0..200 {
+        let login = client.get(app.url("/auth/login")).send().await.unwrap();
+        let cookie = login.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let state = crate::harness::query_of(&crate::harness::location(&login))["state"].clone();
+        let answer = client
+            .get(app.url(&format!(
+                "/auth/callback?code=junk&state={state}&iss={}",
+                url::form_urlencoded::byte_serialize(op.issuer.as_bytes()).collect::<String>()
+            )))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = answer.headers()[reqwest::header::RETRY_AFTER]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&wait), "{wait}");
+            limited += 1;
+        }
+    }
+    assert_eq!(
+        op.hits("/oauth2/token") - before,
+        5,
+        "the provider was called only up to the limit"
+    );
+    assert_eq!(limited, 195);
 }

@@ -2,7 +2,7 @@
 //! token read, verified and turned into a `Caller`), the `authorize` step every handler takes
 //! first, and the JSON body (`ApiJson`) and query (`ApiQuery`) with axum's rejections as `ApiError`s.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -20,6 +20,7 @@ use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
 use crate::server::storage::audit::Door;
 use crate::server::support::clock::now;
+use crate::server::support::network::client_address;
 use crate::server::tracker::Caller;
 
 /// The caller behind a valid bearer token, and the request's id (for the audit trail).
@@ -41,7 +42,11 @@ impl FromRequestParts<AppState> for Bearer {
             ));
         }
         let token = bearer_token(&parts.headers)?;
-        let client = client_address(parts, state.config.load().behind_proxy);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(address)| address.ip());
+        let client = client_address(&parts.headers, peer, state.config.load().behind_proxy);
         match state.tokens.verify(token, client, now()).await {
             Ok(viewer) => {
                 crate::server::ops::telemetry::note_subject(&viewer.sub);
@@ -53,23 +58,6 @@ impl FromRequestParts<AppState> for Bearer {
             Err(TokenError::RateLimited { retry_after }) => Err(ApiError::RateLimited(retry_after)),
         }
     }
-}
-
-/// Who is calling, for per-client limits: the connection's peer; behind the TLS proxy
-/// (`Server.TlsTerminatedByProxy`), the address the proxy appended last to `X-Forwarded-For`
-/// (the earlier ones are the client's to write).
-fn client_address(parts: &Parts, behind_proxy: bool) -> IpAddr {
-    let forwarded = behind_proxy
-        .then(|| parts.headers.get_all("x-forwarded-for").iter().next_back())
-        .flatten()
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.rsplit(',').next())
-        .and_then(|last| last.trim().parse::<IpAddr>().ok());
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
-    forwarded.or(peer).unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
 fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {

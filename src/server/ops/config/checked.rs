@@ -104,6 +104,9 @@ pub struct Config {
     pub audit_retention: Duration,
     /// `Server.DeletedRetentionDays`: how long deleted issues are kept before they are erased.
     pub deleted_retention: Duration,
+    /// `Server.CodeExchangesPerMinute`: sign-ins finished per client address per minute (read at
+    /// start-up).
+    pub code_exchanges_per_minute: u32,
     /// The file as it was when read (`Config::load`), for noticing later changes.
     pub read_as: Option<crate::server::support::files::FileStamp>,
     /// Fields of the original demo's file this app does not use (reported at start-up).

@@ -263,6 +263,7 @@ impl Checker<'_> {
             log_format: server.log_format,
             audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
             deleted_retention: Duration::from_secs(server.deleted_retention_days * 86_400),
+            code_exchanges_per_minute: server.code_exchanges_per_minute,
             read_as: None,
             unused: app.unused,
         })
@@ -472,6 +473,9 @@ impl Checker<'_> {
         }
         if !(1..=3650).contains(&server.audit_retention_days) {
             return Err(self.fail("Server.AuditRetentionDays", "expected 1 to 3650 days"));
+        }
+        if !(1..=100_000).contains(&server.code_exchanges_per_minute) {
+            return Err(self.fail("Server.CodeExchangesPerMinute", "expected 1 to 100000"));
         }
         if !(1..=3650).contains(&server.deleted_retention_days) {
             return Err(self.fail("Server.DeletedRetentionDays", "expected 1 to 3650 days"));

@@ -168,6 +168,9 @@ pub(super) struct ServerSection {
     /// How long a deleted issue (and its comments) is kept before it is erased.
     #[serde(default = "default_deleted_retention_days")]
     pub(super) deleted_retention_days: u64,
+    /// Sign-ins finished (code exchanges at the provider) per client address per minute.
+    #[serde(default = "default_code_exchanges_per_minute")]
+    pub(super) code_exchanges_per_minute: u32,
 }
 
 impl Default for ServerSection {
@@ -189,6 +192,7 @@ impl Default for ServerSection {
             log_format: LogFormat::default(),
             audit_retention_days: default_audit_retention_days(),
             deleted_retention_days: default_deleted_retention_days(),
+            code_exchanges_per_minute: default_code_exchanges_per_minute(),
         }
     }
 }
@@ -222,6 +226,9 @@ fn default_audit_retention_days() -> u64 {
 }
 fn default_deleted_retention_days() -> u64 {
     30
+}
+fn default_code_exchanges_per_minute() -> u32 {
+    10
 }
 
 #[derive(Debug, Deserialize)]
