@@ -5,7 +5,9 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, emily_forges_a_create, location, query_of};
+use crate::harness::{
+    ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, emily_forges_a_create, location, pending_cookie, query_of,
+};
 
 /// A bearer token for `user` with every scope the app knows (the IdP drops what the role lacks).
 async fn token(app: &TestApp, user: (&str, &str)) -> String {
@@ -215,25 +217,6 @@ async fn audit_rows(app: &TestApp) -> i64 {
     .unwrap()
 }
 
-/// A pending sign-in's cookie, as `GET /auth/login` hands it to the browser, and the state the
-/// provider is asked to send back.
-async fn pending_cookie(app: &TestApp) -> (String, String) {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = client.get(app.url("/auth/login")).send().await.unwrap();
-    let cookie = response.headers()[reqwest::header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let state = query_of(&location(&response))["state"].clone();
-    (cookie, state)
-}
-
 /// What a stranger sends costs the trail nothing: a pending cookie replayed to the callback is
 /// used up by its first use (whatever its outcome), a state that is not the cookie's is counted,
 /// not recorded, and a sign-out that ended no sign-in is not recorded.
@@ -253,7 +236,7 @@ async fn replayed_callbacks_and_anonymous_sign_outs_leave_at_most_one_row() {
     };
 
     // The right state with a made-up code: the provider refuses the code; recorded once.
-    let (cookie, state) = pending_cookie(&app).await;
+    let (cookie, state) = pending_cookie(&app.base).await;
     for n in 0..100 {
         let response = callback(&cookie, &state).await.unwrap();
         assert!(
@@ -263,7 +246,7 @@ async fn replayed_callbacks_and_anonymous_sign_outs_leave_at_most_one_row() {
         );
     }
     // Another state than the cookie's: no real sign-in sends that; counted, not recorded.
-    let (cookie, _) = pending_cookie(&app).await;
+    let (cookie, _) = pending_cookie(&app.base).await;
     for _ in 0..100 {
         callback(&cookie, "not-the-cookie-s-state").await.unwrap();
     }

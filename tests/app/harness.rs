@@ -649,3 +649,22 @@ pub const MANAGER_MAY: [&str; 6] = [
 ];
 /// What the Employee role may do: view and comment.
 pub const EMPLOYEE_MAY: [&str; 2] = ["comment", "view_issues"];
+
+/// A pending sign-in's cookie (`name=value`), as `GET /auth/login` hands it to a browser, and the
+/// state the provider is asked to send back.
+pub async fn pending_cookie(base: &str) -> (String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client.get(format!("{base}/auth/login")).send().await.unwrap();
+    let cookie = response.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let state = query_of(&location(&response))["state"].clone();
+    (cookie, state)
+}

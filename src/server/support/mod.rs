@@ -1,6 +1,6 @@
 //! Small mechanisms the other layers share and that know nothing of the app: the clock,
 //! randomness, sealing secrets, private files, work that must finish once started, maps kept
-//! within a size bound.
+//! within a size bound, calls counted per client address (`rate_window.rs`).
 
 pub mod bounded_map;
 pub mod clock;

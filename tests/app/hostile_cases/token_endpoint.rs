@@ -96,15 +96,7 @@ async fn junk_code_exchanges_from_one_address_stop_at_the_limit() {
     let before = op.hits("/oauth2/token");
     let mut limited = 0;
     for _ in 0..200 {
-        let login = client.get(app.url("/auth/login")).send().await.unwrap();
-        let cookie = login.headers()[reqwest::header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let state = crate::harness::query_of(&crate::harness::location(&login))["state"].clone();
+        let (cookie, state) = crate::harness::pending_cookie(&app.base).await;
         let answer = client
             .get(app.url(&format!(
                 "/auth/callback?code=junk&state={state}&iss={}",
