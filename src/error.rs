@@ -29,6 +29,13 @@ pub enum AppError {
     Unavailable,
     #[error("You are not signed out: your session could not be ended. Try again in a moment.")]
     NotSignedOut,
+    /// A search ran longer than searches may (`server::storage::issues`): its words match too
+    /// much to read in time.
+    #[error("The search took too long; use more specific words.")]
+    SearchTooSlow,
+    /// The caller already has as many searches running as one person may.
+    #[error("You have other searches still running. Try again in a moment.")]
+    TooManySearches,
     #[error("Something went wrong on our side. Try again.")]
     Internal,
     /// The call did not reach the server or its answer could not be read.
@@ -45,7 +52,8 @@ impl AppError {
             Self::Stale(_) => 409,
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,
-            Self::Unavailable | Self::NotSignedOut => 503,
+            Self::TooManySearches => 429,
+            Self::Unavailable | Self::NotSignedOut | Self::SearchTooSlow => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

@@ -11,8 +11,15 @@ use issues_app::server::startup::Application;
 
 /// Request handling allocates many small, short-lived objects on every worker thread; mimalloc
 /// serves those from thread-local pages (glibc's malloc showed up in profiles).
+#[cfg(not(feature = "heap-stats"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The soak's build counts the live heap (`ops::heap`).
+#[cfg(feature = "heap-stats")]
+#[global_allocator]
+static ALLOCATOR: issues_app::server::ops::heap::Counting<mimalloc::MiMalloc> =
+    issues_app::server::ops::heap::Counting(mimalloc::MiMalloc);
 
 /// The Leptos site settings, compiled in: the binary runs from any directory.
 const LEPTOS_SETTINGS: &str = include_str!("../Leptos.toml");

@@ -28,6 +28,15 @@ pub struct AuditEntry {
     pub via: Option<String>,
     /// Why a sign-in was refused, or the issue concerned.
     pub detail: Option<String>,
+    /// How many times it happened: a refusal repeated within the same minute (the same event,
+    /// caller and permission or reason) is counted on its first row, not recorded again. 1 for
+    /// every other event. (Absent from older answers: 1.)
+    #[serde(default = "once")]
+    pub repeats: i64,
+}
+
+fn once() -> i64 {
+    1
 }
 
 /// A page of the audit trail, newest first.

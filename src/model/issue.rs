@@ -46,12 +46,46 @@ impl Issue {
 pub const OPEN: &str = "open";
 pub const CLOSED: &str = "closed";
 
+/// With a search, issues are counted up to this many per status: counting every match of a
+/// common word would read them all.
+pub const SEARCH_COUNT_CAP: i64 = 10_000;
+
 /// Issues per status (deleted ones not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     pub open: i64,
     pub closed: i64,
+    /// A search found more open issues than were counted: `open` is the cap (10,000) and the
+    /// count is "10,000+". Absent when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub open_capped: bool,
+    /// As `open_capped`, for `closed`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub closed_capped: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// A count as people read it: `1,234`, or `10,000+` for a count that stopped at the cap.
+pub fn count_text(count: i64, capped: bool) -> String {
+    let digits = count.unsigned_abs().to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3 + 2);
+    if count < 0 {
+        text.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    if capped {
+        text.push('+');
+    }
+    text
 }
 
 /// One page of issues, newest first. `next_before` continues the list.
@@ -251,5 +285,42 @@ impl Serialize for SharedPage {
 impl<'de> Deserialize<'de> for SharedPage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         IssuePage::deserialize(deserializer).map(Self::new)
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::{StatusCounts, count_text};
+
+    #[test]
+    fn counts_read_with_separators_and_a_plus_when_capped() {
+        assert_eq!(count_text(0, false), "0");
+        assert_eq!(count_text(999, false), "999");
+        assert_eq!(count_text(1_234, false), "1,234");
+        assert_eq!(count_text(10_000, true), "10,000+");
+        assert_eq!(count_text(1_234_567, false), "1,234,567");
+    }
+
+    #[test]
+    fn counts_without_the_cap_flags_read_and_write_as_before() {
+        let counts: StatusCounts = serde_json::from_str(r#"{"open": 2, "closed": 1}"#).unwrap();
+        assert_eq!(
+            counts,
+            StatusCounts {
+                open: 2,
+                closed: 1,
+                ..StatusCounts::default()
+            }
+        );
+        assert_eq!(serde_json::to_string(&counts).unwrap(), r#"{"open":2,"closed":1}"#);
+        let capped = StatusCounts {
+            open: 10_000,
+            open_capped: true,
+            ..counts
+        };
+        assert_eq!(
+            serde_json::to_string(&capped).unwrap(),
+            r#"{"open":10000,"closed":1,"open_capped":true}"#
+        );
     }
 }

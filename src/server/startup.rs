@@ -196,9 +196,10 @@ impl Application {
         let router = routes(state.clone(), store.clone())?;
         let metrics = match live.load().metrics_listen {
             Some(address) => {
-                let (bound, task) = metrics_endpoint::serve(address, state.db.clone(), state.sessions.clone())
-                    .await
-                    .map_err(StartupError::Metrics)?;
+                let (bound, task) =
+                    metrics_endpoint::serve(address, live.clone(), state.db.clone(), state.sessions.clone())
+                        .await
+                        .map_err(StartupError::Metrics)?;
                 tracing::info!(address = %bound, "metrics at /metrics");
                 Some((bound, AbortOnDrop(task.abort_handle())))
             }

@@ -1,14 +1,17 @@
 //! What the tracker does once a caller is allowed (the server functions and the REST API
-//! decide that first, with `access::require`): validate, store, record in the audit trail.
-//! One error type for both front doors, which map it to their own.
+//! decide that first, with `access::require`): validate, then store and record in the audit
+//! trail as one transaction ([`Issues::write`]: the change is kept with its audit rows or not
+//! at all, whether or not the caller waits for the answer). One error type for both front
+//! doors, which map it to their own.
 
 use crate::access::Viewer;
 use crate::model::{
-    Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem,
+    CLOSED, Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem,
 };
 use crate::server::storage::audit::{self, AuditTrail, Door, EventKind};
-use crate::server::storage::issues::{Changed, Issues};
+use crate::server::storage::issues::{self, Changed, Issues};
 use crate::server::storage::people::People;
+use crate::server::storage::tx::Tx;
 use crate::server::support::clock;
 
 #[derive(Debug)]
@@ -33,6 +36,105 @@ pub struct Caller<'a> {
     pub request_id: Option<&'a str>,
 }
 
+/// The caller as a write's audit rows name them, owned: the write runs on its own task.
+struct Recorded {
+    audit: AuditTrail,
+    viewer: Viewer,
+    via: Door,
+    request_id: Option<String>,
+}
+
+impl Recorded {
+    /// Records `kind` about `detail` in the write's transaction `tx`.
+    async fn record(&self, tx: &mut Tx, kind: EventKind, detail: String) -> Result<(), sqlx::Error> {
+        let event = audit::Event {
+            actor: Some(&self.viewer),
+            via: Some(self.via),
+            detail: Some(detail),
+            request_id: self.request_id.as_deref(),
+            ..audit::Event::new(kind)
+        };
+        self.audit.record_in(tx, event).await
+    }
+}
+
+/// What a change or a delete came to, as the tracker answers it.
+fn done(changed: Changed) -> Result<Issue, TrackerError> {
+    match changed {
+        Changed::Done(issue) => Ok(issue),
+        Changed::NotFound => Err(TrackerError::NotFound),
+        Changed::Stale(current) => Err(TrackerError::Stale(Box::new(current))),
+    }
+}
+
+/// The audit events of `change`, made to `issue` (as it is now).
+fn change_events(change: &IssueChange, issue: &Issue) -> Vec<(EventKind, String)> {
+    let what = format!("issue {}", issue.id);
+    let mut events = Vec::new();
+    if change.title.is_some() || change.description.is_some() {
+        events.push((EventKind::IssueEdited, what.clone()));
+    }
+    match change.status {
+        Some(CLOSED) => events.push((EventKind::IssueClosed, what.clone())),
+        Some(_) => events.push((EventKind::IssueReopened, what.clone())),
+        None => {}
+    }
+    if change.assignee.is_some() {
+        let to = issue.assignee_name.as_deref().unwrap_or("no one");
+        events.push((EventKind::IssueAssigned, format!("{what} to {to}")));
+    }
+    events
+}
+
+// Each write's steps in its transaction: the change, then its audit rows.
+
+async fn create_recorded(tx: &mut Tx, by: &Recorded, issue: &NewIssue, author: &Viewer) -> Result<Issue, sqlx::Error> {
+    let created = issues::create(tx, issue, author, clock::now_millis()).await?;
+    by.record(tx, EventKind::IssueCreated, format!("issue {}", created.id))
+        .await?;
+    Ok(created)
+}
+
+async fn change_recorded(
+    tx: &mut Tx,
+    by: &Recorded,
+    id: i64,
+    change: &IssueChange,
+    assignee_name: Option<String>,
+    expected: Option<i64>,
+) -> Result<Changed, sqlx::Error> {
+    let changed = issues::change(tx, id, change, assignee_name, expected, &by.viewer, clock::now_millis()).await?;
+    if let Changed::Done(issue) = &changed {
+        for (kind, detail) in change_events(change, issue) {
+            by.record(tx, kind, detail).await?;
+        }
+    }
+    Ok(changed)
+}
+
+async fn delete_recorded(tx: &mut Tx, by: &Recorded, id: i64, expected: Option<i64>) -> Result<Changed, sqlx::Error> {
+    let deleted = issues::delete(tx, id, expected, clock::now_millis()).await?;
+    if matches!(deleted, Changed::Done(_)) {
+        by.record(tx, EventKind::IssueDeleted, format!("issue {id}")).await?;
+    }
+    Ok(deleted)
+}
+
+async fn comment_recorded(
+    tx: &mut Tx,
+    by: &Recorded,
+    issue_id: i64,
+    body: &str,
+    author: &Viewer,
+) -> Result<Option<Comment>, sqlx::Error> {
+    let Some(comment) = issues::add_comment(tx, issue_id, body, author, clock::now_millis()).await? else {
+        return Ok(None);
+    };
+    let detail = format!("issue {issue_id}, comment {}", comment.id);
+    by.record(tx, EventKind::CommentAdded, detail).await?;
+    Ok(Some(comment))
+}
+
 /// The tracker's service: what both front doors call once `access::require` has allowed the
 /// caller. It holds the stores it writes and the audit trail, nothing else of the app.
 #[derive(Clone)]
@@ -47,24 +149,24 @@ impl Tracker {
         Self { issues, people, audit }
     }
 
-    async fn record(&self, caller: &Caller<'_>, kind: EventKind, detail: String) {
-        self.audit
-            .record(audit::Event {
-                actor: Some(caller.viewer),
-                via: Some(caller.via),
-                detail: Some(detail),
-                request_id: caller.request_id,
-                ..audit::Event::new(kind)
-            })
-            .await;
+    /// `caller`, owned, to name in the audit rows of a write.
+    fn recorded(&self, caller: &Caller<'_>) -> Recorded {
+        Recorded {
+            audit: self.audit.clone(),
+            viewer: caller.viewer.clone(),
+            via: caller.via,
+            request_id: caller.request_id.map(str::to_string),
+        }
     }
 
     pub async fn create(&self, caller: &Caller<'_>, title: &str, description: &str) -> Result<Issue, TrackerError> {
         let issue = NewIssue::parse(title, description).map_err(TrackerError::Invalid)?;
         let author = self.named(caller.viewer).await?;
-        let created = self.issues.create(&issue, &author, clock::now_millis()).await?;
-        self.record(caller, EventKind::IssueCreated, format!("issue {}", created.id))
-            .await;
+        let by = self.recorded(caller);
+        let created = self
+            .issues
+            .write(move |tx| Box::pin(async move { create_recorded(tx, &by, &issue, &author).await }))
+            .await?;
         Ok(created)
     }
 
@@ -133,44 +235,24 @@ impl Tracker {
         if !problems.is_empty() {
             return Err(TrackerError::Invalid(problems));
         }
-        let issue = match self
+        let by = self.recorded(caller);
+        let changed = self
             .issues
-            .change(id, &change, assignee_name, expected, caller.viewer, clock::now_millis())
-            .await?
-        {
-            Changed::Done(issue) => issue,
-            Changed::NotFound => return Err(TrackerError::NotFound),
-            Changed::Stale(current) => return Err(TrackerError::Stale(Box::new(current))),
-        };
-        let what = format!("issue {id}");
-        if change.title.is_some() || change.description.is_some() {
-            self.record(caller, EventKind::IssueEdited, what.clone()).await;
-        }
-        match change.status {
-            Some(status) if status == crate::model::CLOSED => {
-                self.record(caller, EventKind::IssueClosed, what.clone()).await
-            }
-            Some(_) => self.record(caller, EventKind::IssueReopened, what.clone()).await,
-            None => {}
-        }
-        if change.assignee.is_some() {
-            let to = issue.assignee_name.as_deref().unwrap_or("no one");
-            self.record(caller, EventKind::IssueAssigned, format!("{what} to {to}"))
-                .await;
-        }
-        Ok(issue)
+            .write(move |tx| {
+                Box::pin(async move { change_recorded(tx, &by, id, &change, assignee_name, expected).await })
+            })
+            .await?;
+        done(changed)
     }
 
     /// Soft-deletes issue `id` (made from version `expected`, when given).
     pub async fn delete(&self, caller: &Caller<'_>, id: i64, expected: Option<i64>) -> Result<(), TrackerError> {
-        match self.issues.delete(id, expected, clock::now_millis()).await? {
-            Changed::Done(_) => {}
-            Changed::NotFound => return Err(TrackerError::NotFound),
-            Changed::Stale(current) => return Err(TrackerError::Stale(Box::new(current))),
-        }
-        self.record(caller, EventKind::IssueDeleted, format!("issue {id}"))
-            .await;
-        Ok(())
+        let by = self.recorded(caller);
+        let deleted = self
+            .issues
+            .write(move |tx| Box::pin(async move { delete_recorded(tx, &by, id, expected).await }))
+            .await?;
+        done(deleted).map(drop)
     }
 
     pub async fn comment(&self, caller: &Caller<'_>, issue_id: i64, body: &str) -> Result<Comment, TrackerError> {
@@ -180,17 +262,12 @@ impl Tracker {
                 ..FieldErrors::default()
             })
         })?;
+        let author = self.named(caller.viewer).await?;
+        let by = self.recorded(caller);
         let comment = self
             .issues
-            .add_comment(issue_id, &body, &self.named(caller.viewer).await?, clock::now_millis())
-            .await?
-            .ok_or(TrackerError::NotFound)?;
-        self.record(
-            caller,
-            EventKind::CommentAdded,
-            format!("issue {issue_id}, comment {}", comment.id),
-        )
-        .await;
-        Ok(comment)
+            .write(move |tx| Box::pin(async move { comment_recorded(tx, &by, issue_id, &body, &author).await }))
+            .await?;
+        comment.ok_or(TrackerError::NotFound)
     }
 }

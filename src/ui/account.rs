@@ -55,6 +55,8 @@ pub fn FormRefusal() -> impl IntoView {
                 | AppError::NotFound
                 | AppError::Unavailable
                 | AppError::NotSignedOut
+                | AppError::SearchTooSlow
+                | AppError::TooManySearches
                 | AppError::Internal) => fixed.to_string(),
             },
         )

@@ -1,5 +1,6 @@
 //! The audit trail: refused authorizations (who, which permission, which scopes were missing,
-//! server function or REST, client id), sign-ins and their refusals, sign-outs and new issues,
+//! server function or REST, client id; repeats within a minute counted on one row), sign-ins
+//! and their refusals, sign-outs and changes to issues (kept with their rows or not at all),
 //! queryable at `GET /api/v1/audit` by holders of `audit:view` (Alex), on either backend.
 
 use reqwest::StatusCode;
@@ -298,4 +299,162 @@ async fn the_purge_deletes_a_long_backlog_in_rounds() {
     assert_eq!(audit_rows(&app).await - before, 8_192);
     assert_eq!(app.state.audit.purge(ten_days_ago + 1).await.unwrap(), 8_192);
     assert_eq!(audit_rows(&app).await, before, "what is newer stays");
+}
+
+/// A refusal repeated within a minute is one row counting the calls: 50 forged creates by
+/// Emily leave one refused row with `repeats` 50 (two rows adding up to 50 if the calls
+/// crossed a minute), shown as "×50" on the trail's page. Successes stay one row each.
+#[tokio::test]
+async fn fifty_refusals_within_a_minute_are_one_row_counting_fifty() {
+    let app = TestApp::spawn().await;
+    let emily = emily_forges_a_create(&app).await;
+    for n in 1..50 {
+        let (status, body) = app
+            .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{n}: {body}");
+    }
+
+    let alex = token(&app, ALEX).await;
+    let emily_sub = sub_of(&app, "emily");
+    let (status, page) = trail(&app, &alex, &format!("?who={emily_sub}&outcome=refused")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let events = page["events"].as_array().unwrap();
+    assert!(!events.is_empty() && events.len() <= 2, "{page}");
+    let counted: i64 = events.iter().map(|event| event["repeats"].as_i64().unwrap()).sum();
+    assert_eq!(counted, 50, "{page}");
+    for event in events {
+        assert_eq!(event["event"], "authorization");
+        assert_eq!(event["permission"], "create_issue");
+    }
+    // Her sign-in, a success, is a row of its own, once.
+    let (_, page) = trail(&app, &alex, &format!("?who={emily_sub}&outcome=ok")).await;
+    assert_eq!(page["events"][0]["event"], "sign_in", "{page}");
+    assert_eq!(page["events"][0]["repeats"], 1, "{page}");
+
+    let alex_browser = browser();
+    app.sign_in(&alex_browser, ALEX, "/").await;
+    let html = alex_browser
+        .get(app.url(&format!("/audit?outcome=refused&who={emily_sub}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for event in events {
+        let repeats = event["repeats"].as_i64().unwrap();
+        if repeats > 1 {
+            assert!(html.contains(&format!("×{repeats}")), "{html}");
+        }
+    }
+
+    // The REST API's document says what `repeats` is.
+    let doc = reqwest::get(app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(doc.contains("\"repeats\""), "{doc}");
+}
+
+/// Makes the database refuse every new audit row (as a full disk or a damaged table would), or
+/// accept them again.
+async fn refuse_audit_rows(app: &TestApp, refuse: bool) {
+    use issues_app::server::storage::db::Db;
+    let statements: &[&str] = match (&app.state.db, refuse) {
+        (Db::Sqlite(_), true) => &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'audit rows refused'); END"],
+        (Db::Sqlite(_), false) => &["DROP TRIGGER refuse_audit"],
+        (Db::Postgres(_), true) => &[
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit rows refused'; END $$",
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+        ],
+        (Db::Postgres(_), false) => &[
+            "DROP TRIGGER refuse_audit ON audit_events",
+            "DROP FUNCTION refuse_audit()",
+        ],
+    };
+    for &statement in statements {
+        issues_app::on_db!(&app.state.db, |pool| sqlx::query(statement)
+            .execute(pool)
+            .await
+            .map(drop))
+        .unwrap();
+    }
+}
+
+/// A change to issues is kept with its audit row or not at all: while the trail refuses rows, a
+/// create, a close and a comment each fail (500) and leave nothing behind; once it takes them
+/// again, a create is kept with its row.
+#[tokio::test]
+async fn a_change_whose_audit_row_cannot_be_written_is_not_kept() {
+    let mut app = TestApp::spawn().await;
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let (status, kept) = app
+        .call(&john, "create_issue", &[("title", "Kept"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    let id = kept["id"].to_string();
+
+    refuse_audit_rows(&app, true).await;
+    // Restarted, so every pooled connection reads the new schema: a pooled SQLite connection
+    // whose statements were prepared before another connection added the trigger answered
+    // "no such table: issues".
+    app = app.restart().await;
+    let (status, body) = app
+        .call(&john, "create_issue", &[("title", "Unaudited"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(app.issue_count().await, 1, "the create was undone");
+    let (status, body) = app
+        .call(
+            &john,
+            "set_issue_status",
+            &[("id", &id), ("version", "1"), ("status", "closed")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let (status, body) = app
+        .call(&john, "add_comment", &[("issue", &id), ("body", "Unaudited")])
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    let (status, detail) = app.call(&john, "get_issue", &[("id", &id)]).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(detail["issue"]["status"], "open", "{detail}");
+    assert_eq!(detail["issue"]["version"], 1, "{detail}");
+    assert_eq!(detail["issue"]["comment_count"], 0, "{detail}");
+    assert_eq!(detail["comments"]["comments"], serde_json::json!([]), "{detail}");
+    let (_, board) = app.call(&john, "list_issues", &[]).await;
+    assert_eq!(board["issues"].as_array().map(Vec::len), Some(1), "{board}");
+
+    refuse_audit_rows(&app, false).await;
+    app = app.restart().await;
+    let (status, created) = app
+        .call(&john, "create_issue", &[("title", "Audited"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(app.issue_count().await, 2);
+    let alex = token(&app, ALEX).await;
+    let (_, page) = trail(&app, &alex, "?outcome=ok").await;
+    let created_rows: Vec<&Value> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["event"] == "issue_created")
+        .collect();
+    assert_eq!(created_rows.len(), 2, "one row per kept create: {page}");
+    assert_eq!(created_rows[0]["detail"], format!("issue {}", created["id"]), "{page}");
+    assert_eq!(created_rows[1]["detail"], format!("issue {id}"), "{page}");
+    let changes = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["event"] == "issue_closed" || event["event"] == "comment_added")
+        .count();
+    assert_eq!(changes, 0, "nothing undone was recorded: {page}");
 }

@@ -149,3 +149,121 @@ async fn a_client_request_id_is_kept_only_when_short_and_printable() {
         );
     }
 }
+
+/// A connection from `source` (another loopback address: another client) to the app.
+async fn connect_from(source: &str, app: &TestApp, receive_buffer: Option<u32>) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    if let Some(size) = receive_buffer {
+        socket.set_recv_buffer_size(size).unwrap();
+    }
+    let address = app.base.trim_start_matches("http://").parse().unwrap();
+    socket.connect(address).await.unwrap()
+}
+
+#[tokio::test]
+async fn one_client_holding_every_connection_does_not_stop_another_from_being_served() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["Server"]["MaxOpenConnections"] = json!(20);
+        config["Server"]["HeaderTimeoutSeconds"] = json!(30);
+    })
+    .await;
+    // 127.0.0.2 opens every connection the server allows: ten send half a head and wait, ten
+    // ask for a page and never read it, with the smallest receive window.
+    let mut hogs = Vec::new();
+    for n in 0..20 {
+        if n % 2 == 0 {
+            let mut stream = connect_from("127.0.0.2", &app, None).await;
+            stream.write_all(b"GET /healthz HT").await.unwrap();
+            hogs.push(stream);
+        } else {
+            let mut stream = connect_from("127.0.0.2", &app, Some(1024)).await;
+            stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+            hogs.push(stream);
+        }
+    }
+    // Its connections beyond its share are told so at once and closed.
+    let mut refused = 0;
+    for stream in &mut hogs {
+        let mut answer = vec![0u8; 256];
+        if let Ok(Ok(read)) = tokio::time::timeout(Duration::from_millis(200), stream.read(&mut answer)).await
+            && String::from_utf8_lossy(&answer[..read]).starts_with("HTTP/1.1 503")
+        {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 10, "half of the 20 slots are one client's at most");
+
+    // Another client is answered at once, several times over.
+    for _ in 0..5 {
+        let mut other = connect_from("127.0.0.1", &app, None).await;
+        let answered = tokio::time::timeout(Duration::from_secs(1), async {
+            other
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = Vec::new();
+            other.read_to_end(&mut answer).await.unwrap();
+            answer
+        })
+        .await
+        .expect("another client's GET /healthz waited over 1 s");
+        assert!(String::from_utf8_lossy(&answered).starts_with("HTTP/1.1 200"));
+    }
+    drop(hogs);
+}
+
+#[tokio::test]
+async fn an_answer_the_client_does_not_read_is_cut_after_the_write_timeout() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["Server"]["WriteTimeoutSeconds"] = json!(1);
+    })
+    .await;
+    // An answer of about 4 MB: 100 comments of 10,000 four-byte characters.
+    let token = app
+        .password_token_for(CLIENT_ID, JOHN, "openid issues:view issues:create issues:comment")
+        .await;
+    let api = reqwest::Client::new();
+    let created: serde_json::Value = api
+        .post(app.url("/api/v1/issues"))
+        .bearer_auth(&token)
+        .json(&json!({ "title": "Long thread", "description": "" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let comments = format!("/api/v1/issues/{}/comments", created["id"]);
+    let body = "\u{1F600}".repeat(10_000);
+    for _ in 0..100 {
+        let response = api
+            .post(app.url(&comments))
+            .bearer_auth(&token)
+            .json(&json!({ "body": body }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+
+    let mut reader = connect_from("127.0.0.1", &app, Some(1024)).await;
+    let request = format!(
+        "GET {comments}?limit=100 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    reader.write_all(request.as_bytes()).await.unwrap();
+    // The client reads nothing for three times the write timeout (the behaviour under test).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut received = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut received))
+        .await
+        .expect("the connection was neither finished nor cut");
+    let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let sent = received.len() - head_end;
+    assert!(
+        sent > 0 && sent < 4_000_000,
+        "the answer was cut after {sent} bytes of about 4 MB"
+    );
+}

@@ -331,6 +331,10 @@ impl TestApp {
 /// A cookie-keeping client that never follows redirects; a response that has not finished in
 /// 30 s fails the test instead of stalling the suite. Like a browser on the app's own pages, it
 /// says `Sec-Fetch-Site: same-origin`.
+/// Held by tests that measure the process's memory and by tests that take a lot of it, so the
+/// ones do not count the others'.
+pub static MEMORY_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub fn browser() -> reqwest::Client {
     browser_builder().cookie_store(true).build().unwrap()
 }

@@ -1,6 +1,7 @@
 //! What the sign-in core must never allow: an anonymous visitor piling up server state, two
 //! processes writing one SQLite file, a sign-out undone by a refresh in flight, sign-ins that
-//! outlive their sessions, a sign-out that pretends, and session ids readable at rest.
+//! outlive their sessions, a sign-out that pretends, session ids readable at rest, and a sign-in
+//! planted by a sibling subdomain.
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use crate::harness::{
 
 #[tokio::test]
 async fn ten_thousand_cookieless_login_starts_leave_nothing_behind() {
+    let _quiet = crate::harness::MEMORY_HEAVY.lock().await;
     let app = TestApp::spawn().await;
     let sessions_before = session_count(&app).await;
     let memory_before = rss_kib();
@@ -301,4 +303,54 @@ async fn two_concurrent_callbacks_with_the_same_state_sign_in_once() {
     statuses.sort();
     assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::BAD_REQUEST]);
     assert_eq!(sign_in_rows(&app).await.len(), 1);
+}
+
+/// Login CSRF from a sibling subdomain: `evil.example.com` can set `Domain=example.com` cookies,
+/// but not a `__Host-` one, so with https the callback reads only the `__Host-` name.
+#[tokio::test]
+async fn with_https_the_pending_sign_in_is_host_only_and_a_planted_plain_cookie_is_ignored() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["ApplicationConfig"]["HostedUrl"] = json!("https://issues.example.com");
+        config["Server"]["TlsTerminatedByProxy"] = json!(true);
+    })
+    .await;
+    // No cookie jar: the cookies are sent as a browser would, or as a sibling planted them.
+    let client = harness::browser_builder().build().unwrap();
+    let started = client.get(app.url("/auth/login")).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let cookie = started.headers()["set-cookie"].to_str().unwrap().to_string();
+    let (pair, attributes) = cookie.split_once("; ").unwrap();
+    let value = pair
+        .strip_prefix("__Host-issues_pending=")
+        .unwrap_or_else(|| panic!("not a __Host- cookie: {cookie}"));
+    let attributes: Vec<&str> = attributes.split("; ").collect();
+    assert!(
+        attributes.contains(&"Secure") && attributes.contains(&"Path=/"),
+        "{cookie}"
+    );
+    assert!(
+        !attributes.iter().any(|attribute| attribute.starts_with("Domain")),
+        "{cookie}"
+    );
+    let state = harness::query_of(&location(&started))["state"].clone();
+    let callback = |sent: String| {
+        client
+            .get(app.url("/auth/callback"))
+            .query(&[
+                ("error", "access_denied"),
+                ("state", state.as_str()),
+                ("iss", app.idp().issuer()),
+            ])
+            .header("cookie", sent)
+            .send()
+    };
+    for planted in ["issues_pending", "__Secure-issues_pending"] {
+        let response = callback(format!("{planted}={value}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{planted}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("No sign-in is in progress"), "{planted}: {page}");
+    }
+    // The same sign-in under the `__Host-` name is this browser's: the provider's refusal shows.
+    let own = callback(format!("__Host-issues_pending={value}")).await.unwrap();
+    assert_eq!(own.status(), StatusCode::FORBIDDEN);
 }

@@ -1,9 +1,10 @@
 //! A sign-in in progress lives in the browser, not on the server: its secrets (state, nonce,
 //! PKCE verifier) and return path are sealed into a short-lived cookie that only the callback
-//! receives. Starting a sign-in therefore costs the server nothing durable; an anonymous visitor
-//! can start as many as they like. The only server memory is the set of states already
-//! redeemed (single use in this process), filled by callbacks, bounded (about 5 MB), and
-//! forgotten when they expire; across instances the provider's single-use code does the same.
+//! reads, and that only this host can set (`__Host-` with https). Starting a sign-in therefore
+//! costs the server nothing durable; an anonymous visitor can start as many as they like. The
+//! only server memory is the set of states already redeemed (single use in this process),
+//! filled by callbacks, bounded (about 5 MB), and forgotten when they expire; across instances
+//! the provider's single-use code does the same.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -20,8 +21,16 @@ use crate::server::support::seal::Sealer;
 
 /// A sign-in not finished within this time is refused at the callback.
 pub const PENDING_LIFETIME_SECONDS: i64 = 600;
-/// Only the callback needs the cookie.
-const COOKIE_PATH: &str = "/auth/callback";
+/// With https the cookie is `__Host-`: a browser takes a cookie of that name only from this
+/// host itself, Secure, with `Path=/` and no `Domain`. A sibling subdomain can set
+/// `Domain=example.com` cookies (a `__Secure-` name included), so without the prefix it could
+/// plant a pending sign-in of its own and the victim's callback would finish the sibling's
+/// sign-in (login CSRF). Over plain http (development on this machine) no prefix is possible.
+const HOST_COOKIE_NAME: &str = "__Host-issues_pending";
+const PLAIN_COOKIE_NAME: &str = "issues_pending";
+/// `__Host-` demands `Path=/`; without the prefix, only the callback needs the cookie.
+const HOST_COOKIE_PATH: &str = "/";
+const PLAIN_COOKIE_PATH: &str = "/auth/callback";
 /// The sealing context: a pending sign-in opens only as one.
 const SEAL_CONTEXT: &str = "pending-sign-in";
 /// Redeemed states remembered at most (about 50 bytes each).
@@ -30,6 +39,9 @@ const REDEEMED_CAPACITY: usize = 100_000;
 const EXCHANGES_AT_ONCE: usize = 32;
 /// Client addresses whose exchanges are counted at most.
 const EXCHANGE_CLIENTS: usize = 10_000;
+/// How long a sign-in waits for an exchange slot: within the provider's timeout's order, well
+/// inside the request time limit.
+const EXCHANGE_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Serialize, Deserialize)]
 pub struct PendingSignIn {
@@ -43,7 +55,10 @@ pub struct PendingSignIn {
 
 pub struct PendingSignIns {
     sealer: Arc<Sealer>,
+    /// The one name the callback reads: a cookie of the other mode's name is not this
+    /// browser's sign-in.
     cookie_name: &'static str,
+    cookie_path: &'static str,
     secure: bool,
     /// Keyed hash of a redeemed state → when it would have expired anyway. When full, the
     /// unexpired states stay; every insert makes room, even a replay of a remembered state.
@@ -57,13 +72,15 @@ impl PendingSignIns {
     /// `exchanges_per_minute`: code exchanges (calls to the provider's token endpoint with this
     /// app's client secret) per client address per minute; a person signs in a few times an hour.
     pub fn new(sealer: Arc<Sealer>, secure: bool, exchanges_per_minute: u32) -> Self {
+        let (cookie_name, cookie_path) = if secure {
+            (HOST_COOKIE_NAME, HOST_COOKIE_PATH)
+        } else {
+            (PLAIN_COOKIE_NAME, PLAIN_COOKIE_PATH)
+        };
         Self {
             sealer,
-            cookie_name: if secure {
-                "__Secure-issues_pending"
-            } else {
-                "issues_pending"
-            },
+            cookie_name,
+            cookie_path,
             secure,
             redeemed: Mutex::new(BoundedMap::new(REDEEMED_CAPACITY, Replacement::MakesRoom)),
             exchanges: PerClientWindow::new(exchanges_per_minute, 60, EXCHANGE_CLIENTS),
@@ -71,9 +88,11 @@ impl PendingSignIns {
         }
     }
 
+    /// Never a `Domain`: the cookie stays with this host (and `__Host-` requires it). The
+    /// clearing cookie carries the same attributes, or the browser would refuse it.
     fn cookie<'c>(&self, value: String, max_age: i64) -> Cookie<'c> {
         Cookie::build((self.cookie_name, value))
-            .path(COOKIE_PATH)
+            .path(self.cookie_path)
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(self.secure)
@@ -94,17 +113,28 @@ impl PendingSignIns {
     }
 
     /// Leave for one code exchange by `client`, held while it runs: junk codes sent with fresh
-    /// pending cookies cannot spend the app's allowance at the provider.
-    pub fn admit_exchange(&self, client: IpAddr, now: i64) -> Result<tokio::sync::SemaphorePermit<'_>, SignInError> {
+    /// pending cookies cannot spend the app's allowance at the provider. When every exchange
+    /// slot is taken, a sign-in waits its turn for a while (a crowd signing in at nine o'clock
+    /// is served, in turn) before it is told to try again.
+    pub async fn admit_exchange(
+        &self,
+        client: IpAddr,
+        now: i64,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, SignInError> {
         self.exchanges
             .spend(client, now)
             .map_err(|retry_after| SignInError::TooManyExchanges { retry_after })?;
-        self.exchanging.try_acquire().map_err(|_| SignInError::Busy)
+        match tokio::time::timeout(EXCHANGE_QUEUE_WAIT, self.exchanging.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(SignInError::Busy),
+        }
     }
 
     /// The browser's pending sign-in, if it is intact, was not redeemed before, is in time and
     /// matches the callback's `state`. It is redeemed by this call before those checks, whatever
-    /// their outcome: a cookie is good for one callback, so a replayed one costs a lookup.
+    /// their outcome: a cookie is good for one callback, so a replayed one costs a lookup. Only
+    /// the cookie named for this mode counts: with https a plain `issues_pending` could have
+    /// been planted by a sibling subdomain.
     pub fn redeem(&self, headers: &HeaderMap, state: Option<&str>, now: i64) -> Result<PendingSignIn, SignInError> {
         let sealed = headers
             .get_all(header::COOKIE)
@@ -148,5 +178,85 @@ impl PendingSignIns {
             return Err(SignInError::ForeignState);
         }
         Ok(pending)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    use super::*;
+
+    const NOW: i64 = 1_900_000_000;
+
+    fn pending_sign_ins(secure: bool) -> PendingSignIns {
+        let sealer = Sealer::from_base64(&STANDARD.encode([7u8; 32])).unwrap();
+        PendingSignIns::new(Arc::new(sealer), secure, 10)
+    }
+
+    fn started(state: &str) -> PendingSignIn {
+        PendingSignIn {
+            secrets: PendingSecrets {
+                state: state.to_string(),
+                nonce: "nonce".to_string(),
+                pkce_verifier: "verifier".to_string(),
+            },
+            return_to: "/issues".to_string(),
+            started_at: NOW,
+            silent: false,
+        }
+    }
+
+    fn parsed(header: &HeaderValue) -> Cookie<'static> {
+        Cookie::parse(header.to_str().unwrap().to_string()).unwrap()
+    }
+
+    fn cookie_header(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn with_https_the_pending_cookie_is_host_prefixed_secure_at_the_root_without_a_domain() {
+        let pending = pending_sign_ins(true);
+        for header in [pending.set_cookie(&started("s1")).unwrap(), pending.clear_cookie()] {
+            let cookie = parsed(&header);
+            assert_eq!(cookie.name(), "__Host-issues_pending", "{header:?}");
+            assert_eq!(cookie.secure(), Some(true), "{header:?}");
+            assert_eq!(cookie.path(), Some("/"), "{header:?}");
+            assert_eq!(cookie.domain(), None, "{header:?}");
+            assert_eq!(cookie.http_only(), Some(true), "{header:?}");
+        }
+    }
+
+    #[test]
+    fn over_http_the_pending_cookie_keeps_its_plain_name_and_goes_only_to_the_callback() {
+        let pending = pending_sign_ins(false);
+        let cookie = parsed(&pending.set_cookie(&started("s1")).unwrap());
+        assert_eq!(cookie.name(), "issues_pending");
+        assert_eq!(cookie.path(), Some("/auth/callback"));
+        assert_ne!(cookie.secure(), Some(true));
+        assert_eq!(cookie.domain(), None);
+    }
+
+    #[test]
+    fn with_https_a_callback_ignores_a_plain_named_cookie_a_sibling_could_plant() {
+        let pending = pending_sign_ins(true);
+        let sealed = parsed(&pending.set_cookie(&started("s1")).unwrap()).value().to_string();
+        let planted = pending.redeem(&cookie_header(&format!("issues_pending={sealed}")), Some("s1"), NOW);
+        assert!(
+            matches!(planted, Err(SignInError::NoPendingSignIn)),
+            "{:?}",
+            planted.err()
+        );
+        // The same sealed value under this mode's name is this browser's sign-in.
+        let own = pending.redeem(
+            &cookie_header(&format!("__Host-issues_pending={sealed}")),
+            Some("s1"),
+            NOW,
+        );
+        assert_eq!(own.ok().map(|own| own.return_to).as_deref(), Some("/issues"));
     }
 }

@@ -85,7 +85,7 @@ pub async fn complete(
         });
     }
     let code = query.code.ok_or(SignInError::NoCode)?;
-    let exchanging = sessions.pending().admit_exchange(client, now)?;
+    let exchanging = sessions.pending().admit_exchange(client, now).await?;
     let signed = sessions.oidc().finish(&code, &pending.secrets).await?;
     drop(exchanging);
     let user_agent = headers

@@ -66,7 +66,7 @@ async fn callback(
     callback: Result<Query<CallbackQuery>, QueryRejection>,
 ) -> Response {
     let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
-    let client = client_address(&cookies, peer, state.config.load().behind_proxy);
+    let client = client_address(&cookies, peer, &state.config.load().trusted_proxies);
     let completed = async {
         let Query(callback) = callback?;
         let return_to =

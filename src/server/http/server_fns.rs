@@ -18,6 +18,7 @@ use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
 use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::db::database_error;
+use crate::server::storage::issues::ListError;
 use crate::server::support::clock;
 use crate::server::tracker::{Caller, TrackerError};
 use axum::http::request::Parts;
@@ -185,10 +186,21 @@ pub async fn list_issues(
     .map_err(AppError::BadRequest)?;
     state
         .issues
-        .list(&filter, before, PAGE_SIZE)
+        .list(&viewer.sub, &filter, before, PAGE_SIZE)
         .await
         .map(|cached| cached.shared())
-        .map_err(database_error)
+        .map_err(list_failure)
+}
+
+/// What the browser may learn of a board page not read; a refused search says when to retry.
+fn list_failure(error: ListError) -> AppError {
+    if let (ListError::TooManySearches, Some(response)) = (&error, use_context::<leptos_axum::ResponseOptions>()) {
+        response.insert_header(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    error.into()
 }
 
 pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {

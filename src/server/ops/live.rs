@@ -1,7 +1,8 @@
 //! The configuration in force, replaced while the app serves: config.json is re-read when it
 //! changes (checked every second) and on SIGHUP. A valid file takes effect at once for what can
 //! change live — the feature scopes (and so the scopes sign-in requests), `APIScopes`, accepted
-//! audiences, token validation, the request time limit; the settings only a restart applies
+//! audiences, token validation, the request and write time limits (read per connection), the
+//! trusted proxies (read per request and connection); the settings only a restart applies
 //! keep their running values and are named in the log. An invalid file changes nothing: the
 //! error, naming the field, is logged and kept for operators.
 
@@ -172,6 +173,8 @@ fn keep_restart_only(running: &Config, mut next: Config) -> (Config, Vec<&'stati
         identity_provider_timeout => "Server.IdentityProviderTimeoutSeconds",
         limits.header_timeout => "Server.HeaderTimeoutSeconds",
         limits.max_open_connections => "Server.MaxOpenConnections",
+        // Its default and its bound are `MaxOpenConnections`, which only a restart applies.
+        limits.max_connections_per_client => "Server.MaxConnectionsPerClient",
         session_idle => "Server.SessionIdleMinutes",
         session_absolute => "Server.SessionAbsoluteHours",
         data_dir => "Server.DataDir",
@@ -179,6 +182,7 @@ fn keep_restart_only(running: &Config, mut next: Config) -> (Config, Vec<&'stati
         behind_proxy => "Server.TlsTerminatedByProxy",
         dev_idp => "DevIdentityProvider",
         metrics_listen => "Server.MetricsListen",
+        metrics_beyond_loopback => "Server.MetricsBeyondLoopback",
         log_format => "Server.LogFormat",
     }
     // The client id is always the first accepted audience: it follows the client id it stays.

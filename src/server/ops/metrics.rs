@@ -147,6 +147,11 @@ pub fn sign_in(outcome: Result<(), &'static str>) {
     }
 }
 
+/// A connection closed as soon as it was accepted: `why` names the cap it would have passed.
+pub fn connection_refused(why: &'static str) {
+    counter!("connections_refused_total", "why" => why).increment(1);
+}
+
 pub fn refresh(outcome: &'static str) {
     counter!("token_refreshes_total", "outcome" => outcome).increment(1);
 }

@@ -1,6 +1,7 @@
 //! What operators touch: config.json (`config/`: the file as written, checked once), its live
 //! reload (`live.rs`), the command line (`cli.rs`): `check` (`check.rs`), `backup` (`backup.rs`),
-//! `export`, `import` and `forget-person` (`admin.rs`); metrics, logs (`telemetry.rs`) and the
+//! `export`, `import` and `forget-person` (`admin.rs`); metrics, logs (`telemetry.rs`), the heap's
+//! live bytes (`heap.rs`, for the soak) and the
 //! embedded development identity provider. Start at `config/checker.rs`.
 
 pub mod admin;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "dev-idp")]
 pub mod embedded_idp;
+pub mod heap;
 pub mod live;
 pub mod metrics;
 pub mod telemetry;

@@ -14,6 +14,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::error::AppError;
 use crate::server::storage::database_url::DatabaseUrl;
+use crate::server::storage::tx::Tx;
 use crate::server::support::files;
 use crate::server::support::network::is_loopback_host;
 
@@ -169,6 +170,17 @@ impl Db {
         use sqlx::Connection;
         let connection = sqlx::PgConnection::connect_with(&postgres_options(url)?).await?;
         connection.close().await
+    }
+
+    /// A transaction: what runs in it (`on_tx!`) is kept or undone as one.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            // IMMEDIATE: the write lock is taken (waiting out the busy timeout) before anything is
+            // read. A deferred transaction upgrading later is refused at once ("database is
+            // locked") when another connection wrote meanwhile; seen with a backup running.
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
     }
 
     /// Whether this process is the database's only writer (embedded SQLite), so copies kept in

@@ -16,3 +16,4 @@ pub mod session_store;
 pub mod sign_ins;
 pub mod sql;
 pub mod transfer;
+pub mod tx;

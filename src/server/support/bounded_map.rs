@@ -1,9 +1,11 @@
 //! A `HashMap` with a capacity, and the one rule that keeps it there: when it is full, an insert
-//! first keeps only the entries its caller still wants (e.g. the unexpired ones), then clears the
-//! map if that freed nothing. Clearing is acceptable because every user can rebuild what it drops:
-//! a cache miss reads the database again, a forgotten verification is verified again, a forgotten
-//! refusal or rate window is asked or counted again. Not synchronized: users wrap it in their own
-//! `Mutex` or `RwLock`.
+//! first keeps only the entries its caller still wants (e.g. the unexpired ones), then, if that
+//! freed nothing, clears the map or (`evicting_oldest`) drops its oldest entries. Clearing is
+//! acceptable where every user can rebuild what it drops: a cache miss reads the database again, a
+//! forgotten verification is verified again, a forgotten refusal is asked again. A rate window is
+//! different: clearing hands every client, the one filling the map included, a fresh window, so
+//! rate windows drop the oldest instead. Not synchronized: users wrap it in their own `Mutex` or
+//! `RwLock`.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -18,37 +20,65 @@ pub enum Replacement {
     MakesRoom,
 }
 
+/// What a full map does when `keep` freed no room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Start over: everything dropped is rebuilt when next needed.
+    Clear,
+    /// Drop the oldest entries (by when they were inserted; an insert that replaces an entry
+    /// makes it new, a change through `get_mut` or `get_or_insert_with` does not), enough to free
+    /// [`EVICTED_SHARE`] of the capacity, so one pass over the map makes room for many inserts.
+    EvictOldest,
+}
+
+/// The share of the capacity an eviction frees (at least one entry): 1/8.
+pub const EVICTED_SHARE: usize = 8;
+
 /// What [`BoundedMap::insert`] did.
 #[derive(Debug)]
 pub struct Inserted<V> {
     /// The value the key held just before the insert (after any room was made), if any.
     pub previous: Option<V>,
-    /// The map was full, `keep` freed nothing, and it was cleared to make room.
+    /// The map was full, `keep` freed nothing, and it was cleared to make room (never with
+    /// [`WhenFull::EvictOldest`]).
     pub cleared: bool,
 }
 
 #[derive(Debug)]
 pub struct BoundedMap<K, V> {
-    entries: HashMap<K, V>,
+    /// Each value with its insertion stamp (larger is newer).
+    entries: HashMap<K, (u64, V)>,
     capacity: usize,
     replacement: Replacement,
+    when_full: WhenFull,
+    /// The stamp the next insert gets.
+    next_stamp: u64,
 }
 
 impl<K: Eq + Hash, V> BoundedMap<K, V> {
+    /// A map that clears when full and `keep` frees nothing ([`WhenFull::Clear`]).
     pub fn new(capacity: usize, replacement: Replacement) -> Self {
         Self {
             entries: HashMap::new(),
             capacity,
             replacement,
+            when_full: WhenFull::Clear,
+            next_stamp: 0,
         }
     }
 
+    /// This map, dropping its oldest entries instead of clearing ([`WhenFull::EvictOldest`]).
+    pub fn evicting_oldest(mut self) -> Self {
+        self.when_full = WhenFull::EvictOldest;
+        self
+    }
+
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.entries.get(key)
+        self.entries.get(key).map(|(_, value)| value)
     }
 
     pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
-        self.entries.get_mut(key)
+        self.entries.get_mut(key).map(|(_, value)| value)
     }
 
     /// Inserts; when the map is full, first keeps only what `keep` wants, then clears it if still
@@ -59,8 +89,9 @@ impl<K: Eq + Hash, V> BoundedMap<K, V> {
             Replacement::Free => !self.entries.contains_key(&key),
         };
         let cleared = makes_room && self.make_room(keep);
+        let stamp = self.stamp();
         Inserted {
-            previous: self.entries.insert(key, value),
+            previous: self.entries.insert(key, (stamp, value)).map(|(_, previous)| previous),
             cleared,
         }
     }
@@ -71,15 +102,16 @@ impl<K: Eq + Hash, V> BoundedMap<K, V> {
         if !self.entries.contains_key(&key) {
             self.make_room(keep);
         }
-        self.entries.entry(key).or_insert_with(make)
+        let stamp = self.stamp();
+        &mut self.entries.entry(key).or_insert_with(|| (stamp, make())).1
     }
 
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        self.entries.remove(key)
+        self.entries.remove(key).map(|(_, value)| value)
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&K, &mut V) -> bool) {
-        self.entries.retain(keep);
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain(|key, (_, value)| keep(key, value));
     }
 
     pub fn len(&self) -> usize {
@@ -98,17 +130,48 @@ impl<K: Eq + Hash, V> BoundedMap<K, V> {
         self.entries.clear();
     }
 
-    /// When full: keeps only what `keep` wants, then clears if still full. True when it cleared.
+    fn stamp(&mut self) -> u64 {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        stamp
+    }
+
+    /// When full: keeps only what `keep` wants, then, if still full, clears or drops the oldest
+    /// (the map's [`WhenFull`]). True when it cleared.
     fn make_room(&mut self, mut keep: impl FnMut(&K, &V) -> bool) -> bool {
         if self.entries.len() < self.capacity {
             return false;
         }
-        self.entries.retain(|key, value| keep(key, value));
-        if self.entries.len() >= self.capacity {
-            self.entries.clear();
-            return true;
+        self.entries.retain(|key, (_, value)| keep(key, value));
+        if self.entries.len() < self.capacity {
+            return false;
         }
-        false
+        match self.when_full {
+            WhenFull::Clear => {
+                self.entries.clear();
+                true
+            }
+            WhenFull::EvictOldest => {
+                self.evict_oldest();
+                false
+            }
+        }
+    }
+
+    /// Drops the oldest entries until [`EVICTED_SHARE`] of the capacity (at least one entry) is free.
+    fn evict_oldest(&mut self) {
+        let free = (self.capacity / EVICTED_SHARE).max(1);
+        let count = (self.entries.len() + free)
+            .saturating_sub(self.capacity)
+            .min(self.entries.len());
+        if count == 0 {
+            return;
+        }
+        // Stamps are unique: exactly `count` entries are at or below the `count`-th smallest.
+        let mut stamps: Vec<u64> = self.entries.values().map(|(stamp, _)| *stamp).collect();
+        let (_, newest_dropped, _) = stamps.select_nth_unstable(count - 1);
+        let newest_dropped = *newest_dropped;
+        self.entries.retain(|_, (stamp, _)| *stamp > newest_dropped);
     }
 }
 
@@ -118,8 +181,16 @@ mod tests {
 
     #[test]
     fn stays_within_capacity() {
-        for replacement in [Replacement::Free, Replacement::MakesRoom] {
+        for (replacement, evicting) in [
+            (Replacement::Free, false),
+            (Replacement::MakesRoom, false),
+            (Replacement::Free, true),
+            (Replacement::MakesRoom, true),
+        ] {
             let mut map = BoundedMap::new(3, replacement);
+            if evicting {
+                map = map.evicting_oldest();
+            }
             for n in 0..100 {
                 map.insert(n, n, |_, _| true);
                 assert!(map.len() <= 3);
@@ -249,5 +320,71 @@ mod tests {
         map.clear();
         assert!(map.is_empty());
         assert_eq!(map.capacity(), 10);
+    }
+
+    #[test]
+    fn evicting_drops_the_oldest_and_keeps_the_rest() {
+        // Capacity 16: an eviction frees two places.
+        let mut map = BoundedMap::new(16, Replacement::Free).evicting_oldest();
+        for n in 0..16 {
+            map.insert(n, n, |_, _| true);
+        }
+        let inserted = map.insert(16, 16, |_, _| true);
+        assert!(!inserted.cleared);
+        assert_eq!((map.get(&0), map.get(&1)), (None, None));
+        assert!((2..=16).all(|n| map.get(&n) == Some(&n)));
+        assert_eq!(map.len(), 15);
+        // Room was made for two: the next insert drops nothing.
+        map.insert(17, 17, |_, _| true);
+        assert_eq!(map.len(), 16);
+        assert_eq!(map.get(&2), Some(&2));
+    }
+
+    #[test]
+    fn evicting_still_keeps_what_keep_wants_first() {
+        let mut map = BoundedMap::new(4, Replacement::Free).evicting_oldest();
+        for n in 0..4 {
+            map.insert(n, n, |_, _| true);
+        }
+        // The odd ones are not wanted: they go, and the old even ones stay.
+        map.insert(10, 10, |_, value| value % 2 == 0);
+        assert_eq!(
+            (map.get(&0), map.get(&2), map.get(&10)),
+            (Some(&0), Some(&2), Some(&10))
+        );
+        assert_eq!(map.len(), 3);
+    }
+
+    #[test]
+    fn an_insert_that_replaces_makes_the_entry_new_and_a_change_in_place_does_not() {
+        let mut map = BoundedMap::new(4, Replacement::Free).evicting_oldest();
+        for n in 0..4 {
+            map.insert(n, n, |_, _| true);
+        }
+        map.insert(0, 100, |_, _| true);
+        *map.get_or_insert_with(1, || 0, |_, _| true) += 1;
+        if let Some(value) = map.get_mut(&2) {
+            *value += 1;
+        }
+        // Capacity 4 frees one place: 1 is now the oldest.
+        *map.get_or_insert_with(5, || 5, |_, _| true) += 1;
+        assert_eq!(map.get(&1), None);
+        assert_eq!(
+            (map.get(&0), map.get(&2), map.get(&5)),
+            (Some(&100), Some(&3), Some(&6))
+        );
+        map.insert(6, 6, |_, _| true);
+        assert_eq!(map.get(&2), None, "then 2");
+        assert_eq!(map.len(), 4);
+    }
+
+    #[test]
+    fn a_clearing_map_is_unchanged_by_the_stamps() {
+        let mut map = BoundedMap::new(2, Replacement::Free);
+        map.insert("a", 1, |_, _| true);
+        map.insert("b", 2, |_, _| true);
+        let inserted = map.insert("c", 3, |_, _| true);
+        assert!(inserted.cleared);
+        assert_eq!((map.get(&"a"), map.get(&"b"), map.get(&"c")), (None, None, Some(&3)));
     }
 }

@@ -109,11 +109,20 @@ fn audit_table(page: AuditPage, who: Option<String>, outcome: Option<String>) ->
                         .collect::<Vec<_>>()
                         .join(" · ");
                         let class = format!("audit-event {}", event.outcome);
+                        // A refusal repeated within its minute is one row, counted.
+                        let count = event.repeats;
+                        let repeats = (count > 1).then(move || {
+                            view! {
+                                <span class="repeats muted" title=format!("{count} times within a minute")>
+                                    {format!(" ×{count}")}
+                                </span>
+                            }
+                        });
                         view! {
                             <tr class=class data-event-id=event.id>
                                 <td>{time(event.at * 1000)}</td>
                                 <td title=event.actor_sub.clone().unwrap_or_default()>{who}{client}</td>
-                                <td>{event.event}</td>
+                                <td>{event.event}{repeats}</td>
                                 <td>{event.outcome}</td>
                                 <td>{details}</td>
                                 <td><code>{event.request_id.unwrap_or_default()}</code></td>

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
 use crate::api::{CreateIssue, list_issues};
-use crate::model::{OPEN, SharedPage};
+use crate::model::{OPEN, SharedPage, count_text};
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::create_form::CreateIssueForm;
 use crate::ui::session::use_session;
@@ -148,10 +148,11 @@ fn IssueBoard(can_create: bool, status: String, assignee: String, author: String
 }
 
 fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>) -> AnyView {
-    let tab = |status: &'static str, label: &'static str, count: Option<i64>| {
+    // A count with `capped` (a search counts up to 10,000) reads "10,000+".
+    let tab = |status: &'static str, label: &'static str, count: Option<(i64, bool)>| {
         let current = query.status == status || (query.status.is_empty() && status == "open");
         let text = match count {
-            Some(count) => format!("{label} ({count})"),
+            Some((count, capped)) => format!("{label} ({})", count_text(count, capped)),
             None => label.to_string(),
         };
         view! {
@@ -160,8 +161,8 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
     };
     let tabs = view! {
         <nav class="tabs" aria-label="Status">
-            {tab("open", "Open", Some(page.counts.open))}
-            {tab("closed", "Closed", Some(page.counts.closed))}
+            {tab("open", "Open", Some((page.counts.open, page.counts.open_capped)))}
+            {tab("closed", "Closed", Some((page.counts.closed, page.counts.closed_capped)))}
             {tab("all", "All", None)}
         </nav>
     };

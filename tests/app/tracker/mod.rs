@@ -3,6 +3,7 @@
 //! filters, counts and search; the OpenAPI document. Runs on SQLite and (scripts/test) PostgreSQL.
 
 mod rest;
+mod search_bounds;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -29,6 +29,9 @@ pub struct AuditQuery {
 }
 
 /// The audit trail, newest first.
+///
+/// A refusal repeated within a minute (the same event, caller and permission or reason) is one
+/// event whose `repeats` counts the calls; every other event has `repeats` 1.
 #[utoipa::path(get, path = "/api/v1/audit", operation_id = "list_audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400), (status = 401), (status = 403)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_audit"))))]

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::model::{FieldErrors, Issue};
 use crate::server::http::error_body::ErrorBody;
 use crate::server::storage::db::database_error;
+use crate::server::storage::issues::ListError;
 use crate::server::tracker::TrackerError;
 
 /// The REST API's one error type.
@@ -37,6 +38,10 @@ pub enum ApiError {
     Body(BytesRejection),
     /// Too many provider calls from this client address lately (seconds to wait).
     RateLimited(u64),
+    /// The caller already has as many searches running as one person may.
+    TooManySearches,
+    /// A search ran out of time (its words match too much).
+    SearchTooSlow,
     Unavailable,
     Internal,
 }
@@ -119,6 +124,18 @@ impl IntoResponse for ApiError {
                 let retry_after = [(header::RETRY_AFTER, seconds.to_string())];
                 return (StatusCode::TOO_MANY_REQUESTS, retry_after, body).into_response();
             }
+            Self::TooManySearches => {
+                let body = ErrorBody::new(
+                    "too_many_searches",
+                    "you have other searches still running; retry when one has finished",
+                );
+                return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], body).into_response();
+            }
+            Self::SearchTooSlow => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                ErrorBody::new("search_too_slow", "the search took too long; use more specific words"),
+            ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
@@ -143,6 +160,16 @@ impl From<sqlx::Error> for ApiError {
         match database_error(error) {
             AppError::Unavailable => Self::Unavailable,
             _ => Self::Internal,
+        }
+    }
+}
+
+impl From<ListError> for ApiError {
+    fn from(error: ListError) -> Self {
+        match error {
+            ListError::Database(error) => error.into(),
+            ListError::TooSlow => Self::SearchTooSlow,
+            ListError::TooManySearches => Self::TooManySearches,
         }
     }
 }

@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Bearer {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(address)| address.ip());
-        let client = client_address(&parts.headers, peer, state.config.load().behind_proxy);
+        let client = client_address(&parts.headers, peer, &state.config.load().trusted_proxies);
         match state.tokens.verify(token, client, now()).await {
             Ok(viewer) => {
                 crate::server::ops::telemetry::note_subject(&viewer.sub);

@@ -67,9 +67,13 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// One page of issues, newest first, with counts per status under the same filters.
+/// One page of issues, newest first, with counts per status under the same filters. With `q`, each
+/// count stops at 10,000 (`open_capped`/`closed_capped` then say there are more), a search may
+/// take at most 2 s, and each person may have 2 searches running at once.
 #[utoipa::path(get, path = "/api/v1/issues", operation_id = "list_issues", params(ListQuery),
-    responses((status = 200, body = IssuePage), (status = 400), (status = 401), (status = 403)),
+    responses((status = 200, body = IssuePage), (status = 400), (status = 401), (status = 403),
+        (status = 429, description = "the caller already has 2 searches running", headers(("Retry-After" = u64))),
+        (status = 503, description = "the search took too long (use more specific words), or the database is unavailable")),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -89,7 +93,12 @@ pub(super) async fn list(
     .map_err(ApiError::InvalidRequest)?;
     let cached = state
         .issues
-        .list(&filter, query.before, query.limit.unwrap_or(PAGE_SIZE))
+        .list(
+            &caller.viewer.sub,
+            &filter,
+            query.before,
+            query.limit.unwrap_or(PAGE_SIZE),
+        )
         .await?;
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],

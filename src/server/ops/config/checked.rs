@@ -11,6 +11,7 @@ use url::Url;
 
 use crate::access::{AccessHelp, FeatureScopes, Permission};
 use crate::server::storage::database_url::DatabaseUrl;
+use crate::server::support::network::TrustedProxies;
 
 /// A secret that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -94,11 +95,16 @@ pub struct Config {
     pub session_absolute: Duration,
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
-    /// `TlsTerminatedByProxy`: a proxy in front says who the client is (`X-Forwarded-For`).
+    /// `TlsTerminatedByProxy`: TLS ends at a proxy in front (https `HostedUrl`, `Secure` cookies).
     pub behind_proxy: bool,
+    /// `Server.TrustedProxies`: the peers whose `X-Forwarded-For` says who the client is
+    /// (default: this machine's addresses behind a TLS proxy, else none).
+    pub trusted_proxies: TrustedProxies,
     pub dev_idp: Option<DevIdpConfig>,
     /// `Server.MetricsListen`: where `/metrics` is served (off when `None`).
     pub metrics_listen: Option<SocketAddr>,
+    /// `Server.MetricsBeyondLoopback`: `metrics_listen` may be an address other machines reach.
+    pub metrics_beyond_loopback: bool,
     pub log_format: LogFormat,
     /// `Server.AuditRetentionDays`: how long audit events are kept.
     pub audit_retention: Duration,
@@ -117,6 +123,11 @@ pub struct Config {
 pub struct ConnectionLimits {
     pub header_timeout: Duration,
     pub max_open_connections: usize,
+    /// `Server.MaxConnectionsPerClient`: connections one client address may hold open (a
+    /// trusted proxy's are not counted), never more than `max_open_connections`.
+    pub max_connections_per_client: usize,
+    /// `Server.WriteTimeoutSeconds`: an answer the client does not read for this long is cut.
+    pub write_timeout: Duration,
     /// How long the app may take to answer a request (then 503).
     pub request_timeout: Duration,
 }

@@ -17,7 +17,7 @@ use super::file::{
 use super::hints::{editor_column, explain, organization_url_mistake, paste_accident};
 use crate::access::{AccessHelp, FeatureScopes, Permission};
 use crate::server::storage::database_url::DatabaseUrl;
-use crate::server::support::network::{is_loopback, is_secure_or_loopback};
+use crate::server::support::network::{TrustedProxies, is_loopback, is_secure_or_loopback};
 
 impl Config {
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
@@ -220,10 +220,12 @@ impl Checker<'_> {
         let listen = self.listen(&server, overrides, &app.hosted_url)?;
         let secure_cookies = self.secure_cookies(&server, &app.hosted_url, listen)?;
         self.server_limits(&server)?;
+        let limits = self.connection_limits(&server)?;
+        let trusted_proxies = self.trusted_proxies(&server)?;
         let data_dir = self.path(&server.data_dir);
         let database_url = self.database_url(server.database_url, overrides, &data_dir)?;
         let session_key = overrides.session_key.clone().or(server.session_key).map(Secret::new);
-        let metrics_listen = self.metrics_listen(server.metrics_listen.as_deref())?;
+        let metrics_listen = self.metrics_listen(server.metrics_listen.as_deref(), server.metrics_beyond_loopback)?;
         let dev_idp =
             self.dev_identity_provider(file.dev_identity_provider, &app.hosted_url, &provider.organization)?;
 
@@ -248,18 +250,16 @@ impl Checker<'_> {
             database_max_connections: server.database_max_connections,
             session_key,
             identity_provider_timeout: Duration::from_secs(server.identity_provider_timeout_seconds),
-            limits: ConnectionLimits {
-                header_timeout: Duration::from_secs(server.header_timeout_seconds),
-                max_open_connections: server.max_open_connections,
-                request_timeout: Duration::from_secs(server.request_timeout_seconds),
-            },
+            limits,
             session_idle: Duration::from_secs(server.session_idle_minutes * 60),
             session_absolute: Duration::from_secs(server.session_absolute_hours * 3600),
             data_dir,
             secure_cookies,
             behind_proxy: server.tls_terminated_by_proxy,
+            trusted_proxies,
             dev_idp,
             metrics_listen,
+            metrics_beyond_loopback: server.metrics_beyond_loopback,
             log_format: server.log_format,
             audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
             deleted_retention: Duration::from_secs(server.deleted_retention_days * 86_400),
@@ -454,7 +454,7 @@ impl Checker<'_> {
         Ok(secure_cookies)
     }
 
-    /// `Server`'s numbers: session lengths, timeouts, retention and connection counts in range.
+    /// `Server`'s numbers: session lengths, provider timeout, retention and pool size in range.
     fn server_limits(&self, server: &ServerSection) -> Result<(), ConfigError> {
         if server.session_idle_minutes == 0 {
             return Err(self.fail("Server.SessionIdleMinutes", "expected a positive number of minutes"));
@@ -465,12 +465,6 @@ impl Checker<'_> {
         if !(1..=120).contains(&server.identity_provider_timeout_seconds) {
             return Err(self.fail("Server.IdentityProviderTimeoutSeconds", "expected 1 to 120 seconds"));
         }
-        if !(1..=30).contains(&server.header_timeout_seconds) {
-            return Err(self.fail("Server.HeaderTimeoutSeconds", "expected 1 to 30 seconds"));
-        }
-        if !(1..=600).contains(&server.request_timeout_seconds) {
-            return Err(self.fail("Server.RequestTimeoutSeconds", "expected 1 to 600 seconds"));
-        }
         if !(1..=3650).contains(&server.audit_retention_days) {
             return Err(self.fail("Server.AuditRetentionDays", "expected 1 to 3650 days"));
         }
@@ -480,13 +474,81 @@ impl Checker<'_> {
         if !(1..=3650).contains(&server.deleted_retention_days) {
             return Err(self.fail("Server.DeletedRetentionDays", "expected 1 to 3650 days"));
         }
-        if !(1..=100_000).contains(&server.max_open_connections) {
-            return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
-        }
         if server.database_max_connections == 0 {
             return Err(self.fail("Server.DatabaseMaxConnections", "expected at least 1"));
         }
         Ok(())
+    }
+
+    /// The edge's timers and caps in range; one client's share of the connections defaults to
+    /// half of them (so one host cannot hold every slot) and is never more than all of them.
+    fn connection_limits(&self, server: &ServerSection) -> Result<ConnectionLimits, ConfigError> {
+        if !(1..=30).contains(&server.header_timeout_seconds) {
+            return Err(self.fail("Server.HeaderTimeoutSeconds", "expected 1 to 30 seconds"));
+        }
+        if !(1..=600).contains(&server.request_timeout_seconds) {
+            return Err(self.fail("Server.RequestTimeoutSeconds", "expected 1 to 600 seconds"));
+        }
+        if !(1..=3600).contains(&server.write_timeout_seconds) {
+            return Err(self.fail("Server.WriteTimeoutSeconds", "expected 1 to 3600 seconds"));
+        }
+        let max_open_connections = server.max_open_connections;
+        if !(1..=100_000).contains(&max_open_connections) {
+            return Err(self.fail("Server.MaxOpenConnections", "expected 1 to 100000"));
+        }
+        let max_connections_per_client = match server.max_connections_per_client {
+            None => max_open_connections.div_ceil(2).max(1),
+            Some(per_client) if !(1..=100_000).contains(&per_client) => {
+                return Err(self.fail("Server.MaxConnectionsPerClient", "expected 1 to 100000"));
+            }
+            Some(per_client) if per_client > max_open_connections => {
+                return Err(self.fail(
+                    "Server.MaxConnectionsPerClient",
+                    format!(
+                        "is {per_client}, more than Server.MaxOpenConnections ({max_open_connections}): \
+                         expected at most {max_open_connections}"
+                    ),
+                ));
+            }
+            Some(per_client) => per_client,
+        };
+        Ok(ConnectionLimits {
+            header_timeout: Duration::from_secs(server.header_timeout_seconds),
+            max_open_connections,
+            max_connections_per_client,
+            write_timeout: Duration::from_secs(server.write_timeout_seconds),
+            request_timeout: Duration::from_secs(server.request_timeout_seconds),
+        })
+    }
+
+    /// `Server.TrustedProxies`: addresses and CIDR ranges; absent, this machine's addresses
+    /// behind a TLS proxy (one on the same machine is the common case), else none. A range that
+    /// holds every address is refused: every client could then write its own address.
+    fn trusted_proxies(&self, server: &ServerSection) -> Result<TrustedProxies, ConfigError> {
+        let Some(entries) = &server.trusted_proxies else {
+            return Ok(if server.tls_terminated_by_proxy {
+                TrustedProxies::loopback()
+            } else {
+                TrustedProxies::none()
+            });
+        };
+        let mut ranges = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let field = format!("Server.TrustedProxies[{index}]");
+            let range = TrustedProxies::parse_entry(entry).map_err(|problem| self.fail(&field, problem))?;
+            if range.prefix_len() == 0 {
+                return Err(self.fail(
+                    &field,
+                    format!(
+                        "`{}` holds every address, so any client could say who it is: name your proxies' \
+                         addresses or ranges",
+                        entry.trim()
+                    ),
+                ));
+            }
+            ranges.push(range);
+        }
+        Ok(TrustedProxies::new(ranges))
     }
 
     /// The database: `ISSUES_APP_DATABASE_URL`, else `Server.DatabaseUrl`, else SQLite in the data
@@ -503,18 +565,33 @@ impl Checker<'_> {
         }
     }
 
-    /// `Server.MetricsListen`: where `/metrics` is served, if anywhere.
-    fn metrics_listen(&self, metrics_listen: Option<&str>) -> Result<Option<SocketAddr>, ConfigError> {
-        let metrics_listen = match metrics_listen {
-            None => None,
-            Some(text) => Some(text.parse::<SocketAddr>().map_err(|_| {
-                self.fail(
-                    "Server.MetricsListen",
-                    format!("expected an address like 127.0.0.1:9100, got `{text}`"),
-                )
-            })?),
+    /// `Server.MetricsListen`: where `/metrics` is served, if anywhere; on this machine only,
+    /// unless `Server.MetricsBeyondLoopback` says otherwise (what it shows is for operators).
+    fn metrics_listen(
+        &self,
+        metrics_listen: Option<&str>,
+        beyond_loopback: bool,
+    ) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(text) = metrics_listen else {
+            return Ok(None);
         };
-        Ok(metrics_listen)
+        let address = text.parse::<SocketAddr>().map_err(|_| {
+            self.fail(
+                "Server.MetricsListen",
+                format!("expected an address like 127.0.0.1:9100, got `{text}`"),
+            )
+        })?;
+        if !beyond_loopback && !address.ip().to_canonical().is_loopback() {
+            return Err(self.fail(
+                "Server.MetricsListen",
+                format!(
+                    "`{text}` is reachable from other machines: use a loopback address such as \
+                     127.0.0.1:{port}, or set Server.MetricsBeyondLoopback to true (and keep it off the internet)",
+                    port = address.port()
+                ),
+            ));
+        }
+        Ok(Some(address))
     }
 
     /// `DevIdentityProvider`: the embedded IdP, only in a build that has it, and only for plain

@@ -157,10 +157,21 @@ pub(super) struct ServerSection {
     pub(super) header_timeout_seconds: u64,
     #[serde(default = "default_max_connections_open")]
     pub(super) max_open_connections: usize,
+    /// Connections one client address may hold open; default: half of `MaxOpenConnections`.
+    pub(super) max_connections_per_client: Option<usize>,
+    /// How long an answer may wait for the client to read it before the connection is cut.
+    #[serde(default = "default_write_timeout")]
+    pub(super) write_timeout_seconds: u64,
+    /// The proxies whose `X-Forwarded-For` is believed; default: this machine's behind a TLS
+    /// proxy, else none.
+    pub(super) trusted_proxies: Option<Vec<String>>,
     #[serde(default = "default_request_timeout")]
     pub(super) request_timeout_seconds: u64,
     /// Where Prometheus scrapes `/metrics`; off when absent.
     pub(super) metrics_listen: Option<String>,
+    /// `MetricsListen` may be an address other machines reach.
+    #[serde(default)]
+    pub(super) metrics_beyond_loopback: bool,
     #[serde(default)]
     pub(super) log_format: LogFormat,
     #[serde(default = "default_audit_retention_days")]
@@ -187,8 +198,12 @@ impl Default for ServerSection {
             identity_provider_timeout_seconds: default_idp_timeout(),
             header_timeout_seconds: default_header_timeout(),
             max_open_connections: default_max_connections_open(),
+            max_connections_per_client: None,
+            write_timeout_seconds: default_write_timeout(),
+            trusted_proxies: None,
             request_timeout_seconds: default_request_timeout(),
             metrics_listen: None,
+            metrics_beyond_loopback: false,
             log_format: LogFormat::default(),
             audit_retention_days: default_audit_retention_days(),
             deleted_retention_days: default_deleted_retention_days(),
@@ -219,6 +234,9 @@ fn default_max_connections_open() -> usize {
     1024
 }
 fn default_request_timeout() -> u64 {
+    30
+}
+fn default_write_timeout() -> u64 {
     30
 }
 fn default_audit_retention_days() -> u64 {

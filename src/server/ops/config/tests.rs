@@ -3,10 +3,12 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use super::checked::{Config, Overrides};
 use super::file::ConfigError;
 use crate::access::AccessHelp;
+use crate::server::support::network::TrustedProxies;
 
 const DEMO: &str = r#"{
       "AuthorizationConfig": { "BaseOrganizationUrl": "https://api.asgardeo.io/t/acme" },
@@ -382,4 +384,140 @@ fn the_issuer_as_organization_url_is_refused_with_the_part_to_keep() {
         "config.json: field `AuthorizationConfig.BaseOrganizationUrl`: this is one of the organization's endpoints; \
          BaseOrganizationUrl is the part before /oauth2/: `https://api.asgardeo.io/t/acme`"
     );
+}
+
+/// The demo's file with a `Server` section.
+fn with_server(server: &str) -> String {
+    DEMO.replacen('{', &format!(r#"{{ "Server": {server},"#), 1)
+}
+
+/// The demo's file served as https behind a TLS proxy, with more `Server` fields.
+fn behind_tls_proxy(more: &str) -> String {
+    let server = format!(r#"{{ "TlsTerminatedByProxy": true {more} }}"#);
+    with_server(&server).replace("http://localhost:3000", "https://issues.example.com")
+}
+
+#[test]
+fn connection_limits_default_to_a_client_holding_half_of_the_connections() {
+    let config = parse(DEMO).unwrap();
+    assert_eq!(config.limits.max_open_connections, 1024);
+    assert_eq!(config.limits.max_connections_per_client, 512);
+    assert_eq!(config.limits.write_timeout, Duration::from_secs(30));
+    assert!(!config.metrics_beyond_loopback);
+    assert_eq!(config.trusted_proxies, TrustedProxies::none());
+    // Half, rounded up, and at least one.
+    for (open, per_client) in [(7, 4), (1, 1), (2, 1)] {
+        let config = parse(&with_server(&format!(r#"{{ "MaxOpenConnections": {open} }}"#))).unwrap();
+        assert_eq!(config.limits.max_connections_per_client, per_client, "{open}");
+    }
+    let config = parse(&with_server(
+        r#"{ "MaxOpenConnections": 10, "MaxConnectionsPerClient": 10, "WriteTimeoutSeconds": 3600 }"#,
+    ))
+    .unwrap();
+    assert_eq!(config.limits.max_connections_per_client, 10);
+    assert_eq!(config.limits.write_timeout, Duration::from_secs(3600));
+}
+
+#[test]
+fn connection_limits_out_of_range_are_refused_by_name() {
+    for (server, field) in [
+        (r#"{ "WriteTimeoutSeconds": 0 }"#, "Server.WriteTimeoutSeconds"),
+        (r#"{ "WriteTimeoutSeconds": 3601 }"#, "Server.WriteTimeoutSeconds"),
+        (r#"{ "MaxConnectionsPerClient": 0 }"#, "Server.MaxConnectionsPerClient"),
+        (
+            r#"{ "MaxOpenConnections": 100000, "MaxConnectionsPerClient": 100001 }"#,
+            "Server.MaxConnectionsPerClient",
+        ),
+    ] {
+        let error = error_of(&with_server(server));
+        assert!(
+            error.starts_with(&format!("config.json: field `{field}`: expected 1 to ")),
+            "{server}: {error}"
+        );
+    }
+}
+
+#[test]
+fn one_client_may_not_hold_more_connections_than_all_of_them() {
+    assert_eq!(
+        error_of(&with_server(
+            r#"{ "MaxOpenConnections": 10, "MaxConnectionsPerClient": 11 }"#
+        )),
+        "config.json: field `Server.MaxConnectionsPerClient`: is 11, more than Server.MaxOpenConnections (10): \
+         expected at most 10"
+    );
+    // Against the default of MaxOpenConnections (1024) too.
+    let error = error_of(&with_server(r#"{ "MaxConnectionsPerClient": 2000 }"#));
+    assert!(error.contains("`Server.MaxConnectionsPerClient`"), "{error}");
+}
+
+#[test]
+fn metrics_off_this_machine_need_metrics_beyond_loopback() {
+    for address in ["0.0.0.0:9100", "192.168.1.20:9100", "[::]:9100"] {
+        let error = error_of(&with_server(&format!(r#"{{ "MetricsListen": "{address}" }}"#)));
+        assert!(
+            error.starts_with("config.json: field `Server.MetricsListen`: ")
+                && error.contains(address)
+                && error.contains("Server.MetricsBeyondLoopback"),
+            "{error}"
+        );
+        let allowed = with_server(&format!(
+            r#"{{ "MetricsListen": "{address}", "MetricsBeyondLoopback": true }}"#
+        ));
+        let config = parse(&allowed).unwrap();
+        assert_eq!(config.metrics_listen, Some(address.parse::<SocketAddr>().unwrap()));
+        assert!(config.metrics_beyond_loopback);
+    }
+    for address in ["127.0.0.1:9100", "[::1]:9100"] {
+        let config = parse(&with_server(&format!(r#"{{ "MetricsListen": "{address}" }}"#))).unwrap();
+        assert_eq!(config.metrics_listen, Some(address.parse::<SocketAddr>().unwrap()));
+    }
+}
+
+#[test]
+fn a_trusted_proxy_entry_that_is_not_an_address_or_range_is_named() {
+    let error = error_of(&with_server(
+        r#"{ "TrustedProxies": ["10.0.0.0/8", "proxy.internal"] }"#,
+    ));
+    assert_eq!(
+        error,
+        "config.json: field `Server.TrustedProxies[1]`: expected an address or a CIDR range such as \
+         10.0.0.0/8, got `proxy.internal`"
+    );
+    let error = error_of(&with_server(r#"{ "TrustedProxies": ["10.0.0.0/33"] }"#));
+    assert!(
+        error.starts_with("config.json: field `Server.TrustedProxies[0]`"),
+        "{error}"
+    );
+    // Trusting every address would let every client say who it is.
+    for everyone in ["0.0.0.0/0", "::/0"] {
+        let error = error_of(&with_server(&format!(r#"{{ "TrustedProxies": ["{everyone}"] }}"#)));
+        assert!(
+            error.starts_with("config.json: field `Server.TrustedProxies[0]`") && error.contains("every address"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn behind_a_tls_proxy_this_machine_is_trusted_unless_the_file_names_the_proxies() {
+    let ip = |text: &str| text.parse::<std::net::IpAddr>().unwrap();
+    let config = parse(&behind_tls_proxy("")).unwrap();
+    assert_eq!(config.trusted_proxies, TrustedProxies::loopback());
+    assert!(config.trusted_proxies.is_trusted(ip("127.0.0.1")) && config.trusted_proxies.is_trusted(ip("::1")));
+    assert!(!config.trusted_proxies.is_trusted(ip("10.0.0.1")));
+
+    let named = parse(&behind_tls_proxy(
+        r#", "TrustedProxies": ["10.0.0.0/8", "192.168.1.5"]"#,
+    ))
+    .unwrap();
+    assert!(named.trusted_proxies.is_trusted(ip("10.20.30.40")) && named.trusted_proxies.is_trusted(ip("192.168.1.5")));
+    assert!(!named.trusted_proxies.is_trusted(ip("127.0.0.1")));
+
+    let nobody = parse(&behind_tls_proxy(r#", "TrustedProxies": []"#)).unwrap();
+    assert!(nobody.trusted_proxies.is_empty());
+
+    // Without a TLS proxy, no one unless named.
+    let named = parse(&with_server(r#"{ "TrustedProxies": ["::1"] }"#)).unwrap();
+    assert!(named.trusted_proxies.is_trusted(ip("::1")) && !named.trusted_proxies.is_trusted(ip("127.0.0.1")));
 }

@@ -9,7 +9,9 @@ use crate::server::storage::db::Db;
 
 /// The header's `kind`.
 pub const HEADER_KIND: &str = "issues-app-export";
-/// The format this build writes and reads. Bumped whenever a record's fields change.
+/// The format this build writes and reads. Bumped whenever a record's fields change in a way
+/// older exports cannot be read by: a new optional field with a default (`audit_event`'s
+/// `repeats`, 1 when absent) is not such a change.
 pub const FORMAT_VERSION: u64 = 1;
 /// Rows an export reads per query.
 pub const PAGE_ROWS: i64 = 1000;

@@ -303,7 +303,7 @@ mod tests {
         );
         assert!(statements[0].1.text.contains("OVERRIDING SYSTEM VALUE VALUES ($1, $2"));
         assert_eq!(statements[0].1.params.len(), 32);
-        assert_eq!(inserts(&batch, false, false, 1).len(), 5);
+        assert_eq!(inserts(&batch, false, false, 1).len(), batch.len());
         assert!(!inserts(&batch, false, false, 1)[0].1.text.contains("OVERRIDING"));
     }
 }

@@ -9,7 +9,9 @@
 //! `person` (by `sub`, in byte order), then every `audit_event` (by id). Parents come before
 //! their children, so an import can insert line by line. Times are integers exactly as stored
 //! (the same `BIGINT`/`INTEGER` on both backends): issues and comments in milliseconds since the
-//! Unix epoch, people's `last_seen_at` and audit events' `at` in seconds.
+//! Unix epoch, people's `last_seen_at` and audit events' `at` in seconds. An audit event's
+//! `repeats` (a refusal counted within its minute) is written only when more than 1, and read
+//! as 1 when absent.
 //!
 //! Not exported, by design: browser sessions (`sessions`, and the previous release's
 //! `tower_sessions`), sign-ins with their sealed IdP tokens (`sign_ins`), and the back-channel

@@ -89,6 +89,19 @@ pub struct AuditEventRow {
     pub missing_scopes: Option<String>,
     pub via: Option<String>,
     pub detail: Option<String>,
+    /// How many times a refusal happened within its minute. Written only when more than once,
+    /// and read as 1 when absent: exports made before it was counted import as they are, and a
+    /// trail without repeats exports as it did then.
+    #[serde(default = "once", skip_serializing_if = "is_once")]
+    pub repeats: i64,
+}
+
+fn once() -> i64 {
+    1
+}
+
+fn is_once(repeats: &i64) -> bool {
+    *repeats == 1
 }
 
 /// A table as the export reads it and the import writes it. `columns` is in the order of the
@@ -149,7 +162,7 @@ const PEOPLE: Table = Table {
 const AUDIT_EVENTS: Table = Table {
     name: "audit_events",
     columns: "id, at, request_id, event, outcome, actor_sub, actor_name, client_id, permission, \
-              missing_scopes, via, detail",
+              missing_scopes, via, detail, repeats",
     key: "id",
     text_key: false,
     identity: false,
@@ -285,6 +298,7 @@ impl Record {
                 Param::OptText(row.missing_scopes.clone()),
                 Param::OptText(row.via.clone()),
                 Param::OptText(row.detail.clone()),
+                Param::Int(row.repeats),
             ],
         }
     }
@@ -365,6 +379,22 @@ pub(super) mod tests {
                 missing_scopes: None,
                 via: Some("rest".into()),
                 detail: None,
+                repeats: 1,
+            }),
+            Record::AuditEvent(AuditEventRow {
+                id: 2,
+                at: 6,
+                request_id: Some("r-2".into()),
+                event: "authorization".into(),
+                outcome: "refused".into(),
+                actor_sub: Some("emily".into()),
+                actor_name: Some("Emily".into()),
+                client_id: None,
+                permission: Some("create_issue".into()),
+                missing_scopes: Some("issues:create".into()),
+                via: Some("server_function".into()),
+                detail: None,
+                repeats: 50,
             }),
         ]
     }
@@ -398,5 +428,23 @@ pub(super) mod tests {
             serde_json::to_string(&header).unwrap(),
             r#"{"kind":"issues-app-export","version":1,"migrations":[20261122000001]}"#
         );
+    }
+
+    #[test]
+    fn repeats_are_written_only_when_counted_and_older_exports_read_as_once() {
+        let older = r#"{"kind":"audit_event","id":1,"at":5,"request_id":null,"event":"sign_in","outcome":"ok","actor_sub":null,"actor_name":null,"client_id":null,"permission":null,"missing_scopes":null,"via":null,"detail":null}"#;
+        let record: Record = serde_json::from_str(older).unwrap();
+        assert!(
+            matches!(&record, Record::AuditEvent(row) if row.repeats == 1),
+            "{record:?}"
+        );
+        // Written back the same: the line an older build wrote, and can read.
+        assert_eq!(serde_json::to_string(&record).unwrap(), older);
+        let Record::AuditEvent(mut row) = record else {
+            unreachable!()
+        };
+        row.repeats = 50;
+        let line = serde_json::to_string(&Record::AuditEvent(row)).unwrap();
+        assert!(line.ends_with(r#","repeats":50}"#), "{line}");
     }
 }
