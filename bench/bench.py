@@ -34,7 +34,10 @@ DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 METRICS = os.environ.get("BENCH_METRICS") == "1"
 RUNS = 2
 # P5's searchers: people (extra users of the dev IdP's directory) each searching at once, since
-# the app lets one person run only two searches at once.
+# the app lets one person run only two searches at once (a third: 429). All together run at most
+# half the app's database connections at once (4 of the default 8): the others wait their turn,
+# up to 1 s (then 503 "searches_busy"); each search is stopped after 2 s (503 "search_too_slow").
+# The answers' tally shows any of those.
 SEARCHERS = 16
 
 

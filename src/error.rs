@@ -36,6 +36,10 @@ pub enum AppError {
     /// The caller already has as many searches running as one person may.
     #[error("You have other searches still running. Try again in a moment.")]
     TooManySearches,
+    /// The server runs as many searches at once as it lets run, and none ended in time: its
+    /// capacity, not the caller's doing.
+    #[error("The server is busy with other searches; try again in a moment.")]
+    SearchesBusy,
     #[error("Something went wrong on our side. Try again.")]
     Internal,
     /// The call did not reach the server or its answer could not be read.
@@ -53,7 +57,7 @@ impl AppError {
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,
             Self::TooManySearches => 429,
-            Self::Unavailable | Self::NotSignedOut | Self::SearchTooSlow => 503,
+            Self::Unavailable | Self::NotSignedOut | Self::SearchTooSlow | Self::SearchesBusy => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

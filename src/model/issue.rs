@@ -56,8 +56,8 @@ pub const SEARCH_COUNT_CAP: i64 = 10_000;
 pub struct StatusCounts {
     pub open: i64,
     pub closed: i64,
-    /// A search found more open issues than were counted: `open` is the cap (10,000) and the
-    /// count is "10,000+". Absent when false.
+    /// A search's counting stopped (at 10,000 hits, or at its time limit): `open` is at least
+    /// this many, shown as "N+"; both flags are set together. Absent when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub open_capped: bool,
     /// As `open_capped`, for `closed`.

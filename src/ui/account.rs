@@ -57,6 +57,7 @@ pub fn FormRefusal() -> impl IntoView {
                 | AppError::NotSignedOut
                 | AppError::SearchTooSlow
                 | AppError::TooManySearches
+                | AppError::SearchesBusy
                 | AppError::Internal) => fixed.to_string(),
             },
         )

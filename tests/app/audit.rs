@@ -3,11 +3,15 @@
 //! and their refusals, sign-outs and changes to issues (kept with their rows or not at all),
 //! queryable at `GET /api/v1/audit` by holders of `audit:view` (Alex), on either backend.
 
+use std::collections::HashSet;
+
+use issues_app::access::{Permission, Viewer};
+use issues_app::server::storage::audit::{Door, Event, EventKind};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::harness::{
-    ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, emily_forges_a_create, location, pending_cookie, query_of,
+    ALEX, CLIENT_ID, EMILY, JOHN, TestApp, browser, call_at, emily_forges_a_create, location, pending_cookie, query_of,
 };
 
 /// A bearer token for `user` with every scope the app knows (the IdP drops what the role lacks).
@@ -357,6 +361,138 @@ async fn fifty_refusals_within_a_minute_are_one_row_counting_fifty() {
         .await
         .unwrap();
     assert!(doc.contains("\"repeats\""), "{doc}");
+}
+
+/// Emily's refused rows, newest first, each with how many calls it counts.
+async fn emily_s_refusals(app: &TestApp) -> Vec<Value> {
+    let alex = token(app, ALEX).await;
+    let emily_sub = sub_of(app, "emily");
+    let (status, page) = trail(app, &alex, &format!("?who={emily_sub}&outcome=refused")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["events"].as_array().unwrap().clone()
+}
+
+fn repeats(events: &[&Value]) -> i64 {
+    events.iter().map(|event| event["repeats"].as_i64().unwrap()).sum()
+}
+
+/// The database does the counting, so calls racing at the start of a minute share its row (a
+/// count kept in the app's memory let each of them insert one, and each instance its own): 50
+/// forged creates sent at once, the first refusal among them, leave one refused row counting
+/// 50 (two if the calls crossed a minute, never two in one minute).
+#[tokio::test]
+async fn fifty_refusals_sent_at_once_are_one_row_per_minute_counting_fifty() {
+    let app = TestApp::spawn().await;
+    let emily = browser();
+    app.sign_in(&emily, EMILY, "/").await;
+    let mut forged = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let (emily, base) = (emily.clone(), app.base.clone());
+        forged.spawn(async move {
+            call_at(
+                &emily,
+                &base,
+                "create_issue",
+                &[("title", "Forged"), ("description", "")],
+            )
+            .await
+        });
+    }
+    while let Some(answer) = forged.join_next().await {
+        let (status, body) = answer.unwrap();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    }
+
+    let events = emily_s_refusals(&app).await;
+    let events: Vec<&Value> = events.iter().collect();
+    assert!(!events.is_empty() && events.len() <= 2, "{events:?}");
+    let minutes: HashSet<i64> = events
+        .iter()
+        .map(|event| event["at"].as_i64().unwrap().div_euclid(60))
+        .collect();
+    assert_eq!(minutes.len(), events.len(), "one row per minute: {events:?}");
+    assert_eq!(repeats(&events), 50, "{events:?}");
+    for event in &events {
+        assert_eq!(event["permission"], "create_issue", "{event}");
+        assert_eq!(event["via"], "server_function", "{event}");
+    }
+}
+
+/// A row counts only calls it describes: the same refusal through another door (the REST API
+/// rather than a server function), or from another application, is a row of its own, so no
+/// call is shown under the door or application of the first.
+#[tokio::test]
+async fn a_refusal_through_another_door_or_application_is_a_row_of_its_own() {
+    let app = TestApp::spawn().await;
+    let emily = browser();
+    app.sign_in(&emily, EMILY, "/").await;
+    let emily_token = token(&app, EMILY).await;
+    for n in 0..3 {
+        let (status, body) = app
+            .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{n}: {body}");
+        let response = browser()
+            .post(app.url("/api/v1/issues"))
+            .bearer_auth(&emily_token)
+            .json(&serde_json::json!({"title": "Forged", "description": ""}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{n}");
+    }
+    let events = emily_s_refusals(&app).await;
+    for (door, client) in [("server_function", None), ("rest", Some(CLIENT_ID))] {
+        let rows: Vec<&Value> = events.iter().filter(|event| event["via"] == door).collect();
+        assert!(!rows.is_empty() && rows.len() <= 2, "{door}: {events:?}");
+        assert_eq!(repeats(&rows), 3, "{door}: {events:?}");
+        for row in rows {
+            assert_eq!(row["client_id"].as_str(), client, "{row}");
+            assert_eq!(row["permission"], "create_issue", "{row}");
+        }
+    }
+
+    // At the trail itself, where nothing else tells them apart: one caller's refusal through
+    // two doors, and through one door from two applications, is three rows.
+    let caller = |client_id: Option<&str>| Viewer {
+        sub: "two-doors".into(),
+        name: "Two Doors".into(),
+        scopes: Vec::new(),
+        client_id: client_id.map(str::to_string),
+    };
+    let (browser_app, script) = (caller(None), caller(Some("a-script")));
+    let calls = [
+        (&browser_app, Door::ServerFunction),
+        (&browser_app, Door::Rest),
+        (&script, Door::Rest),
+    ];
+    for (viewer, door) in calls {
+        for _ in 0..2 {
+            app.state
+                .audit
+                .record(Event {
+                    refused: true,
+                    actor: Some(viewer),
+                    permission: Some(Permission::CreateIssue),
+                    missing_scopes: vec!["issues:create"],
+                    via: Some(door),
+                    ..Event::new(EventKind::Authorization)
+                })
+                .await;
+        }
+    }
+    let alex = token(&app, ALEX).await;
+    let (_, page) = trail(&app, &alex, "?who=two-doors&outcome=refused").await;
+    let events = page["events"].as_array().unwrap();
+    for (viewer, door) in calls {
+        let rows: Vec<&Value> = events
+            .iter()
+            .filter(|event| event["via"] == door.name() && event["client_id"].as_str() == viewer.client_id.as_deref())
+            .collect();
+        assert!(!rows.is_empty() && rows.len() <= 2, "{door:?}: {page}");
+        assert_eq!(repeats(&rows), 2, "{door:?} {:?}: {page}", viewer.client_id);
+    }
+    assert_eq!(repeats(&events.iter().collect::<Vec<_>>()), 6, "{page}");
 }
 
 /// Makes the database refuse every new audit row (as a full disk or a damaged table would), or

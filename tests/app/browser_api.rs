@@ -240,3 +240,29 @@ async fn pages_run_only_scripts_carrying_their_own_nonce() {
     nonces.dedup();
     assert_eq!(nonces.len(), 3, "a fresh nonce per response");
 }
+
+/// A page rendered on the server loads its data once: the board's list, an issue and the audit
+/// trail each appear once in the page and once in the data handed to the browser (a closure
+/// under Suspense built each island up to three times, each loading and sending it again).
+#[tokio::test]
+async fn a_page_loads_what_it_shows_once() {
+    let app = TestApp::spawn().await;
+    let john = browser();
+    app.sign_in(&john, JOHN, "/").await;
+    let (status, created) = app
+        .call(
+            &john,
+            "create_issue",
+            &[("title", "Loaded-once-7f3a"), ("description", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    for path in ["/issues".to_string(), format!("/issues/{}", created["id"])] {
+        let html = john.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+        assert_eq!(
+            html.matches("Loaded-once-7f3a").count(),
+            2,
+            "{path}: shown once and sent once as data"
+        );
+    }
+}

@@ -32,10 +32,14 @@ fn problems(report: &Report) -> Vec<String> {
 }
 
 fn has_ok(report: &Report, text: &str) -> bool {
+    has(report, Verdict::Ok, text)
+}
+
+fn has(report: &Report, verdict: Verdict, text: &str) -> bool {
     report
         .findings
         .iter()
-        .any(|finding| finding.verdict == Verdict::Ok && finding.message.contains(text))
+        .any(|finding| finding.verdict == verdict && finding.message.contains(text))
 }
 
 #[tokio::test]
@@ -55,6 +59,7 @@ async fn a_good_configuration_passes_every_check() {
         "/auth/callback` is registered",
         "will be made at start-up",
         "what each action needs",
+        "trusted proxies: none (no TLS proxy in front); every peer is the client",
     ] {
         assert!(has_ok(&report, expected), "no ok line with `{expected}`:\n{report}");
     }
@@ -94,6 +99,52 @@ async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
     );
     assert_eq!(row("edit issues"), "edit issues issues:create (not named: as create)");
     assert_eq!(row("delete issues"), "delete issues off (no one may) (not named: off)");
+}
+
+#[tokio::test]
+async fn behind_a_tls_proxy_the_trusted_proxies_are_printed_and_the_loopback_default_is_noted() {
+    let app = TestApp::spawn().await;
+    let behind_proxy = |config: &mut Value| {
+        config["ApplicationConfig"]["HostedUrl"] = json!("https://issues.example.com");
+        config["Server"]["TlsTerminatedByProxy"] = json!(true);
+    };
+    let defaulted = "Server.TlsTerminatedByProxy is true and Server.TrustedProxies is not set: every client's \
+                     address is taken from X-Forwarded-For written by a proxy on this machine (127.0.0.0/8, ::1); if \
+                     your proxy runs on another host, list it in Server.TrustedProxies, or every client will share one \
+                     address for the per-client limits";
+
+    let noted = |report: &Report| has(report, Verdict::Note, "Server.TrustedProxies is not set");
+
+    // Not set: the default, and a note (not a problem) saying what it means.
+    let dir = tempfile::tempdir().unwrap();
+    let report = check(&write_config(&app, dir.path(), behind_proxy), &listening_as(&app)).await;
+    let printed = "trusted proxies: 127.0.0.0/8, ::1 (this machine: the default behind a TLS proxy)";
+    assert!(has_ok(&report, printed), "{report}");
+    assert!(has(&report, Verdict::Note, defaulted), "{report}");
+    let about_proxies = problems(&report).into_iter().filter(|p| p.contains("TrustedProxies"));
+    assert_eq!(about_proxies.count(), 0, "{report}");
+
+    // Named: printed as the server takes them, and no note.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        behind_proxy(config);
+        config["Server"]["TrustedProxies"] = json!(["10.1.2.3/8", "192.0.2.5", "2001:db8::/32"]);
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    let printed = "trusted proxies: 10.0.0.0/8, 192.0.2.5, 2001:db8::/32 (Server.TrustedProxies)";
+    assert!(has_ok(&report, printed), "{report}");
+    assert!(!noted(&report), "{report}");
+
+    // Named as none.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        behind_proxy(config);
+        config["Server"]["TrustedProxies"] = json!([]);
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    let printed = "trusted proxies: none (Server.TrustedProxies is empty)";
+    assert!(has_ok(&report, printed), "{report}");
+    assert!(!noted(&report), "{report}");
 }
 
 #[tokio::test]

@@ -247,23 +247,25 @@ async fn an_answer_the_client_does_not_read_is_cut_after_the_write_timeout() {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
 
+    // Ten requests for it at once (pipelined): about 40 MB of answers, more than any socket
+    // buffers on either side hold.
     let mut reader = connect_from("127.0.0.1", &app, Some(1024)).await;
-    let request = format!(
-        "GET {comments}?limit=100 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    reader.write_all(request.as_bytes()).await.unwrap();
+    let request = format!("GET {comments}?limit=100 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n");
+    reader.write_all(request.repeat(10).as_bytes()).await.unwrap();
     // The client reads nothing for three times the write timeout (the behaviour under test).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut received = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut received))
+    let _ = tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut received))
         .await
         .expect("the connection was neither finished nor cut");
-    let head_end = received.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
-    let head = String::from_utf8_lossy(&received[..head_end]).to_lowercase();
-    assert!(head.starts_with("http/1.1 200"), "{head}");
-    let sent = received.len() - head_end;
     assert!(
-        sent > 0 && sent < 4_000_000,
-        "the answer was cut after {sent} bytes of about 4 MB"
+        received.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&received[..64.min(received.len())])
+    );
+    assert!(
+        received.len() < 30_000_000,
+        "the answers were cut after {} bytes of about 40 MB",
+        received.len()
     );
 }

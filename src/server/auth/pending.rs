@@ -121,13 +121,27 @@ impl PendingSignIns {
         client: IpAddr,
         now: i64,
     ) -> Result<tokio::sync::SemaphorePermit<'_>, SignInError> {
+        self.admit_exchange_within(client, now, EXCHANGE_QUEUE_WAIT).await
+    }
+
+    /// `admit_exchange`, waiting at most `wait` for a slot. The slot first, then the client's
+    /// exchange counted: a sign-in told it is busy made no exchange, so it costs the address
+    /// none (people behind one address, told busy at nine o'clock, would otherwise spend its
+    /// minute waiting). A client over its count waits its turn like anyone before it hears so,
+    /// and hands the slot back at once.
+    async fn admit_exchange_within(
+        &self,
+        client: IpAddr,
+        now: i64,
+        wait: std::time::Duration,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, SignInError> {
+        let Ok(Ok(permit)) = tokio::time::timeout(wait, self.exchanging.acquire()).await else {
+            return Err(SignInError::Busy);
+        };
         self.exchanges
             .spend(client, now)
             .map_err(|retry_after| SignInError::TooManyExchanges { retry_after })?;
-        match tokio::time::timeout(EXCHANGE_QUEUE_WAIT, self.exchanging.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            _ => Err(SignInError::Busy),
-        }
+        Ok(permit)
     }
 
     /// The browser's pending sign-in, if it is intact, was not redeemed before, is in time and
@@ -258,5 +272,31 @@ mod tests {
             NOW,
         );
         assert_eq!(own.ok().map(|own| own.return_to).as_deref(), Some("/issues"));
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_told_busy_costs_its_address_no_exchange() {
+        // 10 exchanges a minute per address.
+        let pending = pending_sign_ins(true);
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let wait = std::time::Duration::from_millis(10);
+        let every_slot = pending.exchanging.acquire_many(EXCHANGES_AT_ONCE as u32).await.unwrap();
+        for _ in 0..20 {
+            let told = pending.admit_exchange_within(client, NOW, wait).await;
+            assert!(matches!(told, Err(SignInError::Busy)), "{:?}", told.err());
+        }
+        drop(every_slot);
+        // All ten are still there; each admitted exchange hands its slot back when dropped.
+        for _ in 0..10 {
+            assert!(pending.admit_exchange_within(client, NOW, wait).await.is_ok());
+        }
+        let told = pending.admit_exchange_within(client, NOW, wait).await;
+        assert!(
+            matches!(told, Err(SignInError::TooManyExchanges { retry_after: 60 })),
+            "{:?}",
+            told.err()
+        );
+        // Refused, it took no slot with it.
+        assert_eq!(pending.exchanging.available_permits(), EXCHANGES_AT_ONCE);
     }
 }

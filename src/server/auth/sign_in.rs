@@ -85,6 +85,13 @@ pub async fn complete(
         });
     }
     let code = query.code.ok_or(SignInError::NoCode)?;
+    // Admitted only now, after the cookie is redeemed and the callback checked: a callback that
+    // is not this browser's sign-in (no cookie, a replay, a foreign state, another issuer, no
+    // code), which anyone can send, is refused without waiting for a slot or spending the
+    // address's exchanges, so it cannot crowd out or use up those of the people behind it. The
+    // cookie is used up by then whatever follows (every answer clears it, and a redeemed state
+    // is never taken again), so a sign-in told busy starts again; `admit_exchange` counts an
+    // exchange only once it has a slot, so that costs the address nothing.
     let exchanging = sessions.pending().admit_exchange(client, now).await?;
     let signed = sessions.oidc().finish(&code, &pending.secrets).await?;
     drop(exchanging);

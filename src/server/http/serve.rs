@@ -5,8 +5,9 @@
 //! - at most `max_open_connections` are open; beyond that new clients wait in the kernel's
 //!   accept queue until one closes;
 //! - one client address (IPv6: its /64) holds at most `max_connections_per_client` of them, so
-//!   one host renewing half-sent heads cannot take every slot (a trusted proxy's connections are
-//!   its many clients': the proxy holds its own slow clients);
+//!   one host renewing half-sent heads cannot take every slot; a trusted proxy's connections
+//!   are its many clients', so there the client it names (`X-Forwarded-For`) may have as many
+//!   requests in flight (the proxy holds its slow clients' connections itself);
 //! - an answer the client does not read (a zero TCP window) is cut after `write_timeout`;
 //! - a request the app has not answered within `request_timeout` is answered 503 (and its
 //!   handler dropped);
@@ -14,11 +15,10 @@
 //!
 //! The metrics listener is served by the same loop with its own small caps.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
@@ -35,16 +35,27 @@ use crate::server::http::time_limit::RequestClock;
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::metrics;
 use crate::server::support::network;
+use crate::server::support::per_key_limit::PerKeyLimit;
 
 /// The metrics listener's caps: a scraper keeps one connection open.
 const METRICS_OPEN_CONNECTIONS: usize = 8;
 const METRICS_CONNECTIONS_PER_CLIENT: usize = 4;
 
-/// What a connection refused for its client's cap is told, written without waiting (a client
-/// that does not read it just loses it).
+/// What a connection refused for its client's cap is told.
 const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n\
 Content-Type: text/plain; charset=utf-8\r\nContent-Length: 55\r\nConnection: close\r\n\r\n\
 too many connections from your address; try again soon\n";
+
+/// A request from a trusted proxy's client over its cap of requests in flight.
+fn too_many_requests() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = crate::server::http::error_body::ErrorBody::new(
+        "temporarily_unavailable",
+        "too many requests at once from your address; try again soon",
+    );
+    let headers = [(axum::http::header::RETRY_AFTER, "1")];
+    (axum::http::StatusCode::SERVICE_UNAVAILABLE, headers, body).into_response()
+}
 
 /// Which listener is served, and so which caps apply.
 #[derive(Clone, Copy)]
@@ -87,7 +98,10 @@ async fn serve_as(
         Listener::App => limits.max_open_connections,
         Listener::Metrics => METRICS_OPEN_CONNECTIONS,
     }));
-    let per_client = Arc::new(OpenPerClient::default());
+    // Connections open per client address; behind a trusted proxy, requests in flight per
+    // client the proxy names (its connections are many clients').
+    let per_client = Arc::new(PerKeyLimit::<IpAddr>::new());
+    let per_proxied_client = Arc::new(PerKeyLimit::<IpAddr>::new());
     let graceful = GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop);
     loop {
@@ -111,18 +125,23 @@ async fn serve_as(
         // Read per connection: config.json may change them while serving.
         let config = live.load();
         let limits = config.limits;
-        let client_slot = if config.trusted_proxies.is_trusted(peer.ip()) {
+        let cap = match which {
+            Listener::App => limits.max_connections_per_client,
+            Listener::Metrics => METRICS_CONNECTIONS_PER_CLIENT,
+        };
+        let proxy = config.trusted_proxies.is_trusted(peer.ip());
+        let proxied = proxy.then(|| (config.trusted_proxies.clone(), per_proxied_client.clone(), cap));
+        let client_slot = if proxy {
             None
         } else {
-            let cap = match which {
-                Listener::App => limits.max_connections_per_client,
-                Listener::Metrics => METRICS_CONNECTIONS_PER_CLIENT,
-            };
-            match per_client.admit(peer.ip(), cap) {
+            match per_client.admit(network::host_of(peer.ip()), cap) {
                 Some(client_slot) => Some(client_slot),
                 None => {
-                    metrics::connection_refused("per_client");
-                    let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+                    metrics::connection_refused(match which {
+                        Listener::App => "per_client",
+                        Listener::Metrics => "metrics_per_client",
+                    });
+                    turn_away(stream);
                     continue;
                 }
             }
@@ -140,6 +159,11 @@ async fn serve_as(
         let answering = clock.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
+            // From a trusted proxy: the client it names may have `cap` requests in flight.
+            let in_flight = proxied.as_ref().map(|(trusted, in_flight, cap)| {
+                let client = network::client_address(request.headers(), Some(peer.ip()), trusted);
+                in_flight.admit(network::host_of(client), *cap)
+            });
             // Boxed: the app's answer is a large future (server functions, pages); moving it
             // through the wrappers below by value cost about 2 µs of CPU per request.
             let answer = Box::pin(app.clone().oneshot(request));
@@ -147,7 +171,12 @@ async fn serve_as(
             let clock = answering.clone();
             let started = metrics::enabled().then(Instant::now);
             async move {
+                if let Some(None) = in_flight {
+                    metrics::connection_refused("per_proxied_client");
+                    return Ok(too_many_requests());
+                }
                 let response = clock.limit(answer).await;
+                drop(in_flight);
                 if let Some(started) = started {
                     metrics::observe_request(started, &response);
                 }
@@ -172,45 +201,17 @@ async fn serve_as(
     Ok(())
 }
 
-/// Open connections per client address. An address leaves the map with its last connection,
-/// so the map never holds more entries than there are open connections.
-#[derive(Default)]
-struct OpenPerClient(Mutex<HashMap<IpAddr, usize>>);
-
-impl OpenPerClient {
-    /// One more connection for `peer`'s address, unless it already has `cap`.
-    fn admit(self: &Arc<Self>, peer: IpAddr, cap: usize) -> Option<ClientSlot> {
-        let client = network::host_of(peer);
-        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let count = open.entry(client).or_insert(0);
-        if *count >= cap {
-            if *count == 0 {
-                open.remove(&client);
-            }
-            return None;
-        }
-        *count += 1;
-        Some(ClientSlot {
-            clients: self.clone(),
-            client,
-        })
-    }
-}
-
-/// One open connection of `client`, given back when dropped.
-struct ClientSlot {
-    clients: Arc<OpenPerClient>,
-    client: IpAddr,
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut open = self.clients.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = open.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.client);
-            }
+/// Tells a connection over its client's cap so, and closes it, without waiting for anything (a
+/// turned-away connection holds nothing). What the client has already sent is read first:
+/// closing with unread bytes resets the connection, and the client would see the reset instead
+/// of the answer.
+fn turn_away(stream: tokio::net::TcpStream) {
+    let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+    let mut sink = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.try_read(&mut sink) {
+            Ok(read) if read > 0 => {}
+            _ => break,
         }
     }
 }
@@ -222,27 +223,5 @@ async fn pause_after(error: &std::io::Error) {
     if !matches!(error.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
         tracing::error!(%error, "accepting a connection failed");
         tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use super::OpenPerClient;
-
-    #[test]
-    fn a_client_holds_at_most_its_cap_and_gets_slots_back_as_connections_close() {
-        let open = Arc::new(OpenPerClient::default());
-        let one = "192.0.2.1".parse().unwrap();
-        let slots: Vec<_> = (0..3).map(|_| open.admit(one, 3).unwrap()).collect();
-        assert!(open.admit(one, 3).is_none());
-        assert!(open.admit("192.0.2.2".parse().unwrap(), 3).is_some());
-        // Two addresses of one IPv6 /64 are one host.
-        let _v6 = open.admit("2001:db8::1".parse().unwrap(), 1).unwrap();
-        assert!(open.admit("2001:db8::2".parse().unwrap(), 1).is_none());
-        drop(slots);
-        assert!(open.admit(one, 3).is_some());
-        assert_eq!(open.0.lock().unwrap().len(), 1, "closed clients leave the map");
     }
 }

@@ -194,7 +194,8 @@ pub async fn list_issues(
 
 /// What the browser may learn of a board page not read; a refused search says when to retry.
 fn list_failure(error: ListError) -> AppError {
-    if let (ListError::TooManySearches, Some(response)) = (&error, use_context::<leptos_axum::ResponseOptions>()) {
+    let try_again = matches!(error, ListError::TooManySearches | ListError::Busy | ListError::TooSlow);
+    if let (true, Some(response)) = (try_again, use_context::<leptos_axum::ResponseOptions>()) {
         response.insert_header(
             axum::http::header::RETRY_AFTER,
             axum::http::HeaderValue::from_static("1"),

@@ -13,7 +13,7 @@ use crate::server::auth::jwks::KeySet;
 use crate::server::auth::provider_client::{client, client_secret_basic, read_limited};
 use crate::server::ops::config::{Config, Overrides, TokenValidation};
 use crate::server::storage::db::{Db, DbError, holder_of, newer_database};
-use crate::server::support::network::{is_loopback, is_secure_or_loopback};
+use crate::server::support::network::{TrustedProxies, is_loopback, is_secure_or_loopback};
 
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
@@ -115,13 +115,15 @@ pub async fn check(path: &Path, overrides: &Overrides) -> Report {
         }
     };
     report.ok("file", format!("{} is valid", path.display()));
-    check_file(&config, overrides, &mut report);
+    let named_proxies = trusted_proxies_as_written(path);
+    check_file(&config, overrides, named_proxies.as_deref(), &mut report);
     check_identity_provider(&config, &mut report).await;
     check_database(&config, &mut report).await;
     report
 }
 
-fn check_file(config: &Config, overrides: &Overrides, report: &mut Report) {
+/// `named_proxies`: `Server.TrustedProxies` as the file writes it, `None` when it is not set.
+fn check_file(config: &Config, overrides: &Overrides, named_proxies: Option<&[String]>, report: &mut Report) {
     for field in &config.unused {
         report.note(
             "file",
@@ -184,6 +186,7 @@ fn check_file(config: &Config, overrides: &Overrides, report: &mut Report) {
     } else {
         report.ok("file", format!("{} is served on {}", config.origin(), config.listen));
     }
+    check_trusted_proxies(config, named_proxies, report);
 
     let requested = config.requested_scopes();
     let added: Vec<&str> = requested
@@ -200,6 +203,70 @@ fn check_file(config: &Config, overrides: &Overrides, report: &mut Report) {
     }
     report.ok("file", message);
     report.ok("file", access_table(config));
+}
+
+/// The proxies whose `X-Forwarded-For` names the client for the per-client limits, as the server
+/// takes them. Behind a TLS proxy with `Server.TrustedProxies` not set, only a proxy on this
+/// machine is believed: right for the usual proxy beside the app, and silently wrong for one on
+/// another host (its address would be every client's), so that case gets a note.
+fn check_trusted_proxies(config: &Config, named: Option<&[String]>, report: &mut Report) {
+    match named {
+        Some([]) => report.ok(
+            "file",
+            "trusted proxies: none (Server.TrustedProxies is empty); every peer is the client",
+        ),
+        Some(entries) => report.ok(
+            "file",
+            format!(
+                "trusted proxies: {} (Server.TrustedProxies); their X-Forwarded-For names the client",
+                ranges_in_effect(entries)
+            ),
+        ),
+        None if config.behind_proxy => {
+            report.ok(
+                "file",
+                "trusted proxies: 127.0.0.0/8, ::1 (this machine: the default behind a TLS proxy); their X-Forwarded-For names the client",
+            );
+            report.note(
+                "file",
+                "Server.TlsTerminatedByProxy is true and Server.TrustedProxies is not set: every client's address is \
+                 taken from X-Forwarded-For written by a proxy on this machine (127.0.0.0/8, ::1); if your proxy runs \
+                 on another host, list it in Server.TrustedProxies, or every client will share one address for the \
+                 per-client limits",
+            );
+        }
+        None => report.ok(
+            "file",
+            "trusted proxies: none (no TLS proxy in front); every peer is the client",
+        ),
+    }
+}
+
+/// Entries of `Server.TrustedProxies` as the server takes them: a range without its host bits
+/// (`10.1.2.3/8` is `10.0.0.0/8`), a single address without a prefix length.
+fn ranges_in_effect(entries: &[String]) -> String {
+    let ranges: Vec<String> = entries
+        .iter()
+        .filter_map(|entry| TrustedProxies::parse_entry(entry).ok())
+        .map(|range| {
+            let range = range.trunc();
+            match range.prefix_len() == range.max_prefix_len() {
+                true => range.addr().to_string(),
+                false => range.to_string(),
+            }
+        })
+        .collect();
+    ranges.join(", ")
+}
+
+/// `Server.TrustedProxies` as the file at `path` writes it, `None` when it is not set: the
+/// checked configuration holds the ranges in effect, not whether they were named or defaulted.
+/// The file loaded a moment ago, so every entry is a string the server accepted.
+fn trusted_proxies_as_written(path: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let file: Value = serde_json::from_str(&text).ok()?;
+    let entries = file.get("Server")?.get("TrustedProxies")?.as_array()?;
+    entries.iter().map(|entry| entry.as_str().map(str::to_string)).collect()
 }
 
 /// What each action needs, as the server decides it: the scopes config.json names, or the

@@ -7,7 +7,6 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
-static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Wraps an allocator, counting the bytes allocated and not yet freed.
 pub struct Counting<A>(pub A);
@@ -19,7 +18,6 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Counting<A> {
         let block = unsafe { self.0.alloc(layout) };
         if !block.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-            INSTALLED.store(true, Ordering::Relaxed);
         }
         block
     }
@@ -50,7 +48,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Counting<A> {
     }
 }
 
-/// Bytes allocated and not freed, when the counting allocator is installed.
+/// Bytes allocated and not freed, when the counting allocator is installed (the server binary
+/// built with `heap-stats` installs it).
 pub fn live_bytes() -> Option<usize> {
-    INSTALLED.load(Ordering::Relaxed).then(|| LIVE.load(Ordering::Relaxed))
+    cfg!(feature = "heap-stats").then(|| LIVE.load(Ordering::Relaxed))
 }

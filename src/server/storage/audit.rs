@@ -4,27 +4,35 @@
 //! request's outcome: a failed write is logged. A change to issues is the exception: its rows
 //! are written in the change's own transaction ([`AuditTrail::record_in`]), so the change is
 //! not kept without them. A refusal repeated within a minute adds to its row's `repeats`
-//! rather than a row per call: a caller with a valid token cannot fill the trail. Events
-//! older than `Server.AuditRetentionDays` are purged.
+//! rather than a row per call: a caller with a valid token cannot fill the trail. The database
+//! does the adding (one upsert, `INSERT` below), so calls racing at the start of a minute, or
+//! on several instances, share the row. Events older than `Server.AuditRetentionDays` are
+//! purged.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::access::{Permission, Viewer};
 use crate::model::{AuditEntry, AuditPage};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::{Param, Sql, keyset_page};
 use crate::server::storage::tx::Tx;
-use crate::server::support::bounded_map::{BoundedMap, Replacement};
 use crate::server::support::clock;
 use crate::{bind_all, on_db, on_tx};
 
 /// Events per page of the trail.
 pub const AUDIT_PAGE_SIZE: i64 = 50;
-/// Refusals whose row this minute is remembered, at most (see [`RefusalKey`]).
-const REMEMBERED_REFUSALS: usize = 10_000;
+/// Every event, one statement. A refusal carries its minute, and meets that minute's row of the
+/// same refusal (same event, caller, application, door, permission, missing scopes and reason)
+/// in the partial unique index `audit_events_repeated` (migration 20261203000004): the database
+/// adds to that row's `repeats` instead, atomically. The conflict target is the index's
+/// expressions and predicate exactly, or neither backend finds the index. Every other event's
+/// minute is NULL: outside the index, a row of its own.
 const INSERT: &str = "INSERT INTO audit_events (at, request_id, event, outcome, actor_sub, actor_name, client_id, \
-                      permission, missing_scopes, via, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+                      permission, missing_scopes, via, detail, minute) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                      ON CONFLICT (event, COALESCE(actor_sub, ''), COALESCE(client_id, ''), COALESCE(via, ''), \
+                      COALESCE(permission, ''), COALESCE(missing_scopes, ''), COALESCE(detail, ''), minute) \
+                      WHERE minute IS NOT NULL DO UPDATE SET repeats = audit_events.repeats + 1";
 
 /// The kinds of event the trail records (stored by `name`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,55 +156,20 @@ fn insert(event: &Event<'_>, at: i64) -> Sql {
             Param::OptText(missing),
             Param::OptText(event.via.map(|via| via.name().to_string())),
             Param::OptText(event.detail.clone()),
+            // The minute a refusal is counted in (Unix seconds / 60).
+            Param::OptInt(event.refused.then_some(at.div_euclid(60))),
         ],
     }
 }
 
-/// What makes refusals the same one repeated: the event, who (none when nobody signed in) and
-/// what was refused (the permission, or why a sign-in was).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RefusalKey {
-    event: &'static str,
-    actor_sub: Option<String>,
-    what: Option<String>,
-}
-
-impl RefusalKey {
-    fn of(event: &Event<'_>) -> Self {
-        Self {
-            event: event.event.name(),
-            actor_sub: event.actor.map(|viewer| viewer.sub.clone()),
-            what: match event.permission {
-                Some(permission) => Some(permission.name().to_string()),
-                None => event.detail.clone(),
-            },
-        }
-    }
-}
-
-/// The row a refusal went to, and in which minute (Unix seconds / 60).
-#[derive(Debug, Clone, Copy)]
-struct RefusalRow {
-    minute: i64,
-    id: i64,
-}
-
-/// Cheap to clone: the clones share the refusals remembered.
 #[derive(Clone)]
 pub struct AuditTrail {
     db: Db,
-    /// This minute's row of each refusal recorded in it, so a repeat adds to that row. When
-    /// full, rows of earlier minutes go first. (Per process: with several instances each has
-    /// its own row per minute.)
-    refusals: Arc<Mutex<BoundedMap<RefusalKey, RefusalRow>>>,
 }
 
 impl AuditTrail {
     pub fn new(db: Db) -> Self {
-        Self {
-            db,
-            refusals: Arc::new(Mutex::new(BoundedMap::new(REMEMBERED_REFUSALS, Replacement::Free))),
-        }
+        Self { db }
     }
 
     /// Stores `event`; a failure is logged, not passed on. Boxed: a query's future is large,
@@ -208,7 +181,8 @@ impl AuditTrail {
 
     /// Stores `event` in `tx`, kept or undone with the rest of the transaction (a change to
     /// issues and its rows: neither without the other). A failure is the caller's, and undoes
-    /// the transaction. Never coalesced: one row per call.
+    /// the transaction. The same statement as [`AuditTrail::record`]'s: a refusal would be
+    /// counted on its minute's row (none is recorded this way: only changes to issues are).
     pub async fn record_in(&self, tx: &mut Tx, event: Event<'_>) -> Result<(), sqlx::Error> {
         let sql = insert(&event, clock::now());
         on_tx!(tx, |conn| bind_all!(sqlx::query(&sql.text), sql)
@@ -218,53 +192,14 @@ impl AuditTrail {
     }
 
     async fn store(&self, event: Event<'_>) {
-        let stored = match event.refused {
-            true => self.store_refusal(&event).await,
-            false => {
-                let sql = insert(&event, clock::now());
-                on_db!(&self.db, |pool| bind_all!(sqlx::query(&sql.text), sql)
-                    .execute(pool)
-                    .await
-                    .map(drop))
-            }
-        };
+        let sql = insert(&event, clock::now());
+        let stored = on_db!(&self.db, |pool| bind_all!(sqlx::query(&sql.text), sql)
+            .execute(pool)
+            .await
+            .map(drop));
         if let Err(error) = stored {
             tracing::error!(%error, event = event.event.name(), "could not record an audit event");
         }
-    }
-
-    /// A refusal: one row per [`RefusalKey`] and minute, its `repeats` counting the calls. (Two
-    /// first refusals of a key racing may each insert a row; the later is the one added to.)
-    async fn store_refusal(&self, event: &Event<'_>) -> Result<(), sqlx::Error> {
-        let now = clock::now();
-        let minute = now.div_euclid(60);
-        let key = RefusalKey::of(event);
-        let known = self.remembered().get(&key).copied().filter(|row| row.minute == minute);
-        if let Some(row) = known {
-            let counted = on_db!(&self.db, |pool| sqlx::query(
-                "UPDATE audit_events SET repeats = repeats + 1 WHERE id = $1"
-            )
-            .bind(row.id)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()))?;
-            if counted > 0 {
-                return Ok(());
-            }
-            // Purged meanwhile: a row of its own again.
-        }
-        let mut sql = insert(event, now);
-        sql.push(" RETURNING id");
-        let id: i64 = on_db!(&self.db, |pool| bind_all!(sqlx::query_scalar(&sql.text), sql)
-            .fetch_one(pool)
-            .await)?;
-        self.remembered()
-            .insert(key, RefusalRow { minute, id }, |_, row| row.minute == minute);
-        Ok(())
-    }
-
-    fn remembered(&self) -> MutexGuard<'_, BoundedMap<RefusalKey, RefusalRow>> {
-        self.refusals.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A sign-out that ended `who`'s sign-in. (One that ended nothing is not recorded: anyone

@@ -1,7 +1,7 @@
 //! What is kept: one repository per table group over the pool chosen once at start-up
 //! (`db.rs`: SQLite or PostgreSQL), with exact in-process copies where this process is the only
 //! writer (`local_cache.rs`); what is erased and when (`lifecycle.rs`), and a team's data moved
-//! out and in (`transfer/`). Start at `db.rs`, then `issues.rs`.
+//! out and in (`transfer/`). Start at `db.rs`, then `issues/mod.rs`.
 
 pub mod audit;
 pub mod database_url;

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod detach;
 pub mod files;
 pub mod network;
+pub mod per_key_limit;
 pub mod random;
 pub mod rate_window;
 pub mod seal;

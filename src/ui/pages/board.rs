@@ -22,7 +22,11 @@ pub fn IssuesPage() -> impl IntoView {
             <h1>"Issues"</h1>
         </div>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || session.get().map(|result| match result {
+            // A bare `Suspend`, not a closure: on the server, Suspense calls a closure child up
+            // to three times (to find its resources, again once they are known, then to
+            // render), and each call would build the island below anew, with its own resource
+            // loading the same data. A `Suspend` runs once and keeps its view.
+            {Suspend::new(async move { match session.await {
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues" message="Sign in to see the issues."/> }.into_any(),
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
@@ -53,7 +57,7 @@ pub fn IssuesPage() -> impl IntoView {
                     }
                     .into_any()
                 }
-            })}
+            }})}
         </Suspense>
     }
 }

@@ -26,7 +26,11 @@ pub fn IssuePage() -> impl IntoView {
     view! {
         <p class="crumbs"><a href="/issues">"← All issues"</a></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || session.get().map(|result| match result {
+            // A bare `Suspend`, not a closure: on the server, Suspense calls a closure child up
+            // to three times (to find its resources, again once they are known, then to
+            // render), and each call would build the island below anew, with its own resource
+            // loading the same data. A `Suspend` runs once and keeps its view.
+            {Suspend::new(async move { match session.await {
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to=path() message="Sign in to see this issue."/> }.into_any(),
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
@@ -46,7 +50,7 @@ pub fn IssuePage() -> impl IntoView {
                     }
                     None => missing(),
                 },
-            })}
+            }})}
         </Suspense>
     }
 }

@@ -42,6 +42,8 @@ pub enum ApiError {
     TooManySearches,
     /// A search ran out of time (its words match too much).
     SearchTooSlow,
+    /// The server runs as many searches at once as it lets run, and none ended in time.
+    SearchesBusy,
     Unavailable,
     Internal,
 }
@@ -131,11 +133,17 @@ impl IntoResponse for ApiError {
                 );
                 return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")], body).into_response();
             }
-            Self::SearchTooSlow => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                None,
-                ErrorBody::new("search_too_slow", "the search took too long; use more specific words"),
-            ),
+            Self::SearchTooSlow => {
+                let body = ErrorBody::new("search_too_slow", "the search took too long; use more specific words");
+                return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response();
+            }
+            Self::SearchesBusy => {
+                let body = ErrorBody::new(
+                    "searches_busy",
+                    "the server is busy with other searches; try again in a moment",
+                );
+                return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body).into_response();
+            }
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
@@ -170,6 +178,7 @@ impl From<ListError> for ApiError {
             ListError::Database(error) => error.into(),
             ListError::TooSlow => Self::SearchTooSlow,
             ListError::TooManySearches => Self::TooManySearches,
+            ListError::Busy => Self::SearchesBusy,
         }
     }
 }

@@ -67,13 +67,19 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-/// One page of issues, newest first, with counts per status under the same filters. With `q`, each
-/// count stops at 10,000 (`open_capped`/`closed_capped` then say there are more), a search may
-/// take at most 2 s, and each person may have 2 searches running at once.
+/// One page of issues, newest first, with counts per status under the same filters. With `q`:
+/// counting stops after 10,000 matching issues, whatever their status (`open_capped` and
+/// `closed_capped` are then both true: each count is "at least"; they are also both true, with
+/// the page's own issues counted, when counting ran out of the search's time); a search may take
+/// at most 2 s in all (page and counts); each person may have 2 searches running at once (a
+/// third is refused, 429); and the server runs at most half its database connections' worth of
+/// searches at once (one more waits up to 1 s for a place, then 503).
 #[utoipa::path(get, path = "/api/v1/issues", operation_id = "list_issues", params(ListQuery),
     responses((status = 200, body = IssuePage), (status = 400), (status = 401), (status = 403),
         (status = 429, description = "the caller already has 2 searches running", headers(("Retry-After" = u64))),
-        (status = 503, description = "the search took too long (use more specific words), or the database is unavailable")),
+        (status = 503, description = "the search took longer than 2 s (`search_too_slow`: use more specific \
+            words), the server is busy with other searches (`searches_busy`), both with Retry-After; or the \
+            database is unavailable", headers(("Retry-After" = u64)))),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn list(
     State(state): State<AppState>,

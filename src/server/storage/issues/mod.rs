@@ -1,0 +1,168 @@
+//! The tracker's store: issues (the board's filtered, searchable pages with keyset
+//! pagination; create, change with optimistic concurrency, soft delete) and their comments.
+//! Start at [`Issues`] here; `board.rs` reads the board without a search, `search.rs` with one
+//! (the one place the backends' SQL differs, SQLite FTS5 and PostgreSQL `tsvector`, and what
+//! bounds a search's cost), `write.rs` writes; `types.rs` has what they share.
+//!
+//! Where this process is the database's only writer (SQLite) it keeps the first page of each
+//! unfiltered status in memory, exact because every write goes through here (see
+//! [`LocalCache`]): [`Issues::write`] runs writes in one transaction with whatever must be kept
+//! with them (their audit rows), then forgets the pages.
+
+mod board;
+mod search;
+mod types;
+mod write;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::access::Viewer;
+use crate::model::{BoardFilter, Comment, CommentPage, Issue, IssueChange, NewIssue, PAGE_SIZE};
+use crate::server::storage::db::Db;
+use crate::server::storage::local_cache::LocalCache;
+use crate::server::storage::tx::{Tx, TxWork};
+
+pub use search::{SEARCH_TIME, SEARCHES_AT_ONCE, SLOT_WAIT};
+pub use types::{CachedPage, Changed, ListError};
+pub use write::{add_comment, change, create, delete};
+
+/// Cloning shares the store (and its copy in memory, and the searches' limits).
+#[derive(Clone)]
+pub struct Issues {
+    db: Db,
+    /// The first page of each unfiltered status, `Some` exactly when this process is the
+    /// database's only writer.
+    first_pages: Option<Arc<LocalCache<Option<&'static str>, CachedPage>>>,
+    /// Searches running, per person and in all.
+    searches: Arc<search::Searches>,
+}
+
+impl Issues {
+    pub fn new(db: Db) -> Self {
+        let first_pages = db.single_writer().then(|| Arc::new(LocalCache::new(3)));
+        let searches = Arc::new(search::Searches::new(&db, SEARCH_TIME));
+        Self {
+            db,
+            first_pages,
+            searches,
+        }
+    }
+
+    /// The same store but that its searches may take `time` instead of [`SEARCH_TIME`] (and
+    /// have their own limits): for tests, which must see the database stop a search without
+    /// seeding millions of issues.
+    pub fn with_search_time(mut self, time: Duration) -> Self {
+        self.searches = Arc::new(search::Searches::new(&self.db, time));
+        self
+    }
+
+    /// Searches holding one of the places all searches share now (reading, or waiting for a
+    /// connection): for operators and tests.
+    pub fn searches_running(&self) -> usize {
+        self.searches.running()
+    }
+
+    /// A page of the board, newest first, from the copy in memory where that is exact. A
+    /// search is one of `searcher`'s (a `sub`) while it runs: each person may have
+    /// [`SEARCHES_AT_ONCE`] running, and all together half the pool's connections (see
+    /// `search.rs`).
+    pub async fn list(
+        &self,
+        searcher: &str,
+        filter: &BoardFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<CachedPage, ListError> {
+        if filter.search.is_some() {
+            let page = self.searches.run(&self.db, searcher, filter, before, limit).await?;
+            return Ok(CachedPage::new(page));
+        }
+        let cache = match &self.first_pages {
+            Some(cache) if before.is_none() && limit == PAGE_SIZE && filter.is_plain() => cache,
+            _ => return Ok(CachedPage::new(board::board(&self.db, filter, before, limit).await?)),
+        };
+        let generation = match cache.get(&filter.status) {
+            Some(page) => return Ok(page),
+            None => cache.generation(),
+        };
+        let page = CachedPage::new(board::board(&self.db, filter, None, PAGE_SIZE).await?);
+        cache.fill(generation, filter.status, page.clone(), |_| true);
+        Ok(page)
+    }
+
+    /// Forgets the pages in memory: something on them changed.
+    fn changed(&self) {
+        if let Some(cache) = &self.first_pages {
+            cache.retain(|_, _| false);
+        }
+    }
+
+    /// Runs `work` (this module's writes, and whatever else must be kept with them) in one
+    /// transaction: committed when it answers `Ok`, undone when it fails; then the pages in
+    /// memory are forgotten. Detached: a caller that goes away cannot split it.
+    pub async fn write<T, W>(&self, work: W) -> Result<T, sqlx::Error>
+    where
+        T: Send + 'static,
+        W: for<'t> FnOnce(&'t mut Tx) -> TxWork<'t, T> + Send + 'static,
+    {
+        let this = self.clone();
+        write::in_transaction(&self.db, work, move || this.changed()).await
+    }
+
+    pub async fn create(&self, issue: &NewIssue, author: &Viewer, now_ms: i64) -> Result<Issue, sqlx::Error> {
+        let (issue, author) = (issue.clone(), author.clone());
+        self.write(move |tx| Box::pin(async move { write::create(tx, &issue, &author, now_ms).await }))
+            .await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<Issue>, sqlx::Error> {
+        board::get(&self.db, id).await
+    }
+
+    /// Applies `change` as `actor` made it from version `expected` (`None`: whatever the
+    /// current version is). `assignee_name` names the person assigned, when it assigns.
+    pub async fn change(
+        &self,
+        id: i64,
+        change: &IssueChange,
+        assignee_name: Option<String>,
+        expected: Option<i64>,
+        actor: &Viewer,
+        now_ms: i64,
+    ) -> Result<Changed, sqlx::Error> {
+        let (what, actor) = (change.clone(), actor.clone());
+        self.write(move |tx| {
+            Box::pin(async move { write::change(tx, id, &what, assignee_name, expected, &actor, now_ms).await })
+        })
+        .await
+    }
+
+    /// Soft-deletes issue `id` (made from version `expected`, when given).
+    pub async fn delete(&self, id: i64, expected: Option<i64>, now_ms: i64) -> Result<Changed, sqlx::Error> {
+        self.write(move |tx| Box::pin(async move { write::delete(tx, id, expected, now_ms).await }))
+            .await
+    }
+
+    /// A page of issue `issue_id`'s comments, oldest first, after comment `after`.
+    pub async fn comments(&self, issue_id: i64, after: Option<i64>, limit: i64) -> Result<CommentPage, sqlx::Error> {
+        board::comments(&self.db, issue_id, after, limit).await
+    }
+
+    /// `None` when there is no such issue.
+    pub async fn add_comment(
+        &self,
+        issue_id: i64,
+        body: &str,
+        author: &Viewer,
+        now_ms: i64,
+    ) -> Result<Option<Comment>, sqlx::Error> {
+        let (body, author) = (body.to_string(), author.clone());
+        self.write(move |tx| Box::pin(async move { write::add_comment(tx, issue_id, &body, &author, now_ms).await }))
+            .await
+    }
+
+    pub async fn count(&self) -> Result<i64, sqlx::Error> {
+        board::count(&self.db).await
+    }
+}
