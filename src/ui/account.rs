@@ -68,7 +68,10 @@ pub fn FormRefusal() -> impl IntoView {
 /// The page being rendered, path and query: where a form sends the browser back to.
 pub fn this_page() -> String {
     let location = leptos_router::hooks::use_location();
-    let (path, query) = (location.pathname.get_untracked(), location.search.get_untracked());
+    // `try_`: on the server, Suspense may re-run a child after the route's location was disposed
+    // (seen once in the soak); a panic there stalled that page's stream, "/" does no harm.
+    let path = location.pathname.try_get_untracked().unwrap_or_else(|| "/".into());
+    let query = location.search.try_get_untracked().unwrap_or_default();
     if query.is_empty() {
         path
     } else {
