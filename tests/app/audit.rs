@@ -31,6 +31,12 @@ async fn trail(app: &TestApp, token: &str, query: &str) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// A create sent to the REST API with `token`, as Emily forges one.
+async fn forged_rest_create(app: &TestApp, token: &str) -> reqwest::Response {
+    let forged = serde_json::json!({"title": "Forged", "description": ""});
+    app.post_issue(&browser(), token, &forged).await
+}
+
 fn sub_of(app: &TestApp, username: &str) -> String {
     app.idp()
         .directory()
@@ -72,13 +78,7 @@ async fn emily_s_forged_create_is_in_the_trail_with_the_scope_she_lacked() {
 async fn a_refused_bearer_call_names_the_client_and_the_trail_is_closed_to_others() {
     let app = TestApp::spawn().await;
     let emily = token(&app, EMILY).await;
-    let response = browser()
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&emily)
-        .json(&serde_json::json!({"title": "Forged", "description": ""}))
-        .send()
-        .await
-        .unwrap();
+    let response = forged_rest_create(&app, &emily).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     // Neither Emily nor John may read the trail; their attempts are recorded as well.
     assert_eq!(trail(&app, &emily, "").await.0, StatusCode::FORBIDDEN);
@@ -196,20 +196,15 @@ async fn alex_sees_the_trail_page_and_emily_gets_403_and_no_link() {
 
     // Filtered by outcome and who: only refusals, only Emily's (her sign-in is left out).
     let emily_sub = sub_of(&app, "emily");
-    let html = alex
-        .get(app.url(&format!("/audit?outcome=refused&who={emily_sub}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app
+        .page_text(&alex, &format!("/audit?outcome=refused&who={emily_sub}"))
+        .await;
     assert_eq!(html.matches("class=\"audit-event refused\"").count(), 2, "{html}");
     assert!(!html.contains("class=\"audit-event ok\""), "{html}");
     // John's page has no link either.
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
-    let html = john.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let html = app.page_text(&john, "/").await;
     assert!(!html.contains("id=\"audit-link\""), "no link for John");
 }
 
@@ -338,14 +333,9 @@ async fn fifty_refusals_within_a_minute_are_one_row_counting_fifty() {
 
     let alex_browser = browser();
     app.sign_in(&alex_browser, ALEX, "/").await;
-    let html = alex_browser
-        .get(app.url(&format!("/audit?outcome=refused&who={emily_sub}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app
+        .page_text(&alex_browser, &format!("/audit?outcome=refused&who={emily_sub}"))
+        .await;
     for event in events {
         let repeats = event["repeats"].as_i64().unwrap();
         if repeats > 1 {
@@ -432,13 +422,7 @@ async fn a_refusal_through_another_door_or_application_is_a_row_of_its_own() {
             .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{n}: {body}");
-        let response = browser()
-            .post(app.url("/api/v1/issues"))
-            .bearer_auth(&emily_token)
-            .json(&serde_json::json!({"title": "Forged", "description": ""}))
-            .send()
-            .await
-            .unwrap();
+        let response = forged_rest_create(&app, &emily_token).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{n}");
     }
     let events = emily_s_refusals(&app).await;
@@ -496,8 +480,8 @@ async fn a_refusal_through_another_door_or_application_is_a_row_of_its_own() {
 }
 
 /// Makes the database refuse every new audit row (as a full disk or a damaged table would), or
-/// accept them again.
-async fn refuse_audit_rows(app: &TestApp, refuse: bool) {
+/// accept them again; answers the app restarted, so every pooled connection reads the new schema.
+async fn refuse_audit_rows(app: TestApp, refuse: bool) -> TestApp {
     use issues_app::server::storage::db::Db;
     let statements: &[&str] = match (&app.state.db, refuse) {
         (Db::Sqlite(_), true) => &["CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events \
@@ -521,6 +505,9 @@ async fn refuse_audit_rows(app: &TestApp, refuse: bool) {
             .map(drop))
         .unwrap();
     }
+    // A pooled SQLite connection whose statements were prepared before another connection added
+    // the trigger answered "no such table: issues".
+    app.restart().await
 }
 
 /// A change to issues is kept with its audit row or not at all: while the trail refuses rows, a
@@ -537,11 +524,7 @@ async fn a_change_whose_audit_row_cannot_be_written_is_not_kept() {
     assert_eq!(status, StatusCode::OK, "{kept}");
     let id = kept["id"].to_string();
 
-    refuse_audit_rows(&app, true).await;
-    // Restarted, so every pooled connection reads the new schema: a pooled SQLite connection
-    // whose statements were prepared before another connection added the trigger answered
-    // "no such table: issues".
-    app = app.restart().await;
+    app = refuse_audit_rows(app, true).await;
     let (status, body) = app
         .call(&john, "create_issue", &[("title", "Unaudited"), ("description", "")])
         .await;
@@ -568,8 +551,7 @@ async fn a_change_whose_audit_row_cannot_be_written_is_not_kept() {
     let (_, board) = app.call(&john, "list_issues", &[]).await;
     assert_eq!(board["issues"].as_array().map(Vec::len), Some(1), "{board}");
 
-    refuse_audit_rows(&app, false).await;
-    app = app.restart().await;
+    app = refuse_audit_rows(app, false).await;
     let (status, created) = app
         .call(&john, "create_issue", &[("title", "Audited"), ("description", "")])
         .await;

@@ -39,7 +39,7 @@ async fn john_signs_in_and_may_create_and_list() {
     assert_eq!(page["issues"][0]["title"], "Printer on fire");
 
     // The page itself renders for John with the create form (SSR).
-    let html = john.get(app.url("/issues")).send().await.unwrap().text().await.unwrap();
+    let html = app.page_text(&john, "/issues").await;
     assert!(
         html.contains("Printer on fire") && html.contains("id=\"create-issue\""),
         "{html}"
@@ -72,24 +72,10 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
     assert_eq!(app.issue_count().await, before, "nothing stored on refusal");
 
     // Her issues page has no create control.
-    let html = emily
-        .get(app.url("/issues"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&emily, "/issues").await;
     assert!(html.contains("From John"));
     assert!(!html.contains("id=\"create-issue\""), "no create form for Emily");
-    let html = emily
-        .get(app.url("/issues/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&emily, "/issues/new").await;
     assert!(
         html.contains("create issues: your access lacks the scope issues:create."),
         "the page says why: {html}"
@@ -166,7 +152,7 @@ async fn invalid_input_is_refused_with_4xx() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(created["title"], title);
     }
-    let html = john.get(app.url("/issues")).send().await.unwrap().text().await.unwrap();
+    let html = app.page_text(&john, "/issues").await;
     assert!(!html.contains("<script>alert(1)</script>") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains("<img src=x"));
 }
@@ -258,7 +244,7 @@ async fn a_page_loads_what_it_shows_once() {
         .await;
     assert_eq!(status, StatusCode::OK, "{created}");
     for path in ["/issues".to_string(), format!("/issues/{}", created["id"])] {
-        let html = john.get(app.url(&path)).send().await.unwrap().text().await.unwrap();
+        let html = app.page_text(&john, &path).await;
         assert_eq!(
             html.matches("Loaded-once-7f3a").count(),
             2,

@@ -89,13 +89,7 @@ async fn state_changing_posts_without_an_origin_are_refused_except_the_bearer_ap
     }
     // The bearer API needs no origin.
     let token = app.password_token(CLIENT_ID, JOHN).await;
-    let response = bare
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&token)
-        .json(&json!({"title": "from a program"}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_issue(&bare, &token, &json!({"title": "from a program"})).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(app.issue_count().await, 1);
 }
@@ -224,13 +218,9 @@ async fn an_answer_the_client_does_not_read_is_cut_after_the_write_timeout() {
         .password_token_for(CLIENT_ID, JOHN, "openid issues:view issues:create issues:comment")
         .await;
     let api = reqwest::Client::new();
-    let created: serde_json::Value = api
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&token)
-        .json(&json!({ "title": "Long thread", "description": "" }))
-        .send()
+    let created: serde_json::Value = app
+        .post_issue(&api, &token, &json!({ "title": "Long thread", "description": "" }))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -297,6 +297,32 @@ impl TestApp {
         call_raw_at(browser, &self.base, function, form).await
     }
 
+    /// GETs the page at `path` with `browser`; answers its text, whatever the status.
+    pub async fn page_text(&self, browser: &reqwest::Client, path: &str) -> String {
+        browser.get(self.url(path)).send().await.unwrap().text().await.unwrap()
+    }
+
+    /// POSTs `issue` to the REST API's `/api/v1/issues` with `client` and a bearer `token`.
+    pub async fn post_issue(&self, client: &reqwest::Client, token: &str, issue: &Value) -> reqwest::Response {
+        client
+            .post(self.url("/api/v1/issues"))
+            .bearer_auth(token)
+            .json(issue)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The REST API's OpenAPI document, as the app serves it.
+    pub async fn openapi(&self) -> Value {
+        reqwest::get(self.url("/api/v1/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// An access token from the IdP's password grant for this app (what a script with curl
     /// would do).
     pub async fn password_token(&self, client_id: &str, user: (&str, &str)) -> String {
@@ -328,13 +354,13 @@ impl TestApp {
     }
 }
 
-/// A cookie-keeping client that never follows redirects; a response that has not finished in
-/// 30 s fails the test instead of stalling the suite. Like a browser on the app's own pages, it
-/// says `Sec-Fetch-Site: same-origin`.
 /// Held by tests that measure the process's memory and by tests that take a lot of it, so the
 /// ones do not count the others'.
 pub static MEMORY_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// A cookie-keeping client that never follows redirects; a response that has not finished in
+/// 30 s fails the test instead of stalling the suite. Like a browser on the app's own pages, it
+/// says `Sec-Fetch-Site: same-origin`.
 pub fn browser() -> reqwest::Client {
     browser_builder().cookie_store(true).build().unwrap()
 }
@@ -456,6 +482,12 @@ pub async fn call_raw_at(
         .unwrap()
 }
 
+/// GETs `url` with `client` and a bearer `token`; answers the JSON body.
+pub async fn bearer_get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    response.json().await.unwrap()
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
@@ -528,6 +560,15 @@ pub async fn fresh_database_url() -> Option<String> {
     pool.close().await;
     let (prefix, _) = server.rsplit_once('/').unwrap();
     Some(format!("{prefix}/{name}"))
+}
+
+/// A port on 127.0.0.1 that was free a moment ago, for a server started later to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn uuid_like() -> String {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::harness::{CLIENT_ID, JOHN, TestApp, config_json};
+use crate::harness::{CLIENT_ID, JOHN, TestApp, config_json, free_port};
 
 /// The server process, stopped when the test ends however it ends.
 struct Stopped(std::process::Child);
@@ -24,11 +24,7 @@ impl Drop for Stopped {
 async fn json_logs_have_a_line_per_request_with_who_and_how_long() {
     let provider = TestApp::spawn().await;
     let token = provider.password_token(CLIENT_ID, JOHN).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
     let mut config: Value = serde_json::from_str(&config_json(&provider.organization_url, &base, dir.path())).unwrap();

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    CLIENT_ID, EMILY, JOHN, SECRET, SESSION_KEY, TestApp, allowed, browser, hidden, location, query_of,
+    CLIENT_ID, EMILY, JOHN, SECRET, SESSION_KEY, TestApp, allowed, bearer_get_json, browser, hidden, location, query_of,
 };
 
 const API: &str = "https://issues-app.local/api";
@@ -134,31 +134,13 @@ async fn peer_op_john_and_emily_get_their_role_scopes_in_app_and_api() {
     let header = jsonwebtoken::decode_header(&john_token).unwrap();
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let client = reqwest::Client::new();
-    let created = client
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&john_token)
-        .json(&json!({"title": "Via the API with a peer token"}))
-        .send()
-        .await
-        .unwrap();
+    let created = app
+        .post_issue(&client, &john_token, &json!({"title": "Via the API with a peer token"}))
+        .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let refused = client
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&emily_token)
-        .json(&json!({"title": "nope"}))
-        .send()
-        .await
-        .unwrap();
+    let refused = app.post_issue(&client, &emily_token, &json!({"title": "nope"})).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let listed: Value = client
-        .get(app.url("/api/v1/issues"))
-        .bearer_auth(&emily_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = bearer_get_json(&client, &app.url("/api/v1/issues"), &emily_token).await;
     assert_eq!(listed["issues"].as_array().unwrap().len(), 2);
     assert_eq!(app.issue_count().await, 2);
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{JOHN, MANAGER_MAY, allowed, browser, call_at, config_json, directory, sign_in_at};
+use crate::harness::{JOHN, MANAGER_MAY, allowed, browser, call_at, config_json, directory, free_port, sign_in_at};
 
 /// What the archive's directory holds.
 const SHIPPED: [&str; 5] = [
@@ -165,11 +165,7 @@ async fn the_unpacked_binary_alone_serves_the_app_against_an_external_provider()
     let binary = install.join("issues-app");
 
     // The provider, registered for the app's address: a port picked now, for the app to bind.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let idp = dev_idp::start(dev_idp::Options::new(
         directory(&base, &Default::default()),

@@ -83,11 +83,7 @@ async fn a_second_process_on_the_same_sqlite_database_refuses_to_start() {
         ..Options::default()
     })
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = harness::free_port();
     let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_issues-app"))
         .args(["--config", app.dir.path().join("config.json").to_str().unwrap()])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

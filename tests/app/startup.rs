@@ -77,14 +77,7 @@ fn leptos_toml_agrees_with_cargo_toml() {
 
 #[tokio::test]
 async fn the_embedded_dev_idp_starts_from_config() {
-    let free_port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (app_port, idp_port) = (free_port(), free_port());
+    let (app_port, idp_port) = (harness::free_port(), harness::free_port());
     let dir = tempfile::tempdir().unwrap();
     let mut config: Value =
         serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.json")).unwrap())

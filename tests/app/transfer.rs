@@ -4,7 +4,7 @@
 //! damaged line is named and nothing of its batch is written; nothing secret leaves.
 
 use issues_app::access::Viewer;
-use issues_app::model::{BoardFilter, CLOSED, IssueChange, NewIssue, StatusCounts};
+use issues_app::model::{BoardFilter, CLOSED, Issue, IssueChange, NewIssue, StatusCounts};
 use issues_app::server::storage::audit::{AuditTrail, Event, EventKind};
 use issues_app::server::storage::database_url::DatabaseUrl;
 use issues_app::server::storage::db::{Db, SingleWriter};
@@ -116,8 +116,27 @@ async fn exported(db: &Db, audit: bool) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// [`a_team`] made in `source.db` in `dir`, exported (with its audit trail if `audit`).
+async fn exported_team(dir: &tempfile::TempDir, audit: bool) -> String {
+    let (source, _source_lock) = sqlite(dir, "source.db").await;
+    a_team(&source).await;
+    exported(&source, audit).await
+}
+
 async fn imported(db: &Db, export: &str, into_non_empty: bool) -> Result<Counts, TransferError> {
     transfer::import(db, export.as_bytes(), &ImportOptions { into_non_empty }).await
+}
+
+/// A new issue by John, made after the team's times: the next id the database hands out.
+async fn issue_after_the_move(db: &Db) -> Issue {
+    Issues::new(db.clone())
+        .create(
+            &NewIssue::parse("After the move", "").unwrap(),
+            &viewer("john-sub", "John Doe"),
+            T0 + 9_000,
+        )
+        .await
+        .unwrap()
 }
 
 async fn count(db: &Db, table: &str) -> i64 {
@@ -230,27 +249,17 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
 #[tokio::test]
 async fn new_issues_after_an_import_get_fresh_ids() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _source_lock) = sqlite(&dir, "source.db").await;
-    a_team(&source).await;
+    let export = exported_team(&dir, true).await;
     let (copy, _copy_lock) = sqlite(&dir, "copy.db").await;
-    imported(&copy, &exported(&source, true).await, false).await.unwrap();
-    let next = Issues::new(copy.clone())
-        .create(
-            &NewIssue::parse("After the move", "").unwrap(),
-            &viewer("john-sub", "John Doe"),
-            T0 + 9_000,
-        )
-        .await
-        .unwrap();
+    imported(&copy, &export, false).await.unwrap();
+    let next = issue_after_the_move(&copy).await;
     assert_eq!(next.id, 4);
 }
 
 #[tokio::test]
 async fn a_database_that_has_a_team_is_refused_unless_merging() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _source_lock) = sqlite(&dir, "source.db").await;
-    a_team(&source).await;
-    let export = exported(&source, false).await;
+    let export = exported_team(&dir, false).await;
 
     let (target, _target_lock) = sqlite(&dir, "target.db").await;
     People::new(target.clone())
@@ -279,9 +288,7 @@ async fn a_database_that_has_a_team_is_refused_unless_merging() {
 #[tokio::test]
 async fn a_damaged_line_is_named_and_nothing_of_its_batch_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _source_lock) = sqlite(&dir, "source.db").await;
-    a_team(&source).await;
-    let export = exported(&source, false).await;
+    let export = exported_team(&dir, false).await;
     let lines: Vec<&str> = export.lines().collect();
 
     // Cut short: not JSON.
@@ -347,9 +354,7 @@ async fn only_an_export_of_this_format_is_read() {
 #[tokio::test]
 async fn sqlite_to_postgres_exports_again_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _source_lock) = sqlite(&dir, "source.db").await;
-    a_team(&source).await;
-    let first = exported(&source, true).await;
+    let first = exported_team(&dir, true).await;
 
     let url = crate::harness::fresh_database_url()
         .await
@@ -361,14 +366,7 @@ async fn sqlite_to_postgres_exports_again_byte_for_byte() {
     assert_the_copy_works(&postgres).await;
 
     // The id generators go on after the imported ids.
-    let next = Issues::new(postgres.clone())
-        .create(
-            &NewIssue::parse("After the move", "").unwrap(),
-            &viewer("john-sub", "John Doe"),
-            T0 + 9_000,
-        )
-        .await
-        .unwrap();
+    let next = issue_after_the_move(&postgres).await;
     assert_eq!(next.id, 4);
     let comment = Issues::new(postgres.clone())
         .add_comment(next.id, "First here.", &viewer("john-sub", "John Doe"), T0 + 9_500)
@@ -383,9 +381,7 @@ async fn sqlite_to_postgres_exports_again_byte_for_byte() {
 #[tokio::test]
 async fn the_audit_trail_goes_into_a_database_that_has_recorded_events() {
     let dir = tempfile::tempdir().unwrap();
-    let (source, _source_lock) = sqlite(&dir, "source.db").await;
-    a_team(&source).await;
-    let export = exported(&source, true).await;
+    let export = exported_team(&dir, true).await;
 
     let (target, _target_lock) = sqlite(&dir, "target.db").await;
     AuditTrail::new(target.clone())

@@ -6,18 +6,14 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{JOHN, TestApp, browser};
+use crate::harness::{JOHN, TestApp, browser, free_port};
 use crate::hostile::{HostileOp, TokenAnswer};
 
 use super::{app_against_configured, attempt, signed_in_count};
 
 #[tokio::test]
 async fn the_app_starts_while_the_idp_is_down_and_recovers() {
-    let idp_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let idp_port = free_port();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_base = format!("http://{}", listener.local_addr().unwrap());
     let organization = format!("http://127.0.0.1:{idp_port}/t/dev");

@@ -51,26 +51,20 @@ async fn hostile_bearer_tokens_get_4xx_never_5xx() {
 
     // Scope names match exactly.
     let almost = at_jwt(&op, 0, None, &access_claims(&op, "issues:view issues:create-x"));
-    let response = client
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&almost)
-        .json(&json!({"title": "sneaky"}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_issue(&client, &almost, &json!({"title": "sneaky"})).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let scope_as_array = at_jwt(&op, 0, None, &{
         let mut claims = access_claims(&op, "");
         claims["scope"] = json!(["issues:view", "issues:create"]);
         claims
     });
-    let response = client
-        .post(app.url("/api/v1/issues"))
-        .bearer_auth(&scope_as_array)
-        .json(&json!({"title": "array scopes are understood"}))
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .post_issue(
+            &client,
+            &scope_as_array,
+            &json!({"title": "array scopes are understood"}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
 
     // The JWKS endpoint going down does not stop tokens signed with cached keys.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{CLIENT_ID, JOHN, SECRET, TestApp, browser};
+use crate::harness::{CLIENT_ID, JOHN, SECRET, TestApp, bearer_get_json, browser, free_port};
 
 #[tokio::test]
 async fn fifty_concurrent_creates_make_fifty_rows() {
@@ -58,11 +58,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_issue() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let config = dir.path().join("config.json");
     let mut text: Value =
@@ -157,15 +153,7 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_issue() {
         if let Some(before) = before {
             url.push_str(&format!("&before={before}"));
         }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = bearer_get_json(&client, &url, &token).await;
         for issue in page["issues"].as_array().unwrap() {
             stored.insert(issue["id"].as_i64().unwrap());
         }

@@ -208,12 +208,7 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
         config["Features"]["Issues"]["scopes"]["close"] = json!(["issues:close", "issues:view"]);
     })
     .await;
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
     let expected = [
         ("/api/v1/issues", "get", json!(["issues:view"])),

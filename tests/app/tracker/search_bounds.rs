@@ -119,6 +119,25 @@ async fn searches_reach(app: &TestApp, count: usize) {
     }
 }
 
+/// The app with a pool of `connections` database connections: searches may hold half of them.
+async fn app_with_connections(connections: u32) -> TestApp {
+    TestApp::spawn_configured(Default::default(), |config| {
+        config["Server"]["DatabaseMaxConnections"] = json!(connections);
+    })
+    .await
+}
+
+/// John's and Emily's tokens, each verified (and remembered) by a search while the database is
+/// free.
+async fn verified_tokens(app: &TestApp) -> (String, String) {
+    let john = app.password_token(CLIENT_ID, JOHN).await;
+    let emily = app.password_token(CLIENT_ID, EMILY).await;
+    for token in [&john, &emily] {
+        assert_eq!(search(app, token, "printer").await.0, StatusCode::OK);
+    }
+    (john, emily)
+}
+
 /// A page's counts when they stopped at the cap: both marked "at least", adding up to the cap.
 fn capped_counts(page: &Value) -> (i64, i64) {
     let counts = &page["counts"];
@@ -185,12 +204,7 @@ async fn a_search_counts_to_ten_thousand_and_says_there_are_more() {
     let (status, _, body) = search(&app, &token, "widget").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     capped_counts(&body);
-    let doc: Value = reqwest::get(app.url("/api/v1/openapi.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     let counts = &doc["components"]["schemas"]["StatusCounts"]["properties"];
     assert_eq!(counts["open_capped"]["type"], "boolean", "{counts}");
     assert_eq!(counts["closed_capped"]["type"], "boolean", "{counts}");
@@ -198,14 +212,7 @@ async fn a_search_counts_to_ten_thousand_and_says_there_are_more() {
     assert!(answers["429"].is_object() && answers["503"].is_object(), "{answers}");
 
     // The board shows both as "at least".
-    let html = john
-        .get(app.url("/issues?q=widget&status=all"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&john, "/issues?q=widget&status=all").await;
     let (open, closed) = capped_counts(&board(&app, &john, &[("q", "widget"), ("status", "all")]).await);
     let (open, closed) = (
         format!("Open ({})", count_text(open, true)),
@@ -269,16 +276,8 @@ async fn paging_reaches_every_hit_once_however_many_comments_of_an_issue_match()
 #[tokio::test]
 async fn a_third_search_at_once_is_refused_429_while_another_persons_goes_ahead() {
     // Three searches at once in all: John's two and Emily's one.
-    let app = TestApp::spawn_configured(Default::default(), |config| {
-        config["Server"]["DatabaseMaxConnections"] = json!(6);
-    })
-    .await;
-    let john = app.password_token(CLIENT_ID, JOHN).await;
-    let emily = app.password_token(CLIENT_ID, EMILY).await;
-    // The tokens verified (and remembered) while the database is free.
-    for token in [&john, &emily] {
-        assert_eq!(search(&app, token, "printer").await.0, StatusCode::OK);
-    }
+    let app = app_with_connections(6).await;
+    let (john, emily) = verified_tokens(&app).await;
 
     let release = hold_the_pool(&app).await;
     let (first, second, (third, refused_in, emilys)) =
@@ -320,15 +319,8 @@ async fn a_third_search_at_once_is_refused_429_while_another_persons_goes_ahead(
 #[tokio::test]
 async fn searches_past_half_the_pool_wait_a_moment_then_answer_503_busy() {
     // Two searches at once in all.
-    let app = TestApp::spawn_configured(Default::default(), |config| {
-        config["Server"]["DatabaseMaxConnections"] = json!(4);
-    })
-    .await;
-    let john = app.password_token(CLIENT_ID, JOHN).await;
-    let emily = app.password_token(CLIENT_ID, EMILY).await;
-    for token in [&john, &emily] {
-        assert_eq!(search(&app, token, "printer").await.0, StatusCode::OK);
-    }
+    let app = app_with_connections(4).await;
+    let (john, emily) = verified_tokens(&app).await;
 
     let release = hold_the_pool(&app).await;
     let (first, second, (third, answered_in)) =
@@ -364,10 +356,7 @@ async fn searches_past_half_the_pool_wait_a_moment_then_answer_503_busy() {
 
 #[tokio::test]
 async fn a_search_with_no_connection_in_its_time_is_the_database_unavailable_not_too_slow() {
-    let app = TestApp::spawn_configured(Default::default(), |config| {
-        config["Server"]["DatabaseMaxConnections"] = json!(2);
-    })
-    .await;
+    let app = app_with_connections(2).await;
     let john = app.password_token(CLIENT_ID, JOHN).await;
     assert_eq!(search(&app, &john, "printer").await.0, StatusCode::OK);
 
@@ -395,10 +384,7 @@ async fn the_database_stops_a_search_at_its_time_and_the_pool_is_fine_after() {
     // Fifty thousand comments take memory the memory-measuring tests would count as theirs.
     let _heavy = crate::harness::MEMORY_HEAVY.lock().await;
     // Two connections: the app's searches below soon meet those the stopped ones used.
-    let app = TestApp::spawn_configured(Default::default(), |config| {
-        config["Server"]["DatabaseMaxConnections"] = json!(2);
-    })
-    .await;
+    let app = app_with_connections(2).await;
     let chatty = insert_issue(&app, "Chatty corner").await;
     // The page reads every matching comment (their issues are grouped before the page's
     // limit), far more than SQLite's ten thousand steps between two looks at the clock and

@@ -11,6 +11,7 @@ mod checked;
 mod checker;
 mod file;
 mod hints;
+mod server_section;
 #[cfg(test)]
 mod tests;
 

@@ -2,7 +2,8 @@
 //! pagination; create, change with optimistic concurrency, soft delete) and their comments.
 //! Start at [`Issues`] here; `board.rs` reads the board without a search, `search.rs` with one
 //! (the one place the backends' SQL differs, SQLite FTS5 and PostgreSQL `tsvector`, and what
-//! bounds a search's cost), `write.rs` writes; `types.rs` has what they share.
+//! bounds a search's cost), `write.rs` writes; `types.rs` has what they share; `unaudited.rs` seeds the development setup
+//! and tests.
 //!
 //! Where this process is the database's only writer (SQLite) it keeps the first page of each
 //! unfiltered status in memory, exact because every write goes through here (see
@@ -12,13 +13,14 @@
 mod board;
 mod search;
 mod types;
+#[cfg(feature = "dev-idp")]
+mod unaudited;
 mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::access::Viewer;
-use crate::model::{BoardFilter, Comment, CommentPage, Issue, IssueChange, NewIssue, PAGE_SIZE};
+use crate::model::{BoardFilter, CommentPage, Issue, PAGE_SIZE};
 use crate::server::storage::db::Db;
 use crate::server::storage::local_cache::LocalCache;
 use crate::server::storage::tx::{Tx, TxWork};
@@ -110,56 +112,13 @@ impl Issues {
         write::in_transaction(&self.db, work, move || this.changed()).await
     }
 
-    pub async fn create(&self, issue: &NewIssue, author: &Viewer, now_ms: i64) -> Result<Issue, sqlx::Error> {
-        let (issue, author) = (issue.clone(), author.clone());
-        self.write(move |tx| Box::pin(async move { write::create(tx, &issue, &author, now_ms).await }))
-            .await
-    }
-
     pub async fn get(&self, id: i64) -> Result<Option<Issue>, sqlx::Error> {
         board::get(&self.db, id).await
-    }
-
-    /// Applies `change` as `actor` made it from version `expected` (`None`: whatever the
-    /// current version is). `assignee_name` names the person assigned, when it assigns.
-    pub async fn change(
-        &self,
-        id: i64,
-        change: &IssueChange,
-        assignee_name: Option<String>,
-        expected: Option<i64>,
-        actor: &Viewer,
-        now_ms: i64,
-    ) -> Result<Changed, sqlx::Error> {
-        let (what, actor) = (change.clone(), actor.clone());
-        self.write(move |tx| {
-            Box::pin(async move { write::change(tx, id, &what, assignee_name, expected, &actor, now_ms).await })
-        })
-        .await
-    }
-
-    /// Soft-deletes issue `id` (made from version `expected`, when given).
-    pub async fn delete(&self, id: i64, expected: Option<i64>, now_ms: i64) -> Result<Changed, sqlx::Error> {
-        self.write(move |tx| Box::pin(async move { write::delete(tx, id, expected, now_ms).await }))
-            .await
     }
 
     /// A page of issue `issue_id`'s comments, oldest first, after comment `after`.
     pub async fn comments(&self, issue_id: i64, after: Option<i64>, limit: i64) -> Result<CommentPage, sqlx::Error> {
         board::comments(&self.db, issue_id, after, limit).await
-    }
-
-    /// `None` when there is no such issue.
-    pub async fn add_comment(
-        &self,
-        issue_id: i64,
-        body: &str,
-        author: &Viewer,
-        now_ms: i64,
-    ) -> Result<Option<Comment>, sqlx::Error> {
-        let (body, author) = (body.to_string(), author.clone());
-        self.write(move |tx| Box::pin(async move { write::add_comment(tx, issue_id, &body, &author, now_ms).await }))
-            .await
     }
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Instructions per request, counted by callgrind: a deterministic second opinion beside wrk.
+
+Starts each given server binary under `valgrind --tool=callgrind` (with its embedded dev IdP),
+warms it up, then counts the server's instructions over N P1 requests (bearer
+`GET /api/v1/issues`) and N P2 requests (the `list_issues` server function with a session), each
+on one kept-alive connection, and prints instructions per request. Machine speed and noise do
+not enter: two builds compared this way differ only by what they execute.
+
+    bench/instructions.py BINARY [BINARY …]      (INSTRUCTIONS_REQUESTS=1000)
+"""
+
+import glob
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import bench
+
+REQUESTS = int(os.environ.get("INSTRUCTIONS_REQUESTS", "1000"))
+
+
+def requests(port, path, method, headers, count):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(count):
+        connection.request(method, path, body=b"" if method == "POST" else None, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, (path, response.status)
+    connection.close()
+
+
+def counted(pid, out_dir, label):
+    """Instructions since the last zeroing: dumps callgrind's counters and reads their total."""
+    before = set(glob.glob(os.path.join(out_dir, "callgrind.out.*")))
+    subprocess.run(["callgrind_control", "-d", label, str(pid)], check=True, capture_output=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        new = set(glob.glob(os.path.join(out_dir, "callgrind.out.*"))) - before
+        for path in new:
+            text = open(path).read()
+            total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+            if total:
+                return int(total.group(1))
+        time.sleep(0.5)
+    raise SystemExit("bench: callgrind wrote no dump")
+
+
+def measure(binary):
+    tmp = tempfile.mkdtemp(prefix="issues-instructions.")
+    app_port, idp_port = bench.free_port(), bench.free_port()
+    app = f"http://127.0.0.1:{app_port}"
+    idp_org = f"http://127.0.0.1:{idp_port}/t/dev"
+    config = {
+        "AuthorizationConfig": {"BaseOrganizationUrl": idp_org},
+        "ApplicationConfig": {"HostedUrl": app, "ClientId": bench.CLIENT_ID, "ClientSecret": bench.CLIENT_SECRET,
+                              "APIScopes": ["openid", "email", "profile", "internal_login"]},
+        "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
+        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp, "CodeExchangesPerMinute": 100000,
+                   "RequestTimeoutSeconds": 120, "HeaderTimeoutSeconds": 30,
+                   "IdentityProviderTimeoutSeconds": 60},
+        "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
+    }
+    config_path = os.path.join(tmp, "config.json")
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    env = {**os.environ, "LEPTOS_SITE_ROOT": bench.SITE, "LEPTOS_SITE_ADDR": f"127.0.0.1:{app_port}",
+           "RUST_LOG": "warn"}
+    # First without valgrind: the signing keys (slow to make under valgrind), the database and
+    # its 20 issues.
+    server = subprocess.Popen([binary, "--config", config_path], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        bench.wait_ok(f"{app}/readyz")
+        token = bench.token_for(idp_org, "john", "john-dev-password")
+        for n in range(20):
+            status, _, body = bench.request(
+                bench.opener(), f"{app}/api/v1/issues",
+                json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            assert status == 201, body
+    finally:
+        bench.stop([server])
+    server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.out.%p",
+                               binary, "--config", config_path],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        bench.wait_ok(f"{app}/readyz", timeout=600)
+        token = bench.token_for(idp_org, "john", "john-dev-password")
+        cookie = bench.sign_in(app)
+        p1 = ("/api/v1/issues", "GET", {"Authorization": f"Bearer {token}"})
+        p2 = ("/api/list_issues", "POST", {"Cookie": cookie, "Accept": "application/json",
+                                           "Sec-Fetch-Site": "same-origin",
+                                           "Content-Type": "application/x-www-form-urlencoded"})
+        figures = {}
+        for label, (path, method, headers) in (("P1", p1), ("P2", p2)):
+            requests(app_port, path, method, headers, 100)  # warm-up
+            subprocess.run(["callgrind_control", "-z", str(server.pid)], check=True, capture_output=True)
+            requests(app_port, path, method, headers, REQUESTS)
+            figures[label] = counted(server.pid, tmp, label) / REQUESTS
+        return figures
+    finally:
+        bench.stop([server])
+
+
+def main():
+    results = {binary: measure(binary) for binary in sys.argv[1:]}
+    first = None
+    for binary, figures in results.items():
+        line = f"{binary:40} " + "  ".join(f"{k} {v / 1000:,.1f}k instructions/request" for k, v in figures.items())
+        if first:
+            line += "  (" + ", ".join(f"{k} {v / first[k] - 1:+.1%}" for k, v in figures.items()) + " vs the first)"
+        first = first or figures
+        print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

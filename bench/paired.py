@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""A change against a base, on the same machine at the same time: P1 and P2 in alternating rounds.
+
+Run through `BENCH_BASE=<commit> bench/run`, which builds both servers. Both run side by side
+(the idle one costs nothing); each round loads the base and the change one after the other, in
+turns (base first in odd rounds, the change first in even ones), so drift in the machine's speed
+falls on both. Per row it prints each side's median, the median of the per-round ratios
+(change / base) and their spread (lowest to highest): a regression is real when the whole
+spread is below 1.00, noise when the spread straddles it.
+
+    BENCH_BASE=a2197c6 bench/run      (BENCH_ROUNDS=6 rounds of BENCH_SECONDS=10 per load)
+"""
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+
+import bench
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
+
+
+def start_side(name, binary, processes):
+    """One server with its embedded dev IdP and 20 issues; answers its URL and the loads' inputs."""
+    tmp = tempfile.mkdtemp(prefix=f"issues-paired-{name}.")
+    app_port, idp_port = bench.free_port(), bench.free_port()
+    app = f"http://127.0.0.1:{app_port}"
+    idp_org = f"http://127.0.0.1:{idp_port}/t/dev"
+    config = {
+        "AuthorizationConfig": {"BaseOrganizationUrl": idp_org},
+        "ApplicationConfig": {"HostedUrl": app, "ClientId": bench.CLIENT_ID, "ClientSecret": bench.CLIENT_SECRET,
+                              "APIScopes": ["openid", "email", "profile", "internal_login"]},
+        "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
+        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp, "CodeExchangesPerMinute": 100000},
+        "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
+    }
+    config_path = os.path.join(tmp, "config.json")
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    env = {**os.environ, "LEPTOS_SITE_ROOT": bench.SITE, "LEPTOS_SITE_ADDR": f"127.0.0.1:{app_port}",
+           "RUST_LOG": "warn"}
+    processes.append(bench.subprocess.Popen([binary, "--config", config_path], env=env,
+                                            stdout=bench.subprocess.DEVNULL, stderr=bench.subprocess.DEVNULL))
+    bench.wait_ok(f"{app}/readyz")
+    token = bench.token_for(idp_org, "john", "john-dev-password")
+    for n in range(20):
+        status, _, body = bench.request(
+            bench.opener(), f"{app}/api/v1/issues",
+            json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert status == 201, body
+    cookie = bench.sign_in(app)
+    script = os.path.join(tmp, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = ""\n'
+                f'wrk.headers["Cookie"] = "{cookie}"\n'
+                'wrk.headers["Accept"] = "application/json"\n'
+                'wrk.headers["Sec-Fetch-Site"] = "same-origin"\n'
+                'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    return {
+        "P1 bearer GET /api/v1/issues": lambda **kw: bench.wrk(f"{app}/api/v1/issues",
+                                                               headers=[f"Authorization: Bearer {token}"], **kw),
+        "P2 server fn list_issues": lambda **kw: bench.wrk(f"{app}/api/list_issues", script=script, **kw),
+    }
+
+
+def main():
+    base_binary, change_binary = sys.argv[1], sys.argv[2]
+    processes = []
+    try:
+        sides = {"base": start_side("base", base_binary, processes),
+                 "change": start_side("change", change_binary, processes)}
+        rows = list(sides["base"])
+        results = {row: {"base": [], "change": []} for row in rows}
+        # A warm-up, unreported: a process's first load measures its start-up.
+        for side in sides.values():
+            for load in side.values():
+                load(duration=2)
+        for round_ in range(ROUNDS):
+            order = ("base", "change") if round_ % 2 == 0 else ("change", "base")
+            for row in rows:
+                for name in order:
+                    run = sides[name][row]()
+                    if run["errors"]:
+                        raise SystemExit(f"bench: {name} {row}: {run['errors']} non-2xx answers")
+                    results[row][name].append(run)
+            print(f"round {round_ + 1} of {ROUNDS} done", file=sys.stderr)
+        print(f"paired: base {os.environ.get('BENCH_BASE', base_binary)} vs this checkout, "
+              f"{ROUNDS} alternating rounds of {bench.DURATION} s per load")
+        for row in rows:
+            base = [r["rps"] for r in results[row]["base"]]
+            change = [r["rps"] for r in results[row]["change"]]
+            ratios = sorted(c / b for b, c in zip(base, change))
+            p99 = [statistics.median(r["p99"] for r in results[row][n]) for n in ("base", "change")]
+            print(f"{row:32} base {statistics.median(base):>9,.0f} req/s  change {statistics.median(change):>9,.0f} req/s"
+                  f"  change/base median {statistics.median(ratios):.3f} (spread {ratios[0]:.3f}–{ratios[-1]:.3f})"
+                  f"  p99 {p99[0]:.2f} → {p99[1]:.2f} ms")
+    finally:
+        bench.stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
