@@ -17,11 +17,13 @@ pub enum Permission {
     CloseIssue,
     AssignIssue,
     DeleteIssue,
+    /// Define, change and delete labels (putting them on issues is editing).
+    ManageLabels,
     ViewAudit,
 }
 
 impl Permission {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::ViewIssues,
         Self::CreateIssue,
         Self::Comment,
@@ -29,6 +31,7 @@ impl Permission {
         Self::CloseIssue,
         Self::AssignIssue,
         Self::DeleteIssue,
+        Self::ManageLabels,
         Self::ViewAudit,
     ];
 
@@ -42,6 +45,7 @@ impl Permission {
             Self::CloseIssue => "close_issue",
             Self::AssignIssue => "assign_issue",
             Self::DeleteIssue => "delete_issue",
+            Self::ManageLabels => "manage_labels",
             Self::ViewAudit => "view_audit",
         }
     }
@@ -56,6 +60,7 @@ impl Permission {
             Self::CloseIssue => "close or reopen issues",
             Self::AssignIssue => "assign issues",
             Self::DeleteIssue => "delete issues",
+            Self::ManageLabels => "define labels",
             Self::ViewAudit => "view the audit trail",
         }
     }
@@ -70,6 +75,7 @@ impl Permission {
             Self::CloseIssue => "Features.Issues.scopes.close",
             Self::AssignIssue => "Features.Issues.scopes.assign",
             Self::DeleteIssue => "Features.Issues.scopes.delete",
+            Self::ManageLabels => "Features.Issues.scopes.labels",
             Self::ViewAudit => "Features.Audit.scopes.view",
         }
     }
@@ -86,6 +92,7 @@ pub struct FeatureScopes {
     pub close: Vec<String>,
     pub assign: Vec<String>,
     pub delete: Option<Vec<String>>,
+    pub labels: Vec<String>,
     pub audit_view: Vec<String>,
 }
 
@@ -100,6 +107,7 @@ impl FeatureScopes {
             Permission::CloseIssue => Some(&self.close),
             Permission::AssignIssue => Some(&self.assign),
             Permission::DeleteIssue => self.delete.as_deref(),
+            Permission::ManageLabels => Some(&self.labels),
             Permission::ViewAudit => Some(&self.audit_view),
         }
     }
@@ -194,6 +202,7 @@ pub struct Permissions {
     pub close_issue: bool,
     pub assign_issue: bool,
     pub delete_issue: bool,
+    pub manage_labels: bool,
     pub view_audit: bool,
     /// Why each refused action is refused.
     pub refused: Vec<Why>,
@@ -209,6 +218,7 @@ impl Permissions {
             Permission::CloseIssue => &mut self.close_issue,
             Permission::AssignIssue => &mut self.assign_issue,
             Permission::DeleteIssue => &mut self.delete_issue,
+            Permission::ManageLabels => &mut self.manage_labels,
             Permission::ViewAudit => &mut self.view_audit,
         }
     }
@@ -222,11 +232,12 @@ impl Permissions {
     }
 }
 
-/// What a change to an issue needs: `edit` for the title and description, `close` for the
-/// status, `assign` for the assignee; each field its own.
+/// What a change to an issue needs: `edit` for the title, description and triage (labels,
+/// priority, due date), `close` for the status, `assign` for the assignee; each field its own.
 pub fn needed_for(change: &IssueChange) -> Vec<Permission> {
     let mut needed = Vec::new();
-    if change.title.is_some() || change.description.is_some() {
+    let triage = change.labels.is_some() || change.priority.is_some() || change.due.is_some();
+    if change.title.is_some() || change.description.is_some() || triage {
         needed.push(Permission::EditIssue);
     }
     if change.status.is_some() {
@@ -337,6 +348,7 @@ mod tests {
             close: scopes(&["issues:close"]),
             assign: scopes(&["issues:assign"]),
             delete: None,
+            labels: scopes(&["issues:labels"]),
             audit_view: scopes(&["audit:view"]),
         }
     }

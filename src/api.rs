@@ -15,16 +15,33 @@ pub async fn session_info() -> Result<SessionView, AppError> {
 
 /// One page of the board, newest first: `status` `open` (the default), `closed` or `all`;
 /// `assignee` `anyone`, `me`, `unassigned` or a `sub`; `author` `me` or a `sub`; `q` words to
-/// find; `before` continues from an earlier page.
+/// find; `label` names (comma separated, each carried), `priority`, `sort` (`newest`,
+/// `oldest`, `updated`, `priority`, `due`); `cursor` (a page's `next_cursor`) or, newest first,
+/// `before` continues from an earlier page.
 #[server(prefix = "/api", endpoint = "list_issues")]
+#[allow(clippy::too_many_arguments)]
 pub async fn list_issues(
     status: Option<String>,
     assignee: Option<String>,
     author: Option<String>,
     q: Option<String>,
     before: Option<i64>,
+    label: Option<String>,
+    priority: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
 ) -> Result<SharedPage, AppError> {
-    crate::server::http::server_fns::list_issues(status, assignee, author, q, before).await
+    let query = crate::model::BoardQuery {
+        status,
+        assignee,
+        author,
+        q,
+        label,
+        priority,
+        sort,
+        cursor,
+    };
+    crate::server::http::server_fns::list_issues(query, before).await
 }
 
 /// An issue with the first page of its comments (and whom it can be assigned to, for those
@@ -86,6 +103,55 @@ pub async fn assign_issue(id: i64, version: i64, assignee: String) -> Result<Iss
         ..crate::model::IssueChange::default()
     };
     crate::server::http::server_fns::change_issue(id, version, change).await
+}
+
+/// Sets issue `id`'s triage as the user saw it at `version`: `priority` (`none` … `urgent`),
+/// `due` (`YYYY-MM-DD`, empty for none) and `labels` (names, comma separated: exactly these).
+/// Only what differs is changed and recorded. Needs the edit scope.
+#[server(prefix = "/api", endpoint = "set_issue_triage")]
+pub async fn set_issue_triage(
+    id: i64,
+    version: i64,
+    priority: String,
+    due: String,
+    labels: String,
+) -> Result<Issue, AppError> {
+    let Some(priority) = crate::model::Priority::parse(&priority) else {
+        return Err(AppError::BadRequest(
+            "the priority is none, low, medium, high or urgent".into(),
+        ));
+    };
+    let names = labels
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect();
+    let change = crate::model::IssueChange {
+        priority: Some(priority),
+        due: Some(Some(due).filter(|day| !day.trim().is_empty())),
+        labels: Some(crate::model::LabelEdit::Set(names)),
+        ..crate::model::IssueChange::default()
+    };
+    crate::server::http::server_fns::change_issue(id, version, change).await
+}
+
+/// Every label, by name, with how many issues carry it. Needs the view scope.
+#[server(prefix = "/api", endpoint = "list_labels")]
+pub async fn list_labels() -> Result<Vec<crate::model::Label>, AppError> {
+    crate::server::http::server_fns::list_labels().await
+}
+
+/// Defines a label (`color` `#rrggbb`). Needs the labels scope.
+#[server(prefix = "/api", endpoint = "define_label")]
+pub async fn define_label(name: String, color: String, description: String) -> Result<crate::model::Label, AppError> {
+    crate::server::http::server_fns::define_label(name, color, description).await
+}
+
+/// Deletes label `id`, taking it off every issue. Needs the labels scope.
+#[server(prefix = "/api", endpoint = "delete_label")]
+pub async fn delete_label(id: i64) -> Result<(), AppError> {
+    crate::server::http::server_fns::delete_label(id).await
 }
 
 /// Deletes issue `id` (a soft delete, recorded in the audit trail), then goes to the board.

@@ -18,6 +18,11 @@ pub enum AppError {
     Forbidden(String),
     #[error("No such issue.")]
     NotFound,
+    #[error("No such label.")]
+    LabelNotFound,
+    /// A label of that name exists already.
+    #[error("{0}")]
+    Conflict(String),
     /// The issue changed since the caller read it: the current issue, to show.
     #[error("Someone else changed this issue since you opened it. The current version is shown; nothing was saved.")]
     Stale(Box<Issue>),
@@ -52,8 +57,8 @@ impl AppError {
         match self {
             Self::Unauthenticated | Self::SessionEnded => 401,
             Self::Forbidden(_) => 403,
-            Self::NotFound => 404,
-            Self::Stale(_) => 409,
+            Self::NotFound | Self::LabelNotFound => 404,
+            Self::Stale(_) | Self::Conflict(_) => 409,
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,
             Self::TooManySearches => 429,

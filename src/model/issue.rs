@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::triage::{Cursor, LabelEdit, LabelRef, Priority, Sort, label_key};
 use super::validation::has_control_characters;
 
 /// Issues per page of the board.
@@ -35,6 +36,16 @@ pub struct Issue {
     pub comment_count: i64,
     /// Bumped by every change; an edit carries the version it was made from (REST: the `ETag`).
     pub version: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "i64"))]
+    pub priority: Priority,
+    /// The day it is due (`YYYY-MM-DD`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", sqlx(rename = "due_date"))]
+    pub due: Option<String>,
+    /// Its labels, by name. Absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub labels: Vec<LabelRef>,
 }
 
 impl Issue {
@@ -93,7 +104,11 @@ pub fn count_text(count: i64, capped: bool) -> String {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IssuePage {
     pub issues: Vec<Issue>,
+    /// Newest first: the id to continue before (also in `next_cursor`).
     pub next_before: Option<i64>,
+    /// Where the next page starts, in any sort: pass it back as `cursor`. Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     /// Per status, under the same filters (assignee, author, search).
     pub counts: StatusCounts,
 }
@@ -108,6 +123,57 @@ pub struct BoardFilter {
     pub author: Option<String>,
     /// Words to find in titles, descriptions and comments.
     pub search: Option<String>,
+    /// Issues carrying every one of these labels (their names as compared, lowercase).
+    pub labels: Vec<String>,
+    pub priority: Option<Priority>,
+    pub sort: Sort,
+}
+
+/// The board's view as its URL (and the server function's arguments) carry it: every filter,
+/// the sort and where the page starts, as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardQuery {
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub author: Option<String>,
+    pub q: Option<String>,
+    pub label: Option<String>,
+    pub priority: Option<String>,
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+}
+
+impl BoardQuery {
+    /// The filter and where the page starts: `cursor` in the filter's sort (a search reads
+    /// newest first), or, newest first, `before` an issue's id.
+    pub fn read(
+        &self,
+        before: Option<i64>,
+        default_status: Option<&'static str>,
+        caller_sub: &str,
+    ) -> Result<(BoardFilter, Option<Cursor>), String> {
+        let filter = BoardFilter::parse(
+            self.status.as_deref(),
+            self.assignee.as_deref(),
+            self.author.as_deref(),
+            self.q.as_deref(),
+            default_status,
+            caller_sub,
+        )?
+        .with_triage(self.label.as_deref(), self.priority.as_deref(), self.sort.as_deref())?;
+        let sort = if filter.search.is_some() {
+            Sort::Newest
+        } else {
+            filter.sort
+        };
+        let cursor = match (self.cursor.as_deref().filter(|c| !c.is_empty()), before) {
+            (Some(cursor), _) => Some(Cursor::parse(sort, cursor)?),
+            (None, Some(before)) if sort == Sort::Newest => Some(Cursor::before(before)),
+            (None, Some(_)) => return Err("`before` goes with the newest-first sort; use `cursor`".into()),
+            (None, None) => None,
+        };
+        Ok((filter, cursor))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -167,12 +233,50 @@ impl BoardFilter {
             assignee,
             author,
             search,
+            ..Self::default()
         })
     }
 
-    /// No filter but the status: the pages kept in memory.
+    /// The triage filters and the order, from the query parameters `label` (names, comma
+    /// separated), `priority` and `sort`.
+    pub fn with_triage(
+        mut self,
+        labels: Option<&str>,
+        priority: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<Self, String> {
+        if let Some(labels) = labels.filter(|s| !s.trim().is_empty()) {
+            let mut keys: Vec<String> = labels.split(',').map(label_key).filter(|key| !key.is_empty()).collect();
+            keys.sort();
+            keys.dedup();
+            if keys.len() > 10
+                || keys
+                    .iter()
+                    .any(|key| key.chars().count() > 50 || has_control_characters(key))
+            {
+                return Err("label names at most 10 labels of at most 50 characters".into());
+            }
+            self.labels = keys;
+        }
+        self.priority = match priority.filter(|s| !s.is_empty() && *s != "any") {
+            None => None,
+            Some(name) => Some(Priority::parse(name).ok_or("priority is `none`, `low`, `medium`, `high` or `urgent`")?),
+        };
+        self.sort = match sort.filter(|s| !s.is_empty()) {
+            None => Sort::Newest,
+            Some(name) => Sort::parse(name).ok_or("sort is `newest`, `oldest`, `updated`, `priority` or `due`")?,
+        };
+        Ok(self)
+    }
+
+    /// No filter but the status, newest first: the pages kept in memory.
     pub fn is_plain(&self) -> bool {
-        self.assignee == AssigneeFilter::Anyone && self.author.is_none() && self.search.is_none()
+        self.assignee == AssigneeFilter::Anyone
+            && self.author.is_none()
+            && self.search.is_none()
+            && self.labels.is_empty()
+            && self.priority.is_none()
+            && self.sort == Sort::Newest
     }
 }
 
@@ -212,7 +316,14 @@ pub struct IssueDetail {
     pub issue: Issue,
     pub comments: CommentPage,
     pub people: Vec<Person>,
+    /// Every label, for those who may put them on (else none).
+    pub labels: Vec<super::triage::Label>,
+    /// The issue's history, oldest first (its first page).
+    pub history: super::triage::EventPage,
 }
+
+/// Events of an issue's history on its page.
+pub const HISTORY_PAGE_SIZE: i64 = 200;
 
 /// A change to an issue; `None` fields stay as they are.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -222,11 +333,21 @@ pub struct IssueChange {
     pub status: Option<&'static str>,
     /// `Some(None)`: unassign.
     pub assignee: Option<Option<String>>,
+    pub priority: Option<Priority>,
+    /// `Some(None)`: no due date.
+    pub due: Option<Option<String>>,
+    pub labels: Option<LabelEdit>,
 }
 
 impl IssueChange {
     pub fn is_empty(&self) -> bool {
-        self.title.is_none() && self.description.is_none() && self.status.is_none() && self.assignee.is_none()
+        self.title.is_none()
+            && self.description.is_none()
+            && self.status.is_none()
+            && self.assignee.is_none()
+            && self.priority.is_none()
+            && self.due.is_none()
+            && self.labels.is_none()
     }
 }
 

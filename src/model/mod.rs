@@ -4,9 +4,11 @@
 mod audit;
 mod issue;
 mod session;
+mod triage;
 mod validation;
 
 pub use audit::*;
 pub use issue::*;
 pub use session::*;
+pub use triage::*;
 pub use validation::*;

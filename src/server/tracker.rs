@@ -6,10 +6,11 @@
 
 use crate::access::Viewer;
 use crate::model::{
-    CLOSED, Comment, FieldErrors, Issue, IssueChange, NewIssue, description_problem, parse_comment, title_problem,
+    CLOSED, Comment, FieldErrors, Issue, IssueChange, LABELS_PER_ISSUE_MAX, Label, LabelEdit, LabelInput, NewIssue,
+    description_problem, label_key, parse_comment, parse_due, title_problem,
 };
 use crate::server::storage::audit::{self, AuditTrail, Door, EventKind};
-use crate::server::storage::issues::{self, Changed, Issues};
+use crate::server::storage::issues::{self, Changed, Issues, Redefined};
 use crate::server::storage::people::People;
 use crate::server::storage::tx::Tx;
 use crate::server::support::clock;
@@ -17,6 +18,9 @@ use crate::server::support::clock;
 #[derive(Debug)]
 pub enum TrackerError {
     NotFound,
+    LabelNotFound,
+    /// A label of that name exists already.
+    Conflict(String),
     /// Changed since the caller's version: the issue as it is now.
     Stale(Box<Issue>),
     Invalid(FieldErrors),
@@ -83,6 +87,9 @@ fn change_events(change: &IssueChange, issue: &Issue) -> Vec<(EventKind, String)
         let to = issue.assignee_name.as_deref().unwrap_or("no one");
         events.push((EventKind::IssueAssigned, format!("{what} to {to}")));
     }
+    if change.labels.is_some() || change.priority.is_some() || change.due.is_some() {
+        events.push((EventKind::IssueTriaged, what));
+    }
     events
 }
 
@@ -113,7 +120,7 @@ async fn change_recorded(
 }
 
 async fn delete_recorded(tx: &mut Tx, by: &Recorded, id: i64, expected: Option<i64>) -> Result<Changed, sqlx::Error> {
-    let deleted = issues::delete(tx, id, expected, clock::now_millis()).await?;
+    let deleted = issues::delete(tx, id, expected, &by.viewer, clock::now_millis()).await?;
     if matches!(deleted, Changed::Done(_)) {
         by.record(tx, EventKind::IssueDeleted, format!("issue {id}")).await?;
     }
@@ -149,20 +156,21 @@ impl Tracker {
         Self { issues, people, audit }
     }
 
-    /// `caller`, owned, to name in the audit rows of a write.
-    fn recorded(&self, caller: &Caller<'_>) -> Recorded {
-        Recorded {
+    /// `caller`, owned and named as people know them (see [`Tracker::named`]), for a write's
+    /// history and audit rows.
+    async fn recorded(&self, caller: &Caller<'_>) -> Result<Recorded, sqlx::Error> {
+        Ok(Recorded {
             audit: self.audit.clone(),
-            viewer: caller.viewer.clone(),
+            viewer: self.named(caller.viewer).await?,
             via: caller.via,
             request_id: caller.request_id.map(str::to_string),
-        }
+        })
     }
 
     pub async fn create(&self, caller: &Caller<'_>, title: &str, description: &str) -> Result<Issue, TrackerError> {
         let issue = NewIssue::parse(title, description).map_err(TrackerError::Invalid)?;
-        let author = self.named(caller.viewer).await?;
-        let by = self.recorded(caller);
+        let by = self.recorded(caller).await?;
+        let author = by.viewer.clone();
         let created = self
             .issues
             .write(move |tx| Box::pin(async move { create_recorded(tx, &by, &issue, &author).await }))
@@ -229,13 +237,22 @@ impl Tracker {
             },
             _ => None,
         };
+        if let Some(Some(due)) = &mut change.due {
+            match parse_due(due) {
+                Ok(day) => *due = day,
+                Err(problem) => problems.due = Some(problem),
+            }
+        }
+        if let Some(edit) = &change.labels {
+            problems.labels = self.unknown_labels(edit).await?;
+        }
         if change.is_empty() {
             problems.title = Some("Nothing to change.".into());
         }
         if !problems.is_empty() {
             return Err(TrackerError::Invalid(problems));
         }
-        let by = self.recorded(caller);
+        let by = self.recorded(caller).await?;
         let changed = self
             .issues
             .write(move |tx| {
@@ -245,9 +262,110 @@ impl Tracker {
         done(changed)
     }
 
+    /// What is wrong with the labels `edit` names: a name no label has, or too many.
+    async fn unknown_labels(&self, edit: &LabelEdit) -> Result<Option<String>, sqlx::Error> {
+        let (LabelEdit::Set(names) | LabelEdit::Add(names) | LabelEdit::Remove(names)) = edit;
+        if names.len() > LABELS_PER_ISSUE_MAX {
+            return Ok(Some(format!("An issue carries at most {LABELS_PER_ISSUE_MAX} labels.")));
+        }
+        let defined = self.issues.labels().await?;
+        let unknown: Vec<&str> = names
+            .iter()
+            .filter(|name| !defined.iter().any(|label| label_key(&label.name) == label_key(name)))
+            .map(String::as_str)
+            .collect();
+        Ok(match unknown.as_slice() {
+            [] => None,
+            [name] => Some(format!("No label is named `{name}`.")),
+            names => Some(format!("No labels are named {}.", names.join(", "))),
+        })
+    }
+
+    /// Defines a label (its name is one label however it is capitalised).
+    pub async fn define_label(
+        &self,
+        caller: &Caller<'_>,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<Label, TrackerError> {
+        let label = LabelInput::parse(name, color, description).map_err(label_problem)?;
+        let by = self.recorded(caller).await?;
+        let defined = self
+            .issues
+            .write(move |tx| {
+                Box::pin(async move {
+                    let defined = issues::define_label(tx, &label, clock::now_millis()).await?;
+                    if let Some(defined) = &defined {
+                        by.record(
+                            tx,
+                            EventKind::LabelDefined,
+                            format!("label {} `{}`", defined.id, defined.name),
+                        )
+                        .await?;
+                    }
+                    Ok(defined)
+                })
+            })
+            .await?;
+        defined.ok_or_else(|| TrackerError::Conflict(format!("A label named `{}` exists already.", name.trim())))
+    }
+
+    /// Redefines label `id`: its name, colour and description.
+    pub async fn redefine_label(
+        &self,
+        caller: &Caller<'_>,
+        id: i64,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<Label, TrackerError> {
+        let label = LabelInput::parse(name, color, description).map_err(label_problem)?;
+        let by = self.recorded(caller).await?;
+        let redefined = self
+            .issues
+            .write(move |tx| {
+                Box::pin(async move {
+                    let redefined = issues::redefine_label(tx, id, &label).await?;
+                    if let Redefined::Done(label) = &redefined {
+                        by.record(tx, EventKind::LabelChanged, format!("label {id} `{}`", label.name))
+                            .await?;
+                    }
+                    Ok(redefined)
+                })
+            })
+            .await?;
+        match redefined {
+            Redefined::Done(label) => Ok(label),
+            Redefined::NotFound => Err(TrackerError::LabelNotFound),
+            Redefined::NameTaken => Err(TrackerError::Conflict(format!(
+                "Another label is named `{}`.",
+                name.trim()
+            ))),
+        }
+    }
+
+    /// Deletes label `id`, taking it off every issue.
+    pub async fn delete_label(&self, caller: &Caller<'_>, id: i64) -> Result<(), TrackerError> {
+        let by = self.recorded(caller).await?;
+        let deleted = self
+            .issues
+            .write(move |tx| {
+                Box::pin(async move {
+                    let deleted = issues::delete_label(tx, id).await?;
+                    if deleted {
+                        by.record(tx, EventKind::LabelDeleted, format!("label {id}")).await?;
+                    }
+                    Ok(deleted)
+                })
+            })
+            .await?;
+        deleted.then_some(()).ok_or(TrackerError::LabelNotFound)
+    }
+
     /// Soft-deletes issue `id` (made from version `expected`, when given).
     pub async fn delete(&self, caller: &Caller<'_>, id: i64, expected: Option<i64>) -> Result<(), TrackerError> {
-        let by = self.recorded(caller);
+        let by = self.recorded(caller).await?;
         let deleted = self
             .issues
             .write(move |tx| Box::pin(async move { delete_recorded(tx, &by, id, expected).await }))
@@ -262,12 +380,19 @@ impl Tracker {
                 ..FieldErrors::default()
             })
         })?;
-        let author = self.named(caller.viewer).await?;
-        let by = self.recorded(caller);
+        let by = self.recorded(caller).await?;
+        let author = by.viewer.clone();
         let comment = self
             .issues
             .write(move |tx| Box::pin(async move { comment_recorded(tx, &by, issue_id, &body, &author).await }))
             .await?;
         comment.ok_or(TrackerError::NotFound)
     }
+}
+
+fn label_problem(problem: String) -> TrackerError {
+    TrackerError::Invalid(FieldErrors {
+        label: Some(problem),
+        ..FieldErrors::default()
+    })
 }

@@ -50,9 +50,11 @@ pub fn FormRefusal() -> impl IntoView {
                     "That request was refused.".to_string()
                 }
                 AppError::Stale(_) => "Someone else changed it meanwhile: nothing was saved.".to_string(),
+                AppError::Conflict(message) => message,
                 fixed @ (AppError::Unauthenticated
                 | AppError::SessionEnded
                 | AppError::NotFound
+                | AppError::LabelNotFound
                 | AppError::Unavailable
                 | AppError::NotSignedOut
                 | AppError::SearchTooSlow

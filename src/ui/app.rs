@@ -9,7 +9,7 @@ use leptos_router::{SsrMode, path};
 use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::ui::pages::issue::IssuePage;
 use crate::ui::pages::profile::ProfilePage;
-use crate::ui::pages::{AuditTrailPage, HomePage, IssuesPage, NewIssuePage, NotFound};
+use crate::ui::pages::{AuditTrailPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound};
 use crate::ui::session::{provide_session, use_session};
 use crate::ui::session_notice::SessionNotice;
 
@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/issues/new") view=NewIssuePage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: a missing issue answers 404.
                         <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
+                        <Route path=path!("/labels") view=LabelsPage/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: signed out, it answers 401.
@@ -94,6 +95,7 @@ fn Header() -> impl IntoView {
                         session.get().and_then(Result::ok).map(|info| {
                             view! {
                                 {info.permissions.create_issue.then(|| view! { <A href="/issues/new" attr:id="new-issue-link">"New issue"</A> })}
+                                {info.permissions.view_issues.then(|| view! { <A href="/labels" attr:id="labels-link">"Labels"</A> })}
                                 {info.permissions.view_audit.then(|| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })}
                             }
                         })

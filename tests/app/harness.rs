@@ -683,13 +683,15 @@ pub fn allowed(info: &Value) -> Vec<String> {
         .collect()
 }
 
-/// What the dev IdP's Manager role may do with the shipped scopes: all but delete and audit.
-pub const MANAGER_MAY: [&str; 6] = [
+/// What the dev IdP's Manager role may do with the shipped scopes: all but delete and audit
+/// (labels: as `edit`, not named).
+pub const MANAGER_MAY: [&str; 7] = [
     "assign_issue",
     "close_issue",
     "comment",
     "create_issue",
     "edit_issue",
+    "manage_labels",
     "view_issues",
 ];
 /// What the Employee role may do: view and comment.

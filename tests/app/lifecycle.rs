@@ -153,8 +153,8 @@ async fn deleted_issues_are_erased_after_their_retention_with_comments_and_searc
             .unwrap();
         ids.push(issue.id);
     }
-    issues.delete(ids[1], None, now).await.unwrap();
-    issues.delete(ids[2], None, now).await.unwrap();
+    issues.delete(ids[1], None, &john, now).await.unwrap();
+    issues.delete(ids[2], None, &john, now).await.unwrap();
     let month_ago = now - 31 * 86_400_000;
     issues_app::on_db!(&app.state.db, |pool| sqlx::query(
         "UPDATE issues SET deleted_at = $1 WHERE id = $2"
@@ -265,7 +265,9 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         "SELECT author_name FROM issues UNION ALL SELECT assignee_name FROM issues \
          UNION ALL SELECT closed_by_name FROM issues UNION ALL SELECT author_name FROM comments \
          UNION ALL SELECT name FROM people UNION ALL SELECT name FROM sign_ins \
-         UNION ALL SELECT actor_name FROM audit_events UNION ALL SELECT detail FROM audit_events"
+         UNION ALL SELECT actor_name FROM audit_events UNION ALL SELECT detail FROM audit_events \
+         UNION ALL SELECT actor_name FROM issue_events UNION ALL SELECT old_value FROM issue_events \
+         UNION ALL SELECT new_value FROM issue_events"
     )
     .fetch_all(pool)
     .await)
@@ -276,10 +278,11 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         texts.contains(&format!("issue {} to {FORMER_MEMBER}", issue.id)),
         "{texts:?}"
     );
-    // Author of the issue and a comment, the person, the assignee, the audit line.
+    // Author of the issue and a comment, the person, the assignee, the audit line, the issue's
+    // history (who opened it).
     assert_eq!(
         texts.iter().filter(|text| *text == FORMER_MEMBER).count(),
-        4,
+        5,
         "{texts:?}"
     );
     assert!(texts.contains(&"Emily Employee".to_string()), "others keep their names");
@@ -291,7 +294,7 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     .unwrap();
     assert_eq!(recorded.len(), 1, "audited once");
     assert!(
-        recorded[0].starts_with("subject john-sub: name replaced in 5 rows"),
+        recorded[0].starts_with("subject john-sub: name replaced in 6 rows"),
         "{recorded:?}"
     );
 }
@@ -314,7 +317,11 @@ async fn an_export_made_while_serving_is_private_whole_and_never_overwrites() {
     let said = admin::export(&config, false, Some(&to)).await.unwrap();
     assert!(said.starts_with("exported 2 issues"), "{said}");
     let text = std::fs::read_to_string(&to).unwrap();
-    assert_eq!(text.lines().count(), 3, "the header and two issues: {text}");
+    assert_eq!(
+        text.lines().count(),
+        5,
+        "the header, two issues and their created events: {text}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

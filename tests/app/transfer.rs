@@ -1,17 +1,21 @@
-//! `issues-app export` / `import`: a team's issues (deleted ones too), comments, people and audit
-//! trail move to a fresh database and export again byte for byte the same, SQLite to SQLite and
-//! (scripts/test) SQLite to PostgreSQL; a database that has a team is refused unless merging; a
-//! damaged line is named and nothing of its batch is written; nothing secret leaves.
+//! `issues-app export` / `import`: a team's issues (deleted ones too, with their priorities, due
+//! dates and labels), comments, people, labels, issues' histories and audit trail move to a fresh
+//! database and export again byte for byte the same, SQLite to SQLite and (scripts/test) SQLite
+//! to PostgreSQL; an export made before triage still imports; a database that has a team is
+//! refused unless merging; a damaged line is named and nothing of its batch is written; nothing
+//! secret leaves.
 
 use issues_app::access::Viewer;
-use issues_app::model::{BoardFilter, CLOSED, Issue, IssueChange, NewIssue, StatusCounts};
+use issues_app::model::{
+    BoardFilter, CLOSED, Issue, IssueChange, Label, LabelEdit, LabelInput, NewIssue, Priority, StatusCounts,
+};
 use issues_app::server::storage::audit::{AuditTrail, Event, EventKind};
 use issues_app::server::storage::database_url::DatabaseUrl;
 use issues_app::server::storage::db::{Db, SingleWriter};
-use issues_app::server::storage::issues::{Changed, Issues};
+use issues_app::server::storage::issues::{Changed, Issues, define_label};
 use issues_app::server::storage::people::People;
 use issues_app::server::storage::transfer::{self, Counts, ExportOptions, ImportOptions, TransferError};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Issue times (milliseconds): late 2026.
 const T0: i64 = 1_790_000_000_000;
@@ -33,9 +37,20 @@ async fn sqlite(dir: &tempfile::TempDir, name: &str) -> (Db, Option<SingleWriter
     (db, writer)
 }
 
-/// Three people, three issues (one closed, one assigned, one deleted), three comments and an
-/// audit event, made as the app makes them; and a session, a sign-in's state and a logout token,
-/// which must not leave.
+/// Defines a label as the app does (in a write's transaction) at `at` (milliseconds).
+async fn define(issues: &Issues, name: &str, color: &str, description: &str, at: i64) -> Label {
+    let label = LabelInput::parse(name, color, description).unwrap();
+    issues
+        .write(move |tx| Box::pin(async move { define_label(tx, &label, at).await }))
+        .await
+        .unwrap()
+        .expect("no label has that name yet")
+}
+
+/// Three people, three issues (one closed, one assigned, one deleted), three comments, two labels
+/// (one on the closed issue, which also has a priority and a due date, one on no issue), the
+/// issues' histories and an audit event, made as the app makes them; and a session, a sign-in's
+/// state and a logout token, which must not leave.
 async fn a_team(db: &Db) {
     let john = viewer("john-sub", "John Doe");
     let emily = viewer("emily-sub", "Émily \"E\" Brontë");
@@ -77,8 +92,22 @@ async fn a_team(db: &Db) {
         .await
         .unwrap();
     assert!(matches!(assigned, Changed::Done(_)), "{assigned:?}");
-    let deleted = issues.delete(third.id, None, T0 + 7_000).await.unwrap();
+    let deleted = issues.delete(third.id, None, &emily, T0 + 7_000).await.unwrap();
     assert!(matches!(deleted, Changed::Done(_)), "{deleted:?}");
+
+    define(&issues, "Bug", "#D73A4A", "Something is broken", T0 + 7_500).await;
+    define(&issues, "UX", "#0075ca", "", T0 + 7_600).await;
+    let triage = IssueChange {
+        priority: Some(Priority::High),
+        due: Some(Some("2027-01-31".into())),
+        labels: Some(LabelEdit::Set(vec!["bug".into()])),
+        ..IssueChange::default()
+    };
+    let triaged = issues
+        .change(first.id, &triage, None, None, &emily, T0 + 8_000)
+        .await
+        .unwrap();
+    assert!(matches!(triaged, Changed::Done(_)), "{triaged:?}");
 
     AuditTrail::new(db.clone())
         .record(Event {
@@ -145,7 +174,8 @@ async fn count(db: &Db, table: &str) -> i64 {
 }
 
 /// The imported team works in the app: the board's counts (kept by triggers), search over
-/// titles and comments (indexes filled as the rows went in), the deleted issue hidden.
+/// titles and comments (indexes filled as the rows went in), the deleted issue hidden; the
+/// triage (priority, due date, labels) and the history as they were made.
 async fn assert_the_copy_works(db: &Db) {
     let issues = Issues::new(db.clone());
     let board = issues.list("test", &BoardFilter::default(), None, 20).await.unwrap();
@@ -175,6 +205,38 @@ async fn assert_the_copy_works(db: &Db) {
     assert_eq!(login.comment_count, 2);
     assert_eq!(login.closed_at, Some(T0 + 5_000));
     assert_eq!(login.closed_by_name.as_deref(), Some("John Doe"));
+
+    let triaged = issues.get(login.id).await.unwrap().unwrap();
+    assert_eq!(triaged.priority, Priority::High);
+    assert_eq!(triaged.due.as_deref(), Some("2027-01-31"));
+    let carried: Vec<&str> = triaged.labels.iter().map(|label| label.name.as_str()).collect();
+    assert_eq!(carried, ["Bug"]);
+    let labels: Vec<(String, String, String, i64)> = issues
+        .labels()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|label| (label.name, label.color, label.description, label.issue_count))
+        .collect();
+    let label = |name: &str, color: &str, description: &str, count: i64| {
+        (name.to_string(), color.to_string(), description.to_string(), count)
+    };
+    assert_eq!(
+        labels,
+        [
+            label("Bug", "#d73a4a", "Something is broken", 1),
+            label("UX", "#0075ca", "", 0)
+        ]
+    );
+    let history = issues.events(login.id, None, 50).await.unwrap();
+    let kinds: Vec<&str> = history.events.iter().map(|event| event.kind.as_str()).collect();
+    assert_eq!(kinds, ["created", "status", "priority", "due", "label_added"]);
+    let due = &history.events[3];
+    assert_eq!(
+        (due.old_value.as_deref(), due.new_value.as_deref()),
+        (None, Some("2027-01-31"))
+    );
+    assert_eq!((due.actor_sub.as_str(), due.at), ("emily-sub", T0 + 8_000));
 }
 
 #[tokio::test]
@@ -192,33 +254,44 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
             issues: 3,
             comments: 3,
             people: 3,
+            labels: 2,
+            issue_labels: 1,
+            issue_events: 9,
             audit_events: 1
         }
     );
-    assert_eq!(counts.to_string(), "3 issues, 3 comments, 3 people, 1 audit event");
+    assert_eq!(
+        counts.to_string(),
+        "3 issues, 3 comments, 3 people, 2 labels, 1 label on an issue, 9 issue events, 1 audit event"
+    );
     assert_eq!(exported(&copy, true).await, first);
     assert_the_copy_works(&copy).await;
+    // Every issue's history, the deleted one's too, as the app reads it.
+    for issue in 1..=3 {
+        assert_eq!(
+            Issues::new(copy.clone()).events(issue, None, 50).await.unwrap(),
+            Issues::new(source.clone()).events(issue, None, 50).await.unwrap(),
+            "issue {issue}"
+        );
+    }
 
     let lines: Vec<Value> = first.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
     assert_eq!(lines[0]["kind"], "issues-app-export");
     assert_eq!(lines[0]["version"], 1);
     assert!(!lines[0]["migrations"].as_array().unwrap().is_empty(), "{}", lines[0]);
     let kinds: Vec<&str> = lines[1..].iter().map(|line| line["kind"].as_str().unwrap()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "issue",
-            "issue",
-            "issue",
-            "comment",
-            "comment",
-            "comment",
-            "person",
-            "person",
-            "person",
-            "audit_event"
-        ]
-    );
+    // Parents before the rows referring to them: labels on issues after the issues and the
+    // labels, issues' histories after the issues.
+    let runs: [&[&str]; 7] = [
+        &["issue"; 3],
+        &["comment"; 3],
+        &["person"; 3],
+        &["label"; 2],
+        &["issue_label"],
+        &["issue_event"; 9],
+        &["audit_event"],
+    ];
+    assert_eq!(kinds, runs.concat());
     // The deleted issue too, with every column; times as stored (milliseconds).
     let spam = &lines[3];
     assert_eq!(spam["title"], "Spam");
@@ -228,6 +301,43 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
     // People in byte order of `sub`, whatever the database's collation.
     let subs: Vec<&str> = lines[7..10].iter().map(|line| line["sub"].as_str().unwrap()).collect();
     assert_eq!(subs, ["ZZ-top", "emily-sub", "john-sub"]);
+    // Triage as stored: the priority's rank (0: none) and the due date; the labels with their
+    // names as compared; which issue carries which label; each issue's history, ids kept.
+    assert_eq!(lines[1]["priority"], 3);
+    assert_eq!(lines[1]["due_date"], "2027-01-31");
+    assert_eq!(lines[2]["priority"], 0);
+    assert_eq!(lines[2]["due_date"], Value::Null);
+    assert_eq!(
+        lines[10],
+        json!({"kind": "label", "id": 1, "name": "Bug", "name_key": "bug", "color": "#d73a4a",
+               "description": "Something is broken", "created_at": T0 + 7_500})
+    );
+    assert_eq!(lines[11]["name_key"], "ux");
+    assert_eq!(lines[12], json!({"kind": "issue_label", "issue_id": 1, "label_id": 1}));
+    let history: Vec<(i64, &str)> = lines[13..22]
+        .iter()
+        .map(|line| (line["issue_id"].as_i64().unwrap(), line["event"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (1, "created"),
+            (2, "created"),
+            (3, "created"),
+            (1, "status"),
+            (2, "assignee"),
+            (3, "deleted"),
+            (1, "priority"),
+            (1, "due"),
+            (1, "label_added")
+        ]
+    );
+    assert_eq!(
+        lines[21],
+        json!({"kind": "issue_event", "id": 9, "issue_id": 1, "event": "label_added", "old_value": null,
+               "new_value": "Bug", "actor_sub": "emily-sub", "actor_name": "Émily \"E\" Brontë",
+               "at": T0 + 8_000})
+    );
     for secret in [
         "secret-session-id",
         "secret-jti",
@@ -240,10 +350,99 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
     assert_eq!(count(&copy, "sessions").await, 0);
     assert_eq!(count(&copy, "sign_ins").await, 0);
 
-    // Without the audit trail unless asked.
+    // Without the audit trail unless asked; issues' histories always.
     let without = exported(&source, false).await;
     assert!(!without.contains("audit_event"));
+    assert!(without.contains(r#"{"kind":"issue_event","id":9,"#), "{without}");
     assert_eq!(without.lines().count(), lines.len() - 1);
+}
+
+/// Tables longer than a page (`transfer::PAGE_ROWS` rows) are read whole, page after page: the
+/// labels after an id, the labels on issues after a key of two columns.
+#[tokio::test]
+async fn tables_longer_than_a_page_move_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, _source_lock) = sqlite(&dir, "source.db").await;
+    let issues = Issues::new(source.clone());
+    let john = viewer("john-sub", "John Doe");
+    for (title, at) in [("First", T0), ("Second", T0 + 1_000)] {
+        issues
+            .create(&NewIssue::parse(title, "").unwrap(), &john, at)
+            .await
+            .unwrap();
+    }
+    // A page and one more of labels, each on both issues: two pages of labels, three of labels on
+    // issues.
+    let many = transfer::PAGE_ROWS + 1;
+    issues_app::on_db!(&source, |pool| {
+        sqlx::query(
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2) \
+             INSERT INTO labels (name, name_key, color, description, created_at) \
+             SELECT 'label ' || i, 'label ' || i, '#ffffff', '', $1 FROM n",
+        )
+        .bind(T0)
+        .bind(many)
+        .execute(pool)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO issue_labels (issue_id, label_id) SELECT issues.id, labels.id FROM issues, labels")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    let first = exported(&source, false).await;
+
+    let (copy, _copy_lock) = sqlite(&dir, "copy.db").await;
+    let counts = imported(&copy, &first, false).await.unwrap();
+    let many = many as u64;
+    assert_eq!(
+        (counts.labels, counts.issue_labels, counts.issue_events),
+        (many, 2 * many, 2)
+    );
+    assert_eq!(exported(&copy, false).await, first);
+    let pairs: Vec<(i64, i64)> = first
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["kind"] == "issue_label")
+        .map(|line| (line["issue_id"].as_i64().unwrap(), line["label_id"].as_i64().unwrap()))
+        .collect();
+    let mut ordered = pairs.clone();
+    ordered.sort();
+    ordered.dedup();
+    assert_eq!(pairs.len() as u64, 2 * many);
+    assert_eq!(pairs, ordered);
+}
+
+/// An export made before triage (issues without `priority` or `due_date`; no labels, no
+/// histories) still imports: no priority, no due date, no labels.
+#[tokio::test]
+async fn an_export_made_before_triage_still_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = exported_team(&dir, false).await;
+    let older: String = export
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| !matches!(line["kind"].as_str(), Some("label" | "issue_label" | "issue_event")))
+        .map(|mut line| {
+            let fields = line.as_object_mut().unwrap();
+            fields.remove("priority");
+            fields.remove("due_date");
+            format!("{line}\n")
+        })
+        .collect();
+    assert!(
+        !older.contains("\"priority\"") && !older.contains("\"due_date\""),
+        "{older}"
+    );
+
+    let (copy, _copy_lock) = sqlite(&dir, "copy.db").await;
+    let counts = imported(&copy, &older, false).await.unwrap();
+    assert_eq!((counts.issues, counts.labels, counts.issue_events), (3, 0, 0));
+    let login = Issues::new(copy.clone()).get(1).await.unwrap().unwrap();
+    assert_eq!(
+        (login.priority, login.due, login.labels),
+        (Priority::None, None, Vec::new())
+    );
 }
 
 #[tokio::test]
@@ -283,6 +482,13 @@ async fn a_database_that_has_a_team_is_refused_unless_merging() {
         "{again}"
     );
     assert_eq!(count(&target, "issues").await, 3);
+
+    // Labels alone are a team's too.
+    let (labelled, _labelled_lock) = sqlite(&dir, "labelled.db").await;
+    define(&Issues::new(labelled.clone()), "Bug", "#d73a4a", "", T0).await;
+    let refused = imported(&labelled, &export, false).await.unwrap_err();
+    assert!(matches!(refused, TransferError::NotEmpty), "{refused}");
+    assert_eq!(count(&labelled, "issues").await, 0);
 }
 
 #[tokio::test]
@@ -318,13 +524,13 @@ async fn a_damaged_line_is_named_and_nothing_of_its_batch_is_written() {
     assert_eq!(count(&second, "comments").await, 0);
 
     // A field this version does not know is refused, not dropped.
-    let extended = lines[2].replacen("{", r#"{"priority":"high","#, 1);
+    let extended = lines[2].replacen("{", r#"{"milestone":"1.0","#, 1);
     let mut unknown = lines.clone();
     unknown[2] = &extended;
     let (third, _third_lock) = sqlite(&dir, "third.db").await;
     let error = imported(&third, &(unknown.join("\n") + "\n"), false).await.unwrap_err();
     assert!(
-        matches!(&error, TransferError::Line { line: 3, message } if message.contains("priority")),
+        matches!(&error, TransferError::Line { line: 3, message } if message.contains("milestone")),
         "{error}"
     );
 }
@@ -374,6 +580,11 @@ async fn sqlite_to_postgres_exports_again_byte_for_byte() {
         .unwrap()
         .unwrap();
     assert_eq!(comment.id, 4);
+    // Labels' too, and issues' histories' (the new issue's first event).
+    let label = define(&Issues::new(postgres.clone()), "Docs", "#0075ca", "", T0 + 9_600).await;
+    assert_eq!(label.id, 3);
+    let history = Issues::new(postgres.clone()).events(next.id, None, 10).await.unwrap();
+    assert_eq!(history.events[0].id, 10);
 }
 
 /// A database that has run (and so recorded a sign-in, say) takes an export's audit trail: the

@@ -7,8 +7,8 @@ use tower_sessions::Session;
 use crate::access::{self, Permission, SessionView, Viewer};
 use crate::error::AppError;
 use crate::model::{
-    AuditPage, BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, Issue, IssueChange, IssueDetail, OPEN, PAGE_SIZE,
-    Profile, SessionDeadlines, SharedPage, UserSummary,
+    AuditPage, BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, HISTORY_PAGE_SIZE, Issue, IssueChange, IssueDetail,
+    Label, OPEN, PAGE_SIZE, Profile, SessionDeadlines, SharedPage, UserSummary,
 };
 use crate::server::auth::profile;
 use crate::server::auth::session::Current;
@@ -167,26 +167,14 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn list_issues(
-    status: Option<String>,
-    assignee: Option<String>,
-    author: Option<String>,
-    q: Option<String>,
-    before: Option<i64>,
-) -> Result<SharedPage, AppError> {
+pub async fn list_issues(query: BoardQuery, before: Option<i64>) -> Result<SharedPage, AppError> {
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    let filter = BoardFilter::parse(
-        status.as_deref(),
-        assignee.as_deref(),
-        author.as_deref(),
-        q.as_deref(),
-        Some(OPEN),
-        &viewer.sub,
-    )
-    .map_err(AppError::BadRequest)?;
+    let (filter, cursor) = query
+        .read(before, Some(OPEN), &viewer.sub)
+        .map_err(AppError::BadRequest)?;
     state
         .issues
-        .list(&viewer.sub, &filter, before, PAGE_SIZE)
+        .list(&viewer.sub, &filter, cursor.as_ref(), PAGE_SIZE)
         .await
         .map(|cached| cached.shared())
         .map_err(list_failure)
@@ -217,17 +205,32 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
             false => Ok(Vec::new()),
         }
     };
-    // Three reads at once: the page waits for the slowest, not their sum.
-    let (issue, comments, people) = tokio::join!(
+    let may_edit = state
+        .config
+        .load()
+        .features
+        .allows(&viewer.scopes, Permission::EditIssue);
+    let labels = async {
+        match may_edit {
+            true => state.issues.labels().await,
+            false => Ok(Vec::new()),
+        }
+    };
+    // The reads at once: the page waits for the slowest, not their sum.
+    let (issue, comments, people, labels, history) = tokio::join!(
         state.issues.get(id),
         state.issues.comments(id, None, COMMENT_PAGE_SIZE),
-        people
+        people,
+        labels,
+        state.issues.events(id, None, HISTORY_PAGE_SIZE)
     );
     let issue = issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
     Ok(IssueDetail {
         issue,
         comments: comments.map_err(database_error)?,
         people: people.map_err(database_error)?,
+        labels: labels.map_err(database_error)?,
+        history: history.map_err(database_error)?,
     })
 }
 
@@ -294,6 +297,31 @@ pub async fn delete_issue(id: i64, version: i64) -> Result<(), AppError> {
     Ok(())
 }
 
+pub async fn list_labels() -> Result<Vec<Label>, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+    state.issues.labels().await.map_err(database_error)
+}
+
+pub async fn define_label(name: String, color: String, description: String) -> Result<Label, AppError> {
+    let (state, viewer) = authorize(Permission::ManageLabels).await?;
+    let request_id = call_request_id();
+    state
+        .tracker
+        .define_label(&caller(&viewer, &request_id), &name, &color, &description)
+        .await
+        .map_err(tracker_failure)
+}
+
+pub async fn delete_label(id: i64) -> Result<(), AppError> {
+    let (state, viewer) = authorize(Permission::ManageLabels).await?;
+    let request_id = call_request_id();
+    state
+        .tracker
+        .delete_label(&caller(&viewer, &request_id), id)
+        .await
+        .map_err(tracker_failure)
+}
+
 fn caller<'a>(viewer: &'a Viewer, request_id: &'a Option<String>) -> Caller<'a> {
     Caller {
         viewer,
@@ -305,6 +333,8 @@ fn caller<'a>(viewer: &'a Viewer, request_id: &'a Option<String>) -> Caller<'a> 
 fn tracker_failure(error: TrackerError) -> AppError {
     match error {
         TrackerError::NotFound => AppError::NotFound,
+        TrackerError::LabelNotFound => AppError::LabelNotFound,
+        TrackerError::Conflict(message) => AppError::Conflict(message),
         TrackerError::Stale(current) => AppError::Stale(current),
         TrackerError::Invalid(fields) => AppError::Invalid(fields),
         TrackerError::Database(error) => database_error(error),

@@ -50,6 +50,11 @@ pub enum EventKind {
     IssueAssigned,
     IssueDeleted,
     CommentAdded,
+    /// An issue's labels, priority or due date changed.
+    IssueTriaged,
+    LabelDefined,
+    LabelChanged,
+    LabelDeleted,
     /// `issues-app forget-person`: a person's name replaced everywhere.
     PersonForgotten,
     /// Deleted issues erased after `Server.DeletedRetentionDays`.
@@ -72,6 +77,10 @@ impl EventKind {
             Self::IssueAssigned => "issue_assigned",
             Self::IssueDeleted => "issue_deleted",
             Self::CommentAdded => "comment_added",
+            Self::IssueTriaged => "issue_triaged",
+            Self::LabelDefined => "label_defined",
+            Self::LabelChanged => "label_changed",
+            Self::LabelDeleted => "label_deleted",
             Self::PersonForgotten => "person_forgotten",
             Self::DeletedIssuesErased => "deleted_issues_erased",
         }

@@ -1,4 +1,5 @@
-//! What is erased, and when: deleted issues (with their comments and search entries) once
+//! What is erased, and when: deleted issues (with their comments, labels, history and search
+//! entries) once
 //! `Server.DeletedRetentionDays` have passed, and a person's name on `issues-app forget-person`
 //! (their issues and comments stay, attributed to "a former member").
 
@@ -10,6 +11,14 @@ pub const FORMER_MEMBER: &str = "a former member";
 
 /// Issues erased per transaction: a long backlog never holds the writer for long.
 const ERASED_PER_ROUND: i64 = 500;
+
+/// What erasing one issue (`$1`) deletes, the issue last.
+const ERASE_ISSUE: [&str; 4] = [
+    "DELETE FROM comments WHERE issue_id = $1",
+    "DELETE FROM issue_labels WHERE issue_id = $1",
+    "DELETE FROM issue_events WHERE issue_id = $1",
+    "DELETE FROM issues WHERE id = $1",
+];
 
 /// Erases the issues deleted before `deleted_before_ms` (Unix milliseconds), their comments
 /// and their search entries, in rounds; returns how many issues. Each round erases the ids it
@@ -30,14 +39,9 @@ pub async fn erase_deleted(db: &Db, deleted_before_ms: i64) -> Result<u64, sqlx:
                 .fetch_all(&mut *tx)
                 .await?;
             for id in &ids {
-                sqlx::query("DELETE FROM comments WHERE issue_id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM issues WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                for erase in ERASE_ISSUE {
+                    sqlx::query(erase).bind(id).execute(&mut *tx).await?;
+                }
             }
             tx.commit().await?;
             Ok::<u64, sqlx::Error>(ids.len() as u64)
@@ -59,8 +63,9 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         UNION SELECT assignee_name FROM issues WHERE assignee_sub = $1 \
         UNION SELECT author_name FROM comments WHERE author_sub = $1 \
         UNION SELECT name FROM sign_ins WHERE sub = $1 \
-        UNION SELECT actor_name FROM audit_events WHERE actor_sub = $1";
-    const RENAMES: [&str; 7] = [
+        UNION SELECT actor_name FROM audit_events WHERE actor_sub = $1 \
+        UNION SELECT actor_name FROM issue_events WHERE actor_sub = $1";
+    const RENAMES: [&str; 8] = [
         "UPDATE people SET name = $2 WHERE sub = $1",
         "UPDATE issues SET author_name = $2 WHERE author_sub = $1",
         "UPDATE issues SET closed_by_name = $2 WHERE closed_by_sub = $1",
@@ -68,6 +73,12 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         "UPDATE comments SET author_name = $2 WHERE author_sub = $1",
         "UPDATE sign_ins SET name = $2 WHERE sub = $1",
         "UPDATE audit_events SET actor_name = $2 WHERE actor_sub = $1",
+        "UPDATE issue_events SET actor_name = $2 WHERE actor_sub = $1",
+    ];
+    // An issue's history names assignees by name.
+    const ASSIGNEE_EVENTS: [&str; 2] = [
+        "UPDATE issue_events SET old_value = $2 WHERE kind = 'assignee' AND old_value = $1",
+        "UPDATE issue_events SET new_value = $2 WHERE kind = 'assignee' AND new_value = $1",
     ];
     // "issue 7 to John Manager": an assignment names the assignee in its detail.
     const ASSIGNMENTS: &str = "UPDATE audit_events SET detail = REPLACE(detail, ' to ' || $1, ' to ' || $2) \
@@ -91,12 +102,14 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
                 .flatten()
                 .filter(|name| !name.is_empty() && *name != FORMER_MEMBER)
             {
-                let done = sqlx::query(ASSIGNMENTS)
-                    .bind(name)
-                    .bind(FORMER_MEMBER)
-                    .execute(&mut *tx)
-                    .await?;
-                changed += done.rows_affected();
+                for rename in std::iter::once(ASSIGNMENTS).chain(ASSIGNEE_EVENTS) {
+                    let done = sqlx::query(rename)
+                        .bind(name)
+                        .bind(FORMER_MEMBER)
+                        .execute(&mut *tx)
+                        .await?;
+                    changed += done.rows_affected();
+                }
             }
         }
         tx.commit().await?;

@@ -1,14 +1,16 @@
-//! `/issues`: the issue board. Its filters are a plain GET form (the address says what is
-//! shown); the list, its status tabs and pager, and the create form are the `IssueBoard` island.
+//! `/issues`: the issue board. Its filters and sort are a plain GET form and its pages are
+//! links, so the address says what is shown (a view can be shared and survives a reload); the
+//! list, its status tabs and pager, and the create form are the `IssueBoard` island.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::api::{CreateIssue, list_issues};
-use crate::model::{OPEN, SharedPage, count_text};
+use crate::api::{CreateIssue, list_issues, list_labels};
+use crate::model::{BoardQuery, Label, OPEN, Priority, SharedPage, Sort, count_text};
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::create_form::CreateIssueForm;
+use crate::ui::pages::triage::{due_note, label_chips, priority_badge};
 use crate::ui::session::use_session;
 use crate::ui::time::time;
 use crate::ui::why::AccessHelpNote;
@@ -33,23 +35,25 @@ pub fn IssuesPage() -> impl IntoView {
                 Ok(info) => {
                     let why_no_create = info.permissions.why_not(Permission::CreateIssue);
                     let query = query_map.with_untracked(|query| {
-                        let get = |key: &str| query.get(key).unwrap_or_default();
+                        let get = |key: &str| query.get(key).filter(|value| !value.is_empty());
+                        // Labels as a multiple select sends them (`label=a&label=b`) or as a
+                        // shared link writes them (`label=a,b`).
+                        let labels: Vec<String> = query.get_all("label").unwrap_or_default().into_iter().filter(|l| !l.is_empty()).collect();
                         BoardQuery {
                             status: get("status"),
                             assignee: get("assignee"),
                             author: get("author"),
                             q: get("q"),
+                            label: (!labels.is_empty()).then(|| labels.join(",")),
+                            priority: get("priority"),
+                            sort: get("sort"),
+                            cursor: get("cursor"),
                         }
                     });
+                    let labels = list_labels().await.unwrap_or_default();
                     view! {
-                        {board_filter(&query)}
-                        <IssueBoard
-                            can_create=info.permissions.create_issue
-                            status=query.status
-                            assignee=query.assignee
-                            author=query.author
-                            q=query.q
-                        />
+                        {board_filter(&query, &labels)}
+                        <IssueBoard can_create=info.permissions.create_issue query=query/>
                         {why_no_create.map(|why| view! {
                             <p class="why muted" id="why-no-create">{why}</p>
                             <AccessHelpNote help=info.access_help.clone()/>
@@ -62,53 +66,102 @@ pub fn IssuesPage() -> impl IntoView {
     }
 }
 
-/// The board's filters as the address gives them (`status`, `assignee`, `author`, `q`).
-#[derive(Clone, Debug, Default, PartialEq)]
-struct BoardQuery {
-    status: String,
-    assignee: String,
-    author: String,
-    q: String,
-}
-
-impl BoardQuery {
-    /// The address of the board with these filters and `status`.
-    fn href(&self, status: &str) -> String {
-        let mut query = format!("status={status}");
-        for (key, value) in [("assignee", &self.assignee), ("author", &self.author), ("q", &self.q)] {
-            if !value.is_empty() {
-                query.push_str(&format!("&{key}={}", query_value(value)));
-            }
+/// The address of the board with `query`'s filters and sort, `status` and `cursor` (a page).
+fn href(query: &BoardQuery, status: Option<&str>, cursor: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    let status = status.or(query.status.as_deref());
+    for (key, value) in [
+        ("status", status),
+        ("q", query.q.as_deref()),
+        ("assignee", query.assignee.as_deref()),
+        ("author", query.author.as_deref()),
+        ("label", query.label.as_deref()),
+        ("priority", query.priority.as_deref()),
+        ("sort", query.sort.as_deref()),
+        ("cursor", cursor),
+    ] {
+        if let Some(value) = value.filter(|value| !value.is_empty()) {
+            parts.push(format!("{key}={}", query_value(value)));
         }
-        format!("/issues?{query}")
+    }
+    match parts.is_empty() {
+        true => "/issues".to_string(),
+        false => format!("/issues?{}", parts.join("&")),
     }
 }
 
-fn some(value: &str) -> Option<String> {
-    (!value.is_empty()).then(|| value.to_string())
-}
-
-/// The filters: a plain GET form, so the address says what is shown.
-fn board_filter(query: &BoardQuery) -> impl IntoView + use<> {
+/// The filters and the sort: a plain GET form, so the address says what is shown.
+fn board_filter(query: &BoardQuery, labels: &[Label]) -> impl IntoView + use<> {
+    let current = |value: &Option<String>| value.clone().unwrap_or_default();
     let option = |value: &'static str, label: &'static str, current: &str| {
         view! { <option value=value selected=current == value>{label}</option> }
     };
+    let chosen: Vec<String> = query
+        .label
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(|name| name.trim().to_lowercase())
+        .collect();
+    let label_options = labels
+        .iter()
+        .map(|label| {
+            let selected = chosen.contains(&label.name.to_lowercase());
+            let text = format!("{} ({})", label.name, label.issue_count);
+            view! { <option value=label.name.clone() selected=selected>{text}</option> }
+        })
+        .collect_view();
+    let priority = current(&query.priority);
+    let priority_options = Priority::ALL
+        .into_iter()
+        .map(|p| view! { <option value=p.name() selected=priority == p.name()>{p.label()}</option> })
+        .collect_view();
+    let sort = current(&query.sort);
+    let sort_options = Sort::ALL
+        .into_iter()
+        .map(|s| {
+            let selected = sort == s.name() || (sort.is_empty() && s == Sort::Newest);
+            view! { <option value=s.name() selected=selected>{s.label()}</option> }
+        })
+        .collect_view();
+    let (assignee, author) = (current(&query.assignee), current(&query.author));
     view! {
         <form method="get" action="/issues" class="card filters" id="board-filter" role="search">
-            <input type="hidden" name="status" value=query.status.clone()/>
-            <label for="filter-q">"Search"</label>
-            <input id="filter-q" name="q" type="search" placeholder="words in titles, descriptions, comments" value=query.q.clone()/>
-            <label for="filter-assignee">"Assignee"</label>
-            <select id="filter-assignee" name="assignee">
-                {option("", "anyone", &query.assignee)}
-                {option("me", "me", &query.assignee)}
-                {option("unassigned", "unassigned", &query.assignee)}
-            </select>
-            <label for="filter-author">"Author"</label>
-            <select id="filter-author" name="author">
-                {option("", "anyone", &query.author)}
-                {option("me", "me", &query.author)}
-            </select>
+            <input type="hidden" name="status" value=current(&query.status)/>
+            <div class="filter-search">
+                <label for="filter-q">"Search"</label>
+                <input id="filter-q" name="q" type="search" placeholder="Words in titles, descriptions, comments" value=current(&query.q)/>
+            </div>
+            <div class="filter-field">
+                <label for="filter-assignee">"Assignee"</label>
+                <select id="filter-assignee" name="assignee">
+                    {option("", "Anyone", &assignee)}
+                    {option("me", "Me", &assignee)}
+                    {option("unassigned", "Unassigned", &assignee)}
+                </select>
+            </div>
+            <div class="filter-field">
+                <label for="filter-author">"Author"</label>
+                <select id="filter-author" name="author">
+                    {option("", "Anyone", &author)}
+                    {option("me", "Me", &author)}
+                </select>
+            </div>
+            <div class="filter-field">
+                <label for="filter-label">"Labels"</label>
+                <select id="filter-label" name="label" multiple=true size="1">{label_options}</select>
+            </div>
+            <div class="filter-field">
+                <label for="filter-priority">"Priority"</label>
+                <select id="filter-priority" name="priority">
+                    <option value="" selected=priority.is_empty()>"Any"</option>
+                    {priority_options}
+                </select>
+            </div>
+            <div class="filter-field">
+                <label for="filter-sort">"Sort"</label>
+                <select id="filter-sort" name="sort">{sort_options}</select>
+            </div>
             <button type="submit" class="secondary" id="filter-submit">"Show"</button>
         </form>
     }
@@ -117,50 +170,39 @@ fn board_filter(query: &BoardQuery) -> impl IntoView + use<> {
 /// The list with its pager and, with the create scope, the create form: an island, so a new
 /// issue appears at the top without a page load.
 #[island]
-fn IssueBoard(can_create: bool, status: String, assignee: String, author: String, q: String) -> impl IntoView {
-    let query = BoardQuery {
-        status,
-        assignee,
-        author,
-        q,
-    };
+fn IssueBoard(can_create: bool, query: BoardQuery) -> impl IntoView {
     let create = ServerAction::<CreateIssue>::new();
-    let before = RwSignal::new(None::<i64>);
     let filters = query.clone();
     let page = Resource::new(
-        move || (create.version().get(), before.get()),
-        move |(_, before)| {
+        move || create.version().get(),
+        move |_| {
             let q = filters.clone();
-            list_issues(some(&q.status), some(&q.assignee), some(&q.author), some(&q.q), before)
+            list_issues(
+                q.status, q.assignee, q.author, q.q, None, q.label, q.priority, q.sort, q.cursor,
+            )
         },
     );
-    // A new issue is shown at the top: go back to the newest page.
-    Effect::new(move |_| {
-        if create.version().get() > 0 {
-            before.set(None);
-        }
-    });
     view! {
         {can_create.then(|| view! { <CreateIssueForm action=create/> })}
         <Transition fallback=|| view! { <p class="muted">"Loading issues…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => issue_list(page, query.clone(), before),
+                Ok(page) => issue_list(page, &query),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
     }
 }
 
-fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>) -> AnyView {
+fn issue_list(page: SharedPage, query: &BoardQuery) -> AnyView {
     // A count with `capped` (a search counts up to 10,000) reads "10,000+".
     let tab = |status: &'static str, label: &'static str, count: Option<(i64, bool)>| {
-        let current = query.status == status || (query.status.is_empty() && status == "open");
+        let current = query.status.as_deref() == Some(status) || (query.status.is_none() && status == "open");
         let text = match count {
             Some((count, capped)) => format!("{label} ({})", count_text(count, capped)),
             None => label.to_string(),
         };
         view! {
-            <a href=query.href(status) id=format!("tab-{status}") aria-current=current.then_some("page")>{text}</a>
+            <a href=href(query, Some(status), None) id=format!("tab-{status}") aria-current=current.then_some("page")>{text}</a>
         }
     };
     let tabs = view! {
@@ -173,7 +215,11 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
     if page.issues.is_empty() {
         return view! { {tabs} <p class="empty card" id="no-issues">"No issues here."</p> }.into_any();
     }
-    let older = page.next_before;
+    let first = query.cursor.is_some().then(|| href(query, None, None));
+    let next = page
+        .next_cursor
+        .as_deref()
+        .map(|cursor| href(query, None, Some(cursor)));
     view! {
         {tabs}
         <ul class="issue-list" id="issue-list">
@@ -191,11 +237,14 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
                         <li class="issue card" data-issue-id=issue.id>
                             <h3 class="issue-title">
                                 <span class=status>{issue.status}</span> " "
-                                <a href=format!("/issues/{}", issue.id)>{issue.title}</a>
+                                {priority_badge(issue.priority)} " "
+                                <a href=format!("/issues/{}", issue.id)>{issue.title}</a> " "
+                                {label_chips(&issue.labels)}
                             </h3>
                             {description}
                             <p class="issue-meta">
                                 "#" {issue.id} " · " {issue.author_name} " · " {time(issue.created_at)} {assignee} {comments}
+                                " " {due_note(issue.due.as_deref())}
                             </p>
                         </li>
                     }
@@ -203,12 +252,8 @@ fn issue_list(page: SharedPage, query: BoardQuery, before: RwSignal<Option<i64>>
                 .collect_view()}
         </ul>
         <nav class="pager" aria-label="Pages">
-            {move || before.get().is_some().then(|| view! {
-                <button type="button" class="secondary" on:click=move |_| before.set(None)>"Newest"</button>
-            })}
-            {older.map(|next| view! {
-                <button type="button" class="secondary" id="older" on:click=move |_| before.set(Some(next))>"Older issues"</button>
-            })}
+            {first.map(|first| view! { <a class="button secondary" href=first id="first-page">"First page"</a> })}
+            {next.map(|next| view! { <a class="button secondary" href=next id="older">"Next page"</a> })}
         </nav>
     }
     .into_any()

@@ -8,12 +8,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::access::{Permission, Permissions};
-use crate::api::{AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, get_issue, list_comments};
+use crate::api::{
+    AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, SetIssueTriage, get_issue, list_comments,
+};
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
 use crate::ui::account::{needs_sign_in, sign_in_again};
 use crate::ui::drafts;
 use crate::ui::pages::common::{SignInPrompt, not_permitted};
+use crate::ui::pages::triage::{self, due_note, label_chips, priority_badge, triage_control};
 use crate::ui::session::use_session;
 use crate::ui::time::time;
 use crate::ui::why::AccessHelpNote;
@@ -67,6 +70,7 @@ struct Draft {
 #[derive(Clone, Copy)]
 struct Actions {
     edit: ServerAction<EditIssue>,
+    triage: ServerAction<SetIssueTriage>,
     status: ServerAction<SetIssueStatus>,
     assign: ServerAction<AssignIssue>,
     comment: ServerAction<AddComment>,
@@ -90,6 +94,7 @@ fn missing() -> AnyView {
 fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     let actions = Actions {
         edit: ServerAction::new(),
+        triage: ServerAction::new(),
         status: ServerAction::new(),
         assign: ServerAction::new(),
         comment: ServerAction::new(),
@@ -98,6 +103,7 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     let changes = move || {
         (
             actions.edit.version().get(),
+            actions.triage.version().get(),
             actions.status.version().get(),
             actions.assign.version().get(),
             actions.comment.version().get(),
@@ -152,6 +158,8 @@ fn issue_view(
         issue,
         comments,
         people,
+        labels,
+        history,
     } = detail;
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
@@ -191,6 +199,9 @@ fn issue_view(
                 " · updated " {time(issue.updated_at)}
             </p>
             <p class="issue-meta">"Assigned to " <span id="issue-assignee">{assignee}</span></p>
+            <p class="issue-meta triage-meta" id="issue-triage">
+                {priority_badge(issue.priority)} " " {due_note(issue.due.as_deref())} " " {label_chips(&issue.labels)}
+            </p>
             {closed}
             {description}
             <div class="controls">
@@ -199,8 +210,10 @@ fn issue_view(
             </div>
             {permissions.assign_issue.then(|| assign_control(&issue, people, actions.assign))}
             {permissions.edit_issue.then(|| edit_control(&issue, actions.edit, draft))}
+            {permissions.edit_issue.then(|| triage_control(&issue, labels, actions.triage))}
             {why_not}
         </article>
+        {triage::history(history)}
         <Thread issue=id first=comments can_comment=permissions.comment action=actions.comment state=thread/>
     }
     .into_any()

@@ -9,12 +9,15 @@ pub(crate) mod common;
 pub(crate) mod create_form;
 pub mod home;
 pub mod issue;
+pub mod labels;
 pub mod new_issue;
 pub mod not_found;
 pub mod profile;
+pub(crate) mod triage;
 
 pub use audit::AuditTrailPage;
 pub use board::IssuesPage;
 pub use home::HomePage;
+pub use labels::LabelsPage;
 pub use new_issue::NewIssuePage;
 pub use not_found::NotFound;

@@ -4,6 +4,7 @@
 
 mod rest;
 mod search_bounds;
+mod triage;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -217,8 +217,14 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
         (
             "/api/v1/issues/{id}",
             "patch",
-            json!({"title": ["issues:edit"], "description": ["issues:edit"], "status": ["issues:close", "issues:view"], "assignee": ["issues:assign"]}),
+            json!({"title": ["issues:edit"], "description": ["issues:edit"], "status": ["issues:close", "issues:view"], "assignee": ["issues:assign"],
+                "priority": ["issues:edit"], "due": ["issues:edit"], "labels": ["issues:edit"]}),
         ),
+        ("/api/v1/issues/{id}/events", "get", json!(["issues:view"])),
+        ("/api/v1/labels", "get", json!(["issues:view"])),
+        ("/api/v1/labels", "post", json!(["issues:edit"])),
+        ("/api/v1/labels/{id}", "put", json!(["issues:edit"])),
+        ("/api/v1/labels/{id}", "delete", json!(["issues:edit"])),
         ("/api/v1/issues/{id}", "delete", json!(["issues:delete"])),
         ("/api/v1/issues/{id}/comments", "get", json!(["issues:view"])),
         (

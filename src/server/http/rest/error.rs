@@ -27,6 +27,9 @@ pub enum ApiError {
         required: Vec<String>,
     },
     NotFound,
+    LabelNotFound,
+    /// A label of that name exists already (409).
+    Conflict(String),
     /// `If-Match` named another version than the issue's: the issue as it is now.
     PreconditionFailed(Box<Issue>),
     /// A change without `If-Match`.
@@ -93,6 +96,12 @@ impl IntoResponse for ApiError {
                 None,
                 ErrorBody::new("not_found", "no such issue"),
             ),
+            Self::LabelNotFound => (
+                StatusCode::NOT_FOUND,
+                None,
+                ErrorBody::new("not_found", "no such label"),
+            ),
+            Self::Conflict(message) => (StatusCode::CONFLICT, None, ErrorBody::new("conflict", message)),
             Self::PreconditionFailed(current) => {
                 let body = ErrorBody::new(
                     "stale",
@@ -187,6 +196,8 @@ impl From<TrackerError> for ApiError {
     fn from(error: TrackerError) -> Self {
         match error {
             TrackerError::NotFound => Self::NotFound,
+            TrackerError::LabelNotFound => Self::LabelNotFound,
+            TrackerError::Conflict(message) => Self::Conflict(message),
             TrackerError::Stale(current) => Self::PreconditionFailed(current),
             TrackerError::Invalid(fields) => Self::Invalid(fields),
             TrackerError::Database(error) => error.into(),

@@ -13,8 +13,8 @@ use super::error::{ApiError, etag};
 use super::extract::{ApiJson, ApiQuery, Bearer, authorize};
 use crate::access::{self, Permission};
 use crate::model::{
-    BoardFilter, COMMENT_PAGE_SIZE, Comment, CommentPage, FieldErrors, Issue, IssueChange, IssuePage, PAGE_SIZE,
-    Person, parse_status,
+    BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, FieldErrors, Issue, IssueChange, IssuePage,
+    LabelEdit, PAGE_SIZE, Person, Priority, parse_status,
 };
 use crate::server::state::AppState;
 
@@ -44,7 +44,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
 }
 
 /// An issue id from the path: anything else is no issue of ours.
-fn issue_id(id: &str) -> Result<i64, ApiError> {
+pub(super) fn issue_id(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>().map_err(|_| ApiError::NotFound)
 }
 
@@ -61,8 +61,17 @@ pub struct ListQuery {
     author: Option<String>,
     /// Words to find in titles, descriptions and comments (all of them).
     q: Option<String>,
-    /// Continue after this id (a page's `next_before`).
+    /// Label names, comma separated: issues carrying every one.
+    label: Option<String>,
+    /// `none`, `low`, `medium`, `high` or `urgent`.
+    priority: Option<String>,
+    /// `newest` (the default), `oldest`, `updated`, `priority` or `due` (a search is always
+    /// newest first).
+    sort: Option<String>,
+    /// Newest first: continue after this id (a page's `next_before`).
     before: Option<i64>,
+    /// Continue where the page before ended, in any sort (its `next_cursor`).
+    cursor: Option<String>,
     /// 1–100; 20 by default.
     limit: Option<i64>,
 }
@@ -88,21 +97,25 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
     let ApiQuery(query) = query?;
-    let filter = BoardFilter::parse(
-        query.status.as_deref(),
-        query.assignee.as_deref(),
-        query.author.as_deref(),
-        query.q.as_deref(),
-        None,
-        &caller.viewer.sub,
-    )
-    .map_err(ApiError::InvalidRequest)?;
+    let board = BoardQuery {
+        status: query.status,
+        assignee: query.assignee,
+        author: query.author,
+        q: query.q,
+        label: query.label,
+        priority: query.priority,
+        sort: query.sort,
+        cursor: query.cursor,
+    };
+    let (filter, cursor) = board
+        .read(query.before, None, &caller.viewer.sub)
+        .map_err(ApiError::InvalidRequest)?;
     let cached = state
         .issues
         .list(
             &caller.viewer.sub,
             &filter,
-            query.before,
+            cursor.as_ref(),
             query.limit.unwrap_or(PAGE_SIZE),
         )
         .await?;
@@ -173,6 +186,14 @@ pub struct PatchBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     assignee: Option<Option<String>>,
+    /// `none`, `low`, `medium`, `high` or `urgent`; needs the `edit` scopes.
+    priority: Option<Priority>,
+    /// The day it is due, `YYYY-MM-DD`, or `null` for none; needs the `edit` scopes.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    due: Option<Option<String>>,
+    /// Exactly these labels (by name; defined ones); needs the `edit` scopes.
+    labels: Option<Vec<String>>,
 }
 
 /// `Some(value)` for a field that is present, `null` included.
@@ -187,7 +208,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
     responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404),
         (status = 412, description = "changed since that version"), (status = 415), (status = 422), (status = 428)),
     security(("bearer" = [])),
-    extensions(("x-permissions" = json!({"title": "edit_issue", "description": "edit_issue", "status": "close_issue", "assignee": "assign_issue"}))))]
+    extensions(("x-permissions" = json!({"title": "edit_issue", "description": "edit_issue", "status": "close_issue", "assignee": "assign_issue", "priority": "edit_issue", "due": "edit_issue", "labels": "edit_issue"}))))]
 pub(super) async fn change(
     State(state): State<AppState>,
     caller: Bearer,
@@ -211,6 +232,9 @@ pub(super) async fn change(
         description: input.description,
         status,
         assignee: input.assignee,
+        priority: input.priority,
+        due: input.due,
+        labels: input.labels.map(LabelEdit::Set),
     };
     for permission in access::needed_for(&change) {
         authorize(&caller, &state, permission).await?;
@@ -272,6 +296,36 @@ pub(super) async fn comments(
         .issues
         .comments(id, query.after, query.limit.unwrap_or(COMMENT_PAGE_SIZE))
         .await?;
+    Ok(Json(page).into_response())
+}
+
+/// `GET /api/v1/issues/{id}/events` parameters.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Continue after this event id (a page's `next_after`).
+    after: Option<i64>,
+    /// 1–200; 100 by default.
+    limit: Option<i64>,
+}
+
+/// An issue's history, oldest first: created, each field changed (old and new value), labels
+/// put on and taken off, deleted.
+#[utoipa::path(get, path = "/api/v1/issues/{id}/events", operation_id = "list_issue_events", params(EventsQuery),
+    responses((status = 200, body = EventPage), (status = 400), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
+pub(super) async fn events(
+    State(state): State<AppState>,
+    caller: Bearer,
+    Path(id): Path<String>,
+    query: Result<ApiQuery<EventsQuery>, ApiError>,
+) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
+    let ApiQuery(query) = query?;
+    let id = issue_id(&id)?;
+    state.issues.get(id).await?.ok_or(ApiError::NotFound)?;
+    let page = state.issues.events(id, query.after, query.limit.unwrap_or(100)).await?;
     Ok(Json(page).into_response())
 }
 

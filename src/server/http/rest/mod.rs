@@ -13,19 +13,26 @@ mod audit;
 mod error;
 mod extract;
 mod issues;
+mod labels;
 mod openapi;
 
 pub use error::ApiError;
 pub use extract::Bearer;
 
 use audit::audit_trail;
-use issues::{change, comment, comments, create, delete, list, people, show};
+use issues::{change, comment, comments, create, delete, events, list, people, show};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/issues", get(list).post(create))
         .route("/api/v1/issues/{id}", get(show).patch(change).delete(delete))
         .route("/api/v1/issues/{id}/comments", get(comments).post(comment))
+        .route("/api/v1/issues/{id}/events", get(events))
+        .route("/api/v1/labels", get(labels::list).post(labels::define))
+        .route(
+            "/api/v1/labels/{id}",
+            axum::routing::put(labels::redefine).delete(labels::delete),
+        )
         .route("/api/v1/people", get(people))
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(openapi::document))

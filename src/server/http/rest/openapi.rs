@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 
-use super::{audit, issues};
+use super::{audit, issues, labels};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -29,7 +29,12 @@ use crate::server::state::AppState;
         issues::delete,
         issues::comments,
         issues::comment,
+        issues::events,
         issues::people,
+        labels::list,
+        labels::define,
+        labels::redefine,
+        labels::delete,
         audit::audit_trail
     )
 )]

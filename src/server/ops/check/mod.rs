@@ -197,6 +197,7 @@ fn access_table(config: &Config) -> String {
         };
         let defaulted = match config.defaulted_actions.contains(&permission) {
             true if permission == Permission::DeleteIssue => "  (not named: off)",
+            true if permission == Permission::ManageLabels => "  (not named: as edit)",
             true => "  (not named: as create)",
             false => "",
         };

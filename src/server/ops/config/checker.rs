@@ -381,6 +381,7 @@ impl Checker<'_> {
             ("close", &issues.close),
             ("assign", &issues.assign),
             ("delete", &issues.delete),
+            ("labels", &issues.labels),
         ] {
             if let Some(scopes) = scopes {
                 self.scopes(&format!("Features.Issues.scopes.{field}"), scopes, false)?;
@@ -488,6 +489,7 @@ fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>)
         close,
         assign,
         delete,
+        labels,
     } = features.issues.scopes;
     let mut defaulted = Vec::new();
     let mut as_create = |named: Option<Vec<String>>, permission: Permission| {
@@ -504,11 +506,19 @@ fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>)
             comment.push(scope.clone());
         }
     }
+    let edit = as_create(edit, Permission::EditIssue);
+    let close = as_create(close, Permission::CloseIssue);
+    let assign = as_create(assign, Permission::AssignIssue);
+    let labels = labels.unwrap_or_else(|| {
+        defaulted.push(Permission::ManageLabels);
+        edit.clone()
+    });
     let scopes = FeatureScopes {
         comment,
-        edit: as_create(edit, Permission::EditIssue),
-        close: as_create(close, Permission::CloseIssue),
-        assign: as_create(assign, Permission::AssignIssue),
+        labels,
+        edit,
+        close,
+        assign,
         delete,
         create,
         view,

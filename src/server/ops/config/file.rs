@@ -133,6 +133,8 @@ pub(super) struct IssuesScopes {
     pub(super) assign: Option<Vec<String>>,
     /// Default: turned off (no one may delete).
     pub(super) delete: Option<Vec<String>>,
+    /// Define, change and delete labels. Default: as `edit`.
+    pub(super) labels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,15 +1,19 @@
 //! Plain reads: a board page without a search (the issues index read newest first) with its
 //! counts, one issue, an issue's comments, how many issues there are.
 
-use crate::model::{AssigneeFilter, BoardFilter, CLOSED, Comment, CommentPage, Issue, IssuePage, OPEN, StatusCounts};
+use crate::model::{
+    AssigneeFilter, BoardFilter, CLOSED, Comment, CommentPage, Cursor, CursorKey, Issue, IssuePage, OPEN, Sort,
+    StatusCounts,
+};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::{Param, Sql, keyset_page};
 use crate::{bind_all, on_db};
 
+use super::labels;
 use super::types::{COLUMNS, COMMENT_COLUMNS};
 
 /// The filter's conditions on `issues` but the status and the search: not deleted, the
-/// assignee, the author.
+/// assignee, the author, the labels (each one carried), the priority.
 pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
     let mut conditions = vec!["issues.deleted_at IS NULL".to_string()];
     match &filter.assignee {
@@ -24,14 +28,64 @@ pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
         let p = sql.bind(Param::Text(author.clone()));
         conditions.push(format!("issues.author_sub = {p}"));
     }
+    for key in &filter.labels {
+        let p = sql.bind(Param::Text(key.clone()));
+        conditions.push(format!(
+            "issues.id IN (SELECT issue_labels.issue_id FROM issue_labels JOIN labels \
+             ON labels.id = issue_labels.label_id WHERE labels.name_key = {p})"
+        ));
+    }
+    if let Some(priority) = filter.priority {
+        let p = sql.bind(Param::Int(priority.rank()));
+        conditions.push(format!("issues.priority = {p}"));
+    }
     conditions
 }
 
-/// A board page without a search: the issues index read newest first.
+/// The board's order in `sort`, and where a page in it starts after `cursor`.
+fn order(sql: &mut Sql, sort: Sort, cursor: Option<&Cursor>, conditions: &mut Vec<String>) -> &'static str {
+    let key = cursor.map(|cursor| (&cursor.key, sql.bind(Param::Int(cursor.id))));
+    match (sort, key) {
+        (Sort::Oldest, Some((_, id))) => conditions.push(format!("issues.id > {id}")),
+        (Sort::Newest, Some((_, id))) => conditions.push(format!("issues.id < {id}")),
+        (Sort::Updated | Sort::Priority, Some((CursorKey::Number(value), id))) => {
+            let column = if sort == Sort::Updated {
+                "updated_at"
+            } else {
+                "priority"
+            };
+            let value = sql.bind(Param::Int(*value));
+            conditions.push(format!(
+                "(issues.{column} < {value} OR (issues.{column} = {value} AND issues.id < {id}))"
+            ));
+        }
+        (Sort::Due, Some((CursorKey::Due(Some(day)), id))) => {
+            let day = sql.bind(Param::Text(day.clone()));
+            conditions.push(format!(
+                "(issues.due_date IS NULL OR issues.due_date > {day} OR (issues.due_date = {day} AND issues.id > {id}))"
+            ));
+        }
+        (Sort::Due, Some((CursorKey::Due(None), id))) => {
+            conditions.push(format!("(issues.due_date IS NULL AND issues.id > {id})"));
+        }
+        // A cursor of another sort: from the start (the caller checked it against the sort).
+        _ => {}
+    }
+    match sort {
+        Sort::Newest => "issues.id DESC",
+        Sort::Oldest => "issues.id ASC",
+        Sort::Updated => "issues.updated_at DESC, issues.id DESC",
+        Sort::Priority => "issues.priority DESC, issues.id DESC",
+        Sort::Due => "(issues.due_date IS NULL) ASC, issues.due_date ASC, issues.id ASC",
+    }
+}
+
+/// A board page without a search, in the filter's sort (newest first: the issues index read
+/// backwards), from after `cursor`.
 pub(super) async fn board(
     db: &Db,
     filter: &BoardFilter,
-    before: Option<i64>,
+    cursor: Option<&Cursor>,
     limit: i64,
 ) -> Result<IssuePage, sqlx::Error> {
     let limit = limit.clamp(1, 100);
@@ -42,24 +96,29 @@ pub(super) async fn board(
         let p = sql.bind(Param::Text(status.into()));
         conditions.push(format!("issues.status = {p}"));
     }
-    if let Some(before) = before {
-        let p = sql.bind(Param::Int(before));
-        conditions.push(format!("issues.id < {p}"));
-    }
+    let order = order(&mut sql, filter.sort, cursor, &mut conditions);
     let p = sql.bind(Param::Int(limit + 1));
     sql.text = format!(
-        "SELECT {COLUMNS} FROM issues WHERE {} ORDER BY issues.id DESC LIMIT {p}",
+        "SELECT {COLUMNS} FROM issues WHERE {} ORDER BY {order} LIMIT {p}",
         conditions.join(" AND ")
     );
     let mut issues: Vec<Issue> = on_db!(db, |pool| bind_all!(sqlx::query_as(&sql.text), sql)
         .fetch_all(pool)
         .await)?;
-    let next_before = keyset_page(&mut issues, limit, |issue| issue.id);
-    Ok(IssuePage {
+    let more = keyset_page(&mut issues, limit, |issue| issue.id).is_some();
+    labels::attach(db, &mut issues).await?;
+    Ok(page_of(issues, more, filter.sort, counts))
+}
+
+/// A page of `issues` (`more`: others follow) with where the next one starts.
+pub(super) fn page_of(issues: Vec<Issue>, more: bool, sort: Sort, counts: StatusCounts) -> IssuePage {
+    let last = issues.last().filter(|_| more);
+    IssuePage {
+        next_before: last.filter(|_| sort == Sort::Newest).map(|issue| issue.id),
+        next_cursor: last.map(|issue| Cursor::after(sort, issue)),
         issues,
-        next_before,
         counts,
-    })
+    }
 }
 
 /// Issues per status under the filter (no search): kept in `issue_counts` for the unfiltered
@@ -102,7 +161,10 @@ pub(super) fn select_live() -> String {
 
 pub(super) async fn get(db: &Db, id: i64) -> Result<Option<Issue>, sqlx::Error> {
     let sql = select_live();
-    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+    let issue: Option<Issue> = on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+    let mut issues: Vec<Issue> = issue.into_iter().collect();
+    labels::attach(db, &mut issues).await?;
+    Ok(issues.pop())
 }
 
 /// A page of issue `issue_id`'s comments, oldest first, after comment `after`.

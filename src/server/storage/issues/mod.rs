@@ -11,6 +11,8 @@
 //! with them (their audit rows), then forgets the pages.
 
 mod board;
+mod events;
+mod labels;
 mod search;
 mod types;
 #[cfg(feature = "dev-idp")]
@@ -20,14 +22,15 @@ mod write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::model::{BoardFilter, CommentPage, Issue, PAGE_SIZE};
+use crate::model::{BoardFilter, CommentPage, Cursor, EventPage, Issue, Label, PAGE_SIZE};
 use crate::server::storage::db::Db;
 use crate::server::storage::local_cache::LocalCache;
 use crate::server::storage::tx::{Tx, TxWork};
 
+pub use labels::Redefined;
 pub use search::{SEARCH_TIME, SEARCHES_AT_ONCE, SLOT_WAIT};
 pub use types::{CachedPage, Changed, ListError};
-pub use write::{add_comment, change, create, delete};
+pub use write::{add_comment, change, create, define_label, delete, delete_label, redefine_label};
 
 /// Cloning shares the store (and its copy in memory, and the searches' limits).
 #[derive(Clone)]
@@ -73,16 +76,18 @@ impl Issues {
         &self,
         searcher: &str,
         filter: &BoardFilter,
-        before: Option<i64>,
+        cursor: Option<&Cursor>,
         limit: i64,
     ) -> Result<CachedPage, ListError> {
         if filter.search.is_some() {
+            // A search reads newest first: its cursor is an issue's id.
+            let before = cursor.map(|cursor| cursor.id);
             let page = self.searches.run(&self.db, searcher, filter, before, limit).await?;
             return Ok(CachedPage::new(page));
         }
         let cache = match &self.first_pages {
-            Some(cache) if before.is_none() && limit == PAGE_SIZE && filter.is_plain() => cache,
-            _ => return Ok(CachedPage::new(board::board(&self.db, filter, before, limit).await?)),
+            Some(cache) if cursor.is_none() && limit == PAGE_SIZE && filter.is_plain() => cache,
+            _ => return Ok(CachedPage::new(board::board(&self.db, filter, cursor, limit).await?)),
         };
         let generation = match cache.get(&filter.status) {
             Some(page) => return Ok(page),
@@ -114,6 +119,16 @@ impl Issues {
 
     pub async fn get(&self, id: i64) -> Result<Option<Issue>, sqlx::Error> {
         board::get(&self.db, id).await
+    }
+
+    /// Every label, by name, with how many live issues carry it.
+    pub async fn labels(&self) -> Result<Vec<Label>, sqlx::Error> {
+        labels::list(&self.db).await
+    }
+
+    /// A page of issue `issue_id`'s history, oldest first, after event `after`.
+    pub async fn events(&self, issue_id: i64, after: Option<i64>, limit: i64) -> Result<EventPage, sqlx::Error> {
+        events::page(&self.db, issue_id, after, limit).await
     }
 
     /// A page of issue `issue_id`'s comments, oldest first, after comment `after`.

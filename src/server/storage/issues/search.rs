@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::Semaphore;
 
-use crate::model::{BoardFilter, CLOSED, Issue, IssuePage, OPEN, SEARCH_COUNT_CAP, StatusCounts};
+use crate::model::{BoardFilter, CLOSED, Issue, IssuePage, OPEN, SEARCH_COUNT_CAP, Sort, StatusCounts};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::{Param, Sql, keyset_page};
 use crate::server::support::detach::detached;
 use crate::server::support::per_key_limit::PerKeyLimit;
 use crate::{bind_all, on_db};
 
-use super::board::conditions;
+use super::board::{conditions, page_of};
+use super::labels;
 use super::types::{COLUMNS, ListError};
 
 /// Words of a search beyond this many are ignored.
@@ -360,12 +361,9 @@ async fn search_board(
             page_counts(issues.iter().map(|issue| issue.status.as_str()))
         }
     };
-    let next_before = keyset_page(&mut issues, limit, |issue| issue.id);
-    Ok(IssuePage {
-        issues,
-        next_before,
-        counts,
-    })
+    let more = keyset_page(&mut issues, limit, |issue| issue.id).is_some();
+    labels::attach(db, &mut issues).await?;
+    Ok(page_of(issues, more, Sort::Newest, counts))
 }
 
 /// Runs a search's page and then its counts on one connection, stopped by the database at the

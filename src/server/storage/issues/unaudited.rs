@@ -33,8 +33,15 @@ impl Issues {
     }
 
     /// Soft-deletes issue `id` (made from version `expected`, when given).
-    pub async fn delete(&self, id: i64, expected: Option<i64>, now_ms: i64) -> Result<Changed, sqlx::Error> {
-        self.write(move |tx| Box::pin(async move { write::delete(tx, id, expected, now_ms).await }))
+    pub async fn delete(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        actor: &Viewer,
+        now_ms: i64,
+    ) -> Result<Changed, sqlx::Error> {
+        let actor = actor.clone();
+        self.write(move |tx| Box::pin(async move { write::delete(tx, id, expected, &actor, now_ms).await }))
             .await
     }
 

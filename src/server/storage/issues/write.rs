@@ -2,7 +2,9 @@
 //! that what else it holds (the audit trail's rows) is kept or undone with them.
 
 use crate::access::Viewer;
-use crate::model::{CLOSED, Comment, Issue, IssueChange, NewIssue};
+use crate::model::{
+    CLOSED, Comment, Issue, IssueChange, Label, LabelEdit, LabelInput, LabelRef, NewIssue, event_kind, label_key,
+};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::{Param, Sql};
 use crate::server::storage::tx::{Tx, TxWork};
@@ -10,6 +12,8 @@ use crate::server::support::detach::detached;
 use crate::{bind_all, on_tx};
 
 use super::board::select_live;
+use super::events::{self, Happened};
+use super::labels;
 use super::types::{COLUMNS, COMMENT_COLUMNS, Changed};
 
 /// Runs `work` in one transaction: committed when it answers `Ok`, undone when it fails; then
@@ -46,13 +50,13 @@ fn task_failed(error: tokio::task::JoinError) -> sqlx::Error {
     sqlx::Error::Protocol(format!("an issue write did not finish: {error}"))
 }
 
-/// Stores a new issue by `author`.
+/// Stores a new issue by `author`, with its first event in the history.
 pub async fn create(tx: &mut Tx, issue: &NewIssue, author: &Viewer, now_ms: i64) -> Result<Issue, sqlx::Error> {
     let sql = format!(
         "INSERT INTO issues (title, description, author_sub, author_name, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
     );
-    on_tx!(tx, |conn| {
+    let created: Issue = on_tx!(&mut *tx, |conn| {
         sqlx::query_as(&sql)
             .bind(&issue.title)
             .bind(&issue.description)
@@ -61,11 +65,16 @@ pub async fn create(tx: &mut Tx, issue: &NewIssue, author: &Viewer, now_ms: i64)
             .bind(now_ms)
             .fetch_one(conn)
             .await
-    })
+    })?;
+    let happened = [Happened::new(event_kind::CREATED, None, None)];
+    events::record(tx, created.id, &happened, author, now_ms).await?;
+    Ok(created)
 }
 
 /// Applies `change` as `actor` made it from version `expected` (`None`: whatever the current
-/// version is). `assignee_name` names the person assigned, when it assigns.
+/// version is), and records each field that changed in the issue's history. `assignee_name`
+/// names the person assigned, when it assigns. Labels are named; names no label has are left
+/// out (the tracker checked them).
 pub async fn change(
     tx: &mut Tx,
     id: i64,
@@ -75,15 +84,137 @@ pub async fn change(
     actor: &Viewer,
     now_ms: i64,
 ) -> Result<Changed, sqlx::Error> {
-    update(tx, id, set_list(change, assignee_name, actor, now_ms), expected, now_ms).await
+    let Some(before) = current(tx, id).await? else {
+        return Ok(Changed::NotFound);
+    };
+    let updated = update(tx, id, set_list(change, assignee_name, actor, now_ms), expected, now_ms).await?;
+    let Changed::Done(mut after) = updated else {
+        return Ok(updated);
+    };
+    let mut happened = field_changes(&before, &after);
+    if let Some(edit) = &change.labels {
+        happened.extend(edit_labels(tx, id, &before.labels, edit).await?);
+    }
+    events::record(tx, id, &happened, actor, now_ms).await?;
+    labels::attach_in(tx, std::slice::from_mut(&mut after)).await?;
+    Ok(Changed::Done(after))
 }
 
-/// Soft-deletes issue `id` (made from version `expected`, when given).
-pub async fn delete(tx: &mut Tx, id: i64, expected: Option<i64>, now_ms: i64) -> Result<Changed, sqlx::Error> {
+/// Issue `id` as it is before a change, with its labels (on PostgreSQL locked until the
+/// transaction ends; SQLite's write transaction holds the whole database).
+async fn current(tx: &mut Tx, id: i64) -> Result<Option<Issue>, sqlx::Error> {
+    let sql = match tx {
+        Tx::Postgres(_) => format!("{} FOR UPDATE", select_live()),
+        Tx::Sqlite(_) => select_live(),
+    };
+    let found: Option<Issue> = on_tx!(&mut *tx, |conn| sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await)?;
+    let mut found: Vec<Issue> = found.into_iter().collect();
+    labels::attach_in(tx, &mut found).await?;
+    Ok(found.pop())
+}
+
+/// The history of the fields that differ between `before` and `after`.
+fn field_changes(before: &Issue, after: &Issue) -> Vec<Happened> {
+    let mut happened = Vec::new();
+    let mut compare = |kind, old: Option<&str>, new: Option<&str>| {
+        if old != new {
+            happened.push(Happened::new(kind, old.map(str::to_string), new.map(str::to_string)));
+        }
+    };
+    compare(event_kind::TITLE, Some(&before.title), Some(&after.title));
+    compare(
+        event_kind::DESCRIPTION,
+        Some(&before.description),
+        Some(&after.description),
+    );
+    compare(event_kind::STATUS, Some(&before.status), Some(&after.status));
+    compare(
+        event_kind::ASSIGNEE,
+        before.assignee_name.as_deref(),
+        after.assignee_name.as_deref(),
+    );
+    compare(
+        event_kind::PRIORITY,
+        Some(before.priority.name()),
+        Some(after.priority.name()),
+    );
+    compare(event_kind::DUE, before.due.as_deref(), after.due.as_deref());
+    happened
+}
+
+/// Puts on and takes off issue `id`'s labels as `edit` says, from `carried`; the history of
+/// each label put on or taken off.
+async fn edit_labels(
+    tx: &mut Tx,
+    id: i64,
+    carried: &[LabelRef],
+    edit: &LabelEdit,
+) -> Result<Vec<Happened>, sqlx::Error> {
+    let keys = |names: &[String]| names.iter().map(|name| label_key(name)).collect::<Vec<_>>();
+    let (put_on, take_off): (Vec<LabelRef>, Vec<LabelRef>) = match edit {
+        LabelEdit::Add(names) => (labels::by_keys(tx, &keys(names)).await?, Vec::new()),
+        LabelEdit::Remove(names) => (Vec::new(), labels::by_keys(tx, &keys(names)).await?),
+        LabelEdit::Set(names) => {
+            let wanted = labels::by_keys(tx, &keys(names)).await?;
+            let unwanted = carried
+                .iter()
+                .filter(|label| !wanted.iter().any(|w| w.id == label.id))
+                .cloned()
+                .collect();
+            (wanted, unwanted)
+        }
+    };
+    let mut happened = Vec::new();
+    for label in put_on {
+        if labels::put_on(tx, id, label.id).await? {
+            happened.push(Happened::new(event_kind::LABEL_ADDED, None, Some(label.name)));
+        }
+    }
+    for label in take_off {
+        if labels::take_off(tx, id, label.id).await? {
+            happened.push(Happened::new(event_kind::LABEL_REMOVED, Some(label.name), None));
+        }
+    }
+    Ok(happened)
+}
+
+/// Defines a label; `None` when one of that name (whatever its case) exists.
+pub async fn define_label(tx: &mut Tx, label: &LabelInput, now_ms: i64) -> Result<Option<Label>, sqlx::Error> {
+    labels::create(tx, label, now_ms).await
+}
+
+/// Redefines label `id`.
+pub async fn redefine_label(tx: &mut Tx, id: i64, label: &LabelInput) -> Result<labels::Redefined, sqlx::Error> {
+    labels::update(tx, id, label).await
+}
+
+/// Deletes label `id`, taking it off every issue (not recorded in their histories: the label
+/// is gone, not the issues' triage); `false` when there is no such label.
+pub async fn delete_label(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
+    labels::delete(tx, id).await
+}
+
+/// Soft-deletes issue `id` (made from version `expected`, when given), recorded in its history
+/// as done by `actor`.
+pub async fn delete(
+    tx: &mut Tx,
+    id: i64,
+    expected: Option<i64>,
+    actor: &Viewer,
+    now_ms: i64,
+) -> Result<Changed, sqlx::Error> {
     let mut set = Sql::default();
     let p = set.bind(Param::Int(now_ms));
     set.push(&format!("deleted_at = {p}, "));
-    update(tx, id, set, expected, now_ms).await
+    let deleted = update(tx, id, set, expected, now_ms).await?;
+    if matches!(deleted, Changed::Done(_)) {
+        let happened = [Happened::new(event_kind::DELETED, None, None)];
+        events::record(tx, id, &happened, actor, now_ms).await?;
+    }
+    Ok(deleted)
 }
 
 /// Runs an `UPDATE … RETURNING` made from `set` on issue `id` if it is not deleted and (when
@@ -153,6 +284,14 @@ fn set_list(change: &IssueChange, assignee_name: Option<String>, actor: &Viewer,
         let sub = set.bind(Param::OptText(assignee.clone()));
         let name = set.bind(Param::OptText(assignee_name));
         set.push(&format!("assignee_sub = {sub}, assignee_name = {name}, "));
+    }
+    if let Some(priority) = change.priority {
+        let p = set.bind(Param::Int(priority.rank()));
+        set.push(&format!("priority = {p}, "));
+    }
+    if let Some(due) = &change.due {
+        let p = set.bind(Param::OptText(due.clone()));
+        set.push(&format!("due_date = {p}, "));
     }
     set
 }

@@ -1,5 +1,5 @@
-//! `export`: every row the team owns, table by table in keyset pages from one read-only
-//! snapshot, written as JSON Lines after the header.
+//! `export`: every row the team owns, table by table (in the order of `record::TABLES`) in keyset
+//! pages from one read-only snapshot, written as JSON Lines after the header.
 
 use std::io::{BufWriter, Write};
 
@@ -9,7 +9,10 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 
 use super::format::{Counts, ExportOptions, FORMAT_VERSION, PAGE_ROWS, TransferError, WRITE_BUFFER, ensure_current};
-use super::record::{AuditEventRow, CommentRow, Exported, Header, IssueRow, Key, PersonRow, Record};
+use super::record::{
+    AuditEventRow, CommentRow, Exported, Header, IssueEventRow, IssueLabelRow, IssueRow, Key, LabelRow, PersonRow,
+    Record,
+};
 use crate::on_db;
 use crate::server::storage::db::Db;
 
@@ -51,6 +54,7 @@ impl Snapshot {
                     None => query,
                     Some(Key::Int(id)) => query.bind(*id),
                     Some(Key::Text(text)) => query.bind(text.clone()),
+                    Some(Key::IntPair(first, second)) => query.bind(*first).bind(*second),
                 };
                 query.bind(PAGE_ROWS).fetch_all(&mut **tx).await
             }
@@ -60,6 +64,7 @@ impl Snapshot {
                     None => query,
                     Some(Key::Int(id)) => query.bind(*id),
                     Some(Key::Text(text)) => query.bind(text.clone()),
+                    Some(Key::IntPair(first, second)) => query.bind(*first).bind(*second),
                 };
                 query.bind(PAGE_ROWS).fetch_all(&mut **tx).await
             }
@@ -120,6 +125,11 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write, options: &ExportOpti
     let issues = export_table::<IssueRow>(&mut snapshot, &mut out).await?;
     let comments = export_table::<CommentRow>(&mut snapshot, &mut out).await?;
     let people = export_table::<PersonRow>(&mut snapshot, &mut out).await?;
+    // After the issues and labels they refer to (see `record::TABLES`); an issue's history is
+    // kept as long as the issue, so it always goes with it.
+    let labels = export_table::<LabelRow>(&mut snapshot, &mut out).await?;
+    let issue_labels = export_table::<IssueLabelRow>(&mut snapshot, &mut out).await?;
+    let issue_events = export_table::<IssueEventRow>(&mut snapshot, &mut out).await?;
     let audit_events = match options.audit {
         true => export_table::<AuditEventRow>(&mut snapshot, &mut out).await?,
         false => 0,
@@ -130,6 +140,9 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write, options: &ExportOpti
         issues,
         comments,
         people,
+        labels,
+        issue_labels,
+        issue_events,
         audit_events,
     })
 }

@@ -11,7 +11,9 @@ use crate::server::storage::db::Db;
 pub const HEADER_KIND: &str = "issues-app-export";
 /// The format this build writes and reads. Bumped whenever a record's fields change in a way
 /// older exports cannot be read by: a new optional field with a default (`audit_event`'s
-/// `repeats`, 1 when absent) is not such a change.
+/// `repeats`, 1 when absent; `issue`'s `priority` and `due_date`, 0 and none) is not such a
+/// change, nor is a new kind of record (`label`, `issue_label`, `issue_event`: an older export
+/// has none).
 pub const FORMAT_VERSION: u64 = 1;
 /// Rows an export reads per query.
 pub const PAGE_ROWS: i64 = 1000;
@@ -36,9 +38,9 @@ pub enum TransferError {
     #[error("{}", crate::server::storage::db::newer_database(.versions))]
     NewerDatabase { versions: Vec<i64> },
     #[error(
-        "the database already has issues or people: import into an empty database, or pass \
-         `--into-non-empty` to merge (ids are kept, so an issue, comment or audit event whose id is \
-         taken is refused; people are merged by `sub`)"
+        "the database already has issues, labels or people: import into an empty database, or pass \
+         `--into-non-empty` to merge (ids are kept, so an issue, comment, label or issue event whose id \
+         is taken is refused, as is a label whose name is taken; people are merged by `sub`)"
     )]
     NotEmpty,
     #[error("this is not an issues-app export: {0}")]
@@ -67,7 +69,7 @@ pub struct ExportOptions {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportOptions {
-    /// Import into a database that already has issues or people (`--into-non-empty`).
+    /// Import into a database that already has issues, labels or people (`--into-non-empty`).
     pub into_non_empty: bool,
 }
 
@@ -77,6 +79,11 @@ pub struct Counts {
     pub issues: u64,
     pub comments: u64,
     pub people: u64,
+    pub labels: u64,
+    /// Labels put on issues (`issue_label` records).
+    pub issue_labels: u64,
+    /// Events of issues' histories.
+    pub issue_events: u64,
     pub audit_events: u64,
 }
 
@@ -85,10 +92,13 @@ impl fmt::Display for Counts {
         let counted = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         write!(
             f,
-            "{}, {}, {}, {}",
+            "{}, {}, {}, {}, {}, {}, {}",
             counted(self.issues, "issue", "issues"),
             counted(self.comments, "comment", "comments"),
             counted(self.people, "person", "people"),
+            counted(self.labels, "label", "labels"),
+            counted(self.issue_labels, "label on an issue", "labels on issues"),
+            counted(self.issue_events, "issue event", "issue events"),
             counted(self.audit_events, "audit event", "audit events"),
         )
     }
@@ -121,8 +131,14 @@ mod tests {
             issues: 12,
             comments: 1,
             people: 3,
+            labels: 2,
+            issue_labels: 1,
+            issue_events: 30,
             audit_events: 0,
         };
-        assert_eq!(counts.to_string(), "12 issues, 1 comment, 3 people, 0 audit events");
+        assert_eq!(
+            counts.to_string(),
+            "12 issues, 1 comment, 3 people, 2 labels, 1 label on an issue, 30 issue events, 0 audit events"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, Read};
 use super::format::{
     BATCH_ROWS, Counts, FORMAT_VERSION, HEADER_KIND, ImportOptions, MAX_LINE_BYTES, TransferError, ensure_current,
 };
-use super::record::{Record, Table};
+use super::record::{Record, TABLES, Table};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::Sql;
 use crate::{bind_all, on_db};
@@ -69,10 +69,12 @@ fn parse_record(text: &str, line: usize) -> Result<Record, TransferError> {
     }
 }
 
-/// Whether `db` has issues or people.
+/// Whether `db` has issues, labels or people. (Comments, labels on issues and issues' histories
+/// come with issues; an audit trail alone is not a team's: see `numbered_on_import`.)
 async fn holds_a_team(db: &Db) -> Result<bool, sqlx::Error> {
     for sql in [
         "SELECT EXISTS (SELECT 1 FROM issues)",
+        "SELECT EXISTS (SELECT 1 FROM labels)",
         "SELECT EXISTS (SELECT 1 FROM people)",
     ] {
         let found = on_db!(db, |pool| sqlx::query_scalar::<_, bool>(sql).fetch_one(pool).await)?;
@@ -161,13 +163,20 @@ async fn first_failure(db: &Db, statements: &[(usize, Sql)]) -> Result<Option<(u
 /// What the database said about a record it refused, for an operator.
 fn refusal(record: &Record, error: &sqlx::Error) -> String {
     let what = record.describe();
+    let label = matches!(record, Record::Label(_));
     match error {
+        sqlx::Error::Database(error) if error.is_unique_violation() && label => format!(
+            "{what}, or a label of that name, is already in the database (ids and names are kept as \
+             exported): {}",
+            error.message()
+        ),
         sqlx::Error::Database(error) if error.is_unique_violation() => format!(
             "{what} is already in the database (ids are kept as exported): {}",
             error.message()
         ),
         sqlx::Error::Database(error) if error.is_foreign_key_violation() => format!(
-            "{what} refers to an issue neither in the database nor earlier in the export: {}",
+            "{what} refers to {} neither in the database nor earlier in the export: {}",
+            record.refers_to(),
             error.message()
         ),
         sqlx::Error::Database(error) => format!("{what}: {}", error.message()),
@@ -229,12 +238,18 @@ async fn import_records(
 }
 
 /// PostgreSQL draws new ids from sequences the import's given ids did not advance: each goes on
-/// after the largest id now in its table. (SQLite's `AUTOINCREMENT` follows given ids itself.)
+/// after the largest id now in its table (`issues`, `comments`, `labels`, `issue_events`; and
+/// `audit_events`, which the import numbers itself). (SQLite's `AUTOINCREMENT` follows given
+/// ids itself.)
 async fn continue_ids(db: &Db) -> Result<(), sqlx::Error> {
     let Db::Postgres(pool) = db else {
         return Ok(());
     };
-    for table in ["issues", "comments", "audit_events"] {
+    for table in TABLES {
+        if !table.identity && !table.numbered_on_import {
+            continue;
+        }
+        let table = table.name;
         let sql = format!(
             "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
         );
@@ -244,7 +259,7 @@ async fn continue_ids(db: &Db) -> Result<(), sqlx::Error> {
 }
 
 /// Reads an export (see the module's documentation) into `db`, keeping ids, authors and times;
-/// what was stored, per kind. Refuses a database that already has issues or people unless
+/// what was stored, per kind. Refuses a database that already has issues, labels or people unless
 /// `options.into_non_empty`. Lines are stored [`BATCH_ROWS`] per transaction: after a failure
 /// the batches before the failing one stay (import into a fresh database again).
 pub async fn import(
@@ -295,14 +310,30 @@ mod tests {
         }
         let statements = inserts(&batch, true, false, BATCH_ROWS);
         let starts: Vec<usize> = statements.iter().map(|(start, _)| *start).collect();
-        assert_eq!(starts, [0, 2, 3, 4]);
+        assert_eq!(starts, [0, 2, 3, 4, 5, 6, 7]);
         assert!(
             statements[0].1.text.starts_with("INSERT INTO issues (id, title"),
             "{}",
             statements[0].1.text
         );
         assert!(statements[0].1.text.contains("OVERRIDING SYSTEM VALUE VALUES ($1, $2"));
-        assert_eq!(statements[0].1.params.len(), 32);
+        assert_eq!(statements[0].1.params.len(), 36);
+        // PostgreSQL is told to take the ids it would generate (labels, issues' histories), not
+        // where there are none (labels on issues) or where it numbers the rows (audit events).
+        let texts: Vec<&str> = statements.iter().map(|(_, sql)| sql.text.as_str()).collect();
+        for (text, start, overriding) in [
+            (texts[3], "INSERT INTO labels (id, name, name_key, color", true),
+            (
+                texts[4],
+                "INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2)",
+                false,
+            ),
+            (texts[5], "INSERT INTO issue_events (id, issue_id, kind", true),
+            (texts[6], "INSERT INTO audit_events (at, request_id", false),
+        ] {
+            assert!(text.starts_with(start), "{text}");
+            assert_eq!(text.contains("OVERRIDING SYSTEM VALUE"), overriding, "{text}");
+        }
         assert_eq!(inserts(&batch, false, false, 1).len(), batch.len());
         assert!(!inserts(&batch, false, false, 1)[0].1.text.contains("OVERRIDING"));
     }

@@ -17,6 +17,9 @@ pub enum Record {
     Issue(IssueRow),
     Comment(CommentRow),
     Person(PersonRow),
+    Label(LabelRow),
+    IssueLabel(IssueLabelRow),
+    IssueEvent(IssueEventRow),
     AuditEvent(AuditEventRow),
 }
 
@@ -28,7 +31,8 @@ pub struct Header {
     pub migrations: Vec<i64>,
 }
 
-/// A row of `issues`, deleted or not. Times in milliseconds since the Unix epoch.
+/// A row of `issues`, deleted or not. Times in milliseconds since the Unix epoch. `priority`
+/// and `due_date` (triage) read as 0 and none when absent: exports made before them import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRow {
@@ -50,6 +54,12 @@ pub struct IssueRow {
     pub comment_count: i64,
     /// When it was (soft-)deleted.
     pub deleted_at: Option<i64>,
+    /// 0 (none) to 4 (urgent).
+    #[serde(default)]
+    pub priority: i64,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub due_date: Option<String>,
 }
 
 /// A row of `comments`. `created_at` in milliseconds since the Unix epoch.
@@ -71,6 +81,47 @@ pub struct PersonRow {
     pub sub: String,
     pub name: String,
     pub last_seen_at: i64,
+}
+
+/// A row of `labels`. `created_at` in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct LabelRow {
+    pub id: i64,
+    pub name: String,
+    /// The name as compared (lowercase), unique.
+    pub name_key: String,
+    /// `#rrggbb`.
+    pub color: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// A row of `issue_labels`: label `label_id` is on issue `issue_id` (deleted or not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct IssueLabelRow {
+    pub issue_id: i64,
+    pub label_id: i64,
+}
+
+/// A row of `issue_events`: one change in an issue's history. `at` in milliseconds since the
+/// Unix epoch. Kept as long as its issue, so always exported (unlike the audit trail), with its
+/// id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct IssueEventRow {
+    pub id: i64,
+    pub issue_id: i64,
+    /// The column `kind` (`created`, `status`, `label_added`, …), written as `event` (as an
+    /// audit event's): a record's `kind` is its tag.
+    #[serde(rename = "event")]
+    pub kind: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub actor_sub: String,
+    pub actor_name: String,
+    pub at: i64,
 }
 
 /// A row of `audit_events`. `at` in seconds since the Unix epoch.
@@ -109,11 +160,8 @@ fn is_once(repeats: &i64) -> bool {
 pub(super) struct Table {
     pub(super) name: &'static str,
     pub(super) columns: &'static str,
-    /// The unique column rows are exported in order of.
-    key: &'static str,
-    /// The key is text: ordered by bytes on both backends (PostgreSQL's default collation
-    /// would order it by the server's locale).
-    text_key: bool,
+    /// The unique column(s) rows are exported in order of.
+    key: KeyColumns,
     /// PostgreSQL generates the ids (`GENERATED ALWAYS AS IDENTITY`) unless told to take them.
     pub(super) identity: bool,
     /// How a row meets one already there when merging (`--into-non-empty`).
@@ -124,12 +172,23 @@ pub(super) struct Table {
     pub(super) numbered_on_import: bool,
 }
 
+/// The columns of a table's key.
+enum KeyColumns {
+    /// An integer column (`id`).
+    Int(&'static str),
+    /// A text column, ordered by bytes on both backends (PostgreSQL's default collation would
+    /// order it by the server's locale).
+    Text(&'static str),
+    /// Two integer columns (a primary key of two), ordered by the first, then the second.
+    IntPair(&'static str, &'static str),
+}
+
 const ISSUES: Table = Table {
     name: "issues",
     columns: "id, title, description, status, author_sub, author_name, assignee_sub, assignee_name, \
-              created_at, updated_at, closed_at, closed_by_sub, closed_by_name, version, comment_count, deleted_at",
-    key: "id",
-    text_key: false,
+              created_at, updated_at, closed_at, closed_by_sub, closed_by_name, version, comment_count, \
+              deleted_at, priority, due_date",
+    key: KeyColumns::Int("id"),
     identity: true,
     on_merge: None,
     numbered_on_import: false,
@@ -138,8 +197,7 @@ const ISSUES: Table = Table {
 const COMMENTS: Table = Table {
     name: "comments",
     columns: "id, issue_id, body, author_sub, author_name, created_at",
-    key: "id",
-    text_key: false,
+    key: KeyColumns::Int("id"),
     identity: true,
     on_merge: None,
     numbered_on_import: false,
@@ -148,8 +206,7 @@ const COMMENTS: Table = Table {
 const PEOPLE: Table = Table {
     name: "people",
     columns: "sub, name, last_seen_at",
-    key: "sub",
-    text_key: true,
+    key: KeyColumns::Text("sub"),
     identity: false,
     // The most recently seen name wins, as at sign-in.
     on_merge: Some(
@@ -159,28 +216,83 @@ const PEOPLE: Table = Table {
     numbered_on_import: false,
 };
 
+const LABELS: Table = Table {
+    name: "labels",
+    columns: "id, name, name_key, color, description, created_at",
+    key: KeyColumns::Int("id"),
+    identity: true,
+    // Ids are kept: a label whose id (or name) is taken is refused, as an issue is.
+    on_merge: None,
+    numbered_on_import: false,
+};
+
+const ISSUE_LABELS: Table = Table {
+    name: "issue_labels",
+    columns: "issue_id, label_id",
+    key: KeyColumns::IntPair("issue_id", "label_id"),
+    identity: false,
+    on_merge: None,
+    numbered_on_import: false,
+};
+
+const ISSUE_EVENTS: Table = Table {
+    name: "issue_events",
+    columns: "id, issue_id, kind, old_value, new_value, actor_sub, actor_name, at",
+    key: KeyColumns::Int("id"),
+    identity: true,
+    on_merge: None,
+    numbered_on_import: false,
+};
+
 const AUDIT_EVENTS: Table = Table {
     name: "audit_events",
     columns: "id, at, request_id, event, outcome, actor_sub, actor_name, client_id, permission, \
               missing_scopes, via, detail, repeats",
-    key: "id",
-    text_key: false,
+    key: KeyColumns::Int("id"),
     identity: false,
     on_merge: None,
     numbered_on_import: true,
 };
 
+/// Every table, in the order an export writes them: parents before the rows referring to
+/// them (`issue_labels` refers to issues and labels; comments and `issue_events` to issues), so
+/// an import inserting in file order meets every foreign key.
+pub(super) const TABLES: [&Table; 7] = [
+    &ISSUES,
+    &COMMENTS,
+    &PEOPLE,
+    &LABELS,
+    &ISSUE_LABELS,
+    &ISSUE_EVENTS,
+    &AUDIT_EVENTS,
+];
+
 impl Table {
-    /// A page of rows in key order: the first, or those after the key bound as `$1`.
+    /// A page of rows in key order: the first, or those after the key (bound as `$1`, or `$1`
+    /// and `$2` for a key of two columns); the page's size is bound last.
     pub(super) fn page_sql(&self, postgres: bool, continuing: bool) -> String {
-        let key = match (postgres, self.text_key) {
-            (true, true) => format!("{} COLLATE \"C\"", self.key),
-            _ => self.key.to_string(),
+        let (order, after, limit) = match self.key {
+            KeyColumns::Int(column) => (column.to_string(), format!("{column} > $1"), "$2"),
+            KeyColumns::Text(column) => {
+                let column = match postgres {
+                    true => format!("{column} COLLATE \"C\""),
+                    false => column.to_string(),
+                };
+                let after = format!("{column} > $1");
+                (column, after, "$2")
+            }
+            // A row value: both backends compare it column by column, and read it along the
+            // primary key's index.
+            KeyColumns::IntPair(first, second) => (
+                format!("{first}, {second}"),
+                format!("({first}, {second}) > ($1, $2)"),
+                "$3",
+            ),
         };
         let (columns, name) = (self.columns, self.name);
         match continuing {
-            true => format!("SELECT {columns} FROM {name} WHERE {key} > $1 ORDER BY {key} LIMIT $2"),
-            false => format!("SELECT {columns} FROM {name} ORDER BY {key} LIMIT $1"),
+            true => format!("SELECT {columns} FROM {name} WHERE {after} ORDER BY {order} LIMIT {limit}"),
+            false => format!("SELECT {columns} FROM {name} ORDER BY {order} LIMIT $1"),
         }
     }
 }
@@ -189,6 +301,7 @@ impl Table {
 pub(super) enum Key {
     Int(i64),
     Text(String),
+    IntPair(i64, i64),
 }
 
 /// A row type the export reads from its table.
@@ -228,6 +341,36 @@ impl Exported for PersonRow {
     }
 }
 
+impl Exported for LabelRow {
+    const TABLE: &'static Table = &LABELS;
+    fn key(&self) -> Key {
+        Key::Int(self.id)
+    }
+    fn into_record(self) -> Record {
+        Record::Label(self)
+    }
+}
+
+impl Exported for IssueLabelRow {
+    const TABLE: &'static Table = &ISSUE_LABELS;
+    fn key(&self) -> Key {
+        Key::IntPair(self.issue_id, self.label_id)
+    }
+    fn into_record(self) -> Record {
+        Record::IssueLabel(self)
+    }
+}
+
+impl Exported for IssueEventRow {
+    const TABLE: &'static Table = &ISSUE_EVENTS;
+    fn key(&self) -> Key {
+        Key::Int(self.id)
+    }
+    fn into_record(self) -> Record {
+        Record::IssueEvent(self)
+    }
+}
+
 impl Exported for AuditEventRow {
     const TABLE: &'static Table = &AUDIT_EVENTS;
     fn key(&self) -> Key {
@@ -246,6 +389,9 @@ impl Record {
             Self::Issue(_) => Some(&ISSUES),
             Self::Comment(_) => Some(&COMMENTS),
             Self::Person(_) => Some(&PEOPLE),
+            Self::Label(_) => Some(&LABELS),
+            Self::IssueLabel(_) => Some(&ISSUE_LABELS),
+            Self::IssueEvent(_) => Some(&ISSUE_EVENTS),
             Self::AuditEvent(_) => Some(&AUDIT_EVENTS),
         }
     }
@@ -271,6 +417,8 @@ impl Record {
                 Param::Int(row.version),
                 Param::Int(row.comment_count),
                 Param::OptInt(row.deleted_at),
+                Param::Int(row.priority),
+                Param::OptText(row.due_date.clone()),
             ],
             Self::Comment(row) => vec![
                 Param::Int(row.id),
@@ -284,6 +432,25 @@ impl Record {
                 Param::Text(row.sub.clone()),
                 Param::Text(row.name.clone()),
                 Param::Int(row.last_seen_at),
+            ],
+            Self::Label(row) => vec![
+                Param::Int(row.id),
+                Param::Text(row.name.clone()),
+                Param::Text(row.name_key.clone()),
+                Param::Text(row.color.clone()),
+                Param::Text(row.description.clone()),
+                Param::Int(row.created_at),
+            ],
+            Self::IssueLabel(row) => vec![Param::Int(row.issue_id), Param::Int(row.label_id)],
+            Self::IssueEvent(row) => vec![
+                Param::Int(row.id),
+                Param::Int(row.issue_id),
+                Param::Text(row.kind.clone()),
+                Param::OptText(row.old_value.clone()),
+                Param::OptText(row.new_value.clone()),
+                Param::Text(row.actor_sub.clone()),
+                Param::Text(row.actor_name.clone()),
+                Param::Int(row.at),
             ],
             Self::AuditEvent(row) => vec![
                 Param::Int(row.id),
@@ -310,7 +477,18 @@ impl Record {
             Self::Issue(row) => format!("issue {}", row.id),
             Self::Comment(row) => format!("comment {} (on issue {})", row.id, row.issue_id),
             Self::Person(row) => format!("person {:?}", row.sub),
+            Self::Label(row) => format!("label {} ({:?})", row.id, row.name),
+            Self::IssueLabel(row) => format!("label {} on issue {}", row.label_id, row.issue_id),
+            Self::IssueEvent(row) => format!("event {} (of issue {})", row.id, row.issue_id),
             Self::AuditEvent(row) => format!("audit event {}", row.id),
+        }
+    }
+
+    /// What the record refers to, for an operator told it refers to something missing.
+    pub(super) fn refers_to(&self) -> &'static str {
+        match self {
+            Self::IssueLabel(_) => "an issue or a label",
+            _ => "an issue",
         }
     }
 }
@@ -323,6 +501,9 @@ impl Counts {
             Record::Issue(_) => self.issues += 1,
             Record::Comment(_) => self.comments += 1,
             Record::Person(_) => self.people += 1,
+            Record::Label(_) => self.labels += 1,
+            Record::IssueLabel(_) => self.issue_labels += 1,
+            Record::IssueEvent(_) => self.issue_events += 1,
             Record::AuditEvent(_) => self.audit_events += 1,
         }
     }
@@ -352,6 +533,8 @@ pub(super) mod tests {
                 version: 2,
                 comment_count: 0,
                 deleted_at: None,
+                priority: 3,
+                due_date: Some("2027-01-31".into()),
             }),
             Record::Comment(CommentRow {
                 id: 1,
@@ -365,6 +548,28 @@ pub(super) mod tests {
                 sub: "emily".into(),
                 name: "Emily".into(),
                 last_seen_at: 4,
+            }),
+            Record::Label(LabelRow {
+                id: 2,
+                name: "Bug".into(),
+                name_key: "bug".into(),
+                color: "#d73a4a".into(),
+                description: "Something is broken".into(),
+                created_at: 1,
+            }),
+            Record::IssueLabel(IssueLabelRow {
+                issue_id: 7,
+                label_id: 2,
+            }),
+            Record::IssueEvent(IssueEventRow {
+                id: 3,
+                issue_id: 7,
+                kind: "label_added".into(),
+                old_value: None,
+                new_value: Some("Bug".into()),
+                actor_sub: "john".into(),
+                actor_name: "John".into(),
+                at: 2,
             }),
             Record::AuditEvent(AuditEventRow {
                 id: 1,
@@ -427,6 +632,109 @@ pub(super) mod tests {
         assert_eq!(
             serde_json::to_string(&header).unwrap(),
             r#"{"kind":"issues-app-export","version":1,"migrations":[20261122000001]}"#
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_tag_and_its_table_in_file_order() {
+        let kinds: Vec<String> = samples()
+            .iter()
+            .map(|record| {
+                let line: serde_json::Value = serde_json::to_value(record).unwrap();
+                format!("{} {}", line["kind"].as_str().unwrap(), record.table().unwrap().name)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "issue issues",
+                "comment comments",
+                "person people",
+                "label labels",
+                "issue_label issue_labels",
+                "issue_event issue_events",
+                "audit_event audit_events",
+                "audit_event audit_events",
+            ]
+        );
+        let names: Vec<&str> = TABLES.iter().map(|table| table.name).collect();
+        assert_eq!(
+            names,
+            [
+                "issues",
+                "comments",
+                "people",
+                "labels",
+                "issue_labels",
+                "issue_events",
+                "audit_events"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_issue_event_is_written_with_its_kind_as_event() {
+        let event = samples()
+            .into_iter()
+            .find(|record| matches!(record, Record::IssueEvent(_)))
+            .unwrap();
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"kind":"issue_event","id":3,"issue_id":7,"event":"label_added","old_value":null,"new_value":"Bug","actor_sub":"john","actor_name":"John","at":2}"#
+        );
+    }
+
+    #[test]
+    fn pages_continue_after_their_key() {
+        assert_eq!(
+            ISSUES.page_sql(true, true),
+            format!(
+                "SELECT {} FROM issues WHERE id > $1 ORDER BY id LIMIT $2",
+                ISSUES.columns
+            )
+        );
+        assert_eq!(
+            PEOPLE.page_sql(true, true),
+            "SELECT sub, name, last_seen_at FROM people WHERE sub COLLATE \"C\" > $1 \
+             ORDER BY sub COLLATE \"C\" LIMIT $2"
+        );
+        assert_eq!(
+            PEOPLE.page_sql(false, false),
+            "SELECT sub, name, last_seen_at FROM people ORDER BY sub LIMIT $1"
+        );
+        for postgres in [false, true] {
+            assert_eq!(
+                ISSUE_LABELS.page_sql(postgres, true),
+                "SELECT issue_id, label_id FROM issue_labels WHERE (issue_id, label_id) > ($1, $2) \
+                 ORDER BY issue_id, label_id LIMIT $3"
+            );
+            assert_eq!(
+                ISSUE_LABELS.page_sql(postgres, false),
+                "SELECT issue_id, label_id FROM issue_labels ORDER BY issue_id, label_id LIMIT $1"
+            );
+        }
+    }
+
+    #[test]
+    fn an_issue_exported_before_triage_reads_with_no_priority_and_no_due_date() {
+        let Some(Record::Issue(issue)) = samples().into_iter().next() else {
+            unreachable!()
+        };
+        let mut older = serde_json::to_value(Record::Issue(issue.clone())).unwrap();
+        let fields = older.as_object_mut().unwrap();
+        assert!(fields.remove("priority").is_some() && fields.remove("due_date").is_some());
+        let record: Record = serde_json::from_str(&older.to_string()).unwrap();
+        let expected = IssueRow {
+            priority: 0,
+            due_date: None,
+            ..issue
+        };
+        assert_eq!(record, Record::Issue(expected));
+        // Written with every column, triage too.
+        let line = serde_json::to_string(&record).unwrap();
+        assert!(
+            line.ends_with(r#","deleted_at":null,"priority":0,"due_date":null}"#),
+            "{line}"
         );
     }
 
