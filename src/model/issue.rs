@@ -52,6 +52,16 @@ impl Issue {
     pub fn is_open(&self) -> bool {
         self.status == OPEN
     }
+
+    /// The cursor of the board page that starts after this issue in `sort` (see [`Cursor`]).
+    pub fn cursor_after(&self, sort: Sort) -> String {
+        match sort {
+            Sort::Newest | Sort::Oldest => self.id.to_string(),
+            Sort::Updated => format!("{}.{}", self.updated_at, self.id),
+            Sort::Priority => format!("{}.{}", self.priority.rank(), self.id),
+            Sort::Due => format!("{}.{}", self.due.as_deref().unwrap_or("none"), self.id),
+        }
+    }
 }
 
 pub const OPEN: &str = "open";

@@ -260,16 +260,6 @@ impl Cursor {
         };
         Ok(Self { key, id })
     }
-
-    /// The cursor after `issue` (the last of a page) in `sort`.
-    pub fn after(sort: Sort, issue: &super::Issue) -> String {
-        match sort {
-            Sort::Newest | Sort::Oldest => issue.id.to_string(),
-            Sort::Updated => format!("{}.{}", issue.updated_at, issue.id),
-            Sort::Priority => format!("{}.{}", issue.priority.rank(), issue.id),
-            Sort::Due => format!("{}.{}", issue.due.as_deref().unwrap_or("none"), issue.id),
-        }
-    }
 }
 
 /// What one event in an issue's history says happened.

@@ -47,6 +47,17 @@ async fn create(app: &TestApp, token: &str, title: &str) -> Value {
     issue
 }
 
+/// John, signed in here once (the app knows his name), with a token of all his scopes, after
+/// defining the label `bug`.
+async fn john_with_a_bug_label(app: &TestApp) -> String {
+    signed_in(app, JOHN).await;
+    let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
+    let label = json!({"name": "bug", "color": "#d73a4a"});
+    let (status, body) = send(app, &john, Method::POST, "/api/v1/labels", Some(label)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    john
+}
+
 fn label_names(issue: &Value) -> Vec<&str> {
     issue["labels"]
         .as_array()
@@ -192,16 +203,7 @@ async fn labels_are_defined_by_those_who_manage_them_and_put_on_by_those_who_edi
 #[tokio::test]
 async fn the_board_filters_and_sorts_by_triage_and_every_page_is_reached_by_its_cursor() {
     let app = TestApp::spawn().await;
-    signed_in(&app, JOHN).await;
-    let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
-    send(
-        &app,
-        &john,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "bug", "color": "#d73a4a"})),
-    )
-    .await;
+    let john = john_with_a_bug_label(&app).await;
     let priorities = ["none", "low", "medium", "high", "urgent"];
     let mut ids = Vec::new();
     for n in 0..23 {
@@ -302,16 +304,7 @@ async fn the_board_filters_and_sorts_by_triage_and_every_page_is_reached_by_its_
 #[tokio::test]
 async fn an_issue_s_history_shows_every_change_with_old_and_new_values() {
     let app = TestApp::spawn().await;
-    signed_in(&app, JOHN).await;
-    let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
-    send(
-        &app,
-        &john,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "bug", "color": "#d73a4a"})),
-    )
-    .await;
+    let john = john_with_a_bug_label(&app).await;
     let issue = create(&app, &john, "Heating off").await;
     let id = &issue["id"];
     for change in [

@@ -127,7 +127,7 @@ pub(super) async fn list(
 }
 
 /// An issue; its version is the `ETag`.
-#[utoipa::path(get, path = "/api/v1/issues/{id}", operation_id = "get_issue",
+#[utoipa::path(get, path = "/api/v1/issues/{id}", operation_id = "get_issue", params(("id" = i64, Path, description = "The issue's id")),
     responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn show(
@@ -204,7 +204,7 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 /// Changes an issue: `If-Match` (its `ETag`, or `*`) is required; each field needs its own
 /// scopes (`x-permissions`).
 #[utoipa::path(patch, path = "/api/v1/issues/{id}", operation_id = "change_issue", request_body = PatchBody,
-    params(("If-Match" = String, Header, description = "The issue's ETag, or *")),
+    params(("id" = i64, Path, description = "The issue's id"), ("If-Match" = String, Header, description = "The issue's ETag, or *")),
     responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404),
         (status = 412, description = "changed since that version"), (status = 415), (status = 422), (status = 428)),
     security(("bearer" = [])),
@@ -247,7 +247,7 @@ pub(super) async fn change(
 
 /// Deletes an issue (a soft delete, recorded in the audit trail). `If-Match` is optional.
 #[utoipa::path(delete, path = "/api/v1/issues/{id}", operation_id = "delete_issue",
-    params(("If-Match" = Option<String>, Header, description = "The issue's ETag, or *")),
+    params(("id" = i64, Path, description = "The issue's id"), ("If-Match" = Option<String>, Header, description = "The issue's ETag, or *")),
     responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 412)),
     security(("bearer" = [])), extensions(("x-permission" = json!("delete_issue"))))]
 pub(super) async fn delete(
@@ -279,7 +279,7 @@ pub struct CommentsQuery {
 }
 
 /// An issue's comments, oldest first.
-#[utoipa::path(get, path = "/api/v1/issues/{id}/comments", operation_id = "list_comments", params(CommentsQuery),
+#[utoipa::path(get, path = "/api/v1/issues/{id}/comments", operation_id = "list_comments", params(("id" = i64, Path, description = "The issue's id"), CommentsQuery),
     responses((status = 200, body = CommentPage), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn comments(
@@ -312,7 +312,7 @@ pub struct EventsQuery {
 
 /// An issue's history, oldest first: created, each field changed (old and new value), labels
 /// put on and taken off, deleted.
-#[utoipa::path(get, path = "/api/v1/issues/{id}/events", operation_id = "list_issue_events", params(EventsQuery),
+#[utoipa::path(get, path = "/api/v1/issues/{id}/events", operation_id = "list_issue_events", params(("id" = i64, Path, description = "The issue's id"), EventsQuery),
     responses((status = 200, body = EventPage), (status = 400), (status = 401), (status = 403), (status = 404)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn events(
@@ -336,7 +336,7 @@ pub struct CommentBody {
 }
 
 /// Comments on an issue.
-#[utoipa::path(post, path = "/api/v1/issues/{id}/comments", operation_id = "add_comment", request_body = CommentBody,
+#[utoipa::path(post, path = "/api/v1/issues/{id}/comments", operation_id = "add_comment", request_body = CommentBody, params(("id" = i64, Path, description = "The issue's id")),
     responses((status = 201, body = Comment), (status = 401), (status = 403), (status = 404), (status = 415), (status = 422)),
     security(("bearer" = [])), extensions(("x-permission" = json!("comment"))))]
 pub(super) async fn comment(

@@ -115,7 +115,7 @@ pub(super) fn page_of(issues: Vec<Issue>, more: bool, sort: Sort, counts: Status
     let last = issues.last().filter(|_| more);
     IssuePage {
         next_before: last.filter(|_| sort == Sort::Newest).map(|issue| issue.id),
-        next_cursor: last.map(|issue| Cursor::after(sort, issue)),
+        next_cursor: last.map(|issue| issue.cursor_after(sort)),
         issues,
         counts,
     }

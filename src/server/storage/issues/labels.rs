@@ -111,29 +111,19 @@ pub(super) async fn delete(tx: &mut Tx, id: i64) -> Result<bool, sqlx::Error> {
     Ok(deleted > 0)
 }
 
-/// Puts label `label_id` on issue `issue_id`; `false` when it was already on.
-pub(super) async fn put_on(tx: &mut Tx, issue_id: i64, label_id: i64) -> Result<bool, sqlx::Error> {
-    let done = on_tx!(tx, |conn| sqlx::query(
-        "INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-    )
-    .bind(issue_id)
-    .bind(label_id)
-    .execute(conn)
-    .await
-    .map(|done| done.rows_affected()))?;
-    Ok(done > 0)
-}
-
-/// Takes label `label_id` off issue `issue_id`; `false` when it was not on.
-pub(super) async fn take_off(tx: &mut Tx, issue_id: i64, label_id: i64) -> Result<bool, sqlx::Error> {
-    let done = on_tx!(tx, |conn| sqlx::query(
-        "DELETE FROM issue_labels WHERE issue_id = $1 AND label_id = $2"
-    )
-    .bind(issue_id)
-    .bind(label_id)
-    .execute(conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+/// Puts label `label_id` on issue `issue_id` (`on`) or takes it off; `false` when it already
+/// was so.
+pub(super) async fn carry(tx: &mut Tx, issue_id: i64, label_id: i64, on: bool) -> Result<bool, sqlx::Error> {
+    let sql = match on {
+        true => "INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        false => "DELETE FROM issue_labels WHERE issue_id = $1 AND label_id = $2",
+    };
+    let done = on_tx!(tx, |conn| sqlx::query(sql)
+        .bind(issue_id)
+        .bind(label_id)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected()))?;
     Ok(done > 0)
 }
 

@@ -169,12 +169,12 @@ async fn edit_labels(
     };
     let mut happened = Vec::new();
     for label in put_on {
-        if labels::put_on(tx, id, label.id).await? {
+        if labels::carry(tx, id, label.id, true).await? {
             happened.push(Happened::new(event_kind::LABEL_ADDED, None, Some(label.name)));
         }
     }
     for label in take_off {
-        if labels::take_off(tx, id, label.id).await? {
+        if labels::carry(tx, id, label.id, false).await? {
             happened.push(Happened::new(event_kind::LABEL_REMOVED, Some(label.name), None));
         }
     }
