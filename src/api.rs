@@ -54,6 +54,12 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
     crate::server::http::server_fns::get_issue(id).await
 }
 
+/// Issue `id`'s history, oldest first (its first 200 events). Needs the view scope.
+#[server(prefix = "/api", endpoint = "list_issue_events")]
+pub async fn list_issue_events(id: i64) -> Result<crate::model::EventPage, AppError> {
+    crate::server::http::server_fns::list_issue_events(id).await
+}
+
 /// More of an issue's comments, oldest first, after comment `after`.
 #[server(prefix = "/api", endpoint = "list_comments")]
 pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {

@@ -328,8 +328,6 @@ pub struct IssueDetail {
     pub people: Vec<Person>,
     /// Every label, for those who may put them on (else none).
     pub labels: Vec<super::triage::Label>,
-    /// The issue's history, oldest first (its first page).
-    pub history: super::triage::EventPage,
 }
 
 /// Events of an issue's history on its page.

@@ -7,8 +7,8 @@ use tower_sessions::Session;
 use crate::access::{self, Permission, SessionView, Viewer};
 use crate::error::AppError;
 use crate::model::{
-    AuditPage, BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, HISTORY_PAGE_SIZE, Issue, IssueChange, IssueDetail,
-    Label, OPEN, PAGE_SIZE, Profile, SessionDeadlines, SharedPage, UserSummary,
+    AuditPage, BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, HISTORY_PAGE_SIZE, Issue, IssueChange,
+    IssueDetail, Label, OPEN, PAGE_SIZE, Profile, SessionDeadlines, SharedPage, UserSummary,
 };
 use crate::server::auth::profile;
 use crate::server::auth::session::Current;
@@ -217,12 +217,11 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         }
     };
     // The reads at once: the page waits for the slowest, not their sum.
-    let (issue, comments, people, labels, history) = tokio::join!(
+    let (issue, comments, people, labels) = tokio::join!(
         state.issues.get(id),
         state.issues.comments(id, None, COMMENT_PAGE_SIZE),
         people,
-        labels,
-        state.issues.events(id, None, HISTORY_PAGE_SIZE)
+        labels
     );
     let issue = issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
     Ok(IssueDetail {
@@ -230,8 +229,14 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         comments: comments.map_err(database_error)?,
         people: people.map_err(database_error)?,
         labels: labels.map_err(database_error)?,
-        history: history.map_err(database_error)?,
     })
+}
+
+pub async fn list_issue_events(id: i64) -> Result<EventPage, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+    let (issue, history) = tokio::join!(state.issues.get(id), state.issues.events(id, None, HISTORY_PAGE_SIZE));
+    issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
+    history.map_err(database_error)
 }
 
 pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
@@ -305,11 +310,14 @@ pub async fn list_labels() -> Result<Vec<Label>, AppError> {
 pub async fn define_label(name: String, color: String, description: String) -> Result<Label, AppError> {
     let (state, viewer) = authorize(Permission::ManageLabels).await?;
     let request_id = call_request_id();
-    state
+    let label = state
         .tracker
         .define_label(&caller(&viewer, &request_id), &name, &color, &description)
         .await
-        .map_err(tracker_failure)
+        .map_err(tracker_failure)?;
+    // The labels page's forms are plain forms: back to it.
+    leptos_axum::redirect("/labels");
+    Ok(label)
 }
 
 pub async fn delete_label(id: i64) -> Result<(), AppError> {
@@ -319,7 +327,9 @@ pub async fn delete_label(id: i64) -> Result<(), AppError> {
         .tracker
         .delete_label(&caller(&viewer, &request_id), id)
         .await
-        .map_err(tracker_failure)
+        .map_err(tracker_failure)?;
+    leptos_axum::redirect("/labels");
+    Ok(())
 }
 
 fn caller<'a>(viewer: &'a Viewer, request_id: &'a Option<String>) -> Caller<'a> {

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_params_map;
 use crate::access::{Permission, Permissions};
 use crate::api::{
     AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, SetIssueTriage, get_issue, list_comments,
+    list_issue_events,
 };
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
@@ -49,7 +50,10 @@ pub fn IssuePage() -> impl IntoView {
                         .into_iter()
                         .any(|action| info.permissions.why_not(action).is_some());
                         let help = refused_here.then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
-                        view! { <IssueView id permissions=info.permissions/> {help} }.into_any()
+                        // Rendered here, on the server, not in the island: it adds nothing to
+                        // the WASM, and shows the history as the page was loaded.
+                        let history = list_issue_events(id).await.ok().map(triage::history);
+                        view! { <IssueView id permissions=info.permissions/> {help} {history} }.into_any()
                     }
                     None => missing(),
                 },
@@ -159,7 +163,6 @@ fn issue_view(
         comments,
         people,
         labels,
-        history,
     } = detail;
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
@@ -213,7 +216,6 @@ fn issue_view(
             {permissions.edit_issue.then(|| triage_control(&issue, labels, actions.triage))}
             {why_not}
         </article>
-        {triage::history(history)}
         <Thread issue=id first=comments can_comment=permissions.comment action=actions.comment state=thread/>
     }
     .into_any()

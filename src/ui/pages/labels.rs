@@ -1,12 +1,12 @@
 //! `/labels`: every label with how many issues carry it (each a link to the board filtered by
-//! it); for those who may manage labels, a form to define one and a delete button on each
-//! (the `LabelManager` island).
+//! it); for those who may manage labels, a form to define one and a delete button on each.
+//! Rendered on the server only: its forms are plain forms (the server function sends the
+//! browser back here, a refusal shown by `FormRefusal`), so the page adds nothing to the WASM.
 
 use leptos::prelude::*;
 
 use crate::access::Permission;
 use crate::api::{DefineLabel, DeleteLabel, list_labels};
-use crate::error::AppError;
 use crate::model::Label;
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::triage::label_chip;
@@ -27,8 +27,14 @@ pub fn LabelsPage() -> impl IntoView {
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
                 Ok(info) => {
                     let why = info.permissions.why_not(Permission::ManageLabels);
+                    let can_manage = info.permissions.manage_labels;
+                    let labels = match list_labels().await {
+                        Ok(labels) => label_list(labels, can_manage),
+                        Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                    };
                     view! {
-                        <LabelManager can_manage=info.permissions.manage_labels/>
+                        {can_manage.then(define_form)}
+                        {labels}
                         {why.map(|why| view! { <p class="why muted" id="why-no-labels">{why}</p> })}
                     }
                     .into_any()
@@ -38,42 +44,24 @@ pub fn LabelsPage() -> impl IntoView {
     }
 }
 
-#[island]
-fn LabelManager(can_manage: bool) -> impl IntoView {
+/// Defines a label (a plain form: the server function sends the browser back here).
+fn define_form() -> impl IntoView {
     let define = ServerAction::<DefineLabel>::new();
-    let delete = ServerAction::<DeleteLabel>::new();
-    let labels = Resource::new(
-        move || (define.version().get(), delete.version().get()),
-        |_| list_labels(),
-    );
-    let problem = move || match define.value().get() {
-        Some(Err(AppError::Invalid(fields))) => fields.label,
-        Some(Err(error)) => Some(error.to_string()),
-        _ => None,
-    };
     view! {
-        {can_manage.then(|| view! {
-            <ActionForm action=define attr:class="card triage" attr:id="label-form">
-                <label for="label-name">"Name"</label>
-                <input id="label-name" name="name" required maxlength="50"/>
-                <label for="label-color">"Colour"</label>
-                <input id="label-color" name="color" type="color" value="#0075ca"/>
-                <label for="label-description">"Description"</label>
-                <input id="label-description" name="description" maxlength="200"/>
-                <button type="submit" class="primary" id="label-submit">"Define label"</button>
-                <span class="field-error" role="alert" id="label-result">{problem}</span>
-            </ActionForm>
-        })}
-        <Transition fallback=|| view! { <p class="muted">"Loading labels…"</p> }>
-            {move || labels.get().map(|result| match result {
-                Ok(labels) => label_list(labels, can_manage, delete),
-                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
-            })}
-        </Transition>
+        <ActionForm action=define attr:class="card triage" attr:id="label-form">
+            <label for="label-name">"Name"</label>
+            <input id="label-name" name="name" required maxlength="50"/>
+            <label for="label-color">"Colour"</label>
+            <input id="label-color" name="color" type="color" value="#0075ca"/>
+            <label for="label-description">"Description"</label>
+            <input id="label-description" name="description" maxlength="200"/>
+            <button type="submit" class="primary" id="label-submit">"Define label"</button>
+        </ActionForm>
     }
 }
 
-fn label_list(labels: Vec<Label>, can_manage: bool, delete: ServerAction<DeleteLabel>) -> AnyView {
+fn label_list(labels: Vec<Label>, can_manage: bool) -> AnyView {
+    let delete = ServerAction::<DeleteLabel>::new();
     if labels.is_empty() {
         return view! { <p class="empty card" id="no-labels">"No labels yet."</p> }.into_any();
     }
