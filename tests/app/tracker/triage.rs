@@ -21,6 +21,11 @@ async fn send(app: &TestApp, token: &str, method: Method, path: &str, body: Opti
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// `POST /api/v1/labels` with `label`.
+async fn define(app: &TestApp, token: &str, label: Value) -> (StatusCode, Value) {
+    send(app, token, Method::POST, "/api/v1/labels", Some(label)).await
+}
+
 async fn patch(app: &TestApp, token: &str, id: &Value, body: Value) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
         .patch(app.url(&format!("/api/v1/issues/{id}")))
@@ -52,8 +57,7 @@ async fn create(app: &TestApp, token: &str, title: &str) -> Value {
 async fn john_with_a_bug_label(app: &TestApp) -> String {
     signed_in(app, JOHN).await;
     let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
-    let label = json!({"name": "bug", "color": "#d73a4a"});
-    let (status, body) = send(app, &john, Method::POST, "/api/v1/labels", Some(label)).await;
+    let (status, body) = define(app, &john, json!({"name": "bug", "color": "#d73a4a"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     john
 }
@@ -72,12 +76,10 @@ async fn labels_are_defined_by_those_who_manage_them_and_put_on_by_those_who_edi
     let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
     let emily = app.password_token_for(CLIENT_ID, EMILY, ALL_SCOPES).await;
 
-    let (status, bug) = send(
+    let (status, bug) = define(
         &app,
         &john,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "Bug", "color": "#D73A4A", "description": "Something is broken"})),
+        json!({"name": "Bug", "color": "#D73A4A", "description": "Something is broken"}),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{bug}");
@@ -85,33 +87,12 @@ async fn labels_are_defined_by_those_who_manage_them_and_put_on_by_those_who_edi
         (bug["name"].as_str(), bug["color"].as_str()),
         (Some("Bug"), Some("#d73a4a"))
     );
-    let (status, _) = send(
-        &app,
-        &john,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "ui", "color": "#0075ca"})),
-    )
-    .await;
+    let (status, _) = define(&app, &john, json!({"name": "ui", "color": "#0075ca"})).await;
     assert_eq!(status, StatusCode::CREATED);
     // One label however it is capitalised.
-    let (status, body) = send(
-        &app,
-        &john,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "BUG", "color": "#000000"})),
-    )
-    .await;
+    let (status, body) = define(&app, &john, json!({"name": "BUG", "color": "#000000"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body) = send(
-        &app,
-        &john,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "x", "color": "red"})),
-    )
-    .await;
+    let (status, body) = define(&app, &john, json!({"name": "x", "color": "red"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(
         body["fields"]["label"].as_str().unwrap_or_default().contains("#rrggbb"),
@@ -122,14 +103,7 @@ async fn labels_are_defined_by_those_who_manage_them_and_put_on_by_those_who_edi
     let (status, labels) = send(&app, &emily, Method::GET, "/api/v1/labels", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(labels.as_array().unwrap().len(), 2);
-    let (status, refused) = send(
-        &app,
-        &emily,
-        Method::POST,
-        "/api/v1/labels",
-        Some(json!({"name": "mine", "color": "#ffffff"})),
-    )
-    .await;
+    let (status, refused) = define(&app, &emily, json!({"name": "mine", "color": "#ffffff"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
     assert!(
         refused["error_description"].as_str().unwrap().contains("define labels"),
