@@ -363,6 +363,24 @@ impl Tracker {
         deleted.then_some(()).ok_or(TrackerError::LabelNotFound)
     }
 
+    /// Restores deleted issue `id` (before it is erased after `DeletedRetentionDays`).
+    pub async fn restore(&self, caller: &Caller<'_>, id: i64) -> Result<Issue, TrackerError> {
+        let by = self.recorded(caller).await?;
+        let restored = self
+            .issues
+            .write(move |tx| {
+                Box::pin(async move {
+                    let restored = issues::restore(tx, id, &by.viewer, clock::now_millis()).await?;
+                    if restored.is_some() {
+                        by.record(tx, EventKind::IssueRestored, format!("issue {id}")).await?;
+                    }
+                    Ok(restored)
+                })
+            })
+            .await?;
+        restored.ok_or(TrackerError::NotFound)
+    }
+
     /// Soft-deletes issue `id` (made from version `expected`, when given).
     pub async fn delete(&self, caller: &Caller<'_>, id: i64, expected: Option<i64>) -> Result<(), TrackerError> {
         let by = self.recorded(caller).await?;

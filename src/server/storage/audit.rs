@@ -49,6 +49,7 @@ pub enum EventKind {
     IssueReopened,
     IssueAssigned,
     IssueDeleted,
+    IssueRestored,
     CommentAdded,
     /// An issue's labels, priority or due date changed.
     IssueTriaged,
@@ -76,6 +77,7 @@ impl EventKind {
             Self::IssueReopened => "issue_reopened",
             Self::IssueAssigned => "issue_assigned",
             Self::IssueDeleted => "issue_deleted",
+            Self::IssueRestored => "issue_restored",
             Self::CommentAdded => "comment_added",
             Self::IssueTriaged => "issue_triaged",
             Self::LabelDefined => "label_defined",

@@ -221,6 +221,7 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
                 "priority": ["issues:edit"], "due": ["issues:edit"], "labels": ["issues:edit"]}),
         ),
         ("/api/v1/issues/{id}/events", "get", json!(["issues:view"])),
+        ("/api/v1/issues/{id}/restore", "post", json!(["issues:delete"])),
         ("/api/v1/labels", "get", json!(["issues:view"])),
         ("/api/v1/labels", "post", json!(["issues:edit"])),
         ("/api/v1/labels/{id}", "put", json!(["issues:edit"])),

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{CLIENT_ID, EMILY, JOHN, TestApp};
+use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, TestApp};
 
 use super::{ALL_SCOPES, signed_in, titles};
 
@@ -320,4 +320,55 @@ async fn an_issue_s_history_shows_every_change_with_old_and_new_values() {
 
     let (status, _) = send(&app, &john, Method::GET, "/api/v1/issues/999999/events", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_deleted_issue_is_restored_by_those_who_may_delete_with_its_history() {
+    let app = TestApp::spawn().await;
+    let john = john_with_a_bug_label(&app).await;
+    signed_in(&app, ALEX).await;
+    let alex = app.password_token_for(CLIENT_ID, ALEX, ALL_SCOPES).await;
+    let issue = create(&app, &john, "Lift out of order").await;
+    let (status, _) = patch(
+        &app,
+        &john,
+        &issue["id"],
+        json!({"labels": ["bug"], "priority": "urgent"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/api/v1/issues/{}", issue["id"]);
+    let (status, _) = send(&app, &alex, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(&app, &john, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // John (Manager) may not delete, so may not restore: 403, and it stays deleted.
+    let restore = format!("{path}/restore");
+    let (status, refused) = send(&app, &john, Method::POST, &restore, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, _) = send(&app, &john, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, restored) = send(&app, &alex, Method::POST, &restore, None).await;
+    assert_eq!(status, StatusCode::OK, "{restored}");
+    assert_eq!(
+        (restored["priority"].as_str(), label_names(&restored)),
+        (Some("urgent"), vec!["bug"])
+    );
+    let (_, page) = send(&app, &john, Method::GET, "/api/v1/issues", None).await;
+    assert_eq!(titles(&page), ["Lift out of order"]);
+    let (_, history) = send(&app, &john, Method::GET, &format!("{path}/events"), None).await;
+    let last: Vec<(&str, &str)> = history["events"].as_array().unwrap()[3..]
+        .iter()
+        .map(|event| (event["kind"].as_str().unwrap(), event["actor_name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(last, [("deleted", "Alex Admin"), ("restored", "Alex Admin")]);
+    let (status, _) = send(&app, &alex, Method::POST, &restore, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only a deleted issue is restored");
+    let page = app.state.audit.page(&Default::default(), None, 5).await.unwrap();
+    assert!(
+        page.events.iter().any(|event| event.event == "issue_restored"),
+        "audited"
+    );
 }

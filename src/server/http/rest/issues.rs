@@ -267,6 +267,23 @@ pub(super) async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Restores a deleted issue (before it is erased after `Server.DeletedRetentionDays`); recorded
+/// in its history and the audit trail. 404 when there is no such deleted issue.
+#[utoipa::path(post, path = "/api/v1/issues/{id}/restore", operation_id = "restore_issue",
+    params(("id" = i64, Path, description = "The issue's id")),
+    responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("delete_issue"))))]
+pub(super) async fn restore(
+    State(state): State<AppState>,
+    caller: Bearer,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    authorize(&caller, &state, Permission::ViewIssues).await?;
+    authorize(&caller, &state, Permission::DeleteIssue).await?;
+    let issue = state.tracker.restore(&caller.caller(), issue_id(&id)?).await?;
+    Ok((etag(&issue), Json(issue)).into_response())
+}
+
 /// `GET /api/v1/issues/{id}/comments` parameters.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

@@ -20,7 +20,7 @@ pub use error::ApiError;
 pub use extract::Bearer;
 
 use audit::audit_trail;
-use issues::{change, comment, comments, create, delete, events, list, people, show};
+use issues::{change, comment, comments, create, delete, events, list, people, restore, show};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/issues/{id}", get(show).patch(change).delete(delete))
         .route("/api/v1/issues/{id}/comments", get(comments).post(comment))
         .route("/api/v1/issues/{id}/events", get(events))
+        .route("/api/v1/issues/{id}/restore", axum::routing::post(restore))
         .route("/api/v1/labels", get(labels::list).post(labels::define))
         .route(
             "/api/v1/labels/{id}",

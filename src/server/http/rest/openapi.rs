@@ -30,6 +30,7 @@ use crate::server::state::AppState;
         issues::comments,
         issues::comment,
         issues::events,
+        issues::restore,
         issues::people,
         labels::list,
         labels::define,

@@ -30,7 +30,7 @@ use crate::server::storage::tx::{Tx, TxWork};
 pub use labels::Redefined;
 pub use search::{SEARCH_TIME, SEARCHES_AT_ONCE, SLOT_WAIT};
 pub use types::{CachedPage, Changed, ListError};
-pub use write::{add_comment, change, create, define_label, delete, delete_label, redefine_label};
+pub use write::{add_comment, change, create, define_label, delete, delete_label, redefine_label, restore};
 
 /// Cloning shares the store (and its copy in memory, and the searches' limits).
 #[derive(Clone)]

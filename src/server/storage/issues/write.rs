@@ -217,6 +217,27 @@ pub async fn delete(
     Ok(deleted)
 }
 
+/// Restores issue `id`, deleted and not yet erased, recorded in its history as done by `actor`;
+/// `None` when there is no such deleted issue.
+pub async fn restore(tx: &mut Tx, id: i64, actor: &Viewer, now_ms: i64) -> Result<Option<Issue>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE issues SET deleted_at = NULL, version = version + 1, updated_at = $2 \
+         WHERE id = $1 AND deleted_at IS NOT NULL RETURNING {COLUMNS}"
+    );
+    let restored: Option<Issue> = on_tx!(&mut *tx, |conn| sqlx::query_as(&sql)
+        .bind(id)
+        .bind(now_ms)
+        .fetch_optional(conn)
+        .await)?;
+    let Some(mut restored) = restored else {
+        return Ok(None);
+    };
+    let happened = [Happened::new(event_kind::RESTORED, None, None)];
+    events::record(tx, id, &happened, actor, now_ms).await?;
+    labels::attach_in(tx, std::slice::from_mut(&mut restored)).await?;
+    Ok(Some(restored))
+}
+
 /// Runs an `UPDATE … RETURNING` made from `set` on issue `id` if it is not deleted and (when
 /// `expected` is given) still at that version; bumps the version.
 async fn update(
