@@ -125,52 +125,22 @@ async fn labels_are_defined_by_those_who_manage_them_and_put_on_by_those_who_edi
 
     // Counts per label; a renamed label shows on the issue by its new name; a deleted one is
     // taken off.
+    let (issue_path, bug_path) = (
+        format!("/api/v1/issues/{}", issue["id"]),
+        format!("/api/v1/labels/{}", bug["id"]),
+    );
     let (_, labels) = send(&app, &john, Method::GET, "/api/v1/labels", None).await;
     assert_eq!(labels[0]["issue_count"], 1, "{labels}");
-    let (status, renamed) = send(
-        &app,
-        &john,
-        Method::PUT,
-        &format!("/api/v1/labels/{}", bug["id"]),
-        Some(json!({"name": "defect", "color": "#d73a4a"})),
-    )
-    .await;
+    let renaming = json!({"name": "defect", "color": "#d73a4a"});
+    let (status, renamed) = send(&app, &john, Method::PUT, &bug_path, Some(renaming)).await;
     assert_eq!(status, StatusCode::OK, "{renamed}");
-    let (_, shown) = send(
-        &app,
-        &john,
-        Method::GET,
-        &format!("/api/v1/issues/{}", issue["id"]),
-        None,
-    )
-    .await;
+    let (_, shown) = send(&app, &john, Method::GET, &issue_path, None).await;
     assert_eq!(label_names(&shown), ["defect", "ui"]);
-    let (status, _) = send(
-        &app,
-        &john,
-        Method::DELETE,
-        &format!("/api/v1/labels/{}", bug["id"]),
-        None,
-    )
-    .await;
+    let (status, _) = send(&app, &john, Method::DELETE, &bug_path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, shown) = send(
-        &app,
-        &john,
-        Method::GET,
-        &format!("/api/v1/issues/{}", issue["id"]),
-        None,
-    )
-    .await;
+    let (_, shown) = send(&app, &john, Method::GET, &issue_path, None).await;
     assert_eq!(label_names(&shown), ["ui"]);
-    let (status, _) = send(
-        &app,
-        &john,
-        Method::DELETE,
-        &format!("/api/v1/labels/{}", bug["id"]),
-        None,
-    )
-    .await;
+    let (status, _) = send(&app, &john, Method::DELETE, &bug_path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
