@@ -194,6 +194,53 @@ def brotli_size(path_or_bytes):
     return int(out.stdout)
 
 
+class Instance:
+    """A server's config.json in a temporary directory: its own ports, data and embedded dev IdP
+    (`server` adds or overrides `Server` fields); `env` is what to start it with."""
+
+    def __init__(self, prefix, server=None):
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.port, idp_port = free_port(), free_port()
+        self.app = f"http://127.0.0.1:{self.port}"
+        self.idp_org = f"http://127.0.0.1:{idp_port}/t/dev"
+        config = {
+            "AuthorizationConfig": {"BaseOrganizationUrl": self.idp_org},
+            "ApplicationConfig": {"HostedUrl": self.app, "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET,
+                                  "APIScopes": ["openid", "email", "profile", "internal_login"]},
+            "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
+            "Server": {"ListenAddress": f"127.0.0.1:{self.port}", "DataDir": self.tmp,
+                       "CodeExchangesPerMinute": 100000, **(server or {})},
+            "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}",
+                                    "KeyFile": os.path.join(self.tmp, "keys.json")},
+        }
+        self.config_path = os.path.join(self.tmp, "config.json")
+        with open(self.config_path, "w") as f:
+            json.dump(config, f)
+        self.env = {**os.environ, "LEPTOS_SITE_ROOT": SITE, "LEPTOS_SITE_ADDR": f"127.0.0.1:{self.port}",
+                    "RUST_LOG": "warn"}
+
+
+def seed_issues(app, token, count=20):
+    """Creates `count` issues through the REST API, as the loads read them."""
+    for n in range(count):
+        status, _, body = request(opener(), f"{app}/api/v1/issues",
+                                  json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
+                                  {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        assert status == 201, body
+
+
+def p2_script(directory, cookie):
+    """wrk's script for P2: an empty POST to the server function with the session cookie."""
+    script = os.path.join(directory, "post.lua")
+    with open(script, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = ""\n'
+                f'wrk.headers["Cookie"] = "{cookie}"\n'
+                'wrk.headers["Accept"] = "application/json"\n'
+                'wrk.headers["Sec-Fetch-Site"] = "same-origin"\n'
+                'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    return script
+
+
 def directory_with_searchers(path):
     """The dev IdP's built-in directory and SEARCHERS more people (employees: they may view)."""
     with open(os.path.join(ROOT, "dev-idp", "directory.json")) as f:
@@ -275,11 +322,7 @@ def main():
         wait_ok(f"{app}/readyz")
         token = token_for(idp_org, "john", "john-dev-password")
         auth = f"Authorization: Bearer {token}"
-        for n in range(20):
-            status, _, body = request(opener(), f"{app}/api/v1/issues",
-                                      json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
-                                      {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-            assert status == 201, body
+        seed_issues(app, token)
         time.sleep(2)
         rss_idle = rss_mb(server.pid)
 
@@ -329,13 +372,7 @@ def main():
         results[f"ceiling: P1's bytes ({p1_bytes} B body)"] = twice(
             "same-p1", f"http://127.0.0.1:{hello_port}/same/p1", headers=[auth])
 
-        script = os.path.join(tmp, "post.lua")
-        with open(script, "w") as f:
-            f.write('wrk.method = "POST"\nwrk.body = ""\n'
-                    f'wrk.headers["Cookie"] = "{cookie}"\n'
-                    'wrk.headers["Accept"] = "application/json"\n'
-                    'wrk.headers["Sec-Fetch-Site"] = "same-origin"\n'
-                    'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+        script = p2_script(tmp, cookie)
         results["P2 server fn list_issues"] = twice("P2", f"{app}/api/list_issues", script=script)
         results[f"ceiling: P2's bytes ({p2_bytes} B body)"] = twice(
             "same-p2", f"http://127.0.0.1:{hello_port}/same/p2", script=script)

@@ -12,12 +12,10 @@ not enter: two builds compared this way differ only by what they execute.
 
 import glob
 import http.client
-import json
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 import bench
@@ -52,25 +50,10 @@ def counted(pid, out_dir, label):
 
 
 def measure(binary):
-    tmp = tempfile.mkdtemp(prefix="issues-instructions.")
-    app_port, idp_port = bench.free_port(), bench.free_port()
-    app = f"http://127.0.0.1:{app_port}"
-    idp_org = f"http://127.0.0.1:{idp_port}/t/dev"
-    config = {
-        "AuthorizationConfig": {"BaseOrganizationUrl": idp_org},
-        "ApplicationConfig": {"HostedUrl": app, "ClientId": bench.CLIENT_ID, "ClientSecret": bench.CLIENT_SECRET,
-                              "APIScopes": ["openid", "email", "profile", "internal_login"]},
-        "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
-        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp, "CodeExchangesPerMinute": 100000,
-                   "RequestTimeoutSeconds": 120, "HeaderTimeoutSeconds": 30,
-                   "IdentityProviderTimeoutSeconds": 60},
-        "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
-    }
-    config_path = os.path.join(tmp, "config.json")
-    with open(config_path, "w") as f:
-        json.dump(config, f)
-    env = {**os.environ, "LEPTOS_SITE_ROOT": bench.SITE, "LEPTOS_SITE_ADDR": f"127.0.0.1:{app_port}",
-           "RUST_LOG": "warn"}
+    side = bench.Instance("issues-instructions.", {"RequestTimeoutSeconds": 120, "HeaderTimeoutSeconds": 30,
+                                                   "IdentityProviderTimeoutSeconds": 60})
+    tmp, app, app_port, idp_org, config_path, env = (side.tmp, side.app, side.port, side.idp_org,
+                                                     side.config_path, side.env)
     # First without valgrind: the signing keys (slow to make under valgrind), the database and
     # its 20 issues.
     server = subprocess.Popen([binary, "--config", config_path], env=env,
@@ -78,12 +61,7 @@ def measure(binary):
     try:
         bench.wait_ok(f"{app}/readyz")
         token = bench.token_for(idp_org, "john", "john-dev-password")
-        for n in range(20):
-            status, _, body = bench.request(
-                bench.opener(), f"{app}/api/v1/issues",
-                json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
-                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-            assert status == 201, body
+        bench.seed_issues(app, token)
     finally:
         bench.stop([server])
     server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.out.%p",

@@ -11,11 +11,9 @@ spread is below 1.00, noise when the spread straddles it.
     BENCH_BASE=a2197c6 bench/run      (BENCH_ROUNDS=6 rounds of BENCH_SECONDS=10 per load)
 """
 
-import json
 import os
 import statistics
 import sys
-import tempfile
 
 import bench
 
@@ -24,41 +22,14 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
 
 def start_side(name, binary, processes):
     """One server with its embedded dev IdP and 20 issues; answers its URL and the loads' inputs."""
-    tmp = tempfile.mkdtemp(prefix=f"issues-paired-{name}.")
-    app_port, idp_port = bench.free_port(), bench.free_port()
-    app = f"http://127.0.0.1:{app_port}"
-    idp_org = f"http://127.0.0.1:{idp_port}/t/dev"
-    config = {
-        "AuthorizationConfig": {"BaseOrganizationUrl": idp_org},
-        "ApplicationConfig": {"HostedUrl": app, "ClientId": bench.CLIENT_ID, "ClientSecret": bench.CLIENT_SECRET,
-                              "APIScopes": ["openid", "email", "profile", "internal_login"]},
-        "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
-        "Server": {"ListenAddress": f"127.0.0.1:{app_port}", "DataDir": tmp, "CodeExchangesPerMinute": 100000},
-        "DevIdentityProvider": {"Listen": f"127.0.0.1:{idp_port}", "KeyFile": os.path.join(tmp, "keys.json")},
-    }
-    config_path = os.path.join(tmp, "config.json")
-    with open(config_path, "w") as f:
-        json.dump(config, f)
-    env = {**os.environ, "LEPTOS_SITE_ROOT": bench.SITE, "LEPTOS_SITE_ADDR": f"127.0.0.1:{app_port}",
-           "RUST_LOG": "warn"}
-    processes.append(bench.subprocess.Popen([binary, "--config", config_path], env=env,
+    side = bench.Instance(f"issues-paired-{name}.")
+    app = side.app
+    processes.append(bench.subprocess.Popen([binary, "--config", side.config_path], env=side.env,
                                             stdout=bench.subprocess.DEVNULL, stderr=bench.subprocess.DEVNULL))
     bench.wait_ok(f"{app}/readyz")
-    token = bench.token_for(idp_org, "john", "john-dev-password")
-    for n in range(20):
-        status, _, body = bench.request(
-            bench.opener(), f"{app}/api/v1/issues",
-            json.dumps({"title": f"Benchmark issue {n}", "description": "x" * 200}).encode(),
-            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        assert status == 201, body
-    cookie = bench.sign_in(app)
-    script = os.path.join(tmp, "post.lua")
-    with open(script, "w") as f:
-        f.write('wrk.method = "POST"\nwrk.body = ""\n'
-                f'wrk.headers["Cookie"] = "{cookie}"\n'
-                'wrk.headers["Accept"] = "application/json"\n'
-                'wrk.headers["Sec-Fetch-Site"] = "same-origin"\n'
-                'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+    token = bench.token_for(side.idp_org, "john", "john-dev-password")
+    bench.seed_issues(app, token)
+    script = bench.p2_script(side.tmp, bench.sign_in(app))
     return {
         "P1 bearer GET /api/v1/issues": lambda **kw: bench.wrk(f"{app}/api/v1/issues",
                                                                headers=[f"Authorization: Bearer {token}"], **kw),
