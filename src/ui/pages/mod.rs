@@ -1,7 +1,8 @@
 //! The app's pages, one file per page, rendered on the server (islands hydrate in the browser); what
 //! they show comes from the server's decision (`session_info`), and the server checks again on every
 //! call. Start at `app.rs`'s routes, then the page's file: `home`, `board` (`/issues`), `new_issue`,
-//! `issue`, `audit`, `profile`, `not_found`; `common` and `create_form` are what several pages share.
+//! `issue`, `labels`, `audit`, `profile`, `not_found`; `common`, `create_form` and `triage` (label
+//! chips, priority, the triage form, an issue's history) are what several pages share.
 
 pub mod audit;
 pub mod board;

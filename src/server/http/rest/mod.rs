@@ -1,4 +1,5 @@
-//! The bearer-token REST API for programs: `GET/POST /api/v1/issues`. Errors follow RFC 6750
+//! The bearer-token REST API for programs: issues, their comments and history (`issues.rs`),
+//! labels (`labels.rs`), the audit trail and the OpenAPI document. Errors follow RFC 6750
 //! (`WWW-Authenticate`) with JSON bodies; authorization is the same `access::require` the
 //! server functions use.
 //!

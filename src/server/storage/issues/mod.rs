@@ -1,9 +1,10 @@
-//! The tracker's store: issues (the board's filtered, searchable pages with keyset
-//! pagination; create, change with optimistic concurrency, soft delete) and their comments.
-//! Start at [`Issues`] here; `board.rs` reads the board without a search, `search.rs` with one
-//! (the one place the backends' SQL differs, SQLite FTS5 and PostgreSQL `tsvector`, and what
-//! bounds a search's cost), `write.rs` writes; `types.rs` has what they share; `unaudited.rs` seeds the development setup
-//! and tests.
+//! The tracker's store: issues (the board's filtered, sorted, searchable pages with keyset
+//! pagination; create, change with optimistic concurrency, soft delete and restore), their
+//! comments, labels and history. Start at [`Issues`] here; `board.rs` reads the board without a
+//! search, `search.rs` with one (the one place the backends' SQL differs, SQLite FTS5 and
+//! PostgreSQL `tsvector`, and what bounds a search's cost), `write.rs` writes (each change with
+//! its history, `events.rs`), `labels.rs` keeps label definitions and attaches them to issues;
+//! `types.rs` has what they share; `unaudited.rs` seeds the development setup and tests.
 //!
 //! Where this process is the database's only writer (SQLite) it keeps the first page of each
 //! unfiltered status in memory, exact because every write goes through here (see
