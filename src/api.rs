@@ -66,16 +66,55 @@ pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage
     crate::server::http::server_fns::list_comments(issue, after).await
 }
 
-/// Creates an issue as the signed-in user. Needs the create scope.
+/// Creates an issue as the signed-in user. Needs the create scope. `labels`: names, comma
+/// separated, put on it (a template's; names no label has are skipped): those no template
+/// names need the edit scope as well.
 #[server(prefix = "/api", endpoint = "create_issue")]
-pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
-    crate::server::http::server_fns::create_issue(title, description).await
+pub async fn create_issue(title: String, description: String, labels: Option<String>) -> Result<Issue, AppError> {
+    crate::server::http::server_fns::create_issue(title, description, labels).await
 }
 
 /// Comments on issue `issue`. Needs the comment scope.
 #[server(prefix = "/api", endpoint = "add_comment")]
 pub async fn add_comment(issue: i64, body: String) -> Result<Comment, AppError> {
     crate::server::http::server_fns::add_comment(issue, body).await
+}
+
+/// Replaces the body of your comment `comment` on issue `issue` (its earlier body is kept in
+/// its history). Needs the comment scope; only a comment's author may edit it.
+#[server(prefix = "/api", endpoint = "edit_comment")]
+pub async fn edit_comment(issue: i64, comment: i64, body: String) -> Result<Comment, AppError> {
+    let change = crate::server::tracker::CommentChange::Body(body);
+    crate::server::http::server_fns::change_comment(issue, comment, change).await
+}
+
+/// Deletes your comment `comment` on issue `issue` (its text is erased; the thread says a
+/// comment was deleted). Needs the comment scope; only a comment's author may delete it.
+#[server(prefix = "/api", endpoint = "delete_comment")]
+pub async fn delete_comment(issue: i64, comment: i64) -> Result<Comment, AppError> {
+    let change = crate::server::tracker::CommentChange::Delete;
+    crate::server::http::server_fns::change_comment(issue, comment, change).await
+}
+
+/// Hides comment `comment` on issue `issue` (`hidden` false: shows it again). Needs the edit
+/// scope.
+#[server(prefix = "/api", endpoint = "hide_comment")]
+pub async fn hide_comment(issue: i64, comment: i64, hidden: bool) -> Result<Comment, AppError> {
+    let change = crate::server::tracker::CommentChange::Hide(hidden);
+    crate::server::http::server_fns::change_comment(issue, comment, change).await
+}
+
+/// The names of the people who have signed in: whom a comment may mention. Needs the view
+/// scope.
+#[server(prefix = "/api", endpoint = "mention_names")]
+pub async fn mention_names() -> Result<Vec<String>, AppError> {
+    crate::server::http::server_fns::mention_names().await
+}
+
+/// `text` (Markdown) as the page would show it, sanitized. Needs the view scope.
+#[server(prefix = "/api", endpoint = "preview_markdown")]
+pub async fn preview_markdown(text: String) -> Result<String, AppError> {
+    crate::server::http::server_fns::preview_markdown(text).await
 }
 
 /// Changes the title and description of issue `id` as the user saw it at `version`; a stale
@@ -223,4 +262,46 @@ pub async fn sign_out_session(handle: String) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     crate::server::http::server_fns::sign_out_everywhere().await
+}
+
+/// The caller's own work, for the home page: open issues assigned to them, open issues they
+/// created and open issues that mention them, each counted with its newest five. Needs the view
+/// scope.
+#[server(prefix = "/api", endpoint = "my_work")]
+pub async fn my_work() -> Result<crate::model::MyWork, AppError> {
+    crate::server::http::server_fns::my_work().await
+}
+
+/// The issue templates config.json offers on the create page (`Features.Issues.Templates`).
+/// Needs the create scope.
+#[server(prefix = "/api", endpoint = "issue_templates")]
+pub async fn issue_templates() -> Result<Vec<crate::model::IssueTemplate>, AppError> {
+    crate::server::http::server_fns::issue_templates().await
+}
+
+/// One action on several issues (`ids` comma separated, at most 100), each decided, changed and
+/// audited on its own: `action` `close`, `reopen`, `assign` (`value` a `sub`, `me`, or empty for
+/// no one), `label` or `unlabel` (`value` a label's name). Answers each issue's outcome, a
+/// refusal saying why; needs, for each issue, the scope of the action.
+#[server(prefix = "/api", endpoint = "bulk_change")]
+pub async fn bulk_change(
+    ids: String,
+    action: String,
+    value: String,
+) -> Result<Vec<crate::model::BulkOutcome>, AppError> {
+    crate::server::http::server_fns::bulk_change(ids, action, value).await
+}
+
+/// The deleted issues not yet erased, most recently deleted first (at most 100), with who
+/// deleted each. Needs the delete scope.
+#[server(prefix = "/api", endpoint = "list_deleted")]
+pub async fn list_deleted() -> Result<Vec<crate::model::DeletedIssue>, AppError> {
+    crate::server::http::server_fns::list_deleted().await
+}
+
+/// Restores deleted issue `id` (a plain form goes back to `/issues/deleted`). Needs the delete
+/// scope.
+#[server(prefix = "/api", endpoint = "restore_issue")]
+pub async fn restore_issue(id: i64) -> Result<Issue, AppError> {
+    crate::server::http::server_fns::restore_issue(id).await
 }

@@ -20,6 +20,8 @@ pub enum AppError {
     NotFound,
     #[error("No such label.")]
     LabelNotFound,
+    #[error("No such comment: it may have been deleted.")]
+    CommentNotFound,
     /// A label of that name exists already.
     #[error("{0}")]
     Conflict(String),
@@ -57,7 +59,7 @@ impl AppError {
         match self {
             Self::Unauthenticated | Self::SessionEnded => 401,
             Self::Forbidden(_) => 403,
-            Self::NotFound | Self::LabelNotFound => 404,
+            Self::NotFound | Self::LabelNotFound | Self::CommentNotFound => 404,
             Self::Stale(_) | Self::Conflict(_) => 409,
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,

@@ -301,6 +301,35 @@ pub struct Comment {
     pub author_name: String,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// When its author last edited it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// When its author deleted it: its text is gone (`body` is empty), its place kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
+    /// Who hid it (someone who may edit issues), while it is hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_by_name: Option<String>,
+    /// The body as the page shows it: Markdown rendered and sanitized on the server. Only in
+    /// the page's data (server functions), not the REST API.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[cfg_attr(feature = "ssr", sqlx(skip), schema(ignore))]
+    pub body_html: String,
+    /// Its earlier bodies, oldest first, when it was edited (the page's data only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "ssr", sqlx(skip), schema(ignore))]
+    pub revisions: Vec<CommentRevision>,
+}
+
+/// A comment's body as it was before an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct CommentRevision {
+    pub comment_id: i64,
+    pub body: String,
+    /// When it was replaced, and by whom (its author).
+    pub replaced_at: i64,
+    pub editor_name: String,
 }
 
 /// A page of an issue's comments, oldest first. `next_after` continues the thread.
@@ -328,6 +357,10 @@ pub struct IssueDetail {
     pub people: Vec<Person>,
     /// Every label, for those who may put them on (else none).
     pub labels: Vec<super::triage::Label>,
+    /// The description as the page shows it: Markdown rendered and sanitized on the server.
+    pub description_html: String,
+    /// The caller's `sub`: they may edit and delete their own comments.
+    pub viewer_sub: String,
 }
 
 /// Events of an issue's history on its page.

@@ -2,13 +2,19 @@
 //! imports nothing from the rest of the crate, so every layer can use it.
 
 mod audit;
+mod bulk;
 mod issue;
 mod session;
+mod template;
 mod triage;
 mod validation;
+mod work;
 
 pub use audit::*;
+pub use bulk::*;
 pub use issue::*;
 pub use session::*;
+pub use template::*;
 pub use triage::*;
 pub use validation::*;
+pub use work::*;

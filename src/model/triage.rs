@@ -275,6 +275,12 @@ pub mod event_kind {
     pub const LABEL_REMOVED: &str = "label_removed";
     pub const DELETED: &str = "deleted";
     pub const RESTORED: &str = "restored";
+    /// A comment was added; `new_value` names it (`comment 7`), as do the others below.
+    pub const COMMENTED: &str = "commented";
+    pub const COMMENT_EDITED: &str = "comment_edited";
+    pub const COMMENT_DELETED: &str = "comment_deleted";
+    pub const COMMENT_HIDDEN: &str = "comment_hidden";
+    pub const COMMENT_SHOWN: &str = "comment_shown";
 }
 
 /// One change in an issue's history: who, when, and the value before and after (as people
@@ -285,7 +291,8 @@ pub struct IssueEvent {
     pub id: i64,
     pub issue_id: i64,
     /// `created`, `title`, `description`, `status`, `assignee`, `priority`, `due`,
-    /// `label_added`, `label_removed`, `deleted` or `restored`.
+    /// `label_added`, `label_removed`, `deleted`, `restored`, or about a comment (`new_value`
+    /// names it): `comment_edited`, `comment_deleted`, `comment_hidden`, `comment_shown`.
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_value: Option<String>,

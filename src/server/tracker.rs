@@ -10,15 +10,19 @@ use crate::model::{
     description_problem, label_key, parse_comment, parse_due, title_problem,
 };
 use crate::server::storage::audit::{self, AuditTrail, Door, EventKind};
-use crate::server::storage::issues::{self, Changed, Issues, Redefined};
+use crate::server::storage::issues::{self, Changed, CommentChanged, CommentEdit, Issues, Redefined};
 use crate::server::storage::people::People;
 use crate::server::storage::tx::Tx;
-use crate::server::support::clock;
+use crate::server::support::{clock, markdown};
 
 #[derive(Debug)]
 pub enum TrackerError {
     NotFound,
     LabelNotFound,
+    /// No such comment on that issue (or it was deleted).
+    CommentNotFound,
+    /// Only a comment's author may edit or delete it: the line saying so.
+    NotAuthor(String),
     /// A label of that name exists already.
     Conflict(String),
     /// Changed since the caller's version: the issue as it is now.
@@ -95,8 +99,19 @@ fn change_events(change: &IssueChange, issue: &Issue) -> Vec<(EventKind, String)
 
 // Each write's steps in its transaction: the change, then its audit rows.
 
-async fn create_recorded(tx: &mut Tx, by: &Recorded, issue: &NewIssue, author: &Viewer) -> Result<Issue, sqlx::Error> {
-    let created = issues::create(tx, issue, author, clock::now_millis()).await?;
+async fn create_recorded(
+    tx: &mut Tx,
+    by: &Recorded,
+    issue: &NewIssue,
+    labels: &[String],
+    mentioned: &[String],
+    author: &Viewer,
+) -> Result<Issue, sqlx::Error> {
+    let now = clock::now_millis();
+    let created = issues::create(tx, issue, labels, author, now).await?;
+    if !mentioned.is_empty() {
+        issues::record_mentions(tx, created.id, 0, mentioned, now).await?;
+    }
     by.record(tx, EventKind::IssueCreated, format!("issue {}", created.id))
         .await?;
     Ok(created)
@@ -109,9 +124,14 @@ async fn change_recorded(
     change: &IssueChange,
     assignee_name: Option<String>,
     expected: Option<i64>,
+    mentioned: Option<&[String]>,
 ) -> Result<Changed, sqlx::Error> {
-    let changed = issues::change(tx, id, change, assignee_name, expected, &by.viewer, clock::now_millis()).await?;
+    let now = clock::now_millis();
+    let changed = issues::change(tx, id, change, assignee_name, expected, &by.viewer, now).await?;
     if let Changed::Done(issue) = &changed {
+        if let Some(mentioned) = mentioned {
+            issues::record_mentions(tx, id, 0, mentioned, now).await?;
+        }
         for (kind, detail) in change_events(change, issue) {
             by.record(tx, kind, detail).await?;
         }
@@ -132,11 +152,15 @@ async fn comment_recorded(
     by: &Recorded,
     issue_id: i64,
     body: &str,
+    mentioned: &[String],
     author: &Viewer,
 ) -> Result<Option<Comment>, sqlx::Error> {
     let Some(comment) = issues::add_comment(tx, issue_id, body, author, clock::now_millis()).await? else {
         return Ok(None);
     };
+    if !mentioned.is_empty() {
+        issues::record_mentions(tx, issue_id, comment.id, mentioned, clock::now_millis()).await?;
+    }
     let detail = format!("issue {issue_id}, comment {}", comment.id);
     by.record(tx, EventKind::CommentAdded, detail).await?;
     Ok(Some(comment))
@@ -167,13 +191,31 @@ impl Tracker {
         })
     }
 
-    pub async fn create(&self, caller: &Caller<'_>, title: &str, description: &str) -> Result<Issue, TrackerError> {
+    /// Creates an issue carrying the labels named `labels` (a template's): names no label has
+    /// are skipped, not refused (config.json may name a label before anyone defines it).
+    pub async fn create(
+        &self,
+        caller: &Caller<'_>,
+        title: &str,
+        description: &str,
+        labels: &[String],
+    ) -> Result<Issue, TrackerError> {
         let issue = NewIssue::parse(title, description).map_err(TrackerError::Invalid)?;
+        if labels.len() > LABELS_PER_ISSUE_MAX {
+            return Err(TrackerError::Invalid(FieldErrors {
+                labels: Some(format!("An issue carries at most {LABELS_PER_ISSUE_MAX} labels.")),
+                ..FieldErrors::default()
+            }));
+        }
+        let labels = labels.to_vec();
+        let mentioned = self.mentioned(&issue.description).await?;
         let by = self.recorded(caller).await?;
         let author = by.viewer.clone();
         let created = self
             .issues
-            .write(move |tx| Box::pin(async move { create_recorded(tx, &by, &issue, &author).await }))
+            .write(move |tx| {
+                Box::pin(async move { create_recorded(tx, &by, &issue, &labels, &mentioned, &author).await })
+            })
             .await?;
         Ok(created)
     }
@@ -252,11 +294,18 @@ impl Tracker {
         if !problems.is_empty() {
             return Err(TrackerError::Invalid(problems));
         }
+        let mentioned = match &change.description {
+            Some(description) => Some(self.mentioned(description).await?),
+            None => None,
+        };
         let by = self.recorded(caller).await?;
         let changed = self
             .issues
             .write(move |tx| {
-                Box::pin(async move { change_recorded(tx, &by, id, &change, assignee_name, expected).await })
+                Box::pin(async move {
+                    let mentioned = mentioned.as_deref();
+                    change_recorded(tx, &by, id, &change, assignee_name, expected, mentioned).await
+                })
             })
             .await?;
         done(changed)
@@ -400,12 +449,91 @@ impl Tracker {
         })?;
         let by = self.recorded(caller).await?;
         let author = by.viewer.clone();
+        let mentioned = self.mentioned(&body).await?;
         let comment = self
             .issues
-            .write(move |tx| Box::pin(async move { comment_recorded(tx, &by, issue_id, &body, &author).await }))
+            .write(move |tx| {
+                Box::pin(async move { comment_recorded(tx, &by, issue_id, &body, &mentioned, &author).await })
+            })
             .await?;
         comment.ok_or(TrackerError::NotFound)
     }
+
+    /// Who `text` mentions: people who have signed in, by name (see `support::markdown`).
+    async fn mentioned(&self, text: &str) -> Result<Vec<String>, sqlx::Error> {
+        if !text.contains('@') {
+            return Ok(Vec::new());
+        }
+        Ok(markdown::mentioned(text, &self.people.list().await?))
+    }
+
+    /// Changes comment `comment_id` of issue `issue_id`: its author edits its body or deletes
+    /// it; someone who may edit issues hides or shows it (the caller decided which, with
+    /// `access::require`). Recorded in the issue's history and the audit trail.
+    pub async fn change_comment(
+        &self,
+        caller: &Caller<'_>,
+        issue_id: i64,
+        comment_id: i64,
+        change: CommentChange,
+    ) -> Result<Comment, TrackerError> {
+        let (body, kind) = match &change {
+            CommentChange::Body(body) => (
+                Some(parse_comment(body).map_err(|problem| {
+                    TrackerError::Invalid(FieldErrors {
+                        body: Some(problem),
+                        ..FieldErrors::default()
+                    })
+                })?),
+                EventKind::CommentEdited,
+            ),
+            CommentChange::Delete => (None, EventKind::CommentDeleted),
+            CommentChange::Hide(true) => (None, EventKind::CommentHidden),
+            CommentChange::Hide(false) => (None, EventKind::CommentShown),
+        };
+        let mentioned = match &body {
+            Some(body) => self.mentioned(body).await?,
+            None => Vec::new(),
+        };
+        let by = self.recorded(caller).await?;
+        let changed = self
+            .issues
+            .write(move |tx| {
+                Box::pin(async move {
+                    let now = clock::now_millis();
+                    let edit = match (&change, &body) {
+                        (CommentChange::Body(_), Some(body)) => CommentEdit::Body(body),
+                        (CommentChange::Hide(hide), _) => CommentEdit::Hide(*hide),
+                        _ => CommentEdit::Delete,
+                    };
+                    let changed = issues::change_comment(tx, issue_id, comment_id, edit, &by.viewer, now).await?;
+                    if let CommentChanged::Done(_) = &changed {
+                        if body.is_some() {
+                            issues::record_mentions(tx, issue_id, comment_id, &mentioned, now).await?;
+                        }
+                        by.record(tx, kind, format!("issue {issue_id}, comment {comment_id}"))
+                            .await?;
+                    }
+                    Ok(changed)
+                })
+            })
+            .await?;
+        match changed {
+            CommentChanged::Done(comment) => Ok(comment),
+            CommentChanged::NotFound => Err(TrackerError::CommentNotFound),
+            CommentChanged::NotAuthor => Err(TrackerError::NotAuthor(
+                "Only its author may edit or delete a comment.".into(),
+            )),
+        }
+    }
+}
+
+/// What a comment may become (see [`Tracker::change_comment`]).
+#[derive(Debug, Clone)]
+pub enum CommentChange {
+    Body(String),
+    Delete,
+    Hide(bool),
 }
 
 fn label_problem(problem: String) -> TrackerError {

@@ -55,6 +55,7 @@ pub fn FormRefusal() -> impl IntoView {
                 | AppError::SessionEnded
                 | AppError::NotFound
                 | AppError::LabelNotFound
+                | AppError::CommentNotFound
                 | AppError::Unavailable
                 | AppError::NotSignedOut
                 | AppError::SearchTooSlow

@@ -9,7 +9,7 @@ use leptos_router::{SsrMode, path};
 use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::ui::pages::issue::IssuePage;
 use crate::ui::pages::profile::ProfilePage;
-use crate::ui::pages::{AuditTrailPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound};
+use crate::ui::pages::{AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound};
 use crate::ui::session::{provide_session, use_session};
 use crate::ui::session_notice::SessionNotice;
 
@@ -24,6 +24,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Keyboard shortcuts (`?` lists them): plain JavaScript from this origin, no WASM.
+                <script src="/shortcuts.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
@@ -55,6 +57,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/issues") view=IssuesPage/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/issues/new") view=NewIssuePage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/issues/deleted") view=DeletedIssuesPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: a missing issue answers 404.
                         <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
                         <Route path=path!("/labels") view=LabelsPage/>
@@ -74,8 +78,38 @@ pub fn App() -> impl IntoView {
                     }}
                 </Suspense>
                 <footer class="footer">"Access decided by your organization's identity provider."</footer>
+                <ShortcutsHelp/>
             </div>
         </Router>
+    }
+}
+
+/// The keyboard shortcuts' list (`?` opens it, `Escape` or its button closes it) and the
+/// polite live region that tells screen readers what a shortcut did; public/shortcuts.js
+/// drives both.
+#[component]
+fn ShortcutsHelp() -> impl IntoView {
+    view! {
+        <dialog id="shortcuts-help" class="shortcuts-help" aria-labelledby="shortcuts-help-title">
+            <h2 id="shortcuts-help-title">"Keyboard shortcuts"</h2>
+            <dl class="shortcut-list">
+                <dt><kbd>"c"</kbd></dt>
+                <dd>"New issue"</dd>
+                <dt><kbd>"/"</kbd></dt>
+                <dd>"Search the board"</dd>
+                <dt><kbd>"j"</kbd>" / "<kbd>"k"</kbd></dt>
+                <dd>"Next / previous issue on the board (Enter opens it)"</dd>
+                <dt><kbd>"?"</kbd></dt>
+                <dd>"Show this list"</dd>
+                <dt><kbd>"Esc"</kbd></dt>
+                <dd>"Close this list"</dd>
+            </dl>
+            <p class="muted">"Shortcuts are off while you type in a field."</p>
+            <form method="dialog">
+                <button type="submit" class="secondary" id="shortcuts-close">"Close"</button>
+            </form>
+        </dialog>
+        <p id="shortcut-status" class="visually-hidden" aria-live="polite"></p>
     }
 }
 
@@ -97,6 +131,7 @@ fn Header() -> impl IntoView {
                                 {info.permissions.create_issue.then(|| view! { <A href="/issues/new" attr:id="new-issue-link">"New issue"</A> })}
                                 {info.permissions.view_issues.then(|| view! { <A href="/labels" attr:id="labels-link">"Labels"</A> })}
                                 {info.permissions.view_audit.then(|| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })}
+                                {info.permissions.delete_issue.then(|| view! { <A href="/issues/deleted" attr:id="deleted-link">"Deleted"</A> })}
                             }
                         })
                     }}

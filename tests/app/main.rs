@@ -6,6 +6,7 @@ mod browser_api;
 mod check;
 mod edge;
 mod harness;
+mod home;
 mod hostile;
 mod hostile_cases;
 mod lifecycle;

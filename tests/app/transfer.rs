@@ -1,9 +1,10 @@
 //! `issues-app export` / `import`: a team's issues (deleted ones too, with their priorities, due
-//! dates and labels), comments, people, labels, issues' histories and audit trail move to a fresh
-//! database and export again byte for byte the same, SQLite to SQLite and (scripts/test) SQLite
-//! to PostgreSQL; an export made before triage still imports; a database that has a team is
-//! refused unless merging; a damaged line is named and nothing of its batch is written; nothing
-//! secret leaves.
+//! dates and labels), comments (edited with their earlier bodies, hidden, deleted), who is
+//! mentioned where, people, labels, issues' histories and audit trail move to a fresh database
+//! and export again byte for byte the same, SQLite to SQLite and (scripts/test) SQLite to
+//! PostgreSQL; an export made before triage and comment edits still imports; a database that has
+//! a team is refused unless merging; a damaged line is named and nothing of its batch is written;
+//! nothing secret leaves.
 
 use issues_app::access::Viewer;
 use issues_app::model::{
@@ -12,13 +13,20 @@ use issues_app::model::{
 use issues_app::server::storage::audit::{AuditTrail, Event, EventKind};
 use issues_app::server::storage::database_url::DatabaseUrl;
 use issues_app::server::storage::db::{Db, SingleWriter};
-use issues_app::server::storage::issues::{Changed, Issues, define_label};
+use issues_app::server::storage::issues::{
+    Changed, CommentChanged, CommentEdit, Issues, change_comment, define_label, record_mentions,
+};
 use issues_app::server::storage::people::People;
 use issues_app::server::storage::transfer::{self, Counts, ExportOptions, ImportOptions, TransferError};
 use serde_json::{Value, json};
 
 /// Issue times (milliseconds): late 2026.
 const T0: i64 = 1_790_000_000_000;
+
+const EMILY: &str = "Émily \"E\" Brontë";
+/// Emily's comment on the typo naming two people, as she wrote it and as she edited it.
+const NAMING: &str = "Also on the list page, @John Doe @Zed";
+const NAMING_EDITED: &str = "Also on the list page and in its heading, @John Doe @Zed";
 
 fn viewer(sub: &str, name: &str) -> Viewer {
     Viewer {
@@ -47,13 +55,41 @@ async fn define(issues: &Issues, name: &str, color: &str, description: &str, at:
         .expect("no label has that name yet")
 }
 
-/// Three people, three issues (one closed, one assigned, one deleted), three comments, two labels
-/// (one on the closed issue, which also has a priority and a due date, one on no issue), the
-/// issues' histories and an audit event, made as the app makes them; and a session, a sign-in's
-/// state and a logout token, which must not leave.
+/// Records that comment `comment_id` of issue `issue_id` (0: its description) mentions `subs`,
+/// as the app does when the text names them.
+async fn mention(issues: &Issues, issue_id: i64, comment_id: i64, subs: &[&str], at: i64) {
+    let subs: Vec<String> = subs.iter().map(|sub| sub.to_string()).collect();
+    issues
+        .write(move |tx| Box::pin(async move { record_mentions(tx, issue_id, comment_id, &subs, at).await }))
+        .await
+        .unwrap();
+}
+
+/// Edits, hides or deletes comment `comment_id` of issue `issue_id` as `who`, as the app does.
+async fn change_a_comment(
+    issues: &Issues,
+    issue_id: i64,
+    comment_id: i64,
+    edit: CommentEdit<'static>,
+    who: &Viewer,
+    at: i64,
+) {
+    let who = who.clone();
+    let changed = issues
+        .write(move |tx| Box::pin(async move { change_comment(tx, issue_id, comment_id, edit, &who, at).await }))
+        .await
+        .unwrap();
+    assert!(matches!(changed, CommentChanged::Done(_)), "{changed:?}");
+}
+
+/// Three people, three issues (one closed, one assigned, one deleted), six comments (one edited,
+/// one hidden, one deleted), three mentions (one in a description), two labels (one on the closed
+/// issue, which also has a priority and a due date, one on no issue), the issues' histories and
+/// an audit event, made as the app makes them; and a session, a sign-in's state and a logout
+/// token, which must not leave.
 async fn a_team(db: &Db) {
     let john = viewer("john-sub", "John Doe");
-    let emily = viewer("emily-sub", "Émily \"E\" Brontë");
+    let emily = viewer("emily-sub", EMILY);
     let people = People::new(db.clone());
     people.seen(&john.sub, &john.name, T0 / 1000).await.unwrap();
     people.seen(&emily.sub, &emily.name, T0 / 1000 + 5).await.unwrap();
@@ -63,8 +99,9 @@ async fn a_team(db: &Db) {
     let issues = Issues::new(db.clone());
     let login = NewIssue::parse("Login fails", "Steps:\n1. sign in\n2. 💥\ttab").unwrap();
     let first = issues.create(&login, &john, T0).await.unwrap();
-    let typo = NewIssue::parse("Typo on the board", "").unwrap();
+    let typo = NewIssue::parse("Typo on the board", "Spotted by @Zed.").unwrap();
     let second = issues.create(&typo, &emily, T0 + 1_000).await.unwrap();
+    mention(&issues, second.id, 0, &["ZZ-top"], T0 + 1_000).await;
     let spam = NewIssue::parse("Spam", "buy now").unwrap();
     let third = issues.create(&spam, &emily, T0 + 2_000).await.unwrap();
     for (issue, body, who, at) in [
@@ -108,6 +145,32 @@ async fn a_team(db: &Db) {
         .await
         .unwrap();
     assert!(matches!(triaged, Changed::Done(_)), "{triaged:?}");
+
+    // What became of comments on the typo: Emily's, naming two people (one who sorts before the
+    // other by bytes, after them in most locales), she edits; John's aside she hides; another of
+    // his he deletes.
+    let naming = issues
+        .add_comment(second.id, NAMING, &emily, T0 + 8_100)
+        .await
+        .unwrap()
+        .unwrap();
+    mention(&issues, second.id, naming.id, &["john-sub", "ZZ-top"], T0 + 8_100).await;
+    let edit = CommentEdit::Body(NAMING_EDITED);
+    change_a_comment(&issues, second.id, naming.id, edit, &emily, T0 + 8_200).await;
+    let aside = issues
+        .add_comment(second.id, "Lunch, anyone?", &john, T0 + 8_300)
+        .await
+        .unwrap()
+        .unwrap();
+    let hide = CommentEdit::Hide(true);
+    change_a_comment(&issues, second.id, aside.id, hide, &emily, T0 + 8_400).await;
+    let mistake = issues
+        .add_comment(second.id, "Wrong issue, sorry.", &john, T0 + 8_500)
+        .await
+        .unwrap()
+        .unwrap();
+    let delete = CommentEdit::Delete;
+    change_a_comment(&issues, second.id, mistake.id, delete, &john, T0 + 8_600).await;
 
     AuditTrail::new(db.clone())
         .record(Event {
@@ -168,6 +231,11 @@ async fn issue_after_the_move(db: &Db) -> Issue {
         .unwrap()
 }
 
+/// The export's records of `kind`, in file order.
+fn records<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    lines.iter().filter(|line| line["kind"] == kind).collect()
+}
+
 async fn count(db: &Db, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
     issues_app::on_db!(db, |pool| sqlx::query_scalar::<_, i64>(&sql).fetch_one(pool).await).unwrap()
@@ -175,7 +243,8 @@ async fn count(db: &Db, table: &str) -> i64 {
 
 /// The imported team works in the app: the board's counts (kept by triggers), search over
 /// titles and comments (indexes filled as the rows went in), the deleted issue hidden; the
-/// triage (priority, due date, labels) and the history as they were made.
+/// triage (priority, due date, labels), the history, the comments (edited, hidden, deleted) and
+/// who is mentioned where as they were made.
 async fn assert_the_copy_works(db: &Db) {
     let issues = Issues::new(db.clone());
     let board = issues.list("test", &BoardFilter::default(), None, 20).await.unwrap();
@@ -237,6 +306,47 @@ async fn assert_the_copy_works(db: &Db) {
         (None, Some("2027-01-31"))
     );
     assert_eq!((due.actor_sub.as_str(), due.at), ("emily-sub", T0 + 8_000));
+
+    let typo = board
+        .page
+        .issues
+        .iter()
+        .find(|issue| issue.title == "Typo on the board")
+        .unwrap();
+    // The deleted comment keeps its place, not its count.
+    assert_eq!(typo.comment_count, 2);
+    let thread = issues.comments(typo.id, None, 20).await.unwrap().comments;
+    let states: Vec<(&str, Option<i64>, Option<i64>, Option<&str>)> = thread
+        .iter()
+        .map(|comment| {
+            let hidden_by = comment.hidden_by_name.as_deref();
+            (comment.body.as_str(), comment.edited_at, comment.deleted_at, hidden_by)
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (NAMING_EDITED, Some(T0 + 8_200), None, None),
+            ("Lunch, anyone?", None, None, Some(EMILY)),
+            ("", None, Some(T0 + 8_600), None),
+        ]
+    );
+    let earlier: Vec<(&str, i64, &str)> = thread[0]
+        .revisions
+        .iter()
+        .map(|revision| {
+            (
+                revision.body.as_str(),
+                revision.replaced_at,
+                revision.editor_name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(earlier, [(NAMING, T0 + 8_200, EMILY)]);
+    // Mentioned in its description and a comment: once on Zed's home page.
+    let mentioned = issues.my_work("ZZ-top").await.unwrap().mentioned;
+    let titles: Vec<&str> = mentioned.issues.iter().map(|issue| issue.title.as_str()).collect();
+    assert_eq!((mentioned.count, titles), (1, vec!["Typo on the board"]));
 }
 
 #[tokio::test]
@@ -252,25 +362,34 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
         counts,
         Counts {
             issues: 3,
-            comments: 3,
+            comments: 6,
+            comment_revisions: 1,
+            mentions: 3,
             people: 3,
             labels: 2,
             issue_labels: 1,
-            issue_events: 9,
+            issue_events: 12,
             audit_events: 1
         }
     );
     assert_eq!(
         counts.to_string(),
-        "3 issues, 3 comments, 3 people, 2 labels, 1 label on an issue, 9 issue events, 1 audit event"
+        "3 issues, 6 comments, 1 comment revision, 3 mentions, 3 people, 2 labels, 1 label on an issue, \
+         12 issue events, 1 audit event"
     );
     assert_eq!(exported(&copy, true).await, first);
     assert_the_copy_works(&copy).await;
-    // Every issue's history, the deleted one's too, as the app reads it.
+    // Every issue's history and thread (earlier bodies too), the deleted one's too, as the app
+    // reads them.
     for issue in 1..=3 {
         assert_eq!(
             Issues::new(copy.clone()).events(issue, None, 50).await.unwrap(),
             Issues::new(source.clone()).events(issue, None, 50).await.unwrap(),
+            "issue {issue}"
+        );
+        assert_eq!(
+            Issues::new(copy.clone()).comments(issue, None, 50).await.unwrap(),
+            Issues::new(source.clone()).comments(issue, None, 50).await.unwrap(),
             "issue {issue}"
         );
     }
@@ -280,15 +399,18 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
     assert_eq!(lines[0]["version"], 1);
     assert!(!lines[0]["migrations"].as_array().unwrap().is_empty(), "{}", lines[0]);
     let kinds: Vec<&str> = lines[1..].iter().map(|line| line["kind"].as_str().unwrap()).collect();
-    // Parents before the rows referring to them: labels on issues after the issues and the
-    // labels, issues' histories after the issues.
-    let runs: [&[&str]; 7] = [
+    // Parents before the rows referring to them: comments' earlier bodies after the comments,
+    // mentions after the issues, labels on issues after the issues and the labels, issues'
+    // histories after the issues.
+    let runs: [&[&str]; 9] = [
         &["issue"; 3],
-        &["comment"; 3],
+        &["comment"; 6],
+        &["comment_revision"],
+        &["mention"; 3],
         &["person"; 3],
         &["label"; 2],
         &["issue_label"],
-        &["issue_event"; 9],
+        &["issue_event"; 12],
         &["audit_event"],
     ];
     assert_eq!(kinds, runs.concat());
@@ -298,8 +420,58 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
     assert_eq!(spam["deleted_at"], T0 + 7_000);
     assert_eq!(spam["created_at"], T0 + 2_000);
     assert_eq!(spam["assignee_sub"], Value::Null);
+    // Comments as they became, with every column: edited (its earlier body a revision), hidden,
+    // deleted (its words gone, its place kept); and who is mentioned where, by issue, comment (0:
+    // the description), then `sub` in byte order.
+    let comments = records(&lines, "comment");
+    assert_eq!(comments[0]["edited_at"], Value::Null);
+    assert_eq!(
+        *comments[3],
+        json!({"kind": "comment", "id": 4, "issue_id": 2, "body": NAMING_EDITED, "author_sub": "emily-sub",
+               "author_name": EMILY, "created_at": T0 + 8_100, "edited_at": T0 + 8_200, "deleted_at": null,
+               "hidden_by_name": null})
+    );
+    assert_eq!(
+        (
+            comments[4]["hidden_by_name"].as_str(),
+            comments[4]["deleted_at"].as_i64()
+        ),
+        (Some(EMILY), None)
+    );
+    assert_eq!(
+        (comments[5]["body"].as_str(), comments[5]["deleted_at"].as_i64()),
+        (Some(""), Some(T0 + 8_600))
+    );
+    assert_eq!(
+        *records(&lines, "comment_revision")[0],
+        json!({"kind": "comment_revision", "id": 1, "comment_id": 4, "body": NAMING, "replaced_at": T0 + 8_200,
+               "editor_name": EMILY})
+    );
+    let mentions: Vec<(i64, i64, &str, i64)> = records(&lines, "mention")
+        .into_iter()
+        .map(|line| {
+            let int = |field: &str| line[field].as_i64().unwrap();
+            (
+                int("issue_id"),
+                int("comment_id"),
+                line["sub"].as_str().unwrap(),
+                int("at"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mentions,
+        [
+            (2, 0, "ZZ-top", T0 + 1_000),
+            (2, 4, "ZZ-top", T0 + 8_100),
+            (2, 4, "john-sub", T0 + 8_100)
+        ]
+    );
     // People in byte order of `sub`, whatever the database's collation.
-    let subs: Vec<&str> = lines[7..10].iter().map(|line| line["sub"].as_str().unwrap()).collect();
+    let subs: Vec<&str> = records(&lines, "person")
+        .into_iter()
+        .map(|line| line["sub"].as_str().unwrap())
+        .collect();
     assert_eq!(subs, ["ZZ-top", "emily-sub", "john-sub"]);
     // Triage as stored: the priority's rank (0: none) and the due date; the labels with their
     // names as compared; which issue carries which label; each issue's history, ids kept.
@@ -307,14 +479,19 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
     assert_eq!(lines[1]["due_date"], "2027-01-31");
     assert_eq!(lines[2]["priority"], 0);
     assert_eq!(lines[2]["due_date"], Value::Null);
+    let labels = records(&lines, "label");
     assert_eq!(
-        lines[10],
+        *labels[0],
         json!({"kind": "label", "id": 1, "name": "Bug", "name_key": "bug", "color": "#d73a4a",
                "description": "Something is broken", "created_at": T0 + 7_500})
     );
-    assert_eq!(lines[11]["name_key"], "ux");
-    assert_eq!(lines[12], json!({"kind": "issue_label", "issue_id": 1, "label_id": 1}));
-    let history: Vec<(i64, &str)> = lines[13..22]
+    assert_eq!(labels[1]["name_key"], "ux");
+    assert_eq!(
+        *records(&lines, "issue_label")[0],
+        json!({"kind": "issue_label", "issue_id": 1, "label_id": 1})
+    );
+    let events = records(&lines, "issue_event");
+    let history: Vec<(i64, &str)> = events
         .iter()
         .map(|line| (line["issue_id"].as_i64().unwrap(), line["event"].as_str().unwrap()))
         .collect();
@@ -329,11 +506,14 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
             (3, "deleted"),
             (1, "priority"),
             (1, "due"),
-            (1, "label_added")
+            (1, "label_added"),
+            (2, "comment_edited"),
+            (2, "comment_hidden"),
+            (2, "comment_deleted")
         ]
     );
     assert_eq!(
-        lines[21],
+        *events[8],
         json!({"kind": "issue_event", "id": 9, "issue_id": 1, "event": "label_added", "old_value": null,
                "new_value": "Bug", "actor_sub": "emily-sub", "actor_name": "Émily \"E\" Brontë",
                "at": T0 + 8_000})
@@ -358,7 +538,8 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
 }
 
 /// Tables longer than a page (`transfer::PAGE_ROWS` rows) are read whole, page after page: the
-/// labels after an id, the labels on issues after a key of two columns.
+/// labels after an id, the labels on issues after a key of two columns, the mentions after a key
+/// of two integers and a text.
 #[tokio::test]
 async fn tables_longer_than_a_page_move_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -372,7 +553,8 @@ async fn tables_longer_than_a_page_move_whole() {
             .unwrap();
     }
     // A page and one more of labels, each on both issues: two pages of labels, three of labels on
-    // issues.
+    // issues; and as many people each mentioned in both descriptions, whose `sub`s (`person 1`,
+    // `person 10`, `person 100`, …) a page ends amid.
     let many = transfer::PAGE_ROWS + 1;
     issues_app::on_db!(&source, |pool| {
         sqlx::query(
@@ -389,6 +571,14 @@ async fn tables_longer_than_a_page_move_whole() {
             .execute(pool)
             .await
             .unwrap();
+        sqlx::query(
+            "INSERT INTO mentions (issue_id, comment_id, sub, at) \
+             SELECT issues.id, 0, 'person ' || labels.id, $1 FROM issues, labels",
+        )
+        .bind(T0)
+        .execute(pool)
+        .await
+        .unwrap();
     });
     let first = exported(&source, false).await;
 
@@ -396,8 +586,8 @@ async fn tables_longer_than_a_page_move_whole() {
     let counts = imported(&copy, &first, false).await.unwrap();
     let many = many as u64;
     assert_eq!(
-        (counts.labels, counts.issue_labels, counts.issue_events),
-        (many, 2 * many, 2)
+        (counts.labels, counts.issue_labels, counts.mentions, counts.issue_events),
+        (many, 2 * many, 2 * many, 2)
     );
     assert_eq!(exported(&copy, false).await, first);
     let pairs: Vec<(i64, i64)> = first
@@ -411,37 +601,76 @@ async fn tables_longer_than_a_page_move_whole() {
     ordered.dedup();
     assert_eq!(pairs.len() as u64, 2 * many);
     assert_eq!(pairs, ordered);
+    let mentions: Vec<(i64, i64, String)> = first
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|line| line["kind"] == "mention")
+        .map(|line| {
+            let int = |field: &str| line[field].as_i64().unwrap();
+            (
+                int("issue_id"),
+                int("comment_id"),
+                line["sub"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut ordered = mentions.clone();
+    ordered.sort();
+    ordered.dedup();
+    assert_eq!(mentions.len() as u64, 2 * many);
+    assert_eq!(mentions, ordered);
 }
 
-/// An export made before triage (issues without `priority` or `due_date`; no labels, no
-/// histories) still imports: no priority, no due date, no labels.
+/// An export made before triage and comment edits (issues without `priority` or `due_date`,
+/// comments without `edited_at`, `deleted_at` or `hidden_by_name`; no labels, no histories, no
+/// comments' revisions, no mentions) still imports: no priority, no due date, no labels, no
+/// comment edited, deleted or hidden.
 #[tokio::test]
-async fn an_export_made_before_triage_still_imports() {
+async fn an_export_made_before_triage_and_comment_edits_still_imports() {
     let dir = tempfile::tempdir().unwrap();
     let export = exported_team(&dir, false).await;
+    let newer = ["label", "issue_label", "issue_event", "comment_revision", "mention"];
     let older: String = export
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .filter(|line| !matches!(line["kind"].as_str(), Some("label" | "issue_label" | "issue_event")))
+        .filter(|line| !newer.iter().any(|kind| line["kind"] == *kind))
         .map(|mut line| {
+            let comment = line["kind"] == "comment";
             let fields = line.as_object_mut().unwrap();
             fields.remove("priority");
             fields.remove("due_date");
+            if comment {
+                for field in ["edited_at", "deleted_at", "hidden_by_name"] {
+                    fields.remove(field);
+                }
+            }
             format!("{line}\n")
         })
         .collect();
-    assert!(
-        !older.contains("\"priority\"") && !older.contains("\"due_date\""),
-        "{older}"
-    );
+    for field in ["priority", "due_date", "edited_at", "hidden_by_name"] {
+        assert!(!older.contains(&format!("\"{field}\"")), "{field}: {older}");
+    }
 
     let (copy, _copy_lock) = sqlite(&dir, "copy.db").await;
     let counts = imported(&copy, &older, false).await.unwrap();
-    assert_eq!((counts.issues, counts.labels, counts.issue_events), (3, 0, 0));
+    assert_eq!(
+        (counts.issues, counts.comments, counts.labels, counts.issue_events),
+        (3, 6, 0, 0)
+    );
+    assert_eq!((counts.comment_revisions, counts.mentions), (0, 0));
     let login = Issues::new(copy.clone()).get(1).await.unwrap().unwrap();
     assert_eq!(
         (login.priority, login.due, login.labels),
         (Priority::None, None, Vec::new())
+    );
+    let thread = Issues::new(copy.clone()).comments(2, None, 20).await.unwrap().comments;
+    assert_eq!(thread.len(), 3);
+    assert!(
+        thread.iter().all(|comment| comment.edited_at.is_none()
+            && comment.deleted_at.is_none()
+            && comment.hidden_by_name.is_none()
+            && comment.revisions.is_empty()),
+        "{thread:?}"
     );
 }
 
@@ -579,12 +808,17 @@ async fn sqlite_to_postgres_exports_again_byte_for_byte() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(comment.id, 4);
-    // Labels' too, and issues' histories' (the new issue's first event).
+    assert_eq!(comment.id, 7);
+    // Labels' too, issues' histories' (the new issue's first event) and comments' revisions'
+    // (an edit stores one after the imported one).
     let label = define(&Issues::new(postgres.clone()), "Docs", "#0075ca", "", T0 + 9_600).await;
     assert_eq!(label.id, 3);
     let history = Issues::new(postgres.clone()).events(next.id, None, 10).await.unwrap();
-    assert_eq!(history.events[0].id, 10);
+    assert_eq!(history.events[0].id, 13);
+    let (issues, john) = (Issues::new(postgres.clone()), viewer("john-sub", "John Doe"));
+    let edit = CommentEdit::Body("First here, again.");
+    change_a_comment(&issues, next.id, comment.id, edit, &john, T0 + 9_700).await;
+    assert_eq!(count(&postgres, "comment_revisions").await, 2);
 }
 
 /// A database that has run (and so recorded a sign-in, say) takes an export's audit trail: the

@@ -8,7 +8,8 @@ use crate::access::{self, Permission, SessionView, Viewer};
 use crate::error::AppError;
 use crate::model::{
     AuditPage, BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, HISTORY_PAGE_SIZE, Issue, IssueChange,
-    IssueDetail, Label, OPEN, PAGE_SIZE, Profile, SessionDeadlines, SharedPage, UserSummary,
+    IssueDetail, Label, OPEN, PAGE_SIZE, Person, Profile, SessionDeadlines, SharedPage, UserSummary,
+    description_problem,
 };
 use crate::server::auth::profile;
 use crate::server::auth::session::Current;
@@ -20,7 +21,8 @@ use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::db::database_error;
 use crate::server::storage::issues::ListError;
 use crate::server::support::clock;
-use crate::server::tracker::{Caller, TrackerError};
+use crate::server::support::markdown;
+use crate::server::tracker::{Caller, CommentChange, TrackerError};
 use axum::http::request::Parts;
 
 async fn context() -> Result<(AppState, Session), AppError> {
@@ -40,17 +42,21 @@ async fn context() -> Result<(AppState, Session), AppError> {
 async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
+    let viewer = decide(&state, viewer.as_ref(), permission).await?;
+    Ok((state, viewer))
+}
+
+/// [`authorize`] for a caller found already (a bulk action decides once per issue): counted,
+/// and a refusal recorded in the audit trail.
+async fn decide(state: &AppState, viewer: Option<&Viewer>, permission: Permission) -> Result<Viewer, AppError> {
     let call = Call {
-        viewer: viewer.as_ref(),
+        viewer,
         door: Door::ServerFunction,
         request_id: &call_request_id,
         audit: &state.audit,
     };
     match call.authorize(&state.config, permission).await {
-        Ok(viewer) => {
-            let viewer = viewer.clone();
-            Ok((state, viewer))
-        }
+        Ok(viewer) => Ok(viewer.clone()),
         Err(Refused { why: None, .. }) => Err(AppError::Unauthenticated),
         Err(Refused { why: Some(why), .. }) => Err(AppError::Forbidden(match &state.config.load().access_help {
             Some(help) => format!("{} {}", why.line(), help.sentence()),
@@ -199,12 +205,8 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         .load()
         .features
         .allows(&viewer.scopes, Permission::AssignIssue);
-    let people = async {
-        match may_assign {
-            true => state.people.list().await,
-            false => Ok(Vec::new()),
-        }
-    };
+    // Everyone who has signed in: mentions of them are links (and whom to assign to).
+    let people = state.people.list();
     let may_edit = state
         .config
         .load()
@@ -224,12 +226,26 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         labels
     );
     let issue = issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
+    let mut comments = comments.map_err(database_error)?;
+    let everyone = people.map_err(database_error)?;
+    let description_html = markdown::render(&issue.description, &everyone);
+    rendered(&mut comments, &everyone);
     Ok(IssueDetail {
         issue,
-        comments: comments.map_err(database_error)?,
-        people: people.map_err(database_error)?,
+        comments,
+        people: if may_assign { everyone } else { Vec::new() },
         labels: labels.map_err(database_error)?,
+        description_html,
+        viewer_sub: viewer.sub,
     })
+}
+
+/// Gives each comment of `page` its body as the page shows it (Markdown, mentions of
+/// `people` as links); a hidden one too (it opens on request), a deleted one has none.
+fn rendered(page: &mut CommentPage, people: &[Person]) {
+    for comment in &mut page.comments {
+        comment.body_html = markdown::render(&comment.body, people);
+    }
 }
 
 pub async fn list_issue_events(id: i64) -> Result<EventPage, AppError> {
@@ -243,19 +259,39 @@ pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage
     let (state, _viewer) = authorize(Permission::ViewIssues).await?;
     let exists = state.issues.get(issue).await.map_err(database_error)?;
     exists.ok_or(AppError::NotFound)?;
-    state
-        .issues
-        .comments(issue, after, COMMENT_PAGE_SIZE)
-        .await
-        .map_err(database_error)
+    let (page, people) = tokio::join!(
+        state.issues.comments(issue, after, COMMENT_PAGE_SIZE),
+        state.people.list()
+    );
+    let mut page = page.map_err(database_error)?;
+    rendered(&mut page, &people.map_err(database_error)?);
+    Ok(page)
 }
 
-pub async fn create_issue(title: String, description: String) -> Result<Issue, AppError> {
+pub async fn create_issue(title: String, description: String, labels: Option<String>) -> Result<Issue, AppError> {
     let (state, viewer) = authorize(Permission::CreateIssue).await?;
+    let labels = crate::model::split_label_names(labels.as_deref().unwrap_or_default());
+    // A template's labels come with the create scope (config.json offers them to creators);
+    // any other label is put on as an edit is, with the edit scope.
+    let offered = {
+        let config = state.config.load();
+        labels.iter().all(|name| {
+            let key = crate::model::label_key(name);
+            config.issue_templates.iter().any(|template| {
+                template
+                    .labels
+                    .iter()
+                    .any(|label| crate::model::label_key(label) == key)
+            })
+        })
+    };
+    if !offered {
+        authorize(Permission::EditIssue).await?;
+    }
     let request_id = call_request_id();
     state
         .tracker
-        .create(&caller(&viewer, &request_id), &title, &description)
+        .create(&caller(&viewer, &request_id), &title, &description, &labels)
         .await
         .map_err(tracker_failure)
 }
@@ -268,6 +304,41 @@ pub async fn add_comment(issue: i64, body: String) -> Result<Comment, AppError> 
         .comment(&caller(&viewer, &request_id), issue, &body)
         .await
         .map_err(tracker_failure)
+}
+
+/// Changes a comment: its author edits or deletes it (the comment permission), someone who may
+/// edit issues hides or shows it.
+pub async fn change_comment(issue: i64, comment: i64, change: CommentChange) -> Result<Comment, AppError> {
+    let permission = match change {
+        CommentChange::Hide(_) => Permission::EditIssue,
+        CommentChange::Body(_) | CommentChange::Delete => Permission::Comment,
+    };
+    let (state, viewer) = authorize(permission).await?;
+    let request_id = call_request_id();
+    let mut changed = state
+        .tracker
+        .change_comment(&caller(&viewer, &request_id), issue, comment, change)
+        .await
+        .map_err(tracker_failure)?;
+    let people = state.people.list().await.map_err(database_error)?;
+    changed.body_html = markdown::render(&changed.body, &people);
+    Ok(changed)
+}
+
+pub async fn mention_names() -> Result<Vec<String>, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+    let people = state.people.list().await.map_err(database_error)?;
+    Ok(people.into_iter().map(|person| person.name).collect())
+}
+
+/// Markdown as the page would show it.
+pub async fn preview_markdown(text: String) -> Result<String, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+    if let Some(problem) = description_problem(&text) {
+        return Err(AppError::BadRequest(problem));
+    }
+    let people = state.people.list().await.map_err(database_error)?;
+    Ok(markdown::render(&text, &people))
 }
 
 /// Changes issue `id` from `version` once every permission the change needs is granted.
@@ -344,6 +415,8 @@ fn tracker_failure(error: TrackerError) -> AppError {
     match error {
         TrackerError::NotFound => AppError::NotFound,
         TrackerError::LabelNotFound => AppError::LabelNotFound,
+        TrackerError::CommentNotFound => AppError::CommentNotFound,
+        TrackerError::NotAuthor(line) => AppError::Forbidden(line),
         TrackerError::Conflict(message) => AppError::Conflict(message),
         TrackerError::Stale(current) => AppError::Stale(current),
         TrackerError::Invalid(fields) => AppError::Invalid(fields),
@@ -427,4 +500,137 @@ fn sign_in_failure(error: SignInError) -> AppError {
         SignInError::BadRequest(problem) => AppError::BadRequest(problem),
         _ => AppError::Unavailable,
     }
+}
+
+pub async fn my_work() -> Result<crate::model::MyWork, AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    state.issues.my_work(&viewer.sub).await.map_err(database_error)
+}
+
+/// The templates config.json offers on the create page (`Features.Issues.Templates`), as the
+/// configuration in force names them.
+pub async fn issue_templates() -> Result<Vec<crate::model::IssueTemplate>, AppError> {
+    let (state, _viewer) = authorize(Permission::CreateIssue).await?;
+    Ok(state.config.load().issue_templates.clone())
+}
+
+/// One action on each of `ids` (comma separated, at most 100) in turn, each decided, changed and
+/// audited as its own call: `close`, `reopen`, `assign` (`value` a `sub`, `me`, or empty for no
+/// one), `label` or `unlabel` (`value` a label's name). A refusal or a missing issue stops
+/// nothing: it is that issue's outcome.
+pub async fn bulk_change(
+    ids: String,
+    action: String,
+    value: String,
+) -> Result<Vec<crate::model::BulkOutcome>, AppError> {
+    let ids = crate::model::parse_bulk_ids(&ids).map_err(AppError::BadRequest)?;
+    let change = bulk_action(&action, &value)?;
+    let needed = access::needed_for(&change);
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    let request_id = call_request_id();
+    let by = caller(&viewer, &request_id);
+    let mut outcomes = Vec::with_capacity(ids.len());
+    for id in ids {
+        let done = bulk_one(&state, &by, &needed, id, change.clone()).await;
+        outcomes.push(crate::model::BulkOutcome {
+            id,
+            ok: done.is_ok(),
+            problem: done.err().map(bulk_problem),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The change a bulk action makes to each issue.
+fn bulk_action(action: &str, value: &str) -> Result<IssueChange, AppError> {
+    let value = value.trim();
+    let label = || match value.is_empty() {
+        true => Err(AppError::BadRequest("name the label to put on or take off".into())),
+        false => Ok(vec![value.to_string()]),
+    };
+    Ok(match action {
+        "close" => IssueChange {
+            status: Some(crate::model::CLOSED),
+            ..IssueChange::default()
+        },
+        "reopen" => IssueChange {
+            status: Some(OPEN),
+            ..IssueChange::default()
+        },
+        "assign" => IssueChange {
+            assignee: Some(Some(value.to_string()).filter(|sub| !sub.is_empty())),
+            ..IssueChange::default()
+        },
+        "label" => IssueChange {
+            labels: Some(crate::model::LabelEdit::Add(label()?)),
+            ..IssueChange::default()
+        },
+        "unlabel" => IssueChange {
+            labels: Some(crate::model::LabelEdit::Remove(label()?)),
+            ..IssueChange::default()
+        },
+        _ => {
+            return Err(AppError::BadRequest(
+                "the action is close, reopen, assign, label or unlabel".into(),
+            ));
+        }
+    })
+}
+
+/// One issue of a bulk action: each permission the change needs decided (a refusal counted and
+/// audited for this issue, as a single call's), then the change.
+async fn bulk_one(
+    state: &AppState,
+    caller: &Caller<'_>,
+    needed: &[Permission],
+    id: i64,
+    change: IssueChange,
+) -> Result<(), AppError> {
+    for permission in needed {
+        decide(state, Some(caller.viewer), *permission).await?;
+    }
+    state
+        .tracker
+        .change(caller, id, change, None)
+        .await
+        .map(drop)
+        .map_err(tracker_failure)
+}
+
+/// What one issue's outcome says went wrong: a field's own message rather than "correct the
+/// highlighted fields" (there are none on the board).
+fn bulk_problem(error: AppError) -> String {
+    match error {
+        AppError::Invalid(fields) => [fields.labels, fields.assignee, fields.status, fields.title]
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or_else(|| "That change was refused.".into()),
+        other => other.to_string(),
+    }
+}
+
+/// Deleted issues not yet erased, most recently deleted first (at most 100).
+pub async fn list_deleted() -> Result<Vec<crate::model::DeletedIssue>, AppError> {
+    authorize(Permission::ViewIssues).await?;
+    let (state, _viewer) = authorize(Permission::DeleteIssue).await?;
+    state
+        .issues
+        .deleted(crate::model::DELETED_LIST_MAX)
+        .await
+        .map_err(database_error)
+}
+
+/// Restores deleted issue `id`; a plain form goes back to the "Deleted" view.
+pub async fn restore_issue(id: i64) -> Result<Issue, AppError> {
+    authorize(Permission::ViewIssues).await?;
+    let (state, viewer) = authorize(Permission::DeleteIssue).await?;
+    let request_id = call_request_id();
+    let restored = state
+        .tracker
+        .restore(&caller(&viewer, &request_id), id)
+        .await
+        .map_err(tracker_failure)?;
+    leptos_axum::redirect("/issues/deleted");
+    Ok(restored)
 }

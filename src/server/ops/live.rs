@@ -1,10 +1,11 @@
 //! The configuration in force, replaced while the app serves: config.json is re-read when it
 //! changes (checked every second) and on SIGHUP. A valid file takes effect at once for what can
-//! change live — the feature scopes (and so the scopes sign-in requests), `APIScopes`, accepted
-//! audiences, token validation, the request and write time limits (read per connection), the
-//! trusted proxies (read per request and connection); the settings only a restart applies
-//! keep their running values and are named in the log. An invalid file changes nothing: the
-//! error, naming the field, is logged and kept for operators.
+//! change live — the feature scopes (and so the scopes sign-in requests), the issue templates
+//! the create page offers, `APIScopes`, accepted audiences, token validation, the request and
+//! write time limits (read per connection), the trusted proxies (read per request and
+//! connection); the settings only a restart applies keep their running values and are named in
+//! the log. An invalid file changes nothing: the error, naming the field, is logged and kept
+//! for operators.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -51,6 +51,11 @@ pub enum EventKind {
     IssueDeleted,
     IssueRestored,
     CommentAdded,
+    CommentEdited,
+    CommentDeleted,
+    /// A comment hidden, or shown again, by someone who may edit issues.
+    CommentHidden,
+    CommentShown,
     /// An issue's labels, priority or due date changed.
     IssueTriaged,
     LabelDefined,
@@ -79,6 +84,10 @@ impl EventKind {
             Self::IssueDeleted => "issue_deleted",
             Self::IssueRestored => "issue_restored",
             Self::CommentAdded => "comment_added",
+            Self::CommentEdited => "comment_edited",
+            Self::CommentDeleted => "comment_deleted",
+            Self::CommentHidden => "comment_hidden",
+            Self::CommentShown => "comment_shown",
             Self::IssueTriaged => "issue_triaged",
             Self::LabelDefined => "label_defined",
             Self::LabelChanged => "label_changed",

@@ -13,7 +13,9 @@ pub const FORMER_MEMBER: &str = "a former member";
 const ERASED_PER_ROUND: i64 = 500;
 
 /// What erasing one issue (`$1`) deletes, the issue last.
-const ERASE_ISSUE: [&str; 4] = [
+const ERASE_ISSUE: [&str; 6] = [
+    "DELETE FROM comment_revisions WHERE comment_id IN (SELECT id FROM comments WHERE issue_id = $1)",
+    "DELETE FROM mentions WHERE issue_id = $1",
     "DELETE FROM comments WHERE issue_id = $1",
     "DELETE FROM issue_labels WHERE issue_id = $1",
     "DELETE FROM issue_events WHERE issue_id = $1",
@@ -65,7 +67,7 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         UNION SELECT name FROM sign_ins WHERE sub = $1 \
         UNION SELECT actor_name FROM audit_events WHERE actor_sub = $1 \
         UNION SELECT actor_name FROM issue_events WHERE actor_sub = $1";
-    const RENAMES: [&str; 8] = [
+    const RENAMES: [&str; 10] = [
         "UPDATE people SET name = $2 WHERE sub = $1",
         "UPDATE issues SET author_name = $2 WHERE author_sub = $1",
         "UPDATE issues SET closed_by_name = $2 WHERE closed_by_sub = $1",
@@ -74,11 +76,18 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         "UPDATE sign_ins SET name = $2 WHERE sub = $1",
         "UPDATE audit_events SET actor_name = $2 WHERE actor_sub = $1",
         "UPDATE issue_events SET actor_name = $2 WHERE actor_sub = $1",
+        // Only a comment's author edits it.
+        "UPDATE comment_revisions SET editor_name = $2 \
+         WHERE comment_id IN (SELECT id FROM comments WHERE author_sub = $1)",
+        // No one finds them by their mentions any more (the words stay as written). Every
+        // statement here is given both parameters; `$2 <> ''` uses the second.
+        "DELETE FROM mentions WHERE sub = $1 AND $2 <> ''",
     ];
     // An issue's history names assignees by name.
-    const ASSIGNEE_EVENTS: [&str; 2] = [
+    const ASSIGNEE_EVENTS: [&str; 3] = [
         "UPDATE issue_events SET old_value = $2 WHERE kind = 'assignee' AND old_value = $1",
         "UPDATE issue_events SET new_value = $2 WHERE kind = 'assignee' AND new_value = $1",
+        "UPDATE comments SET hidden_by_name = $2 WHERE hidden_by_name = $1",
     ];
     // "issue 7 to John Manager": an assignment names the assignee in its detail.
     const ASSIGNMENTS: &str = "UPDATE audit_events SET detail = REPLACE(detail, ' to ' || $1, ' to ' || $2) \

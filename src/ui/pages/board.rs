@@ -1,13 +1,14 @@
 //! `/issues`: the issue board. Its filters and sort are a plain GET form and its pages are
 //! links, so the address says what is shown (a view can be shared and survives a reload); the
-//! list, its status tabs and pager, and the create form are the `IssueBoard` island.
+//! list, its status tabs and pager, the create form and the bulk bar (several issues picked,
+//! one action, one confirmation, each issue's outcome) are the `IssueBoard` island.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::api::{CreateIssue, list_issues, list_labels};
-use crate::model::{BoardQuery, Label, OPEN, Priority, SharedPage, Sort, count_text};
+use crate::api::{BulkChange, CreateIssue, list_issues, list_labels};
+use crate::model::{BoardQuery, BulkOutcome, Label, OPEN, Priority, SharedPage, Sort, count_text};
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::create_form::CreateIssueForm;
 use crate::ui::pages::triage::{due_note, label_chips, priority_badge};
@@ -51,9 +52,17 @@ pub fn IssuesPage() -> impl IntoView {
                         }
                     });
                     let labels = list_labels().await.unwrap_or_default();
+                    let may = &info.permissions;
+                    // Only label names, and only for those who may put labels on: island props
+                    // travel in the page.
+                    let label_names: Vec<String> = match may.edit_issue {
+                        true => labels.iter().map(|label| label.name.clone()).collect(),
+                        false => Vec::new(),
+                    };
                     view! {
                         {board_filter(&query, &labels)}
-                        <IssueBoard can_create=info.permissions.create_issue query=query/>
+                        <IssueBoard can_create=may.create_issue query=query close_issue=may.close_issue
+                            assign_issue=may.assign_issue edit_issue=may.edit_issue labels=label_names/>
                         {why_no_create.map(|why| view! {
                             <p class="why muted" id="why-no-create">{why}</p>
                             <AccessHelpNote help=info.access_help.clone()/>
@@ -167,14 +176,33 @@ fn board_filter(query: &BoardQuery, labels: &[Label]) -> impl IntoView + use<> {
     }
 }
 
-/// The list with its pager and, with the create scope, the create form: an island, so a new
-/// issue appears at the top without a page load.
+/// The list with its pager and, with the create scope, the create form, and the bulk bar for
+/// those who may close, assign or label (`labels`: the names to offer): an island, so a new
+/// issue appears at the top and a bulk change shows without a page load.
 #[island]
-fn IssueBoard(can_create: bool, query: BoardQuery) -> impl IntoView {
+fn IssueBoard(
+    can_create: bool,
+    query: BoardQuery,
+    close_issue: bool,
+    assign_issue: bool,
+    edit_issue: bool,
+    labels: Vec<String>,
+) -> impl IntoView {
     let create = ServerAction::<CreateIssue>::new();
+    let bulk = ServerAction::<BulkChange>::new();
+    let actions: Vec<BulkAction> = BULK_ACTIONS
+        .into_iter()
+        .filter(|(action, ..)| match *action {
+            "close" | "reopen" => close_issue,
+            "assign" => assign_issue,
+            _ => edit_issue && !labels.is_empty(),
+        })
+        .collect();
+    // The issues picked, in the order picked; none without a bulk action to take.
+    let picked = (!actions.is_empty()).then(|| RwSignal::new(Vec::<i64>::new()));
     let filters = query.clone();
     let page = Resource::new(
-        move || create.version().get(),
+        move || (create.version().get(), bulk.version().get()),
         move |_| {
             let q = filters.clone();
             list_issues(
@@ -184,16 +212,169 @@ fn IssueBoard(can_create: bool, query: BoardQuery) -> impl IntoView {
     );
     view! {
         {can_create.then(|| view! { <CreateIssueForm action=create/> })}
+        {picked.map(|picked| bulk_bar(actions, labels, picked, bulk))}
         <Transition fallback=|| view! { <p class="muted">"Loading issues…"</p> }>
             {move || page.get().map(|result| match result {
-                Ok(page) => issue_list(page, &query),
+                Ok(page) => issue_list(page, &query, picked),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
     }
 }
 
-fn issue_list(page: SharedPage, query: &BoardQuery) -> AnyView {
+/// A bulk action: its name (the server function's `action`), as the menu offers it, and what
+/// it did ("2 closed.").
+type BulkAction = (&'static str, &'static str, &'static str);
+
+const BULK_ACTIONS: [BulkAction; 5] = [
+    ("close", "Close", "closed"),
+    ("reopen", "Reopen", "reopened"),
+    ("assign", "Assign", "assigned"),
+    ("label", "Add label", "labelled"),
+    ("unlabel", "Remove label", "unlabelled"),
+];
+
+/// What the value of `action` starts as: the first choice its menu offers.
+fn first_value(action: &str, first_label: &str) -> String {
+    match action {
+        "assign" => "me".into(),
+        "label" | "unlabel" => first_label.into(),
+        _ => String::new(),
+    }
+}
+
+/// The one question before a bulk action: "Close 2 issues?".
+fn confirm_text(action: &str, value: &str, count: usize) -> String {
+    let issues = match count {
+        1 => "1 issue".to_string(),
+        n => format!("{n} issues"),
+    };
+    match action {
+        "close" => format!("Close {issues}?"),
+        "reopen" => format!("Reopen {issues}?"),
+        "assign" if value.is_empty() => format!("Unassign {issues}?"),
+        "assign" => format!("Assign {issues} to {value}?"),
+        "label" => format!("Add the label {value} to {issues}?"),
+        _ => format!("Remove the label {value} from {issues}?"),
+    }
+}
+
+/// What a bulk action came to: "2 closed." or "1 closed; #7: <why>".
+fn bulk_summary(outcomes: &[BulkOutcome], did: &str) -> String {
+    let done = outcomes.iter().filter(|outcome| outcome.ok).count();
+    let mut text = format!("{done} {did}");
+    for outcome in outcomes.iter().filter(|outcome| !outcome.ok) {
+        let problem = outcome.problem.as_deref().unwrap_or_default();
+        text.push_str(&format!("; #{}: {problem}", outcome.id));
+    }
+    if done == outcomes.len() {
+        text.push('.');
+    }
+    text
+}
+
+/// The bulk bar: how many issues are picked, the action (only those the person may take) and
+/// its value, one confirmation, then each issue's outcome. The server decides each issue again.
+fn bulk_bar(
+    actions: Vec<BulkAction>,
+    labels: Vec<String>,
+    picked: RwSignal<Vec<i64>>,
+    bulk: ServerAction<BulkChange>,
+) -> impl IntoView {
+    let first_label = labels.first().cloned().unwrap_or_default();
+    let first = actions.first().copied().unwrap_or(BULK_ACTIONS[0]);
+    let action = RwSignal::new(first);
+    let value = RwSignal::new(first_value(first.0, &first_label));
+    let confirming = RwSignal::new(false);
+    // What the last dispatched action did, for its outcome ("closed").
+    let did = RwSignal::new(first.2);
+    let choose = move |ev: leptos::ev::Event| {
+        let chosen = event_target_value(&ev);
+        if let Some(found) = BULK_ACTIONS.into_iter().find(|(name, ..)| *name == chosen) {
+            action.set(found);
+            value.set(first_value(found.0, &first_label));
+            confirming.set(false);
+        }
+    };
+    let set_value = move |ev: leptos::ev::Event| value.set(event_target_value(&ev));
+    // Re-rendered when the action changes: its first option is the value it starts as.
+    let value_input = move || {
+        match action.get().0 {
+            "assign" => Some(
+                view! {
+                    <select id="bulk-value" aria-label="Assign to" on:change=set_value>
+                        <option value="me">"Me"</option>
+                        <option value="">"No one"</option>
+                    </select>
+                }
+                .into_any(),
+            ),
+            "label" | "unlabel" => Some(
+                view! {
+                    <select id="bulk-value" aria-label="Label" on:change=set_value>
+                        {labels.iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
+                    </select>
+                }
+                .into_any(),
+            ),
+            _ => None,
+        }
+    };
+    let apply = move || {
+        let ids: Vec<String> = picked.with_untracked(|ids| ids.iter().map(i64::to_string).collect());
+        let (name, _, past) = action.get_untracked();
+        did.set(past);
+        confirming.set(false);
+        // The board reloads: what stays picked would be rows no longer shown.
+        picked.set(Vec::new());
+        bulk.dispatch(BulkChange {
+            ids: ids.join(","),
+            action: name.to_string(),
+            value: value.get_untracked(),
+        });
+    };
+    let confirm = move || {
+        confirming.get().then(|| {
+            let question = confirm_text(action.get().0, &value.get(), picked.with(Vec::len));
+            view! {
+                <span class="bulk-confirm" id="bulk-confirm" role="alert">
+                    <span>{question}</span> " "
+                    <button type="button" class="primary" id="bulk-confirm-yes" on:click=move |_| apply()>"Yes"</button>
+                    <button type="button" class="secondary" id="bulk-confirm-no" on:click=move |_| confirming.set(false)>"No"</button>
+                </span>
+            }
+        })
+    };
+    let result = move || {
+        bulk.value().with(|result| match result {
+            Some(Ok(outcomes)) => bulk_summary(outcomes, did.get()),
+            Some(Err(error)) => error.to_string(),
+            None => String::new(),
+        })
+    };
+    view! {
+        <div class="card bulk-bar" id="bulk-bar" role="group" aria-label="Bulk actions">
+            <span class="bulk-count" id="bulk-count">{move || format!("{} selected", picked.with(Vec::len))}</span>
+            <select id="bulk-action" aria-label="Action" on:change=choose>
+                {actions.into_iter().map(|(name, label, _)| view! { <option value=name>{label}</option> }).collect_view()}
+            </select>
+            {value_input}
+            <button
+                type="button"
+                class="secondary"
+                id="bulk-apply"
+                disabled=move || picked.with(Vec::is_empty) || bulk.pending().get()
+                on:click=move |_| confirming.set(true)
+            >
+                "Apply…"
+            </button>
+            {confirm}
+            <span class="status" role="status" id="bulk-result">{result}</span>
+        </div>
+    }
+}
+
+fn issue_list(page: SharedPage, query: &BoardQuery, picked: Option<RwSignal<Vec<i64>>>) -> AnyView {
     // A count with `capped` (a search counts up to 10,000) reads "10,000+".
     let tab = |status: &'static str, label: &'static str, count: Option<(i64, bool)>| {
         let current = query.status.as_deref() == Some(status) || (query.status.is_none() && status == "open");
@@ -228,6 +409,25 @@ fn issue_list(page: SharedPage, query: &BoardQuery) -> AnyView {
                 .iter()
                 .cloned()
                 .map(|issue| {
+                    let id = issue.id;
+                    let pick = picked.map(|picked| view! {
+                        <input
+                            type="checkbox"
+                            class="bulk-pick"
+                            value=id
+                            aria-label=format!("Select issue #{id}")
+                            prop:checked=move || picked.with(|ids| ids.contains(&id))
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                picked.update(|ids| {
+                                    ids.retain(|other| *other != id);
+                                    if on {
+                                        ids.push(id);
+                                    }
+                                });
+                            }
+                        />
+                    });
                     let description = (!issue.description.is_empty())
                         .then(|| view! { <p class="issue-description">{issue.description}</p> });
                     let assignee = issue.assignee_name.map(|name| view! { " · assigned to " <span class="assignee">{name}</span> });
@@ -236,6 +436,7 @@ fn issue_list(page: SharedPage, query: &BoardQuery) -> AnyView {
                     view! {
                         <li class="issue card" data-issue-id=issue.id>
                             <h3 class="issue-title">
+                                {pick}
                                 <span class=status>{issue.status}</span> " "
                                 {priority_badge(issue.priority)} " "
                                 <a href=format!("/issues/{}", issue.id)>{issue.title}</a> " "

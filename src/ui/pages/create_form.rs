@@ -13,11 +13,22 @@ use crate::ui::drafts;
 const DRAFT_TITLE: &str = "new-issue:title";
 const DRAFT_DESCRIPTION: &str = "new-issue:description";
 
+/// `title`, `description`: the text a new issue starts from (a template's); `labels`: the names,
+/// comma separated, it is created with.
 #[component]
-pub(crate) fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoView {
-    // A draft kept from before (a session that ended) comes back.
-    let title = RwSignal::new(drafts::load(DRAFT_TITLE).unwrap_or_default());
-    let description = RwSignal::new(drafts::load(DRAFT_DESCRIPTION).unwrap_or_default());
+pub(crate) fn CreateIssueForm(
+    action: ServerAction<CreateIssue>,
+    #[prop(optional)] title: String,
+    #[prop(optional)] description: String,
+    #[prop(optional)] labels: String,
+) -> impl IntoView {
+    // Rendered on the server too (before the browser's code runs, or without it): the field's
+    // value, and the text area's text, escaped as markup.
+    let title_as_sent = title.clone();
+    let description_as_sent = escape_text(&description);
+    // A draft kept from before (a session that ended) comes back over the template.
+    let title = RwSignal::new(drafts::load(DRAFT_TITLE).unwrap_or(title));
+    let description = RwSignal::new(drafts::load(DRAFT_DESCRIPTION).unwrap_or(description));
     let touched = RwSignal::new(false);
     let result = action.value();
     let field_errors = move || {
@@ -60,6 +71,7 @@ pub(crate) fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoVie
                     name="title"
                     type="text"
                     autocomplete="off"
+                    value=title_as_sent
                     prop:value=title
                     on:input=move |ev| {
                         let text = event_target_value(&ev);
@@ -80,9 +92,11 @@ pub(crate) fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoVie
                     rows="4"
                     prop:value=description
                     on:input=drafts::kept_as(DRAFT_DESCRIPTION.into(), description)
+                    inner_html=description_as_sent
                 ></textarea>
                 <p class="field-error" id="issue-description-error">{move || field_errors().description}</p>
             </div>
+            {(!labels.is_empty()).then(|| view! { <input type="hidden" name="labels" value=labels/> })}
             <div class="actions">
                 <button type="submit" class="primary" id="create-issue-submit" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating…" } else { "Create issue" }}
@@ -93,4 +107,19 @@ pub(crate) fn CreateIssueForm(action: ServerAction<CreateIssue>) -> impl IntoVie
         // Outside the form: forms do not nest.
         {move || signed_out().then(sign_in_again)}
     }
+}
+
+/// `text` as the content of an element holding only text (a text area): its `&` and `<` (and
+/// `>`) written as entities, so it can neither end the element nor become markup.
+fn escape_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }

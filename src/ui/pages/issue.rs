@@ -9,8 +9,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::access::{Permission, Permissions};
 use crate::api::{
-    AddComment, AssignIssue, DeleteIssue, EditIssue, SetIssueStatus, SetIssueTriage, get_issue, list_comments,
-    list_issue_events,
+    AddComment, AssignIssue, DeleteComment, DeleteIssue, EditComment, EditIssue, HideComment, PreviewMarkdown,
+    SetIssueStatus, SetIssueTriage, get_issue, list_comments, list_issue_events, mention_names,
 };
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
@@ -52,8 +52,22 @@ pub fn IssuePage() -> impl IntoView {
                         let help = refused_here.then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
                         // Rendered here, on the server, not in the island: it adds nothing to
                         // the WASM, and shows the history as the page was loaded.
-                        let history = list_issue_events(id).await.ok().map(triage::history);
-                        view! { <IssueView id permissions=info.permissions/> {help} {history} }.into_any()
+                        let (events, comments) = (list_issue_events(id).await, list_comments(id, None).await);
+                        let comments = comments.map(|page| page.comments).unwrap_or_default();
+                        let history = events.ok().map(|events| triage::history(events, comments));
+                        // Whom a text may mention, for the suggestions as people type `@`
+                        // (public/mentions.js).
+                        let writes = info.permissions.comment || info.permissions.edit_issue;
+                        let names = match writes {
+                            true => mention_names().await.unwrap_or_default(),
+                            false => Vec::new(),
+                        };
+                        let names = (!names.is_empty()).then(|| view! {
+                            <datalist id="mention-names">
+                                {names.into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
+                            </datalist>
+                        });
+                        view! { <IssueView id permissions=info.permissions/> {help} {history} {names} }.into_any()
                     }
                     None => missing(),
                 },
@@ -79,6 +93,10 @@ struct Actions {
     assign: ServerAction<AssignIssue>,
     comment: ServerAction<AddComment>,
     delete: ServerAction<DeleteIssue>,
+    /// A comment edited, deleted, hidden or shown.
+    edit_comment: ServerAction<EditComment>,
+    delete_comment: ServerAction<DeleteComment>,
+    hide_comment: ServerAction<HideComment>,
 }
 
 /// Where a comment on issue `id` is kept until it is sent.
@@ -103,6 +121,9 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         assign: ServerAction::new(),
         comment: ServerAction::new(),
         delete: ServerAction::new(),
+        edit_comment: ServerAction::new(),
+        delete_comment: ServerAction::new(),
+        hide_comment: ServerAction::new(),
     };
     let changes = move || {
         (
@@ -112,6 +133,9 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
             actions.assign.version().get(),
             actions.comment.version().get(),
             actions.delete.version().get(),
+            actions.edit_comment.version().get(),
+            actions.delete_comment.version().get(),
+            actions.hide_comment.version().get(),
         )
     };
     let detail = Resource::new(changes, move |_| get_issue(id));
@@ -163,6 +187,8 @@ fn issue_view(
         comments,
         people,
         labels,
+        description_html,
+        viewer_sub,
     } = detail;
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
@@ -172,8 +198,10 @@ fn issue_view(
     let assignee = issue.assignee_name.clone().unwrap_or_else(|| "no one".into());
     let description = match issue.description.is_empty() {
         true => view! { <p class="muted">"No description."</p> }.into_any(),
+        // Rendered and sanitized on the server (`support::markdown`).
         false => {
-            view! { <p class="issue-description" id="issue-description">{issue.description.clone()}</p> }.into_any()
+            view! { <div class="markdown issue-description" id="issue-description" inner_html=description_html></div> }
+                .into_any()
         }
     };
     let refused: Vec<String> = [
@@ -216,7 +244,8 @@ fn issue_view(
             {permissions.edit_issue.then(|| triage_control(&issue, labels, actions.triage))}
             {why_not}
         </article>
-        <Thread issue=id first=comments can_comment=permissions.comment action=actions.comment state=thread/>
+        <Thread issue=id first=comments can=CommentRights { comment: permissions.comment, hide: permissions.edit_issue, me: viewer_sub }
+            actions state=thread/>
     }
     .into_any()
 }
@@ -337,8 +366,9 @@ fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) ->
                 </div>
                 <div class="field">
                     <label for="edit-description">"Description"</label>
-                    <textarea id="edit-description" name="description" rows="5" prop:value=draft.description
+                    <textarea id="edit-description" name="description" rows="5" prop:value=draft.description data-mentions=""
                         on:input=move |ev| draft.description.set(event_target_value(&ev))></textarea>
+                    <Preview text=draft.description id="edit-preview"/>
                 </div>
                 <div class="actions">
                     <button type="submit" class="primary" id="edit-save">"Save"</button>
@@ -359,16 +389,19 @@ struct ThreadState {
     after: RwSignal<Option<i64>>,
 }
 
+/// What the caller may do with comments: write (and edit and delete their own, `me`), hide.
+#[derive(Clone)]
+struct CommentRights {
+    comment: bool,
+    hide: bool,
+    me: String,
+}
+
 /// The comments, oldest first, a page at a time; the form to add one.
 #[component]
-fn Thread(
-    issue: i64,
-    first: CommentPage,
-    can_comment: bool,
-    action: ServerAction<AddComment>,
-    state: ThreadState,
-) -> impl IntoView {
+fn Thread(issue: i64, first: CommentPage, can: CommentRights, actions: Actions, state: ThreadState) -> impl IntoView {
     let ThreadState { body, after } = state;
+    let action = actions.comment;
     let later = Resource::new(
         move || after.get(),
         move |after| async move {
@@ -379,6 +412,8 @@ fn Thread(
         },
     );
     let first = StoredValue::new(first);
+    let can_comment = can.comment;
+    let can = StoredValue::new(can);
     let problem = move || match action.value().get() {
         Some(Err(AppError::Invalid(fields))) => fields.body,
         Some(Err(error)) if needs_sign_in(&error) => Some(format!("{error} Your comment is kept in this browser.")),
@@ -390,6 +425,21 @@ fn Thread(
             .value()
             .with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)))
     };
+    // Why the last edit, delete, hide or show of a comment did not go through.
+    let comment_problem = move || {
+        [
+            actions.edit_comment.value().get().and_then(Result::err),
+            actions.delete_comment.value().get().and_then(Result::err),
+            actions.hide_comment.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|error| match error {
+            AppError::Invalid(fields) => fields.body.unwrap_or_default(),
+            error => error.to_string(),
+        })
+    };
     view! {
         <section class="card thread" aria-labelledby="comments-heading">
             <h2 id="comments-heading">"Comments"</h2>
@@ -400,9 +450,10 @@ fn Thread(
                         Some(Err(error)) => return view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
                         _ => first.get_value(),
                     };
-                    comment_list(page, after)
+                    comment_list(page, after, &can.get_value(), actions)
                 }}
             </Transition>
+            <p class="status" role="status" id="comment-change-result">{comment_problem}</p>
             {can_comment.then(|| view! {
                 <ActionForm action attr:class="comment-form" attr:id="comment-form">
                     <input type="hidden" name="issue" value=issue/>
@@ -411,11 +462,13 @@ fn Thread(
                         id="comment-body"
                         name="body"
                         rows="3"
+                        data-mentions=""
                         prop:value=body
                         on:input=drafts::kept_as(comment_draft(issue), body)
                     ></textarea>
                     <div class="actions">
                         <button type="submit" class="primary" id="comment-submit">"Comment"</button>
+                        <Preview text=body id="comment-preview"/>
                         <span class="status" role="status" id="comment-result">{problem}</span>
                     </div>
                 </ActionForm>
@@ -426,9 +479,50 @@ fn Thread(
     }
 }
 
-fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>) -> AnyView {
+/// A "Preview" toggle for Markdown being written: the server renders it, so the WASM carries
+/// no Markdown code.
+#[component]
+fn Preview(text: RwSignal<String>, id: &'static str) -> impl IntoView {
+    let render = ServerAction::<PreviewMarkdown>::new();
+    let shown = RwSignal::new(false);
+    let toggle = move |_| {
+        let show = !shown.get_untracked();
+        shown.set(show);
+        if show {
+            render.dispatch(PreviewMarkdown {
+                text: text.get_untracked(),
+            });
+        }
+    };
+    let html = move || match render.value().get() {
+        Some(Ok(html)) => html,
+        _ => String::new(),
+    };
+    let problem = move || {
+        render
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.to_string())
+    };
+    view! {
+        <button type="button" class="secondary" id=id aria-pressed=move || shown.get().to_string() on:click=toggle>
+            {move || if shown.get() { "Hide preview" } else { "Preview" }}
+        </button>
+        <Show when=move || shown.get()>
+            <div class="markdown preview" id=format!("{id}-html") aria-live="polite" inner_html=html></div>
+            <p class="status" role="status">{problem}</p>
+        </Show>
+    }
+}
+
+fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>, can: &CommentRights, actions: Actions) -> AnyView {
     let paged = after.get_untracked().is_some();
-    let items = page.comments.into_iter().map(comment_item).collect_view();
+    let items = page
+        .comments
+        .into_iter()
+        .map(|comment| comment_item(comment, can, actions))
+        .collect_view();
     let empty = (!paged && page.next_after.is_none() && items.is_empty())
         .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
     view! {
@@ -444,11 +538,74 @@ fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>) -> AnyView {
     .into_any()
 }
 
-fn comment_item(comment: Comment) -> impl IntoView {
+fn comment_item(comment: Comment, can: &CommentRights, actions: Actions) -> impl IntoView + use<> {
+    let (issue, id) = (comment.issue_id, comment.id);
+    let mine = can.comment && comment.author_sub == can.me && comment.deleted_at.is_none();
+    let body = match (&comment.deleted_at, &comment.hidden_by_name) {
+        (Some(_), _) => {
+            view! { <p class="muted comment-deleted">"This comment was deleted by its author."</p> }.into_any()
+        }
+        (None, Some(by)) => view! {
+            <details class="comment-hidden">
+                <summary>"Hidden by " {by.clone()}</summary>
+                <div class="markdown comment-body" inner_html=comment.body_html.clone()></div>
+            </details>
+        }
+        .into_any(),
+        (None, None) => {
+            view! { <div class="markdown comment-body" inner_html=comment.body_html.clone()></div> }.into_any()
+        }
+    };
+    let edited = comment.edited_at.map(|at| {
+        let earlier = comment
+            .revisions
+            .iter()
+            .map(|revision| view! {
+                <li><span class="muted">"Until " {time(revision.replaced_at)} ":"</span><pre class="revision">{revision.body.clone()}</pre></li>
+            })
+            .collect_view();
+        view! {
+            <details class="comment-edited">
+                <summary>"edited " {time(at)}</summary>
+                <ol class="revisions">{earlier}</ol>
+            </details>
+        }
+    });
+    let edit = mine.then(|| {
+        view! {
+            <details class="comment-edit">
+                <summary class="button secondary">"Edit"</summary>
+                <ActionForm action=actions.edit_comment attr:class="comment-edit-form">
+                    <input type="hidden" name="issue" value=issue/>
+                    <input type="hidden" name="comment" value=id/>
+                    <label for=format!("comment-edit-{id}")>"Edit your comment"</label>
+                    <textarea id=format!("comment-edit-{id}") name="body" rows="3" data-mentions="">{comment.body.clone()}</textarea>
+                    <button type="submit" class="primary">"Save"</button>
+                </ActionForm>
+            </details>
+            <ActionForm action=actions.delete_comment attr:class="inline comment-delete-form">
+                <input type="hidden" name="issue" value=issue/>
+                <input type="hidden" name="comment" value=id/>
+                <button type="submit" class="danger">"Delete"</button>
+            </ActionForm>
+        }
+    });
+    let hide = (can.hide && comment.deleted_at.is_none()).then(|| {
+        let hidden = comment.hidden_by_name.is_some();
+        view! {
+            <ActionForm action=actions.hide_comment attr:class="inline comment-hide-form">
+                <input type="hidden" name="issue" value=issue/>
+                <input type="hidden" name="comment" value=id/>
+                <input type="hidden" name="hidden" value=(!hidden).to_string()/>
+                <button type="submit" class="secondary">{if hidden { "Show" } else { "Hide" }}</button>
+            </ActionForm>
+        }
+    });
     view! {
-        <li class="comment" data-comment-id=comment.id>
-            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " {time(comment.created_at)}</p>
-            <p class="comment-body">{comment.body}</p>
+        <li class="comment" data-comment-id=id id=format!("comment-{id}")>
+            <p class="comment-meta"><strong>{comment.author_name}</strong> " · " {time(comment.created_at)} " " {edited}</p>
+            {body}
+            <div class="comment-controls">{edit} {hide}</div>
         </li>
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::SetIssueTriage;
 use crate::error::AppError;
-use crate::model::{EventPage, Issue, IssueEvent, Label, LabelRef, Priority, event_kind};
+use crate::model::{Comment, EventPage, Issue, IssueEvent, Label, LabelRef, Priority, event_kind};
 use crate::ui::time::time;
 
 /// Black or white text, whichever reads better on `color` (`#rrggbb`).
@@ -127,43 +127,69 @@ fn event_text(event: &IssueEvent) -> String {
         event_kind::LABEL_REMOVED => format!("removed the label {old}"),
         event_kind::DELETED => "deleted it".to_string(),
         event_kind::RESTORED => "restored it".to_string(),
+        event_kind::COMMENT_EDITED => format!("edited {new}"),
+        event_kind::COMMENT_DELETED => format!("deleted {new}"),
+        event_kind::COMMENT_HIDDEN => format!("hid {new}"),
+        event_kind::COMMENT_SHOWN => format!("showed {new} again"),
         other => other.replace('_', " "),
     };
     format!("{} {what}", event.actor_name)
 }
 
-/// The issue's history, oldest first; an edited description shows its old and new text.
-pub fn history(page: EventPage) -> impl IntoView {
-    let items = page
-        .events
-        .into_iter()
-        .map(|event| {
-            let text = event_text(&event);
-            let detail = (event.kind == event_kind::DESCRIPTION).then(|| {
-                let old = event.old_value.clone().unwrap_or_default();
-                let new = event.new_value.clone().unwrap_or_default();
-                view! {
-                    <details class="history-detail">
-                        <summary>"Show the change"</summary>
-                        <p class="muted">"Before:"</p>
-                        <p class="issue-description">{old}</p>
-                        <p class="muted">"After:"</p>
-                        <p class="issue-description">{new}</p>
-                    </details>
-                }
-            });
-            view! {
-                <li class="history-event" data-kind=event.kind.clone()>
-                    <span class="history-text">{text}</span> " · " {time(event.at)}
-                    {detail}
-                </li>
-            }
-        })
-        .collect_view();
+/// The issue's timeline, oldest first: its history interleaved with its first page of
+/// comments (each a link to it in the thread); an edited description shows its old and new
+/// text.
+pub fn history(page: EventPage, comments: Vec<Comment>) -> impl IntoView {
+    let mut comments = comments.into_iter().peekable();
+    let mut items = Vec::new();
+    for event in page.events {
+        while let Some(comment) = comments.next_if(|comment| comment.created_at < event.at) {
+            items.push(comment_entry(comment));
+        }
+        items.push(event_entry(event));
+    }
+    items.extend(comments.map(comment_entry));
     view! {
         <section class="card history" aria-labelledby="history-title">
             <h2 id="history-title">"History"</h2>
             <ol class="history-list" id="history">{items}</ol>
         </section>
     }
+}
+
+fn event_entry(event: IssueEvent) -> AnyView {
+    let text = event_text(&event);
+    let detail = (event.kind == event_kind::DESCRIPTION).then(|| {
+        let old = event.old_value.clone().unwrap_or_default();
+        let new = event.new_value.clone().unwrap_or_default();
+        view! {
+            <details class="history-detail">
+                <summary>"Show the change"</summary>
+                <p class="muted">"Before:"</p>
+                <p class="issue-description">{old}</p>
+                <p class="muted">"After:"</p>
+                <p class="issue-description">{new}</p>
+            </details>
+        }
+    });
+    view! {
+        <li class="history-event" data-kind=event.kind.clone()>
+            <span class="history-text">{text}</span> " · " {time(event.at)}
+            {detail}
+        </li>
+    }
+    .into_any()
+}
+
+/// A comment in the timeline: who wrote it and when, linking to it in the thread.
+fn comment_entry(comment: Comment) -> AnyView {
+    view! {
+        <li class="history-event history-comment" data-kind="commented">
+            <span class="history-text">{comment.author_name} " "
+                <a href=format!("#comment-{}", comment.id)>{format!("commented (comment {})", comment.id)}</a>
+            </span>
+            " · " {time(comment.created_at)}
+        </li>
+    }
+    .into_any()
 }

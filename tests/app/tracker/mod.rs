@@ -2,8 +2,11 @@
 //! API: allowed, refused with 403 and nothing stored, stale changes refused; the board's
 //! filters, counts and search; the OpenAPI document. Runs on SQLite and (scripts/test) PostgreSQL.
 
+mod bulk;
+mod content;
 mod rest;
 mod search_bounds;
+mod templates;
 mod triage;
 
 use reqwest::StatusCode;

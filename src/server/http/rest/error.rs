@@ -28,6 +28,9 @@ pub enum ApiError {
     },
     NotFound,
     LabelNotFound,
+    CommentNotFound,
+    /// Only a comment's author may edit or delete it (403).
+    NotAuthor(String),
     /// A label of that name exists already (409).
     Conflict(String),
     /// `If-Match` named another version than the issue's: the issue as it is now.
@@ -101,6 +104,12 @@ impl IntoResponse for ApiError {
                 None,
                 ErrorBody::new("not_found", "no such label"),
             ),
+            Self::CommentNotFound => (
+                StatusCode::NOT_FOUND,
+                None,
+                ErrorBody::new("not_found", "no such comment"),
+            ),
+            Self::NotAuthor(message) => (StatusCode::FORBIDDEN, None, ErrorBody::new("not_author", message)),
             Self::Conflict(message) => (StatusCode::CONFLICT, None, ErrorBody::new("conflict", message)),
             Self::PreconditionFailed(current) => {
                 let body = ErrorBody::new(
@@ -197,6 +206,8 @@ impl From<TrackerError> for ApiError {
         match error {
             TrackerError::NotFound => Self::NotFound,
             TrackerError::LabelNotFound => Self::LabelNotFound,
+            TrackerError::CommentNotFound => Self::CommentNotFound,
+            TrackerError::NotAuthor(message) => Self::NotAuthor(message),
             TrackerError::Conflict(message) => Self::Conflict(message),
             TrackerError::Stale(current) => Self::PreconditionFailed(current),
             TrackerError::Invalid(fields) => Self::Invalid(fields),

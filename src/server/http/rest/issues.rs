@@ -162,7 +162,7 @@ pub(super) async fn create(
     let input = body.into_inner()?;
     let created = state
         .tracker
-        .create(&caller.caller(), &input.title, &input.description)
+        .create(&caller.caller(), &input.title, &input.description, &[])
         .await?;
     let mut response = (StatusCode::CREATED, etag(&created), Json(&created)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/issues/{}", created.id)) {

@@ -1,6 +1,6 @@
 //! The bearer-token REST API for programs: issues, their comments and history (`issues.rs`),
-//! labels (`labels.rs`), the audit trail and the OpenAPI document. Errors follow RFC 6750
-//! (`WWW-Authenticate`) with JSON bodies; authorization is the same `access::require` the
+//! one comment's edits (`comments.rs`), labels (`labels.rs`), the audit trail and the OpenAPI
+//! document. Errors follow RFC 6750 (`WWW-Authenticate`) with JSON bodies; authorization is the same `access::require` the
 //! server functions use.
 //!
 //! Start at `router` below, then `issues.rs`; `extract.rs` and `error.rs` are what handlers share.
@@ -11,10 +11,12 @@ use axum::routing::get;
 use crate::server::state::AppState;
 
 mod audit;
+mod comments;
 mod error;
 mod extract;
 mod issues;
 mod labels;
+mod me;
 mod openapi;
 
 pub use error::ApiError;
@@ -28,6 +30,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/issues", get(list).post(create))
         .route("/api/v1/issues/{id}", get(show).patch(change).delete(delete))
         .route("/api/v1/issues/{id}/comments", get(comments).post(comment))
+        .route(
+            "/api/v1/issues/{id}/comments/{comment_id}",
+            axum::routing::patch(comments::change).delete(comments::delete),
+        )
         .route("/api/v1/issues/{id}/events", get(events))
         .route("/api/v1/issues/{id}/restore", axum::routing::post(restore))
         .route("/api/v1/labels", get(labels::list).post(labels::define))
@@ -36,6 +42,7 @@ pub fn router() -> Router<AppState> {
             axum::routing::put(labels::redefine).delete(labels::delete),
         )
         .route("/api/v1/people", get(people))
+        .route("/api/v1/me", get(me::me))
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(openapi::document))
 }

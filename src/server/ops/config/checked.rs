@@ -10,6 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::access::{AccessHelp, FeatureScopes, Permission};
+use crate::model::IssueTemplate;
 use crate::server::storage::database_url::DatabaseUrl;
 use crate::server::support::network::TrustedProxies;
 
@@ -82,6 +83,9 @@ pub struct Config {
     pub defaulted_actions: Vec<Permission>,
     /// `ApplicationConfig.AccessHelp`: shown with every "why" line.
     pub access_help: Option<AccessHelp>,
+    /// `Features.Issues.Templates`: the starting points the create page offers (none when the
+    /// file names none). Live: a reload changes what the next page offers.
+    pub issue_templates: Vec<IssueTemplate>,
     pub listen: SocketAddr,
     pub database_url: DatabaseUrl,
     pub database_max_connections: u32,

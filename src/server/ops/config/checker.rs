@@ -12,10 +12,14 @@ use url::Url;
 use super::checked::{Config, DevIdpConfig, Overrides, Secret};
 use super::file::{
     AccessHelpFile, ApplicationSection, AuthorizationSection, ConfigError, ConfigFile, DevIdpSection, FeaturesSection,
-    IssuesScopes,
+    IssuesScopes, TemplateFile,
 };
 use super::hints::{editor_column, explain, organization_url_mistake, paste_accident};
 use crate::access::{AccessHelp, FeatureScopes, Permission};
+use crate::model::{
+    DESCRIPTION_MAX_CHARS, IssueTemplate, LABELS_PER_ISSUE_MAX, LabelInput, TEMPLATE_NAME_MAX_CHARS,
+    TEMPLATE_PREFIX_MAX_CHARS, TEMPLATES_MAX, description_problem, label_key, title_problem,
+};
 use crate::server::support::network::{is_loopback, is_secure_or_loopback};
 
 impl Config {
@@ -214,6 +218,7 @@ impl Checker<'_> {
         self.typed_values(&auth, &file.application)?;
         let provider = self.identity_provider(&auth)?;
         let app = self.application(file.application, overrides)?;
+        let issue_templates = self.issue_templates(&file.features.issues.templates)?;
         let (features, defaulted_actions) = self.features(file.features)?;
         let audiences = self.audiences(&app.client_id, &auth.audiences)?;
         let listen = self.listen(&server, overrides, &app.hosted_url)?;
@@ -244,6 +249,7 @@ impl Checker<'_> {
             features,
             defaulted_actions,
             access_help: app.access_help,
+            issue_templates,
             listen,
             database_url,
             database_max_connections: server.database_max_connections,
@@ -389,6 +395,84 @@ impl Checker<'_> {
         }
         self.scopes("Features.Audit.scopes.view", &features.audit.scopes.view, false)?;
         Ok(feature_scopes(features))
+    }
+
+    /// `Features.Issues.Templates`: at most 20, each named (1 to 50 characters, no two alike
+    /// whatever their case), a title prefix of at most 50 characters, a body no longer than a
+    /// description, and at most as many labels as an issue carries, each a label's name (the
+    /// labels need not be defined yet: those no label has are skipped when an issue is created).
+    fn issue_templates(&self, templates: &[TemplateFile]) -> Result<Vec<IssueTemplate>, ConfigError> {
+        let list = "Features.Issues.Templates";
+        if templates.len() > TEMPLATES_MAX {
+            return Err(self.fail(
+                list,
+                format!("expected at most {TEMPLATES_MAX} templates, got {}", templates.len()),
+            ));
+        }
+        let mut checked: Vec<IssueTemplate> = Vec::with_capacity(templates.len());
+        for (index, template) in templates.iter().enumerate() {
+            let field = |name: &str| format!("{list}[{index}].{name}");
+            let name = template.name.trim();
+            let length = name.chars().count();
+            if length == 0 || length > TEMPLATE_NAME_MAX_CHARS || title_problem(name).is_some() {
+                return Err(self.fail(
+                    &field("Name"),
+                    format!("expected one line of text (1 to {TEMPLATE_NAME_MAX_CHARS} characters)"),
+                ));
+            }
+            if let Some(earlier) = checked.iter().position(|other| other.is_named(name)) {
+                return Err(self.fail(
+                    &field("Name"),
+                    format!("`{name}` names {list}[{earlier}] too: give each template its own name"),
+                ));
+            }
+            let prefix = &template.title_prefix;
+            if prefix.chars().count() > TEMPLATE_PREFIX_MAX_CHARS
+                || prefix.chars().any(char::is_control)
+                || (!prefix.trim().is_empty() && title_problem(prefix).is_some())
+            {
+                return Err(self.fail(
+                    &field("TitlePrefix"),
+                    format!("expected one line of text of at most {TEMPLATE_PREFIX_MAX_CHARS} characters"),
+                ));
+            }
+            if description_problem(&template.body).is_some() {
+                let length = template.body.chars().count();
+                let message = match length > DESCRIPTION_MAX_CHARS {
+                    true => format!(
+                        "expected at most {DESCRIPTION_MAX_CHARS} characters (a description's limit), got {length}"
+                    ),
+                    false => "contains a control character (line breaks and tabs are fine)".to_string(),
+                };
+                return Err(self.fail(&field("Body"), message));
+            }
+            if template.labels.len() > LABELS_PER_ISSUE_MAX {
+                return Err(self.fail(
+                    &field("Labels"),
+                    format!(
+                        "expected at most {LABELS_PER_ISSUE_MAX} labels (as many as an issue carries), got {}",
+                        template.labels.len()
+                    ),
+                ));
+            }
+            let mut labels: Vec<String> = Vec::with_capacity(template.labels.len());
+            for (at, label) in template.labels.iter().enumerate() {
+                let label_field = format!("{list}[{index}].Labels[{at}]");
+                let label = LabelInput::parse(label, "#000000", "")
+                    .map_err(|problem| self.fail(&label_field, format!("expected a label's name: {problem}")))?;
+                if labels.iter().any(|earlier| label_key(earlier) == label.key()) {
+                    return Err(self.fail(&label_field, format!("names the label `{}` twice", label.name)));
+                }
+                labels.push(label.name);
+            }
+            checked.push(IssueTemplate {
+                name: name.to_string(),
+                title_prefix: prefix.clone(),
+                body: template.body.clone(),
+                labels,
+            });
+        }
+        Ok(checked)
     }
 
     /// The audiences access tokens may carry: the client id, then `AuthorizationConfig.Audiences`.

@@ -116,6 +116,22 @@ impl Default for AuditScopes {
 #[serde(deny_unknown_fields)]
 pub(super) struct IssuesFeature {
     pub(super) scopes: IssuesScopes,
+    /// Starting points offered on the create page; none when absent (the original demo's file).
+    #[serde(rename = "Templates", default)]
+    pub(super) templates: Vec<TemplateFile>,
+}
+
+/// `Features.Issues.Templates[i]`: a new issue's starting point.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct TemplateFile {
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) title_prefix: String,
+    #[serde(default)]
+    pub(super) body: String,
+    #[serde(default)]
+    pub(super) labels: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -521,3 +521,99 @@ fn behind_a_tls_proxy_this_machine_is_trusted_unless_the_file_names_the_proxies(
     let named = parse(&with_server(r#"{ "TrustedProxies": ["::1"] }"#)).unwrap();
     assert!(named.trusted_proxies.is_trusted(ip("::1")) && !named.trusted_proxies.is_trusted(ip("127.0.0.1")));
 }
+
+/// The demo's file with `Features.Issues.Templates` set to `templates` (JSON).
+fn with_templates(templates: &str) -> String {
+    DEMO.replace(
+        r#""view": ["issues:view"] } }"#,
+        &format!(r#""view": ["issues:view"] }}, "Templates": {templates} }}"#),
+    )
+}
+
+#[test]
+fn issue_templates_are_read_and_none_when_absent() {
+    assert!(parse(DEMO).unwrap().issue_templates.is_empty());
+    let config = parse(&with_templates(
+        r#"[{ "Name": " Bug report ", "TitlePrefix": "[Bug] ", "Body": "Steps:\n1. ", "Labels": [" bug ", "needs triage"] },
+            { "Name": "Question" }]"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        config.issue_templates,
+        [
+            crate::model::IssueTemplate {
+                name: "Bug report".into(),
+                title_prefix: "[Bug] ".into(),
+                body: "Steps:\n1. ".into(),
+                labels: vec!["bug".into(), "needs triage".into()],
+            },
+            crate::model::IssueTemplate {
+                name: "Question".into(),
+                ..Default::default()
+            },
+        ]
+    );
+}
+
+#[test]
+fn issue_templates_that_break_a_rule_are_refused_naming_the_field() {
+    let long = "x".repeat(51);
+    let many = (0..21)
+        .map(|n| format!(r#"{{ "Name": "T{n}" }}"#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let too_many_labels = (0..21).map(|n| format!(r#""l{n}""#)).collect::<Vec<_>>().join(", ");
+    let long_body = "b".repeat(10_001);
+    let cases = [
+        (format!("[{many}]"), "Features.Issues.Templates"),
+        (r#"[{ "Name": "" }]"#.to_string(), "Features.Issues.Templates[0].Name"),
+        (
+            format!(r#"[{{ "Name": "{long}" }}]"#),
+            "Features.Issues.Templates[0].Name",
+        ),
+        (
+            r#"[{ "Name": "Bug" }, { "Name": "BUG" }]"#.to_string(),
+            "Features.Issues.Templates[1].Name",
+        ),
+        (
+            format!(r#"[{{ "Name": "Bug", "TitlePrefix": "{long}" }}]"#),
+            "Features.Issues.Templates[0].TitlePrefix",
+        ),
+        (
+            r#"[{ "Name": "Bug", "TitlePrefix": "a\u0007" }]"#.to_string(),
+            "Features.Issues.Templates[0].TitlePrefix",
+        ),
+        (
+            format!(r#"[{{ "Name": "Bug", "Body": "{long_body}" }}]"#),
+            "Features.Issues.Templates[0].Body",
+        ),
+        (
+            r#"[{ "Name": "Bug", "Body": "a\u0000b" }]"#.to_string(),
+            "Features.Issues.Templates[0].Body",
+        ),
+        (
+            format!(r#"[{{ "Name": "Bug", "Labels": [{too_many_labels}] }}]"#),
+            "Features.Issues.Templates[0].Labels",
+        ),
+        (
+            r#"[{ "Name": "Bug", "Labels": ["ok", "a,b"] }]"#.to_string(),
+            "Features.Issues.Templates[0].Labels[1]",
+        ),
+        (
+            r#"[{ "Name": "Bug", "Labels": ["bug", "Bug"] }]"#.to_string(),
+            "Features.Issues.Templates[0].Labels[1]",
+        ),
+        (
+            r#"[{ "Name": "Bug", "Colour": "red" }]"#.to_string(),
+            "Features.Issues.Templates[0].Colour",
+        ),
+        (r#"[{ "Body": "x" }]"#.to_string(), "Features.Issues.Templates[0].Name"),
+    ];
+    for (templates, field) in cases {
+        let error = error_of(&with_templates(&templates));
+        assert!(
+            error.starts_with(&format!("config.json: field `{field}`: ")),
+            "{templates}: {error}"
+        );
+    }
+}

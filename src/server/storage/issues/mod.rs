@@ -3,8 +3,9 @@
 //! comments, labels and history. Start at [`Issues`] here; `board.rs` reads the board without a
 //! search, `search.rs` with one (the one place the backends' SQL differs, SQLite FTS5 and
 //! PostgreSQL `tsvector`, and what bounds a search's cost), `write.rs` writes (each change with
-//! its history, `events.rs`), `labels.rs` keeps label definitions and attaches them to issues;
-//! `types.rs` has what they share; `unaudited.rs` seeds the development setup and tests.
+//! its history, `events.rs`), `labels.rs` keeps label definitions and attaches them to issues,
+//! `deleted.rs` lists the deleted ones (to restore); `types.rs` has what they share;
+//! `unaudited.rs` seeds the development setup and tests.
 //!
 //! Where this process is the database's only writer (SQLite) it keeps the first page of each
 //! unfiltered status in memory, exact because every write goes through here (see
@@ -12,8 +13,11 @@
 //! with them (their audit rows), then forgets the pages.
 
 mod board;
+mod comments;
+mod deleted;
 mod events;
 mod labels;
+mod mine;
 mod search;
 mod types;
 #[cfg(feature = "dev-idp")]
@@ -28,6 +32,7 @@ use crate::server::storage::db::Db;
 use crate::server::storage::local_cache::LocalCache;
 use crate::server::storage::tx::{Tx, TxWork};
 
+pub use comments::{CommentChanged, CommentEdit, change_comment, record_mentions};
 pub use labels::Redefined;
 pub use search::{SEARCH_TIME, SEARCHES_AT_ONCE, SLOT_WAIT};
 pub use types::{CachedPage, Changed, ListError};
@@ -139,5 +144,17 @@ impl Issues {
 
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
         board::count(&self.db).await
+    }
+
+    /// Deleted issues not yet erased, most recently deleted first: at most `limit` (up to
+    /// `model::DELETED_LIST_MAX`), with who deleted each (see `deleted.rs`).
+    pub async fn deleted(&self, limit: i64) -> Result<Vec<crate::model::DeletedIssue>, sqlx::Error> {
+        deleted::list(&self.db, limit).await
+    }
+
+    /// `sub`'s open work for their home page: assigned to them, written by them, mentioning
+    /// them, each counted with its newest few (see `mine.rs`).
+    pub async fn my_work(&self, sub: &str) -> Result<crate::model::MyWork, sqlx::Error> {
+        mine::my_work(&self.db, sub).await
     }
 }

@@ -12,7 +12,8 @@ use crate::server::storage::db::database_error;
 pub(super) const COLUMNS: &str = "id, title, description, status, author_sub, author_name, assignee_sub, \
                                   assignee_name, created_at, updated_at, closed_at, closed_by_name, \
                                   comment_count, version, priority, due_date";
-pub(super) const COMMENT_COLUMNS: &str = "id, issue_id, body, author_sub, author_name, created_at";
+pub(super) const COMMENT_COLUMNS: &str =
+    "id, issue_id, body, author_sub, author_name, created_at, edited_at, deleted_at, hidden_by_name";
 
 /// A page and its JSON, serialized once (for the REST API's body and the server function's).
 #[derive(Clone)]

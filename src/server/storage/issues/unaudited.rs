@@ -10,7 +10,7 @@ use crate::model::{Comment, Issue, IssueChange, NewIssue};
 impl Issues {
     pub async fn create(&self, issue: &NewIssue, author: &Viewer, now_ms: i64) -> Result<Issue, sqlx::Error> {
         let (issue, author) = (issue.clone(), author.clone());
-        self.write(move |tx| Box::pin(async move { write::create(tx, &issue, &author, now_ms).await }))
+        self.write(move |tx| Box::pin(async move { write::create(tx, &issue, &[], &author, now_ms).await }))
             .await
     }
 

@@ -50,13 +50,20 @@ fn task_failed(error: tokio::task::JoinError) -> sqlx::Error {
     sqlx::Error::Protocol(format!("an issue write did not finish: {error}"))
 }
 
-/// Stores a new issue by `author`, with its first event in the history.
-pub async fn create(tx: &mut Tx, issue: &NewIssue, author: &Viewer, now_ms: i64) -> Result<Issue, sqlx::Error> {
+/// Stores a new issue by `author` carrying the labels named `label_names` (names no label has are
+/// left out), with its first events in the history: created, then each label put on.
+pub async fn create(
+    tx: &mut Tx,
+    issue: &NewIssue,
+    label_names: &[String],
+    author: &Viewer,
+    now_ms: i64,
+) -> Result<Issue, sqlx::Error> {
     let sql = format!(
         "INSERT INTO issues (title, description, author_sub, author_name, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING {COLUMNS}"
     );
-    let created: Issue = on_tx!(&mut *tx, |conn| {
+    let mut created: Issue = on_tx!(&mut *tx, |conn| {
         sqlx::query_as(&sql)
             .bind(&issue.title)
             .bind(&issue.description)
@@ -66,8 +73,20 @@ pub async fn create(tx: &mut Tx, issue: &NewIssue, author: &Viewer, now_ms: i64)
             .fetch_one(conn)
             .await
     })?;
-    let happened = [Happened::new(event_kind::CREATED, None, None)];
+    let mut happened = vec![Happened::new(event_kind::CREATED, None, None)];
+    let mut keys: Vec<String> = label_names.iter().map(|name| label_key(name)).collect();
+    keys.retain(|key| !key.is_empty());
+    keys.sort_unstable();
+    keys.dedup();
+    // In the order issues show them (by name), as `labels::attach` reads them.
+    let carried = labels::by_keys(tx, &keys).await?;
+    for label in &carried {
+        if labels::carry(tx, created.id, label.id, true).await? {
+            happened.push(Happened::new(event_kind::LABEL_ADDED, None, Some(label.name.clone())));
+        }
+    }
     events::record(tx, created.id, &happened, author, now_ms).await?;
+    created.labels = carried;
     Ok(created)
 }
 

@@ -10,8 +10,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::format::{Counts, ExportOptions, FORMAT_VERSION, PAGE_ROWS, TransferError, WRITE_BUFFER, ensure_current};
 use super::record::{
-    AuditEventRow, CommentRow, Exported, Header, IssueEventRow, IssueLabelRow, IssueRow, Key, LabelRow, PersonRow,
-    Record,
+    AuditEventRow, CommentRevisionRow, CommentRow, Exported, Header, IssueEventRow, IssueLabelRow, IssueRow, Key,
+    LabelRow, MentionRow, PersonRow, Record,
 };
 use crate::on_db;
 use crate::server::storage::db::Db;
@@ -55,6 +55,7 @@ impl Snapshot {
                     Some(Key::Int(id)) => query.bind(*id),
                     Some(Key::Text(text)) => query.bind(text.clone()),
                     Some(Key::IntPair(first, second)) => query.bind(*first).bind(*second),
+                    Some(Key::IntIntText(first, second, text)) => query.bind(*first).bind(*second).bind(text.clone()),
                 };
                 query.bind(PAGE_ROWS).fetch_all(&mut **tx).await
             }
@@ -65,6 +66,7 @@ impl Snapshot {
                     Some(Key::Int(id)) => query.bind(*id),
                     Some(Key::Text(text)) => query.bind(text.clone()),
                     Some(Key::IntPair(first, second)) => query.bind(*first).bind(*second),
+                    Some(Key::IntIntText(first, second, text)) => query.bind(*first).bind(*second).bind(text.clone()),
                 };
                 query.bind(PAGE_ROWS).fetch_all(&mut **tx).await
             }
@@ -122,11 +124,13 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write, options: &ExportOpti
             migrations,
         }),
     )?;
+    // Each after what it refers to (see `record::TABLES`); an issue's history is kept as long
+    // as the issue, so it always goes with it.
     let issues = export_table::<IssueRow>(&mut snapshot, &mut out).await?;
     let comments = export_table::<CommentRow>(&mut snapshot, &mut out).await?;
+    let comment_revisions = export_table::<CommentRevisionRow>(&mut snapshot, &mut out).await?;
+    let mentions = export_table::<MentionRow>(&mut snapshot, &mut out).await?;
     let people = export_table::<PersonRow>(&mut snapshot, &mut out).await?;
-    // After the issues and labels they refer to (see `record::TABLES`); an issue's history is
-    // kept as long as the issue, so it always goes with it.
     let labels = export_table::<LabelRow>(&mut snapshot, &mut out).await?;
     let issue_labels = export_table::<IssueLabelRow>(&mut snapshot, &mut out).await?;
     let issue_events = export_table::<IssueEventRow>(&mut snapshot, &mut out).await?;
@@ -139,6 +143,8 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write, options: &ExportOpti
     Ok(Counts {
         issues,
         comments,
+        comment_revisions,
+        mentions,
         people,
         labels,
         issue_labels,

@@ -11,9 +11,10 @@ use crate::server::storage::db::Db;
 pub const HEADER_KIND: &str = "issues-app-export";
 /// The format this build writes and reads. Bumped whenever a record's fields change in a way
 /// older exports cannot be read by: a new optional field with a default (`audit_event`'s
-/// `repeats`, 1 when absent; `issue`'s `priority` and `due_date`, 0 and none) is not such a
-/// change, nor is a new kind of record (`label`, `issue_label`, `issue_event`: an older export
-/// has none).
+/// `repeats`, 1 when absent; `issue`'s `priority` and `due_date`, 0 and none; `comment`'s
+/// `edited_at`, `deleted_at` and `hidden_by_name`, none) is not such a change, nor is a new kind
+/// of record (`label`, `issue_label`, `issue_event`, `comment_revision`, `mention`: an older
+/// export has none).
 pub const FORMAT_VERSION: u64 = 1;
 /// Rows an export reads per query.
 pub const PAGE_ROWS: i64 = 1000;
@@ -39,8 +40,9 @@ pub enum TransferError {
     NewerDatabase { versions: Vec<i64> },
     #[error(
         "the database already has issues, labels or people: import into an empty database, or pass \
-         `--into-non-empty` to merge (ids are kept, so an issue, comment, label or issue event whose id \
-         is taken is refused, as is a label whose name is taken; people are merged by `sub`)"
+         `--into-non-empty` to merge (ids are kept, so an issue, comment, comment revision, label or \
+         issue event whose id is taken is refused, as is a label whose name is taken or a mention \
+         already recorded; people are merged by `sub`)"
     )]
     NotEmpty,
     #[error("this is not an issues-app export: {0}")]
@@ -78,6 +80,10 @@ pub struct ImportOptions {
 pub struct Counts {
     pub issues: u64,
     pub comments: u64,
+    /// Comments' earlier bodies.
+    pub comment_revisions: u64,
+    /// People mentioned in issues' descriptions and comments.
+    pub mentions: u64,
     pub people: u64,
     pub labels: u64,
     /// Labels put on issues (`issue_label` records).
@@ -92,9 +98,11 @@ impl fmt::Display for Counts {
         let counted = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         write!(
             f,
-            "{}, {}, {}, {}, {}, {}, {}",
+            "{}, {}, {}, {}, {}, {}, {}, {}, {}",
             counted(self.issues, "issue", "issues"),
             counted(self.comments, "comment", "comments"),
+            counted(self.comment_revisions, "comment revision", "comment revisions"),
+            counted(self.mentions, "mention", "mentions"),
             counted(self.people, "person", "people"),
             counted(self.labels, "label", "labels"),
             counted(self.issue_labels, "label on an issue", "labels on issues"),
@@ -130,6 +138,8 @@ mod tests {
         let counts = Counts {
             issues: 12,
             comments: 1,
+            comment_revisions: 2,
+            mentions: 1,
             people: 3,
             labels: 2,
             issue_labels: 1,
@@ -138,7 +148,8 @@ mod tests {
         };
         assert_eq!(
             counts.to_string(),
-            "12 issues, 1 comment, 3 people, 2 labels, 1 label on an issue, 30 issue events, 0 audit events"
+            "12 issues, 1 comment, 2 comment revisions, 1 mention, 3 people, 2 labels, 1 label on an issue, \
+             30 issue events, 0 audit events"
         );
     }
 }

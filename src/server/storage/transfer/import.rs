@@ -69,8 +69,9 @@ fn parse_record(text: &str, line: usize) -> Result<Record, TransferError> {
     }
 }
 
-/// Whether `db` has issues, labels or people. (Comments, labels on issues and issues' histories
-/// come with issues; an audit trail alone is not a team's: see `numbered_on_import`.)
+/// Whether `db` has issues, labels or people. (Comments and their revisions, mentions, labels on
+/// issues and issues' histories come with issues, as their foreign keys say; an audit trail alone
+/// is not a team's: see `numbered_on_import`.)
 async fn holds_a_team(db: &Db) -> Result<bool, sqlx::Error> {
     for sql in [
         "SELECT EXISTS (SELECT 1 FROM issues)",
@@ -238,9 +239,9 @@ async fn import_records(
 }
 
 /// PostgreSQL draws new ids from sequences the import's given ids did not advance: each goes on
-/// after the largest id now in its table (`issues`, `comments`, `labels`, `issue_events`; and
-/// `audit_events`, which the import numbers itself). (SQLite's `AUTOINCREMENT` follows given
-/// ids itself.)
+/// after the largest id now in its table (`issues`, `comments`, `comment_revisions`, `labels`,
+/// `issue_events`; and `audit_events`, which the import numbers itself). (SQLite's
+/// `AUTOINCREMENT` follows given ids itself.)
 async fn continue_ids(db: &Db) -> Result<(), sqlx::Error> {
     let Db::Postgres(pool) = db else {
         return Ok(());
@@ -310,7 +311,7 @@ mod tests {
         }
         let statements = inserts(&batch, true, false, BATCH_ROWS);
         let starts: Vec<usize> = statements.iter().map(|(start, _)| *start).collect();
-        assert_eq!(starts, [0, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(starts, [0, 2, 3, 4, 5, 6, 7, 8, 9]);
         assert!(
             statements[0].1.text.starts_with("INSERT INTO issues (id, title"),
             "{}",
@@ -318,18 +319,32 @@ mod tests {
         );
         assert!(statements[0].1.text.contains("OVERRIDING SYSTEM VALUE VALUES ($1, $2"));
         assert_eq!(statements[0].1.params.len(), 36);
-        // PostgreSQL is told to take the ids it would generate (labels, issues' histories), not
-        // where there are none (labels on issues) or where it numbers the rows (audit events).
+        // PostgreSQL is told to take the ids it would generate (comments and their revisions,
+        // labels, issues' histories), not where there are none (mentions, labels on issues) or
+        // where it numbers the rows (audit events).
         let texts: Vec<&str> = statements.iter().map(|(_, sql)| sql.text.as_str()).collect();
         for (text, start, overriding) in [
-            (texts[3], "INSERT INTO labels (id, name, name_key, color", true),
             (
-                texts[4],
+                texts[1],
+                "INSERT INTO comments (id, issue_id, body, author_sub, author_name, created_at, edited_at, \
+                 deleted_at, hidden_by_name)",
+                true,
+            ),
+            (texts[2], "INSERT INTO comment_revisions (id, comment_id, body", true),
+            (
+                texts[3],
+                "INSERT INTO mentions (issue_id, comment_id, sub, at) VALUES ($1, $2, $3, $4)",
+                false,
+            ),
+            (texts[4], "INSERT INTO people (sub, name", false),
+            (texts[5], "INSERT INTO labels (id, name, name_key, color", true),
+            (
+                texts[6],
                 "INSERT INTO issue_labels (issue_id, label_id) VALUES ($1, $2)",
                 false,
             ),
-            (texts[5], "INSERT INTO issue_events (id, issue_id, kind", true),
-            (texts[6], "INSERT INTO audit_events (at, request_id", false),
+            (texts[7], "INSERT INTO issue_events (id, issue_id, kind", true),
+            (texts[8], "INSERT INTO audit_events (at, request_id", false),
         ] {
             assert!(text.starts_with(start), "{text}");
             assert_eq!(text.contains("OVERRIDING SYSTEM VALUE"), overriding, "{text}");

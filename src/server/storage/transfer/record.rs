@@ -16,6 +16,8 @@ pub enum Record {
     Header(Header),
     Issue(IssueRow),
     Comment(CommentRow),
+    CommentRevision(CommentRevisionRow),
+    Mention(MentionRow),
     Person(PersonRow),
     Label(LabelRow),
     IssueLabel(IssueLabelRow),
@@ -62,16 +64,51 @@ pub struct IssueRow {
     pub due_date: Option<String>,
 }
 
-/// A row of `comments`. `created_at` in milliseconds since the Unix epoch.
+/// A row of `comments`, deleted or hidden or not. Times in milliseconds since the Unix epoch.
+/// `edited_at`, `deleted_at` and `hidden_by_name` read as none when absent: exports made before
+/// comments could change import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
 #[serde(deny_unknown_fields)]
 pub struct CommentRow {
     pub id: i64,
     pub issue_id: i64,
+    /// Empty once its author deleted it.
     pub body: String,
     pub author_sub: String,
     pub author_name: String,
     pub created_at: i64,
+    /// When its author last edited it (its earlier bodies are `comment_revision` records).
+    #[serde(default)]
+    pub edited_at: Option<i64>,
+    /// When its author deleted it: its text erased (earlier bodies too), its place kept.
+    #[serde(default)]
+    pub deleted_at: Option<i64>,
+    /// Who hid it (someone who may edit issues), while it is hidden.
+    #[serde(default)]
+    pub hidden_by_name: Option<String>,
+}
+
+/// A row of `comment_revisions`: comment `comment_id`'s body as it was until `replaced_at`
+/// (milliseconds since the Unix epoch), when `editor_name` replaced it. With its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRevisionRow {
+    pub id: i64,
+    pub comment_id: i64,
+    pub body: String,
+    pub replaced_at: i64,
+    pub editor_name: String,
+}
+
+/// A row of `mentions`: person `sub` is mentioned in comment `comment_id` of issue `issue_id`
+/// (0: in the issue's description), since `at` (milliseconds since the Unix epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+#[serde(deny_unknown_fields)]
+pub struct MentionRow {
+    pub issue_id: i64,
+    pub comment_id: i64,
+    pub sub: String,
+    pub at: i64,
 }
 
 /// A row of `people`. `last_seen_at` in seconds since the Unix epoch.
@@ -181,6 +218,9 @@ enum KeyColumns {
     Text(&'static str),
     /// Two integer columns (a primary key of two), ordered by the first, then the second.
     IntPair(&'static str, &'static str),
+    /// Two integer columns and a text column (a primary key of three), ordered by the first,
+    /// then the second, then the text by bytes (as `Text`).
+    IntIntText(&'static str, &'static str, &'static str),
 }
 
 const ISSUES: Table = Table {
@@ -196,9 +236,28 @@ const ISSUES: Table = Table {
 
 const COMMENTS: Table = Table {
     name: "comments",
-    columns: "id, issue_id, body, author_sub, author_name, created_at",
+    columns: "id, issue_id, body, author_sub, author_name, created_at, edited_at, deleted_at, hidden_by_name",
     key: KeyColumns::Int("id"),
     identity: true,
+    on_merge: None,
+    numbered_on_import: false,
+};
+
+const COMMENT_REVISIONS: Table = Table {
+    name: "comment_revisions",
+    columns: "id, comment_id, body, replaced_at, editor_name",
+    key: KeyColumns::Int("id"),
+    identity: true,
+    on_merge: None,
+    numbered_on_import: false,
+};
+
+const MENTIONS: Table = Table {
+    name: "mentions",
+    columns: "issue_id, comment_id, sub, at",
+    key: KeyColumns::IntIntText("issue_id", "comment_id", "sub"),
+    identity: false,
+    // A mention already recorded is refused, as a label already on an issue is.
     on_merge: None,
     numbered_on_import: false,
 };
@@ -255,11 +314,14 @@ const AUDIT_EVENTS: Table = Table {
 };
 
 /// Every table, in the order an export writes them: parents before the rows referring to
-/// them (`issue_labels` refers to issues and labels; comments and `issue_events` to issues), so
-/// an import inserting in file order meets every foreign key.
-pub(super) const TABLES: [&Table; 7] = [
+/// them (`comment_revisions` refers to comments; `issue_labels` to issues and labels; comments,
+/// `mentions` and `issue_events` to issues), so an import inserting in file order meets every
+/// foreign key.
+pub(super) const TABLES: [&Table; 9] = [
     &ISSUES,
     &COMMENTS,
+    &COMMENT_REVISIONS,
+    &MENTIONS,
     &PEOPLE,
     &LABELS,
     &ISSUE_LABELS,
@@ -267,17 +329,23 @@ pub(super) const TABLES: [&Table; 7] = [
     &AUDIT_EVENTS,
 ];
 
+/// `column` as compared by bytes: SQLite's default (`BINARY`) does; PostgreSQL's default
+/// collation would compare by the server's locale.
+fn bytewise(column: &str, postgres: bool) -> String {
+    match postgres {
+        true => format!("{column} COLLATE \"C\""),
+        false => column.to_string(),
+    }
+}
+
 impl Table {
     /// A page of rows in key order: the first, or those after the key (bound as `$1`, or `$1`
-    /// and `$2` for a key of two columns); the page's size is bound last.
+    /// to `$n` for a key of n columns); the page's size is bound last.
     pub(super) fn page_sql(&self, postgres: bool, continuing: bool) -> String {
         let (order, after, limit) = match self.key {
             KeyColumns::Int(column) => (column.to_string(), format!("{column} > $1"), "$2"),
             KeyColumns::Text(column) => {
-                let column = match postgres {
-                    true => format!("{column} COLLATE \"C\""),
-                    false => column.to_string(),
-                };
+                let column = bytewise(column, postgres);
                 let after = format!("{column} > $1");
                 (column, after, "$2")
             }
@@ -288,6 +356,17 @@ impl Table {
                 format!("({first}, {second}) > ($1, $2)"),
                 "$3",
             ),
+            // The same, the text compared by bytes: PostgreSQL takes a column's collation
+            // pair by pair in a row comparison. (There it reads the index for the integers and
+            // sorts each pair's few people; SQLite's index is already in byte order.)
+            KeyColumns::IntIntText(first, second, third) => {
+                let third = bytewise(third, postgres);
+                (
+                    format!("{first}, {second}, {third}"),
+                    format!("({first}, {second}, {third}) > ($1, $2, $3)"),
+                    "$4",
+                )
+            }
         };
         let (columns, name) = (self.columns, self.name);
         match continuing {
@@ -302,6 +381,7 @@ pub(super) enum Key {
     Int(i64),
     Text(String),
     IntPair(i64, i64),
+    IntIntText(i64, i64, String),
 }
 
 /// A row type the export reads from its table.
@@ -328,6 +408,26 @@ impl Exported for CommentRow {
     }
     fn into_record(self) -> Record {
         Record::Comment(self)
+    }
+}
+
+impl Exported for CommentRevisionRow {
+    const TABLE: &'static Table = &COMMENT_REVISIONS;
+    fn key(&self) -> Key {
+        Key::Int(self.id)
+    }
+    fn into_record(self) -> Record {
+        Record::CommentRevision(self)
+    }
+}
+
+impl Exported for MentionRow {
+    const TABLE: &'static Table = &MENTIONS;
+    fn key(&self) -> Key {
+        Key::IntIntText(self.issue_id, self.comment_id, self.sub.clone())
+    }
+    fn into_record(self) -> Record {
+        Record::Mention(self)
     }
 }
 
@@ -388,6 +488,8 @@ impl Record {
             Self::Header(_) => None,
             Self::Issue(_) => Some(&ISSUES),
             Self::Comment(_) => Some(&COMMENTS),
+            Self::CommentRevision(_) => Some(&COMMENT_REVISIONS),
+            Self::Mention(_) => Some(&MENTIONS),
             Self::Person(_) => Some(&PEOPLE),
             Self::Label(_) => Some(&LABELS),
             Self::IssueLabel(_) => Some(&ISSUE_LABELS),
@@ -427,6 +529,22 @@ impl Record {
                 Param::Text(row.author_sub.clone()),
                 Param::Text(row.author_name.clone()),
                 Param::Int(row.created_at),
+                Param::OptInt(row.edited_at),
+                Param::OptInt(row.deleted_at),
+                Param::OptText(row.hidden_by_name.clone()),
+            ],
+            Self::CommentRevision(row) => vec![
+                Param::Int(row.id),
+                Param::Int(row.comment_id),
+                Param::Text(row.body.clone()),
+                Param::Int(row.replaced_at),
+                Param::Text(row.editor_name.clone()),
+            ],
+            Self::Mention(row) => vec![
+                Param::Int(row.issue_id),
+                Param::Int(row.comment_id),
+                Param::Text(row.sub.clone()),
+                Param::Int(row.at),
             ],
             Self::Person(row) => vec![
                 Param::Text(row.sub.clone()),
@@ -476,6 +594,14 @@ impl Record {
             Self::Header(_) => "the header".into(),
             Self::Issue(row) => format!("issue {}", row.id),
             Self::Comment(row) => format!("comment {} (on issue {})", row.id, row.issue_id),
+            Self::CommentRevision(row) => format!("revision {} (of comment {})", row.id, row.comment_id),
+            Self::Mention(row) if row.comment_id == 0 => {
+                format!("mention of {:?} (in issue {}'s description)", row.sub, row.issue_id)
+            }
+            Self::Mention(row) => format!(
+                "mention of {:?} (in comment {} on issue {})",
+                row.sub, row.comment_id, row.issue_id
+            ),
             Self::Person(row) => format!("person {:?}", row.sub),
             Self::Label(row) => format!("label {} ({:?})", row.id, row.name),
             Self::IssueLabel(row) => format!("label {} on issue {}", row.label_id, row.issue_id),
@@ -488,6 +614,7 @@ impl Record {
     pub(super) fn refers_to(&self) -> &'static str {
         match self {
             Self::IssueLabel(_) => "an issue or a label",
+            Self::CommentRevision(_) => "a comment",
             _ => "an issue",
         }
     }
@@ -500,6 +627,8 @@ impl Counts {
             Record::Header(_) => {}
             Record::Issue(_) => self.issues += 1,
             Record::Comment(_) => self.comments += 1,
+            Record::CommentRevision(_) => self.comment_revisions += 1,
+            Record::Mention(_) => self.mentions += 1,
             Record::Person(_) => self.people += 1,
             Record::Label(_) => self.labels += 1,
             Record::IssueLabel(_) => self.issue_labels += 1,
@@ -543,6 +672,22 @@ pub(super) mod tests {
                 author_sub: "emily".into(),
                 author_name: "Emily".into(),
                 created_at: 3,
+                edited_at: Some(4),
+                deleted_at: None,
+                hidden_by_name: Some("John".into()),
+            }),
+            Record::CommentRevision(CommentRevisionRow {
+                id: 5,
+                comment_id: 1,
+                body: "Same".into(),
+                replaced_at: 4,
+                editor_name: "Emily".into(),
+            }),
+            Record::Mention(MentionRow {
+                issue_id: 7,
+                comment_id: 0,
+                sub: "john".into(),
+                at: 1,
             }),
             Record::Person(PersonRow {
                 sub: "emily".into(),
@@ -649,6 +794,8 @@ pub(super) mod tests {
             [
                 "issue issues",
                 "comment comments",
+                "comment_revision comment_revisions",
+                "mention mentions",
                 "person people",
                 "label labels",
                 "issue_label issue_labels",
@@ -663,6 +810,8 @@ pub(super) mod tests {
             [
                 "issues",
                 "comments",
+                "comment_revisions",
+                "mentions",
                 "people",
                 "labels",
                 "issue_labels",
@@ -713,6 +862,54 @@ pub(super) mod tests {
                 "SELECT issue_id, label_id FROM issue_labels ORDER BY issue_id, label_id LIMIT $1"
             );
         }
+        assert_eq!(
+            MENTIONS.page_sql(true, true),
+            "SELECT issue_id, comment_id, sub, at FROM mentions \
+             WHERE (issue_id, comment_id, sub COLLATE \"C\") > ($1, $2, $3) \
+             ORDER BY issue_id, comment_id, sub COLLATE \"C\" LIMIT $4"
+        );
+        assert_eq!(
+            MENTIONS.page_sql(false, true),
+            "SELECT issue_id, comment_id, sub, at FROM mentions WHERE (issue_id, comment_id, sub) > ($1, $2, $3) \
+             ORDER BY issue_id, comment_id, sub LIMIT $4"
+        );
+        assert_eq!(
+            MENTIONS.page_sql(false, false),
+            "SELECT issue_id, comment_id, sub, at FROM mentions ORDER BY issue_id, comment_id, sub LIMIT $1"
+        );
+    }
+
+    #[test]
+    fn a_comment_exported_before_edits_reads_as_never_edited_deleted_or_hidden() {
+        let older = r#"{"kind":"comment","id":1,"issue_id":7,"body":"Same here","author_sub":"emily","author_name":"Emily","created_at":3}"#;
+        let record: Record = serde_json::from_str(older).unwrap();
+        let Record::Comment(comment) = &record else {
+            unreachable!("{record:?}")
+        };
+        assert_eq!(
+            (comment.edited_at, comment.deleted_at, comment.hidden_by_name.as_deref()),
+            (None, None, None)
+        );
+        // Written with every column.
+        let line = serde_json::to_string(&record).unwrap();
+        assert!(
+            line.ends_with(r#","created_at":3,"edited_at":null,"deleted_at":null,"hidden_by_name":null}"#),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_mention_is_named_by_where_it_is() {
+        let mention = |comment_id| {
+            Record::Mention(MentionRow {
+                issue_id: 7,
+                comment_id,
+                sub: "john".into(),
+                at: 1,
+            })
+        };
+        assert_eq!(mention(0).describe(), "mention of \"john\" (in issue 7's description)");
+        assert_eq!(mention(2).describe(), "mention of \"john\" (in comment 2 on issue 7)");
     }
 
     #[test]

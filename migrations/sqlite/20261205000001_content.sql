@@ -1,0 +1,32 @@
+-- What people write: a comment can be edited by its author (each earlier body kept, with who
+-- replaced it and when), deleted by its author (its text erased, its place in the thread kept)
+-- or hidden by an editor; people mentioned in descriptions and comments.
+ALTER TABLE comments ADD COLUMN edited_at INTEGER;
+ALTER TABLE comments ADD COLUMN deleted_at INTEGER;
+ALTER TABLE comments ADD COLUMN hidden_by_name TEXT;
+
+CREATE TABLE comment_revisions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    comment_id  INTEGER NOT NULL REFERENCES comments (id),
+    -- The body as it was until `replaced_at`, when `editor_name` replaced it.
+    body        TEXT    NOT NULL,
+    replaced_at INTEGER NOT NULL,
+    editor_name TEXT    NOT NULL
+);
+CREATE INDEX comment_revisions_by_comment ON comment_revisions (comment_id, id);
+
+-- An edited or deleted comment is found by what it says now.
+CREATE TRIGGER comment_search_update AFTER UPDATE OF body ON comments BEGIN
+    INSERT INTO comment_search (comment_search, rowid, body) VALUES ('delete', old.id, old.body);
+    INSERT INTO comment_search (rowid, body) VALUES (new.id, new.body);
+END;
+
+-- Who is mentioned where: `comment_id` 0 is the issue's description.
+CREATE TABLE mentions (
+    issue_id   INTEGER NOT NULL REFERENCES issues (id),
+    comment_id INTEGER NOT NULL,
+    sub        TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    PRIMARY KEY (issue_id, comment_id, sub)
+);
+CREATE INDEX mentions_by_person ON mentions (sub, issue_id);

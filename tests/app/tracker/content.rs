@@ -1,0 +1,181 @@
+//! What people write: Markdown rendered on the server and sanitized, mentions of people who
+//! have signed in, and comments their authors edit (with history) and delete, and editors hide,
+//! through the server functions and the REST API.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{CLIENT_ID, EMILY, JOHN, TestApp};
+
+use super::{ALL_SCOPES, create, detail, signed_in};
+
+async fn send(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Who is mentioned on issue `id`, as stored.
+async fn mentions(app: &TestApp, id: i64) -> Vec<(i64, String)> {
+    let db = app.state.db.clone();
+    issues_app::on_db!(&db, |pool| sqlx::query_as(
+        "SELECT comment_id, sub FROM mentions WHERE issue_id = $1 ORDER BY comment_id, sub"
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await)
+    .unwrap()
+}
+
+#[tokio::test]
+async fn markdown_is_rendered_on_the_server_and_scripts_and_javascript_links_are_inert() {
+    let app = TestApp::spawn().await;
+    let john = signed_in(&app, JOHN).await;
+    let text = "## Steps\n\n- [x] found\n- [ ] fixed\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n\
+                <script>alert('x')</script>\n\n[evil](javascript:alert(1)) <a href=\"javascript:alert(2)\" onclick=\"steal()\">two</a> \
+                <img src=x onerror=\"steal()\"> [docs](https://example.com/docs)";
+    let issue = create(&app, &john, "Markdown", text).await;
+    let page = detail(&app, &john, &issue["id"]).await;
+    let html = page["description_html"].as_str().unwrap();
+    assert!(
+        html.contains("<h2>Steps</h2>") && html.contains("<table>") && html.contains("☑ found"),
+        "{html}"
+    );
+    for inert in ["<script", "javascript:", "onclick", "onerror"] {
+        assert!(!html.contains(inert), "{inert} survived: {html}");
+    }
+    assert!(
+        html.contains(r#"<a href="https://example.com/docs" rel="nofollow noopener">docs</a>"#),
+        "{html}"
+    );
+    // The text is kept as written; only the page's HTML is cleaned.
+    assert_eq!(page["issue"]["description"].as_str(), Some(text));
+    let (status, preview) = app
+        .call(&john, "preview_markdown", &[("text", "**bold** <script>x</script>")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    assert_eq!(preview.as_str().map(str::trim), Some("<p><strong>bold</strong> </p>"));
+}
+
+#[tokio::test]
+async fn authors_edit_and_delete_their_comments_editors_hide_them_and_each_is_in_the_history() {
+    let app = TestApp::spawn().await;
+    signed_in(&app, JOHN).await;
+    let emily_browser = signed_in(&app, EMILY).await;
+    let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
+    let emily = app.password_token_for(CLIENT_ID, EMILY, ALL_SCOPES).await;
+    let (_, issue) = send(
+        &app,
+        &john,
+        Method::POST,
+        "/api/v1/issues",
+        Some(json!({"title": "Lights"})),
+    )
+    .await;
+    let id = issue["id"].as_i64().unwrap();
+    let comments = format!("/api/v1/issues/{id}/comments");
+
+    // Emily mentions John; the mention is a link on the page and stored for his home page.
+    let (status, comment) = send(
+        &app,
+        &emily,
+        Method::POST,
+        &comments,
+        Some(json!({"body": "@John Manager, see this"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    let one = format!("{comments}/{}", comment["id"]);
+    // John's subject at the development identity provider (dev-idp/directory.json).
+    let john_sub = "0b4d7f64-3a0e-4c1b-9f58-6a2e8d1c7b01".to_string();
+    assert_eq!(
+        mentions(&app, id).await,
+        [(comment["id"].as_i64().unwrap(), john_sub.clone())]
+    );
+    let page = detail(&app, &emily_browser, &issue["id"]).await;
+    let html = page["comments"]["comments"][0]["body_html"].as_str().unwrap();
+    assert!(
+        html.contains(r#"class="mention""#) && html.contains("@John Manager</a>"),
+        "{html}"
+    );
+
+    // Only its author edits it; the earlier body is kept.
+    let (status, refused) = send(&app, &john, Method::PATCH, &one, Some(json!({"body": "mine now"}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    let (status, empty) = send(&app, &emily, Method::PATCH, &one, Some(json!({"body": "  "}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{empty}");
+    let (status, edited) = send(
+        &app,
+        &emily,
+        Method::PATCH,
+        &one,
+        Some(json!({"body": "Fixed by itself"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert!(edited["edited_at"].is_i64(), "{edited}");
+    // The edit took the mention away.
+    assert_eq!(mentions(&app, id).await, []);
+    let page = detail(&app, &emily_browser, &issue["id"]).await;
+    let shown = &page["comments"]["comments"][0];
+    assert_eq!(
+        shown["revisions"][0]["body"].as_str(),
+        Some("@John Manager, see this"),
+        "{shown}"
+    );
+
+    // Emily (no edit scope) may not hide; John may, and show it again.
+    let (status, _) = send(&app, &emily, Method::PATCH, &one, Some(json!({"hidden": true}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, hidden) = send(&app, &john, Method::PATCH, &one, Some(json!({"hidden": true}))).await;
+    assert_eq!(status, StatusCode::OK, "{hidden}");
+    assert_eq!(hidden["hidden_by_name"].as_str(), Some("John Manager"));
+    let (status, _) = send(
+        &app,
+        &john,
+        Method::PATCH,
+        &one,
+        Some(json!({"hidden": true, "body": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Deleting erases the words and keeps the place; twice is 404.
+    let (status, _) = send(&app, &john, Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&app, &emily, Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(&app, &emily, Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, thread) = send(&app, &john, Method::GET, &comments, None).await;
+    let gone = &thread["comments"][0];
+    assert_eq!(
+        (gone["body"].as_str(), gone["deleted_at"].is_i64()),
+        (Some(""), true),
+        "{gone}"
+    );
+    let (_, shown) = send(&app, &john, Method::GET, &format!("/api/v1/issues/{id}"), None).await;
+    assert_eq!(shown["comment_count"], 0);
+
+    let (_, history) = send(&app, &john, Method::GET, &format!("/api/v1/issues/{id}/events"), None).await;
+    let kinds: Vec<(&str, &str)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| (event["kind"].as_str().unwrap(), event["actor_name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("created", "John Manager"),
+            ("comment_edited", "Emily Employee"),
+            ("comment_hidden", "John Manager"),
+            ("comment_deleted", "Emily Employee"),
+        ]
+    );
+}
