@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { APIRequestContext, Page, expect, test } from "@playwright/test";
+import { APIRequestContext, Locator, Page, expect, test } from "@playwright/test";
 
 export const IDP = "http://127.0.0.1:9444/t/dev";
 export const CLIENT_ID = "issues-app-dev-client";
@@ -89,4 +89,125 @@ export async function expectAccessible(page: Page, state: string) {
     blocking.map((violation) => violation.id),
     `axe found ${blocking.length} serious or critical WCAG 2.1 A/AA violation(s) on ${state} (${page.url()}):\n${report.join("\n")}\n`,
   ).toEqual([]);
+}
+
+// ---- Shared by the everyday, keyboard-triage and accessibility specs ------------------------
+
+export const ALEX = { username: "alex", password: "alex-dev-password", name: "Alex Admin" };
+
+type User = { username: string; password: string };
+
+/** A bearer token for `user` from the dev IdP (the password grant, as a program would), with `scope`. */
+export async function tokenFor(request: APIRequestContext, user: User, scope: string) {
+  const token = await request.post(`${IDP}/oauth2/token`, {
+    headers: { authorization: "Basic " + Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64") },
+    form: { grant_type: "password", username: user.username, password: user.password, scope },
+  });
+  expect(token.ok(), `the dev IdP refused a token for ${user.username}`).toBeTruthy();
+  return ((await token.json()) as { access_token: string }).access_token;
+}
+
+/** A label name of its own for this run: `prefix-<time>-<random>` (letters, digits, dashes). */
+export function uniqueLabel(prefix: string) {
+  return unique(prefix).replace(/[^a-z0-9-]/gi, "-").slice(0, 40);
+}
+
+/**
+ * Defines the label `name` as John through the REST API; answers the status: 201, or 409 when
+ * a label of that name exists (`allowExisting`: a shared label such as a template's `bug`).
+ */
+export async function defineLabelAsJohn(request: APIRequestContext, name: string, allowExisting = false) {
+  const token = await tokenFor(request, JOHN, "issues:view issues:edit");
+  const response = await request.post("/api/v1/labels", {
+    headers: { authorization: `Bearer ${token}` },
+    data: { name, color: "#0075ca", description: "Made by an end-to-end test" },
+  });
+  expect(allowExisting ? [201, 409] : [201], `defining the label ${name}`).toContain(response.status());
+  return response.status();
+}
+
+/** Comments on issue `issueId` as `user` through the REST API; answers the comment. */
+export async function commentAs(request: APIRequestContext, user: User, issueId: number, body: string) {
+  const token = await tokenFor(request, user, "issues:view issues:comment");
+  const response = await request.post(`/api/v1/issues/${issueId}/comments`, {
+    headers: { authorization: `Bearer ${token}` },
+    data: { body },
+  });
+  expect(response.status(), `${user.username} commenting on #${issueId}`).toBe(201);
+  return (await response.json()) as { id: number; body: string };
+}
+
+/** Deletes issue `issueId` as `user` (Alex: the delete scope) through the REST API. */
+export async function deleteIssueAs(request: APIRequestContext, user: User, issueId: number) {
+  const token = await tokenFor(request, user, "issues:view issues:delete");
+  const response = await request.delete(`/api/v1/issues/${issueId}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status(), `${user.username} deleting #${issueId}`).toBe(204);
+}
+
+/** Opens issue `id`'s page and waits until it is hydrated and shows the issue. */
+export async function openIssue(page: Page, id: number) {
+  await page.goto(`/issues/${id}`);
+  await hydrated(page);
+  await expect(page.locator("#issue-title")).toBeVisible();
+}
+
+/** Defines a label on the labels page (the page's own form); answers its name. */
+export async function defineLabelOnPage(page: Page, prefix: string) {
+  const name = uniqueLabel(prefix);
+  await page.goto("/labels");
+  await hydrated(page);
+  await page.locator("#label-name").fill(name);
+  await page.locator("#label-description").fill("Made by an end-to-end test");
+  await page.locator("#label-submit").click();
+  await expect(page.locator("#label-list")).toContainText(name);
+  return name;
+}
+
+/** What has the focus, for messages: `tag#id.class "text"`. */
+export async function focused(page: Page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return "<body>";
+    const id = el.id ? `#${el.id}` : "";
+    const cls = typeof el.className === "string" && el.className ? `.${el.className.trim().split(/\s+/).join(".")}` : "";
+    const text = (el.textContent ?? "").trim().replace(/\s+/g, " ").slice(0, 30);
+    return `${el.tagName.toLowerCase()}${id}${cls}${text ? ` "${text}"` : ""}`;
+  });
+}
+
+/**
+ * Presses Tab (or Shift+Tab) until `locator` has the focus, at most `maxTabs` times; fails
+ * saying where the focus went instead.
+ */
+export async function tabTo(page: Page, locator: Locator, maxTabs = 40, key: "Tab" | "Shift+Tab" = "Tab") {
+  await locator.waitFor();
+  const path: string[] = [];
+  for (let presses = 0; ; presses++) {
+    if (await locator.evaluate((el) => el === document.activeElement)) return;
+    if (presses === maxTabs) break;
+    await page.keyboard.press(key);
+    path.push(await focused(page));
+  }
+  throw new Error(`${maxTabs} × ${key} never focused ${locator}; the focus went: ${path.join(" → ")}`);
+}
+
+/** Signs `user` in from the home page with the keyboard alone (Tab, typing, Enter). */
+export async function signInWithKeyboard(page: Page, user: User & { name: string }) {
+  await page.goto("/");
+  await hydrated(page);
+  await tabTo(page, page.locator("#sign-in"));
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/t\/dev\/oauth2\/authorize/);
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await tabTo(page, page.locator("#username"));
+  await page.keyboard.type(user.username);
+  await page.keyboard.press("Tab");
+  await expect(page.locator("#password")).toBeFocused();
+  await page.keyboard.type(user.password);
+  await page.keyboard.press("Enter");
+  await page.waitForURL(`${APP}/`);
+  await expect(page.locator("#user-name")).toHaveText(user.name);
+  await hydrated(page);
 }

@@ -31,7 +31,7 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::http::{auth_routes, metrics_endpoint, rest, security, serve, site, status};
+use crate::server::http::{auth_routes, board_export, metrics_endpoint, rest, security, serve, site, status};
 use crate::server::ops::config::{Config, Overrides};
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::{metrics, telemetry};
@@ -347,6 +347,7 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
     let browser = Router::new()
         .merge(auth_routes::router())
         .route("/api/{*fn_name}", post(server_fn_handler))
+        .route("/issues/export", get(board_export::browser_export))
         .leptos_routes_with_context(
             &state,
             page_routes,

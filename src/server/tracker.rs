@@ -231,6 +231,11 @@ impl Tracker {
                 name: person.name,
                 ..viewer.clone()
             },
+            // A client-credentials token is the application itself: its subject is its client id.
+            None if viewer.client_id.as_deref() == Some(viewer.sub.as_str()) => Viewer {
+                name: application_name(&viewer.sub),
+                ..viewer.clone()
+            },
             None => viewer.clone(),
         })
     }
@@ -534,6 +539,11 @@ pub enum CommentChange {
     Body(String),
     Delete,
     Hide(bool),
+}
+
+/// How an application acting for itself is shown where a person's name would be.
+fn application_name(client_id: &str) -> String {
+    format!("{client_id} (application)")
 }
 
 fn label_problem(problem: String) -> TrackerError {

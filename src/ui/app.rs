@@ -26,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // Keyboard shortcuts (`?` lists them): plain JavaScript from this origin, no WASM.
                 <script src="/shortcuts.js" defer></script>
+                <script src="/mentions.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>

@@ -316,7 +316,9 @@ async fn assert_the_copy_works(db: &Db) {
     // The deleted comment keeps its place, not its count.
     assert_eq!(typo.comment_count, 2);
     let thread = issues.comments(typo.id, None, 20).await.unwrap().comments;
-    let states: Vec<(&str, Option<i64>, Option<i64>, Option<&str>)> = thread
+    // Each comment's body, when edited, when deleted, and who hid it.
+    type State<'a> = (&'a str, Option<i64>, Option<i64>, Option<&'a str>);
+    let states: Vec<State> = thread
         .iter()
         .map(|comment| {
             let hidden_by = comment.hidden_by_name.as_deref();

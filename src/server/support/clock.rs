@@ -16,3 +16,12 @@ pub fn now_millis() -> i64 {
         .map(|since| since.as_millis() as i64)
         .unwrap_or_default()
 }
+
+/// Milliseconds since the Unix epoch as RFC 3339 in UTC (`2026-12-04T10:00:00.000Z`); empty
+/// for a time out of range.
+pub fn rfc3339_millis(ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000);
+    at.ok()
+        .and_then(|at| at.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -173,6 +173,23 @@ fn board_filter(query: &BoardQuery, labels: &[Label]) -> impl IntoView + use<> {
             </div>
             <button type="submit" class="secondary" id="filter-submit">"Show"</button>
         </form>
+        <p class="board-export">
+            "Export this view: "
+            <a href=export_href(query, "csv") id="export-csv" download="">"CSV"</a>
+            " · "
+            <a href=export_href(query, "json") id="export-json" download="">"JSON"</a>
+        </p>
+    }
+}
+
+/// The address of this view as a file (`http::board_export`): every filter and the sort, all
+/// pages.
+fn export_href(query: &BoardQuery, format: &str) -> String {
+    let view = href(query, None, None);
+    let filters = view.strip_prefix("/issues").unwrap_or_default().trim_start_matches('?');
+    match filters.is_empty() {
+        true => format!("/issues/export?format={format}"),
+        false => format!("/issues/export?format={format}&{filters}"),
     }
 }
 

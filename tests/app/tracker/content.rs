@@ -179,3 +179,118 @@ async fn authors_edit_and_delete_their_comments_editors_hide_them_and_each_is_in
         ]
     );
 }
+
+#[tokio::test]
+async fn an_application_acting_for_itself_is_named_as_the_application_not_by_a_subject_id() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", app.idp().organization_url()))
+        .basic_auth(CLIENT_ID, Some(crate::harness::SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "issues:view issues:create"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let token: Value = response.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let (status, issue) = send(
+        &app,
+        token,
+        Method::POST,
+        "/api/v1/issues",
+        Some(json!({"title": "Nightly build failed"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{issue}");
+    let application = format!("{CLIENT_ID} (application)");
+    assert_eq!(issue["author_name"].as_str(), Some(application.as_str()));
+    let path = format!("/api/v1/issues/{}/events", issue["id"]);
+    let (_, history) = send(&app, token, Method::GET, &path, None).await;
+    assert_eq!(history["events"][0]["actor_name"].as_str(), Some(application.as_str()));
+}
+
+#[tokio::test]
+async fn the_board_exports_as_csv_and_json_with_its_filters_for_the_browser_and_programs() {
+    let app = TestApp::spawn().await;
+    let john_browser = signed_in(&app, JOHN).await;
+    let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
+    for title in ["=HYPERLINK(\"x\")", "Quote \"me\", twice", "Closed one"] {
+        let (status, _) = send(
+            &app,
+            &john,
+            Method::POST,
+            "/api/v1/issues",
+            Some(json!({"title": title})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (_, page) = send(&app, &john, Method::GET, "/api/v1/issues?q=closed", None).await;
+    let closed = &page["issues"][0];
+    let response = reqwest::Client::new()
+        .patch(app.url(&format!("/api/v1/issues/{}", closed["id"])))
+        .bearer_auth(&john)
+        .header("if-match", "*")
+        .json(&json!({"status": "closed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // The browser's link, with the board's filters: open issues only, oldest first.
+    let response = john_browser
+        .get(app.url("/issues/export?format=csv&status=open&sort=oldest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("issues.csv")
+    );
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with("id,title,status,priority,due,labels,author"),
+        "{text}"
+    );
+    // A formula is written as text; quotes are doubled inside a quoted cell.
+    assert!(lines[1].contains(r#""'=HYPERLINK(""x"")""#), "{text}");
+    assert!(lines[2].contains(r#""Quote ""me"", twice""#), "{text}");
+
+    // Programs, as JSON: every issue, newest first.
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/issues/export?format=json&status=all"))
+        .bearer_auth(&john)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let issues: Value = response.json().await.unwrap();
+    let titles: Vec<&str> = issues
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Closed one", "Quote \"me\", twice", "=HYPERLINK(\"x\")"]);
+
+    // A filter the board does not know, a format that is not one, and no session.
+    let (status, _) = send(&app, &john, Method::GET, "/api/v1/issues/export?sort=sideways", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(&app, &john, Method::GET, "/api/v1/issues/export?format=xlsx", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let anonymous = crate::harness::browser()
+        .get(app.url("/issues/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

@@ -5,11 +5,14 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::{self, ContentBuilder, HeaderBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
+use utoipa::{ToResponse, ToSchema};
 
 use crate::access::Why;
 use crate::error::AppError;
 use crate::model::{FieldErrors, Issue};
 use crate::server::http::error_body::ErrorBody;
+use crate::server::http::security::MAX_BODY_BYTES;
 use crate::server::storage::db::database_error;
 use crate::server::storage::issues::ListError;
 use crate::server::tracker::TrackerError;
@@ -264,4 +267,174 @@ fn serde_message(rejection: &(dyn std::error::Error + 'static)) -> String {
         cause.downcast_ref::<serde_json::Error>().map(ToString::to_string)
     });
     message.unwrap_or_else(|| rejection.to_string())
+}
+
+// What the OpenAPI document says of these answers: the error body's schema and the answers every
+// operation shares, as components the operations name (`response = Unauthorized`).
+
+/// An error answer's JSON body as the OpenAPI document describes it (`ErrorBody` writes it):
+/// `error`, a code programs match on, and `error_description`, a line for people; some answers
+/// add members.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Described, never built: the answers are `ErrorBody`s.
+pub(super) struct ApiErrorBody {
+    /// `invalid_request`, `invalid_json`, `unauthorized`, `invalid_token`, `insufficient_scope`,
+    /// `action_disabled`, `not_author`, `not_found`, `conflict`, `stale`, `precondition_required`,
+    /// `invalid_request_body`, `unsupported_media_type`, `rate_limited`, `too_many_searches`,
+    /// `search_too_slow`, `searches_busy`, `temporarily_unavailable` or `server_error`.
+    error: String,
+    error_description: String,
+    /// 422: a message for each field that is wrong.
+    #[schema(nullable = false)]
+    fields: Option<FieldErrors>,
+    /// 403 `insufficient_scope`: every scope the action needs, space separated.
+    #[schema(nullable = false)]
+    scope: Option<String>,
+    /// 403 `insufficient_scope`: the scopes the token lacks.
+    #[schema(nullable = false)]
+    missing: Option<Vec<String>>,
+    /// 412: the issue as it is now.
+    #[schema(nullable = false)]
+    current: Option<Issue>,
+}
+
+/// An error answer with an `ApiErrorBody` and these headers (name, type, description).
+fn described(description: &str, headers: &[(&str, Type, &str)]) -> RefOr<openapi::Response> {
+    let body = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name(ApiErrorBody::name())))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", body);
+    for (name, kind, about) in headers {
+        let header = HeaderBuilder::new()
+            .schema(Object::with_type(kind.clone()))
+            .description(Some(*about))
+            .build();
+        response = response.header(*name, header);
+    }
+    response.build().into()
+}
+
+const CHALLENGE: (&str, Type, &str) = (
+    "WWW-Authenticate",
+    Type::String,
+    "The RFC 6750 challenge: `Bearer realm=\"issues-app\"`, with `error` (and `scope` for \
+     `insufficient_scope`) when there is one.",
+);
+
+/// 400, whatever the operation takes.
+pub(super) struct BadRequest;
+
+impl<'r> ToResponse<'r> for BadRequest {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "The request is malformed. `invalid_request`: bearer credentials of another form \
+                           (two `Authorization` headers, an empty token, `access_token` in the query; with \
+                           `WWW-Authenticate`), a query parameter the operation does not take, given twice or \
+                           not of its documented form, or an `If-Match` that is neither `*` nor one ETag of this \
+                           API. `invalid_json`: a body that is not JSON.";
+        ("BadRequest", described(description, &[CHALLENGE]))
+    }
+}
+
+/// 401.
+pub(super) struct Unauthorized;
+
+impl<'r> ToResponse<'r> for Unauthorized {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "No bearer token (`unauthorized`), or one that is not valid: malformed, expired, \
+                           revoked or for another audience (`invalid_token`).";
+        ("Unauthorized", described(description, &[CHALLENGE]))
+    }
+}
+
+/// 403.
+pub(super) struct Forbidden;
+
+impl<'r> ToResponse<'r> for Forbidden {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "The token lacks a scope the operation (or a field of the change) needs: \
+                           `insufficient_scope`, with `scope`, `missing` and `WWW-Authenticate`; or \
+                           config.json turns the action off for everyone (`action_disabled`).";
+        ("Forbidden", described(description, &[CHALLENGE]))
+    }
+}
+
+/// 413: answered before the body is read, in plain text.
+pub(super) struct PayloadTooLarge;
+
+impl<'r> ToResponse<'r> for PayloadTooLarge {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = format!(
+            "The body is larger than {} KiB (a line of plain text).",
+            MAX_BODY_BYTES / 1024
+        );
+        let text = ContentBuilder::new()
+            .schema(Some(Object::with_type(Type::String)))
+            .build();
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content("text/plain", text)
+            .build();
+        ("PayloadTooLarge", response.into())
+    }
+}
+
+/// 415.
+pub(super) struct UnsupportedMediaType;
+
+impl<'r> ToResponse<'r> for UnsupportedMediaType {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "The body is not declared `Content-Type: application/json` (`unsupported_media_type`).";
+        ("UnsupportedMediaType", described(description, &[]))
+    }
+}
+
+/// 422.
+pub(super) struct UnprocessableEntity;
+
+impl<'r> ToResponse<'r> for UnprocessableEntity {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "JSON, but not a valid request (`invalid_request_body`): `fields` has a message for \
+                           each field that is wrong. JSON of another shape (a member the operation does not \
+                           take, a value of the wrong type, a required member missing) and a change with \
+                           nothing to change are told under `fields.title`, a label's definition under \
+                           `fields.label`.";
+        ("UnprocessableEntity", described(description, &[]))
+    }
+}
+
+const RETRY_AFTER: (&str, Type, &str) = ("Retry-After", Type::Integer, "Seconds to wait before trying again.");
+
+/// 429: the provider's calls, when tokens are introspected.
+pub(super) struct TooManyRequests;
+
+impl<'r> ToResponse<'r> for TooManyRequests {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "Too many new tokens from this address lately, each checked with the identity \
+                           provider (`rate_limited`, when tokens are introspected).";
+        ("TooManyRequests", described(description, &[RETRY_AFTER]))
+    }
+}
+
+/// 500.
+pub(super) struct InternalServerError;
+
+impl<'r> ToResponse<'r> for InternalServerError {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "Something went wrong on the server's side (`server_error`); its log says what.";
+        ("InternalServerError", described(description, &[]))
+    }
+}
+
+/// 503.
+pub(super) struct ServiceUnavailable;
+
+impl<'r> ToResponse<'r> for ServiceUnavailable {
+    fn response() -> (&'r str, RefOr<openapi::Response>) {
+        let description = "Try again in a moment (`temporarily_unavailable`): the database or the identity \
+                           provider cannot be reached, the answer took longer than the request time limit, or \
+                           this address has too many requests in flight (these two with `Retry-After`).";
+        ("ServiceUnavailable", described(description, &[RETRY_AFTER]))
+    }
 }

@@ -13,6 +13,7 @@ use crate::server::state::AppState;
 mod audit;
 mod comments;
 mod error;
+mod export;
 mod extract;
 mod issues;
 mod labels;
@@ -28,6 +29,7 @@ use issues::{change, comment, comments, create, delete, events, list, people, re
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/issues", get(list).post(create))
+        .route("/api/v1/issues/export", get(export::export))
         .route("/api/v1/issues/{id}", get(show).patch(change).delete(delete))
         .route("/api/v1/issues/{id}/comments", get(comments).post(comment))
         .route(
