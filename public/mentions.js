@@ -26,7 +26,6 @@
   const close = () => {
     if (!list) return;
     list.area.removeAttribute("aria-activedescendant");
-    list.area.setAttribute("aria-expanded", "false");
     list.box.remove();
     list = null;
   };
@@ -78,7 +77,6 @@
     });
     area.insertAdjacentElement("afterend", box);
     area.setAttribute("aria-controls", box.id);
-    area.setAttribute("aria-expanded", "true");
     list = { box, area, start: found.start, items, index: 0 };
     mark(0);
   };

@@ -1,5 +1,18 @@
 import { Browser, BrowserContext, Page, test as base, expect } from "@playwright/test";
-import { EMILY, JOHN, createIssueAsJohn, expectAccessible, hydrated, signIn, unique } from "./helpers";
+import {
+  ALEX,
+  EMILY,
+  JOHN,
+  commentAs,
+  createIssueAsJohn,
+  defineLabelAsJohn,
+  deleteIssueAs,
+  expectAccessible,
+  hydrated,
+  signIn,
+  unique,
+  uniqueLabel,
+} from "./helpers";
 
 // axe (WCAG 2.1 A and AA) on every page state, in the light and the dark theme: no serious or
 // critical violation anywhere. A failure lists each rule, the elements and why.
@@ -140,6 +153,135 @@ for (const colorScheme of ["light", "dark"] as const) {
       test("the audit trail: refused", async ({ page }) => {
         await open(page, "/audit", "#no-permission");
         await expectAccessible(page, `Emily's /audit (${colorScheme})`);
+      });
+    });
+  });
+}
+
+// The everyday states: My work, triage, comments being edited, previews, mention suggestions,
+// the bulk confirmation, the Deleted view, the labels page and the shortcuts' list; the same
+// check in both themes. Alex (Admin: delete) signs in once per worker as John and Emily do.
+const everyday = test.extend<{}, { alexState: StorageState }>({
+  alexState: [
+    async ({ browser }, use, workerInfo) => {
+      await use(await signedInState(browser, workerInfo.project.use.baseURL ?? "http://127.0.0.1:3000", ALEX));
+    },
+    { scope: "worker" },
+  ],
+});
+
+for (const colorScheme of ["light", "dark"] as const) {
+  everyday.describe(`${colorScheme} theme, everyday states`, () => {
+    everyday.use({ colorScheme });
+
+    everyday.describe("as John (Manager)", () => {
+      everyday.use({ storageState: async ({ johnState }, use) => use(johnState) });
+
+      everyday("home: My work", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Badge reader beeps"));
+        await open(page, "/", "#work-assigned");
+        await expect(page.locator("#work-created")).toBeVisible();
+        await expect(page.locator("#work-mentioned")).toBeVisible();
+        await expect(page.locator(`#work-created a[href="/issues/${issue.id}"]`)).toBeVisible();
+        await expectAccessible(page, `John's My work (${colorScheme})`);
+        await page.locator("details#your-access > summary").click();
+        await expect(page.locator("#perm-create_issue")).toBeVisible();
+        await expectAccessible(page, `John's My work, his access open (${colorScheme})`);
+      });
+
+      everyday("an issue's page with the triage form", async ({ page, request }) => {
+        const label = uniqueLabel("a11y");
+        await defineLabelAsJohn(request, label);
+        const issue = await createIssueAsJohn(request, unique("Heating off"), "# Where\n\n- Room 4\n- Room 5");
+        await open(page, `/issues/${issue.id}`, "#triage-form");
+        await expect(page.locator("#triage-form .label-pick", { hasText: label })).toBeVisible();
+        await expect(page.locator("#issue-description h1")).toHaveText("Where");
+        await expectAccessible(page, `John's issue with the triage form (${colorScheme})`);
+      });
+
+      everyday("a comment being edited", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Noisy fan"));
+        const comment = await commentAs(request, JOHN, issue.id, "It rattles at **noon**.");
+        await open(page, `/issues/${issue.id}`, `#comment-${comment.id}`);
+        await page.locator(`#comment-${comment.id} details.comment-edit > summary`).click();
+        await expect(page.locator(`#comment-edit-${comment.id}`)).toBeVisible();
+        await expectAccessible(page, `a comment being edited (${colorScheme})`);
+      });
+
+      everyday("the comment preview open", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Window stuck"));
+        await open(page, `/issues/${issue.id}`, "#comment-body");
+        await page.locator("#comment-body").fill("## Plan\n\n- [ ] Oil the hinge\n\n**Soon**, see [the guide](https://example.com).");
+        await page.locator("#comment-preview").click();
+        await expect(page.locator("#comment-preview-html strong")).toHaveText("Soon");
+        await expectAccessible(page, `the comment preview open (${colorScheme})`);
+      });
+
+      everyday("the description's preview open", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Printer jams"), "| Tray | Jams |\n| --- | --- |\n| 1 | 3 |");
+        await open(page, `/issues/${issue.id}`, "#edit-start");
+        await page.locator("#edit-start").click();
+        await page.locator("#edit-preview").click();
+        await expect(page.locator("#edit-preview-html table")).toBeVisible();
+        await expectAccessible(page, `the description's preview open (${colorScheme})`);
+      });
+
+      everyday("the mention suggestions open", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Projector flickers"));
+        await open(page, `/issues/${issue.id}`, "#comment-body");
+        await page.locator("#comment-body").click();
+        await page.locator("#comment-body").pressSequentially("Ask @Jo");
+        await expect(page.locator("#mention-list [role=option]", { hasText: JOHN.name })).toBeVisible();
+        await expectAccessible(page, `the mention suggestions open (${colorScheme})`);
+      });
+
+      everyday("the bulk confirmation open", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Chair wobbles"));
+        await open(page, "/issues", "#bulk-bar");
+        await page.locator(`#issue-list li.issue[data-issue-id="${issue.id}"] input.bulk-pick`).check();
+        await page.locator("#bulk-apply").click();
+        await expect(page.locator("#bulk-confirm")).toContainText("Close 1 issue?");
+        await expectAccessible(page, `the bulk confirmation open (${colorScheme})`);
+        // Nothing changed: No.
+        await page.locator("#bulk-confirm-no").click();
+        await expect(page.locator("#bulk-confirm")).toHaveCount(0);
+      });
+
+      everyday("the labels page", async ({ page, request }) => {
+        await defineLabelAsJohn(request, uniqueLabel("a11y"));
+        await open(page, "/labels", "#label-form");
+        await expect(page.locator("#label-list")).toBeVisible();
+        await expectAccessible(page, `John's labels page (${colorScheme})`);
+      });
+
+      everyday("the shortcuts' list open", async ({ page }) => {
+        await open(page, "/issues", "#issue-list");
+        await page.keyboard.press("?");
+        await expect(page.locator("dialog#shortcuts-help")).toBeVisible();
+        await expectAccessible(page, `the shortcuts' list open (${colorScheme})`);
+      });
+    });
+
+    everyday.describe("as Emily (Employee)", () => {
+      everyday.use({ storageState: async ({ emilyState }, use) => use(emilyState) });
+
+      everyday("the labels page, with why she cannot define one", async ({ page }) => {
+        await open(page, "/labels", "#why-no-labels");
+        await expectAccessible(page, `Emily's labels page (${colorScheme})`);
+      });
+    });
+
+    everyday.describe("as Alex (Admin)", () => {
+      everyday.use({ storageState: async ({ alexState }, use) => use(alexState) });
+
+      everyday("the Deleted view", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Locker jammed"));
+        await deleteIssueAs(request, ALEX, issue.id);
+        await open(page, "/issues/deleted", `#deleted-list li[data-issue-id="${issue.id}"]`);
+        await expectAccessible(page, `Alex's Deleted view (${colorScheme})`);
+        // Put back, so the list does not only grow.
+        await page.locator(`#deleted-list li[data-issue-id="${issue.id}"] button.restore`).click();
+        await expect(page.locator(`#deleted-list li[data-issue-id="${issue.id}"]`)).toHaveCount(0);
       });
     });
   });

@@ -9,12 +9,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, etag};
+use super::error::{
+    ApiError, ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable,
+    TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType, etag,
+};
 use super::extract::{ApiJson, ApiQuery, Bearer, authorize};
 use crate::access::{self, Permission};
 use crate::model::{
     BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, FieldErrors, Issue, IssueChange, IssuePage,
-    LabelEdit, PAGE_SIZE, Person, Priority, parse_status,
+    LabelEdit, PAGE_SIZE, Person, Priority, Sort, parse_status,
 };
 use crate::server::state::AppState;
 
@@ -48,31 +51,70 @@ pub(super) fn issue_id(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>().map_err(|_| ApiError::NotFound)
 }
 
+// What the document says the list's text parameters are: the handlers read them as text and
+// `BoardQuery` judges them.
+
+/// The statuses the list shows.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Described, never built.
+enum StatusFilter {
+    Open,
+    Closed,
+    All,
+}
+
+/// The priorities the list filters on: `any` is no filter.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Described, never built.
+enum PriorityFilter {
+    Any,
+    None,
+    Low,
+    Medium,
+    High,
+    Urgent,
+}
+
 /// `GET /api/v1/issues` parameters.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `open`, `closed` or `all` (the default).
+    #[param(value_type = Option<StatusFilter>, inline)]
     status: Option<String>,
-    /// `anyone` (the default), `me`, `unassigned`, or a person's `sub`.
+    /// `anyone` (the default), `me`, `unassigned`, or a person's `sub`; no control characters.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     assignee: Option<String>,
-    /// `me` or a person's `sub`.
+    /// `me` or a person's `sub`; no control characters.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     author: Option<String>,
-    /// Words to find in titles, descriptions and comments (all of them).
+    /// Words to find in titles, descriptions and comments (all of them): at most 200 characters
+    /// once trimmed, no control characters.
+    #[param(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     q: Option<String>,
-    /// Label names, comma separated: issues carrying every one.
+    /// Label names, comma separated: issues carrying every one. At most 10 names of at most 50
+    /// characters, no control characters.
+    #[param(pattern = r"^[^,\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,50}(,[^,\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,50}){0,9}$")]
     label: Option<String>,
-    /// `none`, `low`, `medium`, `high` or `urgent`.
+    /// `any` (the default), `none`, `low`, `medium`, `high` or `urgent`.
+    #[param(value_type = Option<PriorityFilter>, inline)]
     priority: Option<String>,
     /// `newest` (the default), `oldest`, `updated`, `priority` or `due` (a search is always
     /// newest first).
+    #[param(value_type = Option<Sort>, inline)]
     sort: Option<String>,
-    /// Newest first: continue after this id (a page's `next_before`).
+    /// Newest first: continue after this id (a page's `next_before`). Only with the newest-first
+    /// sort (or a search); else 400.
     before: Option<i64>,
-    /// Continue where the page before ended, in any sort (its `next_cursor`).
+    /// Continue where the page before ended, in any sort: its `next_cursor`, with the same sort
+    /// (another is 400).
+    #[param(pattern = r"^(([0-9]{1,18}|none|2[0-9]{3}-[0-9]{2}-[0-9]{2})\.)?[0-9]{1,18}$")]
     cursor: Option<String>,
-    /// 1–100; 20 by default.
+    /// Issues on the page: 1–100 (20 by default).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -84,11 +126,18 @@ pub struct ListQuery {
 /// third is refused, 429); and the server runs at most half its database connections' worth of
 /// searches at once (one more waits up to 1 s for a place, then 503).
 #[utoipa::path(get, path = "/api/v1/issues", operation_id = "list_issues", params(ListQuery),
-    responses((status = 200, body = IssuePage), (status = 400), (status = 401), (status = 403),
-        (status = 429, description = "the caller already has 2 searches running", headers(("Retry-After" = u64))),
-        (status = 503, description = "the search took longer than 2 s (`search_too_slow`: use more specific \
-            words), the server is busy with other searches (`searches_busy`), both with Retry-After; or the \
-            database is unavailable", headers(("Retry-After" = u64)))),
+    responses((status = 200, description = "A page of issues", body = IssuePage),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, description = "The caller already has 2 searches running (`too_many_searches`), or too \
+            many new tokens from this address lately (`rate_limited`)", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, response = InternalServerError),
+        (status = 503, description = "The search took longer than 2 s (`search_too_slow`: use more specific \
+            words) or the server is busy with other searches (`searches_busy`); or, as for every operation, the \
+            database or the identity provider cannot be reached, or the answer took too long \
+            (`temporarily_unavailable`)", body = ApiErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again")))),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -128,7 +177,11 @@ pub(super) async fn list(
 
 /// An issue; its version is the `ETag`.
 #[utoipa::path(get, path = "/api/v1/issues/{id}", operation_id = "get_issue", params(("id" = i64, Path, description = "The issue's id")),
-    responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, description = "The issue", body = Issue, headers(("ETag" = String, description = "The issue's version, for `If-Match`"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such issue (`not_found`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn show(
     State(state): State<AppState>,
@@ -140,17 +193,30 @@ pub(super) async fn show(
     Ok((etag(&issue), Json(issue)).into_response())
 }
 
+/// A new issue.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// 1–200 characters once trimmed (a title of only spaces is refused), no control characters;
+    /// it starts with neither.
+    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     title: String,
+    /// Markdown, at most 10,000 characters; no control characters but line breaks and tabs.
     #[serde(default)]
+    #[schema(max_length = 10000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     description: String,
 }
 
 /// Creates an issue.
 #[utoipa::path(post, path = "/api/v1/issues", operation_id = "create_issue", request_body = CreateBody,
-    responses((status = 201, body = Issue), (status = 401), (status = 403), (status = 415), (status = 422)),
+    responses((status = 201, description = "The issue created", body = Issue,
+            headers(("ETag" = String, description = "The issue's version, for `If-Match`"), ("Location" = String, description = "The issue's path"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("create_issue"))))]
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -171,28 +237,45 @@ pub(super) async fn create(
     Ok(response)
 }
 
-/// A change: fields left out stay as they are.
+/// An issue's status, as a change sets it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Described, never built: `parse_status` reads the text.
+enum StatusName {
+    Open,
+    Closed,
+}
+
+/// A change: fields left out stay as they are; at least one is given.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PatchBody {
-    /// Needs the `edit` scopes.
+    /// As a new issue's title; needs the `edit` scopes.
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     title: Option<String>,
-    /// Needs the `edit` scopes.
+    /// As a new issue's description; needs the `edit` scopes.
+    #[schema(nullable = false, max_length = 10000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     description: Option<String>,
     /// `open` or `closed`; needs the `close` scopes.
+    #[schema(value_type = Option<StatusName>, inline, nullable = false)]
     status: Option<String>,
-    /// A person's `sub` (someone who has signed in), `me`, or `null` to unassign; needs the
-    /// `assign` scopes.
+    /// A person's `sub` (someone who has signed in here: else 422), `me`, or `null` to unassign;
+    /// needs the `assign` scopes.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     assignee: Option<Option<String>>,
     /// `none`, `low`, `medium`, `high` or `urgent`; needs the `edit` scopes.
+    #[schema(nullable = false)]
     priority: Option<Priority>,
-    /// The day it is due, `YYYY-MM-DD`, or `null` for none; needs the `edit` scopes.
+    /// The day it is due, `YYYY-MM-DD` (years 2000–2999), or `null` for none; needs the `edit`
+    /// scopes.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date, pattern = r"^2[0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     due: Option<Option<String>>,
-    /// Exactly these labels (by name; defined ones); needs the `edit` scopes.
+    /// Exactly these labels, at most 20, by name (defined ones: else 422); needs the `edit`
+    /// scopes.
+    #[schema(nullable = false, max_items = 20)]
     labels: Option<Vec<String>>,
 }
 
@@ -204,9 +287,20 @@ fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<O
 /// Changes an issue: `If-Match` (its `ETag`, or `*`) is required; each field needs its own
 /// scopes (`x-permissions`).
 #[utoipa::path(patch, path = "/api/v1/issues/{id}", operation_id = "change_issue", request_body = PatchBody,
-    params(("id" = i64, Path, description = "The issue's id"), ("If-Match" = String, Header, description = "The issue's ETag, or *")),
-    responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404),
-        (status = 412, description = "changed since that version"), (status = 415), (status = 422), (status = 428)),
+    params(("id" = i64, Path, description = "The issue's id"),
+        ("If-Match" = String, Header, description = "The issue's ETag (a weak one never matches), or `*`: \
+            without it, 428", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
+    responses((status = 200, description = "The issue as changed", body = Issue, headers(("ETag" = String, description = "The issue's version, for `If-Match`"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such issue (`not_found`)", body = ApiErrorBody),
+        (status = 412, description = "The issue changed since that version (`stale`): nothing was changed; \
+            `current` is the issue as it is now", body = ApiErrorBody,
+            headers(("ETag" = String, description = "The issue's version now"))),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 428, description = "No `If-Match` (`precondition_required`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])),
     extensions(("x-permissions" = json!({"title": "edit_issue", "description": "edit_issue", "status": "close_issue", "assignee": "assign_issue", "priority": "edit_issue", "due": "edit_issue", "labels": "edit_issue"}))))]
 pub(super) async fn change(
@@ -247,8 +341,17 @@ pub(super) async fn change(
 
 /// Deletes an issue (a soft delete, recorded in the audit trail). `If-Match` is optional.
 #[utoipa::path(delete, path = "/api/v1/issues/{id}", operation_id = "delete_issue",
-    params(("id" = i64, Path, description = "The issue's id"), ("If-Match" = Option<String>, Header, description = "The issue's ETag, or *")),
-    responses((status = 204), (status = 401), (status = 403), (status = 404), (status = 412)),
+    params(("id" = i64, Path, description = "The issue's id"),
+        ("If-Match" = Option<String>, Header, description = "The issue's ETag (a weak one never matches), or `*`",
+            nullable = false, pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
+    responses((status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such issue (`not_found`)", body = ApiErrorBody),
+        (status = 412, description = "The issue changed since that version (`stale`): nothing was changed; \
+            `current` is the issue as it is now", body = ApiErrorBody,
+            headers(("ETag" = String, description = "The issue's version now"))),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("delete_issue"))))]
 pub(super) async fn delete(
     State(state): State<AppState>,
@@ -271,7 +374,12 @@ pub(super) async fn delete(
 /// in its history and the audit trail. 404 when there is no such deleted issue.
 #[utoipa::path(post, path = "/api/v1/issues/{id}/restore", operation_id = "restore_issue",
     params(("id" = i64, Path, description = "The issue's id")),
-    responses((status = 200, body = Issue, headers(("ETag" = String))), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, description = "The issue restored", body = Issue, headers(("ETag" = String, description = "The issue's version, for `If-Match`"))),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, description = "No such deleted issue (`not_found`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("delete_issue"))))]
 pub(super) async fn restore(
     State(state): State<AppState>,
@@ -291,13 +399,18 @@ pub(super) async fn restore(
 pub struct CommentsQuery {
     /// Continue after this comment id (a page's `next_after`).
     after: Option<i64>,
-    /// 1–100; 50 by default.
+    /// Comments on the page: 1–100 (50 by default).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
 /// An issue's comments, oldest first.
 #[utoipa::path(get, path = "/api/v1/issues/{id}/comments", operation_id = "list_comments", params(("id" = i64, Path, description = "The issue's id"), CommentsQuery),
-    responses((status = 200, body = CommentPage), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, description = "A page of comments", body = CommentPage),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such issue (`not_found`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn comments(
     State(state): State<AppState>,
@@ -323,14 +436,19 @@ pub(super) async fn comments(
 pub struct EventsQuery {
     /// Continue after this event id (a page's `next_after`).
     after: Option<i64>,
-    /// 1–200; 100 by default.
+    /// Events on the page: 1–200 (100 by default).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// An issue's history, oldest first: created, each field changed (old and new value), labels
 /// put on and taken off, deleted.
 #[utoipa::path(get, path = "/api/v1/issues/{id}/events", operation_id = "list_issue_events", params(("id" = i64, Path, description = "The issue's id"), EventsQuery),
-    responses((status = 200, body = EventPage), (status = 400), (status = 401), (status = 403), (status = 404)),
+    responses((status = 200, description = "A page of the issue's history", body = EventPage),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such issue (`not_found`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn events(
     State(state): State<AppState>,
@@ -346,15 +464,25 @@ pub(super) async fn events(
     Ok(Json(page).into_response())
 }
 
+/// A new comment.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
+    /// Markdown, 1–10,000 characters once trimmed (a body of only spaces is refused); no control
+    /// characters but line breaks and tabs, and it does not start with either.
+    #[schema(min_length = 1, max_length = 10000, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     body: String,
 }
 
 /// Comments on an issue.
 #[utoipa::path(post, path = "/api/v1/issues/{id}/comments", operation_id = "add_comment", request_body = CommentBody, params(("id" = i64, Path, description = "The issue's id")),
-    responses((status = 201, body = Comment), (status = 401), (status = 403), (status = 404), (status = 415), (status = 422)),
+    responses((status = 201, description = "The comment", body = Comment),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such issue (`not_found`)", body = ApiErrorBody),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("comment"))))]
 pub(super) async fn comment(
     State(state): State<AppState>,
@@ -373,7 +501,11 @@ pub(super) async fn comment(
 
 /// People who have signed in: whom issues can be assigned to.
 #[utoipa::path(get, path = "/api/v1/people", operation_id = "list_people",
-    responses((status = 200, body = Vec<Person>), (status = 401), (status = 403)),
+    responses((status = 200, description = "Everyone who has signed in", body = Vec<Person>),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("assign_issue"))))]
 pub(super) async fn people(State(state): State<AppState>, caller: Bearer) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::AssignIssue).await?;

@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{
+    ApiError, ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable,
+    TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+};
 use super::extract::{ApiJson, Bearer, authorize};
 use crate::access::Permission;
 use crate::model::Label;
@@ -21,7 +24,11 @@ fn label_id(id: &str) -> Result<i64, ApiError> {
 
 /// Every label, by name, with how many issues (not deleted) carry it.
 #[utoipa::path(get, path = "/api/v1/labels", operation_id = "list_labels",
-    responses((status = 200, body = Vec<Label>), (status = 401), (status = 403)),
+    responses((status = 200, description = "Every label", body = Vec<Label>),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn list(State(state): State<AppState>, caller: Bearer) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
@@ -32,19 +39,29 @@ pub(super) async fn list(State(state): State<AppState>, caller: Bearer) -> Resul
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
-    /// 1–50 characters, no commas; one label however it is capitalised.
+    /// 1–50 characters once trimmed, no commas or control characters, not starting with a space;
+    /// one label however it is capitalised.
+    #[schema(min_length = 1, max_length = 50, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000,][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069,]*$")]
     name: String,
-    /// `#rrggbb`.
+    /// `#rrggbb` (kept in lower case).
+    #[schema(pattern = r"^#[0-9A-Fa-f]{6}$", examples("#d73a4a"))]
     color: String,
-    /// At most 200 characters.
+    /// At most 200 characters, no control characters but line breaks and tabs.
     #[serde(default)]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
     description: String,
 }
 
 /// Defines a label.
 #[utoipa::path(post, path = "/api/v1/labels", operation_id = "define_label", request_body = LabelBody,
-    responses((status = 201, body = Label), (status = 401), (status = 403), (status = 409, description = "a label of that name exists"),
-        (status = 415), (status = 422)),
+    responses((status = 201, description = "The label", body = Label),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, description = "A label of that name exists (`conflict`)", body = ApiErrorBody),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("manage_labels"))))]
 pub(super) async fn define(
     State(state): State<AppState>,
@@ -63,8 +80,14 @@ pub(super) async fn define(
 /// Redefines a label: its name, colour and description (issues carrying it show the new ones).
 #[utoipa::path(put, path = "/api/v1/labels/{id}", operation_id = "redefine_label", request_body = LabelBody,
     params(("id" = i64, Path, description = "The label's id")),
-    responses((status = 200, body = Label), (status = 401), (status = 403), (status = 404),
-        (status = 409, description = "another label has that name"), (status = 415), (status = 422)),
+    responses((status = 200, description = "The label as redefined", body = Label),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such label (`not_found`)", body = ApiErrorBody),
+        (status = 409, description = "Another label has that name (`conflict`)", body = ApiErrorBody),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("manage_labels"))))]
 pub(super) async fn redefine(
     State(state): State<AppState>,
@@ -90,7 +113,11 @@ pub(super) async fn redefine(
 /// Deletes a label and takes it off every issue.
 #[utoipa::path(delete, path = "/api/v1/labels/{id}", operation_id = "delete_label",
     params(("id" = i64, Path, description = "The label's id")),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)),
+    responses((status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, description = "No such label (`not_found`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("manage_labels"))))]
 pub(super) async fn delete(
     State(state): State<AppState>,

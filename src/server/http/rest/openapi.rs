@@ -10,6 +10,10 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 
+use super::error::{
+    ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
+    Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+};
 use super::{audit, issues, labels};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
@@ -37,6 +41,20 @@ use crate::server::state::AppState;
         labels::redefine,
         labels::delete,
         audit::audit_trail
+    ),
+    components(
+        schemas(ApiErrorBody),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            UnprocessableEntity,
+            TooManyRequests,
+            InternalServerError,
+            ServiceUnavailable
+        )
     )
 )]
 struct ApiDoc;
