@@ -25,8 +25,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 // Keyboard shortcuts (`?` lists them): plain JavaScript from this origin, no WASM.
-                <script src="/shortcuts.js" defer></script>
-                <script src="/mentions.js" defer></script>
+                <script src="/shortcuts.js" defer nonce=leptos::nonce::use_nonce()></script>
+                <script src="/mentions.js" defer nonce=leptos::nonce::use_nonce()></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>

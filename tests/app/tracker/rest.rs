@@ -2,6 +2,10 @@
 //! server functions, the OpenAPI document, and a change that needs view too so a refusal never
 //! shows the issue.
 
+use std::io::Write;
+use std::process::Stdio;
+
+use issues_app::model::{COMMENT_MAX_CHARS, TITLE_MAX_CHARS};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -235,6 +239,19 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
         ),
         ("/api/v1/people", "get", json!(["issues:assign"])),
         ("/api/v1/audit", "get", json!(["audit:view"])),
+        (
+            "/api/v1/issues/{id}/comments/{comment_id}",
+            "patch",
+            json!({"body": ["issues:comment", "issues:view"], "hidden": ["issues:edit"]}),
+        ),
+        (
+            "/api/v1/issues/{id}/comments/{comment_id}",
+            "delete",
+            json!(["issues:comment", "issues:view"]),
+        ),
+        ("/api/v1/issues/export", "get", json!(["issues:view"])),
+        // Any valid token: no scope of its own.
+        ("/api/v1/me", "get", Value::Null),
     ];
     let mut listed = 0;
     for (path, methods) in doc["paths"].as_object().unwrap() {
@@ -342,13 +359,7 @@ async fn the_openapi_document_is_valid_for_an_independent_validator() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("openapi.json");
     std::fs::write(&file, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup --test, which installs openapi-spec-validator",
-        python.display()
-    );
-    let checked = std::process::Command::new(&python)
+    let checked = std::process::Command::new(venv_python())
         .args(["-m", "openapi_spec_validator", "--errors", "all"])
         .arg(&file)
         .output()
@@ -359,4 +370,287 @@ async fn the_openapi_document_is_valid_for_an_independent_validator() {
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
+}
+
+/// The Python in target/python, where `scripts/setup --test` installs openapi-spec-validator (and
+/// with it jsonschema, what testers driven by the document check with).
+fn venv_python() -> std::path::PathBuf {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup --test, which installs openapi-spec-validator",
+        python.display()
+    );
+    python
+}
+
+/// `value`, or the schema or answer its `$ref` names in `doc`.
+fn resolved<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value["$ref"].as_str() {
+        Some(reference) => doc
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("{reference} is not in the document")),
+        None => value,
+    }
+}
+
+/// The members of the JSON body `method path` takes, as the document describes them.
+fn body_members<'a>(doc: &'a Value, path: &str, method: &str) -> &'a Value {
+    let schema = &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    &resolved(doc, schema)["properties"]
+}
+
+/// The values `schema` enumerates (in itself or one of its alternatives).
+fn enumerated(doc: &Value, schema: &Value) -> Vec<Value> {
+    let schema = resolved(doc, schema);
+    if let Some(values) = schema["enum"].as_array() {
+        return values.clone();
+    }
+    ["oneOf", "anyOf"]
+        .into_iter()
+        .filter_map(|key| schema[key].as_array())
+        .flatten()
+        .flat_map(|alternative| enumerated(doc, alternative))
+        .collect()
+}
+
+/// The statuses the document lists for `method path`.
+fn listed(doc: &Value, path: &str, method: &str) -> Vec<u16> {
+    doc["paths"][path][method]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no answers listed for {method} {path}"))
+        .keys()
+        .map(|status| status.parse().unwrap())
+        .collect()
+}
+
+/// Whether `schema` allows each of `texts`, as Python's jsonschema judges.
+fn schema_allows(schema: &Value, texts: &[String]) -> Vec<bool> {
+    let script = "import json, sys\n\
+                  from jsonschema import Draft202012Validator\n\
+                  asked = json.load(sys.stdin)\n\
+                  validator = Draft202012Validator(asked['schema'])\n\
+                  print(json.dumps([validator.is_valid(text) for text in asked['texts']]))";
+    let mut python = std::process::Command::new(venv_python())
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let asked = json!({"schema": schema, "texts": texts});
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(asked.to_string().as_bytes())
+        .unwrap();
+    let answer = python.wait_with_output().unwrap();
+    assert!(answer.status.success(), "{}", String::from_utf8_lossy(&answer.stderr));
+    serde_json::from_slice(&answer.stdout).unwrap()
+}
+
+/// Issues `Page filler 1` … `Page filler <count>`, written behind the app's back in one statement.
+const FILLER: &str = "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                      INSERT INTO issues (title, description, author_sub, author_name, created_at, updated_at) \
+                      SELECT 'Page filler ' || i, '', 'bulk', 'Bulk', i, i FROM n";
+
+/// What the document says a request may be is what the server takes, and what it lists is what
+/// the server answers: comment bodies and titles the schema allows are stored (their lengths are
+/// the model's), a change's status is one of the values the schema enumerates, a page is at most
+/// as long as `limit`'s maximum (asking for more gets no more), and every operation lists the
+/// answers any request can get, including those to a body that is not JSON. Seen failing: an
+/// empty comment, a status other than open/closed and a huge `limit` were schema-valid and
+/// refused; 400 for a body that is not JSON was not listed.
+#[tokio::test]
+async fn the_openapi_document_states_the_limits_the_server_enforces_and_every_status_it_answers() {
+    use reqwest::Method;
+    let app = TestApp::spawn().await;
+    let doc = app.openapi().await;
+    let john = Api {
+        app: &app,
+        token: app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await,
+    };
+
+    // What any request can be answered (malformed, no or a bad token, a scope missing, too many
+    // new tokens from one address, a failure, unavailable), and with a body: too large, not JSON,
+    // not valid. Every answer says what it means.
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            let statuses = listed(&doc, path, method);
+            let with_body = operation.get("requestBody").is_some();
+            // `/api/v1/me` needs no scope: a valid token is never refused it.
+            let scoped = operation.get("x-scopes").is_some();
+            let expected = [400, 401, 429, 500, 503]
+                .into_iter()
+                .chain(scoped.then_some(403))
+                .chain(with_body.then_some([413, 415, 422]).into_iter().flatten());
+            for status in expected {
+                assert!(
+                    statuses.contains(&status),
+                    "{method} {path} lists {statuses:?}, not {status}"
+                );
+            }
+            for (status, answer) in operation["responses"].as_object().unwrap() {
+                let description = resolved(&doc, answer)["description"].as_str().unwrap_or_default();
+                assert!(!description.is_empty(), "{method} {path} {status} is not described");
+            }
+        }
+    }
+    for status in [404, 412, 428] {
+        assert!(
+            listed(&doc, "/api/v1/issues/{id}", "patch").contains(&status),
+            "{status}"
+        );
+    }
+
+    // A body that is not JSON, or JSON of another shape: a status the operation lists, with the
+    // error body.
+    let creating = listed(&doc, "/api/v1/issues", "post");
+    for (content_type, body, expected) in [
+        ("text/plain", "A title", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("application/json", "{\"title\": ", StatusCode::BAD_REQUEST),
+        ("application/json", "{\"title\": 5}", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let response = reqwest::Client::new()
+            .post(app.url("/api/v1/issues"))
+            .bearer_auth(&john.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_eq!(status, expected, "{content_type}: {body}");
+        assert!(
+            creating.contains(&status.as_u16()),
+            "{status} is not listed: {creating:?}"
+        );
+        let answer: Value = response.json().await.unwrap();
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+
+    // Titles: 1–200 characters; every title the schema allows is taken.
+    let title = &body_members(&doc, "/api/v1/issues", "post")["title"];
+    assert_eq!(
+        (title["minLength"].as_u64(), title["maxLength"].as_u64()),
+        (Some(1), Some(TITLE_MAX_CHARS as u64)),
+        "{title}"
+    );
+    let titles = [
+        "Broken".to_string(),
+        " Padded ".into(),
+        "   ".into(),
+        "tab\tinside".into(),
+        "a\u{0}b".into(),
+        "é".repeat(TITLE_MAX_CHARS),
+        "x".repeat(TITLE_MAX_CHARS + 1),
+    ];
+    let allowed_titles = schema_allows(title, &titles);
+    assert!(allowed_titles[0], "{title}");
+    for (text, schema_valid) in titles.iter().zip(allowed_titles) {
+        let (status, _, answer) = john
+            .send(Method::POST, "/api/v1/issues", None, Some(json!({"title": text})))
+            .await;
+        assert!(creating.contains(&status.as_u16()), "{status} is not listed");
+        if schema_valid {
+            assert_eq!(status, StatusCode::CREATED, "the schema allows {text:?}: {answer}");
+        } else if status == StatusCode::CREATED {
+            // Stricter than the server where it trims: never the other way round.
+            assert_ne!(text.trim(), text, "{text:?} was taken but the schema refuses it");
+        }
+    }
+
+    // Comment bodies: 1–10,000 characters, not only spaces; every body the schema allows is
+    // stored.
+    let (status, _, issue) = john
+        .send(
+            Method::POST,
+            "/api/v1/issues",
+            None,
+            Some(json!({"title": "Documented"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issue}");
+    let path = format!("/api/v1/issues/{}", issue["id"]);
+    let body = &body_members(&doc, "/api/v1/issues/{id}/comments", "post")["body"];
+    assert_eq!(
+        (body["minLength"].as_u64(), body["maxLength"].as_u64()),
+        (Some(1), Some(COMMENT_MAX_CHARS as u64)),
+        "{body}"
+    );
+    let bodies = [
+        "Seen it too".to_string(),
+        "line one\nline two\twith a tab".into(),
+        " starts with a space".into(),
+        "".into(),
+        "   ".into(),
+        "a\u{0}b".into(),
+        "\u{202E}reversed".into(),
+        "x".repeat(COMMENT_MAX_CHARS),
+        "x".repeat(COMMENT_MAX_CHARS + 1),
+    ];
+    let allowed_bodies = schema_allows(body, &bodies);
+    assert_eq!(allowed_bodies[..2], [true, true], "{body}");
+    let commenting = listed(&doc, "/api/v1/issues/{id}/comments", "post");
+    for (text, schema_valid) in bodies.iter().zip(allowed_bodies) {
+        let (status, _, answer) = john
+            .send(
+                Method::POST,
+                &format!("{path}/comments"),
+                None,
+                Some(json!({"body": text})),
+            )
+            .await;
+        assert!(commenting.contains(&status.as_u16()), "{status} is not listed");
+        if schema_valid {
+            assert_eq!(status, StatusCode::CREATED, "the schema allows {text:?}: {answer}");
+        } else if status == StatusCode::CREATED {
+            assert_ne!(text.trim(), text, "{text:?} was stored but the schema refuses it");
+        }
+    }
+
+    // A change's status: the values the schema enumerates are taken, another is not; a malformed
+    // If-Match or none: statuses the operation lists.
+    let changing = listed(&doc, "/api/v1/issues/{id}", "patch");
+    let statuses = enumerated(&doc, &body_members(&doc, "/api/v1/issues/{id}", "patch")["status"]);
+    assert_eq!(statuses, [json!("open"), json!("closed")]);
+    for status in statuses {
+        let (code, _, changed) = john
+            .send(Method::PATCH, &path, Some("*"), Some(json!({"status": status})))
+            .await;
+        assert_eq!((code, &changed["status"]), (StatusCode::OK, &status), "{changed}");
+    }
+    for (if_match, body, expected) in [
+        (Some("*"), json!({"status": "gone"}), StatusCode::UNPROCESSABLE_ENTITY),
+        (Some("\"two\""), json!({"title": "x"}), StatusCode::BAD_REQUEST),
+        (None, json!({"title": "x"}), StatusCode::PRECONDITION_REQUIRED),
+    ] {
+        let (code, _, answer) = john.send(Method::PATCH, &path, if_match, Some(body)).await;
+        assert_eq!(code, expected, "{answer}");
+        assert!(changing.contains(&code.as_u16()), "{code} is not listed: {changing:?}");
+    }
+
+    // A page: at most `limit`'s maximum issues, however many more there are or are asked for.
+    let limit = doc["paths"]["/api/v1/issues"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "limit")
+        .unwrap();
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    let most = limit["schema"]["maximum"].as_u64().unwrap();
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query(FILLER)
+        .bind(most as i64 + 1)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .unwrap();
+    for asked in [most, most + 1] {
+        let (status, _, page) = john
+            .send(Method::GET, &format!("/api/v1/issues?limit={asked}"), None, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["issues"].as_array().unwrap().len() as u64, most, "limit={asked}");
+    }
 }

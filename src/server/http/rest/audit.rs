@@ -68,7 +68,11 @@ pub(super) async fn audit_trail(
         return Err(ApiError::InvalidRequest("outcome is `ok` or `refused`".into()));
     }
     // PostgreSQL refuses text with a NUL: a bad request, not a database failure.
-    if query.who.as_deref().is_some_and(|who| who.chars().any(char::is_control)) {
+    if query
+        .who
+        .as_deref()
+        .is_some_and(|who| who.chars().any(char::is_control))
+    {
         return Err(ApiError::InvalidRequest("who has no control characters".into()));
     }
     let filter = audit::Filter {

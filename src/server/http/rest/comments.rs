@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{
+    ApiError, ApiErrorBody, BadRequest, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
+    Unauthorized, UnprocessableEntity, UnsupportedMediaType,
+};
 use super::extract::{ApiJson, Bearer, authorize};
 use super::issues::issue_id;
 use crate::access::Permission;
@@ -25,11 +28,19 @@ fn comment_id(id: &str) -> Result<i64, ApiError> {
 /// issues); exactly one of them.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1, max_properties = 1)]
 pub struct CommentPatch {
-    /// The new text (Markdown); not only spaces.
-    #[schema(min_length = 1, max_length = 10000)]
+    /// The new text: Markdown, 1–10,000 characters, not starting with a space (bodies are
+    /// trimmed: one of only spaces is refused); no control characters but line breaks and tabs.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        nullable = false,
+        pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     body: Option<String>,
     /// Hide (`true`) or show again.
+    #[schema(nullable = false)]
     hidden: Option<bool>,
 }
 
@@ -38,10 +49,15 @@ pub struct CommentPatch {
 #[utoipa::path(patch, path = "/api/v1/issues/{id}/comments/{comment_id}", operation_id = "change_comment",
     request_body = CommentPatch,
     params(("id" = i64, Path, description = "The issue's id"), ("comment_id" = i64, Path, description = "The comment's id")),
-    responses((status = 200, body = Comment), (status = 400, description = "not JSON, or neither or both of `body` and `hidden`"),
-        (status = 401), (status = 403, description = "the scope is missing, or the comment is someone else's"),
-        (status = 404, description = "no such issue or comment"), (status = 413), (status = 415), (status = 422)),
-    security(("bearer" = [])), extensions(("x-permission" = json!("comment (body), edit_issue (hidden)"))))]
+    responses((status = 200, description = "The comment as changed", body = Comment),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, description = "The scope is missing, or the comment is someone else's (`not_author`)", body = ApiErrorBody),
+        (status = 404, description = "No such issue or comment (`not_found`)", body = ApiErrorBody),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
+    security(("bearer" = [])), extensions(("x-permissions" = json!({"body": "comment", "hidden": "edit_issue"}))))]
 pub(super) async fn change(
     State(state): State<AppState>,
     caller: Bearer,
@@ -65,8 +81,12 @@ pub(super) async fn change(
 /// Deletes a comment (its author): its text is erased, the thread says a comment was deleted.
 #[utoipa::path(delete, path = "/api/v1/issues/{id}/comments/{comment_id}", operation_id = "delete_comment",
     params(("id" = i64, Path, description = "The issue's id"), ("comment_id" = i64, Path, description = "The comment's id")),
-    responses((status = 204), (status = 401), (status = 403, description = "the scope is missing, or the comment is someone else's"),
-        (status = 404, description = "no such issue or comment")),
+    responses((status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, description = "The scope is missing, or the comment is someone else's (`not_author`)", body = ApiErrorBody),
+        (status = 404, description = "No such issue or comment (`not_found`)", body = ApiErrorBody),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("comment"))))]
 pub(super) async fn delete(
     State(state): State<AppState>,

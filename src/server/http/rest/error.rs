@@ -328,11 +328,11 @@ pub(super) struct BadRequest;
 
 impl<'r> ToResponse<'r> for BadRequest {
     fn response() -> (&'r str, RefOr<openapi::Response>) {
-        let description = "The request is malformed. `invalid_request`: bearer credentials of another form \
-                           (two `Authorization` headers, an empty token, `access_token` in the query; with \
-                           `WWW-Authenticate`), a query parameter the operation does not take, given twice or \
-                           not of its documented form, or an `If-Match` that is neither `*` nor one ETag of this \
-                           API. `invalid_json`: a body that is not JSON.";
+        let description = "The request is malformed. `invalid_request`, with `WWW-Authenticate` (RFC 6750 \
+                           §3.1): bearer credentials of another form (two `Authorization` headers, an empty \
+                           token, `access_token` in the query), a query parameter the operation does not take, \
+                           given twice or not of its documented form, or an `If-Match` that is neither `*` nor \
+                           one ETag of this API. `invalid_json`: a body that is not JSON.";
         ("BadRequest", described(description, &[CHALLENGE]))
     }
 }

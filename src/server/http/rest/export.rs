@@ -6,7 +6,9 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::ApiError;
+use super::error::{
+    ApiError, BadRequest, Forbidden, InternalServerError, ServiceUnavailable, TooManyRequests, Unauthorized,
+};
 use super::extract::{ApiQuery, Bearer, authorize};
 use crate::access::Permission;
 use crate::server::http::board_export::{self, ExportError, ExportQuery, Format};
@@ -46,12 +48,12 @@ pub struct ExportParams {
 /// id, title, status, priority, due, labels, author, assignee, created, updated, closed,
 /// comments, description) or a JSON array of issues.
 #[utoipa::path(get, path = "/api/v1/issues/export", operation_id = "export_issues", params(ExportParams),
-    responses((status = 200, description = "the file", content(
+    responses((status = 200, description = "The file", content(
             (String = "text/csv"),
             (Vec<crate::model::Issue> = "application/json"))),
-        (status = 400, description = "a filter the board does not know"), (status = 401), (status = 403),
-        (status = 429, description = "the caller's searches are already running"),
-        (status = 503, description = "the search took too long, or the server is busy")),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 429, response = TooManyRequests),
+        (status = 500, response = InternalServerError), (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("view_issues"))))]
 pub(super) async fn export(
     State(state): State<AppState>,

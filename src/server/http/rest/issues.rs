@@ -93,11 +93,16 @@ pub struct ListQuery {
     author: Option<String>,
     /// Words to find in titles, descriptions and comments (all of them): at most 200 characters
     /// once trimmed, no control characters.
-    #[param(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    #[param(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     q: Option<String>,
     /// Label names, comma separated: issues carrying every one. At most 10 names of at most 50
     /// characters, no control characters.
-    #[param(pattern = r"^[^,\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,50}(,[^,\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,50}){0,9}$")]
+    #[param(
+        pattern = r"^[^,\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,50}(,[^,\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]{0,50}){0,9}$"
+    )]
     label: Option<String>,
     /// `any` (the default), `none`, `low`, `medium`, `high` or `urgent`.
     #[param(value_type = Option<PriorityFilter>, inline)]
@@ -197,13 +202,20 @@ pub(super) async fn show(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    /// 1–200 characters once trimmed (a title of only spaces is refused), no control characters;
-    /// it starts with neither.
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    /// 1–200 characters, not starting with a space (titles are trimmed: one of only spaces is
+    /// refused), no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     title: String,
     /// Markdown, at most 10,000 characters; no control characters but line breaks and tabs.
     #[serde(default)]
-    #[schema(max_length = 10000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     description: String,
 }
 
@@ -252,10 +264,19 @@ enum StatusName {
 #[schema(min_properties = 1)]
 pub struct PatchBody {
     /// As a new issue's title; needs the `edit` scopes.
-    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     title: Option<String>,
     /// As a new issue's description; needs the `edit` scopes.
-    #[schema(nullable = false, max_length = 10000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    #[schema(
+        nullable = false,
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     description: Option<String>,
     /// `open` or `closed`; needs the `close` scopes.
     #[schema(value_type = Option<StatusName>, inline, nullable = false)]
@@ -263,7 +284,7 @@ pub struct PatchBody {
     /// A person's `sub` (someone who has signed in here: else 422), `me`, or `null` to unassign;
     /// needs the `assign` scopes.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 255, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     assignee: Option<Option<String>>,
     /// `none`, `low`, `medium`, `high` or `urgent`; needs the `edit` scopes.
     #[schema(nullable = false)]
@@ -468,9 +489,13 @@ pub(super) async fn events(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
-    /// Markdown, 1–10,000 characters once trimmed (a body of only spaces is refused); no control
-    /// characters but line breaks and tabs, and it does not start with either.
-    #[schema(min_length = 1, max_length = 10000, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    /// Markdown, 1–10,000 characters, not starting with a space (bodies are trimmed: one of only
+    /// spaces is refused); no control characters but line breaks and tabs.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     body: String,
 }
 

@@ -39,16 +39,23 @@ pub(super) async fn list(State(state): State<AppState>, caller: Bearer) -> Resul
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
-    /// 1–50 characters once trimmed, no commas or control characters, not starting with a space;
-    /// one label however it is capitalised.
-    #[schema(min_length = 1, max_length = 50, pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000,][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069,]*$")]
+    /// 1–50 characters, not starting with a space (names are trimmed), no commas or control
+    /// characters; one label however it is capitalised.
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\u0000-\u0020\u007F-\u00A0\u061C\u1680\u2000-\u200A\u200E\u200F\u2028-\u202F\u205F\u2066-\u2069\u3000,][^\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069,]*$"
+    )]
     name: String,
     /// `#rrggbb` (kept in lower case).
     #[schema(pattern = r"^#[0-9A-Fa-f]{6}$", examples("#d73a4a"))]
     color: String,
     /// At most 200 characters, no control characters but line breaks and tabs.
     #[serde(default)]
-    #[schema(max_length = 200, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$")]
+    #[schema(
+        max_length = 200,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]*$"
+    )]
     description: String,
 }
 

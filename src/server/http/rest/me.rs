@@ -7,6 +7,7 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::error::{BadRequest, InternalServerError, ServiceUnavailable, TooManyRequests, Unauthorized};
 use super::extract::Bearer;
 use crate::access::Permission;
 use crate::server::state::AppState;
@@ -44,11 +45,10 @@ pub struct ActionAccess {
 
 /// Who the token is, its scopes, and what each action needs and whether the token allows it.
 #[utoipa::path(get, path = "/api/v1/me", operation_id = "who_am_i",
-    responses((status = 200, body = Me),
-        (status = 400, description = "the token was sent in the query string, in two Authorization headers, or empty"),
-        (status = 401, description = "no bearer token, or one that is not valid here"),
-        (status = 429, description = "too many new tokens from this address", headers(("Retry-After" = u64))),
-        (status = 503, description = "the identity provider's keys could not be read")),
+    responses((status = 200, description = "Who the token is and what it permits", body = Me),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])))]
 pub(super) async fn me(State(state): State<AppState>, caller: Bearer) -> Json<Me> {
     let config = state.config.load();

@@ -14,7 +14,7 @@ use super::error::{
     ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
     Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
-use super::{audit, issues, labels};
+use super::{audit, comments, export, issues, labels, me};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -33,6 +33,9 @@ use crate::server::state::AppState;
         issues::delete,
         issues::comments,
         issues::comment,
+        comments::change,
+        comments::delete,
+        export::export,
         issues::events,
         issues::restore,
         issues::people,
@@ -40,6 +43,7 @@ use crate::server::state::AppState;
         labels::define,
         labels::redefine,
         labels::delete,
+        me::me,
         audit::audit_trail
     ),
     components(
