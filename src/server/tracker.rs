@@ -469,7 +469,8 @@ impl Tracker {
         if !text.contains('@') {
             return Ok(Vec::new());
         }
-        Ok(markdown::mentioned(text, &self.people.list().await?))
+        let people = self.people.list().await?;
+        Ok(markdown::mentioned(text, &markdown::Names::new(&people)))
     }
 
     /// Changes comment `comment_id` of issue `issue_id`: its author edits its body or deletes

@@ -8,8 +8,7 @@ use crate::access::{self, Permission, SessionView, Viewer};
 use crate::error::AppError;
 use crate::model::{
     AuditPage, BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, HISTORY_PAGE_SIZE, Issue, IssueChange,
-    IssueDetail, Label, OPEN, PAGE_SIZE, Person, Profile, SessionDeadlines, SharedPage, UserSummary,
-    description_problem,
+    IssueDetail, Label, OPEN, PAGE_SIZE, Profile, SessionDeadlines, SharedPage, UserSummary, description_problem,
 };
 use crate::server::auth::profile;
 use crate::server::auth::session::Current;
@@ -228,8 +227,9 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
     let issue = issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
     let mut comments = comments.map_err(database_error)?;
     let everyone = people.map_err(database_error)?;
-    let description_html = markdown::render(&issue.description, &everyone);
-    rendered(&mut comments, &everyone);
+    let names = markdown::Names::new(&everyone);
+    let description_html = markdown::render(&issue.description, &names);
+    rendered(&mut comments, &names);
     Ok(IssueDetail {
         issue,
         comments,
@@ -242,9 +242,9 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
 
 /// Gives each comment of `page` its body as the page shows it (Markdown, mentions of
 /// `people` as links); a hidden one too (it opens on request), a deleted one has none.
-fn rendered(page: &mut CommentPage, people: &[Person]) {
+fn rendered(page: &mut CommentPage, names: &markdown::Names) {
     for comment in &mut page.comments {
-        comment.body_html = markdown::render(&comment.body, people);
+        comment.body_html = markdown::render(&comment.body, names);
     }
 }
 
@@ -264,7 +264,8 @@ pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage
         state.people.list()
     );
     let mut page = page.map_err(database_error)?;
-    rendered(&mut page, &people.map_err(database_error)?);
+    let people = people.map_err(database_error)?;
+    rendered(&mut page, &markdown::Names::new(&people));
     Ok(page)
 }
 
@@ -321,12 +322,21 @@ pub async fn change_comment(issue: i64, comment: i64, change: CommentChange) -> 
         .await
         .map_err(tracker_failure)?;
     let people = state.people.list().await.map_err(database_error)?;
-    changed.body_html = markdown::render(&changed.body, &people);
+    changed.body_html = markdown::render(&changed.body, &markdown::Names::new(&people));
     Ok(changed)
 }
 
+/// Whom a text may mention: for those who write (comment, or edit descriptions).
 pub async fn mention_names() -> Result<Vec<String>, AppError> {
-    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    let writes = {
+        let features = &state.config.load().features;
+        features.allows(&viewer.scopes, Permission::Comment) || features.allows(&viewer.scopes, Permission::EditIssue)
+    };
+    if !writes {
+        // Refused (and recorded) as a comment would be.
+        decide(&state, Some(&viewer), Permission::Comment).await?;
+    }
     let people = state.people.list().await.map_err(database_error)?;
     Ok(people.into_iter().map(|person| person.name).collect())
 }
@@ -338,7 +348,7 @@ pub async fn preview_markdown(text: String) -> Result<String, AppError> {
         return Err(AppError::BadRequest(problem));
     }
     let people = state.people.list().await.map_err(database_error)?;
-    Ok(markdown::render(&text, &people))
+    Ok(markdown::render(&text, &markdown::Names::new(&people)))
 }
 
 /// Changes issue `id` from `version` once every permission the change needs is granted.

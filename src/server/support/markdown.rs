@@ -5,18 +5,28 @@
 //!
 //! `@Name` of someone who has signed in is a mention: a link to their work on the board, and
 //! recorded so they find the issue on their home page. A name is matched whole, ignoring case,
-//! the longest first (`@Ann Lee` over `@Ann`), never inside code or a link.
+//! the longest first (`@Ann Lee` over `@Ann`), never inside code or a link; a name two people
+//! share names neither.
+//!
+//! HTML people type is shown as the text they typed: every tag in the output is one Markdown
+//! made (so a "mention" link is always ours), and an image is a link to it, so reading a page
+//! fetches nothing its writer chose.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream};
 
 use crate::model::Person;
 
-/// The sanitizer's rules, built once.
+/// At most this many mentions are linked (and recorded) in one text.
+const MENTIONS_MAX: usize = 50;
+
+/// The sanitizer's rules, built once: ammonia's defaults without images.
 static CLEANER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut cleaner = ammonia::Builder::default();
     cleaner
+        .rm_tags(["img"])
         .link_rel(Some("nofollow noopener"))
         .add_allowed_classes("a", ["mention"]);
     cleaner
@@ -26,46 +36,134 @@ fn options() -> Options {
     Options::ENABLE_TABLES | Options::ENABLE_TASKLISTS | Options::ENABLE_STRIKETHROUGH
 }
 
-/// `text` as sanitized HTML, its mentions of `people` as links.
-pub fn render(text: &str, people: &[Person]) -> String {
+/// The people who may be mentioned, looked up by the first letter of their name (lower case),
+/// longest name first. Built once per page, used for each text on it.
+pub struct Names<'p> {
+    by_first: HashMap<char, Vec<(Vec<char>, &'p Person)>>,
+}
+
+impl<'p> Names<'p> {
+    pub fn new(people: &'p [Person]) -> Self {
+        let mut by_first: HashMap<char, Vec<(Vec<char>, &'p Person)>> = HashMap::new();
+        for person in people {
+            let name: Vec<char> = person.name.chars().flat_map(char::to_lowercase).collect();
+            if let Some(&first) = name.first() {
+                by_first.entry(first).or_default().push((name, person));
+            }
+        }
+        for candidates in by_first.values_mut() {
+            candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        }
+        Names { by_first }
+    }
+
+    /// Who is named at the start of `text` (a whole word), and how many bytes the name takes.
+    /// The longest name wins; two people of that name: no one.
+    fn at_start(&self, text: &str) -> Option<(usize, &'p Person)> {
+        let first = text.chars().next()?.to_lowercase().next()?;
+        let candidates = self.by_first.get(&first)?;
+        let mut found: Option<(usize, usize, &'p Person)> = None; // (name length, bytes, who)
+        for (name, person) in candidates {
+            if let Some((length, _, _)) = found {
+                if name.len() < length {
+                    break;
+                }
+            }
+            let Some(bytes) = written_at_start(text, name) else {
+                continue;
+            };
+            match found {
+                Some((length, _, other)) if length == name.len() && other.sub != person.sub => return None,
+                Some(_) => {}
+                None => found = Some((name.len(), bytes, person)),
+            }
+        }
+        found.map(|(_, bytes, person)| (bytes, person))
+    }
+}
+
+/// The bytes `name` (lower case) takes at the start of `text` (any case), ending a word.
+fn written_at_start(text: &str, name: &[char]) -> Option<usize> {
+    let mut letters = text.char_indices();
+    let mut wanted = name.iter();
+    let mut end = 0;
+    loop {
+        let Some(&want) = wanted.next() else { break };
+        let (at, written) = letters.next()?;
+        // One written letter may lower-case to several (İ → i̇): all must follow in `name`.
+        let mut lower = written.to_lowercase();
+        if lower.next() != Some(want) {
+            return None;
+        }
+        for more in lower {
+            (wanted.next() == Some(&more)).then_some(())?;
+        }
+        end = at + written.len_utf8();
+    }
+    let ends_word = !text[end..].chars().next().is_some_and(char::is_alphanumeric);
+    ends_word.then_some(end)
+}
+
+/// Markdown's events for `text`: adjacent text merged (so a name is never split), raw HTML
+/// as the text it is, and images as links.
+fn events(text: &str) -> impl Iterator<Item = Event<'_>> {
+    TextMergeStream::new(Parser::new_ext(text, options())).map(|event| match event {
+        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+        Event::Start(Tag::Image {
+            dest_url, title, id, ..
+        }) => Event::Start(Tag::Link {
+            link_type: LinkType::Inline,
+            dest_url,
+            title,
+            id,
+        }),
+        Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
+        other => other,
+    })
+}
+
+/// `text` as sanitized HTML, its mentions of `names` as links.
+pub fn render(text: &str, names: &Names) -> String {
     if text.is_empty() {
         return String::new();
     }
-    let mut events = Vec::new();
+    let mut out = Vec::new();
     let mut plain = 0usize; // > 0 inside code or a link: no mentions there
-    for event in Parser::new_ext(text, options()) {
+    let mut budget = MENTIONS_MAX;
+    for event in events(text) {
         match event {
             Event::Start(Tag::CodeBlock(_) | Tag::Link { .. }) => {
                 plain += 1;
-                events.push(event);
+                out.push(event);
             }
             Event::End(TagEnd::CodeBlock | TagEnd::Link) => {
                 plain = plain.saturating_sub(1);
-                events.push(event);
+                out.push(event);
             }
             // A marker people read; no form controls in the page's text.
-            Event::TaskListMarker(done) => {
-                events.push(Event::Text(CowStr::Borrowed(if done { "☑ " } else { "☐ " })))
+            Event::TaskListMarker(done) => out.push(Event::Text(CowStr::Borrowed(if done { "☑ " } else { "☐ " }))),
+            Event::Text(text) if plain == 0 && budget > 0 && text.contains('@') => {
+                linked_mentions(&text, names, &mut budget, &mut out)
             }
-            Event::Text(text) if plain == 0 && text.contains('@') => linked_mentions(&text, people, &mut events),
-            other => events.push(other),
+            other => out.push(other),
         }
     }
     let mut html = String::with_capacity(text.len() * 3 / 2);
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    pulldown_cmark::html::push_html(&mut html, out.into_iter());
     CLEANER.clean(&html).to_string()
 }
 
 /// The `sub`s of the people `text` mentions (each once, in order), outside code and links.
-pub fn mentioned(text: &str, people: &[Person]) -> Vec<String> {
+pub fn mentioned(text: &str, names: &Names) -> Vec<String> {
     let mut subs: Vec<String> = Vec::new();
     let mut plain = 0usize;
-    for event in Parser::new_ext(text, options()) {
+    let mut budget = MENTIONS_MAX;
+    for event in events(text) {
         match event {
             Event::Start(Tag::CodeBlock(_) | Tag::Link { .. }) => plain += 1,
             Event::End(TagEnd::CodeBlock | TagEnd::Link) => plain = plain.saturating_sub(1),
             Event::Text(text) if plain == 0 => {
-                for (_, _, person) in mentions_in(&text, people) {
+                for (_, _, person) in mentions_in(&text, names, &mut budget) {
                     if !subs.contains(&person.sub) {
                         subs.push(person.sub.clone());
                     }
@@ -78,9 +176,9 @@ pub fn mentioned(text: &str, people: &[Person]) -> Vec<String> {
 }
 
 /// Pushes `text` with its mentions as links.
-fn linked_mentions<'a>(text: &str, people: &[Person], events: &mut Vec<Event<'a>>) {
+fn linked_mentions<'a>(text: &str, names: &Names, budget: &mut usize, events: &mut Vec<Event<'a>>) {
     let mut rest = 0;
-    for (start, end, person) in mentions_in(text, people) {
+    for (start, end, person) in mentions_in(text, names, budget) {
         if start > rest {
             events.push(Event::Text(CowStr::from(text[rest..start].to_string())));
         }
@@ -98,26 +196,22 @@ fn linked_mentions<'a>(text: &str, people: &[Person], events: &mut Vec<Event<'a>
     }
 }
 
-/// Each `@Name` in `text`: where it starts (the `@`), where it ends, and who.
-fn mentions_in<'p>(text: &str, people: &'p [Person]) -> Vec<(usize, usize, &'p Person)> {
+/// Each `@Name` in `text` (at most `budget` more): where it starts (the `@`), where it ends,
+/// and who.
+fn mentions_in<'p>(text: &str, names: &Names<'p>, budget: &mut usize) -> Vec<(usize, usize, &'p Person)> {
     let mut found = Vec::new();
     let mut from = 0;
-    while let Some(at) = text[from..].find('@').map(|i| from + i) {
+    while *budget > 0 {
+        let Some(at) = text[from..].find('@').map(|i| from + i) else {
+            break;
+        };
         let after = at + 1;
         let word_before = text[..at].chars().next_back().is_some_and(char::is_alphanumeric);
-        let person = (!word_before)
-            .then(|| {
-                people
-                    .iter()
-                    .filter(|person| !person.name.is_empty() && names_at(text, after, &person.name))
-                    .max_by_key(|person| person.name.len())
-            })
-            .flatten();
-        match person {
-            Some(person) => {
-                let end = after + person.name.len();
-                found.push((at, end, person));
-                from = end;
+        match (!word_before).then(|| names.at_start(&text[after..])).flatten() {
+            Some((length, person)) => {
+                found.push((at, after + length, person));
+                *budget -= 1;
+                from = after + length;
             }
             None => from = after,
         }
@@ -125,25 +219,13 @@ fn mentions_in<'p>(text: &str, people: &'p [Person]) -> Vec<(usize, usize, &'p P
     found
 }
 
-/// Whether `name` is written at `at` in `text` (ignoring case), ending a word.
-fn names_at(text: &str, at: usize, name: &str) -> bool {
-    let Some(written) = text.get(at..at + name.len()) else {
-        return false;
-    };
-    let ends_word = !text[at + name.len()..]
-        .chars()
-        .next()
-        .is_some_and(char::is_alphanumeric);
-    ends_word && (written.eq_ignore_ascii_case(name) || written.to_lowercase() == name.to_lowercase())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{mentioned, render};
+    use super::{Names, mentioned, render};
     use crate::model::Person;
 
     fn people() -> Vec<Person> {
-        ["John Manager", "John", "Emily Employee"]
+        ["John Manager", "John", "Emily Employee", "Kim", "Kim"]
             .iter()
             .enumerate()
             .map(|(i, name)| Person {
@@ -157,7 +239,7 @@ mod tests {
     fn markdown_renders_tables_task_lists_and_code() {
         let html = render(
             "# Steps\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- [x] done\n- [ ] todo\n\n```\nlet x = 1;\n```",
-            &[],
+            &Names::new(&[]),
         );
         assert!(html.contains("<h1>Steps</h1>"), "{html}");
         assert!(html.contains("<table>") && html.contains("<td>1</td>"), "{html}");
@@ -170,21 +252,62 @@ mod tests {
         let html = render(
             "<script>alert(1)</script>\n\n<style>body{}</style><img src=x onerror=alert(1)>\n\n\
              [click](javascript:alert(1)) <a href=\"javascript:alert(2)\" onclick=\"x()\">b</a> [ok](https://example.com)",
-            &[],
+            &Names::new(&[]),
         );
-        for bad in ["<script", "alert(1)</", "<style", "onerror", "onclick", "javascript:"] {
-            assert!(!html.contains(bad), "{bad} in {html}");
+        let tags = tags(&html);
+        for (tag, attributes) in &tags {
+            assert!(["p", "a", "/a", "/p"].contains(&tag.as_str()), "<{tag}> in {html}");
+            assert!(
+                !attributes.contains(" on") && !attributes.contains("javascript"),
+                "<{tag}{attributes}> in {html}"
+            );
         }
+        // What was typed as HTML is shown as typed.
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
         assert!(
             html.contains(r#"<a href="https://example.com" rel="nofollow noopener">ok</a>"#),
             "{html}"
         );
     }
 
+    /// Each tag in `html`: its name and the rest up to `>`.
+    fn tags(html: &str) -> Vec<(String, String)> {
+        html.split('<')
+            .skip(1)
+            .map(|tag| {
+                let tag = tag.split('>').next().unwrap();
+                let name_end = tag.find(' ').unwrap_or(tag.len());
+                (tag[..name_end].to_string(), tag[name_end..].to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn images_are_links_and_a_typed_mention_link_is_text() {
+        let html = render(
+            "![a cat](https://example.com/cat.png) <a class=\"mention\" href=\"/x\">fake</a>",
+            &Names::new(&[]),
+        );
+        assert_eq!(
+            tags(&html).iter().map(|(tag, _)| tag.as_str()).collect::<Vec<_>>(),
+            ["p", "a", "/a", "/p"],
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a href="https://example.com/cat.png" rel="nofollow noopener">a cat</a>"#),
+            "{html}"
+        );
+        assert!(html.contains("&lt;a class=\"mention\""), "{html}");
+    }
+
     #[test]
     fn mentions_are_links_to_the_longest_name_and_never_inside_code() {
         let people = people();
-        let html = render("@john manager, see `@John` and @Emily Employee. mail@John", &people);
+        let names = Names::new(&people);
+        let html = render(
+            "@john manager, see `@John` and @Emily Employee. mail@John, **@John** @Kim",
+            &names,
+        );
         assert!(
             html.contains(
                 r#"<a href="/issues?assignee=sub-0" class="mention" rel="nofollow noopener">@john manager</a>"#
@@ -194,12 +317,22 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("<code>@John</code>"), "{html}");
+        assert!(
+            html.contains(r#"assignee=sub-1" rel="nofollow noopener">@John</a></strong>"#),
+            "{html}"
+        );
+        assert!(
+            html.ends_with(" @Kim</p>\n"),
+            "two people named Kim: neither is linked: {html}"
+        );
         assert_eq!(
             mentioned(
-                "@john manager, see `@John` and @Emily Employee. mail@John @Johnny",
-                &people
+                "@john manager, see `@John` and @Emily Employee. mail@John @Johnny @Kim @EMILY EMPLOYEE",
+                &names
             ),
             ["sub-0", "sub-2"]
         );
+        let many = "@John ".repeat(500);
+        assert_eq!(render(&many, &names).matches("class=\"mention\"").count(), 50);
     }
 }

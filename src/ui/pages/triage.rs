@@ -8,20 +8,17 @@ use crate::error::AppError;
 use crate::model::{Comment, EventPage, Issue, IssueEvent, Label, LabelRef, Priority, event_kind};
 use crate::ui::time::time;
 
-/// Black or white text, whichever reads better on `color` (`#rrggbb`).
-fn text_on(color: &str) -> &'static str {
-    let channel = |at: usize| u8::from_str_radix(color.get(at..at + 2).unwrap_or("ff"), 16).unwrap_or(255) as u32;
-    let (r, g, b) = (channel(1), channel(3), channel(5));
-    // Perceived brightness (ITU-R BT.601 weights), 0–255.
-    match (r * 299 + g * 587 + b * 114) / 1000 {
-        0..=140 => "#ffffff",
-        _ => "#1f2328",
-    }
-}
-
+/// A label as a chip: its colour is an SVG dot (a presentation attribute, which the page's
+/// Content-Security-Policy allows where an inline `style` is refused).
 pub fn label_chip(name: String, color: String) -> impl IntoView {
-    let style = format!("background:{color};color:{}", text_on(&color));
-    view! { <span class="label-chip" style=style>{name}</span> }
+    view! {
+        <span class="label-chip">
+            <svg class="label-dot" viewBox="0 0 10 10" aria-hidden="true">
+                <circle cx="5" cy="5" r="5" fill=color></circle>
+            </svg>
+            {name}
+        </span>
+    }
 }
 
 pub fn label_chips(labels: &[LabelRef]) -> impl IntoView + use<> {

@@ -342,3 +342,25 @@ async fn a_deleted_issue_is_restored_by_those_who_may_delete_with_its_history() 
         "audited"
     );
 }
+
+/// The page's Content-Security-Policy refuses inline styles (`style-src 'self'`), so a label's
+/// colour must not travel as a `style` attribute: the browser would drop it and log a violation.
+#[tokio::test]
+async fn a_labelled_issue_is_drawn_without_inline_styles() {
+    let app = TestApp::spawn().await;
+    let john = john_with_a_bug_label(&app).await;
+    let issue = create(&app, &john, "Coloured").await;
+    let (status, body) = patch(&app, &john, &issue["id"], json!({"labels": ["bug"]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let browser = signed_in(&app, JOHN).await;
+    for path in [
+        "/issues".to_string(),
+        format!("/issues/{}", issue["id"]),
+        "/labels".to_string(),
+    ] {
+        let page = app.page_text(&browser, &path).await;
+        assert!(page.contains("#d73a4a"), "{path}: the label's colour is drawn");
+        assert!(!page.contains(" style="), "{path}: no inline style attribute");
+    }
+}
