@@ -4,7 +4,8 @@
 ALTER TABLE comments
     ADD COLUMN edited_at      BIGINT,
     ADD COLUMN deleted_at     BIGINT,
-    ADD COLUMN hidden_by_name TEXT;
+    ADD COLUMN hidden_by_name TEXT,
+    ADD COLUMN hidden_by_sub  TEXT;
 
 CREATE TABLE comment_revisions (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

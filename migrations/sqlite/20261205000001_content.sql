@@ -4,6 +4,7 @@
 ALTER TABLE comments ADD COLUMN edited_at INTEGER;
 ALTER TABLE comments ADD COLUMN deleted_at INTEGER;
 ALTER TABLE comments ADD COLUMN hidden_by_name TEXT;
+ALTER TABLE comments ADD COLUMN hidden_by_sub TEXT;
 
 CREATE TABLE comment_revisions (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,

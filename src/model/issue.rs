@@ -319,6 +319,10 @@ pub struct Comment {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[cfg_attr(feature = "ssr", sqlx(skip), schema(ignore))]
     pub revisions: Vec<CommentRevision>,
+    /// The caller wrote it: they may edit and delete it (the page's data only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "ssr", sqlx(skip), schema(ignore))]
+    pub mine: bool,
 }
 
 /// A comment's body as it was before an edit.
@@ -348,19 +352,16 @@ pub struct Person {
     pub name: String,
 }
 
-/// An issue's page: the issue, the first page of its thread, and (for those who may assign)
-/// the people it can be assigned to.
+/// An issue as its page's controls need it: the issue and (for those who may assign) the
+/// people it can be assigned to. The thread is read on its own (`list_comments`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueDetail {
     pub issue: Issue,
-    pub comments: CommentPage,
     pub people: Vec<Person>,
     /// Every label, for those who may put them on (else none).
     pub labels: Vec<super::triage::Label>,
     /// The description as the page shows it: Markdown rendered and sanitized on the server.
     pub description_html: String,
-    /// The caller's `sub`: they may edit and delete their own comments.
-    pub viewer_sub: String,
 }
 
 /// Events of an issue's history on its page.

@@ -525,7 +525,7 @@ impl Tracker {
             })
             .await?;
         match changed {
-            CommentChanged::Done(comment) => Ok(comment),
+            CommentChanged::Done(comment) | CommentChanged::Unchanged(comment) => Ok(comment),
             CommentChanged::NotFound => Err(TrackerError::CommentNotFound),
             CommentChanged::NotAuthor => Err(TrackerError::NotAuthor(
                 "Only its author may edit or delete a comment.".into(),

@@ -243,6 +243,23 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     .await
     .map(drop))
     .unwrap();
+    // He edited his comment (its earlier body kept, edited by him), hid Emily's, and she
+    // mentioned him.
+    for statement in [
+        "INSERT INTO comment_revisions (comment_id, body, replaced_at, editor_name) \
+         SELECT id, 'John''s first words', 1, $2 FROM comments WHERE author_sub = $1",
+        "UPDATE comments SET hidden_by_name = $2, hidden_by_sub = $1 WHERE author_sub <> $1",
+        "INSERT INTO mentions (issue_id, comment_id, sub, at) SELECT issue_id, id, $1, 1 FROM comments \
+         WHERE author_sub <> $1",
+    ] {
+        issues_app::on_db!(&app.state.db, |pool| sqlx::query(statement)
+            .bind(&john.sub)
+            .bind(&john.name)
+            .execute(pool)
+            .await
+            .map(drop))
+        .unwrap();
+    }
     let mut assigned = Event::new(EventKind::IssueAssigned);
     assigned.actor = Some(&emily);
     assigned.detail = Some(format!("issue {} to John Manager", issue.id));
@@ -267,7 +284,8 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
          UNION ALL SELECT name FROM people UNION ALL SELECT name FROM sign_ins \
          UNION ALL SELECT actor_name FROM audit_events UNION ALL SELECT detail FROM audit_events \
          UNION ALL SELECT actor_name FROM issue_events UNION ALL SELECT old_value FROM issue_events \
-         UNION ALL SELECT new_value FROM issue_events"
+         UNION ALL SELECT new_value FROM issue_events UNION ALL SELECT hidden_by_name FROM comments \
+         UNION ALL SELECT editor_name FROM comment_revisions"
     )
     .fetch_all(pool)
     .await)
@@ -279,12 +297,17 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         "{texts:?}"
     );
     // Author of the issue and a comment, the person, the assignee, the audit line, the issue's
-    // history (who opened it).
+    // history (who opened it), who hid Emily's comment, who edited his.
     assert_eq!(
         texts.iter().filter(|text| *text == FORMER_MEMBER).count(),
-        5,
+        7,
         "{texts:?}"
     );
+    let mentions: i64 = issues_app::on_db!(&db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM mentions")
+        .fetch_one(pool)
+        .await)
+    .unwrap();
+    assert_eq!(mentions, 0, "no one finds him by a mention");
     assert!(texts.contains(&"Emily Employee".to_string()), "others keep their names");
     let recorded: Vec<String> = issues_app::on_db!(&db, |pool| sqlx::query_scalar(
         "SELECT detail FROM audit_events WHERE event = 'person_forgotten'"
@@ -294,7 +317,7 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     .unwrap();
     assert_eq!(recorded.len(), 1, "audited once");
     assert!(
-        recorded[0].starts_with("subject john-sub: name replaced in 6 rows"),
+        recorded[0].starts_with("subject john-sub: name replaced in 9 rows"),
         "{recorded:?}"
     );
 }

@@ -218,34 +218,16 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         }
     };
     // The reads at once: the page waits for the slowest, not their sum.
-    let (issue, comments, people, labels) = tokio::join!(
-        state.issues.get(id),
-        state.issues.comments(id, None, COMMENT_PAGE_SIZE),
-        people,
-        labels
-    );
+    let (issue, people, labels) = tokio::join!(state.issues.get(id), people, labels);
     let issue = issue.map_err(database_error)?.ok_or(AppError::NotFound)?;
-    let mut comments = comments.map_err(database_error)?;
     let everyone = people.map_err(database_error)?;
-    let names = markdown::Names::new(&everyone);
-    let description_html = markdown::render(&issue.description, &names);
-    rendered(&mut comments, &names);
+    let description_html = markdown::render(&issue.description, &markdown::Names::new(&everyone));
     Ok(IssueDetail {
         issue,
-        comments,
         people: if may_assign { everyone } else { Vec::new() },
         labels: labels.map_err(database_error)?,
         description_html,
-        viewer_sub: viewer.sub,
     })
-}
-
-/// Gives each comment of `page` its body as the page shows it (Markdown, mentions of
-/// `people` as links); a hidden one too (it opens on request), a deleted one has none.
-fn rendered(page: &mut CommentPage, names: &markdown::Names) {
-    for comment in &mut page.comments {
-        comment.body_html = markdown::render(&comment.body, names);
-    }
 }
 
 pub async fn list_issue_events(id: i64) -> Result<EventPage, AppError> {
@@ -255,8 +237,11 @@ pub async fn list_issue_events(id: i64) -> Result<EventPage, AppError> {
     history.map_err(database_error)
 }
 
+/// A page of the thread as the issue's page shows it: each body rendered (Markdown, mentions
+/// as links; a hidden one too, it opens on request), earlier bodies of edited ones, and which
+/// are the caller's.
 pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage, AppError> {
-    let (state, _viewer) = authorize(Permission::ViewIssues).await?;
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
     let exists = state.issues.get(issue).await.map_err(database_error)?;
     exists.ok_or(AppError::NotFound)?;
     let (page, people) = tokio::join!(
@@ -265,7 +250,16 @@ pub async fn list_comments(issue: i64, after: Option<i64>) -> Result<CommentPage
     );
     let mut page = page.map_err(database_error)?;
     let people = people.map_err(database_error)?;
-    rendered(&mut page, &markdown::Names::new(&people));
+    let names = markdown::Names::new(&people);
+    state
+        .issues
+        .attach_revisions(&mut page.comments)
+        .await
+        .map_err(database_error)?;
+    for comment in &mut page.comments {
+        comment.body_html = markdown::render(&comment.body, &names);
+        comment.mine = comment.author_sub == viewer.sub;
+    }
     Ok(page)
 }
 

@@ -1,16 +1,20 @@
 //! An issue's page (`/issues/{id}`): the issue, who closed it and when, its assignee, the
 //! comment thread, and a control for each action the caller may take — each shown only with
 //! its permission (decided on the server and received as data), with a line saying why for
-//! the others. The server checks again on every call. The issue is an island: hydrated in the
-//! browser, given its id and the caller's permissions.
+//! the others. The server checks again on every call.
+//!
+//! The issue and its controls are an island (hydrated in the browser), as is the form that adds
+//! a comment. The thread itself is drawn here, on the server: each comment's edit, delete and
+//! hide are plain forms (the server function answers by sending the browser back here, with
+//! why in the address when it refused), and its pages are links. So the WASM carries none of it.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::access::{Permission, Permissions};
 use crate::api::{
-    AddComment, AssignIssue, DeleteComment, DeleteIssue, EditComment, EditIssue, HideComment, PreviewMarkdown,
-    SetIssueStatus, SetIssueTriage, get_issue, list_comments, list_issue_events, mention_names,
+    AddComment, AssignIssue, DeleteIssue, EditIssue, PreviewMarkdown, SetIssueStatus, SetIssueTriage, get_issue,
+    list_comments, list_issue_events, mention_names,
 };
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
@@ -51,10 +55,17 @@ pub fn IssuePage() -> impl IntoView {
                         .any(|action| info.permissions.why_not(action).is_some());
                         let help = refused_here.then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
                         // Rendered here, on the server, not in the island: it adds nothing to
-                        // the WASM, and shows the history as the page was loaded.
-                        let (events, comments) = (list_issue_events(id).await, list_comments(id, None).await);
-                        let comments = comments.map(|page| page.comments).unwrap_or_default();
-                        let history = events.ok().map(|events| triage::history(events, comments));
+                        // the WASM, and shows the history and thread as the page was loaded.
+                        let query = use_query_map();
+                        let after = query.with_untracked(|query| query.get("after").and_then(|after| after.parse::<i64>().ok()));
+                        let refused = query.with_untracked(comment_refusal);
+                        let (events, comments) = (list_issue_events(id).await, list_comments(id, after).await);
+                        let history = match (events, &comments) {
+                            (Ok(events), Ok(page)) => Some(triage::history(events, page.comments.clone())),
+                            _ => None,
+                        };
+                        let can = CommentRights { comment: info.permissions.comment, hide: info.permissions.edit_issue };
+                        let thread = comments.ok().map(|page| thread(id, page, after, can, refused));
                         // Whom a text may mention, for the suggestions as people type `@`
                         // (public/mentions.js).
                         let writes = info.permissions.comment || info.permissions.edit_issue;
@@ -67,7 +78,7 @@ pub fn IssuePage() -> impl IntoView {
                                 {names.into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
                             </datalist>
                         });
-                        view! { <IssueView id permissions=info.permissions/> {help} {history} {names} }.into_any()
+                        view! { <IssueView id permissions=info.permissions/> {thread} {help} {history} {names} }.into_any()
                     }
                     None => missing(),
                 },
@@ -91,12 +102,7 @@ struct Actions {
     triage: ServerAction<SetIssueTriage>,
     status: ServerAction<SetIssueStatus>,
     assign: ServerAction<AssignIssue>,
-    comment: ServerAction<AddComment>,
     delete: ServerAction<DeleteIssue>,
-    /// A comment edited, deleted, hidden or shown.
-    edit_comment: ServerAction<EditComment>,
-    delete_comment: ServerAction<DeleteComment>,
-    hide_comment: ServerAction<HideComment>,
 }
 
 /// Where a comment on issue `id` is kept until it is sent.
@@ -119,11 +125,7 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         triage: ServerAction::new(),
         status: ServerAction::new(),
         assign: ServerAction::new(),
-        comment: ServerAction::new(),
         delete: ServerAction::new(),
-        edit_comment: ServerAction::new(),
-        delete_comment: ServerAction::new(),
-        hide_comment: ServerAction::new(),
     };
     let changes = move || {
         (
@@ -131,11 +133,7 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
             actions.triage.version().get(),
             actions.status.version().get(),
             actions.assign.version().get(),
-            actions.comment.version().get(),
             actions.delete.version().get(),
-            actions.edit_comment.version().get(),
-            actions.delete_comment.version().get(),
-            actions.hide_comment.version().get(),
         )
     };
     let detail = Resource::new(changes, move |_| get_issue(id));
@@ -144,19 +142,6 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         title: RwSignal::new(String::new()),
         description: RwSignal::new(String::new()),
     };
-    let thread = ThreadState {
-        // A comment kept from before (a session that ended) comes back.
-        body: RwSignal::new(drafts::load(&comment_draft(id)).unwrap_or_default()),
-        after: RwSignal::new(None),
-    };
-    // A comment that went through empties the form and shows the thread from its start.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = actions.comment.value().get() {
-            thread.body.set(String::new());
-            thread.after.set(None);
-            drafts::clear(&comment_draft(id));
-        }
-    });
     // A save that went through closes the form.
     Effect::new(move |_| {
         if let Some(Ok(_)) = actions.edit.value().get() {
@@ -167,7 +152,7 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading the issue…"</p> }>
             {move || detail.get().map(|result| match result {
-                Ok(detail) => issue_view(detail, permissions.get_value(), actions, draft, thread),
+                Ok(detail) => issue_view(detail, permissions.get_value(), actions, draft),
                 Err(AppError::NotFound) => missing(),
                 Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
@@ -175,20 +160,12 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     }
 }
 
-fn issue_view(
-    detail: IssueDetail,
-    permissions: Permissions,
-    actions: Actions,
-    draft: Draft,
-    thread: ThreadState,
-) -> AnyView {
+fn issue_view(detail: IssueDetail, permissions: Permissions, actions: Actions, draft: Draft) -> AnyView {
     let IssueDetail {
         issue,
-        comments,
         people,
         labels,
         description_html,
-        viewer_sub,
     } = detail;
     let status_class = if issue.is_open() { "badge open" } else { "badge closed" };
     let closed = issue.closed_at.map(|at| {
@@ -244,8 +221,6 @@ fn issue_view(
             {permissions.edit_issue.then(|| triage_control(&issue, labels, actions.triage))}
             {why_not}
         </article>
-        <Thread issue=id first=comments can=CommentRights { comment: permissions.comment, hide: permissions.edit_issue, me: viewer_sub }
-            actions state=thread/>
     }
     .into_any()
 }
@@ -381,39 +356,80 @@ fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) ->
     }
 }
 
-/// What the thread holds across re-renders of the issue: the comment being written (a
-/// refused one loses nothing) and the page shown.
+/// What the caller may do with comments: write (and edit and delete their own), hide.
 #[derive(Clone, Copy)]
-struct ThreadState {
-    body: RwSignal<String>,
-    after: RwSignal<Option<i64>>,
-}
-
-/// What the caller may do with comments: write (and edit and delete their own, `me`), hide.
-#[derive(Clone)]
 struct CommentRights {
     comment: bool,
     hide: bool,
-    me: String,
 }
 
-/// The comments, oldest first, a page at a time; the form to add one.
-#[component]
-fn Thread(issue: i64, first: CommentPage, can: CommentRights, actions: Actions, state: ThreadState) -> impl IntoView {
-    let ThreadState { body, after } = state;
-    let action = actions.comment;
-    let later = Resource::new(
-        move || after.get(),
-        move |after| async move {
-            match after {
-                Some(after) => list_comments(issue, Some(after)).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
-    let first = StoredValue::new(first);
-    let can_comment = can.comment;
-    let can = StoredValue::new(can);
+/// The server functions a comment's plain forms post to; a refusal comes back in the address
+/// (`__path`, `__err`).
+const COMMENT_CHANGES: [&str; 3] = ["/api/edit_comment", "/api/delete_comment", "/api/hide_comment"];
+
+/// Why the last edit, delete, hide or show of a comment was refused, when the address says so.
+fn comment_refusal(query: &leptos_router::params::ParamsMap) -> Option<String> {
+    let path = query.get("__path")?;
+    if !COMMENT_CHANGES.contains(&path.as_str()) {
+        return None;
+    }
+    let error: AppError = leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&query.get("__err")?);
+    Some(match error {
+        AppError::Invalid(fields) => fields.body.unwrap_or_else(|| "Correct the comment.".into()),
+        error => error.to_string(),
+    })
+}
+
+/// The comments of issue `issue`, oldest first, a page at a time (`after`: the page after
+/// that comment), and the form to add one.
+fn thread(
+    issue: i64,
+    page: CommentPage,
+    after: Option<i64>,
+    can: CommentRights,
+    refused: Option<String>,
+) -> impl IntoView {
+    let empty = (after.is_none() && page.next_after.is_none() && page.comments.is_empty())
+        .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
+    let items = page
+        .comments
+        .into_iter()
+        .map(|comment| comment_item(comment, can))
+        .collect_view();
+    view! {
+        <section class="card thread" aria-labelledby="comments-heading">
+            <h2 id="comments-heading">"Comments"</h2>
+            {empty}
+            <ol class="comments" id="comments">{items}</ol>
+            <nav class="pager" aria-label="Comment pages">
+                {after.map(|_| view! {
+                    <a class="button secondary" href=format!("/issues/{issue}#comments-heading")>"First comments"</a>
+                })}
+                {page.next_after.map(|next| view! {
+                    <a class="button secondary" id="more-comments" href=format!("/issues/{issue}?after={next}#comments-heading")>"Later comments"</a>
+                })}
+            </nav>
+            <p class="status" role="status" id="comment-change-result">{refused}</p>
+            {can.comment.then(|| view! { <CommentForm issue/> })}
+        </section>
+    }
+}
+
+/// Adds a comment: an island, so what is being written is kept in the browser (a session that
+/// ends loses nothing), previewed, and refused with a reason. One that goes through loads the
+/// page again: the thread is drawn on the server.
+#[island]
+fn CommentForm(issue: i64) -> impl IntoView {
+    let action = ServerAction::<AddComment>::new();
+    // A comment kept from before (a session that ended) comes back.
+    let body = RwSignal::new(drafts::load(&comment_draft(issue)).unwrap_or_default());
+    Effect::new(move |_| {
+        if let Some(Ok(comment)) = action.value().get() {
+            drafts::clear(&comment_draft(issue));
+            body.set(String::new());
+            shown_again(issue, comment.id);
+        }
+    });
     let problem = move || match action.value().get() {
         Some(Err(AppError::Invalid(fields))) => fields.body,
         Some(Err(error)) if needs_sign_in(&error) => Some(format!("{error} Your comment is kept in this browser.")),
@@ -425,58 +441,42 @@ fn Thread(issue: i64, first: CommentPage, can: CommentRights, actions: Actions, 
             .value()
             .with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)))
     };
-    // Why the last edit, delete, hide or show of a comment did not go through.
-    let comment_problem = move || {
-        [
-            actions.edit_comment.value().get().and_then(Result::err),
-            actions.delete_comment.value().get().and_then(Result::err),
-            actions.hide_comment.value().get().and_then(Result::err),
-        ]
-        .into_iter()
-        .flatten()
-        .next()
-        .map(|error| match error {
-            AppError::Invalid(fields) => fields.body.unwrap_or_default(),
-            error => error.to_string(),
-        })
-    };
     view! {
-        <section class="card thread" aria-labelledby="comments-heading">
-            <h2 id="comments-heading">"Comments"</h2>
-            <Transition fallback=|| ()>
-                {move || {
-                    let page = match later.get() {
-                        Some(Ok(Some(page))) => page,
-                        Some(Err(error)) => return view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
-                        _ => first.get_value(),
-                    };
-                    comment_list(page, after, &can.get_value(), actions)
-                }}
-            </Transition>
-            <p class="status" role="status" id="comment-change-result">{comment_problem}</p>
-            {can_comment.then(|| view! {
-                <ActionForm action attr:class="comment-form" attr:id="comment-form">
-                    <input type="hidden" name="issue" value=issue/>
-                    <label for="comment-body">"Add a comment"</label>
-                    <textarea
-                        id="comment-body"
-                        name="body"
-                        rows="3"
-                        data-mentions=""
-                        prop:value=body
-                        on:input=drafts::kept_as(comment_draft(issue), body)
-                    ></textarea>
-                    <div class="actions">
-                        <button type="submit" class="primary" id="comment-submit">"Comment"</button>
-                        <Preview text=body id="comment-preview"/>
-                        <span class="status" role="status" id="comment-result">{problem}</span>
-                    </div>
-                </ActionForm>
-            })}
-            // Outside the form: forms do not nest.
-            {move || signed_out().then(sign_in_again)}
-        </section>
+        <ActionForm action attr:class="comment-form" attr:id="comment-form">
+            <input type="hidden" name="issue" value=issue/>
+            <label for="comment-body">"Add a comment"</label>
+            <textarea
+                id="comment-body"
+                name="body"
+                rows="3"
+                data-mentions=""
+                prop:value=body
+                on:input=drafts::kept_as(comment_draft(issue), body)
+            ></textarea>
+            <div class="actions">
+                <button type="submit" class="primary" id="comment-submit">"Comment"</button>
+                <Preview text=body id="comment-preview"/>
+                <span class="status" role="status" id="comment-result">{problem}</span>
+            </div>
+        </ActionForm>
+        // Outside the form: forms do not nest.
+        {move || signed_out().then(sign_in_again)}
     }
+}
+
+/// Loads issue `issue`'s page again from the start of its thread, at comment `comment`.
+fn shown_again(issue: i64, comment: i64) {
+    #[cfg(feature = "hydrate")]
+    {
+        let window = window();
+        let here = format!("/issues/{issue}#comment-{comment}");
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&here));
+        }
+        let _ = window.location().reload();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (issue, comment);
 }
 
 /// A "Preview" toggle for Markdown being written: the server renders it, so the WASM carries
@@ -516,31 +516,9 @@ fn Preview(text: RwSignal<String>, id: &'static str) -> impl IntoView {
     }
 }
 
-fn comment_list(page: CommentPage, after: RwSignal<Option<i64>>, can: &CommentRights, actions: Actions) -> AnyView {
-    let paged = after.get_untracked().is_some();
-    let items = page
-        .comments
-        .into_iter()
-        .map(|comment| comment_item(comment, can, actions))
-        .collect_view();
-    let empty = (!paged && page.next_after.is_none() && items.is_empty())
-        .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
-    view! {
-        {empty}
-        <ol class="comments" id="comments">{items}</ol>
-        <nav class="pager" aria-label="Comment pages">
-            {paged.then(|| view! { <button type="button" class="secondary" on:click=move |_| after.set(None)>"First comments"</button> })}
-            {page.next_after.map(|next| view! {
-                <button type="button" class="secondary" id="more-comments" on:click=move |_| after.set(Some(next))>"Later comments"</button>
-            })}
-        </nav>
-    }
-    .into_any()
-}
-
-fn comment_item(comment: Comment, can: &CommentRights, actions: Actions) -> impl IntoView + use<> {
+fn comment_item(comment: Comment, can: CommentRights) -> impl IntoView {
     let (issue, id) = (comment.issue_id, comment.id);
-    let mine = can.comment && comment.author_sub == can.me && comment.deleted_at.is_none();
+    let mine = can.comment && comment.mine && comment.deleted_at.is_none();
     let body = match (&comment.deleted_at, &comment.hidden_by_name) {
         (Some(_), _) => {
             view! { <p class="muted comment-deleted">"This comment was deleted by its author."</p> }.into_any()
@@ -575,30 +553,30 @@ fn comment_item(comment: Comment, can: &CommentRights, actions: Actions) -> impl
         view! {
             <details class="comment-edit">
                 <summary class="button secondary">"Edit"</summary>
-                <ActionForm action=actions.edit_comment attr:class="comment-edit-form">
+                <form method="post" action="/api/edit_comment" class="comment-edit-form">
                     <input type="hidden" name="issue" value=issue/>
                     <input type="hidden" name="comment" value=id/>
                     <label for=format!("comment-edit-{id}")>"Edit your comment"</label>
                     <textarea id=format!("comment-edit-{id}") name="body" rows="3" data-mentions="">{comment.body.clone()}</textarea>
                     <button type="submit" class="primary">"Save"</button>
-                </ActionForm>
+                </form>
             </details>
-            <ActionForm action=actions.delete_comment attr:class="inline comment-delete-form">
+            <form method="post" action="/api/delete_comment" class="inline comment-delete-form">
                 <input type="hidden" name="issue" value=issue/>
                 <input type="hidden" name="comment" value=id/>
                 <button type="submit" class="danger">"Delete"</button>
-            </ActionForm>
+            </form>
         }
     });
     let hide = (can.hide && comment.deleted_at.is_none()).then(|| {
         let hidden = comment.hidden_by_name.is_some();
         view! {
-            <ActionForm action=actions.hide_comment attr:class="inline comment-hide-form">
+            <form method="post" action="/api/hide_comment" class="inline comment-hide-form">
                 <input type="hidden" name="issue" value=issue/>
                 <input type="hidden" name="comment" value=id/>
                 <input type="hidden" name="hidden" value=(!hidden).to_string()/>
                 <button type="submit" class="secondary">{if hidden { "Show" } else { "Hide" }}</button>
-            </ActionForm>
+            </form>
         }
     });
     view! {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, TestApp};
 
-use super::{ALL_SCOPES, create, detail, signed_in};
+use super::{ALL_SCOPES, create, detail, signed_in, thread};
 
 async fn send(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
     let mut request = reqwest::Client::new().request(method, app.url(path)).bearer_auth(token);
@@ -83,7 +83,7 @@ async fn markdown_is_rendered_on_the_server_and_scripts_and_javascript_links_are
 #[tokio::test]
 async fn authors_edit_and_delete_their_comments_editors_hide_them_and_each_is_in_the_history() {
     let app = TestApp::spawn().await;
-    signed_in(&app, JOHN).await;
+    let john_browser = signed_in(&app, JOHN).await;
     let emily_browser = signed_in(&app, EMILY).await;
     let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
     let emily = app.password_token_for(CLIENT_ID, EMILY, ALL_SCOPES).await;
@@ -115,8 +115,14 @@ async fn authors_edit_and_delete_their_comments_editors_hide_them_and_each_is_in
         mentions(&app, id).await,
         [(comment["id"].as_i64().unwrap(), john_sub.clone())]
     );
-    let page = detail(&app, &emily_browser, &issue["id"]).await;
-    let html = page["comments"]["comments"][0]["body_html"].as_str().unwrap();
+    let page = thread(&app, &emily_browser, &issue["id"]).await;
+    let html = page["comments"][0]["body_html"].as_str().unwrap();
+    // Hers: the page offers her its edit and delete, not John.
+    assert_eq!(page["comments"][0]["mine"], true, "{page}");
+    assert_eq!(
+        thread(&app, &john_browser, &issue["id"]).await["comments"][0].get("mine"),
+        None
+    );
     assert!(
         html.contains(r#"class="mention""#) && html.contains("@John Manager</a>"),
         "{html}"
@@ -139,13 +145,16 @@ async fn authors_edit_and_delete_their_comments_editors_hide_them_and_each_is_in
     assert!(edited["edited_at"].is_i64(), "{edited}");
     // The edit took the mention away.
     assert_eq!(mentions(&app, id).await, []);
-    let page = detail(&app, &emily_browser, &issue["id"]).await;
-    let shown = &page["comments"]["comments"][0];
+    let page = thread(&app, &emily_browser, &issue["id"]).await;
+    let shown = &page["comments"][0];
     assert_eq!(
         shown["revisions"][0]["body"].as_str(),
         Some("@John Manager, see this"),
         "{shown}"
     );
+    // The REST API answers the comment as it is now: its earlier bodies are the page's.
+    let (_, listed) = send(&app, &john, Method::GET, &comments, None).await;
+    assert_eq!(listed["comments"][0].get("revisions"), None, "{listed}");
 
     // Emily (no edit scope) may not hide; John may, and show it again.
     let (status, _) = send(&app, &emily, Method::PATCH, &one, Some(json!({"hidden": true}))).await;
@@ -311,4 +320,92 @@ async fn the_board_exports_as_csv_and_json_with_its_filters_for_the_browser_and_
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Posts `form` to server function `function` as a plain HTML form on issue `id`'s page does
+/// (no script): answers where the browser is sent back to.
+async fn plain_form(app: &TestApp, who: &reqwest::Client, id: i64, function: &str, form: &[(&str, &str)]) -> String {
+    let response = who
+        .post(app.url(&format!("/api/{function}")))
+        .header("accept", "text/html")
+        .header("referer", app.url(&format!("/issues/{id}")))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND, "{function}");
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// The thread is drawn on the server, its changes are plain forms: the author's comment offers
+/// her its edit and delete (not others), a change sends the browser back to the page, which
+/// shows it, and a refusal comes back with the line saying why.
+#[tokio::test]
+async fn the_thread_works_as_plain_forms_and_a_refusal_says_why_on_the_page() {
+    let app = TestApp::spawn().await;
+    let john = signed_in(&app, JOHN).await;
+    let emily = signed_in(&app, EMILY).await;
+    let issue = create(&app, &john, "Plain forms", "").await;
+    let id = issue["id"].as_i64().unwrap();
+    let (status, comment) = app
+        .call(
+            &emily,
+            "add_comment",
+            &[("issue", &id.to_string()), ("body", "First words")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{comment}");
+    let comment_id = comment["id"].to_string();
+    let page = format!("/issues/{id}");
+
+    let hers = app.page_text(&emily, &page).await;
+    assert!(hers.contains("First words"), "the thread is on the page");
+    assert!(
+        hers.contains(&format!("id=\"comment-edit-{comment_id}\"")),
+        "her edit form"
+    );
+    let his = app.page_text(&john, &page).await;
+    assert!(!his.contains("comment-edit-"), "no edit form for John");
+    assert!(his.contains("comment-hide-form"), "John may hide it");
+
+    let back = plain_form(
+        &app,
+        &emily,
+        id,
+        "edit_comment",
+        &[
+            ("issue", &id.to_string()),
+            ("comment", &comment_id),
+            ("body", "Second words"),
+        ],
+    )
+    .await;
+    // (server_fn clears an earlier refusal from the address, leaving its `?`.)
+    assert_eq!(back.trim_end_matches('?'), app.url(&page));
+    let hers = app.page_text(&emily, &page).await;
+    assert!(
+        hers.contains("Second words") && hers.contains("First words"),
+        "now, and its revision"
+    );
+
+    // John may not edit her comment: he is sent back with why, and the page says it.
+    let back = plain_form(
+        &app,
+        &john,
+        id,
+        "edit_comment",
+        &[
+            ("issue", &id.to_string()),
+            ("comment", &comment_id),
+            ("body", "Mine now"),
+        ],
+    )
+    .await;
+    assert!(back.contains("__err="), "{back}");
+    let refused = app.page_text(&john, back.trim_start_matches(&app.url(""))).await;
+    assert!(
+        refused.contains("Only its author may edit or delete a comment."),
+        "the line saying why is on the page"
+    );
+    assert!(!app.page_text(&emily, &page).await.contains("Mine now"));
 }

@@ -183,7 +183,6 @@ pub(super) async fn comments(
         .fetch_all(pool)
         .await)?;
     let next_after = keyset_page(&mut comments, limit, |comment| comment.id);
-    super::comments::attach_revisions(db, &mut comments).await?;
     Ok(CommentPage { comments, next_after })
 }
 

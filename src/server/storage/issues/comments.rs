@@ -16,6 +16,8 @@ use super::types::COMMENT_COLUMNS;
 #[derive(Debug)]
 pub enum CommentChanged {
     Done(Comment),
+    /// It already was so (the same body, hidden or shown already): nothing recorded.
+    Unchanged(Comment),
     /// No such comment on that issue (or the issue is deleted), or the comment was deleted.
     NotFound,
     /// Only its author may edit or delete a comment.
@@ -63,7 +65,7 @@ pub async fn change_comment(
     let named = Some(format!("comment {comment_id}"));
     let kind = match edit {
         CommentEdit::Body(_) | CommentEdit::Delete if !by_author => return Ok(CommentChanged::NotAuthor),
-        CommentEdit::Body(body) if body == current.body => return Ok(CommentChanged::Done(current)),
+        CommentEdit::Body(body) if body == current.body => return Ok(CommentChanged::Unchanged(current)),
         CommentEdit::Body(body) => {
             on_tx!(&mut *tx, |conn| sqlx::query(
                 "INSERT INTO comment_revisions (comment_id, body, replaced_at, editor_name) VALUES ($1, $2, $3, $4)"
@@ -103,14 +105,16 @@ pub async fn change_comment(
             .execute(conn)
             .await
             .map(drop))?;
-            on_tx!(&mut *tx, |conn| sqlx::query(
-                "UPDATE comments SET body = '', deleted_at = $2, hidden_by_name = NULL WHERE id = $1"
+            on_tx!(&mut *tx, |conn| {
+                sqlx::query(
+                "UPDATE comments SET body = '', deleted_at = $2, hidden_by_name = NULL, hidden_by_sub = NULL WHERE id = $1"
             )
             .bind(comment_id)
             .bind(now_ms)
             .execute(conn)
             .await
-            .map(drop))?;
+            .map(drop)
+            })?;
             on_tx!(&mut *tx, |conn| sqlx::query(
                 "UPDATE issues SET comment_count = comment_count - 1 WHERE id = $1 AND comment_count > 0"
             )
@@ -121,15 +125,19 @@ pub async fn change_comment(
             event_kind::COMMENT_DELETED
         }
         CommentEdit::Hide(hide) if hide == current.hidden_by_name.is_some() => {
-            return Ok(CommentChanged::Done(current));
+            return Ok(CommentChanged::Unchanged(current));
         }
         CommentEdit::Hide(hide) => {
-            let by = hide.then_some(actor.name.as_str());
+            let (name, sub) = match hide {
+                true => (Some(actor.name.as_str()), Some(actor.sub.as_str())),
+                false => (None, None),
+            };
             on_tx!(&mut *tx, |conn| sqlx::query(
-                "UPDATE comments SET hidden_by_name = $2 WHERE id = $1"
+                "UPDATE comments SET hidden_by_name = $2, hidden_by_sub = $3 WHERE id = $1"
             )
             .bind(comment_id)
-            .bind(by)
+            .bind(name)
+            .bind(sub)
             .execute(conn)
             .await
             .map(drop))?;

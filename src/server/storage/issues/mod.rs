@@ -142,6 +142,12 @@ impl Issues {
         board::comments(&self.db, issue_id, after, limit).await
     }
 
+    /// Gives each edited comment of `comments` its earlier bodies, oldest first (the page
+    /// shows them; the REST API does not).
+    pub async fn attach_revisions(&self, comments: &mut [crate::model::Comment]) -> Result<(), sqlx::Error> {
+        comments::attach_revisions(&self.db, comments).await
+    }
+
     pub async fn count(&self) -> Result<i64, sqlx::Error> {
         board::count(&self.db).await
     }

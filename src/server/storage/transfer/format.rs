@@ -12,7 +12,7 @@ pub const HEADER_KIND: &str = "issues-app-export";
 /// The format this build writes and reads. Bumped whenever a record's fields change in a way
 /// older exports cannot be read by: a new optional field with a default (`audit_event`'s
 /// `repeats`, 1 when absent; `issue`'s `priority` and `due_date`, 0 and none; `comment`'s
-/// `edited_at`, `deleted_at` and `hidden_by_name`, none) is not such a change, nor is a new kind
+/// `edited_at`, `deleted_at`, `hidden_by_name` and `hidden_by_sub`, none) is not such a change, nor is a new kind
 /// of record (`label`, `issue_label`, `issue_event`, `comment_revision`, `mention`: an older
 /// export has none).
 pub const FORMAT_VERSION: u64 = 1;

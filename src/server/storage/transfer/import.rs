@@ -327,7 +327,7 @@ mod tests {
             (
                 texts[1],
                 "INSERT INTO comments (id, issue_id, body, author_sub, author_name, created_at, edited_at, \
-                 deleted_at, hidden_by_name)",
+                 deleted_at, hidden_by_name, hidden_by_sub)",
                 true,
             ),
             (texts[2], "INSERT INTO comment_revisions (id, comment_id, body", true),

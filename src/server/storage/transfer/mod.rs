@@ -18,7 +18,7 @@
 //! the Unix epoch, people's `last_seen_at` and audit events' `at` in seconds. An audit event's
 //! `repeats` (a refusal counted within its minute) is written only when more than 1, and read as
 //! 1 when absent; an issue's `priority` (0–4) and `due_date` (`YYYY-MM-DD` or null) and a
-//! comment's `edited_at`, `deleted_at` and `hidden_by_name` are always written, and read as 0 and
+//! comment's `edited_at`, `deleted_at`, `hidden_by_name` and `hidden_by_sub` are always written, and read as 0 and
 //! null when absent (exports made before triage, or before comments could change), so the format
 //! stays at version 1.
 //!

@@ -65,7 +65,7 @@ pub struct IssueRow {
 }
 
 /// A row of `comments`, deleted or hidden or not. Times in milliseconds since the Unix epoch.
-/// `edited_at`, `deleted_at` and `hidden_by_name` read as none when absent: exports made before
+/// `edited_at`, `deleted_at`, `hidden_by_name` and `hidden_by_sub` read as none when absent: exports made before
 /// comments could change import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +86,8 @@ pub struct CommentRow {
     /// Who hid it (someone who may edit issues), while it is hidden.
     #[serde(default)]
     pub hidden_by_name: Option<String>,
+    #[serde(default)]
+    pub hidden_by_sub: Option<String>,
 }
 
 /// A row of `comment_revisions`: comment `comment_id`'s body as it was until `replaced_at`
@@ -236,7 +238,8 @@ const ISSUES: Table = Table {
 
 const COMMENTS: Table = Table {
     name: "comments",
-    columns: "id, issue_id, body, author_sub, author_name, created_at, edited_at, deleted_at, hidden_by_name",
+    columns: "id, issue_id, body, author_sub, author_name, created_at, edited_at, deleted_at, hidden_by_name, \
+              hidden_by_sub",
     key: KeyColumns::Int("id"),
     identity: true,
     on_merge: None,
@@ -532,6 +535,7 @@ impl Record {
                 Param::OptInt(row.edited_at),
                 Param::OptInt(row.deleted_at),
                 Param::OptText(row.hidden_by_name.clone()),
+                Param::OptText(row.hidden_by_sub.clone()),
             ],
             Self::CommentRevision(row) => vec![
                 Param::Int(row.id),
@@ -675,6 +679,7 @@ pub(super) mod tests {
                 edited_at: Some(4),
                 deleted_at: None,
                 hidden_by_name: Some("John".into()),
+                hidden_by_sub: Some("john".into()),
             }),
             Record::CommentRevision(CommentRevisionRow {
                 id: 5,
@@ -890,10 +895,13 @@ pub(super) mod tests {
             (comment.edited_at, comment.deleted_at, comment.hidden_by_name.as_deref()),
             (None, None, None)
         );
+        assert_eq!(comment.hidden_by_sub, None);
         // Written with every column.
         let line = serde_json::to_string(&record).unwrap();
         assert!(
-            line.ends_with(r#","created_at":3,"edited_at":null,"deleted_at":null,"hidden_by_name":null}"#),
+            line.ends_with(
+                r#","created_at":3,"edited_at":null,"deleted_at":null,"hidden_by_name":null,"hidden_by_sub":null}"#
+            ),
             "{line}"
         );
     }
