@@ -17,7 +17,9 @@
     const caret = area.selectionStart;
     const before = area.value.slice(0, caret);
     const at = before.lastIndexOf("@");
-    if (at < 0 || (at > 0 && /[\p{L}\p{N}]/u.test(before[at - 1]))) return null;
+    // The character before the `@`, whole (an emoji or a CJK extension is two UTF-16 units).
+    const previous = at > 0 ? String.fromCodePoint(before.codePointAt(at - 1 - (/[\uDC00-\uDFFF]/.test(before[at - 1]) ? 1 : 0))) : "";
+    if (at < 0 || /[\p{L}\p{N}]/u.test(previous)) return null;
     const word = before.slice(at + 1);
     if (word.length > 40 || /\n/.test(word)) return null;
     return { start: at, word };
@@ -52,6 +54,8 @@
     const found = typed(area);
     if (!found) return close();
     const word = found.word.toLowerCase();
+    // A whole name followed by a space is written: Enter starts a new line again.
+    if (/\s$/.test(word) && names().some((name) => name.toLowerCase() === word.trim())) return close();
     const matches = names()
       .filter((name) => name.toLowerCase().split(/\s+/).some((part) => part.startsWith(word))
         || name.toLowerCase().startsWith(word))
@@ -87,7 +91,8 @@
   });
 
   document.addEventListener("keydown", (event) => {
-    if (!list || event.target !== list.area) return;
+    // Keys that compose a character (an input method's Enter) are not ours.
+    if (!list || event.target !== list.area || event.isComposing) return;
     const last = list.items.length - 1;
     if (event.key === "ArrowDown") mark(list.index === last ? 0 : list.index + 1);
     else if (event.key === "ArrowUp") mark(list.index === 0 ? last : list.index - 1);

@@ -10,9 +10,11 @@ pub struct AuditEntry {
     /// Unix seconds.
     pub at: i64,
     pub request_id: Option<String>,
-    /// `sign_in`, `sign_out`, `authorization`, `issue_created`, `issue_edited`, `issue_closed`,
-    /// `issue_reopened`, `issue_assigned`, `issue_deleted`, `comment_added`,
-    /// `person_forgotten` or `deleted_issues_erased`.
+    /// `sign_in`, `sign_out`, `sign_out_session`, `sign_out_everywhere`, `authorization`,
+    /// `issue_created`, `issue_edited`, `issue_closed`, `issue_reopened`, `issue_assigned`,
+    /// `issue_deleted`, `issue_restored`, `issue_triaged`, `comment_added`, `comment_edited`,
+    /// `comment_deleted`, `comment_hidden`, `comment_shown`, `label_defined`, `label_changed`,
+    /// `label_deleted`, `person_forgotten` or `deleted_issues_erased`.
     pub event: String,
     /// `ok` or `refused`.
     pub outcome: String,

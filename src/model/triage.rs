@@ -275,8 +275,8 @@ pub mod event_kind {
     pub const LABEL_REMOVED: &str = "label_removed";
     pub const DELETED: &str = "deleted";
     pub const RESTORED: &str = "restored";
-    /// A comment was added; `new_value` names it (`comment 7`), as do the others below.
-    pub const COMMENTED: &str = "commented";
+    /// A comment was edited; `new_value` names it (`comment 7`), as do the others below. (A
+    /// comment added is in the thread, which the timeline interleaves, not an event.)
     pub const COMMENT_EDITED: &str = "comment_edited";
     pub const COMMENT_DELETED: &str = "comment_deleted";
     pub const COMMENT_HIDDEN: &str = "comment_hidden";

@@ -9,5 +9,6 @@ pub(crate) mod drafts;
 pub mod pages;
 pub mod session;
 pub(crate) mod session_notice;
+pub(crate) mod submit;
 pub mod time;
 pub(crate) mod why;

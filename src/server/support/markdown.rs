@@ -52,7 +52,7 @@ impl<'p> Names<'p> {
             }
         }
         for candidates in by_first.values_mut() {
-            candidates.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            candidates.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
         }
         Names { by_first }
     }
@@ -64,10 +64,8 @@ impl<'p> Names<'p> {
         let candidates = self.by_first.get(&first)?;
         let mut found: Option<(usize, usize, &'p Person)> = None; // (name length, bytes, who)
         for (name, person) in candidates {
-            if let Some((length, _, _)) = found {
-                if name.len() < length {
-                    break;
-                }
+            if found.is_some_and(|(length, _, _)| name.len() < length) {
+                break;
             }
             let Some(bytes) = written_at_start(text, name) else {
                 continue;
@@ -87,8 +85,7 @@ fn written_at_start(text: &str, name: &[char]) -> Option<usize> {
     let mut letters = text.char_indices();
     let mut wanted = name.iter();
     let mut end = 0;
-    loop {
-        let Some(&want) = wanted.next() else { break };
+    while let Some(&want) = wanted.next() {
         let (at, written) = letters.next()?;
         // One written letter may lower-case to several (İ → i̇): all must follow in `name`.
         let mut lower = written.to_lowercase();

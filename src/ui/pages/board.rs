@@ -4,15 +4,17 @@
 //! one action, one confirmation, each issue's outcome) are the `IssueBoard` island.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::api::{BulkChange, CreateIssue, list_issues, list_labels};
+use crate::api::{BulkChange, list_issues, list_labels};
 use crate::model::{BoardQuery, BulkOutcome, Label, OPEN, Priority, SharedPage, Sort, count_text};
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::create_form::CreateIssueForm;
 use crate::ui::pages::triage::{due_note, label_chips, priority_badge};
 use crate::ui::session::use_session;
+use crate::ui::submit::Submission;
 use crate::ui::time::time;
 use crate::ui::why::AccessHelpNote;
 
@@ -205,8 +207,8 @@ fn IssueBoard(
     edit_issue: bool,
     labels: Vec<String>,
 ) -> impl IntoView {
-    let create = ServerAction::<CreateIssue>::new();
-    let bulk = ServerAction::<BulkChange>::new();
+    let create = Submission::new();
+    let bulk = Submission::new();
     let actions: Vec<BulkAction> = BULK_ACTIONS
         .into_iter()
         .filter(|(action, ..)| match *action {
@@ -296,7 +298,7 @@ fn bulk_bar(
     actions: Vec<BulkAction>,
     labels: Vec<String>,
     picked: RwSignal<Vec<i64>>,
-    bulk: ServerAction<BulkChange>,
+    bulk: Submission<Vec<BulkOutcome>>,
 ) -> impl IntoView {
     let first_label = labels.first().cloned().unwrap_or_default();
     let first = actions.first().copied().unwrap_or(BULK_ACTIONS[0]);
@@ -344,11 +346,14 @@ fn bulk_bar(
         confirming.set(false);
         // The board reloads: what stays picked would be rows no longer shown.
         picked.set(Vec::new());
-        bulk.dispatch(BulkChange {
-            ids: ids.join(","),
-            action: name.to_string(),
-            value: value.get_untracked(),
-        });
+        bulk.dispatch(
+            BulkChange::PATH,
+            &[
+                ("ids", &ids.join(",")),
+                ("action", name),
+                ("value", &value.get_untracked()),
+            ],
+        );
     };
     let confirm = move || {
         confirming.get().then(|| {

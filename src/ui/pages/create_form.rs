@@ -2,12 +2,14 @@
 //! typed, and keeps the text in this browser (drafts) until the issue is created.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::api::CreateIssue;
 use crate::error::AppError;
-use crate::model::title_problem;
+use crate::model::{Issue, title_problem};
 use crate::ui::account::{needs_sign_in, sign_in_again};
 use crate::ui::drafts;
+use crate::ui::submit::Submission;
 
 /// Where a new issue's text is kept until it is created.
 const DRAFT_TITLE: &str = "new-issue:title";
@@ -17,7 +19,7 @@ const DRAFT_DESCRIPTION: &str = "new-issue:description";
 /// comma separated, it is created with.
 #[component]
 pub(crate) fn CreateIssueForm(
-    action: ServerAction<CreateIssue>,
+    action: Submission<Issue>,
     #[prop(optional)] title: String,
     #[prop(optional)] description: String,
     #[prop(optional)] labels: String,
@@ -62,7 +64,7 @@ pub(crate) fn CreateIssueForm(
     };
     let signed_out = move || result.with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)));
     view! {
-        <ActionForm action=action attr:class="card create-form" attr:id="create-issue">
+        <form method="post" action=CreateIssue::PATH class="card create-form" id="create-issue" on:submit=action.on_submit()>
             <h2>"Create issue"</h2>
             <div class="field">
                 <label for="issue-title">"Title"</label>
@@ -103,7 +105,7 @@ pub(crate) fn CreateIssueForm(
                 </button>
                 <span class="status" role="status" id="create-status">{status}</span>
             </div>
-        </ActionForm>
+        </form>
         // Outside the form: forms do not nest.
         {move || signed_out().then(sign_in_again)}
     }

@@ -9,12 +9,13 @@
 //! why in the address when it refused), and its pages are links. So the WASM carries none of it.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::access::{Permission, Permissions};
 use crate::api::{
-    AddComment, AssignIssue, DeleteIssue, EditIssue, PreviewMarkdown, SetIssueStatus, SetIssueTriage, get_issue,
-    list_comments, list_issue_events, mention_names,
+    AddComment, AssignIssue, DeleteIssue, EditIssue, PreviewMarkdown, SetIssueStatus, get_issue, list_comments,
+    list_issue_events, mention_names,
 };
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
@@ -23,6 +24,7 @@ use crate::ui::drafts;
 use crate::ui::pages::common::{SignInPrompt, not_permitted};
 use crate::ui::pages::triage::{self, due_note, label_chips, priority_badge, triage_control};
 use crate::ui::session::use_session;
+use crate::ui::submit::Submission;
 use crate::ui::time::time;
 use crate::ui::why::AccessHelpNote;
 
@@ -98,11 +100,11 @@ struct Draft {
 
 #[derive(Clone, Copy)]
 struct Actions {
-    edit: ServerAction<EditIssue>,
-    triage: ServerAction<SetIssueTriage>,
-    status: ServerAction<SetIssueStatus>,
-    assign: ServerAction<AssignIssue>,
-    delete: ServerAction<DeleteIssue>,
+    edit: Submission<Issue>,
+    triage: Submission<Issue>,
+    status: Submission<Issue>,
+    assign: Submission<Issue>,
+    delete: Submission<()>,
 }
 
 /// Where a comment on issue `id` is kept until it is sent.
@@ -121,11 +123,11 @@ fn missing() -> AnyView {
 #[island]
 fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
     let actions = Actions {
-        edit: ServerAction::new(),
-        triage: ServerAction::new(),
-        status: ServerAction::new(),
-        assign: ServerAction::new(),
-        delete: ServerAction::new(),
+        edit: Submission::new(),
+        triage: Submission::new(),
+        status: Submission::new(),
+        assign: Submission::new(),
+        delete: Submission::new(),
     };
     let changes = move || {
         (
@@ -231,7 +233,7 @@ fn refusal(failure: impl Fn() -> Option<AppError> + Send + Sync + 'static, id: &
     view! { <span class="status" role="status" id=id>{problem}</span> }
 }
 
-fn status_control(issue: &Issue, action: ServerAction<SetIssueStatus>) -> impl IntoView + use<> {
+fn status_control(issue: &Issue, action: Submission<Issue>) -> impl IntoView + use<> {
     let (id, version) = (issue.id, issue.version);
     let (next, label) = if issue.is_open() {
         ("closed", "Close issue")
@@ -239,21 +241,21 @@ fn status_control(issue: &Issue, action: ServerAction<SetIssueStatus>) -> impl I
         ("open", "Reopen issue")
     };
     view! {
-        <ActionForm action attr:class="inline" attr:id="status-form">
+        <form method="post" action=SetIssueStatus::PATH class="inline" id="status-form" on:submit=action.on_submit()>
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="version" value=version/>
             <input type="hidden" name="status" value=next/>
             <button type="submit" class="secondary" id="status-submit">{label}</button>
             {refusal(move || action.value().get().and_then(Result::err), "status-result")}
-        </ActionForm>
+        </form>
     }
 }
 
-fn delete_control(issue: &Issue, action: ServerAction<DeleteIssue>) -> impl IntoView + use<> {
+fn delete_control(issue: &Issue, action: Submission<()>) -> impl IntoView + use<> {
     let (id, version) = (issue.id, issue.version);
     let confirming = RwSignal::new(false);
     view! {
-        <ActionForm action attr:class="inline" attr:id="delete-form">
+        <form method="post" action=DeleteIssue::PATH class="inline" id="delete-form" on:submit=action.on_submit()>
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="version" value=version/>
             <Show
@@ -266,11 +268,11 @@ fn delete_control(issue: &Issue, action: ServerAction<DeleteIssue>) -> impl Into
                 <button type="button" class="secondary" on:click=move |_| confirming.set(false)>"Keep it"</button>
             </Show>
             {refusal(move || action.value().get().and_then(Result::err), "delete-result")}
-        </ActionForm>
+        </form>
     }
 }
 
-fn assign_control(issue: &Issue, people: Vec<Person>, action: ServerAction<AssignIssue>) -> impl IntoView + use<> {
+fn assign_control(issue: &Issue, people: Vec<Person>, action: Submission<Issue>) -> impl IntoView + use<> {
     let (id, version) = (issue.id, issue.version);
     let current = issue.assignee_sub.clone().unwrap_or_default();
     let options = people
@@ -282,7 +284,7 @@ fn assign_control(issue: &Issue, people: Vec<Person>, action: ServerAction<Assig
         .collect_view();
     view! {
         <div class="assign">
-            <ActionForm action attr:class="inline" attr:id="assign-form">
+            <form method="post" action=AssignIssue::PATH class="inline" id="assign-form" on:submit=action.on_submit()>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="version" value=version/>
                 <label for="assignee">"Assignee"</label>
@@ -291,19 +293,19 @@ fn assign_control(issue: &Issue, people: Vec<Person>, action: ServerAction<Assig
                     {options}
                 </select>
                 <button type="submit" class="secondary" id="assign-submit">"Assign"</button>
-            </ActionForm>
-            <ActionForm action attr:class="inline" attr:id="assign-me-form">
+            </form>
+            <form method="post" action=AssignIssue::PATH class="inline" id="assign-me-form" on:submit=action.on_submit()>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="version" value=version/>
                 <input type="hidden" name="assignee" value="me"/>
                 <button type="submit" class="secondary" id="assign-me">"Assign to me"</button>
-            </ActionForm>
+            </form>
             {refusal(move || action.value().get().and_then(Result::err), "assign-result")}
         </div>
     }
 }
 
-fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) -> impl IntoView + use<> {
+fn edit_control(issue: &Issue, action: Submission<Issue>, draft: Draft) -> impl IntoView + use<> {
     let (title, description) = (issue.title.clone(), issue.description.clone());
     let start = move |_| {
         draft.title.set(title.clone());
@@ -332,7 +334,7 @@ fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) ->
             when=move || draft.open.get()
             fallback=move || view! { <button type="button" class="secondary" id="edit-start" on:click=start.clone()>"Edit"</button> }
         >
-            <ActionForm action attr:class="edit-form" attr:id="edit-form">
+            <form method="post" action=EditIssue::PATH class="edit-form" id="edit-form" on:submit=action.on_submit()>
                 <input type="hidden" name="id" value=id/>
                 <input type="hidden" name="version" value=version/>
                 <div class="field">
@@ -350,7 +352,7 @@ fn edit_control(issue: &Issue, action: ServerAction<EditIssue>, draft: Draft) ->
                     <button type="button" class="secondary" on:click=move |_| draft.open.set(false)>"Cancel"</button>
                     <span class="status" role="status" id="edit-result">{problem}</span>
                 </div>
-            </ActionForm>
+            </form>
         </Show>
         {stale}
     }
@@ -420,7 +422,7 @@ fn thread(
 /// page again: the thread is drawn on the server.
 #[island]
 fn CommentForm(issue: i64) -> impl IntoView {
-    let action = ServerAction::<AddComment>::new();
+    let action = Submission::<Comment>::new();
     // A comment kept from before (a session that ended) comes back.
     let body = RwSignal::new(drafts::load(&comment_draft(issue)).unwrap_or_default());
     Effect::new(move |_| {
@@ -442,7 +444,7 @@ fn CommentForm(issue: i64) -> impl IntoView {
             .with(|result| matches!(result, Some(Err(error)) if needs_sign_in(error)))
     };
     view! {
-        <ActionForm action attr:class="comment-form" attr:id="comment-form">
+        <form method="post" action=AddComment::PATH class="comment-form" id="comment-form" on:submit=action.on_submit()>
             <input type="hidden" name="issue" value=issue/>
             <label for="comment-body">"Add a comment"</label>
             <textarea
@@ -458,7 +460,7 @@ fn CommentForm(issue: i64) -> impl IntoView {
                 <Preview text=body id="comment-preview"/>
                 <span class="status" role="status" id="comment-result">{problem}</span>
             </div>
-        </ActionForm>
+        </form>
         // Outside the form: forms do not nest.
         {move || signed_out().then(sign_in_again)}
     }
@@ -483,15 +485,13 @@ fn shown_again(issue: i64, comment: i64) {
 /// no Markdown code.
 #[component]
 fn Preview(text: RwSignal<String>, id: &'static str) -> impl IntoView {
-    let render = ServerAction::<PreviewMarkdown>::new();
+    let render = Submission::<String>::new();
     let shown = RwSignal::new(false);
     let toggle = move |_| {
         let show = !shown.get_untracked();
         shown.set(show);
         if show {
-            render.dispatch(PreviewMarkdown {
-                text: text.get_untracked(),
-            });
+            render.dispatch(PreviewMarkdown::PATH, &[("text", &text.get_untracked())]);
         }
     };
     let html = move || match render.value().get() {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::api::{CreateIssue, issue_templates};
+use crate::api::issue_templates;
 use crate::model::IssueTemplate;
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::create_form::CreateIssueForm;
@@ -86,6 +86,6 @@ fn template_list(templates: &[IssueTemplate], current: &str) -> Option<impl Into
 /// (comma separated) when one was chosen.
 #[island]
 fn NewIssueForm(title: String, description: String, labels: String) -> impl IntoView {
-    let action = ServerAction::<CreateIssue>::new();
+    let action = crate::ui::submit::Submission::new();
     view! { <CreateIssueForm action title description labels/> }
 }

@@ -3,9 +3,12 @@
 
 use leptos::prelude::*;
 
+use leptos::server_fn::ServerFn;
+
 use crate::api::SetIssueTriage;
 use crate::error::AppError;
 use crate::model::{Comment, EventPage, Issue, IssueEvent, Label, LabelRef, Priority, event_kind};
+use crate::ui::submit::Submission;
 use crate::ui::time::time;
 
 /// A label as a chip: its colour is an SVG dot (a presentation attribute, which the page's
@@ -44,11 +47,7 @@ pub fn due_note(due: Option<&str>) -> impl IntoView + use<> {
 
 /// Sets the priority, due date and labels (those who may edit). The chosen labels travel as one
 /// comma-separated field (label names have no commas).
-pub fn triage_control(
-    issue: &Issue,
-    labels: Vec<Label>,
-    action: ServerAction<SetIssueTriage>,
-) -> impl IntoView + use<> {
+pub fn triage_control(issue: &Issue, labels: Vec<Label>, action: Submission<Issue>) -> impl IntoView + use<> {
     let (id, version) = (issue.id, issue.version);
     let due = issue.due.clone().unwrap_or_default();
     let chosen = RwSignal::new(issue.labels.iter().map(|label| label.name.clone()).collect::<Vec<_>>());
@@ -88,7 +87,7 @@ pub fn triage_control(
         _ => None,
     };
     view! {
-        <ActionForm action attr:class="triage" attr:id="triage-form">
+        <form method="post" action=SetIssueTriage::PATH class="triage" id="triage-form" on:submit=action.on_submit()>
             <input type="hidden" name="id" value=id/>
             <input type="hidden" name="version" value=version/>
             <input type="hidden" name="labels" prop:value=move || chosen.with(|chosen| chosen.join(","))/>
@@ -102,7 +101,7 @@ pub fn triage_control(
             </fieldset>
             <button type="submit" class="secondary" id="triage-submit">"Save triage"</button>
             <span class="status" role="status" id="triage-result">{refused}</span>
-        </ActionForm>
+        </form>
     }
 }
 

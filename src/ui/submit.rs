@@ -1,0 +1,143 @@
+//! Forms that call a server function from the browser without a page load, all through one
+//! path: the form's own fields, URL-encoded, posted to its `action`, the answer read as the
+//! function's output or as its [`AppError`]. It is what the form does as plain HTML (before
+//! the page is hydrated, or without script), done in place.
+//!
+//! Leptos' `ActionForm` would rebuild each form's fields as the function's typed arguments and
+//! encode them again: a decoder and an encoder per form in the WASM. Here every form shares
+//! one non-generic sender; only reading the answer is per type, as for any server call.
+
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// The calls one form makes: the last answer, how many have been answered, and whether one is
+/// on its way.
+pub struct Submission<T: Send + Sync + 'static> {
+    value: RwSignal<Option<Result<T, AppError>>>,
+    version: RwSignal<usize>,
+    pending: RwSignal<bool>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Submission<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Submission<T> {}
+
+impl<T: DeserializeOwned + Send + Sync + 'static> Default for Submission<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
+    pub fn new() -> Self {
+        Submission {
+            value: RwSignal::new(None),
+            version: RwSignal::new(0),
+            pending: RwSignal::new(false),
+        }
+    }
+
+    /// The last answer: none before the first.
+    pub fn value(&self) -> ReadSignal<Option<Result<T, AppError>>> {
+        self.value.read_only()
+    }
+
+    /// How many calls have been answered.
+    pub fn version(&self) -> ReadSignal<usize> {
+        self.version.read_only()
+    }
+
+    /// Whether a call is on its way.
+    pub fn pending(&self) -> ReadSignal<bool> {
+        self.pending.read_only()
+    }
+
+    /// The form's `on:submit`: its fields go to its `action` and the page stays.
+    pub fn on_submit(self) -> impl Fn(leptos::ev::SubmitEvent) + Copy + 'static {
+        move |event| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                let form = event
+                    .target()
+                    .and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok());
+                if let Some(form) = form {
+                    event.prevent_default();
+                    self.send(form.action(), fields(&form));
+                }
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = event;
+        }
+    }
+
+    /// Calls the server function at `path` with `fields` (name, value), as a form would.
+    pub fn dispatch(self, path: &str, fields: &[(&str, &str)]) {
+        #[cfg(feature = "hydrate")]
+        if let Ok(params) = web_sys::UrlSearchParams::new() {
+            for (name, value) in fields {
+                params.append(name, value);
+            }
+            self.send(path.to_string(), params.to_string().into());
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (path, fields);
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn send(self, url: String, body: String) {
+        self.pending.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = post(&url, body).await.and_then(|text| {
+                serde_json::from_str::<T>(&text).map_err(|error| AppError::Transport(error.to_string()))
+            });
+            self.value.set(Some(answer));
+            self.version.update(|version| *version += 1);
+            self.pending.set(false);
+        });
+    }
+}
+
+/// Posts `body` (URL-encoded) to `url` as the server function client does: the answer's text,
+/// or the error it carries. A function that sends the browser elsewhere (`redirect`) does so.
+#[cfg(feature = "hydrate")]
+async fn post(url: &str, body: String) -> Result<String, AppError> {
+    let transport = |error: gloo_net::Error| AppError::Transport(error.to_string());
+    let response = gloo_net::http::Request::post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .body(body)
+        .map_err(transport)?
+        .send()
+        .await
+        .map_err(transport)?;
+    let text = response.text().await.map_err(transport)?;
+    if !response.ok() {
+        return Err(serde_json::from_str(&text)
+            .unwrap_or_else(|_| AppError::Transport(format!("the server answered {}", response.status()))));
+    }
+    let headers = response.headers();
+    if let Some(to) = headers
+        .get("location")
+        .filter(|_| headers.has(leptos::server_fn::redirect::REDIRECT_HEADER))
+    {
+        let _ = window().location().set_href(&to);
+    }
+    Ok(text)
+}
+
+/// The form's fields, URL-encoded, as the browser would post them.
+#[cfg(feature = "hydrate")]
+fn fields(form: &web_sys::HtmlFormElement) -> String {
+    web_sys::FormData::new_with_form(form)
+        .ok()
+        .and_then(|data| web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).ok())
+        .map(|params| String::from(params.to_string()))
+        .unwrap_or_default()
+}
