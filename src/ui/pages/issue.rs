@@ -5,8 +5,8 @@
 //!
 //! The issue and its controls are an island (hydrated in the browser), as is the form that adds
 //! a comment. The thread itself is drawn here, on the server: each comment's edit, delete and
-//! hide are plain forms (the server function answers by sending the browser back here, with
-//! why in the address when it refused), and its pages are links. So the WASM carries none of it.
+//! hide are plain forms (the server function answers by sending the browser back here, a
+//! refusal shown by `FormRefusal`), and its pages are links. So the WASM carries none of it.
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -60,14 +60,13 @@ pub fn IssuePage() -> impl IntoView {
                         // the WASM, and shows the history and thread as the page was loaded.
                         let query = use_query_map();
                         let after = query.with_untracked(|query| query.get("after").and_then(|after| after.parse::<i64>().ok()));
-                        let refused = query.with_untracked(comment_refusal);
                         let (events, comments) = (list_issue_events(id).await, list_comments(id, after).await);
                         let history = match (events, &comments) {
                             (Ok(events), Ok(page)) => Some(triage::history(events, page.comments.clone())),
                             _ => None,
                         };
                         let can = CommentRights { comment: info.permissions.comment, hide: info.permissions.edit_issue };
-                        let thread = comments.ok().map(|page| thread(id, page, after, can, refused));
+                        let thread = comments.ok().map(|page| thread(id, page, after, can));
                         // Whom a text may mention, for the suggestions as people type `@`
                         // (public/mentions.js).
                         let writes = info.permissions.comment || info.permissions.edit_issue;
@@ -365,32 +364,9 @@ struct CommentRights {
     hide: bool,
 }
 
-/// The server functions a comment's plain forms post to; a refusal comes back in the address
-/// (`__path`, `__err`).
-const COMMENT_CHANGES: [&str; 3] = ["/api/edit_comment", "/api/delete_comment", "/api/hide_comment"];
-
-/// Why the last edit, delete, hide or show of a comment was refused, when the address says so.
-fn comment_refusal(query: &leptos_router::params::ParamsMap) -> Option<String> {
-    let path = query.get("__path")?;
-    if !COMMENT_CHANGES.contains(&path.as_str()) {
-        return None;
-    }
-    let error: AppError = leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&query.get("__err")?);
-    Some(match error {
-        AppError::Invalid(fields) => fields.body.unwrap_or_else(|| "Correct the comment.".into()),
-        error => error.to_string(),
-    })
-}
-
 /// The comments of issue `issue`, oldest first, a page at a time (`after`: the page after
 /// that comment), and the form to add one.
-fn thread(
-    issue: i64,
-    page: CommentPage,
-    after: Option<i64>,
-    can: CommentRights,
-    refused: Option<String>,
-) -> impl IntoView {
+fn thread(issue: i64, page: CommentPage, after: Option<i64>, can: CommentRights) -> impl IntoView {
     let empty = (after.is_none() && page.next_after.is_none() && page.comments.is_empty())
         .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
     let items = page
@@ -411,7 +387,6 @@ fn thread(
                     <a class="button secondary" id="more-comments" href=format!("/issues/{issue}?after={next}#comments-heading")>"Later comments"</a>
                 })}
             </nav>
-            <p class="status" role="status" id="comment-change-result">{refused}</p>
             {can.comment.then(|| view! { <CommentForm issue/> })}
         </section>
     }

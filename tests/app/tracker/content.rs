@@ -388,7 +388,8 @@ async fn the_thread_works_as_plain_forms_and_a_refusal_says_why_on_the_page() {
         "now, and its revision"
     );
 
-    // John may not edit her comment: he is sent back with why, and the page says it.
+    // John may not edit her comment: he is sent back with the refusal, and the page says it in
+    // its own words (an address anyone can write never puts its text on the page).
     let back = plain_form(
         &app,
         &john,
@@ -404,7 +405,7 @@ async fn the_thread_works_as_plain_forms_and_a_refusal_says_why_on_the_page() {
     assert!(back.contains("__err="), "{back}");
     let refused = app.page_text(&john, back.trim_start_matches(&app.url(""))).await;
     assert!(
-        refused.contains("Only its author may edit or delete a comment."),
+        refused.contains("You may not do that with the access you have."),
         "the line saying why is on the page"
     );
     assert!(!app.page_text(&emily, &page).await.contains("Mine now"));
