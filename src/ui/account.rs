@@ -46,11 +46,12 @@ pub fn FormRefusal() -> impl IntoView {
         Some(
             match leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error) {
                 AppError::Forbidden(_) => "You may not do that with the access you have.".to_string(),
-                AppError::BadRequest(_) | AppError::Invalid(_) | AppError::Transport(_) => {
-                    "That request was refused.".to_string()
-                }
+                AppError::Invalid(_) => "That was not saved: check what you wrote (it may be empty, too long, or hold \
+                     control characters)."
+                    .to_string(),
+                AppError::BadRequest(_) | AppError::Transport(_) => "That request was refused.".to_string(),
                 AppError::Stale(_) => "Someone else changed it meanwhile: nothing was saved.".to_string(),
-                AppError::Conflict(message) => message,
+                AppError::Conflict(_) => "A label of that name exists already.".to_string(),
                 fixed @ (AppError::Unauthenticated
                 | AppError::SessionEnded
                 | AppError::NotFound

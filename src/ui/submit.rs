@@ -12,12 +12,12 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
-/// The calls one form makes: the last answer, how many have been answered, and whether one is
-/// on its way.
+/// The calls one form makes: the last answer, how many have been answered, and how many are
+/// on their way. A form is not sent again while it is on its way (a double click posts once).
 pub struct Submission<T: Send + Sync + 'static> {
     value: RwSignal<Option<Result<T, AppError>>>,
     version: RwSignal<usize>,
-    pending: RwSignal<bool>,
+    in_flight: RwSignal<usize>,
 }
 
 impl<T: Send + Sync + 'static> Clone for Submission<T> {
@@ -39,7 +39,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
         Submission {
             value: RwSignal::new(None),
             version: RwSignal::new(0),
-            pending: RwSignal::new(false),
+            in_flight: RwSignal::new(0),
         }
     }
 
@@ -54,8 +54,9 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
     }
 
     /// Whether a call is on its way.
-    pub fn pending(&self) -> ReadSignal<bool> {
-        self.pending.read_only()
+    pub fn pending(&self) -> Signal<bool> {
+        let in_flight = self.in_flight;
+        Signal::derive(move || in_flight.get() > 0)
     }
 
     /// The form's `on:submit`: its fields go to its `action` and the page stays.
@@ -67,9 +68,11 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
                 let form = event
                     .target()
                     .and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok());
-                if let Some(form) = form {
+                if let Some(form) = form.filter(|_| !event.default_prevented()) {
                     event.prevent_default();
-                    self.send(form.action(), fields(&form));
+                    if self.in_flight.get_untracked() == 0 {
+                        self.send(form.action(), fields(&form));
+                    }
                 }
             }
             #[cfg(not(feature = "hydrate"))]
@@ -92,14 +95,14 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
 
     #[cfg(feature = "hydrate")]
     fn send(self, url: String, body: String) {
-        self.pending.set(true);
+        self.in_flight.update(|count| *count += 1);
         leptos::task::spawn_local(async move {
             let answer = post(&url, body).await.and_then(|text| {
                 serde_json::from_str::<T>(&text).map_err(|error| AppError::Transport(error.to_string()))
             });
             self.value.set(Some(answer));
             self.version.update(|version| *version += 1);
-            self.pending.set(false);
+            self.in_flight.update(|count| *count = count.saturating_sub(1));
         });
     }
 }
@@ -119,8 +122,15 @@ async fn post(url: &str, body: String) -> Result<String, AppError> {
         .map_err(transport)?;
     let text = response.text().await.map_err(transport)?;
     if !response.ok() {
-        return Err(serde_json::from_str(&text)
-            .unwrap_or_else(|_| AppError::Transport(format!("the server answered {}", response.status()))));
+        // A server function's refusal is an `AppError`; the edge's own answers (a request too
+        // large, the server busy) are not.
+        return Err(serde_json::from_str(&text).unwrap_or_else(|_| {
+            AppError::Transport(match response.status() {
+                413 => "that is more than the server accepts".into(),
+                429 | 503 => "the server is busy: try again in a moment".into(),
+                status => format!("the server answered {status}"),
+            })
+        }));
     }
     let headers = response.headers();
     if let Some(to) = headers

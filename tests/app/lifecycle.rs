@@ -249,6 +249,9 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         "INSERT INTO comment_revisions (comment_id, body, replaced_at, editor_name) \
          SELECT id, 'John''s first words', 1, $2 FROM comments WHERE author_sub = $1",
         "UPDATE comments SET hidden_by_name = $2, hidden_by_sub = $1 WHERE author_sub <> $1",
+        // One hidden as an older export has it: by name only.
+        "INSERT INTO comments (issue_id, body, author_sub, author_name, created_at, hidden_by_name) \
+         SELECT issue_id, 'Old words', 'emily-sub', 'Emily Employee', 1, $2 FROM comments WHERE author_sub = $1",
         "INSERT INTO mentions (issue_id, comment_id, sub, at) SELECT issue_id, id, $1, 1 FROM comments \
          WHERE author_sub <> $1",
     ] {
@@ -297,10 +300,10 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         "{texts:?}"
     );
     // Author of the issue and a comment, the person, the assignee, the audit line, the issue's
-    // history (who opened it), who hid Emily's comment, who edited his.
+    // history (who opened it), who hid Emily's comments (two), who edited his.
     assert_eq!(
         texts.iter().filter(|text| *text == FORMER_MEMBER).count(),
-        7,
+        8,
         "{texts:?}"
     );
     let mentions: i64 = issues_app::on_db!(&db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM mentions")

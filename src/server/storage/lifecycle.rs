@@ -66,7 +66,8 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         UNION SELECT author_name FROM comments WHERE author_sub = $1 \
         UNION SELECT name FROM sign_ins WHERE sub = $1 \
         UNION SELECT actor_name FROM audit_events WHERE actor_sub = $1 \
-        UNION SELECT actor_name FROM issue_events WHERE actor_sub = $1";
+        UNION SELECT actor_name FROM issue_events WHERE actor_sub = $1 \
+        UNION SELECT hidden_by_name FROM comments WHERE hidden_by_sub = $1";
     const RENAMES: [&str; 10] = [
         "UPDATE comments SET hidden_by_name = $2 WHERE hidden_by_sub = $1",
         "UPDATE people SET name = $2 WHERE sub = $1",
@@ -84,9 +85,11 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
     // No one finds them by their mentions any more (the words stay as written).
     const MENTIONS: &str = "DELETE FROM mentions WHERE sub = $1";
     // An issue's history names assignees by name.
-    const ASSIGNEE_EVENTS: [&str; 2] = [
+    const ASSIGNEE_EVENTS: [&str; 3] = [
         "UPDATE issue_events SET old_value = $2 WHERE kind = 'assignee' AND old_value = $1",
         "UPDATE issue_events SET new_value = $2 WHERE kind = 'assignee' AND new_value = $1",
+        // A comment hidden before who hid it was kept by `sub` (an older export) names them.
+        "UPDATE comments SET hidden_by_name = $2 WHERE hidden_by_sub IS NULL AND hidden_by_name = $1",
     ];
     // "issue 7 to John Manager": an assignment names the assignee in its detail.
     const ASSIGNMENTS: &str = "UPDATE audit_events SET detail = REPLACE(detail, ' to ' || $1, ' to ' || $2) \
@@ -104,7 +107,7 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
                 .await?;
             changed += done.rows_affected();
         }
-        changed += sqlx::query(MENTIONS).bind(sub).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(MENTIONS).bind(sub).execute(&mut *tx).await?;
         if changed > 0 {
             for name in names
                 .iter()

@@ -93,7 +93,9 @@ fn written_at_start(text: &str, name: &[char]) -> Option<usize> {
             return None;
         }
         for more in lower {
-            (wanted.next() == Some(&more)).then_some(())?;
+            if wanted.next() != Some(&more) {
+                return None;
+            }
         }
         end = at + written.len_utf8();
     }

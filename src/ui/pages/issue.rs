@@ -14,8 +14,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::access::{Permission, Permissions};
 use crate::api::{
-    AddComment, AssignIssue, DeleteIssue, EditIssue, PreviewMarkdown, SetIssueStatus, get_issue, list_comments,
-    list_issue_events, mention_names,
+    AddComment, AssignIssue, DeleteComment, DeleteIssue, EditComment, EditIssue, HideComment, PreviewMarkdown,
+    SetIssueStatus, get_issue, list_comments, list_issue_events, mention_names,
 };
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
@@ -367,6 +367,8 @@ struct CommentRights {
 /// The comments of issue `issue`, oldest first, a page at a time (`after`: the page after
 /// that comment), and the form to add one.
 fn thread(issue: i64, page: CommentPage, after: Option<i64>, can: CommentRights) -> impl IntoView {
+    // A thread of more than one page shows a new comment on a page of its own.
+    let paged = after.is_some() || page.next_after.is_some();
     let empty = (after.is_none() && page.next_after.is_none() && page.comments.is_empty())
         .then(|| view! { <p class="muted" id="no-comments">"No comments yet."</p> });
     let items = page
@@ -387,16 +389,16 @@ fn thread(issue: i64, page: CommentPage, after: Option<i64>, can: CommentRights)
                     <a class="button secondary" id="more-comments" href=format!("/issues/{issue}?after={next}#comments-heading")>"Later comments"</a>
                 })}
             </nav>
-            {can.comment.then(|| view! { <CommentForm issue/> })}
+            {can.comment.then(|| view! { <CommentForm issue paged/> })}
         </section>
     }
 }
 
 /// Adds a comment: an island, so what is being written is kept in the browser (a session that
 /// ends loses nothing), previewed, and refused with a reason. One that goes through loads the
-/// page again: the thread is drawn on the server.
+/// page again (`paged`: at the page the new comment starts): the thread is drawn on the server.
 #[island]
-fn CommentForm(issue: i64) -> impl IntoView {
+fn CommentForm(issue: i64, paged: bool) -> impl IntoView {
     let action = Submission::<Comment>::new();
     // A comment kept from before (a session that ended) comes back.
     let body = RwSignal::new(drafts::load(&comment_draft(issue)).unwrap_or_default());
@@ -404,7 +406,7 @@ fn CommentForm(issue: i64) -> impl IntoView {
         if let Some(Ok(comment)) = action.value().get() {
             drafts::clear(&comment_draft(issue));
             body.set(String::new());
-            shown_again(issue, comment.id);
+            shown_again(issue, comment.id, paged);
         }
     });
     let problem = move || match action.value().get() {
@@ -431,7 +433,7 @@ fn CommentForm(issue: i64) -> impl IntoView {
                 on:input=drafts::kept_as(comment_draft(issue), body)
             ></textarea>
             <div class="actions">
-                <button type="submit" class="primary" id="comment-submit">"Comment"</button>
+                <button type="submit" class="primary" id="comment-submit" disabled=move || action.pending().get()>"Comment"</button>
                 <Preview text=body id="comment-preview"/>
                 <span class="status" role="status" id="comment-result">{problem}</span>
             </div>
@@ -441,19 +443,23 @@ fn CommentForm(issue: i64) -> impl IntoView {
     }
 }
 
-/// Loads issue `issue`'s page again from the start of its thread, at comment `comment`.
-fn shown_again(issue: i64, comment: i64) {
+/// Loads issue `issue`'s page again at comment `comment`: the thread from its start, or (`paged`)
+/// from that comment (pages follow comment ids).
+fn shown_again(issue: i64, comment: i64, paged: bool) {
     #[cfg(feature = "hydrate")]
     {
         let window = window();
-        let here = format!("/issues/{issue}#comment-{comment}");
+        let here = match paged {
+            true => format!("/issues/{issue}?after={}#comment-{comment}", comment - 1),
+            false => format!("/issues/{issue}#comment-{comment}"),
+        };
         if let Ok(history) = window.history() {
             let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&here));
         }
         let _ = window.location().reload();
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (issue, comment);
+    let _ = (issue, comment, paged);
 }
 
 /// A "Preview" toggle for Markdown being written: the server renders it, so the WASM carries
@@ -500,7 +506,7 @@ fn comment_item(comment: Comment, can: CommentRights) -> impl IntoView {
         }
         (None, Some(by)) => view! {
             <details class="comment-hidden">
-                <summary>"Hidden by " {by.clone()}</summary>
+                <summary>{format!("Hidden by {by}")}</summary>
                 <div class="markdown comment-body" inner_html=comment.body_html.clone()></div>
             </details>
         }
@@ -528,7 +534,7 @@ fn comment_item(comment: Comment, can: CommentRights) -> impl IntoView {
         view! {
             <details class="comment-edit">
                 <summary class="button secondary">"Edit"</summary>
-                <form method="post" action="/api/edit_comment" class="comment-edit-form">
+                <form method="post" action=EditComment::PATH class="comment-edit-form">
                     <input type="hidden" name="issue" value=issue/>
                     <input type="hidden" name="comment" value=id/>
                     <label for=format!("comment-edit-{id}")>"Edit your comment"</label>
@@ -536,7 +542,7 @@ fn comment_item(comment: Comment, can: CommentRights) -> impl IntoView {
                     <button type="submit" class="primary">"Save"</button>
                 </form>
             </details>
-            <form method="post" action="/api/delete_comment" class="inline comment-delete-form">
+            <form method="post" action=DeleteComment::PATH class="inline comment-delete-form">
                 <input type="hidden" name="issue" value=issue/>
                 <input type="hidden" name="comment" value=id/>
                 <button type="submit" class="danger">"Delete"</button>
@@ -546,7 +552,7 @@ fn comment_item(comment: Comment, can: CommentRights) -> impl IntoView {
     let hide = (can.hide && comment.deleted_at.is_none()).then(|| {
         let hidden = comment.hidden_by_name.is_some();
         view! {
-            <form method="post" action="/api/hide_comment" class="inline comment-hide-form">
+            <form method="post" action=HideComment::PATH class="inline comment-hide-form">
                 <input type="hidden" name="issue" value=issue/>
                 <input type="hidden" name="comment" value=id/>
                 <input type="hidden" name="hidden" value=(!hidden).to_string()/>

@@ -2,7 +2,6 @@
 //! date as people read them, the control that sets them, and an issue's history.
 
 use leptos::prelude::*;
-
 use leptos::server_fn::ServerFn;
 
 use crate::api::SetIssueTriage;

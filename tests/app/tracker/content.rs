@@ -409,4 +409,15 @@ async fn the_thread_works_as_plain_forms_and_a_refusal_says_why_on_the_page() {
         "the line saying why is on the page"
     );
     assert!(!app.page_text(&emily, &page).await.contains("Mine now"));
+
+    // John hides it, she deletes it: each a plain form, each shown on the page.
+    let issue_id = id.to_string();
+    let at = [("issue", issue_id.as_str()), ("comment", comment_id.as_str())];
+    let back = plain_form(&app, &john, id, "hide_comment", &[at[0], at[1], ("hidden", "true")]).await;
+    assert!(!back.contains("__err"), "{back}");
+    assert!(app.page_text(&emily, &page).await.contains("Hidden by John Manager"));
+    plain_form(&app, &emily, id, "delete_comment", &at).await;
+    let after = app.page_text(&john, &page).await;
+    assert!(after.contains("This comment was deleted by its author."), "deleted");
+    assert!(!after.contains("Second words"), "its words are gone");
 }

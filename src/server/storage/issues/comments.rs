@@ -105,16 +105,14 @@ pub async fn change_comment(
             .execute(conn)
             .await
             .map(drop))?;
-            on_tx!(&mut *tx, |conn| {
-                sqlx::query(
-                "UPDATE comments SET body = '', deleted_at = $2, hidden_by_name = NULL, hidden_by_sub = NULL WHERE id = $1"
-            )
-            .bind(comment_id)
-            .bind(now_ms)
-            .execute(conn)
-            .await
-            .map(drop)
-            })?;
+            const ERASE: &str = "UPDATE comments SET body = '', deleted_at = $2, hidden_by_name = NULL, \
+                                 hidden_by_sub = NULL WHERE id = $1";
+            on_tx!(&mut *tx, |conn| sqlx::query(ERASE)
+                .bind(comment_id)
+                .bind(now_ms)
+                .execute(conn)
+                .await
+                .map(drop))?;
             on_tx!(&mut *tx, |conn| sqlx::query(
                 "UPDATE issues SET comment_count = comment_count - 1 WHERE id = $1 AND comment_count > 0"
             )
