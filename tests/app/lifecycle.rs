@@ -253,7 +253,7 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
         "INSERT INTO comments (issue_id, body, author_sub, author_name, created_at, hidden_by_name) \
          SELECT issue_id, 'Old words', 'emily-sub', 'Emily Employee', 1, $2 FROM comments WHERE author_sub = $1",
         "INSERT INTO mentions (issue_id, comment_id, sub, at) SELECT issue_id, id, $1, 1 FROM comments \
-         WHERE author_sub <> $1",
+         WHERE author_sub <> $1 AND author_name <> $2",
     ] {
         issues_app::on_db!(&app.state.db, |pool| sqlx::query(statement)
             .bind(&john.sub)

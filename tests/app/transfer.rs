@@ -315,7 +315,8 @@ async fn assert_the_copy_works(db: &Db) {
         .unwrap();
     // The deleted comment keeps its place, not its count.
     assert_eq!(typo.comment_count, 2);
-    let thread = issues.comments(typo.id, None, 20).await.unwrap().comments;
+    let mut thread = issues.comments(typo.id, None, 20).await.unwrap().comments;
+    issues.attach_revisions(&mut thread).await.unwrap();
     // Each comment's body, when edited, when deleted, and who hid it.
     type State<'a> = (&'a str, Option<i64>, Option<i64>, Option<&'a str>);
     let states: Vec<State> = thread
@@ -431,14 +432,15 @@ async fn an_export_imported_into_a_fresh_database_exports_again_byte_for_byte() 
         *comments[3],
         json!({"kind": "comment", "id": 4, "issue_id": 2, "body": NAMING_EDITED, "author_sub": "emily-sub",
                "author_name": EMILY, "created_at": T0 + 8_100, "edited_at": T0 + 8_200, "deleted_at": null,
-               "hidden_by_name": null})
+               "hidden_by_name": null, "hidden_by_sub": null})
     );
     assert_eq!(
         (
             comments[4]["hidden_by_name"].as_str(),
+            comments[4]["hidden_by_sub"].as_str(),
             comments[4]["deleted_at"].as_i64()
         ),
-        (Some(EMILY), None)
+        (Some(EMILY), Some("emily-sub"), None)
     );
     assert_eq!(
         (comments[5]["body"].as_str(), comments[5]["deleted_at"].as_i64()),
@@ -642,14 +644,14 @@ async fn an_export_made_before_triage_and_comment_edits_still_imports() {
             fields.remove("priority");
             fields.remove("due_date");
             if comment {
-                for field in ["edited_at", "deleted_at", "hidden_by_name"] {
+                for field in ["edited_at", "deleted_at", "hidden_by_name", "hidden_by_sub"] {
                     fields.remove(field);
                 }
             }
             format!("{line}\n")
         })
         .collect();
-    for field in ["priority", "due_date", "edited_at", "hidden_by_name"] {
+    for field in ["priority", "due_date", "edited_at", "hidden_by_name", "hidden_by_sub"] {
         assert!(!older.contains(&format!("\"{field}\"")), "{field}: {older}");
     }
 
