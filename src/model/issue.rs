@@ -71,14 +71,19 @@ pub const CLOSED: &str = "closed";
 /// common word would read them all.
 pub const SEARCH_COUNT_CAP: i64 = 10_000;
 
+/// A filtered board (an assignee, an author, labels, a priority) counts up to this many issues;
+/// more read as `1,000+`. The unfiltered board's counts are kept, exact.
+pub const FILTER_COUNT_CAP: i64 = 1_000;
+
 /// Issues per status (deleted ones not counted).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     pub open: i64,
     pub closed: i64,
-    /// A search's counting stopped (at 10,000 hits, or at its time limit): `open` is at least
-    /// this many, shown as "N+"; both flags are set together. Absent when false.
+    /// Counting stopped (a search's at 10,000 hits or at its time limit, a filtered board's at
+    /// 1,000): `open` is at least this many, shown as "N+"; both flags are set together. Absent
+    /// when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub open_capped: bool,
     /// As `open_capped`, for `closed`.
@@ -281,12 +286,16 @@ impl BoardFilter {
 
     /// No filter but the status, newest first: the pages kept in memory.
     pub fn is_plain(&self) -> bool {
+        self.unfiltered() && self.sort == Sort::Newest
+    }
+
+    /// No filter but the status, in any order: the counts kept in `issue_counts`.
+    pub fn unfiltered(&self) -> bool {
         self.assignee == AssigneeFilter::Anyone
             && self.author.is_none()
             && self.search.is_none()
             && self.labels.is_empty()
             && self.priority.is_none()
-            && self.sort == Sort::Newest
     }
 }
 

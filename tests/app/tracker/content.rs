@@ -421,3 +421,43 @@ async fn the_thread_works_as_plain_forms_and_a_refusal_says_why_on_the_page() {
     assert!(after.contains("This comment was deleted by its author."), "deleted");
     assert!(!after.contains("Second words"), "its words are gone");
 }
+
+/// Search reads a comment as it is now: an edit's new words find the issue and its old ones no
+/// longer do; a deleted comment's words find nothing.
+#[tokio::test]
+async fn search_finds_what_a_comment_says_now() {
+    let app = TestApp::spawn().await;
+    signed_in(&app, JOHN).await;
+    let john = app.password_token_for(CLIENT_ID, JOHN, ALL_SCOPES).await;
+    let (_, issue) = send(
+        &app,
+        &john,
+        Method::POST,
+        "/api/v1/issues",
+        Some(json!({"title": "Noise"})),
+    )
+    .await;
+    let id = issue["id"].as_i64().unwrap();
+    let comments = format!("/api/v1/issues/{id}/comments");
+    let (status, comment) = send(&app, &john, Method::POST, &comments, Some(json!({"body": "a marmot"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{comment}");
+    let one = format!("{comments}/{}", comment["id"]);
+    let found = |word: &'static str| {
+        let (app, john) = (&app, &john);
+        async move {
+            let path = format!("/api/v1/issues?status=all&q={word}");
+            let (status, page) = send(app, john, Method::GET, &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["issues"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(found("marmot").await, 1);
+
+    let (status, _) = send(&app, &john, Method::PATCH, &one, Some(json!({"body": "a wombat"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((found("marmot").await, found("wombat").await), (0, 1));
+
+    let (status, _) = send(&app, &john, Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(found("wombat").await, 0);
+}

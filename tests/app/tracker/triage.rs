@@ -367,3 +367,44 @@ async fn a_labelled_issue_is_drawn_without_inline_styles() {
         assert!(!page.contains(" style="), "{path}: no inline style attribute");
     }
 }
+
+/// A filtered board counts up to 1,000 issues (more read as "1,000+", as a search's counts do),
+/// so a label on many issues costs the same as one on a few; the unfiltered board's counts are
+/// exact in every sort.
+#[tokio::test]
+async fn a_filtered_board_counts_up_to_a_thousand_and_the_unfiltered_one_exactly_in_every_sort() {
+    let app = TestApp::spawn().await;
+    let john = john_with_a_bug_label(&app).await;
+    for statement in [
+        "WITH RECURSIVE n(i) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < 1005) \
+         INSERT INTO issues (title, description, author_sub, author_name, created_at, updated_at, priority) \
+         SELECT 'Many ' || i, '', 'bulk', 'Bulk', i, i, 2 FROM n",
+        "INSERT INTO issue_labels (issue_id, label_id) SELECT issues.id, labels.id FROM issues, labels \
+         WHERE labels.name_key = 'bug' AND issues.title LIKE 'Many %'",
+    ] {
+        issues_app::on_db!(&app.state.db, |pool| sqlx::query(statement)
+            .execute(pool)
+            .await
+            .map(drop))
+        .unwrap();
+    }
+    let (_, page) = send(&app, &john, Method::GET, "/api/v1/issues?label=bug", None).await;
+    assert_eq!(page["issues"].as_array().unwrap().len(), 20, "{page}");
+    assert_eq!(
+        (&page["counts"]["open"], &page["counts"]["open_capped"]),
+        (&json!(1000), &json!(true)),
+        "{}",
+        page["counts"]
+    );
+    let (_, page) = send(&app, &john, Method::GET, "/api/v1/issues?label=bug&priority=low", None).await;
+    assert_eq!(
+        (&page["counts"]["open"], page["counts"].get("open_capped")),
+        (&json!(0), None)
+    );
+    for sort in ["newest", "priority", "updated", "due"] {
+        let (_, page) = send(&app, &john, Method::GET, &format!("/api/v1/issues?sort={sort}"), None).await;
+        assert_eq!(page["counts"]["open"], 1005, "{sort}: {}", page["counts"]);
+    }
+    let (_, labels) = send(&app, &john, Method::GET, "/api/v1/labels", None).await;
+    assert_eq!(labels[0]["issue_count"], 1005, "{labels}");
+}

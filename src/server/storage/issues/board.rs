@@ -2,8 +2,8 @@
 //! counts, one issue, an issue's comments, how many issues there are.
 
 use crate::model::{
-    AssigneeFilter, BoardFilter, CLOSED, Comment, CommentPage, Cursor, CursorKey, Issue, IssuePage, OPEN, Sort,
-    StatusCounts,
+    AssigneeFilter, BoardFilter, CLOSED, Comment, CommentPage, Cursor, CursorKey, FILTER_COUNT_CAP, Issue, IssuePage,
+    OPEN, Sort, StatusCounts,
 };
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::{Param, Sql, keyset_page};
@@ -28,11 +28,13 @@ pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
         let p = sql.bind(Param::Text(author.clone()));
         conditions.push(format!("issues.author_sub = {p}"));
     }
+    // Asked of each issue as the board is read in its order (one probe of the issue's labels),
+    // rather than gathering every issue that carries the label first.
     for key in &filter.labels {
         let p = sql.bind(Param::Text(key.clone()));
         conditions.push(format!(
-            "issues.id IN (SELECT issue_labels.issue_id FROM issue_labels JOIN labels \
-             ON labels.id = issue_labels.label_id WHERE labels.name_key = {p})"
+            "EXISTS (SELECT 1 FROM issue_labels JOIN labels ON labels.id = issue_labels.label_id \
+             WHERE issue_labels.issue_id = issues.id AND labels.name_key = {p})"
         ));
     }
     if let Some(priority) = filter.priority {
@@ -122,27 +124,44 @@ pub(super) fn page_of(issues: Vec<Issue>, more: bool, sort: Sort, counts: Status
 }
 
 /// Issues per status under the filter (no search): kept in `issue_counts` for the unfiltered
-/// board, counted otherwise.
+/// board (whatever its sort), otherwise counted up to one past [`FILTER_COUNT_CAP`] (more read
+/// as "1,000+"). A label filter is counted from that label's own index.
 async fn counts(
     db: &Db,
     filter: &BoardFilter,
     conditions: &[String],
     params: &[Param],
 ) -> Result<StatusCounts, sqlx::Error> {
-    let text = match filter.is_plain() {
-        true => "SELECT status, n FROM issue_counts".to_string(),
-        false => format!(
-            "SELECT issues.status, COUNT(*) FROM issues WHERE {} GROUP BY issues.status",
-            conditions.join(" AND ")
-        ),
-    };
-    let sql = Sql {
-        text,
+    let mut sql = Sql {
+        text: String::new(),
         params: params.to_vec(),
     };
+    if filter.unfiltered() {
+        sql.text = "SELECT status, n FROM issue_counts".to_string();
+    } else {
+        let from = match filter.labels.first() {
+            Some(key) => {
+                let p = sql.bind(Param::Text(key.clone()));
+                format!(
+                    "issue_labels AS first_label JOIN issues ON issues.id = first_label.issue_id \
+                     WHERE first_label.label_id = (SELECT id FROM labels WHERE name_key = {p}) AND"
+                )
+            }
+            None => "issues WHERE".to_string(),
+        };
+        let cap = sql.bind(Param::Int(FILTER_COUNT_CAP + 1));
+        sql.text = format!(
+            "SELECT status, COUNT(*) FROM (SELECT issues.status AS status FROM {from} {} LIMIT {cap}) AS counted \
+             GROUP BY status",
+            conditions.join(" AND ")
+        );
+    }
     let rows: Vec<(String, i64)> = on_db!(db, |pool| bind_all!(sqlx::query_as(&sql.text), sql)
         .fetch_all(pool)
         .await)?;
+    if !filter.unfiltered() {
+        return Ok(super::search::capped_counts(&rows, FILTER_COUNT_CAP));
+    }
     let mut counts = StatusCounts::default();
     for (status, n) in rows {
         match status.as_str() {

@@ -15,10 +15,13 @@ const LABEL_COLUMNS: &str = "labels.id, labels.name, labels.color, labels.descri
 /// Every label, by name, with the live issues carrying it.
 pub(super) async fn list(db: &Db) -> Result<Vec<Label>, sqlx::Error> {
     let sql = format!(
-        "SELECT {LABEL_COLUMNS}, \
-         (SELECT COUNT(*) FROM issue_labels JOIN issues ON issues.id = issue_labels.issue_id \
-          WHERE issue_labels.label_id = labels.id AND issues.deleted_at IS NULL) AS issue_count \
-         FROM labels ORDER BY labels.name_key"
+        // Counted on the labels' own index, less the deleted issues (few, and indexed): no
+        // lookup per labelled issue.
+        "SELECT {LABEL_COLUMNS}, COALESCE(counted.n, 0) AS issue_count FROM labels \
+         LEFT JOIN (SELECT label_id, COUNT(*) AS n FROM issue_labels \
+                    WHERE issue_id NOT IN (SELECT id FROM issues WHERE deleted_at IS NOT NULL) \
+                    GROUP BY label_id) AS counted ON counted.label_id = labels.id \
+         ORDER BY labels.name_key"
     );
     on_db!(db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
 }

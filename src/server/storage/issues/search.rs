@@ -274,6 +274,11 @@ fn search_counts(hits: &Hits, conditions: &str) -> String {
 /// than were read: both counts are marked capped ("at least": `9,990+` and `10+`), the one hit
 /// past the cap taken off the larger, so that together they are the cap.
 fn hit_counts(rows: &[(String, i64)]) -> StatusCounts {
+    capped_counts(rows, SEARCH_COUNT_CAP)
+}
+
+/// [`hit_counts`] for a count that read at most one past `cap`.
+pub(super) fn capped_counts(rows: &[(String, i64)], cap: i64) -> StatusCounts {
     let mut counts = StatusCounts::default();
     for (status, n) in rows {
         match status.as_str() {
@@ -282,7 +287,7 @@ fn hit_counts(rows: &[(String, i64)]) -> StatusCounts {
             _ => {}
         }
     }
-    let over = counts.open + counts.closed - SEARCH_COUNT_CAP;
+    let over = counts.open + counts.closed - cap;
     if over > 0 {
         let larger = match counts.open >= counts.closed {
             true => &mut counts.open,
