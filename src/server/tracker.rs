@@ -322,7 +322,7 @@ impl Tracker {
         if names.len() > LABELS_PER_ISSUE_MAX {
             return Ok(Some(format!("An issue carries at most {LABELS_PER_ISSUE_MAX} labels.")));
         }
-        let defined = self.issues.labels().await?;
+        let defined = self.issues.label_names().await?;
         let unknown: Vec<&str> = names
             .iter()
             .filter(|name| !defined.iter().any(|label| label_key(&label.name) == label_key(name)))

@@ -213,7 +213,7 @@ pub async fn get_issue(id: i64) -> Result<IssueDetail, AppError> {
         .allows(&viewer.scopes, Permission::EditIssue);
     let labels = async {
         match may_edit {
-            true => state.issues.labels().await,
+            true => state.issues.label_names().await,
             false => Ok(Vec::new()),
         }
     };

@@ -12,6 +12,10 @@ use crate::{bind_all, on_db};
 use super::labels;
 use super::types::{COLUMNS, COMMENT_COLUMNS};
 
+/// The condition "the issue carries the label named by the parameter that follows".
+const LABEL_PROBE: &str = "EXISTS (SELECT 1 FROM issue_labels JOIN labels ON labels.id = issue_labels.label_id \
+                           WHERE issue_labels.issue_id = issues.id AND labels.name_key = ";
+
 /// The filter's conditions on `issues` but the status and the search: not deleted, the
 /// assignee, the author, the labels (each one carried), the priority.
 pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
@@ -32,10 +36,7 @@ pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
     // rather than gathering every issue that carries the label first.
     for key in &filter.labels {
         let p = sql.bind(Param::Text(key.clone()));
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM issue_labels JOIN labels ON labels.id = issue_labels.label_id \
-             WHERE issue_labels.issue_id = issues.id AND labels.name_key = {p})"
-        ));
+        conditions.push(format!("{LABEL_PROBE}{p})"));
     }
     if let Some(priority) = filter.priority {
         let p = sql.bind(Param::Int(priority.rank()));
@@ -136,9 +137,17 @@ async fn counts(
         text: String::new(),
         params: params.to_vec(),
     };
+    let mut conditions: Vec<&String> = conditions.iter().collect();
     if filter.unfiltered() {
         sql.text = "SELECT status, n FROM issue_counts".to_string();
     } else {
+        // Counted from the first label's rows: its own probe would only ask again.
+        if let Some(first) = conditions
+            .iter()
+            .position(|condition| condition.starts_with(LABEL_PROBE))
+        {
+            conditions.remove(first);
+        }
         let from = match filter.labels.first() {
             Some(key) => {
                 let p = sql.bind(Param::Text(key.clone()));
@@ -153,7 +162,11 @@ async fn counts(
         sql.text = format!(
             "SELECT status, COUNT(*) FROM (SELECT issues.status AS status FROM {from} {} LIMIT {cap}) AS counted \
              GROUP BY status",
-            conditions.join(" AND ")
+            conditions
+                .iter()
+                .map(|condition| condition.as_str())
+                .collect::<Vec<_>>()
+                .join(" AND ")
         );
     }
     let rows: Vec<(String, i64)> = on_db!(db, |pool| bind_all!(sqlx::query_as(&sql.text), sql)

@@ -13,6 +13,12 @@ use crate::{bind_all, on_db, on_tx};
 const LABEL_COLUMNS: &str = "labels.id, labels.name, labels.color, labels.description";
 
 /// Every label, by name, with the live issues carrying it.
+/// Every label, by name, without counts (what an issue's triage form offers).
+pub(super) async fn names(db: &Db) -> Result<Vec<Label>, sqlx::Error> {
+    let sql = format!("SELECT {LABEL_COLUMNS} FROM labels ORDER BY labels.name_key");
+    on_db!(db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
+}
+
 pub(super) async fn list(db: &Db) -> Result<Vec<Label>, sqlx::Error> {
     let sql = format!(
         // Counted on the labels' own index, less the deleted issues (few, and indexed): no

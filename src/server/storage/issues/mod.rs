@@ -132,6 +132,11 @@ impl Issues {
         labels::list(&self.db).await
     }
 
+    /// Every label, by name, without the counts (`issue_count` 0).
+    pub async fn label_names(&self) -> Result<Vec<Label>, sqlx::Error> {
+        labels::names(&self.db).await
+    }
+
     /// A page of issue `issue_id`'s history, oldest first, after event `after`.
     pub async fn events(&self, issue_id: i64, after: Option<i64>, limit: i64) -> Result<EventPage, sqlx::Error> {
         events::page(&self.db, issue_id, after, limit).await
