@@ -104,9 +104,10 @@ fn written_at_start(text: &str, name: &[char]) -> Option<usize> {
 }
 
 /// Markdown's events for `text`: adjacent text merged (so a name is never split), raw HTML
-/// as the text it is, and images as links.
-fn events(text: &str) -> impl Iterator<Item = Event<'_>> {
-    TextMergeStream::new(Parser::new_ext(text, options())).map(|event| match event {
+/// as the text it is, and images as links; each with whether a mention may be there (not
+/// inside code or a link).
+fn events(text: &str) -> impl Iterator<Item = (Event<'_>, bool)> {
+    let events = TextMergeStream::new(Parser::new_ext(text, options())).map(|event| match event {
         Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
         Event::Start(Tag::Image {
             dest_url, title, id, ..
@@ -118,6 +119,15 @@ fn events(text: &str) -> impl Iterator<Item = Event<'_>> {
         }),
         Event::End(TagEnd::Image) => Event::End(TagEnd::Link),
         other => other,
+    });
+    // How deep inside code or links the event is.
+    events.scan(0usize, |depth, event| {
+        match event {
+            Event::Start(Tag::CodeBlock(_) | Tag::Link { .. }) => *depth += 1,
+            Event::End(TagEnd::CodeBlock | TagEnd::Link) => *depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        Some((event, *depth == 0))
     })
 }
 
@@ -127,21 +137,12 @@ pub fn render(text: &str, names: &Names) -> String {
         return String::new();
     }
     let mut out = Vec::new();
-    let mut plain = 0usize; // > 0 inside code or a link: no mentions there
     let mut budget = MENTIONS_MAX;
-    for event in events(text) {
+    for (event, mentionable) in events(text) {
         match event {
-            Event::Start(Tag::CodeBlock(_) | Tag::Link { .. }) => {
-                plain += 1;
-                out.push(event);
-            }
-            Event::End(TagEnd::CodeBlock | TagEnd::Link) => {
-                plain = plain.saturating_sub(1);
-                out.push(event);
-            }
             // A marker people read; no form controls in the page's text.
             Event::TaskListMarker(done) => out.push(Event::Text(CowStr::Borrowed(if done { "☑ " } else { "☐ " }))),
-            Event::Text(text) if plain == 0 && budget > 0 && text.contains('@') => {
+            Event::Text(text) if mentionable && budget > 0 && text.contains('@') => {
                 linked_mentions(&text, names, &mut budget, &mut out)
             }
             other => out.push(other),
@@ -155,20 +156,16 @@ pub fn render(text: &str, names: &Names) -> String {
 /// The `sub`s of the people `text` mentions (each once, in order), outside code and links.
 pub fn mentioned(text: &str, names: &Names) -> Vec<String> {
     let mut subs: Vec<String> = Vec::new();
-    let mut plain = 0usize;
     let mut budget = MENTIONS_MAX;
-    for event in events(text) {
-        match event {
-            Event::Start(Tag::CodeBlock(_) | Tag::Link { .. }) => plain += 1,
-            Event::End(TagEnd::CodeBlock | TagEnd::Link) => plain = plain.saturating_sub(1),
-            Event::Text(text) if plain == 0 => {
-                for (_, _, person) in mentions_in(&text, names, &mut budget) {
-                    if !subs.contains(&person.sub) {
-                        subs.push(person.sub.clone());
-                    }
-                }
+    for (event, mentionable) in events(text) {
+        let Event::Text(text) = event else { continue };
+        if !mentionable {
+            continue;
+        }
+        for (_, _, person) in mentions_in(&text, names, &mut budget) {
+            if !subs.contains(&person.sub) {
+                subs.push(person.sub.clone());
             }
-            _ => {}
         }
     }
     subs
