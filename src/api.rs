@@ -264,6 +264,40 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
     crate::server::http::server_fns::sign_out_everywhere().await
 }
 
+/// The caller's newest notifications (issues deleted since left out) and how many are unread.
+/// Needs the view scope.
+#[server(prefix = "/api", endpoint = "notifications")]
+pub async fn notifications() -> Result<crate::model::Inbox, AppError> {
+    crate::server::http::server_fns::notifications().await
+}
+
+/// How many of the caller's notifications are unread (the bell, which `public/live.js` asks
+/// again as changes arrive); 0 without the view scope.
+#[server(prefix = "/api", endpoint = "unread_notifications")]
+pub async fn unread_notifications() -> Result<i64, AppError> {
+    crate::server::http::server_fns::unread_notifications().await
+}
+
+/// Marks the caller's notification `id` read, or all of them (`id` 0). Needs the view scope.
+#[server(prefix = "/api", endpoint = "mark_read")]
+pub async fn mark_read(id: i64) -> Result<(), AppError> {
+    crate::server::http::server_fns::mark_read(id).await
+}
+
+/// The caller watches issue `issue` (`watching` true: told of its comments and of its closing
+/// and reopening) or stops following it (false: even one they wrote or commented on). Needs
+/// the view scope.
+#[server(prefix = "/api", endpoint = "watch_issue")]
+pub async fn watch_issue(issue: i64, watching: bool) -> Result<bool, AppError> {
+    crate::server::http::server_fns::watch_issue(issue, watching).await
+}
+
+/// Whether the caller follows issue `issue`. Needs the view scope.
+#[server(prefix = "/api", endpoint = "follows_issue")]
+pub async fn follows_issue(issue: i64) -> Result<bool, AppError> {
+    crate::server::http::server_fns::follows_issue(issue).await
+}
+
 /// The caller's own work, for the home page: open issues assigned to them, open issues they
 /// created and open issues that mention them, each counted with its newest five. Needs the view
 /// scope.

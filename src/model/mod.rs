@@ -4,6 +4,7 @@
 mod audit;
 mod bulk;
 mod issue;
+mod notification;
 mod session;
 mod template;
 mod triage;
@@ -13,6 +14,7 @@ mod work;
 pub use audit::*;
 pub use bulk::*;
 pub use issue::*;
+pub use notification::*;
 pub use session::*;
 pub use template::*;
 pub use triage::*;

@@ -48,4 +48,7 @@ pub struct UserSummary {
     /// Names this user's drafts in the browser (an opaque keyed hash of their `sub`), so one
     /// person's unsent text is never offered to another on the same browser.
     pub drafts: String,
+    /// Their unread notifications (up to one past `UNREAD_CAP`); 0 without the view scope.
+    #[serde(default)]
+    pub unread: i64,
 }

@@ -31,7 +31,11 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
-use crate::server::http::{auth_routes, board_export, metrics_endpoint, rest, security, serve, site, status};
+use crate::server::delivery::feed::Feed;
+use crate::server::delivery::notify;
+use crate::server::http::{
+    auth_routes, board_export, live_stream, metrics_endpoint, rest, security, serve, site, status,
+};
 use crate::server::ops::config::{Config, Overrides};
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::{metrics, telemetry};
@@ -40,6 +44,8 @@ use crate::server::storage::audit::{AuditTrail, Event, EventKind};
 use crate::server::storage::db::{Db, DbError, SingleWriter};
 use crate::server::storage::issues::Issues;
 use crate::server::storage::lifecycle;
+use crate::server::storage::notifications::Notifications;
+use crate::server::storage::outbox;
 use crate::server::storage::people::People;
 use crate::server::storage::session_store::Store;
 use crate::server::storage::sign_ins::SignIns;
@@ -84,6 +90,8 @@ pub struct Application {
     _jwks_refresh: AbortOnDrop,
     /// Re-reads config.json when it changes (and on SIGHUP).
     _config_watch: AbortOnDrop,
+    /// The outbox's readers: this instance's feed of live pages, and notifications.
+    _deliveries: [AbortOnDrop; 2],
     /// `/metrics` on `Server.MetricsListen`, when set.
     metrics: Option<(SocketAddr, AbortOnDrop)>,
     /// Released when the app stops serving.
@@ -182,6 +190,8 @@ impl Application {
         );
         let state = AppState::new(Shared {
             config: live.clone(),
+            feed: Arc::new(Feed::new()),
+            notifications: Notifications::new(db.clone()),
             tracker: Tracker::new(issues.clone(), people.clone(), audit.clone()),
             issues,
             people,
@@ -220,6 +230,12 @@ impl Application {
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
         let config_watch = AbortOnDrop(tokio::spawn(live.watch()).abort_handle());
+        let feed = state.feed.clone().run(state.db.clone(), state.issues.writes());
+        let notify = notify::run(state.db.clone(), state.issues.writes());
+        let deliveries = [
+            AbortOnDrop(tokio::spawn(feed).abort_handle()),
+            AbortOnDrop(tokio::spawn(notify).abort_handle()),
+        ];
         Ok(Self {
             listener,
             router,
@@ -229,6 +245,7 @@ impl Application {
             _cleanup: cleanup,
             _jwks_refresh: jwks_refresh,
             _config_watch: config_watch,
+            _deliveries: deliveries,
             metrics,
             _single_writer: single_writer,
         })
@@ -259,6 +276,12 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        // Live streams never end by themselves: told to, so that the stop need not wait.
+        let feed = self.state.feed.clone();
+        let stop = async move {
+            stop.await;
+            feed.close();
+        };
         let served = serve::serve(self.listener, self.router, self.state.config.clone(), stop).await;
         #[cfg(feature = "dev-idp")]
         if let Some(idp) = self.dev_idp {
@@ -318,6 +341,12 @@ async fn clean_up_continuously(state: AppState, store: Store) {
             }
             Err(error) => tracing::warn!(%error, "could not erase deleted issues"),
         }
+        let kept_since_ms = clock::now_millis() - outbox::KEPT_DAYS * 86_400_000;
+        match outbox::prune(&state.db, kept_since_ms).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "changes past the outbox's days erased"),
+            Err(error) => tracing::warn!(%error, "could not erase old changes from the outbox"),
+        }
     }
 }
 
@@ -348,6 +377,7 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         .merge(auth_routes::router())
         .route("/api/{*fn_name}", post(server_fn_handler))
         .route("/issues/export", get(board_export::browser_export))
+        .route("/live", get(live_stream::live))
         .leptos_routes_with_context(
             &state,
             page_routes,

@@ -9,10 +9,12 @@ use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
+use crate::server::delivery::feed::Feed;
 use crate::server::ops::live::LiveConfig;
 use crate::server::storage::audit::AuditTrail;
 use crate::server::storage::db::Db;
 use crate::server::storage::issues::Issues;
+use crate::server::storage::notifications::Notifications;
 use crate::server::storage::people::People;
 use crate::server::tracker::Tracker;
 
@@ -47,6 +49,9 @@ pub struct Shared {
     pub audit: AuditTrail,
     /// What both front doors call once a caller is allowed.
     pub tracker: Tracker,
+    /// The changes this instance hands to live pages as they happen.
+    pub feed: Arc<Feed>,
+    pub notifications: Notifications,
     pub leptos_options: LeptosOptions,
 }
 

@@ -6,10 +6,13 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::model::unread_text;
 use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::ui::pages::issue::IssuePage;
 use crate::ui::pages::profile::ProfilePage;
-use crate::ui::pages::{AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound};
+use crate::ui::pages::{
+    AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound, NotificationsPage,
+};
 use crate::ui::session::{provide_session, use_session};
 use crate::ui::session_notice::SessionNotice;
 
@@ -27,6 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // Keyboard shortcuts (`?` lists them): plain JavaScript from this origin, no WASM.
                 <script src="/shortcuts.js" defer nonce=leptos::nonce::use_nonce()></script>
                 <script src="/mentions.js" defer nonce=leptos::nonce::use_nonce()></script>
+                // The board, the issue page and the bell move as changes arrive (`GET /live`).
+                <script src="/live.js" defer nonce=leptos::nonce::use_nonce()></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options islands=true/>
                 <MetaTags/>
@@ -63,6 +68,8 @@ pub fn App() -> impl IntoView {
                         // Rendered whole before it is sent: a missing issue answers 404.
                         <Route path=path!("/issues/:id") view=IssuePage ssr=SsrMode::Async/>
                         <Route path=path!("/labels") view=LabelsPage/>
+                        // Rendered whole before it is sent: signed out, it answers 401.
+                        <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: signed out, it answers 401.
@@ -114,6 +121,24 @@ fn ShortcutsHelp() -> impl IntoView {
     }
 }
 
+/// The bell: a link to the notifications with the unread count, which `public/live.js` keeps
+/// current as changes arrive.
+fn bell(unread: i64) -> impl IntoView {
+    let count = unread_text(unread);
+    let label = match &count {
+        Some(count) => format!("Notifications, {count} unread"),
+        None => "Notifications".to_string(),
+    };
+    view! {
+        <a class="bell" id="bell" href="/notifications" aria-label=label title="Notifications">
+            <svg class="bell-icon" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+                <path d="M8 1.5a4.5 4.5 0 0 0-4.5 4.5v3L2 11.5h12L12.5 9V6A4.5 4.5 0 0 0 8 1.5zM6.2 13a1.9 1.9 0 0 0 3.6 0z"></path>
+            </svg>
+            <span class="bell-count" id="bell-count" hidden=count.is_none()>{count.clone().unwrap_or_default()}</span>
+        </a>
+    }
+}
+
 #[component]
 fn Header() -> impl IntoView {
     let session = use_session();
@@ -143,9 +168,10 @@ fn Header() -> impl IntoView {
                     {move || {
                         session
                             .get()
-                            .map(|result| match result.ok().and_then(|info| info.user) {
-                                Some(user) => {
+                            .map(|result| match result.ok().and_then(|info| Some((info.user?, info.permissions.view_issues))) {
+                                Some((user, views)) => {
                                     view! {
+                                        {views.then(|| bell(user.unread))}
                                         <a class="user" id="user-name" href="/profile" title="Your profile" data-drafts=user.drafts>
                                             {user.name}
                                         </a>

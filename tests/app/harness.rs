@@ -5,11 +5,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use dev_idp::{DEFAULT_DIRECTORY_JSON, Directory, DirectoryFile, Registration, RunningIdp};
 use issues_app::server::ops::config::{Config, Overrides};
+use issues_app::server::ops::live::Reloaded;
 use issues_app::server::startup::Application;
 use issues_app::server::state::AppState;
 use reqwest::StatusCode;
@@ -714,4 +716,23 @@ pub async fn pending_cookie(base: &str) -> (String, String) {
         .to_string();
     let state = query_of(&location(&response))["state"].clone();
     (cookie, state)
+}
+
+/// Rewrites the app's config.json with `edit` applied.
+pub fn edit_config(app: &TestApp, edit: impl FnOnce(&mut Value)) {
+    let path = app.dir.path().join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut config);
+    std::fs::write(&path, config.to_string()).unwrap();
+}
+
+/// Waits until the app has re-read its file once more than `before` times (the watcher looks
+/// every second), and returns what it made of it.
+pub async fn next_reload(app: &TestApp, before: u64) -> Reloaded {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.state.config.reload_attempts() <= before {
+        assert!(Instant::now() < deadline, "config.json was not re-read within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.state.config.last_reload().unwrap()
 }

@@ -5,28 +5,9 @@ use std::time::{Duration, Instant};
 
 use issues_app::server::ops::live::Reloaded;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::{CLIENT_ID, JOHN, OTHER_CLIENT, TestApp, browser};
-
-/// Rewrites the app's config.json with `edit` applied.
-fn edit_config(app: &TestApp, edit: impl FnOnce(&mut Value)) {
-    let path = app.dir.path().join("config.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    edit(&mut config);
-    std::fs::write(&path, config.to_string()).unwrap();
-}
-
-/// Waits until the app has re-read its file once more than `before` times (the watcher looks
-/// every second), and returns what it made of it.
-async fn next_reload(app: &TestApp, before: u64) -> Reloaded {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.state.config.reload_attempts() <= before {
-        assert!(Instant::now() < deadline, "config.json was not re-read within 10 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    app.state.config.last_reload().unwrap()
-}
+use crate::harness::{CLIENT_ID, JOHN, OTHER_CLIENT, TestApp, browser, edit_config, next_reload};
 
 #[tokio::test]
 async fn a_changed_create_scope_applies_within_seconds_and_a_broken_edit_changes_nothing() {

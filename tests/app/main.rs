@@ -4,6 +4,7 @@
 mod audit;
 mod browser_api;
 mod check;
+mod delivery;
 mod edge;
 mod harness;
 mod home;

@@ -331,13 +331,33 @@ impl Sessions {
     /// The deadlines as they stand, without counting this as use: a page asking whether its
     /// session is about to end must not keep it alive. `None`: not signed in (any more).
     pub async fn peek_deadlines(&self, session: &Session, now: i64) -> Result<Option<SessionDeadlines>, AppError> {
+        Ok(self
+            .peek(session, now)
+            .await?
+            .map(|current| self.deadlines(&current, now)))
+    }
+
+    /// This session's sign-in as it stands, without counting this as use (no refresh, no
+    /// renewal): what a live stream checks. `None`: nobody is signed in, or the session is
+    /// past its idle deadline.
+    pub async fn peek(&self, session: &Session, now: i64) -> Result<Option<Current>, AppError> {
         let Some(AuthState::SignedIn { sign_in, renewed_at }) = self.read_state(session).await? else {
             return Ok(None);
         };
         let row = self.sign_ins.get(&sign_in).await.map_err(database_error)?;
-        Ok(row
-            .map(|row| self.deadlines(&Current { row, renewed_at }, now))
-            .filter(|deadlines| deadlines.idle_ends_at > now))
+        Ok(self.still(row, renewed_at, now))
+    }
+
+    /// The sign-in `current` was, as it is now (its scopes refreshed meanwhile): `None` once it
+    /// ended, or once the session is past the idle deadline it had.
+    pub async fn recheck(&self, current: &Current, now: i64) -> Result<Option<Current>, AppError> {
+        let row = self.sign_ins.get(&current.row.id).await.map_err(database_error)?;
+        Ok(self.still(row, current.renewed_at, now))
+    }
+
+    fn still(&self, row: Option<Arc<SignInRow>>, renewed_at: i64, now: i64) -> Option<Current> {
+        row.map(|row| Current { row, renewed_at })
+            .filter(|current| self.deadlines(current, now).idle_ends_at > now)
     }
 
     /// "Stay signed in": pushes the idle deadline back now (the absolute one stays).

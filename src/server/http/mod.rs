@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod board_export;
 pub mod error_body;
 pub mod error_page;
+pub mod live_stream;
 pub mod metrics_endpoint;
 pub mod rest;
 pub mod security;

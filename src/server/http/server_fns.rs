@@ -71,12 +71,18 @@ pub async fn session_info() -> Result<SessionView, AppError> {
         Ok(Some(current)) => {
             let config = state.config.load();
             let viewer = current.row.viewer();
+            let permissions = config.features.permissions(&viewer.scopes);
+            let unread = match permissions.view_issues {
+                true => state.notifications.unread(&viewer.sub).await.map_err(database_error)?,
+                false => 0,
+            };
             Ok(SessionView {
                 user: Some(UserSummary {
                     name: viewer.name.clone(),
                     drafts: state.sessions.drafts_key(&viewer.sub),
+                    unread,
                 }),
-                permissions: config.features.permissions(&viewer.scopes),
+                permissions,
                 scopes: viewer.scopes,
                 notice: None,
                 access_help: config.access_help.clone(),
@@ -504,6 +510,72 @@ fn sign_in_failure(error: SignInError) -> AppError {
         SignInError::BadRequest(problem) => AppError::BadRequest(problem),
         _ => AppError::Unavailable,
     }
+}
+
+/// The caller's newest notifications and how many are unread (issues deleted since are left
+/// out; without the view scope, refused like any reading of issues).
+pub async fn notifications() -> Result<crate::model::Inbox, AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    let inbox = state.notifications.inbox(&viewer.sub, crate::model::INBOX_SIZE).await;
+    inbox.map_err(database_error)
+}
+
+/// How many of the caller's notifications are unread (the bell); 0 without the view scope,
+/// which is not refused: the bell asks on every page.
+pub async fn unread_notifications() -> Result<i64, AppError> {
+    let (state, session) = context().await?;
+    let Some(viewer) = state.sessions.viewer(&session, clock::now()).await? else {
+        return Err(AppError::Unauthenticated);
+    };
+    if !state
+        .config
+        .load()
+        .features
+        .allows(&viewer.scopes, Permission::ViewIssues)
+    {
+        return Ok(0);
+    }
+    state.notifications.unread(&viewer.sub).await.map_err(database_error)
+}
+
+/// Marks the caller's notification `id` read, or all of them (`id` 0).
+pub async fn mark_read(id: i64) -> Result<(), AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    let which = (id != 0).then_some(id);
+    state
+        .notifications
+        .mark_read(&viewer.sub, which, clock::now_millis())
+        .await
+        .map(drop)
+        .map_err(database_error)
+}
+
+/// The caller watches issue `issue` (`true`) or stops following it (`false`).
+pub async fn watch_issue(issue: i64, watching: bool) -> Result<bool, AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    state
+        .issues
+        .get(issue)
+        .await
+        .map_err(database_error)?
+        .ok_or(AppError::NotFound)?;
+    state
+        .notifications
+        .watch(issue, &viewer.sub, watching)
+        .await
+        .map_err(database_error)?;
+    Ok(watching)
+}
+
+/// Whether the caller follows issue `issue` (watches it, or wrote or commented on it and has
+/// not stopped).
+pub async fn follows_issue(issue: i64) -> Result<bool, AppError> {
+    let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    state
+        .notifications
+        .follows(issue, &viewer.sub)
+        .await
+        .map_err(database_error)
 }
 
 pub async fn my_work() -> Result<crate::model::MyWork, AppError> {

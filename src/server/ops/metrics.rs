@@ -152,6 +152,11 @@ pub fn connection_refused(why: &'static str) {
     counter!("connections_refused_total", "why" => why).increment(1);
 }
 
+/// A live stream (`GET /live`) opened (`1`) or ended (`-1`).
+pub fn live_streams(delta: i8) {
+    metrics::gauge!("live_streams").increment(f64::from(delta));
+}
+
 pub fn refresh(outcome: &'static str) {
     counter!("token_refreshes_total", "outcome" => outcome).increment(1);
 }

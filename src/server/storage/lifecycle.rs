@@ -13,7 +13,10 @@ pub const FORMER_MEMBER: &str = "a former member";
 const ERASED_PER_ROUND: i64 = 500;
 
 /// What erasing one issue (`$1`) deletes, the issue last.
-const ERASE_ISSUE: [&str; 6] = [
+const ERASE_ISSUE: [&str; 9] = [
+    "DELETE FROM outbox WHERE issue_id = $1",
+    "DELETE FROM notifications WHERE issue_id = $1",
+    "DELETE FROM watchers WHERE issue_id = $1",
     "DELETE FROM comment_revisions WHERE comment_id IN (SELECT id FROM comments WHERE issue_id = $1)",
     "DELETE FROM mentions WHERE issue_id = $1",
     "DELETE FROM comments WHERE issue_id = $1",
@@ -82,8 +85,21 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         "UPDATE comment_revisions SET editor_name = $2 \
          WHERE comment_id IN (SELECT id FROM comments WHERE author_sub = $1)",
     ];
-    // No one finds them by their mentions any more (the words stay as written).
-    const MENTIONS: &str = "DELETE FROM mentions WHERE sub = $1";
+    // No one finds them by their mentions any more (the words stay as written); what they were
+    // told and what they watched goes.
+    const THEIRS: [&str; 3] = [
+        "DELETE FROM mentions WHERE sub = $1",
+        "DELETE FROM notifications WHERE sub = $1",
+        "DELETE FROM watchers WHERE sub = $1",
+    ];
+    // The outbox and others' notifications name them: in text (a notification's summary) and,
+    // quoted as JSON, in a change's data (`OUTBOX_DATA` binds the quoted names).
+    const NAMED: [&str; 2] = [
+        "UPDATE outbox SET actor_name = $2 WHERE actor_name = $1",
+        "UPDATE notifications SET actor_name = $2, summary = REPLACE(summary, $1, $2) \
+         WHERE actor_name = $1 OR summary LIKE '%' || $1 || '%'",
+    ];
+    const OUTBOX_DATA: &str = "UPDATE outbox SET data = REPLACE(data, $1, $2) WHERE data LIKE '%' || $1 || '%'";
     // An issue's history names assignees by name.
     const ASSIGNEE_EVENTS: [&str; 3] = [
         "UPDATE issue_events SET old_value = $2 WHERE kind = 'assignee' AND old_value = $1",
@@ -107,7 +123,14 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
                 .await?;
             changed += done.rows_affected();
         }
-        sqlx::query(MENTIONS).bind(sub).execute(&mut *tx).await?;
+        for theirs in THEIRS {
+            sqlx::query(theirs).bind(sub).execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE outbox SET actor_name = $2 WHERE actor_sub = $1")
+            .bind(sub)
+            .bind(FORMER_MEMBER)
+            .execute(&mut *tx)
+            .await?;
         if changed > 0 {
             for name in names
                 .iter()
@@ -122,9 +145,28 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
                         .await?;
                     changed += done.rows_affected();
                 }
+                for rename in NAMED {
+                    let done = sqlx::query(rename)
+                        .bind(name)
+                        .bind(FORMER_MEMBER)
+                        .execute(&mut *tx)
+                        .await?;
+                    changed += done.rows_affected();
+                }
+                let done = sqlx::query(OUTBOX_DATA)
+                    .bind(json_string(name))
+                    .bind(json_string(FORMER_MEMBER))
+                    .execute(&mut *tx)
+                    .await?;
+                changed += done.rows_affected();
             }
         }
         tx.commit().await?;
         Ok(changed)
     })
+}
+
+/// `text` as a JSON string, quotes included: how a change's data in the outbox holds a name.
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
 }

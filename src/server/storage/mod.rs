@@ -11,6 +11,8 @@ pub mod keyed_locks;
 pub mod lifecycle;
 pub mod local_cache;
 pub mod logout_tokens_seen;
+pub mod notifications;
+pub mod outbox;
 pub mod people;
 pub mod session_store;
 pub mod sign_ins;

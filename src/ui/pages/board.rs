@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::access::Permission;
 use crate::api::{BulkChange, list_issues, list_labels};
 use crate::model::{BoardQuery, BulkOutcome, Label, OPEN, Priority, SharedPage, Sort, count_text};
+use crate::ui::live;
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::pages::create_form::CreateIssueForm;
 use crate::ui::pages::triage::{due_note, label_chips, priority_badge};
@@ -220,8 +221,10 @@ fn IssueBoard(
     // The issues picked, in the order picked; none without a bulk action to take.
     let picked = (!actions.is_empty()).then(|| RwSignal::new(Vec::<i64>::new()));
     let filters = query.clone();
+    // A change anywhere, as `public/live.js` announces it: the list reads again.
+    let elsewhere = live::changes(live::BOARD_CHANGED);
     let page = Resource::new(
-        move || (create.version().get(), bulk.version().get()),
+        move || (elsewhere.get(), create.version().get(), bulk.version().get()),
         move |_| {
             let q = filters.clone();
             list_issues(

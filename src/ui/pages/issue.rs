@@ -15,12 +15,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::access::{Permission, Permissions};
 use crate::api::{
     AddComment, AssignIssue, DeleteComment, DeleteIssue, EditComment, EditIssue, HideComment, PreviewMarkdown,
-    SetIssueStatus, get_issue, list_comments, list_issue_events, mention_names,
+    SetIssueStatus, WatchIssue, follows_issue, get_issue, list_comments, list_issue_events, mention_names,
 };
 use crate::error::AppError;
 use crate::model::{Comment, CommentPage, Issue, IssueDetail, Person};
 use crate::ui::account::{needs_sign_in, sign_in_again};
 use crate::ui::drafts;
+use crate::ui::live;
 use crate::ui::pages::common::{SignInPrompt, not_permitted};
 use crate::ui::pages::triage::{self, due_note, label_chips, priority_badge, triage_control};
 use crate::ui::session::use_session;
@@ -79,12 +80,37 @@ pub fn IssuePage() -> impl IntoView {
                                 {names.into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
                             </datalist>
                         });
-                        view! { <IssueView id permissions=info.permissions/> {thread} {help} {history} {names} }.into_any()
+                        let follow = follows_issue(id).await.ok().map(|follows| follow_control(id, follows));
+                        view! { <IssueView id permissions=info.permissions/> {follow} {thread} {help} {history} {names} }.into_any()
                     }
                     None => missing(),
                 },
             }})}
         </Suspense>
+    }
+}
+
+/// Watch or stop following: a plain form (the server function sends the browser back here).
+fn follow_control(issue: i64, follows: bool) -> impl IntoView {
+    let (say, label, note) = match follows {
+        true => (
+            "false",
+            "Unwatch",
+            "You are told of comments, closing and reopening here.",
+        ),
+        false => (
+            "true",
+            "Watch",
+            "Watch to be told of comments, closing and reopening here.",
+        ),
+    };
+    view! {
+        <form method="post" action=WatchIssue::PATH class="inline follow" id="follow-form">
+            <input type="hidden" name="issue" value=issue/>
+            <input type="hidden" name="watching" value=say/>
+            <button type="submit" class="secondary" id="follow-submit" aria-describedby="follow-note">{label}</button>
+            <span class="muted" id="follow-note">{note}</span>
+        </form>
     }
 }
 
@@ -128,8 +154,11 @@ fn IssueView(id: i64, permissions: Permissions) -> impl IntoView {
         assign: Submission::new(),
         delete: Submission::new(),
     };
+    // Another person's change to this issue, as `public/live.js` announces it.
+    let elsewhere = live::changes(live::ISSUE_CHANGED);
     let changes = move || {
         (
+            elsewhere.get(),
             actions.edit.version().get(),
             actions.triage.version().get(),
             actions.status.version().get(),

@@ -1,9 +1,9 @@
 //! The app's pages, one file per page, rendered on the server (islands hydrate in the browser); what
 //! they show comes from the server's decision (`session_info`), and the server checks again on every
 //! call. Start at `app.rs`'s routes, then the page's file: `home`, `board` (`/issues`), `new_issue`,
-//! `issue`, `deleted` (`/issues/deleted`), `labels`, `audit`, `profile`, `not_found`; `common`,
-//! `create_form` and `triage` (label chips, priority, the triage form, an issue's history) are
-//! what several pages share.
+//! `issue`, `deleted` (`/issues/deleted`), `labels`, `audit`, `profile`, `notifications`,
+//! `not_found`; `common`, `create_form` and `triage` (label chips, priority, the triage form, an
+//! issue's history) are what several pages share.
 
 pub mod audit;
 pub mod board;
@@ -15,6 +15,7 @@ pub mod issue;
 pub mod labels;
 pub mod new_issue;
 pub mod not_found;
+pub mod notifications;
 pub mod profile;
 pub(crate) mod triage;
 
@@ -25,3 +26,4 @@ pub use home::HomePage;
 pub use labels::LabelsPage;
 pub use new_issue::NewIssuePage;
 pub use not_found::NotFound;
+pub use notifications::NotificationsPage;

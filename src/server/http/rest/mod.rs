@@ -11,6 +11,7 @@ use axum::routing::get;
 use crate::server::state::AppState;
 
 mod audit;
+mod changes;
 mod comments;
 mod error;
 mod export;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v1/people", get(people))
         .route("/api/v1/me", get(me::me))
+        .route("/api/v1/events", get(changes::list))
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(openapi::document))
 }

@@ -14,7 +14,7 @@ use super::error::{
     ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
     Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
-use super::{audit, comments, export, issues, labels, me};
+use super::{audit, changes, comments, export, issues, labels, me};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -37,6 +37,7 @@ use crate::server::state::AppState;
         comments::delete,
         export::export,
         issues::events,
+        changes::list,
         issues::restore,
         issues::people,
         labels::list,

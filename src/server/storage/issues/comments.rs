@@ -4,11 +4,13 @@
 //! where (`mentions`), for people's home pages.
 
 use crate::access::Viewer;
-use crate::model::{Comment, CommentRevision, event_kind};
+use crate::model::{Comment, CommentRevision, Issue, event_kind};
 use crate::server::storage::db::Db;
+use crate::server::storage::outbox::{self, ChangeData, CommentRef};
 use crate::server::storage::tx::Tx;
 use crate::{on_db, on_tx};
 
+use super::board::select_live;
 use super::events::{self, Happened};
 use super::types::COMMENT_COLUMNS;
 
@@ -154,12 +156,31 @@ pub async fn change_comment(
     .execute(conn)
     .await
     .map(drop))?;
-    events::record(tx, issue_id, &[Happened::new(kind, None, named)], actor, now_ms).await?;
+    let happened = [Happened::new(kind, None, named)];
+    events::record(tx, issue_id, &happened, actor, now_ms).await?;
     let sql = format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1");
     let changed: Comment = on_tx!(&mut *tx, |conn| sqlx::query_as(&sql)
         .bind(comment_id)
         .fetch_one(conn)
         .await)?;
+    let sql = select_live();
+    let issue: Option<Issue> = on_tx!(&mut *tx, |conn| sqlx::query_as(&sql)
+        .bind(issue_id)
+        .fetch_optional(conn)
+        .await)?;
+    let mut data = match &issue {
+        Some(issue) => events::published(issue, &happened),
+        None => ChangeData::default(),
+    };
+    data.comment = Some(CommentRef {
+        id: changed.id,
+        body: changed.body.clone(),
+    });
+    let published = match kind {
+        event_kind::COMMENT_DELETED => outbox::kind::COMMENT_DELETED,
+        _ => outbox::kind::COMMENT_UPDATED,
+    };
+    outbox::publish(tx, published, issue_id, actor, now_ms, &data).await?;
     Ok(CommentChanged::Done(changed))
 }
 

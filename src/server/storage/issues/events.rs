@@ -2,8 +2,9 @@
 //! in the change's transaction and read oldest first. Kept as long as the issue.
 
 use crate::access::Viewer;
-use crate::model::{EventPage, IssueEvent};
+use crate::model::{EventPage, Issue, IssueEvent};
 use crate::server::storage::db::Db;
+use crate::server::storage::outbox::{ChangeData, FieldChange};
 use crate::server::storage::sql::keyset_page;
 use crate::server::storage::tx::Tx;
 use crate::{on_db, on_tx};
@@ -48,6 +49,22 @@ pub(super) async fn record(
         .map(drop))?;
     }
     Ok(())
+}
+
+/// What the outbox carries of a change that left `issue` so, by `happened`.
+pub(super) fn published(issue: &Issue, happened: &[Happened]) -> ChangeData {
+    ChangeData {
+        issue: Some(issue.clone()),
+        changes: happened
+            .iter()
+            .map(|event| FieldChange {
+                field: event.kind.to_string(),
+                old: event.old.clone(),
+                new: event.new.clone(),
+            })
+            .collect(),
+        comment: None,
+    }
 }
 
 /// A page of issue `issue_id`'s history, oldest first, after event `after`.

@@ -38,7 +38,8 @@ pub use search::{SEARCH_TIME, SEARCHES_AT_ONCE, SLOT_WAIT};
 pub use types::{CachedPage, Changed, ListError};
 pub use write::{add_comment, change, create, define_label, delete, delete_label, redefine_label, restore};
 
-/// Cloning shares the store (and its copy in memory, and the searches' limits).
+/// Cloning shares the store (and its copy in memory, the searches' limits, and who waits for
+/// its writes).
 #[derive(Clone)]
 pub struct Issues {
     db: Db,
@@ -47,6 +48,8 @@ pub struct Issues {
     first_pages: Option<Arc<LocalCache<Option<&'static str>, CachedPage>>>,
     /// Searches running, per person and in all.
     searches: Arc<search::Searches>,
+    /// Bumped after each write's transaction ends: what reads the outbox looks now.
+    wrote: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Issues {
@@ -57,6 +60,7 @@ impl Issues {
             db,
             first_pages,
             searches,
+            wrote: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -104,11 +108,19 @@ impl Issues {
         Ok(page)
     }
 
-    /// Forgets the pages in memory: something on them changed.
+    /// Forgets the pages in memory (something on them changed) and wakes what reads the
+    /// outbox.
     fn changed(&self) {
         if let Some(cache) = &self.first_pages {
             cache.retain(|_, _| false);
         }
+        self.wrote.send_modify(|writes| *writes = writes.wrapping_add(1));
+    }
+
+    /// Changes each time a write's transaction ends (committed or not): the outbox may have
+    /// new rows.
+    pub fn writes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.wrote.subscribe()
     }
 
     /// Runs `work` (this module's writes, and whatever else must be kept with them) in one

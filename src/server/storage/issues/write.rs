@@ -6,6 +6,7 @@ use crate::model::{
     CLOSED, Comment, Issue, IssueChange, Label, LabelEdit, LabelInput, LabelRef, NewIssue, event_kind, label_key,
 };
 use crate::server::storage::db::Db;
+use crate::server::storage::outbox::{self, ChangeData, CommentRef, kind};
 use crate::server::storage::sql::{Param, Sql};
 use crate::server::storage::tx::{Tx, TxWork};
 use crate::server::support::detach::detached;
@@ -87,6 +88,11 @@ pub async fn create(
     }
     events::record(tx, created.id, &happened, author, now_ms).await?;
     created.labels = carried;
+    let data = ChangeData {
+        issue: Some(created.clone()),
+        ..ChangeData::default()
+    };
+    outbox::publish(tx, kind::ISSUE_CREATED, created.id, author, now_ms, &data).await?;
     Ok(created)
 }
 
@@ -116,6 +122,10 @@ pub async fn change(
     }
     events::record(tx, id, &happened, actor, now_ms).await?;
     labels::attach_in(tx, std::slice::from_mut(&mut after)).await?;
+    if !happened.is_empty() {
+        let data = events::published(&after, &happened);
+        outbox::publish(tx, kind::ISSUE_UPDATED, id, actor, now_ms, &data).await?;
+    }
     Ok(Changed::Done(after))
 }
 
@@ -229,9 +239,11 @@ pub async fn delete(
     let p = set.bind(Param::Int(now_ms));
     set.push(&format!("deleted_at = {p}, "));
     let deleted = update(tx, id, set, expected, now_ms).await?;
-    if matches!(deleted, Changed::Done(_)) {
+    if let Changed::Done(issue) = &deleted {
         let happened = [Happened::new(event_kind::DELETED, None, None)];
         events::record(tx, id, &happened, actor, now_ms).await?;
+        let data = events::published(issue, &[]);
+        outbox::publish(tx, kind::ISSUE_DELETED, id, actor, now_ms, &data).await?;
     }
     Ok(deleted)
 }
@@ -254,6 +266,8 @@ pub async fn restore(tx: &mut Tx, id: i64, actor: &Viewer, now_ms: i64) -> Resul
     let happened = [Happened::new(event_kind::RESTORED, None, None)];
     events::record(tx, id, &happened, actor, now_ms).await?;
     labels::attach_in(tx, std::slice::from_mut(&mut restored)).await?;
+    let data = events::published(&restored, &[]);
+    outbox::publish(tx, kind::ISSUE_RESTORED, id, actor, now_ms, &data).await?;
     Ok(Some(restored))
 }
 
@@ -345,18 +359,18 @@ pub async fn add_comment(
     author: &Viewer,
     now_ms: i64,
 ) -> Result<Option<Comment>, sqlx::Error> {
-    let counted = on_tx!(&mut *tx, |conn| sqlx::query(
+    let sql = format!(
         "UPDATE issues SET comment_count = comment_count + 1, updated_at = $2 \
-         WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind(issue_id)
-    .bind(now_ms)
-    .execute(conn)
-    .await
-    .map(|done| done.rows_affected()))?;
-    if counted == 0 {
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    );
+    let counted: Option<Issue> = on_tx!(&mut *tx, |conn| sqlx::query_as(&sql)
+        .bind(issue_id)
+        .bind(now_ms)
+        .fetch_optional(conn)
+        .await)?;
+    let Some(mut issue) = counted else {
         return Ok(None);
-    }
+    };
     let insert = format!(
         "INSERT INTO comments (issue_id, body, author_sub, author_name, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING {COMMENT_COLUMNS}"
@@ -369,5 +383,15 @@ pub async fn add_comment(
         .bind(now_ms)
         .fetch_one(conn)
         .await)?;
+    labels::attach_in(tx, std::slice::from_mut(&mut issue)).await?;
+    let data = ChangeData {
+        issue: Some(issue),
+        comment: Some(CommentRef {
+            id: comment.id,
+            body: comment.body.clone(),
+        }),
+        ..ChangeData::default()
+    };
+    outbox::publish(tx, kind::COMMENT_CREATED, issue_id, author, now_ms, &data).await?;
     Ok(Some(comment))
 }

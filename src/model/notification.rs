@@ -1,0 +1,54 @@
+//! A person's notifications: what changed on issues that concern them (assigned to them,
+//! mentioning them, or ones they created, commented on or watch), as the bell and
+//! `/notifications` show them.
+
+use serde::{Deserialize, Serialize};
+
+/// Notifications the inbox shows at once, newest first.
+pub const INBOX_SIZE: i64 = 50;
+/// The bell counts up to this many unread ("99+").
+pub const UNREAD_CAP: i64 = 99;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Notification {
+    pub id: i64,
+    pub issue_id: i64,
+    /// Why it reached them: `assigned`, `mentioned` or `watching`.
+    pub reason: String,
+    pub actor_name: String,
+    /// "John commented on #12 “Login fails”".
+    pub summary: String,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    pub read_at: Option<i64>,
+}
+
+/// The newest notifications and how many are unread.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub notifications: Vec<Notification>,
+    /// Up to one past [`UNREAD_CAP`].
+    pub unread: i64,
+}
+
+/// The bell's count as people read it: nothing when none, `99+` past the cap.
+pub fn unread_text(unread: i64) -> Option<String> {
+    match unread {
+        0 => None,
+        n if n > UNREAD_CAP => Some(format!("{UNREAD_CAP}+")),
+        n => Some(n.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unread_text;
+
+    #[test]
+    fn the_bell_counts_up_to_its_cap() {
+        assert_eq!(unread_text(0), None);
+        assert_eq!(unread_text(7).as_deref(), Some("7"));
+        assert_eq!(unread_text(100).as_deref(), Some("99+"));
+    }
+}
