@@ -2,7 +2,8 @@
 // (the page shows the bell), one stream of changes (`GET /live`, server-sent events) tells
 // this page what changed, never the content (the page reads that with its own authorised
 // calls). The board reads its list again; the issue page its issue, and its thread and history
-// unless the reader is inside them; the bell its count. Plain script, not WASM: it works the
+// unless the reader is inside them; the bell its count when the stream says this person was
+// told something. Plain script, not WASM: it works the
 // same on every page, and the islands only listen for `issues-app:board-changed` and
 // `issues-app:issue-changed` on `window`.
 (() => {
@@ -95,7 +96,6 @@
       const last = mine[mine.length - 1];
       if (last.kind !== "resync" && last.by !== me()) announce(`${last.by} ${what(last)} just now`);
     }
-    unread().catch(() => {});
   };
   const arrived = (change) => {
     pending.push(change);
@@ -114,7 +114,12 @@
       }
     });
     // Fell behind: read everything again.
-    stream.addEventListener("resync", () => arrived({ issue: issueHere(), kind: "resync", by: "" }));
+    stream.addEventListener("resync", () => {
+      arrived({ issue: issueHere(), kind: "resync", by: "" });
+      unread().catch(() => {});
+    });
+    // This person was told something: the bell asks again.
+    stream.addEventListener("inbox", () => unread().catch(() => {}));
     stream.addEventListener("error", () => document.documentElement.setAttribute("data-live", "off"));
     window.addEventListener("pagehide", () => stream.close());
   };

@@ -231,7 +231,7 @@ impl Application {
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
         let config_watch = AbortOnDrop(tokio::spawn(live.watch()).abort_handle());
         let feed = state.feed.clone().run(state.db.clone(), state.issues.writes());
-        let notify = notify::run(state.db.clone(), state.issues.writes());
+        let notify = notify::run(state.db.clone(), state.issues.writes(), state.feed.clone());
         let deliveries = [
             AbortOnDrop(tokio::spawn(feed).abort_handle()),
             AbortOnDrop(tokio::spawn(notify).abort_handle()),

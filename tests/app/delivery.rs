@@ -180,7 +180,7 @@ async fn the_events_need_the_view_scope_and_a_deleted_issues_content_only_for_wh
 
 /// `who`'s inbox after every change so far has been turned into notifications.
 async fn inbox(app: &TestApp, who: &reqwest::Client) -> Value {
-    while notify::deliver(&app.state.db).await.unwrap() > 0 {}
+    while notify::deliver(&app.state.db).await.unwrap().read > 0 {}
     ok(app, who, "notifications", &[]).await
 }
 
@@ -331,6 +331,27 @@ async fn a_live_stream_carries_changes_to_a_viewer_and_ends_when_the_view_scope_
     assert_eq!(change["kind"], "issue.created");
     assert_eq!(change["by"], "John Manager");
     assert!(!data.contains("Printer"), "the stream names no content: {data}");
+
+    // Assigned to her: the change, and word that she was told something (her bell asks again).
+    let id = issue["id"].as_i64().unwrap().to_string();
+    ok(
+        &app,
+        &john,
+        "assign_issue",
+        &[("id", &id), ("version", "1"), ("assignee", EMILY_SUB)],
+    )
+    .await;
+    let mut said = Vec::new();
+    for _ in 0..2 {
+        said.push(
+            next_event(&mut stream, &mut buffer, Duration::from_secs(5))
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    said.sort();
+    assert_eq!(said, ["change", "inbox"]);
 
     // Viewing now needs a scope Emily's role lacks: the next change is not sent, the stream ends.
     let before = app.state.config.reload_attempts();

@@ -8,7 +8,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::{POLL, wrote};
 use crate::server::storage::db::Db;
-use crate::server::storage::outbox::{self, Change, Wakeups};
+use crate::server::storage::outbox::{self, Change, Wakeups, Word};
 
 /// Changes a stream may fall behind by before it is told to read afresh (`resync`).
 const BACKLOG: usize = 1024;
@@ -17,6 +17,9 @@ const READ: i64 = 500;
 
 pub struct Feed {
     changes: broadcast::Sender<Arc<Change>>,
+    /// Whose bells should ask again: the people just told something (empty: anyone, as
+    /// another instance told someone).
+    told: broadcast::Sender<Arc<[String]>>,
     /// `true` once the server is stopping: streams end, so the stop does not wait for them.
     closing: watch::Sender<bool>,
 }
@@ -31,6 +34,7 @@ impl Feed {
     pub fn new() -> Self {
         Self {
             changes: broadcast::Sender::new(BACKLOG),
+            told: broadcast::Sender::new(BACKLOG),
             closing: watch::Sender::new(false),
         }
     }
@@ -38,6 +42,16 @@ impl Feed {
     /// Every change from now on, in order.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.changes.subscribe()
+    }
+
+    /// Who has just been told something, from now on.
+    pub fn subscribe_told(&self) -> broadcast::Receiver<Arc<[String]>> {
+        self.told.subscribe()
+    }
+
+    /// `subs` have just been told something (empty: someone, on another instance).
+    pub fn told(&self, subs: Vec<String>) {
+        let _ = self.told.send(subs.into());
     }
 
     /// Becomes `true` when the server stops.
@@ -70,7 +84,10 @@ impl Feed {
         loop {
             tokio::select! {
                 () = wrote(&mut writes) => {}
-                () = others.next() => {}
+                word = others.next() => if word == Word::Told {
+                    self.told(Vec::new());
+                    continue;
+                },
                 () = tokio::time::sleep(POLL) => {}
             }
             loop {

@@ -8,8 +8,11 @@
 //! newly mentions; and for a comment or a close or reopen, the issue's followers (its author,
 //! those who commented, those who watch it, less those who stopped).
 
+use std::sync::Arc;
+
 use tokio::sync::watch;
 
+use super::feed::Feed;
 use super::{POLL, wrote};
 use crate::model::{CLOSED, event_kind};
 use crate::server::storage::db::Db;
@@ -22,13 +25,32 @@ pub const CONSUMER: &str = "notifications";
 /// Changes read per transaction.
 const BATCH: i64 = 200;
 
-/// Turns changes into notifications as they are written, for as long as it is polled.
-pub async fn run(db: Db, mut writes: watch::Receiver<u64>) {
+/// What one round of [`deliver`] did.
+#[derive(Debug, Default)]
+pub struct Delivered {
+    /// Changes read.
+    pub read: usize,
+    /// Who was told something.
+    pub told: Vec<String>,
+}
+
+/// Turns changes into notifications as they are written, for as long as it is polled; says to
+/// `feed` (and other instances) whose bells should ask again.
+pub async fn run(db: Db, mut writes: watch::Receiver<u64>, feed: Arc<Feed>) {
     loop {
         loop {
             match deliver(&db).await {
-                Ok(read) if read == BATCH as usize => continue,
-                Ok(_) => break,
+                Ok(delivered) => {
+                    if !delivered.told.is_empty() {
+                        feed.told(delivered.told);
+                        if let Err(error) = outbox::announce_told(&db).await {
+                            tracing::warn!(%error, "could not tell other instances of new notifications");
+                        }
+                    }
+                    if delivered.read < BATCH as usize {
+                        break;
+                    }
+                }
                 Err(error) => {
                     tracing::warn!(%error, "could not turn changes into notifications; trying again");
                     break;
@@ -42,31 +64,37 @@ pub async fn run(db: Db, mut writes: watch::Receiver<u64>) {
     }
 }
 
-/// Turns the next changes not yet read into notifications; how many changes it read.
-pub async fn deliver(db: &Db) -> Result<usize, sqlx::Error> {
+/// Turns the next changes not yet read into notifications.
+pub async fn deliver(db: &Db) -> Result<Delivered, sqlx::Error> {
     if !outbox::unread_by(db, CONSUMER).await? {
-        return Ok(0);
+        return Ok(Delivered::default());
     }
     let mut tx = db.begin().await?;
     let place = outbox::cursor(&mut tx, CONSUMER).await?;
     let changes = outbox::after_in(&mut tx, place, BATCH).await?;
+    let mut told = Vec::new();
     for change in &changes {
-        fan_out(&mut tx, change).await?;
+        told.extend(fan_out(&mut tx, change).await?);
     }
     if let Some(last) = changes.last() {
         outbox::advance(&mut tx, CONSUMER, last.seq).await?;
     }
     tx.commit().await?;
-    Ok(changes.len())
+    told.sort_unstable();
+    told.dedup();
+    Ok(Delivered {
+        read: changes.len(),
+        told,
+    })
 }
 
-/// The notifications of one change.
-async fn fan_out(tx: &mut Tx, change: &Change) -> Result<(), sqlx::Error> {
+/// The notifications of one change; whom they are for.
+async fn fan_out(tx: &mut Tx, change: &Change) -> Result<Vec<String>, sqlx::Error> {
     let Some(data) = &change.data else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let Some(issue) = &data.issue else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let (by, number, title) = (&change.actor_name, issue.id, &issue.title);
     let changed = |field: &str| data.changes.iter().find(|c| c.field == field);
@@ -124,5 +152,5 @@ async fn fan_out(tx: &mut Tx, change: &Change) -> Result<(), sqlx::Error> {
         };
         notifications::add(tx, &notification).await?;
     }
-    Ok(())
+    Ok(told.into_iter().skip(1).map(str::to_string).collect())
 }

@@ -64,6 +64,7 @@ pub async fn live(State(state): State<AppState>, session: Session) -> Response {
     let idle_ends_at = state.sessions.deadlines(&current, now).idle_ends_at;
     let watcher = Watcher {
         changes: state.feed.subscribe(),
+        told: state.feed.subscribe_told(),
         closing: state.feed.closing(),
         sessions: state.sessions.clone(),
         config: state.config.clone(),
@@ -84,6 +85,8 @@ fn refused(status: StatusCode, line: &str) -> Response {
 /// One browser's stream: what it reads from the feed, and whose session it checks.
 struct Watcher {
     changes: broadcast::Receiver<Arc<Change>>,
+    /// Who was just told something: `inbox` when it is this person (the bell asks again).
+    told: broadcast::Receiver<Arc<[String]>>,
     closing: watch::Receiver<bool>,
     sessions: Sessions,
     config: Arc<LiveConfig>,
@@ -109,17 +112,26 @@ impl Watcher {
             self.greeted = true;
             return Some(Event::default().event("ready").data("{}").retry(RETRY));
         }
-        let change = tokio::select! {
-            biased;
-            _ = self.closing.wait_for(|closing| *closing) => return None,
-            () = tokio::time::sleep_until(self.ends) => return None,
-            received = self.changes.recv() => received,
-        };
-        let event = match change {
-            Ok(change) => Event::default().event("change").data(summary(&change)),
-            // Behind by more than the feed keeps: the page reads afresh.
-            Err(broadcast::error::RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
-            Err(broadcast::error::RecvError::Closed) => return None,
+        let event = loop {
+            tokio::select! {
+                biased;
+                _ = self.closing.wait_for(|closing| *closing) => return None,
+                () = tokio::time::sleep_until(self.ends) => return None,
+                received = self.changes.recv() => break match received {
+                    Ok(change) => Event::default().event("change").data(summary(&change)),
+                    // Behind by more than the feed keeps: the page reads afresh.
+                    Err(broadcast::error::RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                received = self.told.recv() => match received {
+                    Ok(subs) if subs.is_empty() || subs.contains(&self.current.row.sub) => {
+                        break Event::default().event("inbox").data("{}");
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => break Event::default().event("inbox").data("{}"),
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                    Ok(_) => {}
+                },
+            }
         };
         self.may_view().await.then_some(event)
     }

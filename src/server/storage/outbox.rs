@@ -22,6 +22,10 @@ use crate::{on_db, on_tx};
 /// outbox at once rather than at its next poll.
 pub const CHANNEL: &str = "issues_app_outbox";
 
+/// The PostgreSQL channel the notifications' consumer notifies when it told people something,
+/// so that every instance's bells ask again.
+pub const INBOX_CHANNEL: &str = "issues_app_inbox";
+
 /// Rows are kept this long (and while a consumer has not read them): long enough for a
 /// program polling `GET /api/v1/events` to be away over a weekend.
 pub const KEPT_DAYS: i64 = 7;
@@ -172,31 +176,29 @@ pub async fn publish(
 
 /// Up to `limit` changes after `after`, in order.
 pub async fn after(db: &Db, after: i64, limit: i64) -> Result<Vec<Change>, sqlx::Error> {
-    let rows: Vec<Row> =
-        on_db!(db, |pool| {
-            sqlx::query_as(
+    let rows: Vec<Row> = on_db!(db, |pool| {
+        sqlx::query_as(
         "SELECT seq, kind, issue_id, actor_sub, actor_name, at, data FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2"
     )
     .bind(after)
     .bind(limit.clamp(1, 1000))
     .fetch_all(pool)
     .await
-        })?;
+    })?;
     Ok(rows.into_iter().map(Change::from).collect())
 }
 
 /// The same in `tx` (a consumer reading what it will record as read in one transaction).
 pub async fn after_in(tx: &mut Tx, after: i64, limit: i64) -> Result<Vec<Change>, sqlx::Error> {
-    let rows: Vec<Row> =
-        on_tx!(tx, |conn| {
-            sqlx::query_as(
+    let rows: Vec<Row> = on_tx!(tx, |conn| {
+        sqlx::query_as(
         "SELECT seq, kind, issue_id, actor_sub, actor_name, at, data FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2"
     )
     .bind(after)
     .bind(limit.clamp(1, 1000))
     .fetch_all(conn)
     .await
-        })?;
+    })?;
     Ok(rows.into_iter().map(Change::from).collect())
 }
 
@@ -264,47 +266,65 @@ pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
     .map(|done| done.rows_affected()))
 }
 
-/// Word from other instances that they wrote (PostgreSQL's `LISTEN`); with SQLite, whose only
-/// writer is this process, nothing ever comes.
+/// What another instance said it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word {
+    /// Wrote changes (or a word may have been lost: read the outbox).
+    Wrote,
+    /// Told people something (their bells ask again).
+    Told,
+}
+
+/// Word from other instances (PostgreSQL's `LISTEN`); with SQLite, whose only writer is this
+/// process, nothing ever comes.
 pub struct Wakeups {
     listener: Option<sqlx::postgres::PgListener>,
 }
 
 impl Wakeups {
-    /// Listens on [`CHANNEL`] where the database is PostgreSQL; a listener that cannot connect
-    /// now is tried again at the next [`Wakeups::next`].
+    /// Listens on [`CHANNEL`] and [`INBOX_CHANNEL`] where the database is PostgreSQL.
     pub async fn new(db: &Db) -> Self {
         let Db::Postgres(pool) = db else {
             return Self { listener: None };
         };
-        let listener = match sqlx::postgres::PgListener::connect_with(pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
-                Ok(()) => Some(listener),
-                Err(error) => {
-                    tracing::warn!(%error, "could not listen for other instances' changes; polling");
-                    None
-                }
-            },
-            Err(error) => {
-                tracing::warn!(%error, "could not listen for other instances' changes; polling");
-                None
-            }
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen_all([CHANNEL, INBOX_CHANNEL]).await?;
+            Ok::<_, sqlx::Error>(listener)
         };
+        let listener = listening
+            .await
+            .inspect_err(|error| tracing::warn!(%error, "could not listen for other instances' changes; polling"))
+            .ok();
         Self { listener }
     }
 
     /// Waits for another instance's word (forever with SQLite, or while not listening).
-    pub async fn next(&mut self) {
+    pub async fn next(&mut self) -> Word {
         match &mut self.listener {
-            // A lost connection is reconnected at the next `recv`; meanwhile the poll reads.
-            Some(listener) => {
-                if listener.recv().await.is_err() {
+            Some(listener) => match listener.recv().await {
+                Ok(word) if word.channel() == INBOX_CHANNEL => Word::Told,
+                Ok(_) => Word::Wrote,
+                // A lost connection is reconnected at the next `recv`; meanwhile the poll reads.
+                Err(_) => {
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    Word::Wrote
                 }
-            }
+            },
             None => std::future::pending().await,
         }
     }
+}
+
+/// Tells other instances (PostgreSQL) that people were told something.
+pub async fn announce_told(db: &Db) -> Result<(), sqlx::Error> {
+    if let Db::Postgres(pool) = db {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(INBOX_CHANNEL)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Whether the outbox has changes `consumer` has not read (read outside a transaction: a cheap

@@ -1,0 +1,139 @@
+import { Page, expect, test } from "@playwright/test";
+import {
+  EMILY,
+  JOHN,
+  commentAs,
+  createIssueAsJohn,
+  expectAccessible,
+  hydrated,
+  openIssue,
+  signIn,
+  unique,
+} from "./helpers";
+
+// What changed reaches the people allowed to see it, without a reload: the board and the
+// issue page move as changes arrive (public/live.js over `GET /live`), the bell counts what
+// concerns you, and /notifications lists it.
+
+/** Marks the page so that a reload would be seen (the mark would be gone). */
+async function markNoReload(page: Page) {
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+}
+async function expectNoReload(page: Page) {
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+}
+
+/** Waits until the page's stream of changes is open. */
+async function live(page: Page) {
+  await expect(page.locator('html[data-live="on"]')).toBeAttached();
+}
+
+test("Emily's board shows John's new issue within a second, without a reload and without losing what she types", async ({
+  page,
+  request,
+}) => {
+  await signIn(page, EMILY);
+  await page.goto("/issues");
+  await hydrated(page);
+  await live(page);
+  await markNoReload(page);
+  const search = page.locator("#filter-q");
+  await search.fill("half-typed");
+
+  const title = unique("Projector flickers");
+  const issue = await createIssueAsJohn(request, title);
+  await expect(page.locator(`#issue-list li.issue[data-issue-id="${issue.id}"]`)).toContainText(title, {
+    timeout: 1_000,
+  });
+  await expectNoReload(page);
+  await expect(search).toHaveValue("half-typed");
+  await expect(search).toBeFocused();
+});
+
+test("Emily's issue page shows John's comment as it is made and says who, keeping her unsent comment", async ({
+  page,
+  request,
+}) => {
+  const issue = await createIssueAsJohn(request, unique("Window will not close"));
+  await signIn(page, EMILY);
+  await openIssue(page, issue.id);
+  await live(page);
+  await markNoReload(page);
+  await page.locator("#comment-body").fill("I was about to say");
+  await page.locator("#issue-title").click();
+
+  await commentAs(request, JOHN, issue.id, "Maintenance is on the way");
+  await expect(page.locator("#comments")).toContainText("Maintenance is on the way");
+  await expect(page.locator("#live-status")).toHaveText("John Manager commented just now");
+  await expectNoReload(page);
+  await expect(page.locator("#comment-body")).toHaveValue("I was about to say");
+});
+
+test("John assigns an issue to Emily and her bell shows it; the notification leads to the issue", async ({
+  page,
+  browser,
+  request,
+}) => {
+  await signIn(page, EMILY);
+  await page.goto("/");
+  await hydrated(page);
+  await live(page);
+  const before = Number((await page.locator("#bell-count").textContent()) || "0");
+
+  const title = unique("Badge reader");
+  const issue = await createIssueAsJohn(request, title);
+  const johns = await browser.newContext();
+  const john = await johns.newPage();
+  await signIn(john, JOHN);
+  await openIssue(john, issue.id);
+  await john.locator("#assignee").selectOption({ label: EMILY.name });
+  await john.locator("#assign-submit").click();
+  await expect(john.locator("#issue-assignee")).toHaveText(EMILY.name);
+  await johns.close();
+
+  await expect(page.locator("#bell-count")).toHaveText(String(before + 1));
+  await expect(page.locator("#bell")).toHaveAttribute("aria-label", `Notifications, ${before + 1} unread`);
+  await page.locator("#bell").click();
+  await page.waitForURL("/notifications");
+  const entry = page.locator("#inbox li.notification").first();
+  await expect(entry).toContainText(`John Manager assigned #${issue.id} “${title}” to you`);
+  await expect(entry).toContainText("Assigned to you");
+  await expectAccessible(page, "the notifications page");
+  await entry.locator("a.notification-text").click();
+  await page.waitForURL(`/issues/${issue.id}`);
+  await expect(page.locator("#issue-title")).toContainText(title);
+});
+
+test("A comment mentioning John reaches his inbox; marking all read empties his bell, and unwatching stops the rest", async ({
+  page,
+  request,
+}) => {
+  const title = unique("Heating");
+  const issue = await createIssueAsJohn(request, title);
+  await commentAs(request, EMILY, issue.id, "@John Manager the radiators are cold");
+
+  await signIn(page, JOHN);
+  await page.goto("/notifications");
+  const entry = page.locator("#inbox li.notification", { hasText: `#${issue.id} ` }).first();
+  await expect(entry).toContainText(`Emily Employee mentioned you in #${issue.id} “${title}”`);
+  await expect(entry).toContainText("You were mentioned");
+  await page.locator("#mark-all-read").click();
+  await page.waitForURL("/notifications");
+  await expect(page.locator("#bell-count")).toBeHidden();
+  await expect(page.locator("#inbox li.notification.unread")).toHaveCount(0);
+
+  // He wrote it, so he follows it; he stops, and Emily's next comment reaches him no more.
+  await openIssue(page, issue.id);
+  await expect(page.locator("#follow-submit")).toHaveText("Unwatch");
+  await page.locator("#follow-submit").click();
+  await expect(page.locator("#follow-submit")).toHaveText("Watch");
+  await commentAs(request, EMILY, issue.id, "Still cold");
+  // A later mention still reaches him: once it is there, the comment before it was handled.
+  await commentAs(request, EMILY, issue.id, "@John Manager please look");
+  await expect(page.locator("#bell-count")).toHaveText("1");
+  await page.goto("/notifications");
+  await expect(page.locator("#inbox li.notification.unread")).toHaveText([
+    new RegExp(`Emily Employee mentioned you in #${issue.id} `),
+  ]);
+  await expect(page.locator("#inbox li.notification", { hasText: `commented on #${issue.id} ` })).toHaveCount(0);
+});
