@@ -89,12 +89,14 @@
     pending = [];
     const here = issueHere();
     window.dispatchEvent(new Event("issues-app:board-changed"));
-    const mine = changes.filter((change) => change.issue === here);
-    if (here !== null && mine.length > 0) {
+    // This issue, changed by someone else (a change of one's own is on the page already, and
+    // reading the issue again would reset a form being filled in).
+    const others = changes.filter((change) => change.issue === here && change.by !== me());
+    if (here !== null && others.length > 0) {
       window.dispatchEvent(new Event("issues-app:issue-changed"));
       redraw().catch(() => {});
-      const last = mine[mine.length - 1];
-      if (last.kind !== "resync" && last.by !== me()) announce(`${last.by} ${what(last)} just now`);
+      const last = others[others.length - 1];
+      if (last.kind !== "resync") announce(`${last.by} ${what(last)} just now`);
     }
   };
   const arrived = (change) => {

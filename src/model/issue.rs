@@ -141,6 +141,9 @@ pub struct BoardFilter {
     /// Issues carrying every one of these labels (their names as compared, lowercase).
     pub labels: Vec<String>,
     pub priority: Option<Priority>,
+    /// Issues changed at or after this time (milliseconds since the Unix epoch): what a program
+    /// polling the list has not seen.
+    pub updated_since: Option<i64>,
     pub sort: Sort,
 }
 
@@ -296,6 +299,7 @@ impl BoardFilter {
             && self.search.is_none()
             && self.labels.is_empty()
             && self.priority.is_none()
+            && self.updated_since.is_none()
     }
 }
 

@@ -371,3 +371,47 @@ async fn a_live_stream_carries_changes_to_a_viewer_and_ends_when_the_view_scope_
     assert_eq!(again.status(), StatusCode::FORBIDDEN);
     assert!(again.text().await.unwrap().contains("issues:create"));
 }
+
+#[tokio::test]
+async fn a_program_lists_only_what_changed_since_it_last_looked() {
+    let app = TestApp::spawn().await;
+    let token = app.password_token(CLIENT_ID, JOHN).await;
+    let client = reqwest::Client::new();
+    let old = app
+        .post_issue(&client, &token, &json!({"title": "Old", "description": ""}))
+        .await;
+    let old: Value = old.json().await.unwrap();
+    let fresh = app
+        .post_issue(&client, &token, &json!({"title": "Fresh", "description": ""}))
+        .await;
+    let fresh: Value = fresh.json().await.unwrap();
+    let since = fresh["updated_at"].as_i64().unwrap();
+    assert!(old["updated_at"].as_i64().unwrap() <= since);
+
+    let titles = |page: &Value| -> Vec<String> {
+        let issues = page["issues"].as_array().unwrap().iter();
+        issues
+            .map(|issue| issue["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let url = |since: &str| app.url(&format!("/api/v1/issues?updated_since={since}"));
+    let page = bearer_get_json(&client, &url(&since.to_string()), &token).await;
+    assert!(titles(&page).contains(&"Fresh".to_string()), "{page}");
+    assert!(
+        page["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|issue| issue["updated_at"].as_i64().unwrap() >= since),
+        "nothing older: {page}"
+    );
+    // A time after every change: nothing; as RFC 3339 too.
+    let later = bearer_get_json(&client, &url(&(since + 60_000).to_string()), &token).await;
+    assert_eq!(later["issues"], json!([]), "{later}");
+    let rfc = bearer_get_json(&client, &url("2099-01-01T00:00:00Z"), &token).await;
+    assert_eq!(rfc["issues"], json!([]), "{rfc}");
+    // A time that is not one: 400 saying which parameter.
+    let bad = client.get(url("yesterday")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("updated_since"));
+}

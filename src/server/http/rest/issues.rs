@@ -20,6 +20,7 @@ use crate::model::{
     LabelEdit, PAGE_SIZE, Person, Priority, Sort, parse_status,
 };
 use crate::server::state::AppState;
+use crate::server::support::clock;
 
 /// The version `If-Match` names: `Ok(None)` for `*`; 428 without the header; one strong
 /// entity tag of ours (`"3"`) or `*`, else 400. A weak tag never matches (RFC 9110 §13.1.1):
@@ -121,6 +122,9 @@ pub struct ListQuery {
     /// Issues on the page: 1–100 (20 by default).
     #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+    /// Only issues changed at or after this time: RFC 3339 (`2026-12-04T09:30:00Z`) or
+    /// milliseconds since the Unix epoch (an issue's `updated_at`).
+    updated_since: Option<String>,
 }
 
 /// One page of issues, newest first, with counts per status under the same filters. With `q`:
@@ -161,9 +165,14 @@ pub(super) async fn list(
         sort: query.sort,
         cursor: query.cursor,
     };
-    let (filter, cursor) = board
+    let (mut filter, cursor) = board
         .read(query.before, None, &caller.viewer.sub)
         .map_err(ApiError::InvalidRequest)?;
+    if let Some(since) = &query.updated_since {
+        let since = clock::parse_millis(since)
+            .map_err(|problem| ApiError::InvalidRequest(format!("`updated_since`: {problem}")))?;
+        filter.updated_since = Some(since);
+    }
     let cached = state
         .issues
         .list(

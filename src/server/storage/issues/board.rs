@@ -17,7 +17,7 @@ const LABEL_PROBE: &str = "EXISTS (SELECT 1 FROM issue_labels JOIN labels ON lab
                            WHERE issue_labels.issue_id = issues.id AND labels.name_key = ";
 
 /// The filter's conditions on `issues` but the status and the search: not deleted, the
-/// assignee, the author, the labels (each one carried), the priority.
+/// assignee, the author, the labels (each one carried), the priority, changed since.
 pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
     let mut conditions = vec!["issues.deleted_at IS NULL".to_string()];
     match &filter.assignee {
@@ -41,6 +41,10 @@ pub(super) fn conditions(sql: &mut Sql, filter: &BoardFilter) -> Vec<String> {
     if let Some(priority) = filter.priority {
         let p = sql.bind(Param::Int(priority.rank()));
         conditions.push(format!("issues.priority = {p}"));
+    }
+    if let Some(since) = filter.updated_since {
+        let p = sql.bind(Param::Int(since));
+        conditions.push(format!("issues.updated_at >= {p}"));
     }
     conditions
 }
