@@ -14,7 +14,7 @@ pub struct AuditEntry {
     /// `issue_created`, `issue_edited`, `issue_closed`, `issue_reopened`, `issue_assigned`,
     /// `issue_deleted`, `issue_restored`, `issue_triaged`, `comment_added`, `comment_edited`,
     /// `comment_deleted`, `comment_hidden`, `comment_shown`, `label_defined`, `label_changed`,
-    /// `label_deleted`, `person_forgotten` or `deleted_issues_erased`.
+    /// `label_deleted`, `person_forgotten`, `deleted_issues_erased` or `webhook_redelivered`.
     pub event: String,
     /// `ok` or `refused`.
     pub outcome: String,

@@ -9,6 +9,7 @@ mod session;
 mod template;
 mod triage;
 mod validation;
+mod webhook;
 mod work;
 
 pub use audit::*;
@@ -19,4 +20,5 @@ pub use session::*;
 pub use template::*;
 pub use triage::*;
 pub use validation::*;
+pub use webhook::*;
 pub use work::*;

@@ -1,8 +1,29 @@
-//! A person's notifications: what changed on issues that concern them (assigned to them,
+//! What a change was (`change_kind`, as the outbox, webhooks and `GET /api/v1/events` name
+//! it) and a person's notifications: what changed on issues that concern them (assigned to them,
 //! mentioning them, or ones they created, commented on or watch), as the bell and
 //! `/notifications` show them.
 
 use serde::{Deserialize, Serialize};
+
+/// What a change was, as programs see it (the `type` of a webhook, the `kind` of an event).
+pub mod change_kind {
+    pub const ISSUE_CREATED: &str = "issue.created";
+    pub const ISSUE_UPDATED: &str = "issue.updated";
+    pub const ISSUE_DELETED: &str = "issue.deleted";
+    pub const ISSUE_RESTORED: &str = "issue.restored";
+    pub const COMMENT_CREATED: &str = "comment.created";
+    pub const COMMENT_UPDATED: &str = "comment.updated";
+    pub const COMMENT_DELETED: &str = "comment.deleted";
+    pub const ALL: [&str; 7] = [
+        ISSUE_CREATED,
+        ISSUE_UPDATED,
+        ISSUE_DELETED,
+        ISSUE_RESTORED,
+        COMMENT_CREATED,
+        COMMENT_UPDATED,
+        COMMENT_DELETED,
+    ];
+}
 
 /// Notifications the inbox shows at once, newest first.
 pub const INBOX_SIZE: i64 = 50;

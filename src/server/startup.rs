@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -32,7 +33,7 @@ use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
 use crate::server::delivery::feed::Feed;
-use crate::server::delivery::notify;
+use crate::server::delivery::{notify, webhooks};
 use crate::server::http::{
     auth_routes, board_export, live_stream, metrics_endpoint, rest, security, serve, site, status,
 };
@@ -92,6 +93,9 @@ pub struct Application {
     _config_watch: AbortOnDrop,
     /// The outbox's readers: this instance's feed of live pages, and notifications.
     _deliveries: [AbortOnDrop; 2],
+    /// Posting webhooks: awaited at a stop (an attempt under way finishes), aborted if dropped.
+    webhooks: tokio::task::JoinHandle<()>,
+    _webhooks_abort: AbortOnDrop,
     /// `/metrics` on `Server.MetricsListen`, when set.
     metrics: Option<(SocketAddr, AbortOnDrop)>,
     /// Released when the app stops serving.
@@ -229,13 +233,20 @@ impl Application {
         };
         let cleanup = AbortOnDrop(tokio::spawn(clean_up_continuously(state.clone(), store)).abort_handle());
         let jwks_refresh = AbortOnDrop(tokio::spawn(state.jwks.clone().refresh_continuously()).abort_handle());
-        let config_watch = AbortOnDrop(tokio::spawn(live.watch()).abort_handle());
+        let config_watch = AbortOnDrop(tokio::spawn(live.clone().watch()).abort_handle());
         let feed = state.feed.clone().run(state.db.clone(), state.issues.writes());
         let notify = notify::run(state.db.clone(), state.issues.writes(), state.feed.clone());
         let deliveries = [
             AbortOnDrop(tokio::spawn(feed).abort_handle()),
             AbortOnDrop(tokio::spawn(notify).abort_handle()),
         ];
+        let posting = webhooks::run(
+            state.db.clone(),
+            live.clone(),
+            state.issues.writes(),
+            state.feed.closing(),
+        );
+        let webhooks = tokio::spawn(posting);
         Ok(Self {
             listener,
             router,
@@ -246,6 +257,8 @@ impl Application {
             _jwks_refresh: jwks_refresh,
             _config_watch: config_watch,
             _deliveries: deliveries,
+            _webhooks_abort: AbortOnDrop(webhooks.abort_handle()),
+            webhooks,
             metrics,
             _single_writer: single_writer,
         })
@@ -283,6 +296,13 @@ impl Application {
             feed.close();
         };
         let served = serve::serve(self.listener, self.router, self.state.config.clone(), stop).await;
+        // The stop told webhooks to stop too: an attempt under way finishes (it is bounded).
+        if tokio::time::timeout(Duration::from_secs(15), self.webhooks)
+            .await
+            .is_err()
+        {
+            tracing::warn!("webhooks were still posting at the stop; their deliveries are posted again later");
+        }
         #[cfg(feature = "dev-idp")]
         if let Some(idp) = self.dev_idp {
             idp.shutdown().await;
@@ -346,6 +366,12 @@ async fn clean_up_continuously(state: AppState, store: Store) {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "changes past the outbox's days erased"),
             Err(error) => tracing::warn!(%error, "could not erase old changes from the outbox"),
+        }
+        let done_before_ms = clock::now_millis() - webhooks::KEPT_DAYS * 86_400_000;
+        match crate::server::storage::webhooks::prune(&state.db, done_before_ms).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "finished webhook deliveries past their days erased"),
+            Err(error) => tracing::warn!(%error, "could not erase old webhook deliveries"),
         }
     }
 }

@@ -227,9 +227,13 @@ impl TestApp {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let idp = self.idp.take();
         let organization_url = self.organization_url.clone();
+        // The same file (its database included), as an operator restarts a server.
+        let written = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+        let mut same: Value = serde_json::from_str(&written).unwrap();
         let database_url = self.state.config.load().database_url.as_str().to_owned();
-        let same_database = move |config: &mut Value| config["Server"]["DatabaseUrl"] = json!(database_url);
-        Self::spawn_against(listener, idp, &organization_url, same_database, dir).await
+        same["Server"]["DatabaseUrl"] = json!(database_url);
+        let same_file = move |config: &mut Value| *config = same;
+        Self::spawn_against(listener, idp, &organization_url, same_file, dir).await
     }
 
     /// Stops serving and lets go of the database (SQLite's lock), keeping the directory and

@@ -295,6 +295,16 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     .unwrap();
     let texts: Vec<String> = every_name.into_iter().flatten().collect();
     assert!(texts.iter().all(|text| !text.contains("John Manager")), "{texts:?}");
+    // Nor in the outbox: who made each change, and the issue and comments in its data.
+    let changes: Vec<String> = issues_app::on_db!(&db, |pool| sqlx::query_scalar(
+        "SELECT actor_name FROM outbox UNION ALL SELECT data FROM outbox"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    assert_eq!(changes.len(), 6, "three changes: {changes:?}");
+    assert!(changes.iter().all(|text| !text.contains("John Manager")), "{changes:?}");
+    assert!(changes.iter().any(|text| text.contains(FORMER_MEMBER)), "{changes:?}");
     assert!(
         texts.contains(&format!("issue {} to {FORMER_MEMBER}", issue.id)),
         "{texts:?}"
@@ -320,7 +330,8 @@ async fn a_forgotten_person_s_work_stays_attributed_to_a_former_member() {
     .unwrap();
     assert_eq!(recorded.len(), 1, "audited once");
     assert!(
-        recorded[0].starts_with("subject john-sub: name replaced in 9 rows"),
+        // The nine of before, and the three changes in the outbox whose data names him.
+        recorded[0].starts_with("subject john-sub: name replaced in 12 rows"),
         "{recorded:?}"
     );
 }

@@ -23,6 +23,7 @@ mod startup;
 mod tracker;
 mod transfer;
 mod upgrade;
+mod webhooks;
 
 use base64::Engine;
 use harness::SESSION_KEY;

@@ -1,11 +1,13 @@
 //! What changed reaches the people and programs allowed to see it, read from the outbox
 //! (`storage::outbox`), never from the change itself: `feed.rs` tails it for this instance's
 //! live streams (the board and issue pages, `http::live_stream`), `notify.rs` turns each change
-//! into the notifications of the people it concerns. Whether a reader may see a change is
-//! decided when it is delivered, with the scopes they hold then.
+//! into the notifications of the people it concerns, `webhooks.rs` posts changes to the
+//! programs config.json lists. Whether a reader may see a change is decided when it is
+//! delivered, with the scopes they hold then.
 
 pub mod feed;
 pub mod notify;
+pub mod webhooks;
 
 use std::time::Duration;
 

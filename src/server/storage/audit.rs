@@ -65,6 +65,8 @@ pub enum EventKind {
     PersonForgotten,
     /// Deleted issues erased after `Server.DeletedRetentionDays`.
     DeletedIssuesErased,
+    /// A failed webhook delivery posted again, by an auditor.
+    WebhookRedelivered,
 }
 
 impl EventKind {
@@ -94,6 +96,7 @@ impl EventKind {
             Self::LabelDeleted => "label_deleted",
             Self::PersonForgotten => "person_forgotten",
             Self::DeletedIssuesErased => "deleted_issues_erased",
+            Self::WebhookRedelivered => "webhook_redelivered",
         }
     }
 }

@@ -19,3 +19,4 @@ pub mod sign_ins;
 pub mod sql;
 pub mod transfer;
 pub mod tx;
+pub mod webhooks;

@@ -30,25 +30,8 @@ pub const INBOX_CHANNEL: &str = "issues_app_inbox";
 /// program polling `GET /api/v1/events` to be away over a weekend.
 pub const KEPT_DAYS: i64 = 7;
 
-/// What a change was, as programs see it (the `type` of a webhook, the `kind` of an event).
-pub mod kind {
-    pub const ISSUE_CREATED: &str = "issue.created";
-    pub const ISSUE_UPDATED: &str = "issue.updated";
-    pub const ISSUE_DELETED: &str = "issue.deleted";
-    pub const ISSUE_RESTORED: &str = "issue.restored";
-    pub const COMMENT_CREATED: &str = "comment.created";
-    pub const COMMENT_UPDATED: &str = "comment.updated";
-    pub const COMMENT_DELETED: &str = "comment.deleted";
-    pub const ALL: [&str; 7] = [
-        ISSUE_CREATED,
-        ISSUE_UPDATED,
-        ISSUE_DELETED,
-        ISSUE_RESTORED,
-        COMMENT_CREATED,
-        COMMENT_UPDATED,
-        COMMENT_DELETED,
-    ];
-}
+/// What a change was, as programs see it (`model::change_kind`).
+pub use crate::model::change_kind as kind;
 
 /// One field that changed: its name (as the issue's history names it) and the values before
 /// and after.

@@ -250,6 +250,13 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
             json!(["issues:comment", "issues:view"]),
         ),
         ("/api/v1/issues/export", "get", json!(["issues:view"])),
+        ("/api/v1/events", "get", json!(["issues:view"])),
+        ("/api/v1/webhooks/deliveries", "get", json!(["audit:view"])),
+        (
+            "/api/v1/webhooks/deliveries/{id}/redeliver",
+            "post",
+            json!(["audit:view"]),
+        ),
         // Any valid token: no scope of its own.
         ("/api/v1/me", "get", Value::Null),
     ];

@@ -20,6 +20,7 @@ mod issues;
 mod labels;
 mod me;
 mod openapi;
+mod webhooks;
 
 pub use error::ApiError;
 pub use extract::Bearer;
@@ -47,6 +48,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/people", get(people))
         .route("/api/v1/me", get(me::me))
         .route("/api/v1/events", get(changes::list))
+        .route("/api/v1/webhooks/deliveries", get(webhooks::list))
+        .route(
+            "/api/v1/webhooks/deliveries/{id}/redeliver",
+            axum::routing::post(webhooks::redeliver),
+        )
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(openapi::document))
 }

@@ -14,7 +14,7 @@ use super::error::{
     ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
     Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
-use super::{audit, changes, comments, export, issues, labels, me};
+use super::{audit, changes, comments, export, issues, labels, me, webhooks};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -45,7 +45,9 @@ use crate::server::state::AppState;
         labels::redefine,
         labels::delete,
         me::me,
-        audit::audit_trail
+        audit::audit_trail,
+        webhooks::list,
+        webhooks::redeliver
     ),
     components(
         schemas(ApiErrorBody),

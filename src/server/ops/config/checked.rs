@@ -59,6 +59,31 @@ pub enum LogFormat {
 
 // ----- the validated configuration ----------------------------------------------------------
 
+/// `Webhooks[i]`, checked: where to post, what, and the secret that signs it.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    /// As config.json writes it: the webhook's name in the delivery log.
+    pub url: String,
+    pub parsed: Url,
+    /// The kinds of change posted; empty: all.
+    pub events: Vec<String>,
+    /// The signing key (from the environment variable `SecretEnv` names).
+    pub secret: Secret,
+    pub allow_private_address: bool,
+}
+
+impl Webhook {
+    /// Whether changes of `kind` are posted here.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.events.is_empty() || self.events.iter().any(|wanted| wanted == kind)
+    }
+
+    /// The key deliveries are signed with (see `webhooks_section::signing_key`).
+    pub fn secret_key(&self) -> Vec<u8> {
+        super::webhooks_section::signing_key(self.secret.expose())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub source: PathBuf,
@@ -117,6 +142,10 @@ pub struct Config {
     /// `Server.CodeExchangesPerMinute`: sign-ins finished per client address per minute (read at
     /// start-up).
     pub code_exchanges_per_minute: u32,
+    /// `Webhooks`: where changes are posted. Live: a reload changes where the next delivery goes.
+    pub webhooks: Vec<Webhook>,
+    /// `Server.WebhookFirstRetrySeconds`: how soon a failed delivery is first tried again.
+    pub webhook_first_retry: Duration,
     /// The file as it was when read (`Config::load`), for noticing later changes.
     pub read_as: Option<crate::server::support::files::FileStamp>,
     /// Fields of the original demo's file this app does not use (reported at start-up).

@@ -232,6 +232,8 @@ impl Checker<'_> {
         let metrics_listen = self.metrics_listen(server.metrics_listen.as_deref(), server.metrics_beyond_loopback)?;
         let dev_idp =
             self.dev_identity_provider(file.dev_identity_provider, &app.hosted_url, &provider.organization)?;
+        let webhooks = self.webhooks(&file.webhooks)?;
+        let webhook_first_retry = self.webhook_first_retry(server.webhook_first_retry_seconds)?;
 
         Ok(Config {
             source: PathBuf::from(self.file),
@@ -269,6 +271,8 @@ impl Checker<'_> {
             audit_retention: Duration::from_secs(server.audit_retention_days * 86_400),
             deleted_retention: Duration::from_secs(server.deleted_retention_days * 86_400),
             code_exchanges_per_minute: server.code_exchanges_per_minute,
+            webhooks,
+            webhook_first_retry,
             read_as: None,
             unused: app.unused,
         })

@@ -40,6 +40,25 @@ pub(super) struct ConfigFile {
     pub(super) server: ServerSection,
     #[serde(rename = "DevIdentityProvider")]
     pub(super) dev_identity_provider: Option<DevIdpSection>,
+    /// Where changes are posted for other programs; none when absent.
+    #[serde(rename = "Webhooks", default)]
+    pub(super) webhooks: Vec<WebhookFile>,
+}
+
+/// `Webhooks[i]`: a program that receives changes as signed JSON posts.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct WebhookFile {
+    pub(super) url: String,
+    /// The kinds of change to post (`issue.created`, …); all when absent.
+    pub(super) events: Option<Vec<String>>,
+    /// The environment variable that holds the signing secret (or `SecretFile`).
+    pub(super) secret_env: Option<String>,
+    /// A file that holds the signing secret (relative to config.json; or `SecretEnv`).
+    pub(super) secret_file: Option<String>,
+    /// The URL may name a private or loopback address (a program on this machine or network).
+    #[serde(default)]
+    pub(super) allow_private_address: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,6 +216,10 @@ pub(super) struct ServerSection {
     /// How long a deleted issue (and its comments) is kept before it is erased.
     #[serde(default = "default_deleted_retention_days")]
     pub(super) deleted_retention_days: u64,
+    /// How soon a failed webhook delivery is tried again the first time (then twice as long
+    /// each time, up to an hour, for a day).
+    #[serde(default = "default_webhook_first_retry")]
+    pub(super) webhook_first_retry_seconds: u64,
     /// Sign-ins finished (code exchanges at the provider) per client address per minute.
     #[serde(default = "default_code_exchanges_per_minute")]
     pub(super) code_exchanges_per_minute: u32,
@@ -225,6 +248,7 @@ impl Default for ServerSection {
             log_format: LogFormat::default(),
             audit_retention_days: default_audit_retention_days(),
             deleted_retention_days: default_deleted_retention_days(),
+            webhook_first_retry_seconds: default_webhook_first_retry(),
             code_exchanges_per_minute: default_code_exchanges_per_minute(),
         }
     }
@@ -273,4 +297,8 @@ pub(super) struct DevIdpSection {
     pub(super) listen: Option<String>,
     pub(super) key_file: Option<String>,
     pub(super) directory: Option<String>,
+}
+
+fn default_webhook_first_retry() -> u64 {
+    5
 }

@@ -14,6 +14,8 @@ mod hints;
 mod server_section;
 #[cfg(test)]
 mod tests;
+mod webhooks_section;
 
-pub use checked::{Config, ConnectionLimits, DevIdpConfig, LogFormat, Overrides, Secret, TokenValidation};
+pub use checked::{Config, ConnectionLimits, DevIdpConfig, LogFormat, Overrides, Secret, TokenValidation, Webhook};
 pub use file::ConfigError;
+pub use webhooks_section::signing_key;
