@@ -298,6 +298,19 @@ pub async fn follows_issue(issue: i64) -> Result<bool, AppError> {
     crate::server::http::server_fns::follows_issue(issue).await
 }
 
+/// The newest webhook deliveries (the audit page's log). Needs the audit scope.
+#[server(prefix = "/api", endpoint = "webhook_deliveries")]
+pub async fn webhook_deliveries() -> Result<Vec<crate::model::WebhookDelivery>, AppError> {
+    crate::server::http::server_fns::webhook_deliveries().await
+}
+
+/// Posts failed webhook delivery `id` again (recorded in the audit trail). Needs the audit
+/// scope.
+#[server(prefix = "/api", endpoint = "redeliver_webhook")]
+pub async fn redeliver_webhook(id: i64) -> Result<(), AppError> {
+    crate::server::http::server_fns::redeliver_webhook(id).await
+}
+
 /// The caller's own work, for the home page: open issues assigned to them, open issues they
 /// created and open issues that mention them, each counted with its newest five. Needs the view
 /// scope.

@@ -12,6 +12,7 @@ use crate::ui::pages::issue::IssuePage;
 use crate::ui::pages::profile::ProfilePage;
 use crate::ui::pages::{
     AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound, NotificationsPage,
+    WebhookDeliveriesPage,
 };
 use crate::ui::session::{provide_session, use_session};
 use crate::ui::session_notice::SessionNotice;
@@ -72,6 +73,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/notifications") view=NotificationsPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/audit/webhooks") view=WebhookDeliveriesPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: signed out, it answers 401.
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                     </Routes>

@@ -15,7 +15,7 @@ use issues_app::server::delivery::webhooks::sign;
 use issues_app::server::ops::config::signing_key;
 use serde_json::{Value, json};
 
-use crate::harness::{ALEX, CLIENT_ID, JOHN, Options, TestApp, bearer_get_json};
+use crate::harness::{ALEX, CLIENT_ID, JOHN, Options, TestApp, bearer_get_json, browser};
 
 /// A secret as Standard Webhooks writes one.
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwxxxxxxxxxxxx";
@@ -336,4 +336,34 @@ async fn a_webhook_does_not_reach_a_private_address_it_is_not_allowed_and_an_aud
     );
     let trail = bearer_get_json(&client, &app.url("/api/v1/audit"), &token).await;
     assert_eq!(trail["events"][0]["event"], "webhook_redelivered", "{trail}");
+
+    // The audit page's log, and its Redeliver (a plain form over a server function).
+    let alex = browser();
+    app.sign_in(&alex, ALEX, "/").await;
+    let page = app.page_text(&alex, "/audit/webhooks").await;
+    assert!(
+        page.contains(&https) && page.contains(&format!("data-delivery-id=\"{id}\"")),
+        "{page}"
+    );
+    assert!(!page.contains("Redeliver"), "none has failed");
+    issues_app::on_db!(&app.state.db, |pool| sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'failed' WHERE id = $1"
+    )
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(drop))
+    .unwrap();
+    let page = app.page_text(&alex, "/audit/webhooks").await;
+    assert!(page.contains("Redeliver"), "{page}");
+    let (status, body) = app.call(&alex, "redeliver_webhook", &[("id", &id.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app.call(&alex, "redeliver_webhook", &[("id", &id.to_string())]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "only a failed one");
+    let emily = browser();
+    app.sign_in(&emily, crate::harness::EMILY, "/").await;
+    assert_eq!(
+        emily.get(app.url("/audit/webhooks")).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
 }

@@ -578,6 +578,37 @@ pub async fn follows_issue(issue: i64) -> Result<bool, AppError> {
         .map_err(database_error)
 }
 
+/// The newest webhook deliveries, for auditors.
+pub async fn webhook_deliveries() -> Result<Vec<crate::model::WebhookDelivery>, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewAudit).await?;
+    let log = crate::server::storage::webhooks::log(&state.db, None, crate::model::DELIVERY_LOG_SIZE).await;
+    log.map_err(database_error)
+}
+
+/// Posts failed webhook delivery `id` again, recorded in the audit trail.
+pub async fn redeliver_webhook(id: i64) -> Result<(), AppError> {
+    let (state, viewer) = authorize(Permission::ViewAudit).await?;
+    let delivery = crate::server::storage::webhooks::redeliver(&state.db, id, clock::now_millis())
+        .await
+        .map_err(database_error)?
+        .ok_or(AppError::NotFound)?;
+    let request_id = call_request_id();
+    state
+        .audit
+        .record(audit::Event {
+            actor: Some(&viewer),
+            via: Some(Door::ServerFunction),
+            detail: Some(format!(
+                "delivery {id} of change {} to {}",
+                delivery.seq, delivery.webhook
+            )),
+            request_id: request_id.as_deref(),
+            ..audit::Event::new(EventKind::WebhookRedelivered)
+        })
+        .await;
+    Ok(())
+}
+
 pub async fn my_work() -> Result<crate::model::MyWork, AppError> {
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
     state.issues.my_work(&viewer.sub).await.map_err(database_error)

@@ -1,12 +1,14 @@
 //! `/audit`: the audit trail, one page of events at a time, filtered by who and outcome through
-//! a plain GET form. Rendered on the server.
+//! a plain GET form; `/audit/webhooks`: the webhook delivery log, a failed delivery posted again
+//! by a plain form. Rendered on the server.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 use crate::access::Permission;
-use crate::api::list_audit;
-use crate::model::AuditPage;
+use crate::api::{RedeliverWebhook, list_audit, webhook_deliveries};
+use crate::model::{AuditPage, WebhookDelivery};
 use crate::ui::pages::common::{SignInPrompt, not_permitted, query_value};
 use crate::ui::session::use_session;
 use crate::ui::time::time;
@@ -18,6 +20,7 @@ pub fn AuditTrailPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Audit trail"</h1>
         </div>
+        {audit_tabs("events")}
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             // A bare `Suspend`, not a closure: on the server, Suspense calls a closure child up
             // to three times (to find its resources, again once they are known, then to
@@ -137,6 +140,110 @@ fn audit_table(page: AuditPage, who: Option<String>, outcome: Option<String>) ->
             </tbody>
         </table>
         <nav class="pager" aria-label="Pages">{older}</nav>
+    }
+    .into_any()
+}
+
+/// The audit pages' tabs: the trail's events, the webhook deliveries.
+fn audit_tabs(current: &'static str) -> impl IntoView {
+    let tab = |name: &'static str, href: &'static str, label: &'static str| {
+        view! { <a href=href id=format!("audit-tab-{name}") aria-current=(current == name).then_some("page")>{label}</a> }
+    };
+    view! {
+        <nav class="tabs" aria-label="Audit">
+            {tab("events", "/audit", "Events")}
+            {tab("webhooks", "/audit/webhooks", "Webhook deliveries")}
+        </nav>
+    }
+}
+
+/// `/audit/webhooks`: the newest deliveries to the webhooks config.json lists.
+#[component]
+pub fn WebhookDeliveriesPage() -> impl IntoView {
+    let session = use_session();
+    view! {
+        <div class="page-head">
+            <h1>"Audit trail"</h1>
+        </div>
+        {audit_tabs("webhooks")}
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {Suspend::new(async move { match session.await {
+                Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                Ok(info) if info.user.is_none() => {
+                    #[cfg(feature = "ssr")]
+                    crate::server::http::status::of_page(401);
+                    view! { <SignInPrompt return_to="/audit/webhooks" message="Sign in to see the webhook deliveries."/> }.into_any()
+                }
+                Ok(info) if !info.permissions.view_audit => not_permitted(&info, Permission::ViewAudit),
+                Ok(_) => match webhook_deliveries().await {
+                    Ok(deliveries) => delivery_log(deliveries),
+                    Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
+                },
+            }})}
+        </Suspense>
+    }
+}
+
+fn delivery_log(deliveries: Vec<WebhookDelivery>) -> AnyView {
+    if deliveries.is_empty() {
+        return view! {
+            <p class="empty card" id="no-deliveries">
+                "No deliveries yet. Changes are posted to the webhooks config.json lists (\"Webhooks\")."
+            </p>
+        }
+        .into_any();
+    }
+    let rows = deliveries
+        .into_iter()
+        .map(|delivery| {
+            let answer = match (delivery.last_status, &delivery.last_error) {
+                (_, Some(error)) => error.clone(),
+                (Some(status), None) => format!("answered {status}"),
+                (None, None) => String::new(),
+            };
+            let when = delivery.done_at.unwrap_or(delivery.next_at);
+            let failed = delivery.state == "failed";
+            let class = format!("delivery {}", delivery.state);
+            view! {
+                <tr class=class data-delivery-id=delivery.id>
+                    <td>{delivery.webhook}</td>
+                    <td>
+                        <a href=format!("/issues/{}", delivery.issue_id)>{format!("#{}", delivery.issue_id)}</a>
+                        " " {delivery.kind}
+                    </td>
+                    <td class="delivery-state">{delivery.state}</td>
+                    <td>{delivery.attempts}</td>
+                    <td>{time(when)}</td>
+                    <td class="delivery-answer">{answer}</td>
+                    <td>
+                        {failed.then(|| view! {
+                            <form method="post" action=RedeliverWebhook::PATH class="inline">
+                                <input type="hidden" name="id" value=delivery.id/>
+                                <button type="submit" class="secondary redeliver">"Redeliver"</button>
+                            </form>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="audit deliveries" id="deliveries">
+                <thead>
+                    <tr>
+                        <th scope="col">"Webhook"</th>
+                        <th scope="col">"Change"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Attempts"</th>
+                        <th scope="col">"When"</th>
+                        <th scope="col">"Last answer"</th>
+                        <th scope="col"><span class="visually-hidden">"Action"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
     .into_any()
 }

@@ -19,7 +19,7 @@ pub mod notifications;
 pub mod profile;
 pub(crate) mod triage;
 
-pub use audit::AuditTrailPage;
+pub use audit::{AuditTrailPage, WebhookDeliveriesPage};
 pub use board::IssuesPage;
 pub use deleted::DeletedIssuesPage;
 pub use home::HomePage;
