@@ -4,6 +4,8 @@
 
 #[path = "app/harness.rs"]
 mod harness;
+#[path = "app/webhook_receiver.rs"]
+mod webhook_receiver;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +17,17 @@ use serde_json::{Value, json};
 struct Instance {
     child: Child,
     base: String,
+}
+
+impl Instance {
+    /// Stops it as an operator would (SIGTERM: what is under way finishes).
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let stopped = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(stopped.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
 }
 
 impl Drop for Instance {
@@ -78,8 +91,13 @@ async fn call(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Signs in through `instance` (the load balancer sent the browser there).
+/// Signs John in through `instance` (the load balancer sent the browser there).
 async fn sign_in(client: &reqwest::Client, instance: &Instance) {
+    sign_in_as(client, instance, JOHN).await;
+}
+
+/// Signs `user` in through `instance`.
+async fn sign_in_as(client: &reqwest::Client, instance: &Instance, user: (&str, &str)) {
     let start = client
         .get(format!("{}/auth/login", instance.base))
         .send()
@@ -92,8 +110,8 @@ async fn sign_in(client: &reqwest::Client, instance: &Instance) {
         .form(&[
             ("interaction", hidden(&html, "interaction")),
             ("csrf_token", hidden(&html, "csrf_token")),
-            ("username", JOHN.0.to_string()),
-            ("password", JOHN.1.to_string()),
+            ("username", user.0.to_string()),
+            ("password", user.1.to_string()),
         ])
         .send()
         .await
@@ -196,4 +214,111 @@ async fn two_instances_share_sessions_issues_refresh_and_logout() {
         assert!(Instant::now() < deadline, "back-channel logout did not reach B");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn two_instances_post_each_change_once_in_order_tell_each_other_and_notify_once() {
+    use std::sync::{Arc, Mutex};
+    use webhook_receiver::{Received, Receiver, SECRET, assert_each_once_in_order, change_run, receiver, until};
+
+    let database_url = harness::fresh_database_url()
+        .await
+        .expect("ISSUES_APP_TEST_POSTGRES_URL: run under scripts/with-postgres");
+    let received: Receiver = Arc::new(Mutex::new(Received {
+        up: true,
+        ..Received::default()
+    }));
+    let hook = receiver(received.clone()).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let public = format!("http://127.0.0.1:{port_a}");
+    let idp = dev_idp::start(dev_idp::Options::new(
+        harness::directory(&public, &Options::default()),
+        ([127, 0, 0, 1], 0).into(),
+    ))
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("webhook.secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let mut config: Value =
+        serde_json::from_str(&harness::config_json(&idp.organization_url(), &public, dir.path())).unwrap();
+    config["Server"]["DatabaseUrl"] = json!(database_url);
+    config["Server"]["WebhookFirstRetrySeconds"] = json!(1);
+    config["Webhooks"] = json!([{ "Url": hook, "SecretFile": secret, "AllowPrivateAddress": true }]);
+    let config_path = dir.path().join("config.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let a = start(&config_path, port_a).await;
+    let b = start(&config_path, port_b).await;
+
+    // Emily watches the board on B; John creates on A: B's stream hears of it (NOTIFY).
+    let emily = browser();
+    sign_in_as(&emily, &b, harness::EMILY).await;
+    let mut stream = emily.get(format!("{}/live", b.base)).send().await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let token = {
+        let response = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", idp.organization_url()))
+            .basic_auth(CLIENT_ID, Some(harness::SECRET))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", JOHN.0),
+                ("password", JOHN.1),
+                (
+                    "scope",
+                    "issues:view issues:create issues:comment issues:edit issues:close",
+                ),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_string()
+    };
+    let mut made = change_run(&a.base, &token, 1).await;
+    let mut heard = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !heard.contains("event: change") {
+        assert!(
+            Instant::now() < deadline,
+            "B's stream heard nothing of A's change: {heard}"
+        );
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .unwrap()
+            .unwrap();
+        heard.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    drop(stream);
+
+    // Changes on both at once; the receiver down for a while; A stopped and started again.
+    let (on_a, on_b) = tokio::join!(change_run(&a.base, &token, 40), change_run(&b.base, &token, 40));
+    made += on_a + on_b;
+    received.lock().unwrap().up = false;
+    let (on_a, on_b) = tokio::join!(change_run(&a.base, &token, 20), change_run(&b.base, &token, 20));
+    made += on_a + on_b;
+    until(&received, Duration::from_secs(30), |r| r.refused > 0).await;
+    a.stop();
+    made += change_run(&b.base, &token, 39).await;
+    let a = start(&config_path, port_a).await;
+    received.lock().unwrap().up = true;
+    let (on_a, on_b) = tokio::join!(change_run(&a.base, &token, 20), change_run(&b.base, &token, 20));
+    made += on_a + on_b;
+    assert_eq!(made, 1000);
+    until(&received, Duration::from_secs(90), |r| r.accepted.len() >= made).await;
+    let settled = received.lock().unwrap().accepted.len();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_each_once_in_order(&received, made, settled);
+
+    // Notifications: each change turned into them once, whichever instance read it.
+    let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let read: i64 = sqlx::query_scalar("SELECT last_seq FROM outbox_cursors WHERE consumer = 'notifications'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let last: i64 = sqlx::query_scalar("SELECT last FROM outbox_counter")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((read, last), (1000, 1000), "every change read once, in order");
+    drop(b);
 }

@@ -23,6 +23,7 @@ mod startup;
 mod tracker;
 mod transfer;
 mod upgrade;
+mod webhook_receiver;
 mod webhooks;
 
 use base64::Engine;

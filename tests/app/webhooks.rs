@@ -3,82 +3,14 @@
 //! restarts in the middle; a webhook may not reach a private address it is not allowed, and
 //! the delivery log shows a failure that an auditor posts again.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use issues_app::server::delivery::webhooks::sign;
-use issues_app::server::ops::config::signing_key;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use crate::harness::{ALEX, CLIENT_ID, JOHN, Options, TestApp, bearer_get_json, browser};
-
-/// A secret as Standard Webhooks writes one.
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwxxxxxxxxxxxx";
-
-/// What the receiver got: each accepted post's id, change and issue, in arrival order; and
-/// whether it is answering (else 503).
-#[derive(Default)]
-struct Received {
-    up: bool,
-    accepted: Vec<(String, i64, i64)>,
-    refused: usize,
-    bad_signatures: Vec<String>,
-    /// Changes refused once while up (every seventh is, the first time): a later change of the
-    /// same issue must wait for it.
-    flaked: std::collections::HashSet<i64>,
-}
-
-type Receiver = Arc<Mutex<Received>>;
-
-async fn receive(State(received): State<Receiver>, headers: HeaderMap, body: String) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let (id, timestamp, signature) = (
-        header("webhook-id"),
-        header("webhook-timestamp"),
-        header("webhook-signature"),
-    );
-    let expected = sign(&signing_key(SECRET), &id, timestamp.parse().unwrap_or(0), &body);
-    let mut received = received.lock().unwrap();
-    if !received.up {
-        received.refused += 1;
-        return StatusCode::SERVICE_UNAVAILABLE;
-    }
-    if signature != expected || headers.get("content-type").is_none_or(|v| v != "application/json") {
-        received.bad_signatures.push(id);
-        return StatusCode::BAD_REQUEST;
-    }
-    let event: Value = serde_json::from_str(&body).unwrap();
-    let seq = event["data"]["seq"].as_i64().unwrap();
-    if seq % 7 == 0 && received.flaked.insert(seq) {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    assert_eq!(id, format!("evt_{seq}"));
-    assert_eq!(event["type"], event["data"]["kind"]);
-    received
-        .accepted
-        .push((id, seq, event["data"]["issue_id"].as_i64().unwrap()));
-    StatusCode::NO_CONTENT
-}
-
-/// A receiver on loopback; its URL.
-async fn receiver(received: Receiver) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let app = Router::new().route("/hook", post(receive)).with_state(received);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
+use crate::webhook_receiver::{Received, Receiver, SECRET, assert_each_once_in_order, change_run, receiver, until};
 
 /// The app with one webhook to `url`, retried after a second, its secret in a file.
 async fn app_posting_to(url: &str, allow_private: bool) -> TestApp {
@@ -97,20 +29,7 @@ async fn app_posting_to(url: &str, allow_private: bool) -> TestApp {
     app
 }
 
-/// Waits until `done` holds of what was received (at most `within`).
-async fn until(received: &Receiver, within: Duration, done: impl Fn(&Received) -> bool) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if done(&received.lock().unwrap()) {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not received in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Makes changes through the REST API: for each of `issues` new issues, created, renamed,
-/// commented on, closed and commented on again (five changes each), several issues at once.
+/// Makes changes through the REST API as John (see [`change_run`]).
 async fn changes(app: &TestApp, issues: usize) -> usize {
     let token = app
         .password_token_for(
@@ -119,60 +38,7 @@ async fn changes(app: &TestApp, issues: usize) -> usize {
             "issues:view issues:create issues:comment issues:edit issues:close",
         )
         .await;
-    let client = reqwest::Client::new();
-    let one = |n: usize| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            let send = |method: reqwest::Method, path: String, body: Value| {
-                client
-                    .request(method, app.url(&path))
-                    .bearer_auth(&token)
-                    .header("If-Match", "*")
-                    .json(&body)
-                    .send()
-            };
-            let created: Value = send(
-                reqwest::Method::POST,
-                "/api/v1/issues".into(),
-                json!({"title": format!("Change run {n}")}),
-            )
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-            let id = created["id"].as_i64().unwrap();
-            for (method, path, body) in [
-                (
-                    reqwest::Method::PATCH,
-                    format!("/api/v1/issues/{id}"),
-                    json!({"title": format!("Change run {n}, renamed")}),
-                ),
-                (
-                    reqwest::Method::POST,
-                    format!("/api/v1/issues/{id}/comments"),
-                    json!({"body": "first"}),
-                ),
-                (
-                    reqwest::Method::PATCH,
-                    format!("/api/v1/issues/{id}"),
-                    json!({"status": "closed"}),
-                ),
-                (
-                    reqwest::Method::POST,
-                    format!("/api/v1/issues/{id}/comments"),
-                    json!({"body": "second"}),
-                ),
-            ] {
-                let answer = send(method, path, body).await.unwrap();
-                assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
-            }
-        }
-    };
-    for start in (0..issues).step_by(8) {
-        futures_util::future::join_all((start..(start + 8).min(issues)).map(one)).await;
-    }
-    issues * 5
+    change_run(&app.url(""), &token, issues).await
 }
 
 #[tokio::test]
@@ -200,23 +66,8 @@ async fn a_receiver_gets_every_change_once_in_order_per_issue_signed_across_a_re
     let settled = received.lock().unwrap().accepted.len();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let received = received.lock().unwrap();
-    assert_eq!(received.accepted.len(), settled);
-    assert!(received.bad_signatures.is_empty(), "{:?}", received.bad_signatures);
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (id, ..) in &received.accepted {
-        *seen.entry(id).or_default() += 1;
-    }
-    assert_eq!(seen.len(), made, "every change");
-    assert!(seen.values().all(|&times| times == 1), "exactly once");
-    let mut last: HashMap<i64, i64> = HashMap::new();
-    for (_, seq, issue) in &received.accepted {
-        if let Some(before) = last.insert(*issue, *seq) {
-            assert!(before < *seq, "issue {issue}: change {seq} came after {before}");
-        }
-    }
-    assert!(received.refused > 0, "the outage was seen");
-    drop(received);
+    assert_each_once_in_order(&received, made, settled);
+    assert!(received.lock().unwrap().refused > 0, "the outage was seen");
 
     // The log says so.
     let token = app.password_token_for(CLIENT_ID, ALEX, "issues:view audit:view").await;

@@ -59,6 +59,29 @@ pub enum LogFormat {
 
 // ----- the validated configuration ----------------------------------------------------------
 
+/// How the connection to the mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain at first, then upgraded (`STARTTLS`, port 587), required.
+    StartTls,
+    /// TLS from the start (port 465).
+    Tls,
+    /// None: only to a server on this machine.
+    None,
+}
+
+/// `Notifications.Smtp`, checked.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// The sender, as a mailbox (`Issues <issues@example.com>`).
+    pub from: String,
+    /// The user name and password from the environment, when both are named.
+    pub credentials: Option<(Secret, Secret)>,
+}
+
 /// `Webhooks[i]`, checked: where to post, what, and the secret that signs it.
 #[derive(Debug, Clone)]
 pub struct Webhook {
@@ -146,6 +169,8 @@ pub struct Config {
     pub webhooks: Vec<Webhook>,
     /// `Server.WebhookFirstRetrySeconds`: how soon a failed delivery is first tried again.
     pub webhook_first_retry: Duration,
+    /// `Notifications.Smtp`: where notifications are mailed through; none: no e-mail. Live.
+    pub smtp: Option<Smtp>,
     /// The file as it was when read (`Config::load`), for noticing later changes.
     pub read_as: Option<crate::server::support::files::FileStamp>,
     /// Fields of the original demo's file this app does not use (reported at start-up).

@@ -233,6 +233,7 @@ impl Checker<'_> {
         let dev_idp =
             self.dev_identity_provider(file.dev_identity_provider, &app.hosted_url, &provider.organization)?;
         let webhooks = self.webhooks(&file.webhooks)?;
+        let smtp = file.notifications.smtp.map(|smtp| self.smtp(smtp)).transpose()?;
         let webhook_first_retry = self.webhook_first_retry(server.webhook_first_retry_seconds)?;
 
         Ok(Config {
@@ -273,6 +274,7 @@ impl Checker<'_> {
             code_exchanges_per_minute: server.code_exchanges_per_minute,
             webhooks,
             webhook_first_retry,
+            smtp,
             read_as: None,
             unused: app.unused,
         })

@@ -43,6 +43,31 @@ pub(super) struct ConfigFile {
     /// Where changes are posted for other programs; none when absent.
     #[serde(rename = "Webhooks", default)]
     pub(super) webhooks: Vec<WebhookFile>,
+    /// How people are told of what concerns them besides the bell; no e-mail when absent.
+    #[serde(rename = "Notifications", default)]
+    pub(super) notifications: NotificationsSection,
+}
+
+/// `Notifications`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct NotificationsSection {
+    pub(super) smtp: Option<SmtpFile>,
+}
+
+/// `Notifications.Smtp`: the mail server notifications are sent through.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(super) struct SmtpFile {
+    pub(super) host: String,
+    pub(super) port: Option<u16>,
+    /// `starttls` (the default), `tls`, or `none` (a server on this machine only).
+    pub(super) tls: Option<String>,
+    /// The sender, e.g. `Issues <issues@example.com>`.
+    pub(super) from: String,
+    /// The environment variables holding the user name and password, when the server wants them.
+    pub(super) username_env: Option<String>,
+    pub(super) password_env: Option<String>,
 }
 
 /// `Webhooks[i]`: a program that receives changes as signed JSON posts.

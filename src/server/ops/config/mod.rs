@@ -16,6 +16,8 @@ mod server_section;
 mod tests;
 mod webhooks_section;
 
-pub use checked::{Config, ConnectionLimits, DevIdpConfig, LogFormat, Overrides, Secret, TokenValidation, Webhook};
+pub use checked::{
+    Config, ConnectionLimits, DevIdpConfig, LogFormat, Overrides, Secret, Smtp, SmtpTls, TokenValidation, Webhook,
+};
 pub use file::ConfigError;
 pub use webhooks_section::signing_key;

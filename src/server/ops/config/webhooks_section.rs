@@ -1,13 +1,14 @@
-//! `Webhooks` (where changes are posted, what, signed with which secret) and
-//! `Server.WebhookFirstRetrySeconds`, checked as part of `Checker::check`.
+//! What changes reach beyond the app: `Webhooks` (where changes are posted, what, signed with
+//! which secret), `Server.WebhookFirstRetrySeconds`, and `Notifications.Smtp` (the mail server
+//! notifications are sent through), checked as part of `Checker::check`.
 
 use std::time::Duration;
 
 use url::Url;
 
-use super::checked::{Secret, Webhook};
+use super::checked::{Secret, Smtp, SmtpTls, Webhook};
 use super::checker::Checker;
-use super::file::{ConfigError, WebhookFile};
+use super::file::{ConfigError, SmtpFile, WebhookFile};
 use crate::model::change_kind as kind;
 
 /// Webhooks config.json may list at most.
@@ -129,6 +130,89 @@ impl Checker<'_> {
             ));
         }
         Ok(Secret::new(secret))
+    }
+
+    /// `Notifications.Smtp`: a host, the sender as a mailbox, TLS (`starttls` by default; `none`
+    /// only to this machine), the port (587, or 465 with `tls`, or 25 with `none`), and the
+    /// credentials' environment variables (both, or neither).
+    pub(super) fn smtp(&self, smtp: SmtpFile) -> Result<Smtp, ConfigError> {
+        let field = |name: &str| format!("Notifications.Smtp.{name}");
+        let host = smtp.host.trim().to_string();
+        if host.is_empty() || host.chars().any(|c| c.is_control() || c.is_whitespace() || c == '/') {
+            return Err(self.fail(&field("Host"), "expected the mail server's host name or address"));
+        }
+        let tls = match smtp.tls.as_deref().unwrap_or("starttls") {
+            "starttls" => SmtpTls::StartTls,
+            "tls" => SmtpTls::Tls,
+            "none" => SmtpTls::None,
+            other => {
+                return Err(self.fail(
+                    &field("Tls"),
+                    format!("expected `starttls`, `tls` or `none`, got `{other}`"),
+                ));
+            }
+        };
+        let loopback = host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if tls == SmtpTls::None && !loopback {
+            return Err(self.fail(
+                &field("Tls"),
+                "`none` sends mail (and any password) in the clear: only to a server on this machine (localhost)",
+            ));
+        }
+        let port = smtp.port.unwrap_or(match tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        });
+        if port == 0 {
+            return Err(self.fail(&field("Port"), "expected a port, 1 to 65535"));
+        }
+        if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(self.fail(
+                &field("From"),
+                format!(
+                    "expected a mailbox such as `Issues <issues@example.com>`, got `{}`",
+                    smtp.from
+                ),
+            ));
+        }
+        let variable = |name: &str, variable: &Option<String>| -> Result<Option<Secret>, ConfigError> {
+            let Some(variable) = variable else {
+                return Ok(None);
+            };
+            let value = std::env::var(variable.trim()).ok().filter(|value| !value.is_empty());
+            value.map(|value| Some(Secret::new(value))).ok_or_else(|| {
+                self.fail(
+                    &field(name),
+                    format!("the environment variable {} is not set", variable.trim()),
+                )
+            })
+        };
+        let credentials = match (
+            variable("UsernameEnv", &smtp.username_env)?,
+            variable("PasswordEnv", &smtp.password_env)?,
+        ) {
+            (Some(user), Some(password)) => Some((user, password)),
+            (None, None) => None,
+            _ => {
+                return Err(self.fail(
+                    &field("PasswordEnv"),
+                    "name both the user name's and the password's environment variables, or neither",
+                ));
+            }
+        };
+        Ok(Smtp {
+            host,
+            port,
+            tls,
+            from: smtp.from.trim().to_string(),
+            credentials,
+        })
     }
 
     /// `Server.WebhookFirstRetrySeconds`: 1 to 3,600.
