@@ -311,6 +311,13 @@ pub async fn redeliver_webhook(id: i64) -> Result<(), AppError> {
     crate::server::http::server_fns::redeliver_webhook(id).await
 }
 
+/// How the signed-in person wants to be told of notifications by e-mail: `none`,
+/// `immediately` or `daily` (a digest). Needs only a session.
+#[server(prefix = "/api", endpoint = "set_mail_preference")]
+pub async fn set_mail_preference(mail: String) -> Result<(), AppError> {
+    crate::server::http::server_fns::set_mail_preference(mail).await
+}
+
 /// The caller's own work, for the home page: open issues assigned to them, open issues they
 /// created and open issues that mention them, each counted with its newest five. Needs the view
 /// scope.

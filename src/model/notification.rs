@@ -53,6 +53,49 @@ pub struct Inbox {
     pub unread: i64,
 }
 
+/// How a person wants to be told of their notifications by e-mail (when the server mails).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailPreference {
+    None,
+    #[default]
+    Immediately,
+    Daily,
+}
+
+impl MailPreference {
+    pub const ALL: [Self; 3] = [Self::Immediately, Self::Daily, Self::None];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Immediately => "immediately",
+            Self::Daily => "daily",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|mail| mail.name() == name)
+    }
+
+    /// As the profile offers it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::None => "Never",
+            Self::Immediately => "As it happens",
+            Self::Daily => "Once a day, a digest",
+        }
+    }
+}
+
+/// What the profile shows of e-mail: the address the provider gave, and the preference. Absent
+/// when the server does not mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailSettings {
+    pub address: Option<String>,
+    pub preference: MailPreference,
+}
+
 /// The bell's count as people read it: nothing when none, `99+` past the cap.
 pub fn unread_text(unread: i64) -> Option<String> {
     match unread {

@@ -29,6 +29,9 @@ pub struct Profile {
     pub deadlines: SessionDeadlines,
     /// Every live session of yours, newest first; this one marked.
     pub sessions: Vec<SessionSummary>,
+    /// How you are told by e-mail; absent when the server does not mail.
+    #[serde(default)]
+    pub mail: Option<super::MailSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

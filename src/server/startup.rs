@@ -33,7 +33,7 @@ use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
 use crate::server::auth::session::Sessions;
 use crate::server::delivery::feed::Feed;
-use crate::server::delivery::{notify, webhooks};
+use crate::server::delivery::{mail, notify, webhooks};
 use crate::server::http::{
     auth_routes, board_export, live_stream, metrics_endpoint, rest, security, serve, site, status,
 };
@@ -91,8 +91,8 @@ pub struct Application {
     _jwks_refresh: AbortOnDrop,
     /// Re-reads config.json when it changes (and on SIGHUP).
     _config_watch: AbortOnDrop,
-    /// The outbox's readers: this instance's feed of live pages, and notifications.
-    _deliveries: [AbortOnDrop; 2],
+    /// The outbox's readers: this instance's feed of live pages, notifications, their mail.
+    _deliveries: [AbortOnDrop; 3],
     /// Posting webhooks: awaited at a stop (an attempt under way finishes), aborted if dropped.
     webhooks: tokio::task::JoinHandle<()>,
     _webhooks_abort: AbortOnDrop,
@@ -236,10 +236,8 @@ impl Application {
         let config_watch = AbortOnDrop(tokio::spawn(live.clone().watch()).abort_handle());
         let feed = state.feed.clone().run(state.db.clone(), state.issues.writes());
         let notify = notify::run(state.db.clone(), state.issues.writes(), state.feed.clone());
-        let deliveries = [
-            AbortOnDrop(tokio::spawn(feed).abort_handle()),
-            AbortOnDrop(tokio::spawn(notify).abort_handle()),
-        ];
+        let deliveries_feed = AbortOnDrop(tokio::spawn(feed).abort_handle());
+        let deliveries_notify = AbortOnDrop(tokio::spawn(notify).abort_handle());
         let posting = webhooks::run(
             state.db.clone(),
             live.clone(),
@@ -247,6 +245,13 @@ impl Application {
             state.feed.closing(),
         );
         let webhooks = tokio::spawn(posting);
+        let mailing = mail::run(
+            state.db.clone(),
+            live.clone(),
+            state.feed.subscribe_told(),
+            state.feed.closing(),
+        );
+        let mailing = AbortOnDrop(tokio::spawn(mailing).abort_handle());
         Ok(Self {
             listener,
             router,
@@ -256,7 +261,7 @@ impl Application {
             _cleanup: cleanup,
             _jwks_refresh: jwks_refresh,
             _config_watch: config_watch,
-            _deliveries: deliveries,
+            _deliveries: [deliveries_feed, deliveries_notify, mailing],
             _webhooks_abort: AbortOnDrop(webhooks.abort_handle()),
             webhooks,
             metrics,

@@ -13,6 +13,7 @@ mod hostile_cases;
 mod lifecycle;
 mod live_reload;
 mod logs;
+mod mail;
 mod peer_op;
 mod people;
 mod release_archive;

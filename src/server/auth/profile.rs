@@ -54,6 +54,13 @@ fn claims_of(row: &SignInRow, sealer: &Sealer) -> ProfileClaims {
         .unwrap_or_default()
 }
 
+/// The address the sign-in's ID token gives (`email`), for mailing notifications.
+pub fn email(sessions: &Sessions, row: &SignInRow) -> Option<String> {
+    claims_of(row, sessions.sealer())
+        .email
+        .filter(|email| !email.trim().is_empty())
+}
+
 /// The profile of the session's user; `all`: their live sign-ins.
 pub fn profile(sessions: &Sessions, current: &Current, all: &[SignInRow], now: i64) -> Profile {
     let row = &current.row;
@@ -83,6 +90,8 @@ pub fn profile(sessions: &Sessions, current: &Current, all: &[SignInRow], now: i
                 }
             })
             .collect(),
+        // The server function adds it when the server mails.
+        mail: None,
     }
 }
 

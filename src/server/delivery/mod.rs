@@ -1,11 +1,12 @@
 //! What changed reaches the people and programs allowed to see it, read from the outbox
 //! (`storage::outbox`), never from the change itself: `feed.rs` tails it for this instance's
 //! live streams (the board and issue pages, `http::live_stream`), `notify.rs` turns each change
-//! into the notifications of the people it concerns, `webhooks.rs` posts changes to the
-//! programs config.json lists. Whether a reader may see a change is decided when it is
+//! into the notifications of the people it concerns, `mail.rs` mails them (as it happens or a
+//! daily digest), `webhooks.rs` posts changes to the programs config.json lists. Whether a reader may see a change is decided when it is
 //! delivered, with the scopes they hold then.
 
 pub mod feed;
+pub mod mail;
 pub mod notify;
 pub mod webhooks;
 

@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::server::auth::logout_token;
 use crate::server::auth::sign_in::{self, Begun, CallbackQuery, SignInError};
+use crate::server::auth::{logout_token, profile};
 use crate::server::http::error_body::ErrorBody;
 use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
@@ -93,11 +93,19 @@ async fn callback(
             Ok(_) => state.sessions.signed_in_as(&session).await,
             Err(_) => None,
         };
-        // Whom issues can be assigned to: everyone who has signed in.
-        if let Some(who) = &who
-            && let Err(error) = state.people.seen(&who.sub, &who.name, clock::now()).await
+        // Whom issues can be assigned to: everyone who has signed in; where to mail them, and
+        // with which scopes they were last seen.
+        if completed.is_ok()
+            && let Ok(Some(current)) = state.sessions.peek(&session, clock::now()).await
         {
-            tracing::error!(%error, "could not record who signed in");
+            let row = &current.row;
+            let email = profile::email(&state.sessions, row);
+            let seen = state
+                .people
+                .signed_in(&row.sub, &row.name, email.as_deref(), &row.scopes, clock::now());
+            if let Err(error) = seen.await {
+                tracing::error!(%error, "could not record who signed in");
+            }
         }
         state
             .audit

@@ -115,7 +115,32 @@ pub async fn my_profile() -> Result<Profile, AppError> {
     let (state, _, current) = signed_in().await?;
     let now = clock::now();
     let all = state.sessions.of_subject(&current.row.sub, now).await?;
-    Ok(profile::profile(&state.sessions, &current, &all, now))
+    let mut profile = profile::profile(&state.sessions, &current, &all, now);
+    if state.config.load().smtp.is_some() {
+        let settings = state
+            .people
+            .mail_settings(&current.row.sub)
+            .await
+            .map_err(database_error)?;
+        profile.mail = settings.map(|(preference, address)| crate::model::MailSettings {
+            address,
+            preference: crate::model::MailPreference::parse(&preference).unwrap_or_default(),
+        });
+    }
+    Ok(profile)
+}
+
+/// How the signed-in person wants to be told by e-mail: `none`, `immediately` or `daily`.
+pub async fn set_mail_preference(mail: String) -> Result<(), AppError> {
+    let (state, _, current) = signed_in().await?;
+    let mail = crate::model::MailPreference::parse(&mail)
+        .ok_or_else(|| AppError::BadRequest("mail is `none`, `immediately` or `daily`".into()))?;
+    let set = state
+        .people
+        .set_mail(&current.row.sub, mail)
+        .await
+        .map_err(database_error)?;
+    set.then_some(()).ok_or(AppError::NotFound)
 }
 
 pub async fn check_session(renew: bool) -> Result<Option<SessionDeadlines>, AppError> {

@@ -11,6 +11,7 @@ pub mod keyed_locks;
 pub mod lifecycle;
 pub mod local_cache;
 pub mod logout_tokens_seen;
+pub mod mail_queue;
 pub mod notifications;
 pub mod outbox;
 pub mod people;

@@ -1,12 +1,14 @@
 //! `/profile`: who the identity provider says you are, what you were granted, when this session
-//! ends, and every session of yours, with "Sign out this session", "Sign out everywhere" and
-//! "Sign in as someone else". Rendered on the server; its buttons are plain forms.
+//! ends, how notifications reach you by e-mail (when the server mails), and every session of
+//! yours, with "Sign out this session", "Sign out everywhere" and "Sign in as someone else".
+//! Rendered on the server; its buttons are plain forms.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
-use crate::api::my_profile;
+use crate::api::{SetMailPreference, my_profile};
 use crate::error::AppError;
-use crate::model::{Profile, SessionSummary};
+use crate::model::{MailPreference, MailSettings, Profile, SessionSummary};
 use crate::ui::pages::common::SignInPrompt;
 use crate::ui::time::time;
 
@@ -65,6 +67,7 @@ fn profile_view(profile: Profile) -> AnyView {
                 <button type="submit" class="secondary" id="sign-in-as-someone-else">"Sign in as someone else"</button>
             </form>
         </section>
+        {profile.mail.map(mail_section)}
         <section class="card" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Your sessions"</h2>
             <ul class="sessions" id="my-sessions">{profile.sessions.into_iter().map(session_item).collect_view()}</ul>
@@ -75,6 +78,40 @@ fn profile_view(profile: Profile) -> AnyView {
         </section>
     }
     .into_any()
+}
+
+/// How notifications reach you by e-mail: a plain form (the server function sends the browser
+/// back here).
+fn mail_section(mail: MailSettings) -> impl IntoView {
+    let address = match mail.address {
+        Some(address) => format!("Notifications are mailed to {address}, the address your organisation gave."),
+        None => "Your organisation gave no e-mail address at sign-in: notifications stay in the app.".to_string(),
+    };
+    let choices = MailPreference::ALL
+        .into_iter()
+        .map(|choice| {
+            let (id, input) = (format!("mail-{}", choice.name()), format!("mail-{}", choice.name()));
+            view! {
+                <label class="choice" for=id>
+                    <input type="radio" name="mail" id=input value=choice.name() checked=choice == mail.preference/>
+                    " " {choice.label()}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="mail-heading">
+            <h2 id="mail-heading">"E-mail"</h2>
+            <p class="muted" id="mail-address">{address}</p>
+            <form method="post" action=SetMailPreference::PATH id="mail-form">
+                <fieldset>
+                    <legend>"Tell me by e-mail"</legend>
+                    {choices}
+                </fieldset>
+                <button type="submit" class="secondary" id="mail-save">"Save"</button>
+            </form>
+        </section>
+    }
 }
 
 fn session_item(session: SessionSummary) -> impl IntoView {

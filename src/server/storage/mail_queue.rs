@@ -1,0 +1,166 @@
+//! Notifications to mail: each notification of the last day not yet mailed, for someone who
+//! wants mail as it happens ([`claim`], leased to one instance, skipping what another is
+//! sending on PostgreSQL) or a daily digest ([`claim_digest`], one instance per person per
+//! day); then marked [`sent`](mail_state::SENT), [`skipped`](mail_state::SKIPPED) or tried
+//! again ([`finish`]). With each, who it is for: their address and the scopes they hold now
+//! (their newest sign-in's, else those they last signed in with), so a mail is sent only to
+//! someone who may still view the issue.
+
+use crate::on_db;
+use crate::server::storage::db::Db;
+
+pub mod mail_state {
+    pub const SENT: &str = "sent";
+    pub const SKIPPED: &str = "skipped";
+    pub const FAILED: &str = "failed";
+}
+
+/// Notifications older than this are not mailed (a server that starts mailing does not send
+/// the past).
+pub const MAIL_WITHIN_MS: i64 = 86_400_000;
+
+/// A notification to mail and whom to.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ToMail {
+    pub id: i64,
+    pub sub: String,
+    pub name: String,
+    pub email: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub issue_id: i64,
+    pub reason: String,
+    pub summary: String,
+    pub at: i64,
+    pub attempts: i64,
+}
+
+/// The columns of a [`ToMail`], from `notifications AS n JOIN people AS p`.
+const TO_MAIL: &str = "n.id, n.sub, p.name, p.email, \
+    COALESCE((SELECT s.scopes FROM sign_ins AS s WHERE s.sub = n.sub ORDER BY s.created_at DESC LIMIT 1), p.scopes) AS scopes, \
+    n.issue_id, n.reason, n.summary, n.at, n.mail_attempts AS attempts";
+
+/// Which notifications are still to mail at `$1`: of the last day, not mailed, due, about an
+/// issue not deleted, for someone with an address.
+const DUE: &str = "n.mail_state IS NULL AND n.at >= $1 - 86400000 \
+    AND (n.mail_next_at IS NULL OR n.mail_next_at <= $1) AND p.email IS NOT NULL \
+    AND EXISTS (SELECT 1 FROM issues AS i WHERE i.id = n.issue_id AND i.deleted_at IS NULL)";
+
+/// Up to `limit` notifications due at `now_ms` for people who want mail as it happens, leased
+/// until `lease_until_ms`.
+pub async fn claim(db: &Db, now_ms: i64, lease_until_ms: i64, limit: i64) -> Result<Vec<ToMail>, sqlx::Error> {
+    let select = format!(
+        "SELECT {TO_MAIL} FROM notifications AS n JOIN people AS p ON p.sub = n.sub \
+         WHERE {DUE} AND p.mail = 'immediately' AND (n.mail_lease_until IS NULL OR n.mail_lease_until < $1) \
+         ORDER BY n.id LIMIT $2"
+    );
+    let select = match db {
+        Db::Postgres(_) => format!("{select} FOR UPDATE OF n SKIP LOCKED"),
+        Db::Sqlite(_) => select,
+    };
+    let mut tx = db.begin().await?;
+    let claimed: Vec<ToMail> = crate::on_tx!(&mut tx, |conn| sqlx::query_as(&select)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(conn)
+        .await)?;
+    for mail in &claimed {
+        crate::on_tx!(&mut tx, |conn| sqlx::query(
+            "UPDATE notifications SET mail_lease_until = $2 WHERE id = $1"
+        )
+        .bind(mail.id)
+        .bind(lease_until_ms)
+        .execute(conn)
+        .await
+        .map(drop))?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// The people whose daily digest is due at `now_ms` (none sent in the last day, something to
+/// tell), each claimed for this instance by marking the digest sent now; with what to tell
+/// them, oldest first.
+pub async fn claim_digest(db: &Db, now_ms: i64) -> Result<Vec<Vec<ToMail>>, sqlx::Error> {
+    let due: Vec<String> = on_db!(db, |pool| {
+        sqlx::query_scalar(
+        "SELECT p.sub FROM people AS p WHERE p.mail = 'daily' AND p.email IS NOT NULL \
+         AND (p.digest_sent_at IS NULL OR p.digest_sent_at <= $1 - 86400000) \
+         AND EXISTS (SELECT 1 FROM notifications AS n WHERE n.sub = p.sub AND n.mail_state IS NULL AND n.at >= $1 - 86400000) \
+         LIMIT 100"
+    )
+    .bind(now_ms)
+    .fetch_all(pool)
+    .await
+    })?;
+    let mut digests = Vec::new();
+    for sub in due {
+        let claimed = on_db!(db, |pool| sqlx::query(
+            "UPDATE people SET digest_sent_at = $2 WHERE sub = $1 \
+             AND (digest_sent_at IS NULL OR digest_sent_at <= $2 - 86400000)"
+        )
+        .bind(&sub)
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        if claimed == 0 {
+            continue;
+        }
+        let select = format!(
+            "SELECT {TO_MAIL} FROM notifications AS n JOIN people AS p ON p.sub = n.sub \
+             WHERE {DUE} AND n.sub = $2 ORDER BY n.id LIMIT 200"
+        );
+        let items: Vec<ToMail> = on_db!(db, |pool| sqlx::query_as(&select)
+            .bind(now_ms)
+            .bind(&sub)
+            .fetch_all(pool)
+            .await)?;
+        if !items.is_empty() {
+            digests.push(items);
+        }
+    }
+    Ok(digests)
+}
+
+/// Marks notifications `ids` mailed as `state` (sent, skipped or failed).
+pub async fn mark(db: &Db, ids: &[i64], state: &str) -> Result<(), sqlx::Error> {
+    for id in ids {
+        on_db!(db, |pool| sqlx::query(
+            "UPDATE notifications SET mail_state = $2, mail_attempts = mail_attempts + 1, mail_lease_until = NULL \
+             WHERE id = $1"
+        )
+        .bind(id)
+        .bind(state)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    }
+    Ok(())
+}
+
+/// Notification `id`'s mail was not taken: tried again at `next_at_ms`.
+pub async fn retry(db: &Db, id: i64, next_at_ms: i64) -> Result<(), sqlx::Error> {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE notifications SET mail_attempts = mail_attempts + 1, mail_next_at = $2, mail_lease_until = NULL \
+         WHERE id = $1"
+    )
+    .bind(id)
+    .bind(next_at_ms)
+    .execute(pool)
+    .await
+    .map(drop))
+}
+
+/// A digest that could not be sent: `sub`'s digest is due again at `again_at_ms` (its
+/// notifications were left unmailed).
+pub async fn digest_failed(db: &Db, sub: &str, again_at_ms: i64) -> Result<(), sqlx::Error> {
+    on_db!(db, |pool| sqlx::query(
+        "UPDATE people SET digest_sent_at = $2 WHERE sub = $1"
+    )
+    .bind(sub)
+    .bind(again_at_ms - MAIL_WITHIN_MS)
+    .execute(pool)
+    .await
+    .map(drop))
+}
