@@ -43,10 +43,10 @@ pub async fn run(
 ) {
     loop {
         let current = config.load_full();
-        if let Some(smtp) = &current.smtp {
-            if let Err(error) = send_due(&db, &current, smtp).await {
-                tracing::warn!(%error, "could not read the notifications to mail; trying again");
-            }
+        if let Some(smtp) = &current.smtp
+            && let Err(error) = send_due(&db, &current, smtp).await
+        {
+            tracing::warn!(%error, "could not read the notifications to mail; trying again");
         }
         tokio::select! {
             _ = told.recv() => {}

@@ -129,6 +129,40 @@ fn forwarded_hop(entry: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
+/// Whether `ip` is an address on the public internet: not loopback, private (RFC 1918, unique
+/// local), link-local, shared (100.64/10), unspecified, multicast, broadcast or set aside for
+/// documentation; an IPv4 address written as IPv6 is judged as IPv4. What a webhook may reach
+/// unless config.json allows it a private one.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local()
+                    || v6.segments()[0] == 0x2001 && v6.segments()[1] == 0x0db8)
+            }
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -251,38 +285,31 @@ mod tests {
             ip("0.0.0.0")
         );
     }
-}
 
-/// Whether `ip` is an address on the public internet: not loopback, private (RFC 1918, unique
-/// local), link-local, shared (100.64/10), unspecified, multicast, broadcast or set aside for
-/// documentation; an IPv4 address written as IPv6 is judged as IPv4. What a webhook may reach
-/// unless config.json allows it a private one.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (18..20).contains(&b))
-                || a >= 240)
+    #[test]
+    fn only_addresses_on_the_internet_are_public() {
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(super::is_public(public.parse().unwrap()), "{public}");
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local()
-                    || v6.segments()[0] == 0x2001 && v6.segments()[1] == 0x0db8)
-            }
-        },
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "198.18.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+            "224.0.0.1",
+        ] {
+            assert!(!super::is_public(private.parse().unwrap()), "{private}");
+        }
     }
 }

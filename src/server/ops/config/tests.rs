@@ -724,3 +724,54 @@ fn webhooks_that_break_a_rule_are_refused_naming_the_field() {
         error_of(&slow)
     );
 }
+
+#[test]
+fn the_mail_server_is_checked_naming_the_field() {
+    let with_smtp = |smtp: &str| {
+        let text = DEMO.trim_end().strip_suffix('}').unwrap().to_string();
+        format!("{text}, \"Notifications\": {{ \"Smtp\": {smtp} }} }}")
+    };
+    let config = parse(&with_smtp(
+        r#"{ "Host": "smtp.example.com", "From": "Issues <issues@example.com>" }"#,
+    ))
+    .unwrap();
+    let smtp = config.smtp.unwrap();
+    assert_eq!((smtp.port, smtp.tls), (587, super::SmtpTls::StartTls));
+    assert!(smtp.credentials.is_none());
+    assert!(parse(DEMO).unwrap().smtp.is_none(), "no mail unless named");
+    let cases = [
+        (r#"{ "Host": "", "From": "a@b.example" }"#, "Notifications.Smtp.Host"),
+        (
+            r#"{ "Host": "smtp.example.com", "From": "not a mailbox" }"#,
+            "Notifications.Smtp.From",
+        ),
+        (
+            r#"{ "Host": "smtp.example.com", "From": "a@b.example", "Tls": "ssl" }"#,
+            "Notifications.Smtp.Tls",
+        ),
+        (
+            r#"{ "Host": "smtp.example.com", "From": "a@b.example", "Tls": "none" }"#,
+            "Notifications.Smtp.Tls",
+        ),
+        (
+            r#"{ "Host": "smtp.example.com", "From": "a@b.example", "UsernameEnv": "ISSUES_APP_TEST_NO_SUCH_VARIABLE" }"#,
+            "Notifications.Smtp.UsernameEnv",
+        ),
+        (
+            r#"{ "Host": "smtp.example.com", "From": "a@b.example", "Password": "x" }"#,
+            "Notifications.Smtp.Password",
+        ),
+    ];
+    for (smtp, field) in cases {
+        let error = error_of(&with_smtp(smtp));
+        assert!(
+            error.starts_with(&format!("config.json: field `{field}`")),
+            "{smtp}: {error}"
+        );
+    }
+    let local = parse(&with_smtp(
+        r#"{ "Host": "localhost", "From": "a@b.example", "Tls": "none" }"#,
+    ))
+    .unwrap();
+    assert_eq!(local.smtp.unwrap().port, 25);
+}
