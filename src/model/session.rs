@@ -31,7 +31,7 @@ pub struct Profile {
     pub sessions: Vec<SessionSummary>,
     /// How you are told by e-mail; absent when the server does not mail.
     #[serde(default)]
-    pub mail: Option<super::MailSettings>,
+    pub mail: Option<super::notification::MailSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -101,9 +101,9 @@ impl Webhook {
         self.events.is_empty() || self.events.iter().any(|wanted| wanted == kind)
     }
 
-    /// The key deliveries are signed with (see `webhooks_section::signing_key`).
+    /// The key deliveries are signed with (see [`signing_key`]).
     pub fn secret_key(&self) -> Vec<u8> {
-        super::webhooks_section::signing_key(self.secret.expose())
+        signing_key(self.secret.expose())
     }
 }
 
@@ -247,4 +247,14 @@ impl Config {
         }
         scopes
     }
+}
+
+/// The key a secret signs with: Standard Webhooks' `whsec_<base64>` is its decoded bytes; any
+/// other text is its own bytes.
+pub fn signing_key(secret: &str) -> Vec<u8> {
+    use base64::Engine;
+    secret
+        .strip_prefix("whsec_")
+        .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec())
 }

@@ -18,6 +18,6 @@ mod webhooks_section;
 
 pub use checked::{
     Config, ConnectionLimits, DevIdpConfig, LogFormat, Overrides, Secret, Smtp, SmtpTls, TokenValidation, Webhook,
+    signing_key,
 };
 pub use file::ConfigError;
-pub use webhooks_section::signing_key;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::checked::{Secret, Smtp, SmtpTls, Webhook};
+use super::checked::{Secret, Smtp, SmtpTls, Webhook, signing_key};
 use super::checker::Checker;
 use super::file::{ConfigError, SmtpFile, WebhookFile};
 use crate::model::change_kind as kind;
@@ -225,14 +225,4 @@ impl Checker<'_> {
         }
         Ok(Duration::from_secs(seconds))
     }
-}
-
-/// The key a secret signs with: Standard Webhooks' `whsec_<base64>` is its decoded bytes; any
-/// other text is its own bytes.
-pub fn signing_key(secret: &str) -> Vec<u8> {
-    use base64::Engine;
-    secret
-        .strip_prefix("whsec_")
-        .and_then(|encoded| base64::engine::general_purpose::STANDARD.decode(encoded).ok())
-        .unwrap_or_else(|| secret.as_bytes().to_vec())
 }
