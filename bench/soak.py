@@ -36,6 +36,9 @@ import collections
 import contextlib
 import glob
 import base64
+import hashlib
+import hmac
+import http.server
 import http.client
 import json
 import math
@@ -75,6 +78,13 @@ MAX_RSS_GROWTH_MB = 64
 # The apps' connection limits (written into their config). The legitimate traffic holds about
 # 270 connections per instance from 127.0.0.1 (64 workers x 3 keep-alive clients, a visitor
 # each, the slow clients, the searchers), well under the per-client cap.
+# Pages open on /live for the whole run (Emily's session), from their own address; and the
+# webhook every change is posted to (a receiver here that checks each signature).
+LIVE_STREAMS = 50
+LIVE_SOURCE = "127.0.0.4"
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
+# After the load: how long every change may take to reach the webhook.
+WEBHOOK_SETTLE_SECONDS = 120
 MAX_OPEN_CONNECTIONS = 1024
 MAX_CONNECTIONS_PER_CLIENT = 400
 WRITE_TIMEOUT = 10
@@ -177,6 +187,68 @@ class Client:
         for connection in self.connections.values():
             connection.close()
         self.connections.clear()
+
+
+class Hook:
+    """The webhook's receiver: checks each post's Standard Webhooks signature and counts the
+    changes (`webhook-id`) it took."""
+
+    def __init__(self):
+        self.ids = collections.Counter()
+        self.bad = 0
+        self.lock = threading.Lock()
+        key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"))
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                id_, stamp = self.headers.get("webhook-id", ""), self.headers.get("webhook-timestamp", "")
+                signed = f"{id_}.{stamp}.".encode() + body
+                expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+                with hook.lock:
+                    if hmac.compare_digest(expected, self.headers.get("webhook-signature", "")):
+                        hook.ids[id_] += 1
+                    else:
+                        hook.bad += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def live_stream(instance, cookie, deadline, live):
+    """One page open on /live until `deadline`: counts the changes it hears, and whether it
+    ended early."""
+    parts = urllib.parse.urlsplit(instance)
+    try:
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=5, source_address=(LIVE_SOURCE, 0))
+        sock.sendall((f"GET /live HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n"
+                      "Accept: text/event-stream\r\n\r\n").encode())
+        buffer, heard = b"", 0
+        while time.time() < deadline:
+            sock.settimeout(max(0.1, min(5, deadline - time.time())))
+            try:
+                chunk = sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                with live["lock"]:
+                    live["ended early"] += 1
+                break
+            buffer = buffer[-32:] + chunk
+            heard += chunk.count(b"event: change")
+        sock.close()
+        with live["lock"]:
+            live["heard"].append(heard)
+    except OSError as error:
+        with live["lock"]:
+            live["failed"].append(str(error))
 
 
 def sign_in(client, app, user):
@@ -853,6 +925,11 @@ def run_once(args, run):
 
     tally = Tally()
     share = Share()
+    hook = Hook()
+    secret_file = os.path.join(tmp, "webhook.secret")
+    with open(secret_file, "w") as f:
+        f.write(WEBHOOK_SECRET)
+    live = {"lock": threading.Lock(), "heard": [], "ended early": 0, "failed": []}
     try:
         idp = start([IDP, "--directory", os.path.join(tmp, "directory.json"), "--listen", f"127.0.0.1:{idp_port}",
                      "--key-file", os.path.join(tmp, "idp-keys.json")], {"RUST_LOG": "warn"})
@@ -864,6 +941,7 @@ def run_once(args, run):
                 "ApplicationConfig": {"HostedUrl": hosted, "ClientId": CLIENT_ID, "ClientSecret": CLIENT_SECRET,
                                       "APIScopes": ["openid", "email", "profile", "internal_login"]},
                 "Features": {"Issues": {"scopes": {"create": ["issues:create"], "view": ["issues:view"]}}},
+                "Webhooks": [{"Url": hook.url, "SecretFile": secret_file, "AllowPrivateAddress": True}],
                 "Server": {"ListenAddress": f"127.0.0.1:{port}", "DataDir": tmp,
                            "CodeExchangesPerMinute": CODE_EXCHANGES_PER_MINUTE,
                            "SessionKey": base64.b64encode(b"k" * 32).decode(),
@@ -872,6 +950,7 @@ def run_once(args, run):
                            "MaxConnectionsPerClient": MAX_CONNECTIONS_PER_CLIENT,
                            "WriteTimeoutSeconds": WRITE_TIMEOUT,
                            "MetricsListen": f"127.0.0.1:{metrics_ports[index]}",
+                           "WebhookFirstRetrySeconds": 1,
                            "DatabaseUrl": args.url if args.backend == "postgres" else f"sqlite://{database}?mode=rwc"},
             }
             path = os.path.join(tmp, f"config-{index}.json")
@@ -922,6 +1001,12 @@ def run_once(args, run):
                    share.guarded(never_read, ports, request_for, deadline, share)]
         hostile += [share.guarded(costly_searches, n, instances, tokens, deadline, together, share)
                     for n in range(SEARCHERS)]
+        # Emily's pages, open on every instance, hearing every change.
+        emily = Client()
+        sign_in(emily, instances[0], EMILY)
+        cookie = "; ".join(f"{k}={v}" for k, v in emily.cookies.get("127.0.0.1", {}).items())
+        threads += [threading.Thread(target=live_stream, args=(instances[n % count], cookie, deadline, live))
+                    for n in range(LIVE_STREAMS)]
         for thread in threads + hostile:
             thread.start()
         time.sleep(args.seconds / 2)
@@ -933,6 +1018,11 @@ def run_once(args, run):
         for thread in threads + hostile:
             thread.join()
         elapsed = time.time() - started
+        # Every change reaches the webhook, once.
+        changes = int(sql_rows(args.backend, database, "SELECT last FROM outbox_counter")[0][0])
+        settle = time.time() + WEBHOOK_SETTLE_SECONDS
+        while time.time() < settle and len(hook.ids) < changes:
+            time.sleep(0.5)
 
         # Open connections back to where they were (idle keep-alives close within the timeout).
         settle = time.time() + HEADER_TIMEOUT + 10
@@ -963,6 +1053,12 @@ def run_once(args, run):
     for kind, n in sorted(tally.by_kind.items()):
         print(f"  {kind:<40} {n:>8,}")
     print(f"5xx answers: {len(tally.server_errors)}")
+    heard = live["heard"]
+    print(f"live streams: {len(heard)} of {LIVE_STREAMS} open to the end, each heard {min(heard, default=0):,} to "
+          f"{max(heard, default=0):,} changes; ended early: {live['ended early']}, failed: {len(live['failed'])}")
+    duplicates = sum(n - 1 for n in hook.ids.values() if n > 1)
+    print(f"webhook: {len(hook.ids):,} of {changes:,} changes delivered, {duplicates} twice, "
+          f"{hook.bad} bad signatures")
     print(f"unexpected answers: {len(tally.unexpected)} {sorted(set(tally.unexpected))[:5]}")
     print(f"failed requests: {len(tally.failures)} {tally.failures[:3]}")
     print(f"acknowledged creates: {len(tally.acknowledged):,}; stored exactly once: "
@@ -1029,6 +1125,12 @@ def run_once(args, run):
               f"{heap_end[index]:.1f} MB (counted by the allocator; RSS beyond it is kept by the allocator)")
 
     problems = []
+    if len(heard) != LIVE_STREAMS or live["ended early"] or live["failed"] or min(heard, default=0) == 0:
+        problems.append(f"live streams: {LIVE_STREAMS - len(heard)} not open to the end, {live['ended early']} ended "
+                        f"early, {live['failed'][:3]} failed, the least heard {min(heard, default=0)} changes")
+    if len(hook.ids) != changes or duplicates or hook.bad:
+        problems.append(f"webhook: {changes - len(hook.ids)} changes lost, {duplicates} delivered twice, "
+                        f"{hook.bad} bad signatures")
     if tally.server_errors:
         problems.append(f"{len(tally.server_errors)} 5xx answers")
     if tally.unexpected or tally.failures:

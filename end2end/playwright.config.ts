@@ -16,23 +16,34 @@ export default defineConfig({
   // tests/demo-file.spec.ts), beside the one cargo-leptos serves on :3000. cargo-leptos builds
   // before it runs Playwright, so the binary is there; it must run from the repository root
   // (Leptos.toml, target/site), and the paths in the config are relative to the config file.
-  webServer: {
-    name: "demo-file",
-    command: "target/debug/issues-app --config end2end/config.demo.json",
-    cwd: "..",
-    url: "http://127.0.0.1:3002/readyz",
-    reuseExistingServer: false,
-    timeout: 180_000,
-    gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
-    env: {
-      // Its own address, database and keys, whatever the shell exported for the other one
-      // (empty means unset to the app).
-      LEPTOS_SITE_ADDR: "127.0.0.1:3002",
-      ISSUES_APP_DATABASE_URL: "",
-      ISSUES_APP_SESSION_KEY: "",
-      ISSUES_APP_CLIENT_SECRET: "",
+  webServer: [
+    {
+      name: "demo-file",
+      command: "target/debug/issues-app --config end2end/config.demo.json",
+      cwd: "..",
+      url: "http://127.0.0.1:3002/readyz",
+      reuseExistingServer: false,
+      timeout: 180_000,
+      gracefulShutdown: { signal: "SIGTERM", timeout: 5_000 },
+      env: {
+        // Its own address, database and keys, whatever the shell exported for the other one
+        // (empty means unset to the app).
+        LEPTOS_SITE_ADDR: "127.0.0.1:3002",
+        ISSUES_APP_DATABASE_URL: "",
+        ISSUES_APP_SESSION_KEY: "",
+        ISSUES_APP_CLIENT_SECRET: "",
+      },
     },
-  },
+    {
+      // A real SMTP server (aiosmtpd from PyPI, installed by scripts/setup --test) that keeps
+      // what config.e2e.json's Notifications.Smtp sends in .data/mail (a Maildir).
+      name: "mail",
+      command: "mkdir -p .data && exec ../target/python/bin/python -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox .data/mail",
+      port: 2525,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+  ],
   reporter: [["list"], ["./summary-reporter.ts"]],
   outputDir: "test-results",
   use: {

@@ -1,4 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
+import { readFileSync, readdirSync } from "node:fs";
 import { APIRequestContext, Locator, Page, expect, test } from "@playwright/test";
 
 export const IDP = "http://127.0.0.1:9444/t/dev";
@@ -210,4 +211,40 @@ export async function signInWithKeyboard(page: Page, user: User & { name: string
   await page.waitForURL(`${APP}/`);
   await expect(page.locator("#user-name")).toHaveText(user.name);
   await hydrated(page);
+}
+
+/** A mail the test SMTP server took (playwright.config.ts's "mail" server): its To, Subject and text. */
+export type Mail = { to: string; subject: string; text: string };
+
+/** Every mail the test SMTP server has taken so far (its Maildir, `.data/mail`), decoded. */
+export function mails(): Mail[] {
+  const dir = ".data/mail/new";
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.map((name) => decodeMail(readFileSync(`${dir}/${name}`, "utf8")));
+}
+
+function decodeMail(raw: string): Mail {
+  const [head, ...rest] = raw.replace(/\r\n/g, "\n").split("\n\n");
+  const headers = head.replace(/\n[ \t]+/g, " ");
+  const header = (name: string) => new RegExp(`^${name}: (.*)$`, "im").exec(headers)?.[1] ?? "";
+  // RFC 2047 words (=?utf-8?b?…?= or =?utf-8?q?…?=), as lettre writes a subject with curly quotes.
+  const words = (text: string) =>
+    text.replace(/=\?utf-8\?([bq])\?([^?]*)\?=\s*/gi, (_, kind: string, data: string) =>
+      kind.toLowerCase() === "b"
+        ? Buffer.from(data, "base64").toString("utf8")
+        : Buffer.from(data.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (_m, hex) => String.fromCharCode(parseInt(hex, 16))), "latin1").toString("utf8"),
+    );
+  let body = rest.join("\n\n");
+  const encoding = header("Content-Transfer-Encoding").toLowerCase();
+  if (encoding === "base64") body = Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+  if (encoding === "quoted-printable") {
+    const bytes = body.replace(/=\n/g, "").replace(/=([0-9A-F]{2})/gi, (_m, hex) => String.fromCharCode(parseInt(hex, 16)));
+    body = Buffer.from(bytes, "latin1").toString("utf8");
+  }
+  return { to: header("To"), subject: words(header("Subject")), text: body };
 }

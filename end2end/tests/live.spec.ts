@@ -1,8 +1,11 @@
 import { Page, expect, test } from "@playwright/test";
+import { writeFileSync, readFileSync } from "node:fs";
 import {
+  ALEX,
   EMILY,
   JOHN,
   commentAs,
+  mails,
   createIssueAsJohn,
   expectAccessible,
   hydrated,
@@ -116,6 +119,12 @@ test("A comment mentioning John reaches his inbox; marking all read empties his 
   await page.goto("/notifications");
   const entry = page.locator("#inbox li.notification", { hasText: `#${issue.id} ` }).first();
   await expect(entry).toContainText(`Emily Employee mentioned you in #${issue.id} “${title}”`);
+  // And, with a mail server configured (config.e2e.json), his mail.
+  const subject = `[Issues] Emily Employee mentioned you in #${issue.id} “${title}”`;
+  await expect.poll(() => mails().filter((mail) => mail.subject === subject).length).toBe(1);
+  const mail = mails().find((mail) => mail.subject === subject)!;
+  expect(mail.to).toContain("john@dev.example");
+  expect(mail.text).toContain(`http://127.0.0.1:3000/issues/${issue.id}`);
   await expect(entry).toContainText("You were mentioned");
   await page.locator("#mark-all-read").click();
   // The form's answer sends the browser back (a server function's redirect ends in `?`).
@@ -137,4 +146,43 @@ test("A comment mentioning John reaches his inbox; marking all read empties his 
     new RegExp(`Emily Employee mentioned you in #${issue.id} `),
   ]);
   await expect(page.locator("#inbox li.notification", { hasText: `commented on #${issue.id} ` })).toHaveCount(0);
+});
+
+test("A watcher whose view scope is taken away (config.json reloaded) is told nothing more", async ({
+  page,
+  request,
+}) => {
+  const title = unique("Boiler noise");
+  const issue = await createIssueAsJohn(request, title);
+  await signIn(page, EMILY);
+  await openIssue(page, issue.id);
+  await page.locator("#follow-submit").click();
+  await expect(page.locator("#follow-submit")).toHaveText("Unwatch");
+
+  // Viewing now needs the delete scope too (only Alex's role has it); Alex may comment.
+  const file = "config.e2e.json";
+  const original = readFileSync(file, "utf8");
+  const changed = JSON.parse(original);
+  changed.Features.Issues.scopes.view = ["issues:view", "issues:delete"];
+  changed.Features.Issues.scopes.comment = ["issues:view"];
+  try {
+    writeFileSync(file, JSON.stringify(changed, null, 2));
+    await expect(async () => {
+      await page.goto("/issues");
+      await expect(page.locator("#no-permission")).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
+    await commentAs(request, ALEX, issue.id, "Alex was here");
+    // Her page no longer hears changes, and her inbox and bell are closed to her. (That no mail
+    // reaches her then is tests/app/mail.rs's.)
+    await expect(page.locator('html[data-live="on"]')).toHaveCount(0);
+    await page.goto("/notifications");
+    await expect(page.locator("#no-permission")).toBeVisible();
+    await expect(page.locator("#bell")).toHaveCount(0);
+  } finally {
+    writeFileSync(file, original);
+    await expect(async () => {
+      await page.goto("/issues");
+      await expect(page.locator("#issue-list, #no-issues").first()).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
+  }
 });

@@ -16,6 +16,8 @@ const BACKLOG: usize = 1024;
 const READ: i64 = 500;
 
 pub struct Feed {
+    /// This instance's name in words to the others (its own come back and are ignored).
+    instance: String,
     changes: broadcast::Sender<Arc<Change>>,
     /// Whose bells should ask again: the people just told something (empty: anyone, as
     /// another instance told someone).
@@ -32,11 +34,18 @@ impl Default for Feed {
 
 impl Feed {
     pub fn new() -> Self {
+        let instance = format!("{}-{}", std::process::id(), crate::server::support::clock::now_millis());
         Self {
+            instance,
             changes: broadcast::Sender::new(BACKLOG),
             told: broadcast::Sender::new(BACKLOG),
             closing: watch::Sender::new(false),
         }
+    }
+
+    /// This instance's name in words to the others.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Every change from now on, in order.
@@ -84,8 +93,11 @@ impl Feed {
         loop {
             tokio::select! {
                 () = wrote(&mut writes) => {}
-                word = others.next() => if word == Word::Told {
-                    self.told(Vec::new());
+                word = others.next() => if let Word::Told(by) = word {
+                    // Another instance told people something: their bells here ask again.
+                    if by != self.instance {
+                        self.told(Vec::new());
+                    }
                     continue;
                 },
                 () = tokio::time::sleep(POLL) => {}

@@ -93,7 +93,8 @@ pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx:
             break;
         }
     }
-    for digest in mail_queue::claim_digest(db, clock::now_millis()).await? {
+    let now = clock::now_millis();
+    for digest in mail_queue::claim_digest(db, now, now + LEASE.as_millis() as i64).await? {
         let (viewable, gone): (Vec<ToMail>, Vec<ToMail>) = digest.into_iter().partition(|mail| may_view(config, mail));
         mail_queue::mark(
             db,
@@ -110,7 +111,7 @@ pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx:
             Err(error) => {
                 tracing::warn!(%error, "a daily digest was not taken; trying again in ten minutes");
                 let again = clock::now_millis() + 600_000;
-                mail_queue::digest_failed(db, &viewable[0].sub, again).await?;
+                mail_queue::digest_failed(db, &viewable[0].sub, &ids, again).await?;
             }
         }
     }

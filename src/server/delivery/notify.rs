@@ -43,7 +43,7 @@ pub async fn run(db: Db, mut writes: watch::Receiver<u64>, feed: Arc<Feed>) {
                 Ok(delivered) => {
                     if !delivered.told.is_empty() {
                         feed.told(delivered.told);
-                        if let Err(error) = outbox::announce_told(&db).await {
+                        if let Err(error) = outbox::announce_told(&db, feed.instance()).await {
                             tracing::warn!(%error, "could not tell other instances of new notifications");
                         }
                     }

@@ -80,8 +80,8 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until_ms: i64, limit: i64) -> Res
 
 /// The people whose daily digest is due at `now_ms` (none sent in the last day, something to
 /// tell), each claimed for this instance by marking the digest sent now; with what to tell
-/// them, oldest first.
-pub async fn claim_digest(db: &Db, now_ms: i64) -> Result<Vec<Vec<ToMail>>, sqlx::Error> {
+/// them, oldest first, leased until `lease_until_ms`.
+pub async fn claim_digest(db: &Db, now_ms: i64, lease_until_ms: i64) -> Result<Vec<Vec<ToMail>>, sqlx::Error> {
     let due: Vec<String> = on_db!(db, |pool| {
         sqlx::query_scalar(
         "SELECT p.sub FROM people AS p WHERE p.mail = 'daily' AND p.email IS NOT NULL \
@@ -94,28 +94,42 @@ pub async fn claim_digest(db: &Db, now_ms: i64) -> Result<Vec<Vec<ToMail>>, sqlx
     .await
     })?;
     let mut digests = Vec::new();
+    let select = format!(
+        "SELECT {TO_MAIL} FROM notifications AS n JOIN people AS p ON p.sub = n.sub \
+         WHERE {DUE} AND n.sub = $2 ORDER BY n.id LIMIT 200"
+    );
     for sub in due {
-        let claimed = on_db!(db, |pool| sqlx::query(
+        // The claim and the leases together: whoever looks sees the digest due, or being sent.
+        let mut tx = db.begin().await?;
+        let claimed = crate::on_tx!(&mut tx, |conn| sqlx::query(
             "UPDATE people SET digest_sent_at = $2 WHERE sub = $1 \
              AND (digest_sent_at IS NULL OR digest_sent_at <= $2 - 86400000)"
         )
         .bind(&sub)
         .bind(now_ms)
-        .execute(pool)
+        .execute(conn)
         .await
         .map(|done| done.rows_affected()))?;
         if claimed == 0 {
+            tx.rollback().await?;
             continue;
         }
-        let select = format!(
-            "SELECT {TO_MAIL} FROM notifications AS n JOIN people AS p ON p.sub = n.sub \
-             WHERE {DUE} AND n.sub = $2 ORDER BY n.id LIMIT 200"
-        );
-        let items: Vec<ToMail> = on_db!(db, |pool| sqlx::query_as(&select)
+        let items: Vec<ToMail> = crate::on_tx!(&mut tx, |conn| sqlx::query_as(&select)
             .bind(now_ms)
             .bind(&sub)
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await)?;
+        for item in &items {
+            crate::on_tx!(&mut tx, |conn| sqlx::query(
+                "UPDATE notifications SET mail_lease_until = $2 WHERE id = $1"
+            )
+            .bind(item.id)
+            .bind(lease_until_ms)
+            .execute(conn)
+            .await
+            .map(drop))?;
+        }
+        tx.commit().await?;
         if !items.is_empty() {
             digests.push(items);
         }
@@ -152,9 +166,9 @@ pub async fn retry(db: &Db, id: i64, next_at_ms: i64) -> Result<(), sqlx::Error>
     .map(drop))
 }
 
-/// A digest that could not be sent: `sub`'s digest is due again at `again_at_ms` (its
-/// notifications were left unmailed).
-pub async fn digest_failed(db: &Db, sub: &str, again_at_ms: i64) -> Result<(), sqlx::Error> {
+/// A digest of `ids` that could not be sent: `sub`'s digest is due again at `again_at_ms` (its
+/// notifications were left unmailed, and let go).
+pub async fn digest_failed(db: &Db, sub: &str, ids: &[i64], again_at_ms: i64) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| sqlx::query(
         "UPDATE people SET digest_sent_at = $2 WHERE sub = $1"
     )
@@ -162,5 +176,15 @@ pub async fn digest_failed(db: &Db, sub: &str, again_at_ms: i64) -> Result<(), s
     .bind(again_at_ms - MAIL_WITHIN_MS)
     .execute(pool)
     .await
-    .map(drop))
+    .map(drop))?;
+    for id in ids {
+        on_db!(db, |pool| sqlx::query(
+            "UPDATE notifications SET mail_lease_until = NULL WHERE id = $1"
+        )
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(drop))?;
+    }
+    Ok(())
 }

@@ -249,13 +249,13 @@ pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
     .map(|done| done.rows_affected()))
 }
 
-/// What another instance said it did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an instance said it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Word {
     /// Wrote changes (or a word may have been lost: read the outbox).
     Wrote,
-    /// Told people something (their bells ask again).
-    Told,
+    /// Told people something (their bells ask again): which instance said so.
+    Told(String),
 }
 
 /// Word from other instances (PostgreSQL's `LISTEN`); with SQLite, whose only writer is this
@@ -286,7 +286,7 @@ impl Wakeups {
     pub async fn next(&mut self) -> Word {
         match &mut self.listener {
             Some(listener) => match listener.recv().await {
-                Ok(word) if word.channel() == INBOX_CHANNEL => Word::Told,
+                Ok(word) if word.channel() == INBOX_CHANNEL => Word::Told(word.payload().to_string()),
                 Ok(_) => Word::Wrote,
                 // A lost connection is reconnected at the next `recv`; meanwhile the poll reads.
                 Err(_) => {
@@ -299,11 +299,13 @@ impl Wakeups {
     }
 }
 
-/// Tells other instances (PostgreSQL) that people were told something.
-pub async fn announce_told(db: &Db) -> Result<(), sqlx::Error> {
+/// Tells other instances (PostgreSQL) that people were told something, by instance `instance`
+/// (which knows it already).
+pub async fn announce_told(db: &Db, instance: &str) -> Result<(), sqlx::Error> {
     if let Db::Postgres(pool) = db {
-        sqlx::query("SELECT pg_notify($1, '')")
+        sqlx::query("SELECT pg_notify($1, $2)")
             .bind(INBOX_CHANNEL)
+            .bind(instance)
             .execute(pool)
             .await?;
     }
