@@ -1,7 +1,7 @@
 // The page moves with changes made elsewhere: while someone who may view issues is signed in
 // (the page shows the bell), one stream of changes (`GET /live`, server-sent events) tells
 // this page what changed, never the content (the page reads that with its own authorised
-// calls). The board reads its list again; the issue page its issue, and its thread and history
+// calls). One tab of the browser holds the stream and passes it on to the others. The board reads its list again; the issue page its issue, and its thread and history
 // unless the reader is inside them; the bell its count when the stream says this person was
 // told something. Plain script, not WASM: it works the
 // same on every page, and the islands only listen for `issues-app:board-changed` and
@@ -81,11 +81,32 @@
     if (empty && !fresh.getElementById("no-comments")) empty.remove();
   };
 
+  // Reading again on someone else's change is a call that counts as use of the session: only
+  // while the person is here (they did something in the last five minutes), so an unattended
+  // tab lets the session end. Changes that arrive meanwhile wait for them.
+  const PRESENT_MS = 5 * 60 * 1000;
+  let lastActivity = Date.now();
+  let waiting = false;
+  for (const kind of ["pointerdown", "keydown", "wheel", "touchstart", "focus"]) {
+    window.addEventListener(kind, () => {
+      lastActivity = Date.now();
+      if (waiting) {
+        waiting = false;
+        if (timer === null) timer = setTimeout(settle, 0);
+      }
+    }, { passive: true, capture: true });
+  }
+
   let pending = [];
   let timer = null;
   const settle = () => {
+    if (Date.now() - lastActivity > PRESENT_MS || document.hidden) {
+      timer = null;
+      waiting = true;
+      return;
+    }
     timer = null;
-    const changes = pending;
+    const changes = pending.length > 0 ? pending : [{ issue: issueHere(), kind: "resync", by: "" }];
     pending = [];
     const here = issueHere();
     window.dispatchEvent(new Event("issues-app:board-changed"));
@@ -101,30 +122,68 @@
   };
   const arrived = (change) => {
     pending.push(change);
-    if (timer === null) timer = setTimeout(settle, SETTLE_MS);
+    if (timer === null && !waiting) timer = setTimeout(settle, SETTLE_MS);
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && waiting && Date.now() - lastActivity <= PRESENT_MS) {
+      waiting = false;
+      if (timer === null) timer = setTimeout(settle, 0);
+    }
+  });
+
+  // What the stream says, from this tab's own stream or another tab's (one stream per browser:
+  // it holds one of the few connections a browser opens to a server).
+  const said = (kind, data) => {
+    if (kind === "ready") document.documentElement.setAttribute("data-live", "on");
+    else if (kind === "closed") document.documentElement.setAttribute("data-live", "off");
+    else if (kind === "change") {
+      try {
+        arrived(JSON.parse(data));
+      } catch (_) {
+        // Not a change this script knows: nothing to do.
+      }
+    } else if (kind === "resync") {
+      // Fell behind: read everything again.
+      arrived({ issue: issueHere(), kind: "resync", by: "" });
+      unread().catch(() => {});
+    } else if (kind === "inbox") unread().catch(() => {}); // told something: the bell asks again
+  };
+
+  let stream = null;
+  const open = (channel) => {
+    stream = new EventSource("/live");
+    for (const kind of ["ready", "change", "resync", "inbox"]) {
+      stream.addEventListener(kind, (event) => {
+        said(kind, event.data);
+        if (channel) channel.postMessage({ kind, data: event.data });
+      });
+    }
+    stream.addEventListener("error", () => {
+      said("closed");
+      if (channel) channel.postMessage({ kind: "closed" });
+    });
   };
 
   const start = () => {
     if (!document.getElementById("bell") || typeof EventSource !== "function") return;
-    const stream = new EventSource("/live");
-    stream.addEventListener("ready", () => document.documentElement.setAttribute("data-live", "on"));
-    stream.addEventListener("change", (event) => {
-      try {
-        arrived(JSON.parse(event.data));
-      } catch (_) {
-        // Not a change this script knows: nothing to do.
-      }
-    });
-    // Fell behind: read everything again.
-    stream.addEventListener("resync", () => {
-      arrived({ issue: issueHere(), kind: "resync", by: "" });
-      unread().catch(() => {});
-    });
-    // This person was told something: the bell asks again.
-    stream.addEventListener("inbox", () => unread().catch(() => {}));
-    stream.addEventListener("error", () => document.documentElement.setAttribute("data-live", "off"));
-    window.addEventListener("pagehide", () => stream.close());
+    if (!("locks" in navigator) || typeof BroadcastChannel !== "function") return open(null);
+    // The tab holding the lock keeps the stream and passes on what it says; the others listen,
+    // and one of them takes over when it goes.
+    const channel = new BroadcastChannel("issues-app-live");
+    channel.onmessage = (message) => said(message.data.kind, message.data.data);
+    document.documentElement.setAttribute("data-live", "on");
+    navigator.locks.request("issues-app-live", () => new Promise((release) => {
+      open(channel);
+      window.addEventListener("pagehide", () => {
+        stream.close();
+        release();
+      }, { once: true });
+    }));
   };
+  window.addEventListener("pageshow", (event) => {
+    // Back from the back-forward cache: its stream was closed when the page was left.
+    if (event.persisted) start();
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

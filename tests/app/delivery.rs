@@ -105,7 +105,9 @@ async fn every_change_is_in_the_outbox_once_in_order_and_a_refused_one_is_not() 
     assert_eq!(events_list[1]["data"]["changes"][0]["field"], "title");
     assert_eq!(events_list[1]["data"]["changes"][0]["old"], "Lift stuck");
     assert_eq!(events_list[1]["data"]["changes"][0]["new"], "Lift stuck on 3");
-    assert_eq!(events_list[2]["data"]["comment"]["body"], "On it");
+    // Which comment, not its words (read with an authorised call, gone when it is deleted).
+    assert!(events_list[2]["data"]["comment"]["id"].is_i64());
+    assert!(!page.to_string().contains("On it"), "{page}");
     assert_eq!(events_list[3]["data"]["issue"]["status"], "closed");
     assert_eq!(events_list[3]["actor_name"], "John Manager");
     assert_eq!(page["next_after"], json!(start + 4));

@@ -14,6 +14,8 @@ struct ProfileClaims {
     preferred_username: Option<String>,
     username: Option<String>,
     email: Option<String>,
+    /// `false` (or `"false"`): the provider has not verified the address.
+    email_verified: Option<serde_json::Value>,
     org_name: Option<String>,
     org_handle: Option<String>,
     #[serde(default, deserialize_with = "one_or_many")]
@@ -54,11 +56,16 @@ fn claims_of(row: &SignInRow, sealer: &Sealer) -> ProfileClaims {
         .unwrap_or_default()
 }
 
-/// The address the sign-in's ID token gives (`email`), for mailing notifications.
+/// The address the sign-in's ID token gives (`email`), for mailing notifications; none when
+/// the provider says it has not verified it (`email_verified` false).
 pub fn email(sessions: &Sessions, row: &SignInRow) -> Option<String> {
-    claims_of(row, sessions.sealer())
-        .email
-        .filter(|email| !email.trim().is_empty())
+    let claims = claims_of(row, sessions.sealer());
+    let unverified = match &claims.email_verified {
+        Some(serde_json::Value::Bool(verified)) => !verified,
+        Some(serde_json::Value::String(said)) => said == "false",
+        _ => false,
+    };
+    claims.email.filter(|email| !email.trim().is_empty() && !unverified)
 }
 
 /// The profile of the session's user; `all`: their live sign-ins.

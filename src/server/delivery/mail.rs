@@ -25,8 +25,8 @@ use crate::server::support::clock;
 
 /// Mails claimed at once.
 const CLAIM: i64 = 20;
-/// How long a claim holds: longer than any attempt.
-const LEASE: Duration = Duration::from_secs(120);
+/// How long a claim holds: longer than every mail of a claim, sent one after another.
+const LEASE: Duration = Duration::from_secs(SEND_TIME.as_secs() * (CLAIM as u64 + 1) + 60);
 /// How long one mail may take, connecting included.
 const SEND_TIME: Duration = Duration::from_secs(20);
 /// The first wait before a mail is tried again.
@@ -71,21 +71,21 @@ pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx:
         let count = claimed.len();
         for mail in claimed {
             if !may_view(config, &mail) {
-                mail_queue::mark(db, &[mail.id], mail_state::SKIPPED).await?;
+                mail_queue::mark(db, &[&mail], mail_state::SKIPPED).await?;
                 continue;
             }
             let message = one(config, smtp, &mail);
             match send(&transport, message).await {
-                Ok(()) => mail_queue::mark(db, &[mail.id], mail_state::SENT).await?,
+                Ok(()) => mail_queue::mark(db, &[&mail], mail_state::SENT).await?,
                 Err(error) if clock::now_millis() - mail.at >= MAIL_WITHIN_MS => {
                     tracing::warn!(%error, notification = mail.id, "a notification's mail was given up after a day");
-                    mail_queue::mark(db, &[mail.id], mail_state::FAILED).await?;
+                    mail_queue::mark(db, &[&mail], mail_state::FAILED).await?;
                 }
                 Err(error) => {
                     tracing::warn!(%error, notification = mail.id, "a notification's mail was not taken; trying again");
                     let wait = FIRST_RETRY.saturating_mul(1 << mail.attempts.clamp(0, 12) as u32);
                     let wait = wait.min(Duration::from_secs(3600));
-                    mail_queue::retry(db, mail.id, clock::now_millis() + wait.as_millis() as i64).await?;
+                    mail_queue::retry(db, &mail, clock::now_millis() + wait.as_millis() as i64).await?;
                 }
             }
         }
@@ -96,22 +96,16 @@ pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx:
     let now = clock::now_millis();
     for digest in mail_queue::claim_digest(db, now, now + LEASE.as_millis() as i64).await? {
         let (viewable, gone): (Vec<ToMail>, Vec<ToMail>) = digest.into_iter().partition(|mail| may_view(config, mail));
-        mail_queue::mark(
-            db,
-            &gone.iter().map(|mail| mail.id).collect::<Vec<_>>(),
-            mail_state::SKIPPED,
-        )
-        .await?;
+        mail_queue::mark(db, &gone.iter().collect::<Vec<_>>(), mail_state::SKIPPED).await?;
         let Some(message) = digest_of(config, smtp, &viewable) else {
             continue;
         };
-        let ids: Vec<i64> = viewable.iter().map(|mail| mail.id).collect();
         match send(&transport, message).await {
-            Ok(()) => mail_queue::mark(db, &ids, mail_state::SENT).await?,
+            Ok(()) => mail_queue::mark(db, &viewable.iter().collect::<Vec<_>>(), mail_state::SENT).await?,
             Err(error) => {
                 tracing::warn!(%error, "a daily digest was not taken; trying again in ten minutes");
                 let again = clock::now_millis() + 600_000;
-                mail_queue::digest_failed(db, &viewable[0].sub, &ids, again).await?;
+                mail_queue::digest_failed(db, &viewable[0].sub, &viewable, again).await?;
             }
         }
     }

@@ -34,8 +34,8 @@ const BATCH: i64 = 200;
 const CLAIM: i64 = 32;
 /// How long an attempt may take, all of it.
 const ATTEMPT_TIME: Duration = Duration::from_secs(10);
-/// How long a claim holds: longer than any attempt.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claim holds: longer than every attempt of a claim, posted one after another.
+const LEASE: Duration = Duration::from_secs(ATTEMPT_TIME.as_secs() * (CLAIM as u64 + 1) + 60);
 /// The longest wait between attempts.
 const RETRY_MAX: Duration = Duration::from_secs(3600);
 /// How long a delivery is tried.
@@ -151,9 +151,16 @@ pub async fn post_due(db: &Db, config: &LiveConfig, clients: &Clients) -> Result
                     error: "this webhook is no longer in config.json".into(),
                 },
             };
-            if let Err(error) = webhooks::finish(db, delivery.id, &outcome, clock::now_millis()).await {
+            match webhooks::finish(db, &delivery, &outcome, clock::now_millis()).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
+                    delivery = delivery.id,
+                    "a webhook delivery's lease lapsed while posting"
+                ),
                 // The lease lapses and it is posted again: the receiver sees its id twice.
-                tracing::warn!(%error, delivery = delivery.id, "could not record a webhook delivery's outcome");
+                Err(error) => {
+                    tracing::warn!(%error, delivery = delivery.id, "could not record a webhook delivery's outcome")
+                }
             }
         }
     });
@@ -262,6 +269,9 @@ impl Clients {
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(ATTEMPT_TIME)
                 .user_agent(concat!("issues-app-webhooks/", env!("CARGO_PKG_VERSION")))
+                // A proxy from the environment would reach, on its side, what the resolver
+                // refuses here.
+                .no_proxy()
         };
         Ok(Self {
             public: builder().dns_resolver(Arc::new(PublicOnly)).build()?,

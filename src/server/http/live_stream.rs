@@ -31,6 +31,8 @@ use crate::server::support::clock;
 pub const MAX_STREAMS: usize = 10_000;
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long a stream trusts its last reading of the sign-in (a sign-out ends it within this).
+const RECHECK: Duration = Duration::from_secs(1);
 /// How long the browser waits before reconnecting a stream that ended.
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -71,6 +73,7 @@ pub async fn live(State(state): State<AppState>, session: Session) -> Response {
         current,
         ends: tokio::time::Instant::now() + Duration::from_secs((idle_ends_at - now).max(0) as u64),
         greeted: false,
+        checked: tokio::time::Instant::now(),
         _open: Open::new(),
     };
     Sse::new(watcher.events())
@@ -95,6 +98,8 @@ struct Watcher {
     /// reconnect finds whether the session was used meanwhile.
     ends: tokio::time::Instant,
     greeted: bool,
+    /// When the sign-in was last read.
+    checked: tokio::time::Instant,
     _open: Open,
 }
 
@@ -136,15 +141,20 @@ impl Watcher {
         self.may_view().await.then_some(event)
     }
 
-    /// Whether this session may view issues now: still signed in, within its deadline, and
-    /// granted the view scope by the configuration in force.
+    /// Whether this session may view issues now: still signed in and within its deadline (the
+    /// sign-in read again at most every [`RECHECK`]: on PostgreSQL that is a query, and a burst
+    /// of changes to many streams would be one per stream per change), and granted the view
+    /// scope by the configuration in force (read at every change).
     async fn may_view(&mut self) -> bool {
-        let now = clock::now();
-        let Ok(Some(current)) = self.sessions.recheck(&self.current, now).await else {
-            return false;
-        };
-        let viewer = current.row.viewer();
-        self.current = current;
+        if self.checked.elapsed() >= RECHECK {
+            let now = clock::now();
+            let Ok(Some(current)) = self.sessions.recheck(&self.current, now).await else {
+                return false;
+            };
+            self.current = current;
+            self.checked = tokio::time::Instant::now();
+        }
+        let viewer = self.current.row.viewer();
         access::require(Some(&viewer), &self.config.load().features, Permission::ViewIssues).is_ok()
     }
 }

@@ -549,9 +549,12 @@ pub async fn notifications() -> Result<crate::model::Inbox, AppError> {
 /// which is not refused: the bell asks on every page.
 pub async fn unread_notifications() -> Result<i64, AppError> {
     let (state, session) = context().await?;
-    let Some(viewer) = state.sessions.viewer(&session, clock::now()).await? else {
+    // Asked by the page as notifications arrive (`public/live.js`), not by the person: not
+    // counted as use, so an open tab does not keep the session alive.
+    let Some(current) = state.sessions.peek(&session, clock::now()).await? else {
         return Err(AppError::Unauthenticated);
     };
+    let viewer = current.row.viewer();
     if !state
         .config
         .load()

@@ -13,8 +13,9 @@ pub const FORMER_MEMBER: &str = "a former member";
 const ERASED_PER_ROUND: i64 = 500;
 
 /// What erasing one issue (`$1`) deletes, the issue last.
-const ERASE_ISSUE: [&str; 9] = [
+const ERASE_ISSUE: [&str; 10] = [
     "DELETE FROM outbox WHERE issue_id = $1",
+    "DELETE FROM webhook_deliveries WHERE issue_id = $1",
     "DELETE FROM notifications WHERE issue_id = $1",
     "DELETE FROM watchers WHERE issue_id = $1",
     "DELETE FROM comment_revisions WHERE comment_id IN (SELECT id FROM comments WHERE issue_id = $1)",
@@ -87,19 +88,24 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
     ];
     // No one finds them by their mentions any more (the words stay as written); what they were
     // told and what they watched goes.
-    const THEIRS: [&str; 3] = [
+    const THEIRS: [&str; 4] = [
         "DELETE FROM mentions WHERE sub = $1",
         "DELETE FROM notifications WHERE sub = $1",
         "DELETE FROM watchers WHERE sub = $1",
+        "UPDATE people SET email = NULL, scopes = '' WHERE sub = $1",
     ];
     // The outbox and others' notifications name them: in text (a notification's summary) and,
     // quoted as JSON, in a change's data (`OUTBOX_DATA` binds the quoted names).
     const NAMED: [&str; 2] = [
         "UPDATE outbox SET actor_name = $2 WHERE actor_name = $1",
-        "UPDATE notifications SET actor_name = $2, summary = REPLACE(summary, $1, $2) \
-         WHERE actor_name = $1 OR summary LIKE '%' || $1 || '%'",
+        // A summary starts with who acted ("John Manager commented on …").
+        "UPDATE notifications SET actor_name = $2, summary = $2 || SUBSTR(summary, LENGTH($1) + 1) \
+         WHERE actor_name = $1",
     ];
-    const OUTBOX_DATA: &str = "UPDATE outbox SET data = REPLACE(data, $1, $2) WHERE data LIKE '%' || $1 || '%'";
+    const OUTBOX_DATA: [&str; 2] = [
+        "UPDATE outbox SET data = REPLACE(data, $1, $2) WHERE data LIKE '%' || $1 || '%'",
+        "UPDATE webhook_deliveries SET payload = REPLACE(payload, $1, $2) WHERE payload LIKE '%' || $1 || '%'",
+    ];
     // An issue's history names assignees by name.
     const ASSIGNEE_EVENTS: [&str; 3] = [
         "UPDATE issue_events SET old_value = $2 WHERE kind = 'assignee' AND old_value = $1",
@@ -153,12 +159,14 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
                         .await?;
                     changed += done.rows_affected();
                 }
-                let done = sqlx::query(OUTBOX_DATA)
-                    .bind(json_string(name))
-                    .bind(json_string(FORMER_MEMBER))
-                    .execute(&mut *tx)
-                    .await?;
-                changed += done.rows_affected();
+                for rename in OUTBOX_DATA {
+                    let done = sqlx::query(rename)
+                        .bind(json_string(name))
+                        .bind(json_string(FORMER_MEMBER))
+                        .execute(&mut *tx)
+                        .await?;
+                    changed += done.rows_affected();
+                }
             }
         }
         tx.commit().await?;

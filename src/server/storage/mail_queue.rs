@@ -33,6 +33,9 @@ pub struct ToMail {
     pub summary: String,
     pub at: i64,
     pub attempts: i64,
+    /// The lease's end as claimed: whoever still holds it may mark it.
+    #[sqlx(skip)]
+    pub lease: i64,
 }
 
 /// The columns of a [`ToMail`], from `notifications AS n JOIN people AS p`.
@@ -41,9 +44,12 @@ const TO_MAIL: &str = "n.id, n.sub, p.name, p.email, \
     n.issue_id, n.reason, n.summary, n.at, n.mail_attempts AS attempts";
 
 /// Which notifications are still to mail at `$1`: of the last day, not mailed, due, about an
-/// issue not deleted, for someone with an address.
+/// issue not deleted, for someone with an address who signed in here within 30 days (an
+/// account closed at the provider signs in no more; its last scopes would still read as
+/// granted).
 const DUE: &str = "n.mail_state IS NULL AND n.at >= $1 - 86400000 \
     AND (n.mail_next_at IS NULL OR n.mail_next_at <= $1) AND p.email IS NOT NULL \
+    AND p.last_seen_at * 1000 >= $1 - 2592000000 \
     AND EXISTS (SELECT 1 FROM issues AS i WHERE i.id = n.issue_id AND i.deleted_at IS NULL)";
 
 /// Up to `limit` notifications due at `now_ms` for people who want mail as it happens, leased
@@ -59,11 +65,14 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until_ms: i64, limit: i64) -> Res
         Db::Sqlite(_) => select,
     };
     let mut tx = db.begin().await?;
-    let claimed: Vec<ToMail> = crate::on_tx!(&mut tx, |conn| sqlx::query_as(&select)
+    let mut claimed: Vec<ToMail> = crate::on_tx!(&mut tx, |conn| sqlx::query_as(&select)
         .bind(now_ms)
         .bind(limit)
         .fetch_all(conn)
         .await)?;
+    for mail in &mut claimed {
+        mail.lease = lease_until_ms;
+    }
     for mail in &claimed {
         crate::on_tx!(&mut tx, |conn| sqlx::query(
             "UPDATE notifications SET mail_lease_until = $2 WHERE id = $1"
@@ -114,11 +123,14 @@ pub async fn claim_digest(db: &Db, now_ms: i64, lease_until_ms: i64) -> Result<V
             tx.rollback().await?;
             continue;
         }
-        let items: Vec<ToMail> = crate::on_tx!(&mut tx, |conn| sqlx::query_as(&select)
+        let mut items: Vec<ToMail> = crate::on_tx!(&mut tx, |conn| sqlx::query_as(&select)
             .bind(now_ms)
             .bind(&sub)
             .fetch_all(conn)
             .await)?;
+        for item in &mut items {
+            item.lease = lease_until_ms;
+        }
         for item in &items {
             crate::on_tx!(&mut tx, |conn| sqlx::query(
                 "UPDATE notifications SET mail_lease_until = $2 WHERE id = $1"
@@ -137,15 +149,17 @@ pub async fn claim_digest(db: &Db, now_ms: i64, lease_until_ms: i64) -> Result<V
     Ok(digests)
 }
 
-/// Marks notifications `ids` mailed as `state` (sent, skipped or failed).
-pub async fn mark(db: &Db, ids: &[i64], state: &str) -> Result<(), sqlx::Error> {
-    for id in ids {
+/// Marks `mails` mailed as `state` (sent, skipped or failed), those whose lease this instance
+/// still holds.
+pub async fn mark(db: &Db, mails: &[&ToMail], state: &str) -> Result<(), sqlx::Error> {
+    for mail in mails {
         on_db!(db, |pool| sqlx::query(
             "UPDATE notifications SET mail_state = $2, mail_attempts = mail_attempts + 1, mail_lease_until = NULL \
-             WHERE id = $1"
+             WHERE id = $1 AND mail_lease_until = $3"
         )
-        .bind(id)
+        .bind(mail.id)
         .bind(state)
+        .bind(mail.lease)
         .execute(pool)
         .await
         .map(drop))?;
@@ -153,22 +167,23 @@ pub async fn mark(db: &Db, ids: &[i64], state: &str) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Notification `id`'s mail was not taken: tried again at `next_at_ms`.
-pub async fn retry(db: &Db, id: i64, next_at_ms: i64) -> Result<(), sqlx::Error> {
+/// `mail` was not taken: tried again at `next_at_ms`.
+pub async fn retry(db: &Db, mail: &ToMail, next_at_ms: i64) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| sqlx::query(
         "UPDATE notifications SET mail_attempts = mail_attempts + 1, mail_next_at = $2, mail_lease_until = NULL \
-         WHERE id = $1"
+         WHERE id = $1 AND mail_lease_until = $3"
     )
-    .bind(id)
+    .bind(mail.id)
     .bind(next_at_ms)
+    .bind(mail.lease)
     .execute(pool)
     .await
     .map(drop))
 }
 
-/// A digest of `ids` that could not be sent: `sub`'s digest is due again at `again_at_ms` (its
-/// notifications were left unmailed, and let go).
-pub async fn digest_failed(db: &Db, sub: &str, ids: &[i64], again_at_ms: i64) -> Result<(), sqlx::Error> {
+/// A digest of `mails` that could not be sent: `sub`'s digest is due again at `again_at_ms`
+/// (its notifications were left unmailed, and let go).
+pub async fn digest_failed(db: &Db, sub: &str, mails: &[ToMail], again_at_ms: i64) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| sqlx::query(
         "UPDATE people SET digest_sent_at = $2 WHERE sub = $1"
     )
@@ -177,11 +192,12 @@ pub async fn digest_failed(db: &Db, sub: &str, ids: &[i64], again_at_ms: i64) ->
     .execute(pool)
     .await
     .map(drop))?;
-    for id in ids {
+    for mail in mails {
         on_db!(db, |pool| sqlx::query(
-            "UPDATE notifications SET mail_lease_until = NULL WHERE id = $1"
+            "UPDATE notifications SET mail_lease_until = NULL WHERE id = $1 AND mail_lease_until = $2"
         )
-        .bind(id)
+        .bind(mail.id)
+        .bind(mail.lease)
         .execute(pool)
         .await
         .map(drop))?;

@@ -45,12 +45,13 @@ pub struct FieldChange {
     pub new: Option<String>,
 }
 
-/// The comment a change was about, as it is after the change (a deleted one's body is empty).
+/// The comment a change was about. Its words are not carried: they are read with an
+/// authorised call (`GET /api/v1/issues/{id}/comments`), so a deleted comment's words are gone
+/// everywhere at once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CommentRef {
     pub id: i64,
-    pub body: String,
 }
 
 /// What a change carries for those it is delivered to.
@@ -270,8 +271,12 @@ impl Wakeups {
         let Db::Postgres(pool) = db else {
             return Self { listener: None };
         };
+        // A connection of its own, not one of the pool's: a listener holds it for good.
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with((*pool.connect_options()).clone());
         let listening = async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
             listener.listen_all([CHANNEL, INBOX_CHANNEL]).await?;
             Ok::<_, sqlx::Error>(listener)
         };

@@ -55,6 +55,9 @@ pub struct Claimed {
     pub payload: String,
     pub attempts: i64,
     pub created_at: i64,
+    /// The lease's end as claimed: whoever still holds it may finish it.
+    #[sqlx(skip)]
+    pub lease: i64,
 }
 
 /// Up to `limit` deliveries due at `now_ms`, leased to this instance until `lease_until_ms`,
@@ -70,11 +73,14 @@ pub async fn claim(db: &Db, now_ms: i64, lease_until_ms: i64, limit: i64) -> Res
         Db::Sqlite(_) => DUE.to_string(),
     };
     let mut tx = db.begin().await?;
-    let claimed: Vec<Claimed> = on_tx!(&mut tx, |conn| sqlx::query_as(&sql)
+    let mut claimed: Vec<Claimed> = on_tx!(&mut tx, |conn| sqlx::query_as(&sql)
         .bind(now_ms)
         .bind(limit)
         .fetch_all(conn)
         .await)?;
+    for delivery in &mut claimed {
+        delivery.lease = lease_until_ms;
+    }
     for delivery in &claimed {
         on_tx!(&mut tx, |conn| sqlx::query(
             "UPDATE webhook_deliveries SET lease_until = $2 WHERE id = $1"
@@ -103,8 +109,9 @@ pub enum Outcome {
     Failed { status: Option<u16>, error: String },
 }
 
-/// Records how the attempt at delivery `id` ended, at `now_ms`, and releases its lease.
-pub async fn finish(db: &Db, id: i64, outcome: &Outcome, now_ms: i64) -> Result<(), sqlx::Error> {
+/// Records how the attempt at `delivery` ended, at `now_ms`, and releases its lease; `false`
+/// when the lease had lapsed and another instance took the delivery over (nothing recorded).
+pub async fn finish(db: &Db, delivery: &Claimed, outcome: &Outcome, now_ms: i64) -> Result<bool, sqlx::Error> {
     let (state, status, error, next_at, done_at) = match outcome {
         Outcome::Delivered { status } => (state::DELIVERED, Some(*status), None, now_ms, Some(now_ms)),
         Outcome::Retry {
@@ -116,17 +123,18 @@ pub async fn finish(db: &Db, id: i64, outcome: &Outcome, now_ms: i64) -> Result<
     };
     on_db!(db, |pool| sqlx::query(
         "UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, last_status = $3, last_error = $4, \
-         next_at = $5, done_at = $6, lease_until = NULL WHERE id = $1"
+         next_at = $5, done_at = $6, lease_until = NULL WHERE id = $1 AND lease_until = $7"
     )
-    .bind(id)
+    .bind(delivery.id)
     .bind(state)
     .bind(status.map(i64::from))
     .bind(error)
     .bind(next_at)
     .bind(done_at)
+    .bind(delivery.lease)
     .execute(pool)
     .await
-    .map(drop))
+    .map(|done| done.rows_affected() == 1))
 }
 
 /// The newest `limit` deliveries (of `state`, when given), newest first.
@@ -140,12 +148,13 @@ pub async fn log(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<Webhook
         .await)
 }
 
-/// Posts failed delivery `id` again, from now, as if new; `None` when there is no failed
+/// Posts failed delivery `id` again, from now, as if new (tried for a day again); `None` when there is no failed
 /// delivery `id`. (It may then reach its webhook after later changes of the same issue.)
 pub async fn redeliver(db: &Db, id: i64, now_ms: i64) -> Result<Option<WebhookDelivery>, sqlx::Error> {
     let sql = format!(
         "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_at = $2, lease_until = NULL, \
-         done_at = NULL, last_error = NULL, last_status = NULL WHERE id = $1 AND state = 'failed' RETURNING {COLUMNS}"
+         created_at = $2, done_at = NULL, last_error = NULL, last_status = NULL \
+         WHERE id = $1 AND state = 'failed' RETURNING {COLUMNS}"
     );
     on_db!(db, |pool| sqlx::query_as(&sql)
         .bind(id)

@@ -152,12 +152,27 @@ pub fn is_public(ip: IpAddr) -> bool {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => is_public(IpAddr::V4(v4)),
             None => {
+                let [first, second, ..] = v6.segments();
+                // IPv4 inside IPv6 by other roads: "compatible" (::a.b.c.d, deprecated),
+                // NAT64 (64:ff9b::/96) and 6to4 (2002::/16), judged as the IPv4 they carry.
+                let octets = v6.octets();
+                let carried = match (first, second) {
+                    (0, 0) if v6.segments()[..6] == [0; 6] => Some([octets[12], octets[13], octets[14], octets[15]]),
+                    (0x64, 0xff9b) => Some([octets[12], octets[13], octets[14], octets[15]]),
+                    (0x2002, _) => Some([octets[2], octets[3], octets[4], octets[5]]),
+                    _ => None,
+                };
+                if let Some(v4) = carried {
+                    return is_public(IpAddr::V4(v4.into()));
+                }
                 !(v6.is_loopback()
                     || v6.is_unspecified()
                     || v6.is_multicast()
                     || v6.is_unique_local()
                     || v6.is_unicast_link_local()
-                    || v6.segments()[0] == 0x2001 && v6.segments()[1] == 0x0db8)
+                    // Site-local (deprecated, still routed privately) and documentation.
+                    || (first & 0xffc0) == 0xfec0
+                    || (first == 0x2001 && second == 0x0db8))
             }
         },
     }
@@ -288,7 +303,13 @@ mod tests {
 
     #[test]
     fn only_addresses_on_the_internet_are_public() {
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(super::is_public(public.parse().unwrap()), "{public}");
         }
         for private in [
@@ -308,6 +329,10 @@ mod tests {
             "::ffff:10.0.0.1",
             "2001:db8::1",
             "224.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "2002:7f00:1::1",
+            "::10.0.0.1",
+            "fec0::1",
         ] {
             assert!(!super::is_public(private.parse().unwrap()), "{private}");
         }

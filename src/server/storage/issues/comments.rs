@@ -172,10 +172,7 @@ pub async fn change_comment(
         Some(issue) => events::published(issue, &happened),
         None => ChangeData::default(),
     };
-    data.comment = Some(CommentRef {
-        id: changed.id,
-        body: changed.body.clone(),
-    });
+    data.comment = Some(CommentRef { id: changed.id });
     let published = match kind {
         event_kind::COMMENT_DELETED => outbox::kind::COMMENT_DELETED,
         _ => outbox::kind::COMMENT_UPDATED,

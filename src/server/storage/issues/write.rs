@@ -386,10 +386,7 @@ pub async fn add_comment(
     labels::attach_in(tx, std::slice::from_mut(&mut issue)).await?;
     let data = ChangeData {
         issue: Some(issue),
-        comment: Some(CommentRef {
-            id: comment.id,
-            body: comment.body.clone(),
-        }),
+        comment: Some(CommentRef { id: comment.id }),
         ..ChangeData::default()
     };
     outbox::publish(tx, kind::COMMENT_CREATED, issue_id, author, now_ms, &data).await?;
