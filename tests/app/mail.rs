@@ -113,6 +113,24 @@ async fn deliver(app: &TestApp) {
     }
 }
 
+/// What the mail queue holds, for a failure's message.
+async fn queue_state(app: &TestApp) -> String {
+    let people: Vec<(String, Option<String>, String, i64)> = issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(
+        "SELECT sub, email, mail, last_seen_at FROM people"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
+    let queued: Vec<(i64, String, Option<String>, i64, Option<i64>, Option<i64>)> =
+        issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(
+            "SELECT id, reason, mail_state, mail_attempts, mail_next_at, mail_lease_until FROM notifications"
+        )
+        .fetch_all(pool)
+        .await)
+        .unwrap();
+    format!("people {people:?}, notifications {queued:?}")
+}
+
 #[tokio::test]
 async fn notifications_are_mailed_as_each_person_chose_and_only_while_they_may_view() {
     let server = MailServer::start().await;
@@ -145,7 +163,7 @@ async fn notifications_are_mailed_as_each_person_chose_and_only_while_they_may_v
     .await;
     deliver(&app).await;
     let mails = server.mails();
-    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails.len(), 1, "{mails:?}; {}", queue_state(&app).await);
     let (to, subject, body) = &mails[0];
     assert_eq!(to, "\"John Manager\" <john@dev.example>");
     assert_eq!(
