@@ -81,7 +81,7 @@ MAX_RSS_GROWTH_MB = 64
 # Pages open on /live for the whole run (Emily's session), from their own address; and the
 # webhook every change is posted to (a receiver here that checks each signature).
 LIVE_STREAMS = 50
-LIVE_SOURCE = "127.0.0.4"
+LIVE_SOURCE = "127.0.0.5"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 # After the load: how long every change may take to reach the webhook.
 WEBHOOK_SETTLE_SECONDS = 120

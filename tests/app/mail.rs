@@ -121,13 +121,14 @@ async fn queue_state(app: &TestApp) -> String {
     .fetch_all(pool)
     .await)
     .unwrap();
-    let queued: Vec<(i64, String, Option<String>, i64, Option<i64>, Option<i64>)> =
-        issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(
-            "SELECT id, reason, mail_state, mail_attempts, mail_next_at, mail_lease_until FROM notifications"
-        )
-        .fetch_all(pool)
-        .await)
-        .unwrap();
+    /// id, reason, mail_state, mail_attempts, mail_next_at, mail_lease_until.
+    type Queued = (i64, String, Option<String>, i64, Option<i64>, Option<i64>);
+    let queued: Vec<Queued> = issues_app::on_db!(&app.state.db, |pool| sqlx::query_as(
+        "SELECT id, reason, mail_state, mail_attempts, mail_next_at, mail_lease_until FROM notifications"
+    )
+    .fetch_all(pool)
+    .await)
+    .unwrap();
     format!("people {people:?}, notifications {queued:?}")
 }
 
