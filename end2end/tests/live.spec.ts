@@ -10,6 +10,7 @@ import {
   expectAccessible,
   hydrated,
   openIssue,
+  tokenFor,
   signIn,
   unique,
 } from "./helpers";
@@ -55,8 +56,13 @@ test("Emily's board shows John's new issue within a second, without a reload and
 
 test("Emily's issue page shows John's comment as it is made and says who, keeping her unsent comment", async ({
   page,
+  browser,
   request,
 }) => {
+  // John has signed in here once, so his program's changes carry his name (else his subject id).
+  const johns = await browser.newContext();
+  await signIn(await johns.newPage(), JOHN);
+  await johns.close();
   const issue = await createIssueAsJohn(request, unique("Window will not close"));
   await signIn(page, EMILY);
   await openIssue(page, issue.id);
@@ -171,7 +177,13 @@ test("A watcher whose view scope is taken away (config.json reloaded) is told no
       await page.goto("/issues");
       await expect(page.locator("#no-permission")).toBeVisible({ timeout: 1_000 });
     }).toPass({ timeout: 15_000 });
-    await commentAs(request, ALEX, issue.id, "Alex was here");
+    // Alex's token carries the scopes viewing now needs (comment needs only view).
+    const alex = await tokenFor(request, ALEX, "issues:view issues:delete");
+    const commented = await request.post(`/api/v1/issues/${issue.id}/comments`, {
+      headers: { authorization: `Bearer ${alex}` },
+      data: { body: "Alex was here" },
+    });
+    expect(commented.status()).toBe(201);
     // Her page no longer hears changes, and her inbox and bell are closed to her. (That no mail
     // reaches her then is tests/app/mail.rs's.)
     await expect(page.locator('html[data-live="on"]')).toHaveCount(0);
