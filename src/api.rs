@@ -268,20 +268,20 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 /// Needs the view scope.
 #[server(prefix = "/api", endpoint = "notifications")]
 pub async fn notifications() -> Result<crate::model::Inbox, AppError> {
-    crate::server::http::server_fns::notifications().await
+    crate::server::http::delivery_fns::notifications().await
 }
 
 /// How many of the caller's notifications are unread (the bell, which `public/live.js` asks
 /// again as changes arrive); 0 without the view scope.
 #[server(prefix = "/api", endpoint = "unread_notifications")]
 pub async fn unread_notifications() -> Result<i64, AppError> {
-    crate::server::http::server_fns::unread_notifications().await
+    crate::server::http::delivery_fns::unread_notifications().await
 }
 
 /// Marks the caller's notification `id` read, or all of them (`id` 0). Needs the view scope.
 #[server(prefix = "/api", endpoint = "mark_read")]
 pub async fn mark_read(id: i64) -> Result<(), AppError> {
-    crate::server::http::server_fns::mark_read(id).await
+    crate::server::http::delivery_fns::mark_read(id).await
 }
 
 /// The caller watches issue `issue` (`watching` true: told of its comments and of its closing
@@ -289,26 +289,26 @@ pub async fn mark_read(id: i64) -> Result<(), AppError> {
 /// the view scope.
 #[server(prefix = "/api", endpoint = "watch_issue")]
 pub async fn watch_issue(issue: i64, watching: bool) -> Result<bool, AppError> {
-    crate::server::http::server_fns::watch_issue(issue, watching).await
+    crate::server::http::delivery_fns::watch_issue(issue, watching).await
 }
 
 /// Whether the caller follows issue `issue`. Needs the view scope.
 #[server(prefix = "/api", endpoint = "follows_issue")]
 pub async fn follows_issue(issue: i64) -> Result<bool, AppError> {
-    crate::server::http::server_fns::follows_issue(issue).await
+    crate::server::http::delivery_fns::follows_issue(issue).await
 }
 
 /// The newest webhook deliveries (the audit page's log). Needs the audit scope.
 #[server(prefix = "/api", endpoint = "webhook_deliveries")]
 pub async fn webhook_deliveries() -> Result<Vec<crate::model::WebhookDelivery>, AppError> {
-    crate::server::http::server_fns::webhook_deliveries().await
+    crate::server::http::delivery_fns::webhook_deliveries().await
 }
 
 /// Posts failed webhook delivery `id` again (recorded in the audit trail). Needs the audit
 /// scope.
 #[server(prefix = "/api", endpoint = "redeliver_webhook")]
 pub async fn redeliver_webhook(id: i64) -> Result<(), AppError> {
-    crate::server::http::server_fns::redeliver_webhook(id).await
+    crate::server::http::delivery_fns::redeliver_webhook(id).await
 }
 
 /// How the signed-in person wants to be told of notifications by e-mail: `none`,

@@ -24,7 +24,7 @@ use crate::server::support::markdown;
 use crate::server::tracker::{Caller, CommentChange, TrackerError};
 use axum::http::request::Parts;
 
-async fn context() -> Result<(AppState, Session), AppError> {
+pub(super) async fn context() -> Result<(AppState, Session), AppError> {
     let state = use_context::<AppState>().ok_or(AppError::Internal)?;
     // Provided by the server-function handler; while rendering a page, read from the request.
     let session = match use_context::<Session>() {
@@ -38,7 +38,7 @@ async fn context() -> Result<(AppState, Session), AppError> {
 }
 
 /// The caller, if they may do `permission`; 401 / 403 otherwise.
-async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
+pub(super) async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
     let viewer = decide(&state, viewer.as_ref(), permission).await?;
@@ -523,7 +523,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 /// The id of the request answering this call (for the audit trail).
-fn call_request_id() -> Option<String> {
+pub(super) fn call_request_id() -> Option<String> {
     use_context::<Parts>().and_then(|parts| request_id_of(&parts.headers).map(str::to_string))
 }
 
@@ -535,106 +535,6 @@ fn sign_in_failure(error: SignInError) -> AppError {
         SignInError::BadRequest(problem) => AppError::BadRequest(problem),
         _ => AppError::Unavailable,
     }
-}
-
-/// The caller's newest notifications and how many are unread (issues deleted since are left
-/// out; without the view scope, refused like any reading of issues).
-pub async fn notifications() -> Result<crate::model::Inbox, AppError> {
-    let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    let inbox = state.notifications.inbox(&viewer.sub, crate::model::INBOX_SIZE).await;
-    inbox.map_err(database_error)
-}
-
-/// How many of the caller's notifications are unread (the bell); 0 without the view scope,
-/// which is not refused: the bell asks on every page.
-pub async fn unread_notifications() -> Result<i64, AppError> {
-    let (state, session) = context().await?;
-    // Asked by the page as notifications arrive (`public/live.js`), not by the person: not
-    // counted as use, so an open tab does not keep the session alive.
-    let Some(current) = state.sessions.peek(&session, clock::now()).await? else {
-        return Err(AppError::Unauthenticated);
-    };
-    let viewer = current.row.viewer();
-    if !state
-        .config
-        .load()
-        .features
-        .allows(&viewer.scopes, Permission::ViewIssues)
-    {
-        return Ok(0);
-    }
-    state.notifications.unread(&viewer.sub).await.map_err(database_error)
-}
-
-/// Marks the caller's notification `id` read, or all of them (`id` 0).
-pub async fn mark_read(id: i64) -> Result<(), AppError> {
-    let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    let which = (id != 0).then_some(id);
-    state
-        .notifications
-        .mark_read(&viewer.sub, which, clock::now_millis())
-        .await
-        .map(drop)
-        .map_err(database_error)
-}
-
-/// The caller watches issue `issue` (`true`) or stops following it (`false`).
-pub async fn watch_issue(issue: i64, watching: bool) -> Result<bool, AppError> {
-    let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    state
-        .issues
-        .get(issue)
-        .await
-        .map_err(database_error)?
-        .ok_or(AppError::NotFound)?;
-    state
-        .notifications
-        .watch(issue, &viewer.sub, watching)
-        .await
-        .map_err(database_error)?;
-    Ok(watching)
-}
-
-/// Whether the caller follows issue `issue` (watches it, or wrote or commented on it and has
-/// not stopped).
-pub async fn follows_issue(issue: i64) -> Result<bool, AppError> {
-    let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    state
-        .notifications
-        .follows(issue, &viewer.sub)
-        .await
-        .map_err(database_error)
-}
-
-/// The newest webhook deliveries, for auditors.
-pub async fn webhook_deliveries() -> Result<Vec<crate::model::WebhookDelivery>, AppError> {
-    let (state, _viewer) = authorize(Permission::ViewAudit).await?;
-    let log = crate::server::storage::webhooks::log(&state.db, None, crate::model::DELIVERY_LOG_SIZE).await;
-    log.map_err(database_error)
-}
-
-/// Posts failed webhook delivery `id` again, recorded in the audit trail.
-pub async fn redeliver_webhook(id: i64) -> Result<(), AppError> {
-    let (state, viewer) = authorize(Permission::ViewAudit).await?;
-    let delivery = crate::server::storage::webhooks::redeliver(&state.db, id, clock::now_millis())
-        .await
-        .map_err(database_error)?
-        .ok_or(AppError::NotFound)?;
-    let request_id = call_request_id();
-    state
-        .audit
-        .record(audit::Event {
-            actor: Some(&viewer),
-            via: Some(Door::ServerFunction),
-            detail: Some(format!(
-                "delivery {id} of change {} to {}",
-                delivery.seq, delivery.webhook
-            )),
-            request_id: request_id.as_deref(),
-            ..audit::Event::new(EventKind::WebhookRedelivered)
-        })
-        .await;
-    Ok(())
 }
 
 pub async fn my_work() -> Result<crate::model::MyWork, AppError> {
