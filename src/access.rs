@@ -20,10 +20,12 @@ pub enum Permission {
     /// Define, change and delete labels (putting them on issues is editing).
     ManageLabels,
     ViewAudit,
+    /// See and answer requests for access.
+    ReviewAccess,
 }
 
 impl Permission {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::ViewIssues,
         Self::CreateIssue,
         Self::Comment,
@@ -33,6 +35,7 @@ impl Permission {
         Self::DeleteIssue,
         Self::ManageLabels,
         Self::ViewAudit,
+        Self::ReviewAccess,
     ];
 
     /// A stable name, for metrics, records and the OpenAPI document.
@@ -47,6 +50,7 @@ impl Permission {
             Self::DeleteIssue => "delete_issue",
             Self::ManageLabels => "manage_labels",
             Self::ViewAudit => "view_audit",
+            Self::ReviewAccess => "review_access",
         }
     }
 
@@ -62,6 +66,7 @@ impl Permission {
             Self::DeleteIssue => "delete issues",
             Self::ManageLabels => "define labels",
             Self::ViewAudit => "view the audit trail",
+            Self::ReviewAccess => "answer requests for access",
         }
     }
 
@@ -77,12 +82,13 @@ impl Permission {
             Self::DeleteIssue => "Features.Issues.scopes.delete",
             Self::ManageLabels => "Features.Issues.scopes.labels",
             Self::ViewAudit => "Features.Audit.scopes.view",
+            Self::ReviewAccess => "Features.Access.scopes.review",
         }
     }
 }
 
-/// Scopes each action needs, from config.json's `Features.Issues.scopes` and
-/// `Features.Audit.scopes`. `None`: the action is turned off.
+/// Scopes each action needs, from config.json's `Features.Issues.scopes`,
+/// `Features.Audit.scopes` and `Features.Access.scopes`. `None`: the action is turned off.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureScopes {
     pub view: Vec<String>,
@@ -94,6 +100,7 @@ pub struct FeatureScopes {
     pub delete: Option<Vec<String>>,
     pub labels: Vec<String>,
     pub audit_view: Vec<String>,
+    pub access_review: Vec<String>,
 }
 
 impl FeatureScopes {
@@ -109,6 +116,7 @@ impl FeatureScopes {
             Permission::DeleteIssue => self.delete.as_deref(),
             Permission::ManageLabels => Some(&self.labels),
             Permission::ViewAudit => Some(&self.audit_view),
+            Permission::ReviewAccess => Some(&self.access_review),
         }
     }
 
@@ -144,32 +152,135 @@ impl FeatureScopes {
                     .filter(|scope| !granted.contains(scope))
                     .cloned()
                     .collect();
-                permissions.refused.push(Why { permission, missing });
+                permissions.refused.push(Why::new(permission, missing));
             }
         }
         permissions
     }
 }
 
-/// Why one action is refused: the scopes the caller lacks; none when config.json turns the
-/// action off.
+/// Why one action is refused: the scopes the caller lacks (none when config.json turns the
+/// action off), and which roles grant them ([`RoleGrants::explain`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Why {
     pub permission: Permission,
     pub missing: Vec<String>,
+    /// Roles the caller does not have that grant every missing scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub granted_by: Vec<String>,
+    /// Roles the caller has that should grant the missing scopes: the role's grant at the
+    /// identity provider is what is wrong.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<String>,
+    /// The roles were learned from sign-ins, not written in config.json: said as seen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub learned: bool,
 }
 
 impl Why {
-    /// One line for the person refused.
+    pub fn new(permission: Permission, missing: Vec<String>) -> Self {
+        Self {
+            permission,
+            missing,
+            granted_by: Vec::new(),
+            held: Vec::new(),
+            learned: false,
+        }
+    }
+
+    /// One line for the person refused: what they lack, and which role grants it. It never
+    /// names as the way to get it a role the person already has.
     pub fn line(&self) -> String {
         let action = self.permission.describe();
-        match self.missing.as_slice() {
-            [] => format!("No one may {action} here: config.json does not allow it."),
-            [scope] => format!("You can't {action}: your access lacks the scope {scope}."),
-            scopes => format!(
-                "You can't {action}: your access lacks the scopes {}.",
-                scopes.join(", ")
-            ),
+        let lacks = match self.missing.as_slice() {
+            [] => return format!("No one may {action} here: config.json does not allow it."),
+            [scope] => format!("You can't {action}: your access lacks the scope {scope}"),
+            scopes => format!("You can't {action}: your access lacks the scopes {}", scopes.join(", ")),
+        };
+        let them = match self.missing.len() {
+            1 => "it",
+            _ => "them",
+        };
+        let mut line = match (self.granted_by.is_empty(), self.learned) {
+            (true, _) => format!("{lacks}."),
+            (false, false) => format!("{lacks}, granted by the {} role.", roles(&self.granted_by)),
+            (false, true) => format!("{lacks}; people with the {} role have {them}.", roles(&self.granted_by)),
+        };
+        if !self.held.is_empty() {
+            let plural = if self.held.len() == 1 { "role" } else { "roles" };
+            let held = roles_and(&self.held);
+            line.push_str(&match self.learned {
+                false => format!(
+                    " You have the {held} {plural}, which config.json says grants {them}: \
+                     the role's grant at the identity provider is missing {them}."
+                ),
+                true => format!(
+                    " You have the {held} {plural}, and others with it have {them}: \
+                     your grant at the identity provider is missing {them}."
+                ),
+            });
+        }
+        line
+    }
+}
+
+/// "Manager", "Manager or Lead", "Manager, Lead or Owner".
+fn roles(names: &[String]) -> String {
+    joined(names, "or")
+}
+
+fn roles_and(names: &[String]) -> String {
+    joined(names, "and")
+}
+
+fn joined(names: &[String], word: &str) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
+    }
+}
+
+/// Which roles grant which scopes, for the "why" lines: config.json's
+/// `ApplicationConfig.AccessHelp.Roles` as the admin set them up at the identity provider, or
+/// else learned from sign-ins (a role grants what everyone seen with it was granted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleGrants {
+    /// Each role and the scopes it grants.
+    pub roles: Vec<(String, Vec<String>)>,
+    /// Learned from sign-ins rather than written by the admin.
+    pub learned: bool,
+}
+
+impl RoleGrants {
+    /// The roles that grant every one of `scopes`.
+    pub fn granting<'a>(&'a self, scopes: &'a [String]) -> impl Iterator<Item = &'a str> + 'a {
+        self.roles
+            .iter()
+            .filter(|(_, granted)| scopes.iter().all(|scope| granted.contains(scope)))
+            .map(|(role, _)| role.as_str())
+    }
+
+    /// Names in `why` the roles that grant what it lacks, apart from those in `held` (the
+    /// caller's own roles), which it names as held.
+    pub fn explain(&self, why: &mut Why, held: &[String]) {
+        if why.missing.is_empty() {
+            return;
+        }
+        for role in self.granting(&why.missing) {
+            let list = match held.iter().any(|own| own == role) {
+                true => &mut why.held,
+                false => &mut why.granted_by,
+            };
+            list.push(role.to_string());
+        }
+        why.learned = self.learned;
+    }
+
+    /// [`Self::explain`] for every refusal in `permissions`.
+    pub fn explain_all(&self, permissions: &mut Permissions, held: &[String]) {
+        for why in &mut permissions.refused {
+            self.explain(why, held);
         }
     }
 }
@@ -204,6 +315,7 @@ pub struct Permissions {
     pub delete_issue: bool,
     pub manage_labels: bool,
     pub view_audit: bool,
+    pub review_access: bool,
     /// Why each refused action is refused.
     pub refused: Vec<Why>,
 }
@@ -220,6 +332,7 @@ impl Permissions {
             Permission::DeleteIssue => &mut self.delete_issue,
             Permission::ManageLabels => &mut self.manage_labels,
             Permission::ViewAudit => &mut self.view_audit,
+            Permission::ReviewAccess => &mut self.review_access,
         }
     }
 
@@ -229,6 +342,14 @@ impl Permissions {
             .iter()
             .find(|why| why.permission == permission)
             .map(Why::line)
+    }
+
+    /// The lines saying why each of `permissions` is refused, in that order.
+    pub fn why_not_each(&self, permissions: &[Permission]) -> Vec<(Permission, String)> {
+        permissions
+            .iter()
+            .filter_map(|&permission| self.why_not(permission).map(|line| (permission, line)))
+            .collect()
     }
 }
 
@@ -303,13 +424,13 @@ impl Refusal {
     pub fn why(&self, viewer: Option<&Viewer>) -> Option<Why> {
         match self {
             Self::Unauthenticated => None,
-            Self::Forbidden { permission, required } => Some(Why {
-                permission: *permission,
-                missing: match viewer {
+            Self::Forbidden { permission, required } => Some(Why::new(
+                *permission,
+                match viewer {
                     Some(viewer) => viewer.missing(required).into_iter().map(str::to_string).collect(),
                     None => required.clone(),
                 },
-            }),
+            )),
         }
     }
 }
@@ -350,6 +471,7 @@ mod tests {
             delete: None,
             labels: scopes(&["issues:labels"]),
             audit_view: scopes(&["audit:view"]),
+            access_review: scopes(&["audit:view"]),
         }
     }
 
@@ -387,6 +509,73 @@ mod tests {
         assert_eq!(
             permissions.why_not(Permission::DeleteIssue).unwrap(),
             "No one may delete issues here: config.json does not allow it."
+        );
+    }
+
+    fn grants(roles: &[(&str, &[&str])], learned: bool) -> RoleGrants {
+        RoleGrants {
+            roles: roles.iter().map(|(role, granted)| (role.to_string(), scopes(granted))).collect(),
+            learned,
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_roles_that_grant_what_is_missing() {
+        let written = grants(
+            &[
+                ("Manager", &["issues:view", "issues:close", "issues:edit"]),
+                ("Lead", &["issues:close"]),
+                ("Employee", &["issues:view"]),
+            ],
+            false,
+        );
+        let mut permissions = features().permissions(&scopes(&["issues:view"]));
+        written.explain_all(&mut permissions, &scopes(&["Employee"]));
+        assert_eq!(
+            permissions.why_not(Permission::CloseIssue).unwrap(),
+            "You can't close or reopen issues: your access lacks the scope issues:close, \
+             granted by the Manager or Lead role."
+        );
+        // No role grants it: the line says only what is missing.
+        assert_eq!(
+            permissions.why_not(Permission::ViewAudit).unwrap(),
+            "You can't view the audit trail: your access lacks the scope audit:view."
+        );
+        // Turned off: no role can help.
+        assert_eq!(
+            permissions.why_not(Permission::DeleteIssue).unwrap(),
+            "No one may delete issues here: config.json does not allow it."
+        );
+    }
+
+    #[test]
+    fn a_role_the_person_has_is_never_the_way_to_get_it() {
+        let written = grants(&[("Manager", &["issues:view", "issues:close"]), ("Lead", &["issues:close"])], false);
+        let mut permissions = features().permissions(&scopes(&["issues:view"]));
+        written.explain_all(&mut permissions, &scopes(&["Manager"]));
+        let line = permissions.why_not(Permission::CloseIssue).unwrap();
+        assert_eq!(
+            line,
+            "You can't close or reopen issues: your access lacks the scope issues:close, \
+             granted by the Lead role. You have the Manager role, which config.json says grants it: \
+             the role's grant at the identity provider is missing it."
+        );
+        let mut permissions = features().permissions(&scopes(&["issues:view"]));
+        grants(&[("Manager", &["issues:close"])], false).explain_all(&mut permissions, &scopes(&["Manager"]));
+        let line = permissions.why_not(Permission::CloseIssue).unwrap();
+        assert!(!line.contains("granted by"), "{line}");
+        assert!(line.contains("You have the Manager role"), "{line}");
+    }
+
+    #[test]
+    fn learned_roles_are_said_as_seen() {
+        let learned = grants(&[("Manager", &["issues:view", "issues:close"])], true);
+        let mut permissions = features().permissions(&scopes(&["issues:view"]));
+        learned.explain_all(&mut permissions, &[]);
+        assert_eq!(
+            permissions.why_not(Permission::CloseIssue).unwrap(),
+            "You can't close or reopen issues: your access lacks the scope issues:close; \
+             people with the Manager role have it."
         );
     }
 

@@ -359,3 +359,25 @@ pub async fn list_deleted() -> Result<Vec<crate::model::DeletedIssue>, AppError>
 pub async fn restore_issue(id: i64) -> Result<Issue, AppError> {
     crate::server::http::server_fns::restore_issue(id).await
 }
+
+/// The signed-in person asks for `action` (e.g. `close_issue`), which they are refused for a
+/// missing scope, saying why (`reason`, 1 to 500 characters); asking again while it is open
+/// replaces the reason. At most 5 a day. Answers the request's id.
+#[server(prefix = "/api", endpoint = "ask_for_access")]
+pub async fn ask_for_access(action: String, reason: String) -> Result<i64, AppError> {
+    crate::server::http::access_fns::ask_for_access(action, reason).await
+}
+
+/// The open requests for access and the latest answered. Needs the review scope
+/// (`Features.Access.scopes.review`).
+#[server(prefix = "/api", endpoint = "access_requests")]
+pub async fn access_requests() -> Result<crate::model::AccessReview, AppError> {
+    crate::server::http::access_fns::access_requests().await
+}
+
+/// Answers open request `id`: `outcome` `granted` or `declined`, with a `note` for the person
+/// (at most 500 characters). Needs the review scope.
+#[server(prefix = "/api", endpoint = "answer_access_request")]
+pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Result<(), AppError> {
+    crate::server::http::access_fns::answer_access_request(id, outcome, note).await
+}

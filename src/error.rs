@@ -47,6 +47,9 @@ pub enum AppError {
     /// capacity, not the caller's doing.
     #[error("The server is busy with other searches; try again in a moment.")]
     SearchesBusy,
+    /// The person asked for access as often as one may in a day.
+    #[error("You have asked for access often today; the admins will answer those requests first.")]
+    TooManyAccessRequests,
     #[error("Something went wrong on our side. Try again.")]
     Internal,
     /// The call did not reach the server or its answer could not be read.
@@ -63,7 +66,7 @@ impl AppError {
             Self::Stale(_) | Self::Conflict(_) => 409,
             Self::Invalid(_) => 422,
             Self::BadRequest(_) => 400,
-            Self::TooManySearches => 429,
+            Self::TooManySearches | Self::TooManyAccessRequests => 429,
             Self::Unavailable | Self::NotSignedOut | Self::SearchTooSlow | Self::SearchesBusy => 503,
             Self::Internal | Self::Transport(_) => 500,
         }

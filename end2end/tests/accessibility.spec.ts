@@ -134,13 +134,16 @@ for (const colorScheme of ["light", "dark"] as const) {
       test("the board, with why she cannot create", async ({ page, request }) => {
         await createIssueAsJohn(request, unique("Heating too low"));
         await open(page, "/issues", "#issue-list");
-        await expect(page.locator("#why-no-create")).toBeVisible();
+        await page.locator("#what-can-i-do summary").click();
+        await expect(page.locator("#why-not-create_issue")).toBeVisible();
         await expectAccessible(page, `Emily's board (${colorScheme})`);
       });
 
       test("an issue's page, with why lines instead of controls", async ({ page, request }) => {
         const issue = await createIssueAsJohn(request, unique("Noisy fan"), "Meeting room B");
-        await open(page, `/issues/${issue.id}`, "#why-not");
+        await open(page, `/issues/${issue.id}`, "#what-can-i-do");
+        await page.locator("#what-can-i-do summary").click();
+        await expect(page.locator("#why-not")).toBeVisible();
         await expect(page.locator("#status-submit")).toHaveCount(0);
         await expectAccessible(page, `Emily's view of an issue (${colorScheme})`);
       });

@@ -105,7 +105,7 @@ test("with the demo's file John creates and comments, and Emily only views", asy
     await expect(emily.locator("#create-issue")).toHaveCount(0);
     await expect(emily.getByRole("button", { name: "Create issue" })).toHaveCount(0);
     await expect(emily.locator("#new-issue-link")).toHaveCount(0);
-    await expect(emily.locator("#why-no-create")).toContainText("lacks the scope issues:create");
+    await expect(emily.locator("#why-not-create_issue")).toContainText("lacks the scope issues:create");
 
     await openIssue(emily, issuePath);
     for (const control of [

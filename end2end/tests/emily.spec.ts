@@ -8,7 +8,7 @@ test("Emily (Employee) sees issues but can never create one", async ({ page, req
   await signIn(page, EMILY);
   await expect(page.locator("#perm-view_issues")).toHaveText("✓ You can view issues");
   await expect(page.locator("#perm-create_issue")).toHaveText(
-    "✗ You can't create issues: your access lacks the scope issues:create.",
+    "✗ You can't create issues: your access lacks the scope issues:create, granted by the Manager role.",
   );
 
   await page.goto("/issues");
@@ -17,11 +17,16 @@ test("Emily (Employee) sees issues but can never create one", async ({ page, req
   await expect(page.locator("#create-issue")).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Create issue" })).toHaveCount(0);
   await expect(page.locator("#new-issue-link")).toHaveCount(0);
-  await expect(page.locator("#why-no-create")).toContainText("lacks the scope issues:create");
+  // The board's "What can I do here?" panel, collapsed until opened.
+  await expect(page.locator("#why-not-create_issue")).toBeHidden();
+  await page.locator("#what-can-i-do summary").click();
+  await expect(page.locator("#why-not-create_issue")).toHaveText(
+    "You can't create issues: your access lacks the scope issues:create, granted by the Manager role.",
+  );
 
   await page.goto("/issues/new");
   await expect(page.locator("#no-permission")).toHaveText(
-    "You can't create issues: your access lacks the scope issues:create.",
+    "You can't create issues: your access lacks the scope issues:create, granted by the Manager role.",
   );
   await expect(page.locator("#create-issue")).toHaveCount(0);
 

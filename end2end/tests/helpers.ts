@@ -147,6 +147,15 @@ export async function deleteIssueAs(request: APIRequestContext, user: User, issu
   expect(response.status(), `${user.username} deleting #${issueId}`).toBe(204);
 }
 
+/** What the provider's administrator does in its console: gives `username` these roles. */
+export async function setRoles(request: APIRequestContext, username: string, roles: string[]) {
+  const response = await request.put(`${IDP}/dev/users/${username}/roles`, {
+    headers: { authorization: "Basic " + Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64") },
+    data: { roles },
+  });
+  expect(response.status()).toBe(204);
+}
+
 /** Opens issue `id`'s page and waits until it is hydrated and shows the issue. */
 export async function openIssue(page: Page, id: number) {
   await page.goto(`/issues/${id}`);

@@ -1,17 +1,8 @@
-import { APIRequestContext, Browser, expect, test } from "@playwright/test";
-import { CLIENT_ID, CLIENT_SECRET, EMILY, IDP, JOHN, hydrated, signIn, unique } from "./helpers";
+import { Browser, expect, test } from "@playwright/test";
+import { EMILY, JOHN, hydrated, setRoles, signIn, unique } from "./helpers";
 
 /** The signed-out home, after the provider's end-session page. */
 const HOME = /^http:\/\/127\.0\.0\.1:3000\/(\?.*)?$/;
-
-/** What the provider's administrator does in its console: gives `username` these roles. */
-async function setRoles(request: APIRequestContext, username: string, roles: string[]) {
-  const response = await request.put(`${IDP}/dev/users/${username}/roles`, {
-    headers: { authorization: "Basic " + Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64") },
-    data: { roles },
-  });
-  expect(response.status()).toBe(204);
-}
 
 /** A fresh browser (its own cookies) signed in as `user`. */
 async function signedIn(browser: Browser, user: { username: string; password: string }) {
@@ -26,17 +17,19 @@ test("Refresh my access: Emily, made a Manager at the provider, gets the create 
   await page.goto("/issues");
   await hydrated(page);
   await expect(page.locator("#create-issue")).toHaveCount(0);
-  await expect(page.locator("#why-no-create")).toContainText("lacks the scope issues:create");
+  await expect(page.locator("#why-not-create_issue")).toContainText("lacks the scope issues:create");
 
   await setRoles(request, "emily", ["Manager"]);
   try {
+    // Under the "What can I do here?" panel's lines.
+    await page.locator("#what-can-i-do summary").click();
     await page.locator("#refresh-access").click();
     // Straight back to the same page: the provider's session answered, no form was shown.
     await page.waitForURL("http://127.0.0.1:3000/issues");
     await hydrated(page);
     await expect(page.locator("#user-name")).toHaveText(EMILY.name);
     await expect(page.locator("#create-issue")).toBeVisible();
-    await expect(page.locator("#why-no-create")).toHaveCount(0);
+    await expect(page.locator("#why-not-create_issue")).toHaveCount(0);
   } finally {
     await setRoles(request, "emily", ["Employee"]);
   }

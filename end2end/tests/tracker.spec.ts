@@ -35,8 +35,10 @@ test("Emily comments, has no close control, and a forged close gets 403", async 
   await openIssue(page, issue.id);
   await expect(page.locator("#status-submit")).toHaveCount(0);
   await expect(page.locator("#edit-start")).toHaveCount(0);
-  await expect(page.locator("#why-not")).toContainText(
-    "You can't close or reopen issues: your access lacks the scope issues:close.",
+  // Which role grants it, in the page's "What can I do here?" panel.
+  await page.locator("#what-can-i-do summary").click();
+  await expect(page.locator("#why-not-close_issue")).toHaveText(
+    "You can't close or reopen issues: your access lacks the scope issues:close, granted by the Manager role.",
   );
 
   const body = unique("Happens after lunch");

@@ -14,7 +14,8 @@ pub struct AuditEntry {
     /// `issue_created`, `issue_edited`, `issue_closed`, `issue_reopened`, `issue_assigned`,
     /// `issue_deleted`, `issue_restored`, `issue_triaged`, `comment_added`, `comment_edited`,
     /// `comment_deleted`, `comment_hidden`, `comment_shown`, `label_defined`, `label_changed`,
-    /// `label_deleted`, `person_forgotten`, `deleted_issues_erased` or `webhook_redelivered`.
+    /// `label_deleted`, `person_forgotten`, `deleted_issues_erased`, `webhook_redelivered`,
+    /// `access_requested` or `access_answered`.
     pub event: String,
     /// `ok` or `refused`.
     pub outcome: String,

@@ -1,6 +1,7 @@
 //! Data the browser and the server share, and the validation of what users type. A leaf: it
 //! imports nothing from the rest of the crate, so every layer can use it.
 
+mod access_request;
 mod audit;
 mod bulk;
 mod issue;
@@ -12,6 +13,7 @@ mod validation;
 mod webhook;
 mod work;
 
+pub use access_request::*;
 pub use audit::*;
 pub use bulk::*;
 pub use issue::*;

@@ -32,6 +32,9 @@ pub struct Profile {
     /// How you are told by e-mail; absent when the server does not mail.
     #[serde(default)]
     pub mail: Option<super::notification::MailSettings>,
+    /// Your requests for access, newest first, with their answers.
+    #[serde(default)]
+    pub access_requests: Vec<super::access_request::AccessRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,6 +48,8 @@ use crate::server::storage::lifecycle;
 use crate::server::storage::notifications::Notifications;
 use crate::server::storage::outbox;
 use crate::server::storage::people::People;
+use crate::server::auth::role_grants::RoleGuide;
+use crate::server::storage::access_requests::AccessRequests;
 use crate::server::storage::session_store::Store;
 use crate::server::storage::sign_ins::SignIns;
 use crate::server::support::clock;
@@ -197,6 +199,8 @@ impl Application {
             feed: Arc::new(Feed::new()),
             notifications: Notifications::new(db.clone()),
             tracker: Tracker::new(issues.clone(), people.clone(), audit.clone()),
+            roles: RoleGuide::new(live.clone(), people.clone()),
+            access_requests: AccessRequests::new(db.clone()),
             issues,
             people,
             audit,

@@ -8,9 +8,11 @@ use leptos::config::LeptosOptions;
 use crate::server::auth::bearer::TokenVerifier;
 use crate::server::auth::jwks::JwksCache;
 use crate::server::auth::oidc::Oidc;
+use crate::server::auth::role_grants::RoleGuide;
 use crate::server::auth::session::Sessions;
 use crate::server::delivery::feed::Feed;
 use crate::server::ops::live::LiveConfig;
+use crate::server::storage::access_requests::AccessRequests;
 use crate::server::storage::audit::AuditTrail;
 use crate::server::storage::db::Db;
 use crate::server::storage::issues::Issues;
@@ -52,6 +54,10 @@ pub struct Shared {
     /// The changes this instance hands to live pages as they happen.
     pub feed: Arc<Feed>,
     pub notifications: Notifications,
+    /// Which roles grant which scopes, for the "why" lines.
+    pub roles: RoleGuide,
+    /// Requests for access and their answers.
+    pub access_requests: AccessRequests,
     pub leptos_options: LeptosOptions,
 }
 

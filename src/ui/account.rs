@@ -62,6 +62,7 @@ pub fn FormRefusal() -> impl IntoView {
                 | AppError::SearchTooSlow
                 | AppError::TooManySearches
                 | AppError::SearchesBusy
+                | AppError::TooManyAccessRequests
                 | AppError::Internal) => fixed.to_string(),
             },
         )

@@ -11,7 +11,7 @@ use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::ui::pages::issue::IssuePage;
 use crate::ui::pages::profile::ProfilePage;
 use crate::ui::pages::{
-    AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound, NotificationsPage,
+    AccessPage, AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound, NotificationsPage,
     WebhookDeliveriesPage,
 };
 use crate::ui::session::{provide_session, use_session};
@@ -75,6 +75,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: its status (403) depends on the session.
                         <Route path=path!("/audit/webhooks") view=WebhookDeliveriesPage ssr=SsrMode::Async/>
+                        // Rendered whole before it is sent: its status (403) depends on the session.
+                        <Route path=path!("/access") view=AccessPage ssr=SsrMode::Async/>
                         // Rendered whole before it is sent: signed out, it answers 401.
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                     </Routes>
@@ -160,6 +162,7 @@ fn Header() -> impl IntoView {
                                 {info.permissions.create_issue.then(|| view! { <A href="/issues/new" attr:id="new-issue-link">"New issue"</A> })}
                                 {info.permissions.view_issues.then(|| view! { <A href="/labels" attr:id="labels-link">"Labels"</A> })}
                                 {info.permissions.view_audit.then(|| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })}
+                                {info.permissions.review_access.then(|| view! { <A href="/access" attr:id="access-link">"Access"</A> })}
                                 {info.permissions.delete_issue.then(|| view! { <A href="/issues/deleted" attr:id="deleted-link">"Deleted"</A> })}
                             }
                         })

@@ -174,7 +174,7 @@ async fn alex_sees_the_trail_page_and_emily_gets_403_and_no_link() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("You can't view the audit trail: your access lacks the scope audit:view."),
+        html.contains("You can't view the audit trail: your access lacks the scope audit:view"),
         "{html}"
     );
     assert!(!html.contains("id=\"audit-link\""), "no link for Emily");

@@ -77,7 +77,7 @@ async fn emily_may_view_but_a_forged_create_gets_403_and_stores_nothing() {
     assert!(!html.contains("id=\"create-issue\""), "no create form for Emily");
     let html = app.page_text(&emily, "/issues/new").await;
     assert!(
-        html.contains("create issues: your access lacks the scope issues:create."),
+        html.contains("create issues: your access lacks the scope issues:create"),
         "the page says why: {html}"
     );
 }

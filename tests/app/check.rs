@@ -102,6 +102,42 @@ async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
 }
 
 #[tokio::test]
+async fn the_access_table_names_the_roles_config_json_says_grant_each_action() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(&app, dir.path(), |config| {
+        config["ApplicationConfig"]["AccessHelp"] = json!({"Roles": {
+            "Manager": ["issues:create", "issues:view", "issues:comment", "issues:edit", "issues:close", "issues:assign"],
+            "Employee": ["issues:view", "issues:comment"],
+            "Admin": ["audit:view", "issues:view", "issues:delete"],
+        }});
+    });
+    let report = check(&path, &listening_as(&app)).await;
+    assert!(!report.has_problems(), "{report}");
+    let table = report
+        .findings
+        .iter()
+        .find(|finding| finding.message.starts_with("what each action needs"))
+        .map(|finding| finding.message.clone())
+        .unwrap_or_else(|| panic!("no access table:\n{report}"));
+    let row = |action: &str| {
+        let line = table.lines().find(|line| line.trim_start().starts_with(action));
+        line.unwrap_or_else(|| panic!("no row for `{action}`:\n{table}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(row("view issues"), "view issues issues:view (granted by Admin, Employee, Manager)");
+    assert_eq!(
+        row("comment"),
+        "comment on issues issues:comment issues:view (granted by Employee, Manager)"
+    );
+    assert_eq!(row("close or reopen"), "close or reopen issues issues:close (granted by Manager)");
+    assert_eq!(row("delete issues"), "delete issues issues:delete (granted by Admin)");
+    assert_eq!(row("define labels"), "define labels issues:edit (not named: as edit) (granted by Manager)");
+}
+
+#[tokio::test]
 async fn behind_a_tls_proxy_the_trusted_proxies_are_printed_and_the_loopback_default_is_noted() {
     let app = TestApp::spawn().await;
     let behind_proxy = |config: &mut Value| {

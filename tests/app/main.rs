@@ -1,6 +1,7 @@
 //! The app and a dev IdP over real HTTP: sign-in, sessions, server functions, the bearer REST
 //! API, refresh, logout, configuration. The root of the `app` test binary: one module per subject.
 
+mod access_roles;
 mod audit;
 mod browser_api;
 mod check;

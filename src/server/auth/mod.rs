@@ -10,6 +10,7 @@ pub mod oidc;
 pub mod pending;
 pub mod profile;
 pub mod provider_client;
+pub mod role_grants;
 pub mod session;
 pub mod sign_in;
 pub mod sign_in_error;

@@ -56,16 +56,35 @@ fn claims_of(row: &SignInRow, sealer: &Sealer) -> ProfileClaims {
         .unwrap_or_default()
 }
 
-/// The address the sign-in's ID token gives (`email`), for mailing notifications; none when
-/// the provider says it has not verified it (`email_verified` false).
-pub fn email(sessions: &Sessions, row: &SignInRow) -> Option<String> {
+/// What the sign-in's ID token says of its person beyond the name: where to mail them and
+/// their roles. For display and explanations only, never for access.
+pub struct Identity {
+    /// `email`, for mailing notifications; none when the provider says it has not verified
+    /// it (`email_verified` false).
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+pub fn identity(sessions: &Sessions, row: &SignInRow) -> Identity {
     let claims = claims_of(row, sessions.sealer());
+    Identity {
+        email: verified_email(&claims),
+        roles: claims.roles,
+    }
+}
+
+/// The roles the sign-in's ID token gives (for the "why" lines).
+pub fn roles(sessions: &Sessions, row: &SignInRow) -> Vec<String> {
+    claims_of(row, sessions.sealer()).roles
+}
+
+fn verified_email(claims: &ProfileClaims) -> Option<String> {
     let unverified = match &claims.email_verified {
         Some(serde_json::Value::Bool(verified)) => !verified,
         Some(serde_json::Value::String(said)) => said == "false",
         _ => false,
     };
-    claims.email.filter(|email| !email.trim().is_empty() && !unverified)
+    claims.email.clone().filter(|email| !email.trim().is_empty() && !unverified)
 }
 
 /// The profile of the session's user; `all`: their live sign-ins.
@@ -97,8 +116,9 @@ pub fn profile(sessions: &Sessions, current: &Current, all: &[SignInRow], now: i
                 }
             })
             .collect(),
-        // The server function adds it when the server mails.
+        // The server function adds them (the mail settings when the server mails).
         mail: None,
+        access_requests: Vec::new(),
     }
 }
 

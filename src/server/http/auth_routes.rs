@@ -22,6 +22,7 @@ use crate::server::ops::telemetry::request_id_of;
 use crate::server::state::AppState;
 use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::logout_tokens_seen;
+use crate::server::storage::people::SignedIn;
 use crate::server::support::clock;
 use crate::server::support::network::client_address;
 
@@ -99,12 +100,20 @@ async fn callback(
             && let Ok(Some(current)) = state.sessions.peek(&session, clock::now()).await
         {
             let row = &current.row;
-            let email = profile::email(&state.sessions, row);
-            let seen = state
-                .people
-                .signed_in(&row.sub, &row.name, email.as_deref(), &row.scopes, clock::now());
-            if let Err(error) = seen.await {
-                tracing::error!(%error, "could not record who signed in");
+            let identity = profile::identity(&state.sessions, row);
+            let seen = state.people.signed_in(
+                SignedIn {
+                    sub: &row.sub,
+                    name: &row.name,
+                    email: identity.email.as_deref(),
+                    scopes: &row.scopes,
+                    roles: &identity.roles,
+                },
+                clock::now(),
+            );
+            match seen.await {
+                Ok(()) => state.roles.relearn(),
+                Err(error) => tracing::error!(%error, "could not record who signed in"),
             }
         }
         state

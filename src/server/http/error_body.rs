@@ -26,6 +26,14 @@ impl ErrorBody {
     }
 
     /// Adds the member `name`. A value that cannot be written as JSON is left out (and logged).
+    /// [`Self::with`] when there is a value.
+    pub fn with_some(self, name: &str, value: Option<impl Serialize>) -> Self {
+        match value {
+            Some(value) => self.with(name, value),
+            None => self,
+        }
+    }
+
     pub fn with(mut self, name: &str, value: impl Serialize) -> Self {
         match serde_json::to_value(value) {
             Ok(value) => {

@@ -4,6 +4,7 @@
 //! board as a file (`board_export.rs`), the REST API (`rest/`) and the site's files (`site.rs`); their JSON error bodies are
 //! `error_body.rs`'s. Start at `serve.rs`, then `server_fns.rs`.
 
+pub mod access_fns;
 pub mod auth_routes;
 pub mod authorize;
 pub mod board_export;

@@ -57,10 +57,15 @@ async fn decide(state: &AppState, viewer: Option<&Viewer>, permission: Permissio
     match call.authorize(&state.config, permission).await {
         Ok(viewer) => Ok(viewer.clone()),
         Err(Refused { why: None, .. }) => Err(AppError::Unauthenticated),
-        Err(Refused { why: Some(why), .. }) => Err(AppError::Forbidden(match &state.config.load().access_help {
-            Some(help) => format!("{} {}", why.line(), help.sentence()),
-            None => why.line(),
-        })),
+        Err(Refused { why: Some(mut why), .. }) => {
+            if let Some(viewer) = viewer {
+                state.roles.explain(&mut why, &viewer.sub).await;
+            }
+            Err(AppError::Forbidden(match &state.config.load().access_help {
+                Some(help) => format!("{} {}", why.line(), help.sentence()),
+                None => why.line(),
+            }))
+        }
     }
 }
 
@@ -71,7 +76,11 @@ pub async fn session_info() -> Result<SessionView, AppError> {
         Ok(Some(current)) => {
             let config = state.config.load();
             let viewer = current.row.viewer();
-            let permissions = config.features.permissions(&viewer.scopes);
+            let mut permissions = config.features.permissions(&viewer.scopes);
+            if !permissions.refused.is_empty() {
+                let held = profile::roles(&state.sessions, &current.row);
+                state.roles.explain_all(&mut permissions, &held).await;
+            }
             let unread = match permissions.view_issues {
                 true => state.notifications.unread(&viewer.sub).await.map_err(database_error)?,
                 false => 0,
@@ -103,13 +112,16 @@ pub async fn session_info() -> Result<SessionView, AppError> {
 }
 
 /// The signed-in user's session, or 401.
-async fn signed_in() -> Result<(AppState, Session, Current), AppError> {
+pub(super) async fn signed_in() -> Result<(AppState, Session, Current), AppError> {
     let (state, session) = context().await?;
     match state.sessions.signed_in(&session, clock::now()).await? {
         Some(current) => Ok((state, session, current)),
         None => Err(AppError::Unauthenticated),
     }
 }
+
+/// A person's requests for access their profile lists.
+const OWN_ACCESS_REQUESTS: i64 = 20;
 
 pub async fn my_profile() -> Result<Profile, AppError> {
     let (state, _, current) = signed_in().await?;
@@ -127,6 +139,11 @@ pub async fn my_profile() -> Result<Profile, AppError> {
             preference: crate::model::MailPreference::parse(&preference).unwrap_or_default(),
         });
     }
+    profile.access_requests = state
+        .access_requests
+        .of(&current.row.sub, OWN_ACCESS_REQUESTS)
+        .await
+        .map_err(database_error)?;
     Ok(profile)
 }
 

@@ -67,6 +67,10 @@ pub enum EventKind {
     DeletedIssuesErased,
     /// A failed webhook delivery posted again, by an auditor.
     WebhookRedelivered,
+    /// A refused person asked for an action's access.
+    AccessRequested,
+    /// An admin answered a request for access (granted or declined).
+    AccessAnswered,
 }
 
 impl EventKind {
@@ -97,6 +101,8 @@ impl EventKind {
             Self::PersonForgotten => "person_forgotten",
             Self::DeletedIssuesErased => "deleted_issues_erased",
             Self::WebhookRedelivered => "webhook_redelivered",
+            Self::AccessRequested => "access_requested",
+            Self::AccessAnswered => "access_answered",
         }
     }
 }

@@ -71,8 +71,10 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
         UNION SELECT name FROM sign_ins WHERE sub = $1 \
         UNION SELECT actor_name FROM audit_events WHERE actor_sub = $1 \
         UNION SELECT actor_name FROM issue_events WHERE actor_sub = $1 \
-        UNION SELECT hidden_by_name FROM comments WHERE hidden_by_sub = $1";
-    const RENAMES: [&str; 10] = [
+        UNION SELECT hidden_by_name FROM comments WHERE hidden_by_sub = $1 \
+        UNION SELECT name FROM access_requests WHERE sub = $1";
+    const RENAMES: [&str; 11] = [
+        "UPDATE access_requests SET name = $2 WHERE sub = $1",
         "UPDATE comments SET hidden_by_name = $2 WHERE hidden_by_sub = $1",
         "UPDATE people SET name = $2 WHERE sub = $1",
         "UPDATE issues SET author_name = $2 WHERE author_sub = $1",
@@ -88,16 +90,20 @@ pub async fn forget_person(db: &Db, sub: &str) -> Result<u64, sqlx::Error> {
     ];
     // No one finds them by their mentions any more (the words stay as written); what they were
     // told and what they watched goes.
-    const THEIRS: [&str; 4] = [
+    const THEIRS: [&str; 5] = [
         "DELETE FROM mentions WHERE sub = $1",
         "DELETE FROM notifications WHERE sub = $1",
         "DELETE FROM watchers WHERE sub = $1",
-        "UPDATE people SET email = NULL, scopes = '' WHERE sub = $1",
+        "UPDATE people SET email = NULL, scopes = '', roles = '[]' WHERE sub = $1",
+        // Why they asked for access is theirs; that they asked, and the answer, stay.
+        "UPDATE access_requests SET reason = '' WHERE sub = $1",
     ];
     // The outbox and others' notifications name them: in text (a notification's summary) and,
     // quoted as JSON, in a change's data (`OUTBOX_DATA` binds the quoted names).
-    const NAMED: [&str; 2] = [
+    const NAMED: [&str; 3] = [
         "UPDATE outbox SET actor_name = $2 WHERE actor_name = $1",
+        // Requests they answered name them.
+        "UPDATE access_requests SET decided_by = $2 WHERE decided_by = $1",
         // A summary starts with who acted ("John Manager commented on …").
         "UPDATE notifications SET actor_name = $2, summary = $2 || SUBSTR(summary, LENGTH($1) + 1) \
          WHERE actor_name = $1",

@@ -3,6 +3,7 @@
 //! writer (`local_cache.rs`); what is erased and when (`lifecycle.rs`), and a team's data moved
 //! out and in (`transfer/`). Start at `db.rs`, then `issues/mod.rs`.
 
+pub mod access_requests;
 pub mod audit;
 pub mod database_url;
 pub mod db;

@@ -8,6 +8,23 @@ use crate::server::storage::db::Db;
 /// At most this many people are offered (most recently seen first).
 const PEOPLE_LISTED: i64 = 500;
 
+/// Who signed in, as [`People::signed_in`] records them.
+pub struct SignedIn<'a> {
+    pub sub: &'a str,
+    pub name: &'a str,
+    pub email: Option<&'a str>,
+    /// Space-separated, as granted.
+    pub scopes: &'a str,
+    pub roles: &'a [String],
+}
+
+/// One person's roles and granted scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolesSeen {
+    pub roles: Vec<String>,
+    pub scopes: Vec<String>,
+}
+
 #[derive(Clone)]
 pub struct People {
     db: Db,
@@ -32,29 +49,56 @@ impl People {
         .map(drop))
     }
 
-    /// `sub` signed in as `name`, with the address `email` (the ID token's) and `scopes`
-    /// (space-separated) granted.
-    pub async fn signed_in(
-        &self,
-        sub: &str,
-        name: &str,
-        email: Option<&str>,
-        scopes: &str,
-        now: i64,
-    ) -> Result<(), sqlx::Error> {
+    /// `sub` signed in as `name`, with the address `email` (the ID token's), `scopes`
+    /// (space-separated) granted and `roles` (the ID token's).
+    pub async fn signed_in(&self, signed_in: SignedIn<'_>, now: i64) -> Result<(), sqlx::Error> {
+        let roles = serde_json::to_string(signed_in.roles).unwrap_or_else(|_| "[]".into());
         on_db!(&self.db, |pool| sqlx::query(
-            "INSERT INTO people (sub, name, last_seen_at, email, scopes) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO people (sub, name, last_seen_at, email, scopes, roles) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (sub) DO UPDATE SET name = excluded.name, last_seen_at = excluded.last_seen_at, \
-             email = excluded.email, scopes = excluded.scopes"
+             email = excluded.email, scopes = excluded.scopes, roles = excluded.roles"
         )
-        .bind(sub)
-        .bind(name)
+        .bind(signed_in.sub)
+        .bind(signed_in.name)
         .bind(now)
-        .bind(email)
-        .bind(scopes)
+        .bind(signed_in.email)
+        .bind(signed_in.scopes)
+        .bind(&roles)
         .execute(pool)
         .await
         .map(drop))
+    }
+
+    /// The roles `sub`'s newest sign-in carried; none when they never signed in here.
+    pub async fn roles_of(&self, sub: &str) -> Result<Vec<String>, sqlx::Error> {
+        let roles: Option<(String,)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT roles FROM people WHERE sub = $1"
+        )
+        .bind(sub)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(roles.and_then(|(roles,)| serde_json::from_str(&roles).ok()).unwrap_or_default())
+    }
+
+    /// The roles and scopes of the people seen since `since`, the most recently seen first
+    /// (at most `limit`): what the app learns which role grants which scope from.
+    pub async fn roles_seen(&self, since: i64, limit: i64) -> Result<Vec<RolesSeen>, sqlx::Error> {
+        let rows: Vec<(String, String)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT roles, scopes FROM people WHERE last_seen_at >= $1 AND roles <> '[]' \
+             ORDER BY last_seen_at DESC LIMIT $2"
+        )
+        .bind(since)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(roles, scopes)| RolesSeen {
+                // Written by `signed_in`; a row it cannot read counts as no roles.
+                roles: serde_json::from_str(&roles).unwrap_or_default(),
+                scopes: scopes.split_whitespace().map(str::to_string).collect(),
+            })
+            .collect())
     }
 
     /// How `sub` wants to be told by e-mail (`none`, `immediately`, `daily`) and the address

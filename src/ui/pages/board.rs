@@ -17,7 +17,7 @@ use crate::ui::pages::triage::{due_note, label_chips, priority_badge};
 use crate::ui::session::use_session;
 use crate::ui::submit::Submission;
 use crate::ui::time::time;
-use crate::ui::why::AccessHelpNote;
+use crate::ui::why::what_can_i_do;
 
 #[component]
 pub fn IssuesPage() -> impl IntoView {
@@ -37,7 +37,6 @@ pub fn IssuesPage() -> impl IntoView {
                 Ok(info) if info.user.is_none() => view! { <SignInPrompt return_to="/issues" message="Sign in to see the issues."/> }.into_any(),
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
                 Ok(info) => {
-                    let why_no_create = info.permissions.why_not(Permission::CreateIssue);
                     let query = query_map.with_untracked(|query| {
                         let get = |key: &str| query.get(key).filter(|value| !value.is_empty());
                         // Labels as a multiple select sends them (`label=a&label=b`) or as a
@@ -66,10 +65,7 @@ pub fn IssuesPage() -> impl IntoView {
                         {board_filter(&query, &labels)}
                         <IssueBoard can_create=may.create_issue query=query close_issue=may.close_issue
                             assign_issue=may.assign_issue edit_issue=may.edit_issue labels=label_names/>
-                        {why_no_create.map(|why| view! {
-                            <p class="why muted" id="why-no-create">{why}</p>
-                            <AccessHelpNote help=info.access_help.clone()/>
-                        })}
+                        {what_can_i_do(may, &BOARD_ACTIONS, info.access_help.clone())}
                     }
                     .into_any()
                 }
@@ -77,6 +73,14 @@ pub fn IssuesPage() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// What the board offers to those allowed: its "What can I do here?" panel says why not.
+const BOARD_ACTIONS: [Permission; 4] = [
+    Permission::CreateIssue,
+    Permission::CloseIssue,
+    Permission::AssignIssue,
+    Permission::EditIssue,
+];
 
 /// The address of the board with `query`'s filters and sort, `status` and `cursor` (a page).
 fn href(query: &BoardQuery, status: Option<&str>, cursor: Option<&str>) -> String {

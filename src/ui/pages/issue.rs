@@ -27,7 +27,7 @@ use crate::ui::pages::triage::{self, due_note, label_chips, priority_badge, tria
 use crate::ui::session::use_session;
 use crate::ui::submit::Submission;
 use crate::ui::time::time;
-use crate::ui::why::AccessHelpNote;
+use crate::ui::why::what_can_i_do;
 
 #[component]
 pub fn IssuePage() -> impl IntoView {
@@ -47,16 +47,9 @@ pub fn IssuePage() -> impl IntoView {
                 Ok(info) if !info.permissions.view_issues => not_permitted(&info, Permission::ViewIssues),
                 Ok(info) => match params.with_untracked(|params| params.get("id").and_then(|id| id.parse::<i64>().ok())) {
                     Some(id) => {
-                        let refused_here = [
-                            Permission::Comment,
-                            Permission::EditIssue,
-                            Permission::CloseIssue,
-                            Permission::AssignIssue,
-                            Permission::DeleteIssue,
-                        ]
-                        .into_iter()
-                        .any(|action| info.permissions.why_not(action).is_some());
-                        let help = refused_here.then(|| view! { <AccessHelpNote help=info.access_help.clone()/> });
+                        // Drawn here, on the server: the island needs only the decisions.
+                        let why_not = what_can_i_do(&info.permissions, &ISSUE_ACTIONS, info.access_help.clone());
+                        let decided = Permissions { refused: Vec::new(), ..info.permissions.clone() };
                         // Rendered here, on the server, not in the island: it adds nothing to
                         // the WASM, and shows the history and thread as the page was loaded.
                         let query = use_query_map();
@@ -81,7 +74,7 @@ pub fn IssuePage() -> impl IntoView {
                             </datalist>
                         });
                         let follow = follows_issue(id).await.ok().map(|follows| follow_control(id, follows));
-                        view! { <IssueView id permissions=info.permissions/> {follow} {thread} {help} {history} {names} }.into_any()
+                        view! { <IssueView id permissions=decided/> {why_not} {follow} {thread} {history} {names} }.into_any()
                     }
                     None => missing(),
                 },
@@ -89,6 +82,15 @@ pub fn IssuePage() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// What the issue page offers to those allowed: its "What can I do here?" panel says why not.
+const ISSUE_ACTIONS: [Permission; 5] = [
+    Permission::EditIssue,
+    Permission::CloseIssue,
+    Permission::AssignIssue,
+    Permission::DeleteIssue,
+    Permission::Comment,
+];
 
 /// Watch or stop following: a plain form (the server function sends the browser back here).
 fn follow_control(issue: i64, follows: bool) -> impl IntoView {
@@ -211,23 +213,6 @@ fn issue_view(detail: IssueDetail, permissions: Permissions, actions: Actions, d
                 .into_any()
         }
     };
-    let refused: Vec<String> = [
-        Permission::EditIssue,
-        Permission::CloseIssue,
-        Permission::AssignIssue,
-        Permission::DeleteIssue,
-        Permission::Comment,
-    ]
-    .into_iter()
-    .filter_map(|permission| permissions.why_not(permission))
-    .collect();
-    let why_not = (!refused.is_empty()).then(|| {
-        view! {
-            <ul class="why-not muted" id="why-not">
-                {refused.into_iter().map(|why| view! { <li>{why}</li> }).collect_view()}
-            </ul>
-        }
-    });
     let id = issue.id;
     view! {
         <article class="card issue-detail" data-issue-id=id data-version=issue.version>
@@ -249,7 +234,6 @@ fn issue_view(detail: IssueDetail, permissions: Permissions, actions: Actions, d
             {permissions.assign_issue.then(|| assign_control(&issue, people, actions.assign))}
             {permissions.edit_issue.then(|| edit_control(&issue, actions.edit, draft))}
             {permissions.edit_issue.then(|| triage_control(&issue, labels, actions.triage))}
-            {why_not}
         </article>
     }
     .into_any()

@@ -1,10 +1,11 @@
 //! The app's pages, one file per page, rendered on the server (islands hydrate in the browser); what
 //! they show comes from the server's decision (`session_info`), and the server checks again on every
 //! call. Start at `app.rs`'s routes, then the page's file: `home`, `board` (`/issues`), `new_issue`,
-//! `issue`, `deleted` (`/issues/deleted`), `labels`, `audit`, `profile`, `notifications`,
+//! `issue`, `deleted` (`/issues/deleted`), `labels`, `audit`, `access`, `profile`, `notifications`,
 //! `not_found`; `common`, `create_form` and `triage` (label chips, priority, the triage form, an
 //! issue's history) are what several pages share.
 
+pub mod access;
 pub mod audit;
 pub mod board;
 pub(crate) mod common;
@@ -19,6 +20,7 @@ pub mod notifications;
 pub mod profile;
 pub(crate) mod triage;
 
+pub use access::AccessPage;
 pub use audit::{AuditTrailPage, WebhookDeliveriesPage};
 pub use board::IssuesPage;
 pub use deleted::DeletedIssuesPage;

@@ -1,14 +1,15 @@
 //! `/profile`: who the identity provider says you are, what you were granted, when this session
-//! ends, how notifications reach you by e-mail (when the server mails), and every session of
-//! yours, with "Sign out this session", "Sign out everywhere" and "Sign in as someone else".
+//! ends, how notifications reach you by e-mail (when the server mails), your requests for access
+//! and their answers, and every session of yours, with "Sign out this session", "Sign out everywhere" and "Sign in as someone else".
 //! Rendered on the server; its buttons are plain forms.
 
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
+use crate::access::Permission;
 use crate::api::{SetMailPreference, my_profile};
 use crate::error::AppError;
-use crate::model::{MailPreference, MailSettings, Profile, SessionSummary};
+use crate::model::{AccessRequest, MailPreference, MailSettings, Profile, RequestState, SessionSummary};
 use crate::ui::pages::common::SignInPrompt;
 use crate::ui::time::time;
 
@@ -68,6 +69,7 @@ fn profile_view(profile: Profile) -> AnyView {
             </form>
         </section>
         {profile.mail.map(mail_section)}
+        {(!profile.access_requests.is_empty()).then(|| access_requests_section(profile.access_requests))}
         <section class="card" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Your sessions"</h2>
             <ul class="sessions" id="my-sessions">{profile.sessions.into_iter().map(session_item).collect_view()}</ul>
@@ -112,6 +114,56 @@ fn mail_section(mail: MailSettings) -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// Your requests for access and their answers; after "granted", Refresh my access picks up the
+/// role the admin gave at the identity provider.
+fn access_requests_section(requests: Vec<AccessRequest>) -> impl IntoView {
+    let granted = requests.iter().any(|request| request.state == RequestState::Granted);
+    let items = requests
+        .into_iter()
+        .map(|request| {
+            let action = action_words(&request.action);
+            let state = request.state.name();
+            let answer = match request.state {
+                RequestState::Open => view! { " · open since " {time(request.created_at)} }.into_any(),
+                RequestState::Granted | RequestState::Declined => {
+                    let by = request.decided_by.unwrap_or_default();
+                    let note = (!request.note.is_empty()).then(|| view! { ": " <q class="access-note">{request.note}</q> });
+                    view! { " · " {state} " by " {by} " " {time(request.decided_at.unwrap_or_default())} {note} }.into_any()
+                }
+            };
+            view! {
+                <li class=format!("access-request {state}") data-state=state>
+                    "To " {action} " (" {request.scopes.join(", ")} ")" {answer}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="access-requests-heading" id="access-requests">
+            <h2 id="access-requests-heading">"Your requests for access"</h2>
+            <ul class="access-requests" id="my-access-requests">{items}</ul>
+            {granted.then(|| view! {
+                <p class="muted" id="access-granted-hint">
+                    "Once an admin has granted a request at the identity provider, Refresh my access picks it up."
+                </p>
+                <form method="post" action="/api/sign_in" class="inline">
+                    <input type="hidden" name="return_to" value="/profile"/>
+                    <input type="hidden" name="prompt" value="none"/>
+                    <button type="submit" class="secondary" id="refresh-access">"Refresh my access"</button>
+                </form>
+            })}
+        </section>
+    }
+}
+
+/// "close or reopen issues" for `close_issue`.
+fn action_words(name: &str) -> String {
+    Permission::ALL
+        .into_iter()
+        .find(|permission| permission.name() == name)
+        .map_or_else(|| name.to_string(), |permission| permission.describe().to_string())
 }
 
 fn session_item(session: SessionSummary) -> impl IntoView {

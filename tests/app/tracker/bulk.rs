@@ -98,7 +98,7 @@ async fn emily_without_the_close_scope_is_refused_per_issue_with_why_and_nothing
         StatusCode::OK,
         "a partial answer, not a refused call: {outcomes}"
     );
-    let why = "You can't close or reopen issues: your access lacks the scope issues:close.";
+    let why = "You can't close or reopen issues: your access lacks the scope issues:close; people with the Manager role have it.";
     assert_eq!(
         outcomes,
         json!([
@@ -229,7 +229,7 @@ async fn alex_restores_a_deleted_issue_from_the_deleted_view_and_john_may_not_se
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("You can't delete issues: your access lacks the scope issues:delete."),
+        html.contains("You can't delete issues: your access lacks the scope issues:delete"),
         "{html}"
     );
     assert!(!html.contains("id=\"deleted-link\""), "no link for John");

@@ -160,17 +160,17 @@ async fn emily_comments_but_every_other_change_is_refused_with_why_and_nothing_s
         (
             "set_issue_status",
             vec![("status", "closed")],
-            "You can't close or reopen issues: your access lacks the scope issues:close.",
+            "You can't close or reopen issues: your access lacks the scope issues:close; people with the Manager role have it.",
         ),
         (
             "edit_issue",
             vec![("title", "Mine now"), ("description", "")],
-            "You can't edit issues: your access lacks the scope issues:edit.",
+            "You can't edit issues: your access lacks the scope issues:edit; people with the Manager role have it.",
         ),
         (
             "assign_issue",
             vec![("assignee", "me")],
-            "You can't assign issues: your access lacks the scope issues:assign.",
+            "You can't assign issues: your access lacks the scope issues:assign; people with the Manager role have it.",
         ),
         (
             "delete_issue",
@@ -213,7 +213,8 @@ async fn emily_comments_but_every_other_change_is_refused_with_why_and_nothing_s
     assert!(
         refused
             .iter()
-            .any(|why| why == &json!({"permission": "CloseIssue", "missing": ["issues:close"]}))
+            .any(|why| why
+                == &json!({"permission": "CloseIssue", "missing": ["issues:close"], "granted_by": ["Manager"], "learned": true}))
     );
 }
 

@@ -95,7 +95,8 @@ impl IntoResponse for ApiError {
                     format!("the token does not allow you to {}", why.permission.describe()),
                 )
                 .with("scope", required.join(" "))
-                .with("missing", why.missing),
+                .with_some("granted_by", (!why.granted_by.is_empty()).then_some(&why.granted_by))
+                .with("missing", &why.missing),
             ),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
@@ -293,6 +294,10 @@ pub(super) struct ApiErrorBody {
     /// 403 `insufficient_scope`: the scopes the token lacks.
     #[schema(nullable = false)]
     missing: Option<Vec<String>>,
+    /// 403 `insufficient_scope`: the roles (other than the caller's own) that grant the missing
+    /// scopes, when known (`ApplicationConfig.AccessHelp.Roles`, or learned from sign-ins).
+    #[schema(nullable = false)]
+    granted_by: Option<Vec<String>>,
     /// 412: the issue as it is now.
     #[schema(nullable = false)]
     current: Option<Issue>,

@@ -93,9 +93,12 @@ pub(super) async fn authorize(caller: &Bearer, state: &AppState, permission: Per
     match call.authorize(&state.config, permission).await {
         Ok(_) => Ok(()),
         Err(Refused {
-            why: Some(why),
+            why: Some(mut why),
             refusal: Refusal::Forbidden { required, .. },
-        }) => Err(ApiError::InsufficientScope { why, required }),
+        }) => {
+            state.roles.explain(&mut why, &caller.viewer.sub).await;
+            Err(ApiError::InsufficientScope { why, required })
+        }
         Err(_) => Err(ApiError::MissingToken),
     }
 }

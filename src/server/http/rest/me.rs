@@ -54,7 +54,11 @@ pub(super) async fn me(State(state): State<AppState>, caller: Bearer) -> Json<Me
     let config = state.config.load();
     let features = &config.features;
     let viewer = caller.viewer;
-    let decided = features.permissions(&viewer.scopes);
+    let mut decided = features.permissions(&viewer.scopes);
+    if decided.refused.iter().any(|why| !why.missing.is_empty()) {
+        let held = state.people.roles_of(&viewer.sub).await.unwrap_or_default();
+        state.roles.explain_all(&mut decided, &held).await;
+    }
     let permissions = Permission::ALL
         .into_iter()
         .map(|permission| ActionAccess {

@@ -14,7 +14,7 @@ use super::error::{
     ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
     Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
-use super::{audit, changes, comments, export, issues, labels, me, webhooks};
+use super::{access_requests, audit, changes, comments, export, issues, labels, me, webhooks};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -47,7 +47,8 @@ use crate::server::state::AppState;
         me::me,
         audit::audit_trail,
         webhooks::list,
-        webhooks::redeliver
+        webhooks::redeliver,
+        access_requests::list
     ),
     components(
         schemas(ApiErrorBody),

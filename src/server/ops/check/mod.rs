@@ -187,21 +187,44 @@ fn trusted_proxies_as_written(path: &Path) -> Option<Vec<String>> {
 }
 
 /// What each action needs, as the server decides it: the scopes config.json names, or the
-/// default an action it does not name gets.
+/// default an action it does not name gets; and which roles grant them, when config.json says
+/// (`ApplicationConfig.AccessHelp.Roles`).
 fn access_table(config: &Config) -> String {
-    let mut table = String::from("what each action needs (all scopes listed):");
+    let mut table = String::from(match config.role_grants {
+        Some(_) => "what each action needs (all scopes listed) and the roles that grant it:",
+        None => {
+            "what each action needs (all scopes listed; the roles that grant it are learned from \
+             sign-ins, or named by ApplicationConfig.AccessHelp.Roles):"
+        }
+    });
     for permission in Permission::ALL {
-        let scopes = match config.features.required(permission) {
+        let required = config.features.required(permission);
+        let granted_by = match (&config.role_grants, required) {
+            (Some(grants), Some(required)) if !required.is_empty() => {
+                let roles: Vec<&str> = grants.granting(required).collect();
+                match roles.is_empty() {
+                    true => "  (no role grants it all)".to_string(),
+                    false => format!("  (granted by {})", roles.join(", ")),
+                }
+            }
+            _ => String::new(),
+        };
+        let scopes = match required {
             Some(scopes) => scopes.join(" "),
             None => "off (no one may)".to_string(),
         };
         let defaulted = match config.defaulted_actions.contains(&permission) {
             true if permission == Permission::DeleteIssue => "  (not named: off)",
             true if permission == Permission::ManageLabels => "  (not named: as edit)",
+            true if permission == Permission::ReviewAccess => "  (not named: as audit)",
             true => "  (not named: as create)",
             false => "",
         };
-        table.push_str(&format!("\n{:21}{:<24}{scopes}{defaulted}", "", permission.describe()));
+        table.push_str(&format!(
+            "\n{:21}{:<24}{scopes}{defaulted}{granted_by}",
+            "",
+            permission.describe()
+        ));
     }
     table
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::access::{AccessHelp, FeatureScopes, Permission};
+use crate::access::{AccessHelp, FeatureScopes, Permission, RoleGrants};
 use crate::model::IssueTemplate;
 use crate::server::storage::database_url::DatabaseUrl;
 use crate::server::support::network::TrustedProxies;
@@ -131,6 +131,9 @@ pub struct Config {
     pub defaulted_actions: Vec<Permission>,
     /// `ApplicationConfig.AccessHelp`: shown with every "why" line.
     pub access_help: Option<AccessHelp>,
+    /// `ApplicationConfig.AccessHelp.Roles`: which role grants which scopes, as written;
+    /// `None`: the roles are learned from sign-ins (`auth::role_grants`).
+    pub role_grants: Option<RoleGrants>,
     /// `Features.Issues.Templates`: the starting points the create page offers (none when the
     /// file names none). Live: a reload changes what the next page offers.
     pub issue_templates: Vec<IssueTemplate>,

@@ -15,7 +15,7 @@ use super::file::{
     IssuesScopes, TemplateFile,
 };
 use super::hints::{editor_column, explain, organization_url_mistake, paste_accident};
-use crate::access::{AccessHelp, FeatureScopes, Permission};
+use crate::access::{AccessHelp, FeatureScopes, Permission, RoleGrants};
 use crate::model::{
     DESCRIPTION_MAX_CHARS, IssueTemplate, LABELS_PER_ISSUE_MAX, LabelInput, TEMPLATE_NAME_MAX_CHARS,
     TEMPLATE_PREFIX_MAX_CHARS, TEMPLATES_MAX, description_problem, label_key, title_problem,
@@ -100,15 +100,49 @@ impl Checker<'_> {
         }
     }
 
-    fn access_help(&self, help: AccessHelpFile) -> Result<AccessHelp, ConfigError> {
-        let text = help.text.trim().to_string();
+    /// `ApplicationConfig.AccessHelp`: its line and link, and its roles.
+    fn access_help(&self, help: AccessHelpFile) -> Result<(Option<AccessHelp>, Option<RoleGrants>), ConfigError> {
+        let roles = help.roles.map(|roles| self.role_grants(roles)).transpose()?;
+        let line = match help.text {
+            Some(text) => Some(self.access_line(text, help.link)?),
+            None if help.link.is_some() => {
+                return Err(self.fail(
+                    "ApplicationConfig.AccessHelp.Text",
+                    "missing: a Link is shown after a line of text saying whom to ask",
+                ));
+            }
+            None => None,
+        };
+        Ok((line, roles))
+    }
+
+    /// `ApplicationConfig.AccessHelp.Roles`: each role's name and the scopes it grants.
+    fn role_grants(&self, roles: std::collections::BTreeMap<String, Vec<String>>) -> Result<RoleGrants, ConfigError> {
+        let mut grants = Vec::with_capacity(roles.len());
+        for (role, scopes) in roles {
+            let field = format!("ApplicationConfig.AccessHelp.Roles.{role}");
+            self.text(&field, &role)?;
+            if role.trim().is_empty() || role.chars().count() > 100 || role.chars().any(char::is_control) {
+                return Err(self.fail(&field, "expected a role's name (1 to 100 characters)"));
+            }
+            self.scopes(&field, &scopes, false)?;
+            grants.push((role, scopes));
+        }
+        Ok(RoleGrants {
+            roles: grants,
+            learned: false,
+        })
+    }
+
+    fn access_line(&self, text: String, link: Option<String>) -> Result<AccessHelp, ConfigError> {
+        let text = text.trim().to_string();
         if text.is_empty() || text.chars().count() > 300 || text.chars().any(char::is_control) {
             return Err(self.fail(
                 "ApplicationConfig.AccessHelp.Text",
                 "expected one line of text (1 to 300 characters)",
             ));
         }
-        let link = match help.link.as_deref().map(str::trim).filter(|link| !link.is_empty()) {
+        let link = match link.as_deref().map(str::trim).filter(|link| !link.is_empty()) {
             None => None,
             Some(link) if link.starts_with("http://") || link.starts_with("https://") => {
                 Some(self.url("ApplicationConfig.AccessHelp.Link", link)?.to_string())
@@ -252,6 +286,7 @@ impl Checker<'_> {
             features,
             defaulted_actions,
             access_help: app.access_help,
+            role_grants: app.role_grants,
             issue_templates,
             listen,
             database_url,
@@ -370,13 +405,17 @@ impl Checker<'_> {
                 )
             })?;
         self.scopes("ApplicationConfig.APIScopes", &app.api_scopes, true)?;
-        let access_help = app.access_help.map(|help| self.access_help(help)).transpose()?;
+        let (access_help, role_grants) = match app.access_help {
+            Some(help) => self.access_help(help)?,
+            None => (None, None),
+        };
         Ok(Application {
             hosted_url,
             client_id: app.client_id,
             client_secret,
             api_scopes: app.api_scopes,
             access_help,
+            role_grants,
             unused: app.backend_url.iter().map(|_| "ApplicationConfig.BackendUrl").collect(),
         })
     }
@@ -400,6 +439,9 @@ impl Checker<'_> {
             }
         }
         self.scopes("Features.Audit.scopes.view", &features.audit.scopes.view, false)?;
+        if let Some(review) = &features.access.scopes.review {
+            self.scopes("Features.Access.scopes.review", review, false)?;
+        }
         Ok(feature_scopes(features))
     }
 
@@ -562,6 +604,7 @@ struct Application {
     client_secret: String,
     api_scopes: Vec<String>,
     access_help: Option<AccessHelp>,
+    role_grants: Option<RoleGrants>,
     unused: Vec<&'static str>,
 }
 
@@ -612,6 +655,10 @@ fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>)
         delete,
         create,
         view,
+        access_review: features.access.scopes.review.unwrap_or_else(|| {
+            defaulted.push(Permission::ReviewAccess);
+            features.audit.scopes.view.clone()
+        }),
         audit_view: features.audit.scopes.view,
     };
     if scopes.delete.is_none() {

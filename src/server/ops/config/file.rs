@@ -117,13 +117,17 @@ pub(super) struct ApplicationSection {
     pub(super) access_help: Option<AccessHelpFile>,
 }
 
-/// `ApplicationConfig.AccessHelp`: whom to ask for more access, shown with every "why" line.
+/// `ApplicationConfig.AccessHelp`: whom to ask for more access, shown with every "why" line,
+/// and which role grants which scopes (as set up at the identity provider), so a refusal can
+/// name the role to ask for.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub(super) struct AccessHelpFile {
-    pub(super) text: String,
+    pub(super) text: Option<String>,
     /// A web page (`https://…`) or an address (`mailto:…`, or just `someone@example.com`).
     pub(super) link: Option<String>,
+    /// Role → the scopes it grants, e.g. `{"Manager": ["issues:create", "issues:view"]}`.
+    pub(super) roles: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,6 +137,23 @@ pub(super) struct FeaturesSection {
     pub(super) issues: IssuesFeature,
     #[serde(rename = "Audit", default)]
     pub(super) audit: AuditFeature,
+    #[serde(rename = "Access", default)]
+    pub(super) access: AccessFeature,
+}
+
+/// `Features.Access`: who answers requests for access (`scopes.review`; when not named, as
+/// `Features.Audit.scopes.view`).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccessFeature {
+    #[serde(default)]
+    pub(super) scopes: AccessScopes,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccessScopes {
+    pub(super) review: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -76,6 +76,45 @@ fn access_help_is_one_line_and_a_web_page_or_an_address() {
 }
 
 #[test]
+fn access_help_can_say_which_role_grants_which_scopes() {
+    let with = |help: &str| DEMO.replace("\"APIScopes\"", &format!("\"AccessHelp\": {help}, \"APIScopes\""));
+    let config = parse(&with(
+        r#"{"Roles": {"Manager": ["issues:create", "issues:view"], "Employee": ["issues:view"]}}"#,
+    ))
+    .unwrap();
+    assert_eq!(config.access_help, None, "no line without a Text");
+    let grants = config.role_grants.unwrap();
+    assert!(!grants.learned);
+    assert_eq!(
+        grants.roles,
+        [
+            ("Employee".to_string(), vec!["issues:view".to_string()]),
+            (
+                "Manager".to_string(),
+                vec!["issues:create".to_string(), "issues:view".to_string()]
+            ),
+        ]
+    );
+    assert!(parse(DEMO).unwrap().role_grants.is_none(), "not written: learned");
+    for (help, field) in [
+        (r#"{"Roles": {"Manager": []}}"#, "ApplicationConfig.AccessHelp.Roles.Manager"),
+        (
+            r#"{"Roles": {"Manager": ["issues:create view"]}}"#,
+            "ApplicationConfig.AccessHelp.Roles.Manager[0]",
+        ),
+        (r#"{"Roles": {"": ["issues:view"]}}"#, "ApplicationConfig.AccessHelp.Roles."),
+        (r#"{"Roles": ["Manager"]}"#, "ApplicationConfig.AccessHelp"),
+        (r#"{"Link": "it@example.com"}"#, "ApplicationConfig.AccessHelp.Text"),
+    ] {
+        let error = parse(&with(help)).unwrap_err().to_string();
+        assert!(
+            error.starts_with("config.json: field `") && error.contains(field),
+            "{help}: {error}"
+        );
+    }
+}
+
+#[test]
 fn errors_name_the_file_and_field() {
     let cases = [
         (

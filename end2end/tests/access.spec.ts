@@ -1,0 +1,62 @@
+import { expect, test } from "@playwright/test";
+import { ALEX, EMILY, createIssueAsJohn, expectAccessible, openIssue, setRoles, signIn, unique } from "./helpers";
+
+// Access that explains itself and can be asked for: Emily, refused a close, is told which role
+// grants it, asks; Alex sees the request and what to do at the provider, grants it; once her role
+// is changed there, Refresh my access gives her the close control.
+test("Emily asks for the close she is refused, Alex grants it, and Refresh my access brings it", async ({
+  page,
+  browser,
+  request,
+}) => {
+  const issue = await createIssueAsJohn(request, unique("Stuck door"));
+  const reason = unique("I triage the facilities queue");
+
+  await test.step("Emily is told which role grants the close, and asks for it", async () => {
+    await signIn(page, EMILY);
+    await openIssue(page, issue.id);
+    await expect(page.locator("#status-submit")).toHaveCount(0);
+    await page.locator("#what-can-i-do summary").click();
+    await expect(page.locator("#why-not-close_issue")).toContainText("granted by the Manager role");
+    await page.locator("#ask-action").selectOption("close_issue");
+    await page.locator("#ask-reason").fill(reason);
+    await page.locator("#ask-access").click();
+    await page.waitForURL(/\/profile/);
+    await expect(page.locator("#my-access-requests")).toContainText("To close or reopen issues (issues:close) · open since");
+  });
+
+  const alexContext = await browser.newContext();
+  const alex = await alexContext.newPage();
+  await test.step("Alex sees the request, what to do at the provider, and grants it", async () => {
+    await signIn(alex, ALEX);
+    await alex.locator("#access-link").click();
+    await alex.waitForURL(/\/access$/);
+    const asked = alex.locator(".access-request.open", { hasText: reason });
+    await expect(asked).toContainText("Emily Employee asks to close or reopen issues");
+    await expect(asked).toContainText("Needs issues:close, granted by the Manager role");
+    await expect(asked).toContainText("add Emily Employee to a group that carries the Manager role");
+    await expectAccessible(alex, "the Access page with an open request");
+    await asked.getByLabel("Note for Emily Employee").fill("Added you to Managers");
+    await asked.getByRole("button", { name: "Mark granted" }).click();
+    await alex.waitForURL(/\/access/);
+    await expect(alex.locator(".access-request.open", { hasText: reason })).toHaveCount(0);
+    await expect(alex.locator("#answered-access-requests")).toContainText("Emily Employee asked to close or reopen issues · granted by Alex Admin");
+  });
+  await alexContext.close();
+
+  await setRoles(request, "emily", ["Manager"]);
+  try {
+    await test.step("Emily sees the answer, refreshes her access, and may close", async () => {
+      await page.goto("/profile");
+      await expect(page.locator("#my-access-requests")).toContainText("granted by Alex Admin");
+      await expect(page.locator("#my-access-requests")).toContainText("Added you to Managers");
+      await page.locator("#refresh-access").click();
+      await page.waitForURL(/\/profile$/);
+      await openIssue(page, issue.id);
+      await expect(page.locator("#status-submit")).toBeVisible();
+      await expect(page.locator("#why-not-close_issue")).toHaveCount(0);
+    });
+  } finally {
+    await setRoles(request, "emily", ["Employee"]);
+  }
+});

@@ -1,0 +1,151 @@
+//! The server functions of requests for access (`api.rs` declares them): a refused person asks
+//! for an action, and admins (`Features.Access.scopes.review`) see and answer the requests (the
+//! person sees the answers on their profile: `my_profile`). Asking and answering are recorded in the audit
+//! trail.
+
+use crate::access::{Permission, Why};
+use crate::error::AppError;
+use crate::model::{
+    ACCESS_NOTE_MAX_CHARS, ACCESS_REASON_MAX_CHARS, AccessReview, FieldErrors, RequestState,
+    parse_access_text,
+};
+use crate::server::auth::profile;
+use crate::server::http::server_fns::{authorize, call_request_id, signed_in};
+use crate::server::storage::access_requests::{Answered, Asked, NewRequest};
+use crate::server::storage::audit::{self, Door, EventKind};
+use crate::server::storage::db::database_error;
+use crate::server::support::clock;
+
+/// Open requests the Access page lists at once, and answered ones.
+const REVIEW_OPEN: i64 = 200;
+const REVIEW_ANSWERED: i64 = 50;
+
+fn invalid(message: String) -> AppError {
+    AppError::Invalid(FieldErrors {
+        body: Some(message),
+        ..FieldErrors::default()
+    })
+}
+
+/// The caller asks for `action` (an action's name, e.g. `close_issue`), saying why. Only an
+/// action the caller is refused for a missing scope can be asked for; asking again while the
+/// request is open replaces its reason. Answers the request's id.
+pub async fn ask_for_access(action: String, reason: String) -> Result<i64, AppError> {
+    let (state, _, current) = signed_in().await?;
+    let viewer = current.row.viewer();
+    let permission = Permission::ALL
+        .into_iter()
+        .find(|permission| permission.name() == action)
+        .ok_or_else(|| AppError::BadRequest(format!("no action is named `{action}`")))?;
+    let reason = parse_access_text(&reason, 1, ACCESS_REASON_MAX_CHARS).map_err(invalid)?;
+    let config = state.config.load();
+    let Some(mut why) = config
+        .features
+        .permissions(&viewer.scopes)
+        .refused
+        .into_iter()
+        .find(|why| why.permission == permission)
+    else {
+        return Err(AppError::BadRequest(format!(
+            "you may {} already",
+            permission.describe()
+        )));
+    };
+    if why.missing.is_empty() {
+        // Turned off in config.json: nothing at the identity provider would grant it.
+        return Err(AppError::Forbidden(why.line()));
+    }
+    let held = profile::roles(&state.sessions, &current.row);
+    state.roles.explain_held(&mut why, &held).await;
+    let Why {
+        missing,
+        granted_by,
+        held,
+        ..
+    } = &why;
+    // The roles to ask for: those that grant it, else the caller's own (their grant is wrong).
+    let roles = if granted_by.is_empty() { held } else { granted_by };
+    let asked = state
+        .access_requests
+        .ask(
+            NewRequest {
+                sub: &viewer.sub,
+                name: &viewer.name,
+                action: permission.name(),
+                scopes: missing,
+                roles,
+                reason: &reason,
+            },
+            clock::now_millis(),
+        )
+        .await
+        .map_err(database_error)?;
+    let id = match asked {
+        Asked::Open(id) => id,
+        Asked::TooMany => return Err(AppError::TooManyAccessRequests),
+    };
+    let request_id = call_request_id();
+    state
+        .audit
+        .record(audit::Event {
+            actor: Some(&viewer),
+            permission: Some(permission),
+            missing_scopes: missing.iter().map(String::as_str).collect(),
+            via: Some(Door::ServerFunction),
+            detail: Some(format!("request {id}")),
+            request_id: request_id.as_deref(),
+            ..audit::Event::new(EventKind::AccessRequested)
+        })
+        .await;
+    // The panel's form is a plain form: on to the profile, where the request shows as open.
+    leptos_axum::redirect("/profile#access-requests");
+    Ok(id)
+}
+
+/// The open requests and the latest answered ones, for those who answer them.
+pub async fn access_requests() -> Result<AccessReview, AppError> {
+    let (state, _viewer) = authorize(Permission::ReviewAccess).await?;
+    let open = state.access_requests.open(REVIEW_OPEN).await.map_err(database_error)?;
+    let answered = state
+        .access_requests
+        .answered(REVIEW_ANSWERED)
+        .await
+        .map_err(database_error)?;
+    Ok(AccessReview { open, answered })
+}
+
+/// Answers open request `id`: `outcome` `granted` (the admin did it at the identity provider)
+/// or `declined`, with a note for the person.
+pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Result<(), AppError> {
+    let (state, viewer) = authorize(Permission::ReviewAccess).await?;
+    let outcome = match RequestState::parse(&outcome) {
+        Some(outcome @ (RequestState::Granted | RequestState::Declined)) => outcome,
+        _ => return Err(AppError::BadRequest("the outcome is `granted` or `declined`".into())),
+    };
+    let note = parse_access_text(&note, 0, ACCESS_NOTE_MAX_CHARS).map_err(invalid)?;
+    let answered = state
+        .access_requests
+        .answer(id, outcome, &note, &viewer.name, clock::now_millis())
+        .await
+        .map_err(database_error)?;
+    match answered {
+        Answered::Done => {}
+        Answered::AlreadyAnswered => return Err(AppError::Conflict("That request was answered already.".into())),
+        Answered::Missing => return Err(AppError::NotFound),
+    }
+    let request_id = call_request_id();
+    state
+        .audit
+        .record(audit::Event {
+            actor: Some(&viewer),
+            permission: Some(Permission::ReviewAccess),
+            via: Some(Door::ServerFunction),
+            detail: Some(format!("request {id}: {}", outcome.name())),
+            request_id: request_id.as_deref(),
+            ..audit::Event::new(EventKind::AccessAnswered)
+        })
+        .await;
+    // The Access page's forms are plain forms: back to it.
+    leptos_axum::redirect("/access");
+    Ok(())
+}

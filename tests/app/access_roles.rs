@@ -1,0 +1,291 @@
+//! Which role grants what a refusal lacks: as config.json's `ApplicationConfig.AccessHelp.Roles`
+//! writes it, or learned from sign-ins; never a role the person already has. The same words in
+//! server functions, pages, the REST API and `/api/v1/me`.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, Options, TestApp, browser};
+
+const ALL_SCOPES: &str = "openid issues:view issues:create issues:comment issues:edit issues:close issues:assign \
+                          issues:delete audit:view";
+
+/// The roles as the dev IdP's directory sets them up.
+fn as_at_the_provider() -> Value {
+    json!({
+        "Manager": ["issues:create", "issues:view", "issues:comment", "issues:edit", "issues:close", "issues:assign"],
+        "Employee": ["issues:view", "issues:comment"],
+        "Admin": ["audit:view", "issues:view", "issues:delete"],
+    })
+}
+
+async fn signed_in(app: &TestApp, user: (&str, &str)) -> reqwest::Client {
+    let browser = browser();
+    app.sign_in(&browser, user, "/").await;
+    browser
+}
+
+/// Why `session_info` says `permission` (e.g. `CloseIssue`) is refused.
+async fn why_line(app: &TestApp, who: &reqwest::Client, permission: &str) -> Value {
+    let (status, info) = app.call(who, "session_info", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    info["permissions"]["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|why| why["permission"] == permission)
+        .cloned()
+        .unwrap_or_else(|| panic!("{permission} is not refused: {info}"))
+}
+
+#[tokio::test]
+async fn every_door_names_the_role_config_json_says_grants_what_is_missing() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["ApplicationConfig"]["AccessHelp"] =
+            json!({"Text": "Ask the IT desk.", "Link": "it-desk@example.com", "Roles": as_at_the_provider()});
+    })
+    .await;
+    let emily = signed_in(&app, EMILY).await;
+
+    // A server function.
+    let (status, refused) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused["Forbidden"],
+        "You can't create issues: your access lacks the scope issues:create, granted by the Manager role. \
+         Ask the IT desk. (it-desk@example.com)"
+    );
+
+    // What the pages are drawn from: the roles, apart from hers.
+    let close = why_line(&app, &emily, "CloseIssue").await;
+    assert_eq!(close["granted_by"], json!(["Manager"]), "{close}");
+    assert!(close.get("held").is_none(), "{close}");
+    let delete = why_line(&app, &emily, "DeleteIssue").await;
+    assert_eq!(delete["granted_by"], json!(["Admin"]), "{delete}");
+
+    // The board: one collapsed panel, each line with its role.
+    let html = app.page_text(&emily, "/issues").await;
+    let start = html.find("<details class=\"what-can-i-do\"").unwrap_or_else(|| panic!("no panel: {html}"));
+    let panel = &html[start..];
+    let tag = &panel[..panel.find('>').unwrap()];
+    assert!(!tag.contains("open"), "collapsed: {tag}");
+    assert!(panel.contains("<summary>What can I do here?</summary>"), "{panel}");
+    let line = |id: &str| {
+        let at = panel.find(&format!("id=\"why-not-{id}\">")).unwrap_or_else(|| panic!("no {id}: {panel}"));
+        let line = &panel[at..];
+        line[line.find('>').unwrap() + 1..line.find("</li>").unwrap()].to_string()
+    };
+    assert!(
+        line("close_issue").ends_with("lacks the scope issues:close, granted by the Manager role."),
+        "{panel}"
+    );
+    assert!(
+        line("create_issue").ends_with("lacks the scope issues:create, granted by the Manager role."),
+        "{panel}"
+    );
+
+    // The REST API and /me.
+    let token = app.password_token_for(CLIENT_ID, EMILY, ALL_SCOPES).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/issues"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "From a script", "description": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "insufficient_scope", "{body}");
+    assert_eq!(body["granted_by"], json!(["Manager"]), "{body}");
+    let me: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let close = me["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["action"] == "close_issue")
+        .unwrap();
+    assert_eq!(
+        close["why"],
+        "You can't close or reopen issues: your access lacks the scope issues:close, granted by the Manager role.",
+        "{me}"
+    );
+}
+
+#[tokio::test]
+async fn a_role_the_person_has_is_never_named_as_the_way_to_get_it() {
+    // The admin believes Manager grants delete; at the provider it does not.
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["ApplicationConfig"]["AccessHelp"] = json!({"Roles": {
+            "Manager": ["issues:view", "issues:delete"],
+            "Admin": ["issues:delete"],
+        }});
+    })
+    .await;
+    let john = signed_in(&app, JOHN).await;
+    let (status, issue) = app
+        .call(&john, "create_issue", &[("title", "Heating"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{issue}");
+    let id = issue["id"].to_string();
+    let (status, refused) = app.call(&john, "delete_issue", &[("id", &id), ("version", "1")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(
+        refused["Forbidden"],
+        "You can't delete issues: your access lacks the scope issues:delete, granted by the Admin role. \
+         You have the Manager role, which config.json says grants it: the role's grant at the identity \
+         provider is missing it."
+    );
+    let delete = why_line(&app, &john, "DeleteIssue").await;
+    assert_eq!(delete["granted_by"], json!(["Admin"]), "{delete}");
+    assert_eq!(delete["held"], json!(["Manager"]), "{delete}");
+}
+
+#[tokio::test]
+async fn without_roles_in_config_json_they_are_learned_from_sign_ins_and_said_as_seen() {
+    let app = TestApp::spawn().await;
+    let emily = signed_in(&app, EMILY).await;
+    // Nobody with another role seen yet: the line says only what is missing.
+    let close = why_line(&app, &emily, "CloseIssue").await;
+    assert!(close.get("granted_by").is_none(), "{close}");
+
+    signed_in(&app, JOHN).await;
+    signed_in(&app, ALEX).await;
+    let close = why_line(&app, &emily, "CloseIssue").await;
+    assert_eq!(close["granted_by"], json!(["Manager"]), "{close}");
+    assert_eq!(close["learned"], true, "{close}");
+    let (status, refused) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        refused["Forbidden"],
+        "You can't create issues: your access lacks the scope issues:create; people with the Manager role have it."
+    );
+    let delete = why_line(&app, &emily, "DeleteIssue").await;
+    assert_eq!(delete["granted_by"], json!(["Admin"]), "{delete}");
+    // Her own role grants what she has, never what she lacks.
+    for why in [close, delete] {
+        assert!(why.get("held").is_none(), "{why}");
+    }
+}
+
+#[tokio::test]
+async fn emily_asks_for_access_alex_answers_and_she_sees_the_answer_on_her_profile() {
+    let app = TestApp::spawn_configured(Options::default(), |config| {
+        config["ApplicationConfig"]["AccessHelp"] = json!({"Roles": as_at_the_provider()});
+    })
+    .await;
+    let emily = signed_in(&app, EMILY).await;
+    let ask = |action: &'static str, reason: &'static str| {
+        let (app, emily) = (&app, &emily);
+        async move { app.call(emily, "ask_for_access", &[("action", action), ("reason", reason)]).await }
+    };
+
+    let (status, first) = ask("close_issue", "I triage").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // Asking again while it is open replaces the reason: still one request.
+    let (status, again) = ask("close_issue", "  I run the helpdesk queue  ").await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again, first);
+    // What she may do already, an unknown action, no reason: refused, nothing stored.
+    assert_eq!(ask("view_issues", "Please").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(ask("fly", "Please").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(ask("edit_issue", "   ").await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Only those who answer requests see them.
+    let john = signed_in(&app, JOHN).await;
+    let (status, _) = app.call(&john, "access_requests", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let alex = signed_in(&app, ALEX).await;
+    let (status, review) = app.call(&alex, "access_requests", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    let open = review["open"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{review}");
+    let request = &open[0];
+    assert_eq!(request["id"], first, "{request}");
+    assert_eq!(request["name"], "Emily Employee", "{request}");
+    assert_eq!(request["action"], "close_issue", "{request}");
+    assert_eq!(request["scopes"], json!(["issues:close"]), "{request}");
+    assert_eq!(request["roles"], json!(["Manager"]), "{request}");
+    assert_eq!(request["reason"], "I run the helpdesk queue", "{request}");
+    assert_eq!(request["state"], "open", "{request}");
+    let html = app.page_text(&alex, "/access").await;
+    assert!(
+        html.contains("add Emily Employee to a group that carries the Manager role"),
+        "the page says what to do at the provider: {html}"
+    );
+
+    // Programs see them too.
+    let token = app.password_token_for(CLIENT_ID, ALEX, ALL_SCOPES).await;
+    let listed: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/access-requests"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["id"], first, "{listed}");
+
+    // Alex answers once; a second answer is refused.
+    let id = first.to_string();
+    let answer = |outcome: &'static str| {
+        let (app, alex, id) = (&app, &alex, id.clone());
+        async move {
+            app.call(
+                alex,
+                "answer_access_request",
+                &[("id", &id), ("outcome", outcome), ("note", "Added you to Managers")],
+            )
+            .await
+        }
+    };
+    assert_eq!(answer("maybe").await.0, StatusCode::BAD_REQUEST);
+    let (status, body) = answer("granted").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(answer("declined").await.0, StatusCode::CONFLICT);
+    let (_, review) = app.call(&alex, "access_requests", &[]).await;
+    assert_eq!(review["open"], json!([]), "{review}");
+    assert_eq!(review["answered"][0]["state"], "granted", "{review}");
+
+    // Emily sees the answer on her profile.
+    let (status, profile) = app.call(&emily, "my_profile", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    let mine = &profile["access_requests"][0];
+    assert_eq!(mine["state"], "granted", "{profile}");
+    assert_eq!(mine["decided_by"], "Alex Admin", "{profile}");
+    assert_eq!(mine["note"], "Added you to Managers", "{profile}");
+
+    // Both are in the audit trail.
+    let page = app.state.audit.page(&Default::default(), None, 50).await.unwrap();
+    let kinds: Vec<&str> = page.events.iter().map(|event| event.event.as_str()).collect();
+    assert!(kinds.contains(&"access_requested") && kinds.contains(&"access_answered"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn a_person_may_ask_a_few_times_a_day() {
+    let app = TestApp::spawn().await;
+    let emily = signed_in(&app, EMILY).await;
+    for action in ["create_issue", "edit_issue", "close_issue", "assign_issue", "delete_issue"] {
+        let (status, body) = app
+            .call(&emily, "ask_for_access", &[("action", action), ("reason", "Please")])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{action}: {body}");
+    }
+    let (status, body) = app
+        .call(&emily, "ask_for_access", &[("action", "view_audit"), ("reason", "Please")])
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body, json!("TooManyAccessRequests"));
+}
