@@ -381,3 +381,11 @@ pub async fn access_requests() -> Result<crate::model::AccessReview, AppError> {
 pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Result<(), AppError> {
     crate::server::http::access_fns::answer_access_request(id, outcome, note).await
 }
+
+/// The access review: everyone who signed in here, their roles, granted scopes and the actions
+/// those allow, the scopes they did not use in 90 days, and their refusals per action. Needs the
+/// audit scope.
+#[server(prefix = "/api", endpoint = "access_review")]
+pub async fn access_review() -> Result<Vec<crate::model::PersonAccess>, AppError> {
+    crate::server::http::access_fns::access_review().await
+}

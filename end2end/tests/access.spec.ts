@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ALEX, EMILY, createIssueAsJohn, expectAccessible, openIssue, setRoles, signIn, unique } from "./helpers";
+import { ALEX, EMILY, JOHN, createIssueAsJohn, expectAccessible, openIssue, setRoles, signIn, unique } from "./helpers";
 
 // Access that explains itself and can be asked for: Emily, refused a close, is told which role
 // grants it, asks; Alex sees the request and what to do at the provider, grants it; once her role
@@ -59,4 +59,22 @@ test("Emily asks for the close she is refused, Alex grants it, and Refresh my ac
   } finally {
     await setRoles(request, "emily", ["Employee"]);
   }
+});
+
+test("the access review lists John, Emily and Alex with what each may do", async ({ page, browser }) => {
+  for (const user of [JOHN, EMILY]) {
+    const context = await browser.newContext();
+    await signIn(await context.newPage(), user);
+    await context.close();
+  }
+  await signIn(page, ALEX);
+  await page.goto("/access");
+  const row = (name: string) => page.locator("#review-table tr", { hasText: name });
+  await expect(row("John Manager").locator(".review-actions")).toContainText("create issues");
+  await expect(row("John Manager").locator(".review-actions")).not.toContainText("delete issues");
+  await expect(row("Emily Employee").locator(".review-actions")).toContainText("comment on issues");
+  await expect(row("Alex Admin").locator(".review-actions")).toContainText("delete issues");
+  await expect(page.locator("#who-can-delete")).toContainText("Alex Admin");
+  await expect(page.locator("#who-can-delete")).not.toContainText("John Manager");
+  await expectAccessible(page, "the access review");
 });

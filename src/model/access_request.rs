@@ -83,3 +83,36 @@ pub fn parse_access_text(text: &str, min: usize, max: usize) -> Result<String, S
     }
     Ok(text.to_string())
 }
+
+/// How long a scope may go unused before the access review points it out, in days.
+pub const UNUSED_AFTER_DAYS: i64 = 90;
+
+/// One person in the access review: who they are as last seen, what that lets them do, what
+/// they hold but have not used, and what they were refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PersonAccess {
+    pub sub: String,
+    pub name: String,
+    /// Their last sign-in here, milliseconds since the Unix epoch.
+    pub last_seen_at: i64,
+    pub roles: Vec<String>,
+    /// The scopes their last sign-in was granted.
+    pub scopes: Vec<String>,
+    /// The actions those scopes allow under the configuration in force (`access::Permission`
+    /// names).
+    pub actions: Vec<String>,
+    /// Granted scopes that some action needs but that no action of theirs used in the last
+    /// [`UNUSED_AFTER_DAYS`] days (viewing counts as used by signing in; only what the audit
+    /// trail records counts for the rest).
+    pub unused_scopes: Vec<String>,
+    /// Their refused calls per action in the last [`UNUSED_AFTER_DAYS`] days.
+    pub refusals: Vec<Refusals>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Refusals {
+    pub action: String,
+    pub count: i64,
+}

@@ -35,7 +35,7 @@ use crate::server::auth::session::Sessions;
 use crate::server::delivery::feed::Feed;
 use crate::server::delivery::{mail, notify, webhooks};
 use crate::server::http::{
-    auth_routes, board_export, live_stream, metrics_endpoint, rest, security, serve, site, status,
+    access_fns, auth_routes, board_export, live_stream, metrics_endpoint, rest, security, serve, site, status,
 };
 use crate::server::ops::config::{Config, Overrides};
 use crate::server::ops::live::LiveConfig;
@@ -412,6 +412,7 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         .merge(auth_routes::router())
         .route("/api/{*fn_name}", post(server_fn_handler))
         .route("/issues/export", get(board_export::browser_export))
+        .route("/access/review.csv", get(access_fns::review_file))
         .route("/live", get(live_stream::live))
         .leptos_routes_with_context(
             &state,

@@ -162,7 +162,7 @@ fn Header() -> impl IntoView {
                                 {info.permissions.create_issue.then(|| view! { <A href="/issues/new" attr:id="new-issue-link">"New issue"</A> })}
                                 {info.permissions.view_issues.then(|| view! { <A href="/labels" attr:id="labels-link">"Labels"</A> })}
                                 {info.permissions.view_audit.then(|| view! { <A href="/audit" attr:id="audit-link">"Audit"</A> })}
-                                {info.permissions.review_access.then(|| view! { <A href="/access" attr:id="access-link">"Access"</A> })}
+                                {(info.permissions.review_access || info.permissions.view_audit).then(|| view! { <A href="/access" attr:id="access-link">"Access"</A> })}
                                 {info.permissions.delete_issue.then(|| view! { <A href="/issues/deleted" attr:id="deleted-link">"Deleted"</A> })}
                             }
                         })

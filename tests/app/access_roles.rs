@@ -289,3 +289,80 @@ async fn a_person_may_ask_a_few_times_a_day() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body, json!("TooManyAccessRequests"));
 }
+
+#[tokio::test]
+async fn the_access_review_lists_everyone_with_what_they_may_do_hold_unused_and_were_refused() {
+    let app = TestApp::spawn().await;
+    let john = signed_in(&app, JOHN).await;
+    let (status, issue) = app
+        .call(&john, "create_issue", &[("title", "Heating"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{issue}");
+    let emily = signed_in(&app, EMILY).await;
+    let (status, _) = app
+        .call(&emily, "create_issue", &[("title", "Forged"), ("description", "")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let alex = signed_in(&app, ALEX).await;
+
+    // Auditors only.
+    let (status, _) = app.call(&john, "access_review", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, review) = app.call(&alex, "access_review", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{review}");
+    let person = |name: &str| {
+        review
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|person| person["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {review}"))
+    };
+    let (john_row, emily_row, alex_row) = (person("John Manager"), person("Emily Employee"), person("Alex Admin"));
+    assert_eq!(john_row["roles"], json!(["Manager"]), "{john_row}");
+    let may = |row: &Value, action: &str| row["actions"].as_array().unwrap().contains(&json!(action));
+    assert!(may(&john_row, "create_issue") && may(&john_row, "close_issue") && !may(&john_row, "delete_issue"));
+    assert!(may(&alex_row, "delete_issue") && may(&alex_row, "view_audit"));
+    assert!(may(&emily_row, "comment") && !may(&emily_row, "create_issue"));
+    // John created an issue but closed, edited and assigned nothing.
+    let unused = |row: &Value| row["unused_scopes"].as_array().unwrap().clone();
+    assert!(!unused(&john_row).contains(&json!("issues:create")), "{john_row}");
+    assert!(!unused(&john_row).contains(&json!("issues:view")), "{john_row}");
+    assert!(unused(&john_row).contains(&json!("issues:close")), "{john_row}");
+    assert_eq!(emily_row["refusals"], json!([{"action": "create_issue", "count": 1}]), "{emily_row}");
+
+    // The page, and the spreadsheet.
+    let html = app.page_text(&alex, "/access").await;
+    assert!(html.contains("Who can delete issues: Alex Admin."), "{html}");
+    assert!(html.contains("id=\"review-table\""), "{html}");
+    let file = alex.get(app.url("/access/review.csv")).send().await.unwrap();
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = file.text().await.unwrap();
+    assert!(
+        csv.starts_with("name,sub,last_sign_in,roles,scopes,actions,unused_scopes,refusals\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().any(|line| line.starts_with("Emily Employee,") && line.ends_with(",create_issue:1")),
+        "{csv}"
+    );
+    assert_eq!(
+        john.get(app.url("/access/review.csv")).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Programs with the audit scope.
+    let token = app.password_token_for(CLIENT_ID, ALEX, ALL_SCOPES).await;
+    let listed: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/access-review"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+}

@@ -1,16 +1,27 @@
-//! The server functions of requests for access (`api.rs` declares them): a refused person asks
-//! for an action, and admins (`Features.Access.scopes.review`) see and answer the requests (the
-//! person sees the answers on their profile: `my_profile`). Asking and answering are recorded in the audit
-//! trail.
+//! Access that explains itself, the server side (`api.rs` declares the functions): a refused
+//! person asks for an action, admins (`Features.Access.scopes.review`) see and answer the
+//! requests (the person sees the answers on their profile: `my_profile`), both recorded in the
+//! audit trail; and the access review for auditors, also as a spreadsheet
+//! (`GET /access/review.csv`).
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
 
 use crate::access::{Permission, Why};
 use crate::error::AppError;
 use crate::model::{
-    ACCESS_NOTE_MAX_CHARS, ACCESS_REASON_MAX_CHARS, AccessReview, FieldErrors, RequestState,
+    ACCESS_NOTE_MAX_CHARS, ACCESS_REASON_MAX_CHARS, AccessReview, FieldErrors, PersonAccess, RequestState,
     parse_access_text,
 };
 use crate::server::auth::profile;
+use crate::server::http::authorize::{Call, Refused};
+use crate::server::http::board_export::spreadsheet_safe;
+use crate::server::http::error_body::ErrorBody;
 use crate::server::http::server_fns::{authorize, call_request_id, signed_in};
+use crate::server::ops::access_review;
+use crate::server::state::AppState;
 use crate::server::storage::access_requests::{Answered, Asked, NewRequest};
 use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::db::database_error;
@@ -148,4 +159,89 @@ pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Re
     // The Access page's forms are plain forms: back to it.
     leptos_axum::redirect("/access");
     Ok(())
+}
+
+/// The access review (auditors: the audit scope): everyone seen, what they may do, what they
+/// hold unused, what they were refused.
+pub async fn access_review() -> Result<Vec<PersonAccess>, AppError> {
+    let (state, _viewer) = authorize(Permission::ViewAudit).await?;
+    let config = state.config.load();
+    access_review::review(&state.people, &state.audit, &config.features, clock::now())
+        .await
+        .map_err(database_error)
+}
+
+/// `GET /access/review.csv`: the access review as a spreadsheet, for the signed-in auditor.
+pub async fn review_file(State(state): State<AppState>, session: Session) -> Response {
+    let viewer = match state.sessions.viewer(&session, clock::now()).await {
+        Ok(viewer) => viewer,
+        Err(error) => return refused(error.status(), &error.to_string()),
+    };
+    let call = Call {
+        viewer: viewer.as_ref(),
+        door: Door::Browser,
+        request_id: &|| None,
+        audit: &state.audit,
+    };
+    match call.authorize(&state.config, Permission::ViewAudit).await {
+        Ok(_) => {}
+        Err(Refused { why: None, .. }) => return refused(401, &AppError::Unauthenticated.to_string()),
+        Err(Refused { why: Some(why), .. }) => return refused(403, &why.line()),
+    }
+    let config = state.config.load();
+    match access_review::review(&state.people, &state.audit, &config.features, clock::now()).await {
+        Ok(people) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"access-review.csv\""),
+            ],
+            review_csv(&people),
+        )
+            .into_response(),
+        Err(error) => {
+            let error = database_error(error);
+            refused(error.status(), &error.to_string())
+        }
+    }
+}
+
+fn refused(status: u16, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, ErrorBody::new("review_refused", message)).into_response()
+}
+
+/// One row per person; lists space separated, times RFC 3339 (UTC).
+fn review_csv(people: &[PersonAccess]) -> Vec<u8> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut rows = vec![out.write_record([
+        "name",
+        "sub",
+        "last_sign_in",
+        "roles",
+        "scopes",
+        "actions",
+        "unused_scopes",
+        "refusals",
+    ])];
+    for person in people {
+        let refusals: Vec<String> = person
+            .refusals
+            .iter()
+            .map(|refused| format!("{}:{}", refused.action, refused.count))
+            .collect();
+        rows.push(out.write_record([
+            spreadsheet_safe(&person.name).as_str(),
+            &spreadsheet_safe(&person.sub),
+            &clock::rfc3339_millis(person.last_seen_at),
+            &spreadsheet_safe(&person.roles.join(" ")),
+            &person.scopes.join(" "),
+            &person.actions.join(" "),
+            &person.unused_scopes.join(" "),
+            &refusals.join(" "),
+        ]));
+    }
+    if let Some(Err(error)) = rows.into_iter().find(Result::is_err) {
+        tracing::warn!(%error, "could not write an access review row");
+    }
+    out.into_inner().unwrap_or_default()
 }

@@ -164,7 +164,7 @@ fn csv(issues: &[Issue]) -> Vec<u8> {
 
 /// `text` as a spreadsheet will show it, never run it: a leading `=`, `+`, `-`, `@`, tab or
 /// carriage return starts a formula (OWASP "CSV injection"), so such a cell gets a `'` first.
-fn spreadsheet_safe(text: &str) -> String {
+pub(crate) fn spreadsheet_safe(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_string(),

@@ -244,6 +244,30 @@ impl AuditTrail {
     }
 
     /// A page of events, newest first; `before` continues from an earlier page.
+    /// Per person and event, the newest time (Unix seconds) they did it since `since`: what the
+    /// access review reads use from. Only what went through (`ok`).
+    pub async fn last_done_since(&self, since: i64) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT actor_sub, event, MAX(at) FROM audit_events \
+             WHERE at >= $1 AND outcome = 'ok' AND actor_sub IS NOT NULL GROUP BY actor_sub, event"
+        )
+        .bind(since)
+        .fetch_all(pool)
+        .await)
+    }
+
+    /// Per person and action, how many calls were refused since `since` (repeats counted).
+    pub async fn refusals_since(&self, since: i64) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT actor_sub, permission, CAST(SUM(repeats) AS BIGINT) FROM audit_events \
+             WHERE at >= $1 AND event = 'authorization' AND outcome = 'refused' \
+             AND actor_sub IS NOT NULL AND permission IS NOT NULL GROUP BY actor_sub, permission"
+        )
+        .bind(since)
+        .fetch_all(pool)
+        .await)
+    }
+
     pub async fn page(&self, filter: &Filter, before: Option<i64>, limit: i64) -> Result<AuditPage, sqlx::Error> {
         let limit = limit.clamp(1, AUDIT_PAGE_SIZE);
         // "Who" as its own query, so each side of the OR uses its index (actor_sub, id) and

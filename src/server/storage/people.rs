@@ -18,6 +18,16 @@ pub struct SignedIn<'a> {
     pub roles: &'a [String],
 }
 
+/// Someone who signed in here, as the access review lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSeen {
+    pub sub: String,
+    pub name: String,
+    /// Unix seconds.
+    pub last_seen_at: i64,
+    pub seen: RolesSeen,
+}
+
 /// One person's roles and granted scopes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolesSeen {
@@ -78,6 +88,30 @@ impl People {
         .fetch_optional(pool)
         .await)?;
         Ok(roles.and_then(|(roles,)| serde_json::from_str(&roles).ok()).unwrap_or_default())
+    }
+
+    /// Everyone who signed in here, the most recently seen first (at most `limit`): their
+    /// subject, name, last sign-in (Unix seconds), granted scopes and roles. For the access
+    /// review.
+    pub async fn everyone(&self, limit: i64) -> Result<Vec<PersonSeen>, sqlx::Error> {
+        let rows: Vec<(String, String, i64, String, String)> = on_db!(&self.db, |pool| sqlx::query_as(
+            "SELECT sub, name, last_seen_at, scopes, roles FROM people ORDER BY last_seen_at DESC, sub LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(sub, name, last_seen_at, scopes, roles)| PersonSeen {
+                sub,
+                name,
+                last_seen_at,
+                seen: RolesSeen {
+                    roles: serde_json::from_str(&roles).unwrap_or_default(),
+                    scopes: scopes.split_whitespace().map(str::to_string).collect(),
+                },
+            })
+            .collect())
     }
 
     /// The roles and scopes of the people seen since `since`, the most recently seen first

@@ -1,7 +1,9 @@
 //! `/access`: the requests for access, for those who answer them (`Features.Access.scopes.review`):
 //! who asks for which action, the scopes it lacks and the roles that grant them, why, and what to
 //! do at the identity provider; Grant or Decline with a note. The app cannot grant a role: the
-//! admin does that at the provider, then records the answer here. Rendered on the server only:
+//! admin does that at the provider, then records the answer here. Then, for auditors (the audit
+//! scope), the access review: everyone seen, what they may do, who can delete, scopes unused for
+//! 90 days, refusals per action; also as a spreadsheet. Rendered on the server only:
 //! the buttons are plain forms (the server function sends the browser back here, a refusal shown
 //! by `FormRefusal`), so the page adds nothing to the WASM.
 
@@ -9,8 +11,9 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::access::Permission;
-use crate::api::{AnswerAccessRequest, access_requests};
-use crate::model::{ACCESS_NOTE_MAX_CHARS, AccessRequest, AccessReview};
+use crate::api::{AnswerAccessRequest, access_requests, access_review};
+use crate::error::AppError;
+use crate::model::{ACCESS_NOTE_MAX_CHARS, AccessRequest, AccessReview, PersonAccess, UNUSED_AFTER_DAYS};
 use crate::ui::pages::common::{SignInPrompt, not_permitted};
 use crate::ui::session::use_session;
 use crate::ui::time::time;
@@ -30,17 +33,34 @@ pub fn AccessPage() -> impl IntoView {
                     crate::server::http::status::of_page(401);
                     view! { <SignInPrompt return_to="/access" message="Sign in to see the requests for access."/> }.into_any()
                 }
-                Ok(info) if !info.permissions.review_access => not_permitted(&info, Permission::ReviewAccess),
-                Ok(_) => match access_requests().await {
-                    Ok(review) => review_view(review),
-                    Err(error) => view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any(),
-                },
+                Ok(info) if !info.permissions.review_access && !info.permissions.view_audit => {
+                    not_permitted(&info, Permission::ReviewAccess)
+                }
+                Ok(info) => {
+                    let requests = match info.permissions.review_access {
+                        true => Some(requests_view(access_requests().await)),
+                        false => None,
+                    };
+                    let review = match info.permissions.view_audit {
+                        true => Some(people_view(access_review().await)),
+                        false => None,
+                    };
+                    view! { {requests} {review} }.into_any()
+                }
             }})}
         </Suspense>
     }
 }
 
-fn review_view(review: AccessReview) -> AnyView {
+fn failed(error: AppError) -> AnyView {
+    view! { <p class="notice error" role="alert">{error.to_string()}</p> }.into_any()
+}
+
+fn requests_view(review: Result<AccessReview, AppError>) -> AnyView {
+    let review = match review {
+        Ok(review) => review,
+        Err(error) => return failed(error),
+    };
     let open = match review.open.is_empty() {
         true => view! { <p class="empty card" id="no-access-requests">"No open requests for access."</p> }.into_any(),
         false => view! {
@@ -141,4 +161,67 @@ fn answered_request(request: AccessRequest) -> impl IntoView {
             {request.decided_by.unwrap_or_default()} " " {time(request.decided_at.unwrap_or_default())} {note}
         </li>
     }
+}
+
+/// The access review: one row per person, who can delete above it, and the spreadsheet link.
+fn people_view(people: Result<Vec<PersonAccess>, AppError>) -> AnyView {
+    let people = match people {
+        Ok(people) => people,
+        Err(error) => return failed(error),
+    };
+    let deleters: Vec<String> = people
+        .iter()
+        .filter(|person| person.actions.iter().any(|action| action == Permission::DeleteIssue.name()))
+        .map(|person| person.name.clone())
+        .collect();
+    let deleters = match deleters.is_empty() {
+        true => "No one seen may delete issues.".to_string(),
+        false => format!("Who can delete issues: {}.", deleters.join(", ")),
+    };
+    let rows = people
+        .into_iter()
+        .map(|person| {
+            let actions: Vec<String> = person.actions.iter().map(|action| action_words(action)).collect();
+            let refusals: Vec<String> = person
+                .refusals
+                .iter()
+                .map(|refused| format!("{} ×{}", action_words(&refused.action), refused.count))
+                .collect();
+            view! {
+                <tr data-sub=person.sub>
+                    <th scope="row" class="review-name">{person.name}</th>
+                    <td>{time(person.last_seen_at)}</td>
+                    <td class="review-roles">{person.roles.join(", ")}</td>
+                    <td class="review-actions">{actions.join(", ")}</td>
+                    <td class="review-unused">{person.unused_scopes.join(", ")}</td>
+                    <td class="review-refusals">{refusals.join(", ")}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="review-heading" id="access-review">
+            <h2 id="review-heading">"Access review"</h2>
+            <p id="who-can-delete">{deleters}</p>
+            <p class="muted">
+                "Everyone who signed in here, as their last sign-in left them, under the configuration in force. "
+                "Unused: scopes no action of theirs needed in " {UNUSED_AFTER_DAYS} " days (from the audit trail). "
+                <a href="/access/review.csv" id="review-csv" download>"Download as CSV"</a>
+            </p>
+            <table class="audit review" id="review-table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Person"</th>
+                        <th scope="col">"Last sign-in"</th>
+                        <th scope="col">"Roles"</th>
+                        <th scope="col">"May"</th>
+                        <th scope="col">"Unused for " {UNUSED_AFTER_DAYS} " days"</th>
+                        <th scope="col">"Refused"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+    .into_any()
 }

@@ -10,7 +10,7 @@ use axum::routing::get;
 
 use crate::server::state::AppState;
 
-mod access_requests;
+mod access;
 mod audit;
 mod changes;
 mod comments;
@@ -54,7 +54,8 @@ pub fn router() -> Router<AppState> {
             "/api/v1/webhooks/deliveries/{id}/redeliver",
             axum::routing::post(webhooks::redeliver),
         )
-        .route("/api/v1/access-requests", get(access_requests::list))
+        .route("/api/v1/access-requests", get(access::list))
+        .route("/api/v1/access-review", get(access::review))
         .route("/api/v1/audit", get(audit_trail))
         .route("/api/v1/openapi.json", get(openapi::document))
 }

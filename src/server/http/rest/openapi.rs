@@ -14,7 +14,7 @@ use super::error::{
     ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable, TooManyRequests,
     Unauthorized, UnprocessableEntity, UnsupportedMediaType,
 };
-use super::{access_requests, audit, changes, comments, export, issues, labels, me, webhooks};
+use super::{access, audit, changes, comments, export, issues, labels, me, webhooks};
 use crate::access::{FeatureScopes, Permission};
 use crate::server::state::AppState;
 
@@ -48,7 +48,8 @@ use crate::server::state::AppState;
         audit::audit_trail,
         webhooks::list,
         webhooks::redeliver,
-        access_requests::list
+        access::list,
+        access::review
     ),
     components(
         schemas(ApiErrorBody),

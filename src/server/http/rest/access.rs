@@ -1,5 +1,5 @@
-//! Requests for access for those who answer them: `GET /api/v1/access-requests` (the open ones,
-//! the longest waiting first; or the answered ones, newest answer first).
+//! Access for admins and auditors: `GET /api/v1/access-requests` (the open ones, the longest
+//! waiting first; or the answered ones, newest answer first) and `GET /api/v1/access-review`.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,8 +9,10 @@ use utoipa::IntoParams;
 use super::error::{ApiError, BadRequest, Forbidden, InternalServerError, ServiceUnavailable, TooManyRequests, Unauthorized};
 use super::extract::{ApiQuery, Bearer, authorize};
 use crate::access::Permission;
-use crate::model::AccessRequest;
+use crate::model::{AccessRequest, PersonAccess};
+use crate::server::ops::access_review;
 use crate::server::state::AppState;
+use crate::server::support::clock;
 
 /// `GET /api/v1/access-requests` parameters.
 #[derive(Deserialize, IntoParams)]
@@ -51,4 +53,22 @@ pub(super) async fn list(
         _ => return Err(ApiError::InvalidRequest("`state` is `open` or `answered`.".into())),
     };
     Ok(Json(requests))
+}
+
+/// The access review: everyone who signed in here (the most recently seen first), their roles,
+/// granted scopes and the actions those allow under the configuration in force, the scopes they
+/// did not use in 90 days (read from the audit trail), and their refusals per action.
+#[utoipa::path(get, path = "/api/v1/access-review", operation_id = "access_review",
+    responses((status = 200, description = "Everyone seen and their access", body = Vec<PersonAccess>),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests), (status = 500, response = InternalServerError),
+        (status = 503, response = ServiceUnavailable)),
+    security(("bearer" = [])), extensions(("x-permission" = json!("view_audit"))))]
+pub(super) async fn review(State(app): State<AppState>, caller: Bearer) -> Result<Json<Vec<PersonAccess>>, ApiError> {
+    authorize(&caller, &app, Permission::ViewAudit).await?;
+    let config = app.config.load();
+    Ok(Json(
+        access_review::review(&app.people, &app.audit, &config.features, clock::now()).await?,
+    ))
 }
