@@ -514,7 +514,10 @@ mod tests {
 
     fn grants(roles: &[(&str, &[&str])], learned: bool) -> RoleGrants {
         RoleGrants {
-            roles: roles.iter().map(|(role, granted)| (role.to_string(), scopes(granted))).collect(),
+            roles: roles
+                .iter()
+                .map(|(role, granted)| (role.to_string(), scopes(granted)))
+                .collect(),
             learned,
         }
     }
@@ -550,7 +553,13 @@ mod tests {
 
     #[test]
     fn a_role_the_person_has_is_never_the_way_to_get_it() {
-        let written = grants(&[("Manager", &["issues:view", "issues:close"]), ("Lead", &["issues:close"])], false);
+        let written = grants(
+            &[
+                ("Manager", &["issues:view", "issues:close"]),
+                ("Lead", &["issues:close"]),
+            ],
+            false,
+        );
         let mut permissions = features().permissions(&scopes(&["issues:view"]));
         written.explain_all(&mut permissions, &scopes(&["Manager"]));
         let line = permissions.why_not(Permission::CloseIssue).unwrap();

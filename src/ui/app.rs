@@ -11,8 +11,8 @@ use crate::ui::account::{FormRefusal, SignInButton, SignOutButton};
 use crate::ui::pages::issue::IssuePage;
 use crate::ui::pages::profile::ProfilePage;
 use crate::ui::pages::{
-    AccessPage, AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound, NotificationsPage,
-    WebhookDeliveriesPage,
+    AccessPage, AuditTrailPage, DeletedIssuesPage, HomePage, IssuesPage, LabelsPage, NewIssuePage, NotFound,
+    NotificationsPage, WebhookDeliveriesPage,
 };
 use crate::ui::session::{provide_session, use_session};
 use crate::ui::session_notice::SessionNotice;

@@ -13,13 +13,22 @@ use crate::model::ACCESS_REASON_MAX_CHARS;
 /// "What can I do here?": one collapsed panel with why each of this page's `actions` the
 /// caller may not do is refused (and which role grants it), a form to ask for one of them, then
 /// whom to ask and "Refresh my access". Nothing when every one is allowed.
-pub fn what_can_i_do(permissions: &Permissions, actions: &[Permission], help: Option<AccessHelp>) -> Option<impl IntoView + use<>> {
+pub fn what_can_i_do(
+    permissions: &Permissions,
+    actions: &[Permission],
+    help: Option<AccessHelp>,
+) -> Option<impl IntoView + use<>> {
     let lines = permissions.why_not_each(actions);
     // Only what a scope would grant can be asked for (not what config.json turns off).
     let askable: Vec<Permission> = actions
         .iter()
         .copied()
-        .filter(|&action| permissions.refused.iter().any(|why| why.permission == action && !why.missing.is_empty()))
+        .filter(|&action| {
+            permissions
+                .refused
+                .iter()
+                .any(|why| why.permission == action && !why.missing.is_empty())
+        })
         .collect();
     (!lines.is_empty()).then(|| {
         view! {

@@ -67,13 +67,17 @@ async fn every_door_names_the_role_config_json_says_grants_what_is_missing() {
 
     // The board: one collapsed panel, each line with its role.
     let html = app.page_text(&emily, "/issues").await;
-    let start = html.find("<details class=\"what-can-i-do\"").unwrap_or_else(|| panic!("no panel: {html}"));
+    let start = html
+        .find("<details class=\"what-can-i-do\"")
+        .unwrap_or_else(|| panic!("no panel: {html}"));
     let panel = &html[start..];
     let tag = &panel[..panel.find('>').unwrap()];
     assert!(!tag.contains("open"), "collapsed: {tag}");
     assert!(panel.contains("<summary>What can I do here?</summary>"), "{panel}");
     let line = |id: &str| {
-        let at = panel.find(&format!("id=\"why-not-{id}\">")).unwrap_or_else(|| panic!("no {id}: {panel}"));
+        let at = panel
+            .find(&format!("id=\"why-not-{id}\">"))
+            .unwrap_or_else(|| panic!("no {id}: {panel}"));
         let line = &panel[at..];
         line[line.find('>').unwrap() + 1..line.find("</li>").unwrap()].to_string()
     };
@@ -188,7 +192,10 @@ async fn emily_asks_for_access_alex_answers_and_she_sees_the_answer_on_her_profi
     let emily = signed_in(&app, EMILY).await;
     let ask = |action: &'static str, reason: &'static str| {
         let (app, emily) = (&app, &emily);
-        async move { app.call(emily, "ask_for_access", &[("action", action), ("reason", reason)]).await }
+        async move {
+            app.call(emily, "ask_for_access", &[("action", action), ("reason", reason)])
+                .await
+        }
     };
 
     let (status, first) = ask("close_issue", "I triage").await;
@@ -270,21 +277,34 @@ async fn emily_asks_for_access_alex_answers_and_she_sees_the_answer_on_her_profi
     // Both are in the audit trail.
     let page = app.state.audit.page(&Default::default(), None, 50).await.unwrap();
     let kinds: Vec<&str> = page.events.iter().map(|event| event.event.as_str()).collect();
-    assert!(kinds.contains(&"access_requested") && kinds.contains(&"access_answered"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"access_requested") && kinds.contains(&"access_answered"),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_person_may_ask_a_few_times_a_day() {
     let app = TestApp::spawn().await;
     let emily = signed_in(&app, EMILY).await;
-    for action in ["create_issue", "edit_issue", "close_issue", "assign_issue", "delete_issue"] {
+    for action in [
+        "create_issue",
+        "edit_issue",
+        "close_issue",
+        "assign_issue",
+        "delete_issue",
+    ] {
         let (status, body) = app
             .call(&emily, "ask_for_access", &[("action", action), ("reason", "Please")])
             .await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");
     }
     let (status, body) = app
-        .call(&emily, "ask_for_access", &[("action", "view_audit"), ("reason", "Please")])
+        .call(
+            &emily,
+            "ask_for_access",
+            &[("action", "view_audit"), ("reason", "Please")],
+        )
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body, json!("TooManyAccessRequests"));
@@ -330,7 +350,11 @@ async fn the_access_review_lists_everyone_with_what_they_may_do_hold_unused_and_
     assert!(!unused(&john_row).contains(&json!("issues:create")), "{john_row}");
     assert!(!unused(&john_row).contains(&json!("issues:view")), "{john_row}");
     assert!(unused(&john_row).contains(&json!("issues:close")), "{john_row}");
-    assert_eq!(emily_row["refusals"], json!([{"action": "create_issue", "count": 1}]), "{emily_row}");
+    assert_eq!(
+        emily_row["refusals"],
+        json!([{"action": "create_issue", "count": 1}]),
+        "{emily_row}"
+    );
 
     // The page, and the spreadsheet.
     let html = app.page_text(&alex, "/access").await;
@@ -345,7 +369,8 @@ async fn the_access_review_lists_everyone_with_what_they_may_do_hold_unused_and_
         "{csv}"
     );
     assert!(
-        csv.lines().any(|line| line.starts_with("Emily Employee,") && line.ends_with(",create_issue:1")),
+        csv.lines()
+            .any(|line| line.starts_with("Emily Employee,") && line.ends_with(",create_issue:1")),
         "{csv}"
     );
     assert_eq!(

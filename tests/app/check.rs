@@ -127,14 +127,23 @@ async fn the_access_table_names_the_roles_config_json_says_grant_each_action() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(row("view issues"), "view issues issues:view (granted by Admin, Employee, Manager)");
+    assert_eq!(
+        row("view issues"),
+        "view issues issues:view (granted by Admin, Employee, Manager)"
+    );
     assert_eq!(
         row("comment"),
         "comment on issues issues:comment issues:view (granted by Employee, Manager)"
     );
-    assert_eq!(row("close or reopen"), "close or reopen issues issues:close (granted by Manager)");
+    assert_eq!(
+        row("close or reopen"),
+        "close or reopen issues issues:close (granted by Manager)"
+    );
     assert_eq!(row("delete issues"), "delete issues issues:delete (granted by Admin)");
-    assert_eq!(row("define labels"), "define labels issues:edit (not named: as edit) (granted by Manager)");
+    assert_eq!(
+        row("define labels"),
+        "define labels issues:edit (not named: as edit) (granted by Manager)"
+    );
 }
 
 #[tokio::test]

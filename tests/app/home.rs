@@ -233,7 +233,11 @@ async fn me_says_who_a_token_is_and_what_each_action_needs_and_permits() {
         scopes.contains(&"issues:create") && scopes.contains(&"issues:view"),
         "{body}"
     );
-    assert_eq!(body["permissions"].as_array().unwrap().len(), 10, "every action: {body}");
+    assert_eq!(
+        body["permissions"].as_array().unwrap().len(),
+        10,
+        "every action: {body}"
+    );
     let create = action(&body, "create_issue");
     assert_eq!(create["allowed"], true, "{body}");
     assert_eq!(create["scopes"], serde_json::json!(["issues:create"]), "{body}");

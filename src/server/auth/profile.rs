@@ -84,7 +84,10 @@ fn verified_email(claims: &ProfileClaims) -> Option<String> {
         Some(serde_json::Value::String(said)) => said == "false",
         _ => false,
     };
-    claims.email.clone().filter(|email| !email.trim().is_empty() && !unverified)
+    claims
+        .email
+        .clone()
+        .filter(|email| !email.trim().is_empty() && !unverified)
 }
 
 /// The profile of the session's user; `all`: their live sign-ins.

@@ -48,7 +48,11 @@ impl RoleGuide {
         {
             return grants.clone();
         }
-        let grants = match self.people.roles_seen(clock::now() - SEEN_WITHIN_SECONDS, PEOPLE_READ).await {
+        let grants = match self
+            .people
+            .roles_seen(clock::now() - SEEN_WITHIN_SECONDS, PEOPLE_READ)
+            .await
+        {
             Ok(seen) => Arc::new(learn(&seen)),
             Err(error) => {
                 tracing::warn!(%error, "could not read the roles seen at sign-in");
@@ -145,7 +149,13 @@ mod tests {
             person(&["Visitor"], &[]),
         ]);
         assert!(grants.learned);
-        let of = |role: &str| grants.roles.iter().find(|(name, _)| name == role).map(|(_, s)| s.clone());
+        let of = |role: &str| {
+            grants
+                .roles
+                .iter()
+                .find(|(name, _)| name == role)
+                .map(|(_, s)| s.clone())
+        };
         assert_eq!(of("Manager").unwrap(), ["issues:view", "issues:close"]);
         assert_eq!(of("Admin").unwrap(), ["issues:view", "issues:close", "issues:delete"]);
         assert_eq!(of("Employee").unwrap(), ["issues:view"]);

@@ -193,7 +193,10 @@ pub async fn review_file(State(state): State<AppState>, session: Session) -> Res
         Ok(people) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (header::CONTENT_DISPOSITION, "attachment; filename=\"access-review.csv\""),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"access-review.csv\"",
+                ),
             ],
             review_csv(&people),
         )

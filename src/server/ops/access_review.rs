@@ -157,7 +157,12 @@ mod tests {
     #[test]
     fn a_scope_is_unused_when_no_action_that_needs_it_was_done() {
         let everyone = vec![
-            person("john", 100, &["Manager"], &["openid", "issues:view", "issues:create", "issues:close"]),
+            person(
+                "john",
+                100,
+                &["Manager"],
+                &["openid", "issues:view", "issues:create", "issues:close"],
+            ),
             person("alex", 100, &["Admin"], &["issues:view", "issues:delete", "audit:view"]),
             person("gone", 10, &["Employee"], &["issues:view"]),
         ];
@@ -174,7 +179,13 @@ mod tests {
         let john = &review[0];
         assert_eq!(john.actions, ["view_issues", "create_issue", "close_issue"]);
         assert_eq!(john.unused_scopes, ["issues:close"], "openid is no action's scope");
-        assert_eq!(john.refusals[0], Refusals { action: "delete_issue".into(), count: 3 });
+        assert_eq!(
+            john.refusals[0],
+            Refusals {
+                action: "delete_issue".into(),
+                count: 3
+            }
+        );
         assert_eq!(john.last_seen_at, 100_000, "milliseconds");
         let alex = &review[1];
         assert!(alex.actions.contains(&"delete_issue".to_string()));

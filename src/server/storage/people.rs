@@ -87,7 +87,9 @@ impl People {
         .bind(sub)
         .fetch_optional(pool)
         .await)?;
-        Ok(roles.and_then(|(roles,)| serde_json::from_str(&roles).ok()).unwrap_or_default())
+        Ok(roles
+            .and_then(|(roles,)| serde_json::from_str(&roles).ok())
+            .unwrap_or_default())
     }
 
     /// Everyone who signed in here, the most recently seen first (at most `limit`): their

@@ -171,7 +171,12 @@ fn people_view(people: Result<Vec<PersonAccess>, AppError>) -> AnyView {
     };
     let deleters: Vec<String> = people
         .iter()
-        .filter(|person| person.actions.iter().any(|action| action == Permission::DeleteIssue.name()))
+        .filter(|person| {
+            person
+                .actions
+                .iter()
+                .any(|action| action == Permission::DeleteIssue.name())
+        })
         .map(|person| person.name.clone())
         .collect();
     let deleters = match deleters.is_empty() {

@@ -129,8 +129,10 @@ fn access_requests_section(requests: Vec<AccessRequest>) -> impl IntoView {
                 RequestState::Open => view! { " · open since " {time(request.created_at)} }.into_any(),
                 RequestState::Granted | RequestState::Declined => {
                     let by = request.decided_by.unwrap_or_default();
-                    let note = (!request.note.is_empty()).then(|| view! { ": " <q class="access-note">{request.note}</q> });
-                    view! { " · " {state} " by " {by} " " {time(request.decided_at.unwrap_or_default())} {note} }.into_any()
+                    let note =
+                        (!request.note.is_empty()).then(|| view! { ": " <q class="access-note">{request.note}</q> });
+                    view! { " · " {state} " by " {by} " " {time(request.decided_at.unwrap_or_default())} {note} }
+                        .into_any()
                 }
             };
             view! {

@@ -6,7 +6,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::{ApiError, BadRequest, Forbidden, InternalServerError, ServiceUnavailable, TooManyRequests, Unauthorized};
+use super::error::{
+    ApiError, BadRequest, Forbidden, InternalServerError, ServiceUnavailable, TooManyRequests, Unauthorized,
+};
 use super::extract::{ApiQuery, Bearer, authorize};
 use crate::access::Permission;
 use crate::model::{AccessRequest, PersonAccess};

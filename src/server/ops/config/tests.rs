@@ -97,12 +97,18 @@ fn access_help_can_say_which_role_grants_which_scopes() {
     );
     assert!(parse(DEMO).unwrap().role_grants.is_none(), "not written: learned");
     for (help, field) in [
-        (r#"{"Roles": {"Manager": []}}"#, "ApplicationConfig.AccessHelp.Roles.Manager"),
+        (
+            r#"{"Roles": {"Manager": []}}"#,
+            "ApplicationConfig.AccessHelp.Roles.Manager",
+        ),
         (
             r#"{"Roles": {"Manager": ["issues:create view"]}}"#,
             "ApplicationConfig.AccessHelp.Roles.Manager[0]",
         ),
-        (r#"{"Roles": {"": ["issues:view"]}}"#, "ApplicationConfig.AccessHelp.Roles."),
+        (
+            r#"{"Roles": {"": ["issues:view"]}}"#,
+            "ApplicationConfig.AccessHelp.Roles.",
+        ),
         (r#"{"Roles": ["Manager"]}"#, "ApplicationConfig.AccessHelp"),
         (r#"{"Link": "it@example.com"}"#, "ApplicationConfig.AccessHelp.Text"),
     ] {
