@@ -54,6 +54,17 @@ impl Permission {
         }
     }
 
+    /// The permission [`Self::name`] names.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|permission| permission.name() == name)
+    }
+
+    /// What an action named `name` does, in words ("close or reopen issues"); the name itself
+    /// when no action has it.
+    pub fn words_for(name: &str) -> String {
+        Self::named(name).map_or_else(|| name.to_string(), |permission| permission.describe().to_string())
+    }
+
     /// Completes "You don't have permission to …".
     pub fn describe(self) -> &'static str {
         match self {

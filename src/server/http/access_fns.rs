@@ -44,10 +44,8 @@ fn invalid(message: String) -> AppError {
 pub async fn ask_for_access(action: String, reason: String) -> Result<i64, AppError> {
     let (state, _, current) = signed_in().await?;
     let viewer = current.row.viewer();
-    let permission = Permission::ALL
-        .into_iter()
-        .find(|permission| permission.name() == action)
-        .ok_or_else(|| AppError::BadRequest(format!("no action is named `{action}`")))?;
+    let permission =
+        Permission::named(&action).ok_or_else(|| AppError::BadRequest(format!("no action is named `{action}`")))?;
     let reason = parse_access_text(&reason, 1, ACCESS_REASON_MAX_CHARS).map_err(invalid)?;
     let config = state.config.load();
     let Some(mut why) = config

@@ -94,14 +94,6 @@ fn requests_view(review: Result<AccessReview, AppError>) -> AnyView {
     .into_any()
 }
 
-/// "close or reopen issues" for `close_issue`.
-fn action_words(name: &str) -> String {
-    Permission::ALL
-        .into_iter()
-        .find(|permission| permission.name() == name)
-        .map_or_else(|| name.to_string(), |permission| permission.describe().to_string())
-}
-
 /// What to do at the identity provider (in Asgardeo's words) so that `request` is granted.
 fn at_the_provider(request: &AccessRequest) -> String {
     let scopes = request.scopes.join(", ");
@@ -127,7 +119,7 @@ fn open_request(request: AccessRequest) -> impl IntoView {
     view! {
         <li class="card access-request open" data-request-id=id>
             <h3 class="access-title">
-                {request.name.clone()} " asks to " {action_words(&request.action)}
+                {request.name.clone()} " asks to " {Permission::words_for(&request.action)}
             </h3>
             <p class="issue-meta">
                 "Needs " {request.scopes.join(", ")}
@@ -157,7 +149,7 @@ fn answered_request(request: AccessRequest) -> impl IntoView {
     let note = (!request.note.is_empty()).then(|| view! { ": " <q class="access-note">{request.note}</q> });
     view! {
         <li class=format!("access-request {state}") data-request-id=request.id data-state=state>
-            {request.name} " asked to " {action_words(&request.action)} " · " {state} " by "
+            {request.name} " asked to " {Permission::words_for(&request.action)} " · " {state} " by "
             {request.decided_by.unwrap_or_default()} " " {time(request.decided_at.unwrap_or_default())} {note}
         </li>
     }
@@ -186,11 +178,15 @@ fn people_view(people: Result<Vec<PersonAccess>, AppError>) -> AnyView {
     let rows = people
         .into_iter()
         .map(|person| {
-            let actions: Vec<String> = person.actions.iter().map(|action| action_words(action)).collect();
+            let actions: Vec<String> = person
+                .actions
+                .iter()
+                .map(|action| Permission::words_for(action))
+                .collect();
             let refusals: Vec<String> = person
                 .refusals
                 .iter()
-                .map(|refused| format!("{} ×{}", action_words(&refused.action), refused.count))
+                .map(|refused| format!("{} ×{}", Permission::words_for(&refused.action), refused.count))
                 .collect();
             view! {
                 <tr data-sub=person.sub>

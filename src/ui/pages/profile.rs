@@ -123,7 +123,7 @@ fn access_requests_section(requests: Vec<AccessRequest>) -> impl IntoView {
     let items = requests
         .into_iter()
         .map(|request| {
-            let action = action_words(&request.action);
+            let action = Permission::words_for(&request.action);
             let state = request.state.name();
             let answer = match request.state {
                 RequestState::Open => view! { " · open since " {time(request.created_at)} }.into_any(),
@@ -158,14 +158,6 @@ fn access_requests_section(requests: Vec<AccessRequest>) -> impl IntoView {
             })}
         </section>
     }
-}
-
-/// "close or reopen issues" for `close_issue`.
-fn action_words(name: &str) -> String {
-    Permission::ALL
-        .into_iter()
-        .find(|permission| permission.name() == name)
-        .map_or_else(|| name.to_string(), |permission| permission.describe().to_string())
 }
 
 fn session_item(session: SessionSummary) -> impl IntoView {

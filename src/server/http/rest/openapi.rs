@@ -97,7 +97,7 @@ pub fn document_for(features: &FeatureScopes) -> utoipa::openapi::OpenApi {
 }
 
 fn permission(name: &Value) -> Option<Permission> {
-    Permission::ALL.into_iter().find(|p| Some(p.name()) == name.as_str())
+    name.as_str().and_then(Permission::named)
 }
 
 /// `null` for an action config.json turns off.
