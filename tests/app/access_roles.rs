@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, Options, TestApp, browser};
+use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, Options, TestApp, bearer_get_json, browser};
 
 const ALL_SCOPES: &str = "openid issues:view issues:create issues:comment issues:edit issues:close issues:assign \
                           issues:delete audit:view";
@@ -103,15 +103,7 @@ async fn every_door_names_the_role_config_json_says_grants_what_is_missing() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "insufficient_scope", "{body}");
     assert_eq!(body["granted_by"], json!(["Manager"]), "{body}");
-    let me: Value = reqwest::Client::new()
-        .get(app.url("/api/v1/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = bearer_get_json(&reqwest::Client::new(), &app.url("/api/v1/me"), &token).await;
     let close = me["permissions"]
         .as_array()
         .unwrap()
@@ -234,15 +226,7 @@ async fn emily_asks_for_access_alex_answers_and_she_sees_the_answer_on_her_profi
 
     // Programs see them too.
     let token = app.password_token_for(CLIENT_ID, ALEX, ALL_SCOPES).await;
-    let listed: Value = reqwest::Client::new()
-        .get(app.url("/api/v1/access-requests"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = bearer_get_json(&reqwest::Client::new(), &app.url("/api/v1/access-requests"), &token).await;
     assert_eq!(listed[0]["id"], first, "{listed}");
 
     // Alex answers once; a second answer is refused.
@@ -380,14 +364,6 @@ async fn the_access_review_lists_everyone_with_what_they_may_do_hold_unused_and_
 
     // Programs with the audit scope.
     let token = app.password_token_for(CLIENT_ID, ALEX, ALL_SCOPES).await;
-    let listed: Value = reqwest::Client::new()
-        .get(app.url("/api/v1/access-review"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = bearer_get_json(&reqwest::Client::new(), &app.url("/api/v1/access-review"), &token).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
 }

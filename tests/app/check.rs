@@ -67,6 +67,25 @@ async fn a_good_configuration_passes_every_check() {
     assert!(!dir.path().join("issues.db").exists());
 }
 
+/// The "what each action needs" table `check` printed.
+fn access_table(report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .find(|finding| finding.message.starts_with("what each action needs"))
+        .map(|finding| finding.message.clone())
+        .unwrap_or_else(|| panic!("no access table:\n{report}"))
+}
+
+/// The table's row for `action`, its words separated by single spaces.
+fn table_row(table: &str, action: &str) -> String {
+    let line = table.lines().find(|line| line.trim_start().starts_with(action));
+    line.unwrap_or_else(|| panic!("no row for `{action}`:\n{table}"))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[tokio::test]
 async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
     let app = TestApp::spawn().await;
@@ -76,19 +95,8 @@ async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
     });
     let report = check(&path, &listening_as(&app)).await;
     assert!(!report.has_problems(), "{report}");
-    let table = report
-        .findings
-        .iter()
-        .find(|finding| finding.message.starts_with("what each action needs"))
-        .map(|finding| finding.message.clone())
-        .unwrap_or_else(|| panic!("no access table:\n{report}"));
-    let row = |action: &str| {
-        let line = table.lines().find(|line| line.trim_start().starts_with(action));
-        line.unwrap_or_else(|| panic!("no row for `{action}`:\n{table}"))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let table = access_table(&report);
+    let row = |action: &str| table_row(&table, action);
     assert_eq!(row("view issues"), "view issues issues:view");
     assert_eq!(row("create issues"), "create issues issues:create");
     // No write falls back to `view`: the demo's Employee only views.
@@ -114,19 +122,8 @@ async fn the_access_table_names_the_roles_config_json_says_grant_each_action() {
     });
     let report = check(&path, &listening_as(&app)).await;
     assert!(!report.has_problems(), "{report}");
-    let table = report
-        .findings
-        .iter()
-        .find(|finding| finding.message.starts_with("what each action needs"))
-        .map(|finding| finding.message.clone())
-        .unwrap_or_else(|| panic!("no access table:\n{report}"));
-    let row = |action: &str| {
-        let line = table.lines().find(|line| line.trim_start().starts_with(action));
-        line.unwrap_or_else(|| panic!("no row for `{action}`:\n{table}"))
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let table = access_table(&report);
+    let row = |action: &str| table_row(&table, action);
     assert_eq!(
         row("view issues"),
         "view issues issues:view (granted by Admin, Employee, Manager)"
