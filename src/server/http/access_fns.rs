@@ -16,7 +16,7 @@ use crate::model::{
     parse_access_text,
 };
 use crate::server::auth::profile;
-use crate::server::http::authorize::{Call, Refused};
+use crate::server::http::authorize::browser_caller;
 use crate::server::http::board_export::spreadsheet_safe;
 use crate::server::http::error_body::ErrorBody;
 use crate::server::http::server_fns::{authorize, call_request_id, signed_in};
@@ -171,20 +171,8 @@ pub async fn access_review() -> Result<Vec<PersonAccess>, AppError> {
 
 /// `GET /access/review.csv`: the access review as a spreadsheet, for the signed-in auditor.
 pub async fn review_file(State(state): State<AppState>, session: Session) -> Response {
-    let viewer = match state.sessions.viewer(&session, clock::now()).await {
-        Ok(viewer) => viewer,
-        Err(error) => return refused(error.status(), &error.to_string()),
-    };
-    let call = Call {
-        viewer: viewer.as_ref(),
-        door: Door::Browser,
-        request_id: &|| None,
-        audit: &state.audit,
-    };
-    match call.authorize(&state.config, Permission::ViewAudit).await {
-        Ok(_) => {}
-        Err(Refused { why: None, .. }) => return refused(401, &AppError::Unauthenticated.to_string()),
-        Err(Refused { why: Some(why), .. }) => return refused(403, &why.line()),
+    if let Err((status, line)) = browser_caller(&state, &session, Permission::ViewAudit).await {
+        return refused(status, &line);
     }
     let config = state.config.load();
     match access_review::review(&state.people, &state.audit, &config.features, clock::now()).await {

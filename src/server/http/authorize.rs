@@ -3,10 +3,15 @@
 //! Each door turns a refusal into its own answer (a server function's `AppError`, the REST
 //! API's `ApiError`).
 
+use tower_sessions::Session;
+
 use crate::access::{self, Permission, Refusal, Viewer, Why};
+use crate::error::AppError;
 use crate::server::ops::live::LiveConfig;
 use crate::server::ops::metrics;
+use crate::server::state::AppState;
 use crate::server::storage::audit::{self, AuditTrail, Door, EventKind};
+use crate::server::support::clock;
 
 /// A call that may not go ahead: why (none when nobody is signed in), and the decision itself.
 pub struct Refused {
@@ -54,5 +59,30 @@ impl<'a> Call<'a> {
                 .await;
         }
         Err(Refused { why, refusal })
+    }
+}
+
+/// The caller of a browser's own request (a file to download, not a server function), when
+/// they may do `permission`; otherwise the status and the line to answer with.
+pub async fn browser_caller(
+    state: &AppState,
+    session: &Session,
+    permission: Permission,
+) -> Result<Viewer, (u16, String)> {
+    let viewer = state
+        .sessions
+        .viewer(session, clock::now())
+        .await
+        .map_err(|error| (error.status(), error.to_string()))?;
+    let call = Call {
+        viewer: viewer.as_ref(),
+        door: Door::Browser,
+        request_id: &|| None,
+        audit: &state.audit,
+    };
+    match call.authorize(&state.config, permission).await {
+        Ok(viewer) => Ok(viewer.clone()),
+        Err(Refused { why: None, .. }) => Err((401, AppError::Unauthenticated.to_string())),
+        Err(Refused { why: Some(why), .. }) => Err((403, why.line())),
     }
 }

@@ -8,13 +8,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::access::{Permission, Viewer};
+use crate::access::Permission;
 use crate::error::AppError;
 use crate::model::{BoardQuery, Issue};
-use crate::server::http::authorize::{Call, Refused};
+use crate::server::http::authorize::browser_caller;
 use crate::server::http::error_body::ErrorBody;
 use crate::server::state::AppState;
-use crate::server::storage::audit::Door;
 use crate::server::storage::issues::{Issues, ListError};
 use crate::server::support::clock;
 
@@ -178,20 +177,9 @@ pub async fn browser_export(
     session: Session,
     query: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let viewer = match state.sessions.viewer(&session, clock::now()).await {
+    let viewer = match browser_caller(&state, &session, Permission::ViewIssues).await {
         Ok(viewer) => viewer,
-        Err(error) => return failure(error.status(), &error.to_string()),
-    };
-    let call = Call {
-        viewer: viewer.as_ref(),
-        door: Door::Browser,
-        request_id: &|| None,
-        audit: &state.audit,
-    };
-    let viewer: &Viewer = match call.authorize(&state.config, Permission::ViewIssues).await {
-        Ok(viewer) => viewer,
-        Err(Refused { why: None, .. }) => return failure(401, &AppError::Unauthenticated.to_string()),
-        Err(Refused { why: Some(why), .. }) => return failure(403, &why.line()),
+        Err((status, line)) => return failure(status, &line),
     };
     let Query(query) = match query {
         Ok(query) => query,
