@@ -22,7 +22,7 @@ pub enum AppError {
     LabelNotFound,
     #[error("No such comment: it may have been deleted.")]
     CommentNotFound,
-    /// A label of that name exists already.
+    /// A label of that name exists already; a request for access was answered already.
     #[error("{0}")]
     Conflict(String),
     /// The issue changed since the caller read it: the current issue, to show.

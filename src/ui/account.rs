@@ -51,7 +51,11 @@ pub fn FormRefusal() -> impl IntoView {
                     .to_string(),
                 AppError::BadRequest(_) | AppError::Transport(_) => "That request was refused.".to_string(),
                 AppError::Stale(_) => "Someone else changed it meanwhile: nothing was saved.".to_string(),
-                AppError::Conflict(_) => "A label of that name exists already.".to_string(),
+                AppError::Conflict(_) => {
+                    "That was not saved: it clashes with what is there now (a label of that name, \
+                     or a request for access answered meanwhile)."
+                        .to_string()
+                }
                 fixed @ (AppError::Unauthenticated
                 | AppError::SessionEnded
                 | AppError::NotFound
