@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::access::Permission;
 use crate::access::SessionView;
 use crate::ui::account::SignInButton;
-use crate::ui::why::AccessHelpNote;
+use crate::ui::why::{AccessHelpNote, ask_for_access_form};
 
 #[component]
 pub(crate) fn SignInPrompt(#[prop(into)] return_to: String, message: &'static str) -> impl IntoView {
@@ -18,13 +18,15 @@ pub(crate) fn SignInPrompt(#[prop(into)] return_to: String, message: &'static st
     }
 }
 
-/// The page's "not permitted" notice, saying why.
+/// The page's "not permitted" notice, saying why (and which role grants it), with "Ask for
+/// access" when a scope would grant it.
 pub(crate) fn not_permitted(info: &SessionView, permission: Permission) -> AnyView {
     #[cfg(feature = "ssr")]
     crate::server::http::status::of_page(403);
     let why = info.permissions.why_not(permission).unwrap_or_default();
     view! {
         <p class="notice error" role="alert" id="no-permission">{why}</p>
+        {ask_for_access_form(&info.permissions, &[permission])}
         <AccessHelpNote help=info.access_help.clone()/>
     }
     .into_any()
