@@ -19,17 +19,7 @@ pub fn what_can_i_do(
     help: Option<AccessHelp>,
 ) -> Option<impl IntoView + use<>> {
     let lines = permissions.why_not_each(actions);
-    // Only what a scope would grant can be asked for (not what config.json turns off).
-    let askable: Vec<Permission> = actions
-        .iter()
-        .copied()
-        .filter(|&action| {
-            permissions
-                .refused
-                .iter()
-                .any(|why| why.permission == action && !why.missing.is_empty())
-        })
-        .collect();
+    let ask = ask_for_access_form(permissions, actions);
     (!lines.is_empty()).then(|| {
         view! {
             <details class="what-can-i-do" id="what-can-i-do">
@@ -40,21 +30,35 @@ pub fn what_can_i_do(
                         .map(|(permission, line)| view! { <li id=format!("why-not-{}", permission.name())>{line}</li> })
                         .collect_view()}
                 </ul>
-                {(!askable.is_empty()).then(|| ask_for_access_form(&askable))}
+                {ask}
                 <AccessHelpNote help=help/>
             </details>
         }
     })
 }
 
-/// "Ask for access": which action, and why; a plain form (the server function sends the
-/// browser to the profile, where the request shows as open).
-fn ask_for_access_form(actions: &[Permission]) -> impl IntoView + use<> {
-    let options = actions
+/// "Ask for access" to those of `actions` a scope would grant (not those config.json turns
+/// off): which action, and why. A plain form (the server function sends the browser to the
+/// profile, where the request shows as open); nothing when none can be asked for.
+pub fn ask_for_access_form(permissions: &Permissions, actions: &[Permission]) -> Option<impl IntoView + use<>> {
+    let askable: Vec<Permission> = actions
+        .iter()
+        .copied()
+        .filter(|&action| {
+            permissions
+                .refused
+                .iter()
+                .any(|why| why.permission == action && !why.missing.is_empty())
+        })
+        .collect();
+    if askable.is_empty() {
+        return None;
+    }
+    let options = askable
         .iter()
         .map(|action| view! { <option value=action.name()>{action.describe()}</option> })
         .collect_view();
-    view! {
+    Some(view! {
         <form method="post" action=AskForAccess::PATH class="ask-access" id="ask-access-form">
             <label for="ask-action">"Ask an admin to let you"</label>
             " "
@@ -63,7 +67,7 @@ fn ask_for_access_form(actions: &[Permission]) -> impl IntoView + use<> {
             <textarea name="reason" id="ask-reason" rows="2" maxlength=ACCESS_REASON_MAX_CHARS required></textarea>
             <button type="submit" class="secondary" id="ask-access">"Ask for access"</button>
         </form>
-    }
+    })
 }
 
 #[component]
