@@ -133,8 +133,9 @@ impl AccessRequests {
         .bind(by)
         .bind(now)
         .execute(pool)
-        .await)?;
-        if done.rows_affected() == 1 {
+        .await
+        .map(|done| done.rows_affected()))?;
+        if done == 1 {
             return Ok(Answered::Done);
         }
         Ok(match self.get(id).await? {
