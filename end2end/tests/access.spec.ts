@@ -50,8 +50,13 @@ test("Emily asks for the close she is refused, Alex grants it, and Refresh my ac
       await page.goto("/profile");
       await expect(page.locator("#my-access-requests")).toContainText("granted by Alex Admin");
       await expect(page.locator("#my-access-requests")).toContainText("Added you to Managers");
-      await page.locator("#refresh-access").click();
+      // Through the provider and back: wait for the callback, then for the new grant.
+      await Promise.all([
+        page.waitForResponse((response) => response.url().includes("/auth/callback")),
+        page.locator("#refresh-access").click(),
+      ]);
       await page.waitForURL(/\/profile$/);
+      await expect(page.locator("#profile-scopes")).toContainText("issues:close");
       await openIssue(page, issue.id);
       await expect(page.locator("#status-submit")).toBeVisible();
       await expect(page.locator("#why-not-close_issue")).toHaveCount(0);

@@ -247,8 +247,27 @@ async fn emily_asks_for_access_alex_answers_and_she_sees_the_answer_on_her_profi
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(answer("declined").await.0, StatusCode::CONFLICT);
     let (_, review) = app.call(&alex, "access_requests", &[]).await;
-    assert_eq!(review["open"], json!([]), "{review}");
+    assert_eq!(review["open"].as_array().map(Vec::len), Some(0), "{review}");
     assert_eq!(review["answered"][0]["state"], "granted", "{review}");
+
+    // Nobody answers their own request.
+    let (status, own) = app
+        .call(
+            &alex,
+            "ask_for_access",
+            &[("action", "create_issue"), ("reason", "To file audits")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{own}");
+    let own = own.to_string();
+    let (status, body) = app
+        .call(
+            &alex,
+            "answer_access_request",
+            &[("id", &own), ("outcome", "granted"), ("note", "")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // Emily sees the answer on her profile.
     let (status, profile) = app.call(&emily, "my_profile", &[]).await;
@@ -292,6 +311,15 @@ async fn a_person_may_ask_a_few_times_a_day() {
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(body, json!("TooManyAccessRequests"));
+    // The reason of one still open can still be changed.
+    let (status, body) = app
+        .call(
+            &emily,
+            "ask_for_access",
+            &[("action", "close_issue"), ("reason", "Please, now")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

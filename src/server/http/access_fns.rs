@@ -66,14 +66,13 @@ pub async fn ask_for_access(action: String, reason: String) -> Result<i64, AppEr
     }
     let held = profile::roles(&state.sessions, &current.row);
     state.roles.explain_held(&mut why, &held).await;
+    // The roles to ask for: those that grant it. A role the caller holds is not one (its grant
+    // at the provider is what is wrong), so the Access page then names the scopes only.
     let Why {
         missing,
-        granted_by,
-        held,
+        granted_by: roles,
         ..
     } = &why;
-    // The roles to ask for: those that grant it, else the caller's own (their grant is wrong).
-    let roles = if granted_by.is_empty() { held } else { granted_by };
     let asked = state
         .access_requests
         .ask(
@@ -132,6 +131,13 @@ pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Re
         _ => return Err(AppError::BadRequest("the outcome is `granted` or `declined`".into())),
     };
     let note = parse_access_text(&note, 0, ACCESS_NOTE_MAX_CHARS).map_err(invalid)?;
+    // An answer is someone else's judgement: nobody grants or declines their own request.
+    let request = state.access_requests.get(id).await.map_err(database_error)?;
+    if request.is_some_and(|request| request.sub == viewer.sub) {
+        return Err(AppError::Forbidden(
+            "You cannot answer your own request for access.".into(),
+        ));
+    }
     let answered = state
         .access_requests
         .answer(id, outcome, &note, &viewer.name, clock::now_millis())
@@ -223,9 +229,10 @@ fn review_csv(people: &[PersonAccess]) -> Vec<u8> {
             &spreadsheet_safe(&person.sub),
             &clock::rfc3339_millis(person.last_seen_at),
             &spreadsheet_safe(&person.roles.join(" ")),
-            &person.scopes.join(" "),
+            // Scopes are the provider's words: each cell kept from being a formula.
+            &spreadsheet_safe(&person.scopes.join(" ")),
             &person.actions.join(" "),
-            &person.unused_scopes.join(" "),
+            &spreadsheet_safe(&person.unused_scopes.join(" ")),
             &refusals.join(" "),
         ]));
     }

@@ -91,7 +91,15 @@ impl AccessRequests {
         .bind(day_ago)
         .fetch_one(pool)
         .await)?;
-        if asked >= ACCESS_REQUESTS_PER_DAY {
+        // Changing the reason of a request still open is not asking again.
+        let open: i64 = on_db!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM access_requests WHERE sub = $1 AND permission = $2 AND state = 'open'"
+        )
+        .bind(request.sub)
+        .bind(request.action)
+        .fetch_one(pool)
+        .await)?;
+        if asked >= ACCESS_REQUESTS_PER_DAY && open == 0 {
             return Ok(Asked::TooMany);
         }
         let roles = serde_json::to_string(request.roles).unwrap_or_else(|_| "[]".into());

@@ -257,6 +257,8 @@ async fn the_openapi_document_lists_every_route_with_its_scopes() {
             "post",
             json!(["audit:view"]),
         ),
+        ("/api/v1/access-requests", "get", json!(["audit:view"])),
+        ("/api/v1/access-review", "get", json!(["audit:view"])),
         // Any valid token: no scope of its own.
         ("/api/v1/me", "get", Value::Null),
     ];
