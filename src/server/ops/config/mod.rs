@@ -9,6 +9,8 @@
 
 mod checked;
 mod checker;
+#[cfg(test)]
+mod delivery_tests;
 mod file;
 mod hints;
 mod server_section;
