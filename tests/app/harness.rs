@@ -727,7 +727,10 @@ pub fn edit_config(app: &TestApp, edit: impl FnOnce(&mut Value)) {
     let path = app.dir.path().join("config.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     edit(&mut config);
-    std::fs::write(&path, config.to_string()).unwrap();
+    // Whole or not at all, as an editor saves: the app's watcher may look while it is written.
+    let next = path.with_extension("json.next");
+    std::fs::write(&next, config.to_string()).unwrap();
+    std::fs::rename(&next, &path).unwrap();
 }
 
 /// Waits until the app has re-read its file once more than `before` times (the watcher looks

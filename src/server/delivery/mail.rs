@@ -42,10 +42,7 @@ pub async fn run(
     mut stopping: watch::Receiver<bool>,
 ) {
     loop {
-        let current = config.load_full();
-        if let Some(smtp) = &current.smtp
-            && let Err(error) = send_due(&db, &current, smtp).await
-        {
+        if let Err(error) = send_due(&db, &config).await {
             tracing::warn!(%error, "could not read the notifications to mail; trying again");
         }
         tokio::select! {
@@ -56,8 +53,14 @@ pub async fn run(
     }
 }
 
-/// Sends the mails due now through `smtp`: each as it happens, then the digests due.
-pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx::Error> {
+/// Sends the mails due now through the mail server config.json names (if it names one): each
+/// as it happens, then the digests due. Whether the reader may view issues is decided with the
+/// configuration in force as each mail is about to go, not as the round began.
+pub async fn send_due(db: &Db, live: &LiveConfig) -> Result<(), sqlx::Error> {
+    let config = live.load_full();
+    let Some(smtp) = &config.smtp else {
+        return Ok(());
+    };
     let transport = match transport(smtp) {
         Ok(transport) => transport,
         Err(error) => {
@@ -70,11 +73,11 @@ pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx:
         let claimed = mail_queue::claim(db, now, now + LEASE.as_millis() as i64, CLAIM).await?;
         let count = claimed.len();
         for mail in claimed {
-            if !may_view(config, &mail) {
+            if !may_view(&live.load(), &mail) {
                 mail_queue::mark(db, &[&mail], mail_state::SKIPPED).await?;
                 continue;
             }
-            let message = one(config, smtp, &mail);
+            let message = one(&config, smtp, &mail);
             match send(&transport, message).await {
                 Ok(()) => mail_queue::mark(db, &[&mail], mail_state::SENT).await?,
                 Err(error) if clock::now_millis() - mail.at >= MAIL_WITHIN_MS => {
@@ -95,9 +98,11 @@ pub async fn send_due(db: &Db, config: &Config, smtp: &Smtp) -> Result<(), sqlx:
     }
     let now = clock::now_millis();
     for digest in mail_queue::claim_digest(db, now, now + LEASE.as_millis() as i64).await? {
-        let (viewable, gone): (Vec<ToMail>, Vec<ToMail>) = digest.into_iter().partition(|mail| may_view(config, mail));
+        let in_force = live.load();
+        let (viewable, gone): (Vec<ToMail>, Vec<ToMail>) =
+            digest.into_iter().partition(|mail| may_view(&in_force, mail));
         mail_queue::mark(db, &gone.iter().collect::<Vec<_>>(), mail_state::SKIPPED).await?;
-        let Some(message) = digest_of(config, smtp, &viewable) else {
+        let Some(message) = digest_of(&config, smtp, &viewable) else {
             continue;
         };
         match send(&transport, message).await {
