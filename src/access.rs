@@ -112,6 +112,17 @@ pub struct FeatureScopes {
     pub labels: Vec<String>,
     pub audit_view: Vec<String>,
     pub access_review: Vec<String>,
+    /// `Features.Issues.StepUp`: the actions that need a recent authentication, and how recent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_up: Vec<StepUp>,
+}
+
+/// An action that needs an authentication at the identity provider no older than `max_age`
+/// seconds (`Features.Issues.StepUp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUp {
+    pub permission: Permission,
+    pub max_age: u64,
 }
 
 impl FeatureScopes {
@@ -129,6 +140,14 @@ impl FeatureScopes {
             Permission::ViewAudit => Some(&self.audit_view),
             Permission::ReviewAccess => Some(&self.access_review),
         }
+    }
+
+    /// How recent an authentication `permission` needs, in seconds; `None`: any will do.
+    pub fn step_up(&self, permission: Permission) -> Option<u64> {
+        self.step_up
+            .iter()
+            .find(|step_up| step_up.permission == permission)
+            .map(|step_up| step_up.max_age)
     }
 
     /// Exact scope match: `issues:create-x` does not satisfy `issues:create`.
@@ -404,6 +423,10 @@ pub struct Viewer {
     /// For a bearer-token caller, the application the token was issued to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// When the person last proved who they are at the identity provider (the ID or access
+    /// token's `auth_time`), in seconds since the epoch; `None` when the provider did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl Viewer {
@@ -428,13 +451,17 @@ pub enum Refusal {
         permission: Permission,
         required: Vec<String>,
     },
+    /// Allowed, but config.json wants a more recent authentication for it: the caller signs in
+    /// again at the identity provider (asking it for one no older than `max_age` seconds) and
+    /// repeats the call. 401 with `insufficient_user_authentication` (RFC 9470).
+    StepUp { permission: Permission, max_age: u64 },
 }
 
 impl Refusal {
     /// The line saying why, for `viewer`.
     pub fn why(&self, viewer: Option<&Viewer>) -> Option<Why> {
         match self {
-            Self::Unauthenticated => None,
+            Self::Unauthenticated | Self::StepUp { .. } => None,
             Self::Forbidden { permission, required } => Some(Why::new(
                 *permission,
                 match viewer {
@@ -463,6 +490,32 @@ pub fn require<'a>(
     }
 }
 
+/// [`require`], then, for an action config.json names in `Features.Issues.StepUp`, an
+/// authentication at the identity provider no older than it says (`now`: seconds since the
+/// epoch). A caller whose provider never said when they authenticated must do so again.
+pub fn require_recent<'a>(
+    viewer: Option<&'a Viewer>,
+    features: &FeatureScopes,
+    permission: Permission,
+    now: i64,
+) -> Result<&'a Viewer, Refusal> {
+    let viewer = require(viewer, features, permission)?;
+    match step_up_needed(viewer, features, permission, now) {
+        Some(max_age) => Err(Refusal::StepUp { permission, max_age }),
+        None => Ok(viewer),
+    }
+}
+
+/// The `max_age` `viewer` must sign in again within before doing `permission` at `now`; `None`
+/// when their authentication is recent enough, or the action asks for none.
+pub fn step_up_needed(viewer: &Viewer, features: &FeatureScopes, permission: Permission, now: i64) -> Option<u64> {
+    let max_age = features.step_up(permission)?;
+    let stale = viewer
+        .auth_time
+        .is_none_or(|at| now.saturating_sub(at) > max_age as i64);
+    stale.then_some(max_age)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +536,7 @@ mod tests {
             labels: scopes(&["issues:labels"]),
             audit_view: scopes(&["audit:view"]),
             access_review: scopes(&["audit:view"]),
+            step_up: Vec::new(),
         }
     }
 
@@ -492,7 +546,44 @@ mod tests {
             name: "n".into(),
             scopes: scopes(names),
             client_id: None,
+            auth_time: None,
         }
+    }
+
+    #[test]
+    fn a_step_up_action_needs_an_authentication_no_older_than_config_json_says() {
+        let features = FeatureScopes {
+            delete: Some(scopes(&["issues:delete"])),
+            step_up: vec![StepUp {
+                permission: Permission::DeleteIssue,
+                max_age: 60,
+            }],
+            ..features()
+        };
+        let now = 1_000_000;
+        let at = |auth_time: Option<i64>| Viewer {
+            auth_time,
+            ..viewer(&["issues:delete", "issues:close"])
+        };
+        let delete = |viewer: &Viewer| require_recent(Some(viewer), &features, Permission::DeleteIssue, now).map(drop);
+        assert!(delete(&at(Some(now - 60))).is_ok());
+        let step_up = Err(Refusal::StepUp {
+            permission: Permission::DeleteIssue,
+            max_age: 60,
+        });
+        assert_eq!(delete(&at(Some(now - 61))), step_up);
+        assert_eq!(
+            delete(&at(None)),
+            step_up,
+            "a provider that never said when must be asked"
+        );
+        // Scopes first: a caller who may not delete at all is told that, not sent to sign in.
+        let closer = viewer(&["issues:close"]);
+        let refused = require_recent(Some(&closer), &features, Permission::DeleteIssue, now);
+        assert!(matches!(refused, Err(Refusal::Forbidden { .. })), "{refused:?}");
+        // Other actions take any authentication.
+        let old = at(Some(now - 86_400));
+        assert!(require_recent(Some(&old), &features, Permission::CloseIssue, now).is_ok());
     }
 
     #[test]

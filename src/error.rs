@@ -13,6 +13,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("Your session ended. Sign in again.")]
     SessionEnded,
+    /// config.json wants a sign-in no older than `max_age` seconds for this action
+    /// (`Features.Issues.StepUp`): the person signs in again, and the call is sent again.
+    #[error("This needs a recent sign-in: confirm who you are, and it goes ahead.")]
+    StepUp { max_age: u64 },
     /// The line saying why (see `access::Why::line`).
     #[error("{0}")]
     Forbidden(String),
@@ -60,7 +64,7 @@ pub enum AppError {
 impl AppError {
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthenticated | Self::SessionEnded => 401,
+            Self::Unauthenticated | Self::SessionEnded | Self::StepUp { .. } => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound | Self::LabelNotFound | Self::CommentNotFound => 404,
             Self::Stale(_) | Self::Conflict(_) => 409,

@@ -28,6 +28,7 @@ pub fn hydrate() {
             ui::time::localize_page();
             ui::session_notice::watch();
             ui::drafts::forget_on_sign_out();
+            ui::step_up::resume();
             if let Ok(Some(app)) = leptos::prelude::document().query_selector(".app") {
                 let _ = app.set_attribute("data-hydrated", "true");
             }

@@ -46,6 +46,7 @@ pub fn router(provider: Arc<Provider>) -> Router {
         .route(&at("/oauth2/revoke"), post(revoke))
         .route(&at("/oidc/logout"), get(logout).post(logout))
         .route(&at("/dev/users/{username}/roles"), put(set_user_roles))
+        .route(&at("/dev/users/{username}/sessions/age"), post(age_user_sessions))
         .route("/t/{org}/{*rest}", get(unknown_org).post(unknown_org))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(provider)
@@ -130,7 +131,11 @@ async fn authorize(State(provider): Shared, headers: HeaderMap, RawQuery(query):
         }
     };
     let prompts: Vec<&str> = prompt.as_deref().unwrap_or_default().split(' ').collect();
-    let session = cookie_value(&headers, SESSION_COOKIE).and_then(|cookie| provider.session(&cookie));
+    // A session older than the `max_age` asked for counts as none: the user signs in again.
+    let now = provider.clock.now();
+    let session = cookie_value(&headers, SESSION_COOKIE)
+        .and_then(|cookie| provider.session(&cookie))
+        .filter(|session| request.max_age.is_none_or(|max_age| now - session.auth_time <= max_age));
     match session {
         Some(session) if !prompts.contains(&"login") => {
             return Redirect::to(&provider.issue_code(&request, &session, None)).into_response();
@@ -342,15 +347,60 @@ async fn set_user_roles(
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgeBody {
+    seconds: i64,
+}
+
+/// For tests of actions that need a recent sign-in: `{"seconds": n}` makes the user's sign-ins
+/// here n seconds older (0 to a day). 200 with how many, or the token endpoint's error shape as
+/// for a role change.
+async fn age_user_sessions(
+    State(provider): Shared,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let result = admin_json::<AgeBody>(&provider, &headers, &body, "{\"seconds\": n}").and_then(|age| {
+        if !(0..=86_400).contains(&age.seconds) {
+            return Err(OAuthError::invalid_request("seconds is from 0 to 86400"));
+        }
+        provider
+            .age_sessions(&username, age.seconds)
+            .map_err(|error| OAuthError::new(ErrorCode::NotFound, error.to_string()))
+    });
+    match result {
+        Ok(aged) => (
+            StatusCode::OK,
+            cache_control("no-store"),
+            Json(serde_json::json!({ "aged": aged })),
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
 /// The roles asked for, once the caller has authenticated as a confidential application.
 fn new_roles(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Vec<String>, OAuthError> {
+    admin_json::<RolesBody>(provider, headers, body, "{\"roles\": [role names]}").map(|request| request.roles)
+}
+
+/// A JSON body of an administrator's request (`shape` says what it looks like), once the
+/// caller has authenticated as a confidential application.
+fn admin_json<T: serde::de::DeserializeOwned>(
+    provider: &Provider,
+    headers: &HeaderMap,
+    body: &str,
+    shape: &str,
+) -> Result<T, OAuthError> {
     // The body is JSON, so the credentials can only come in the Authorization header.
     let credentials = client_credentials(headers, &Params::default())?;
     let app = provider.authenticate_client(&credentials)?;
     if !app.is_confidential() {
         return Err(OAuthError {
             basic_challenge: credentials.via_basic,
-            ..OAuthError::invalid_client("only a confidential application may change roles")
+            ..OAuthError::invalid_client("only a confidential application may do this")
         });
     }
     let json = headers
@@ -361,9 +411,7 @@ fn new_roles(provider: &Provider, headers: &HeaderMap, body: &str) -> Result<Vec
     if !json {
         return Err(OAuthError::invalid_request("the body must be application/json"));
     }
-    let request: RolesBody = serde_json::from_str(body)
-        .map_err(|error| OAuthError::invalid_request(format!("expected {{\"roles\": [role names]}}: {error}")))?;
-    Ok(request.roles)
+    serde_json::from_str(body).map_err(|error| OAuthError::invalid_request(format!("expected {shape}: {error}")))
 }
 
 // ----- helpers ------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ pub struct AuthRequest {
     pub nonce: Option<String>,
     pub scopes: Vec<String>,
     pub code_challenge: Option<String>,
+    /// OIDC Core's `max_age`: a sign-in older than this many seconds is asked for again.
+    pub max_age: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +212,7 @@ mod tests {
             nonce: None,
             scopes: Vec::new(),
             code_challenge: None,
+            max_age: None,
         };
         let now = 1_000;
         for n in 0..MAX_ENTRIES as i64 {

@@ -1,5 +1,17 @@
 import { expect, test } from "@playwright/test";
-import { ALEX, EMILY, JOHN, createIssueAsJohn, expectAccessible, openIssue, setRoles, signIn, unique } from "./helpers";
+import {
+  ALEX,
+  EMILY,
+  JOHN,
+  ageSignIns,
+  createIssueAsJohn,
+  expectAccessible,
+  hydrated,
+  openIssue,
+  setRoles,
+  signIn,
+  unique,
+} from "./helpers";
 
 // Access that explains itself and can be asked for: Emily, refused a close, is told which role
 // grants it, asks; Alex sees the request and what to do at the provider, grants it; once her role
@@ -82,4 +94,48 @@ test("the access review lists John, Emily and Alex with what each may do", async
   await expect(page.locator("#who-can-delete")).toContainText("Alex Admin");
   await expect(page.locator("#who-can-delete")).not.toContainText("John Manager");
   await expectAccessible(page, "the access review");
+});
+
+// Step-up before a destructive action: config.e2e.json's Features.Issues.StepUp.delete is 60.
+// John (given the Admin role for the delete scope) signed in at the provider two minutes ago, as
+// far as the app knows; his delete sends him through the provider's sign-in and, back on the
+// issue, the delete he asked for completes without being asked again.
+test("John's delete with a sign-in older than StepUp.delete goes through the provider and completes", async ({
+  page,
+  request,
+}) => {
+  await setRoles(request, JOHN.username, ["Manager", "Admin"]);
+  try {
+    const issue = await createIssueAsJohn(request, unique("Broken shelf"));
+    await signIn(page, JOHN);
+
+    await test.step("his sign-in at the provider is two minutes old, and the app learns it", async () => {
+      await ageSignIns(request, JOHN.username, 120);
+      // Refresh my access: a silent sign-in, which carries the provider's auth_time.
+      await page.goto(`/auth/login?prompt=none&return_to=/issues/${issue.id}`);
+      await page.waitForURL(`/issues/${issue.id}`);
+      await hydrated(page);
+      await expect(page.locator("#delete-start")).toBeVisible();
+    });
+
+    await test.step("the delete sends him to confirm who he is at the provider", async () => {
+      await page.locator("#delete-start").click();
+      await page.locator("#delete-confirm").click();
+      await page.waitForURL(/\/t\/dev\/oauth2\/authorize/);
+      const asked = new URL(page.url());
+      expect(asked.searchParams.get("max_age")).toBe("60");
+      await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+      await page.getByLabel("Username").fill(JOHN.username);
+      await page.getByLabel("Password").fill(JOHN.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+    });
+
+    await test.step("back on the issue, the delete completes by itself", async () => {
+      await page.waitForURL(/\/issues$/);
+      const gone = await page.goto(`/issues/${issue.id}`);
+      expect(gone?.status()).toBe(404);
+    });
+  } finally {
+    await setRoles(request, JOHN.username, ["Manager"]);
+  }
 });

@@ -156,6 +156,16 @@ export async function setRoles(request: APIRequestContext, username: string, rol
   expect(response.status()).toBe(204);
 }
 
+/** Makes `username`'s sign-ins at the dev IdP `seconds` older, as if they had signed in earlier. */
+export async function ageSignIns(request: APIRequestContext, username: string, seconds: number) {
+  const response = await request.post(`${IDP}/dev/users/${username}/sessions/age`, {
+    headers: { authorization: "Basic " + Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString("base64") },
+    data: { seconds },
+  });
+  expect(response.status()).toBe(200);
+  expect(((await response.json()) as { aged: number }).aged).toBeGreaterThan(0);
+}
+
 /** Opens issue `id`'s page and waits until it is hydrated and shows the issue. */
 export async function openIssue(page: Page, id: number) {
   await page.goto(`/issues/${id}`);

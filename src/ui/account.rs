@@ -43,8 +43,13 @@ pub fn FormRefusal() -> impl IntoView {
     let problem = query.with_untracked(|query| {
         let from_a_form = query.get_str("__path").is_some_and(|path| path.starts_with("/api/"));
         let error = query.get_str("__err").filter(|_| from_a_form)?;
-        Some(
-            match leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error) {
+        let error = leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(error);
+        if let AppError::StepUp { max_age } = error {
+            let problem = "That needs a recent sign-in: sign in again, then send it once more.".to_string();
+            return Some((problem, Some(max_age)));
+        }
+        Some((
+            match error {
                 AppError::Forbidden(_) => "You may not do that with the access you have.".to_string(),
                 AppError::Invalid(_) => "That was not saved: check what you wrote (it may be empty, too long, or hold \
                      control characters)."
@@ -67,11 +72,22 @@ pub fn FormRefusal() -> impl IntoView {
                 | AppError::TooManySearches
                 | AppError::SearchesBusy
                 | AppError::TooManyAccessRequests
-                | AppError::Internal) => fixed.to_string(),
+                | AppError::Internal
+                | AppError::StepUp { .. }) => fixed.to_string(),
             },
-        )
+            None,
+        ))
     });
-    problem.map(|problem| view! { <p class="notice error" role="alert" id="form-refusal">{problem}</p> })
+    // Back to this page without the refusal in its address.
+    let page = leptos_router::hooks::use_location().pathname.get_untracked();
+    problem.map(|(problem, step_up)| {
+        view! {
+            <div class="notice error" role="alert" id="form-refusal">
+                <p>{problem}</p>
+                {step_up.map(|max_age| crate::ui::step_up::sign_in_again_form(max_age, page))}
+            </div>
+        }
+    })
 }
 
 /// The page being rendered, path and query: where a form sends the browser back to.

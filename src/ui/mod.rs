@@ -9,8 +9,11 @@ pub mod app;
 pub(crate) mod drafts;
 pub(crate) mod live;
 pub mod pages;
+#[cfg(feature = "hydrate")]
+pub(crate) mod post;
 pub mod session;
 pub(crate) mod session_notice;
+pub(crate) mod step_up;
 pub(crate) mod submit;
 pub mod time;
 pub(crate) mod why;

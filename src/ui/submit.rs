@@ -97,7 +97,15 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
     fn send(self, url: String, body: String) {
         self.in_flight.update(|count| *count += 1);
         leptos::task::spawn_local(async move {
-            let answer = post(&url, body).await.and_then(|text| {
+            let answer = crate::ui::post::post(&url, body.clone()).await;
+            // A recent sign-in is needed: the call waits while the person signs in again, and
+            // is sent again when they are back (`step_up`).
+            if let Err(AppError::StepUp { max_age }) = &answer
+                && crate::ui::step_up::sign_in_again(&url, &body, *max_age)
+            {
+                return;
+            }
+            let answer = answer.and_then(|(text, _)| {
                 serde_json::from_str::<T>(&text).map_err(|error| AppError::Transport(error.to_string()))
             });
             self.value.set(Some(answer));
@@ -105,41 +113,6 @@ impl<T: DeserializeOwned + Send + Sync + 'static> Submission<T> {
             self.in_flight.update(|count| *count = count.saturating_sub(1));
         });
     }
-}
-
-/// Posts `body` (URL-encoded) to `url` as the server function client does: the answer's text,
-/// or the error it carries. A function that sends the browser elsewhere (`redirect`) does so.
-#[cfg(feature = "hydrate")]
-async fn post(url: &str, body: String) -> Result<String, AppError> {
-    let transport = |error: gloo_net::Error| AppError::Transport(error.to_string());
-    let response = gloo_net::http::Request::post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("Accept", "application/json")
-        .body(body)
-        .map_err(transport)?
-        .send()
-        .await
-        .map_err(transport)?;
-    let text = response.text().await.map_err(transport)?;
-    if !response.ok() {
-        // A server function's refusal is an `AppError`; the edge's own answers (a request too
-        // large, the server busy) are not.
-        return Err(serde_json::from_str(&text).unwrap_or_else(|_| {
-            AppError::Transport(match response.status() {
-                413 => "that is more than the server accepts".into(),
-                429 | 503 => "the server is busy: try again in a moment".into(),
-                status => format!("the server answered {status}"),
-            })
-        }));
-    }
-    let headers = response.headers();
-    if let Some(to) = headers
-        .get("location")
-        .filter(|_| headers.has(leptos::server_fn::redirect::REDIRECT_HEADER))
-    {
-        let _ = window().location().set_href(&to);
-    }
-    Ok(text)
 }
 
 /// The form's fields, URL-encoded, as the browser would post them.

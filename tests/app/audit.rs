@@ -443,6 +443,7 @@ async fn a_refusal_through_another_door_or_application_is_a_row_of_its_own() {
         name: "Two Doors".into(),
         scopes: Vec::new(),
         client_id: client_id.map(str::to_string),
+        auth_time: None,
     };
     let (browser_app, script) = (caller(None), caller(Some("a-script")));
     let calls = [

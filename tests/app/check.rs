@@ -110,7 +110,7 @@ async fn the_demo_file_s_effective_access_is_printed_with_what_was_defaulted() {
 }
 
 #[tokio::test]
-async fn the_access_table_names_the_roles_config_json_says_grant_each_action() {
+async fn the_access_table_names_the_roles_config_json_says_grant_each_action_and_any_step_up() {
     let app = TestApp::spawn().await;
     let dir = tempfile::tempdir().unwrap();
     let path = write_config(&app, dir.path(), |config| {
@@ -119,6 +119,7 @@ async fn the_access_table_names_the_roles_config_json_says_grant_each_action() {
             "Employee": ["issues:view", "issues:comment"],
             "Admin": ["audit:view", "issues:view", "issues:delete"],
         }});
+        config["Features"]["Issues"]["StepUp"] = json!({ "delete": 300 });
     });
     let report = check(&path, &listening_as(&app)).await;
     assert!(!report.has_problems(), "{report}");
@@ -136,7 +137,10 @@ async fn the_access_table_names_the_roles_config_json_says_grant_each_action() {
         row("close or reopen"),
         "close or reopen issues issues:close (granted by Manager)"
     );
-    assert_eq!(row("delete issues"), "delete issues issues:delete (granted by Admin)");
+    assert_eq!(
+        row("delete issues"),
+        "delete issues issues:delete (granted by Admin) (a sign-in within 300 s: Features.Issues.StepUp)"
+    );
     assert_eq!(
         row("define labels"),
         "define labels issues:edit (not named: as edit) (granted by Manager)"

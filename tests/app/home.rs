@@ -68,6 +68,7 @@ async fn johns_home_lists_his_open_work_with_counts_and_the_board_one_click_away
         name: "Emily Employee".into(),
         scopes: Vec::new(),
         client_id: None,
+        auth_time: None,
     };
     let heating = app
         .state

@@ -28,6 +28,7 @@ fn someone(sub: &str, name: &str) -> Viewer {
         name: name.into(),
         scopes: Vec::new(),
         client_id: None,
+        auth_time: None,
     }
 }
 

@@ -22,6 +22,7 @@ mod rest_api;
 mod sign_in;
 mod sign_in_core;
 mod startup;
+mod step_up;
 mod tracker;
 mod transfer;
 mod upgrade;

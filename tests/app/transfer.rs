@@ -34,6 +34,7 @@ fn viewer(sub: &str, name: &str) -> Viewer {
         name: name.into(),
         scopes: Vec::new(),
         client_id: None,
+        auth_time: None,
     }
 }
 

@@ -39,7 +39,7 @@ pub enum LoginOutcome {
     /// Wrong username or password, or too many wrong ones lately: show the form again.
     WrongCredentials {
         interaction_id: String,
-        interaction: Interaction,
+        interaction: Box<Interaction>,
         message: String,
     },
     /// Signed in: set the session cookie and redirect.
@@ -124,6 +124,15 @@ impl Provider {
                 ));
             }
         };
+        let max_age = match params.get("max_age") {
+            None => None,
+            Some(seconds) => match seconds.parse::<i64>() {
+                Ok(seconds) if seconds >= 0 => Some(seconds),
+                _ => {
+                    return Err(fail(ErrorCode::InvalidRequest, "max_age must be a number of seconds"));
+                }
+            },
+        };
         let prompt = params.get("prompt").map(str::to_string);
         if let Some(prompt) = &prompt {
             let values: Vec<&str> = prompt.split(' ').collect();
@@ -142,6 +151,7 @@ impl Provider {
                 nonce: params.get("nonce").map(str::to_string),
                 scopes: split_scopes(params.get("scope")),
                 code_challenge,
+                max_age,
             },
             prompt,
         ))
@@ -211,7 +221,7 @@ impl Provider {
             Err(refusal) => {
                 return LoginOutcome::WrongCredentials {
                     interaction_id: interaction_id.to_string(),
-                    interaction,
+                    interaction: Box::new(interaction),
                     message: refusal.to_string(),
                 };
             }

@@ -112,6 +112,28 @@ impl Provider {
         Ok(())
     }
 
+    /// Makes `username`'s sign-ins here `seconds` older, as if they had signed in that much
+    /// earlier (tests of actions that need a recent sign-in); how many there were.
+    pub fn age_sessions(&self, username: &str, seconds: i64) -> Result<usize, RoleChangeError> {
+        let directory = self.directory();
+        let user = directory
+            .user_by_username(username)
+            .ok_or_else(|| RoleChangeError::UnknownUser(username.to_string()))?;
+        let mut tables = self.store.lock();
+        let mut aged = 0;
+        for session in tables
+            .sessions
+            .values_mut()
+            .filter(|session| session.user_sub == user.sub)
+        {
+            session.auth_time -= seconds;
+            aged += 1;
+        }
+        drop(tables);
+        tracing::info!(username = %username, seconds, aged, "user's sign-ins made older");
+        Ok(aged)
+    }
+
     /// The user of `directory`, if `password` is theirs and they may try now (see `throttle.rs`).
     pub(super) fn check_password<'a>(
         &self,

@@ -110,6 +110,10 @@ pub struct AccessClaims {
     pub jti: String,
     pub org_id: String,
     pub org_name: String,
+    /// When the user authenticated (RFC 9470 §6.1), for APIs that want it recent. Beyond what
+    /// Asgardeo's access tokens carry; absent for an application's own token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// The fields of an ID token this provider reads back (id_token_hint at logout; its `sub` is
@@ -201,6 +205,7 @@ impl Provider {
                     jti: jti.clone(),
                     org_id: directory.organization.id.to_string(),
                     org_name: directory.organization.name.clone(),
+                    auth_time: user.is_some().then(|| grant.auth_time.unwrap_or(now)),
                 };
                 self.keys
                     .sign("at+jwt", &claims)

@@ -35,6 +35,8 @@ struct AccessClaims {
     scope: Option<ScopeClaim>,
     username: Option<String>,
     name: Option<String>,
+    /// When the person authenticated (RFC 9470 §6.1), for actions that need it recent.
+    auth_time: Option<i64>,
     /// Present only in ID tokens: their presence means someone sent the wrong token.
     nonce: Option<serde_json::Value>,
     at_hash: Option<serde_json::Value>,
@@ -186,6 +188,7 @@ impl TokenVerifier {
             name,
             scopes: claims.scope.map(ScopeClaim::into_list).unwrap_or_default(),
             client_id: claims.client_id.or(claims.azp),
+            auth_time: claims.auth_time,
         };
         Ok((viewer, claims.exp))
     }

@@ -62,6 +62,7 @@ struct Answer {
     aud: Option<Audience>,
     client_id: Option<String>,
     token_type: Option<String>,
+    auth_time: Option<i64>,
 }
 
 pub struct Introspector {
@@ -257,6 +258,7 @@ fn decide(answer: Answer, issuer: &str, now: i64, audiences: &[String]) -> Resul
         sub,
         scopes: answer.scope.map(ScopeClaim::into_list).unwrap_or_default(),
         client_id: answer.client_id,
+        auth_time: answer.auth_time,
     };
     Ok((viewer, answer.exp))
 }

@@ -114,12 +114,27 @@ pub enum Prompt {
     Login,
 }
 
+/// What a sign-in asks of the provider beyond who the person is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Asking {
+    pub prompt: Option<Prompt>,
+    /// A step-up: an authentication no older than this many seconds (OIDC Core's `max_age`,
+    /// which makes `auth_time` required in the ID token). Sent with `prompt=login`, as
+    /// providers differ in honouring `max_age` alone.
+    pub max_age: Option<u64>,
+}
+
+/// How far the provider's clock may be from ours when `auth_time` is judged.
+const AUTH_TIME_LEEWAY_SECONDS: i64 = 60;
+
 /// The result of a successful code exchange.
 #[derive(Debug)]
 pub struct SignedIn {
     pub sub: String,
     pub sid: Option<String>,
     pub name: String,
+    /// When the person authenticated at the provider (the ID token's `auth_time`).
+    pub auth_time: Option<i64>,
     pub tokens: Tokens,
     /// Scopes from the token response; `None` when the IdP did not say.
     pub scopes: Option<Vec<String>>,
@@ -295,7 +310,7 @@ impl Oidc {
     }
 
     /// Starts a sign-in: the authorize URL and the secrets to keep until the callback.
-    pub async fn begin(&self, prompt: Option<Prompt>) -> Result<(String, PendingSecrets), OidcError> {
+    pub async fn begin(&self, asking: Asking) -> Result<(String, PendingSecrets), OidcError> {
         let found = self.discovered().await?;
         let client = self.client(&found)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -315,6 +330,13 @@ impl Oidc {
                     .map(Scope::new),
             )
             .set_pkce_challenge(challenge);
+        let prompt = match asking.max_age {
+            Some(max_age) => {
+                request = request.set_max_age(Duration::from_secs(max_age));
+                Some(Prompt::Login)
+            }
+            None => asking.prompt,
+        };
         if let Some(prompt) = prompt {
             request = request.add_prompt(match prompt {
                 Prompt::None => CoreAuthPrompt::None,
@@ -344,8 +366,14 @@ impl Oidc {
         &self.issuer
     }
 
-    /// Exchanges the code (client_secret_basic + PKCE verifier) and validates the ID token.
-    pub async fn finish(&self, code: &str, pending: &PendingSecrets) -> Result<SignedIn, OidcError> {
+    /// Exchanges the code (client_secret_basic + PKCE verifier) and validates the ID token;
+    /// with `max_age` (a step-up, at `now`), its `auth_time` must be given and that recent.
+    pub async fn finish(
+        &self,
+        code: &str,
+        pending: &PendingSecrets,
+        (max_age, now): (Option<u64>, i64),
+    ) -> Result<SignedIn, OidcError> {
         let found = self.discovered().await?;
         let client = self.client(&found)?;
         let exchange = client
@@ -366,6 +394,7 @@ impl Oidc {
             }
             other => other?,
         };
+        check_auth_time(claims.auth_time, max_age, now)?;
         let tokens = Tokens {
             access_token: response.access_token().secret().clone(),
             refresh_token: response.refresh_token().map(|t| t.secret().clone()),
@@ -375,6 +404,7 @@ impl Oidc {
             sub: claims.sub,
             sid: claims.sid,
             name: claims.name,
+            auth_time: claims.auth_time,
             tokens,
             scopes: response.scopes().map(|s| s.iter().map(|s| s.to_string()).collect()),
             expires_in: response.expires_in(),
@@ -453,6 +483,7 @@ impl Oidc {
             sub: claims.subject().to_string(),
             sid,
             name,
+            auth_time: claims.auth_time().map(|at| at.timestamp()),
         })
     }
 
@@ -596,6 +627,29 @@ struct IdClaims {
     sub: String,
     sid: Option<String>,
     name: String,
+    auth_time: Option<i64>,
+}
+
+/// OIDC Core §3.1.3.7 (13): when `max_age` was asked for, `auth_time` must be there and no
+/// older than it (a provider that ignored the request, or replayed an old authentication, is
+/// refused), nor in the future.
+fn check_auth_time(auth_time: Option<i64>, max_age: Option<u64>, now: i64) -> Result<(), OidcError> {
+    let Some(max_age) = max_age else {
+        return Ok(());
+    };
+    match auth_time {
+        Some(at) if at > now + AUTH_TIME_LEEWAY_SECONDS => {
+            Err(OidcError::Rejected("the ID token's auth_time is in the future".into()))
+        }
+        None => Err(OidcError::Rejected(
+            "the ID token has no auth_time, and a recent sign-in (max_age) was asked for".into(),
+        )),
+        Some(at) if at + (max_age as i64) + AUTH_TIME_LEEWAY_SECONDS < now => Err(OidcError::Rejected(format!(
+            "the ID token's auth_time is {} s old; a sign-in within {max_age} s was asked for",
+            now - at
+        ))),
+        Some(_) => Ok(()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -639,5 +693,28 @@ mod tests {
             form_action_sources([Some(&authorize), None], &["https://login.example.com".into()]),
             "'self' http://127.0.0.1:9443 https://login.example.com"
         );
+    }
+
+    #[test]
+    fn a_step_up_s_id_token_says_when_and_that_is_recent_enough() {
+        let now = 2_000_000_000;
+        assert!(
+            check_auth_time(None, None, now).is_ok(),
+            "no step-up: auth_time is not needed"
+        );
+        assert!(check_auth_time(Some(now - 86_400), None, now).is_ok());
+        assert!(check_auth_time(Some(now - 5), Some(60), now).is_ok());
+        assert!(check_auth_time(Some(now - 60 - AUTH_TIME_LEEWAY_SECONDS), Some(60), now).is_ok());
+        for (auth_time, why) in [
+            (None, "no auth_time"),
+            (Some(now - 61 - AUTH_TIME_LEEWAY_SECONDS), "is 121 s old"),
+            (Some(now + 61 + AUTH_TIME_LEEWAY_SECONDS), "in the future"),
+        ] {
+            let refused = check_auth_time(auth_time, Some(60), now).unwrap_err();
+            assert!(
+                matches!(&refused, OidcError::Rejected(text) if text.contains(why)),
+                "{refused:?}"
+            );
+        }
     }
 }

@@ -51,6 +51,9 @@ pub struct PendingSignIn {
     /// Started with `prompt=none`: a "needs interaction" answer falls back to a normal sign-in.
     #[serde(default)]
     pub silent: bool,
+    /// A step-up: the `max_age` asked for, which the ID token's `auth_time` must meet.
+    #[serde(default)]
+    pub max_age: Option<u64>,
 }
 
 pub struct PendingSignIns {
@@ -219,6 +222,7 @@ mod tests {
             return_to: "/issues".to_string(),
             started_at: NOW,
             silent: false,
+            max_age: None,
         }
     }
 

@@ -164,6 +164,7 @@ impl Sessions {
             refreshed_at: now,
             expires_at: now + self.idle.as_secs() as i64,
             user_agent: user_agent.chars().filter(|c| !c.is_control()).take(256).collect(),
+            auth_time: signed.auth_time,
         };
         row.seal_tokens(&self.sealer, &signed.tokens)
             .map_err(|_| SignInError::Store)?;

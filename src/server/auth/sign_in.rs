@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::server::auth::oidc::Oidc;
-pub use crate::server::auth::oidc::Prompt;
+pub use crate::server::auth::oidc::{Asking, Prompt};
 use crate::server::auth::pending::PendingSignIn;
 use crate::server::auth::session::Sessions;
 pub use crate::server::auth::sign_in_error::SignInError;
@@ -34,26 +34,36 @@ pub enum Begun {
     },
 }
 
+/// The longest `max_age` a sign-in asks for (`Features.Issues.StepUp` allows a day).
+pub const MAX_AGE_LIMIT_SECONDS: u64 = 86_400;
+
 /// Starts a sign-in that will come back to `return_to` (relative paths only). Without a
-/// `prompt`, a signed-in session goes straight back; with one, the provider is always asked:
-/// `None` to pick up changed roles silently, `Login` to sign in as someone else.
+/// `prompt` or `max_age`, a signed-in session goes straight back; with one, the provider is
+/// always asked: `prompt` `None` to pick up changed roles silently, `Login` to sign in as
+/// someone else; `max_age` to prove again who one is (a step-up).
 pub async fn begin(
     sessions: &Sessions,
     session: &Session,
     return_to: Option<&str>,
-    prompt: Option<Prompt>,
+    asking: Asking,
     now: i64,
 ) -> Result<Begun, SignInError> {
     let return_to = safe_return_to(return_to);
-    if prompt.is_none() && sessions.is_signed_in(session).await {
+    if asking.max_age.is_some_and(|max_age| max_age > MAX_AGE_LIMIT_SECONDS) {
+        return Err(SignInError::BadRequest(format!(
+            "max_age is at most {MAX_AGE_LIMIT_SECONDS} seconds"
+        )));
+    }
+    if asking == Asking::default() && sessions.is_signed_in(session).await {
         return Ok(Begun::SignedIn { return_to });
     }
-    let (authorize_url, secrets) = sessions.oidc().begin(prompt).await?;
+    let (authorize_url, secrets) = sessions.oidc().begin(asking).await?;
     let pending_cookie = sessions.pending().set_cookie(&PendingSignIn {
         secrets,
         return_to,
         started_at: now,
-        silent: prompt == Some(Prompt::None),
+        silent: asking.prompt == Some(Prompt::None) && asking.max_age.is_none(),
+        max_age: asking.max_age,
     })?;
     Ok(Begun::ToProvider {
         authorize_url,
@@ -93,7 +103,10 @@ pub async fn complete(
     // is never taken again), so a sign-in told busy starts again; `admit_exchange` counts an
     // exchange only once it has a slot, so that costs the address nothing.
     let exchanging = sessions.pending().admit_exchange(client, now).await?;
-    let signed = sessions.oidc().finish(&code, &pending.secrets).await?;
+    let signed = sessions
+        .oidc()
+        .finish(&code, &pending.secrets, (pending.max_age, now))
+        .await?;
     drop(exchanging);
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)

@@ -129,6 +129,7 @@ fn may_view(config: &Config, mail: &ToMail) -> bool {
             .map(str::to_string)
             .collect(),
         client_id: None,
+        auth_time: None,
     };
     access::require(Some(&viewer), &config.features, Permission::ViewIssues).is_ok()
 }

@@ -39,6 +39,8 @@ struct LoginQuery {
     return_to: Option<String>,
     /// `none`: refresh my access silently; `login`: sign in as someone else.
     prompt: Option<sign_in::Prompt>,
+    /// Seconds: prove again who one is, for an action that needs a recent sign-in (a step-up).
+    max_age: Option<u64>,
 }
 
 async fn login(
@@ -46,9 +48,14 @@ async fn login(
     session: Session,
     login: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Result<Response, SignInError> {
-    let Query(LoginQuery { return_to, prompt }) = login?;
+    let Query(LoginQuery {
+        return_to,
+        prompt,
+        max_age,
+    }) = login?;
+    let asking = sign_in::Asking { prompt, max_age };
     Ok(
-        match sign_in::begin(&state.sessions, &session, return_to.as_deref(), prompt, clock::now()).await? {
+        match sign_in::begin(&state.sessions, &session, return_to.as_deref(), asking, clock::now()).await? {
             Begun::SignedIn { return_to } => Redirect::to(&return_to).into_response(),
             Begun::ToProvider {
                 authorize_url,

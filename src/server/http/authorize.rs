@@ -1,5 +1,7 @@
 //! The one authorization step of every call, whichever door it came through: the scope decision
-//! (`access::require`), counted in metrics, and a refusal logged and recorded in the audit trail.
+//! and how recent a sign-in the action needs (`access::require_recent`), counted in metrics, and
+//! a refusal logged and recorded in the audit trail (a step-up is logged only: it is a question,
+//! not a refusal of the person's access).
 //! Each door turns a refusal into its own answer (a server function's `AppError`, the REST
 //! API's `ApiError`).
 
@@ -29,15 +31,40 @@ pub struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    /// The caller, when the configuration in force grants them `permission`.
+    /// The caller, when the configuration in force grants them `permission` (with a sign-in as
+    /// recent as it asks).
     pub async fn authorize(&self, config: &LiveConfig, permission: Permission) -> Result<&'a Viewer, Refused> {
+        let decision = access::require_recent(self.viewer, &config.load().features, permission, clock::now());
+        self.judged(permission, decision).await
+    }
+
+    /// [`Self::authorize`] for seeing what acting needs (the deleted issues for `delete`, the
+    /// people to assign to, the create page's templates): the scopes, never a step-up.
+    pub async fn authorize_to_see(&self, config: &LiveConfig, permission: Permission) -> Result<&'a Viewer, Refused> {
         let decision = access::require(self.viewer, &config.load().features, permission);
+        self.judged(permission, decision).await
+    }
+
+    async fn judged(
+        &self,
+        permission: Permission,
+        decision: Result<&'a Viewer, Refusal>,
+    ) -> Result<&'a Viewer, Refused> {
         metrics::authorization(permission, decision.is_ok(), self.door.name());
         let refusal = match decision {
             Ok(viewer) => return Ok(viewer),
             Err(refusal) => refusal,
         };
         let why = refusal.why(self.viewer);
+        if let Refusal::StepUp { max_age, .. } = &refusal {
+            tracing::info!(
+                sub = %self.viewer.map(|v| v.sub.as_str()).unwrap_or_default(),
+                permission = permission.name(),
+                via = self.door.name(),
+                max_age,
+                "refused: a more recent sign-in is needed"
+            );
+        }
         if let Some(why) = &why {
             let request_id = (self.request_id)();
             tracing::info!(

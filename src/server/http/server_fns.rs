@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::access::{self, Permission, SessionView, Viewer};
+use crate::access::{self, Permission, Refusal, SessionView, Viewer};
 use crate::error::AppError;
 use crate::model::{
     AuditPage, BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, HISTORY_PAGE_SIZE, Issue, IssueChange,
@@ -37,7 +37,8 @@ pub(super) async fn context() -> Result<(AppState, Session), AppError> {
     Ok((state, session))
 }
 
-/// The caller, if they may do `permission`; 401 / 403 otherwise.
+/// The caller, if they may do `permission`; 401 / 403 otherwise (401 `StepUp` when the action
+/// needs a more recent sign-in).
 pub(super) async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
@@ -45,17 +46,50 @@ pub(super) async fn authorize(permission: Permission) -> Result<(AppState, Viewe
     Ok((state, viewer))
 }
 
+/// [`authorize`] for seeing what acting needs (the deleted issues, the create page's
+/// templates): the scopes, never a step-up.
+async fn authorize_to_see(permission: Permission) -> Result<(AppState, Viewer), AppError> {
+    let (state, session) = context().await?;
+    let viewer = state.sessions.viewer(&session, clock::now()).await?;
+    let viewer = judge(&state, viewer.as_ref(), permission, Purpose::See).await?;
+    Ok((state, viewer))
+}
+
 /// [`authorize`] for a caller found already (a bulk action decides once per issue): counted,
 /// and a refusal recorded in the audit trail.
 async fn decide(state: &AppState, viewer: Option<&Viewer>, permission: Permission) -> Result<Viewer, AppError> {
+    judge(state, viewer, permission, Purpose::Act).await
+}
+
+/// Whether a call acts (and may need a recent sign-in) or only sees what acting needs.
+#[derive(Clone, Copy)]
+enum Purpose {
+    Act,
+    See,
+}
+
+async fn judge(
+    state: &AppState,
+    viewer: Option<&Viewer>,
+    permission: Permission,
+    purpose: Purpose,
+) -> Result<Viewer, AppError> {
     let call = Call {
         viewer,
         door: Door::ServerFunction,
         request_id: &call_request_id,
         audit: &state.audit,
     };
-    match call.authorize(&state.config, permission).await {
+    let decision = match purpose {
+        Purpose::Act => call.authorize(&state.config, permission).await,
+        Purpose::See => call.authorize_to_see(&state.config, permission).await,
+    };
+    match decision {
         Ok(viewer) => Ok(viewer.clone()),
+        Err(Refused {
+            refusal: Refusal::StepUp { max_age, .. },
+            ..
+        }) => Err(AppError::StepUp { max_age }),
         Err(Refused { why: None, .. }) => Err(AppError::Unauthenticated),
         Err(Refused { why: Some(mut why), .. }) => {
             if let Some(viewer) = viewer {
@@ -509,7 +543,8 @@ pub async fn sign_in(return_to: Option<String>, prompt: Option<String>) -> Resul
         Some(_) => return Err(AppError::BadRequest("the prompt is `none` or `login`".into())),
     };
     let (state, session) = context().await?;
-    match sign_in::begin(&state.sessions, &session, return_to.as_deref(), prompt, clock::now()).await {
+    let asking = sign_in::Asking { prompt, max_age: None };
+    match sign_in::begin(&state.sessions, &session, return_to.as_deref(), asking, clock::now()).await {
         Ok(Begun::SignedIn { return_to }) => leptos_axum::redirect(&return_to),
         Ok(Begun::ToProvider {
             authorize_url,
@@ -562,7 +597,7 @@ pub async fn my_work() -> Result<crate::model::MyWork, AppError> {
 /// The templates config.json offers on the create page (`Features.Issues.Templates`), as the
 /// configuration in force names them.
 pub async fn issue_templates() -> Result<Vec<crate::model::IssueTemplate>, AppError> {
-    let (state, _viewer) = authorize(Permission::CreateIssue).await?;
+    let (state, _viewer) = authorize_to_see(Permission::CreateIssue).await?;
     Ok(state.config.load().issue_templates.clone())
 }
 
@@ -579,6 +614,14 @@ pub async fn bulk_change(
     let change = bulk_action(&action, &value)?;
     let needed = access::needed_for(&change);
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
+    // A step-up is asked for once, for the whole action, before any issue is changed.
+    let features = &state.config.load().features;
+    if let Some(max_age) = needed
+        .iter()
+        .find_map(|&permission| access::step_up_needed(&viewer, features, permission, clock::now()))
+    {
+        return Err(AppError::StepUp { max_age });
+    }
     let request_id = call_request_id();
     let by = caller(&viewer, &request_id);
     let mut outcomes = Vec::with_capacity(ids.len());
@@ -665,7 +708,7 @@ fn bulk_problem(error: AppError) -> String {
 /// Deleted issues not yet erased, most recently deleted first (at most 100).
 pub async fn list_deleted() -> Result<Vec<crate::model::DeletedIssue>, AppError> {
     authorize(Permission::ViewIssues).await?;
-    let (state, _viewer) = authorize(Permission::DeleteIssue).await?;
+    let (state, _viewer) = authorize_to_see(Permission::DeleteIssue).await?;
     state
         .issues
         .deleted(crate::model::DELETED_LIST_MAX)

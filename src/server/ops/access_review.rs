@@ -139,6 +139,7 @@ mod tests {
             labels: strings(&["issues:edit"]),
             audit_view: strings(&["audit:view"]),
             access_review: strings(&["audit:view"]),
+            step_up: Vec::new(),
         }
     }
 

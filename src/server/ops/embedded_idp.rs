@@ -75,6 +75,7 @@ pub async fn start(config: &Config, dev: &DevIdpConfig) -> Result<Started, Embed
         name: format!("{} {}", user.given_name, user.family_name),
         scopes: Vec::new(),
         client_id: None,
+        auth_time: None,
     });
     if let Some(parent) = dev.key_file.parent() {
         std::fs::create_dir_all(parent).map_err(|e| setup(format!("{}: {e}", parent.display())))?;

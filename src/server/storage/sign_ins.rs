@@ -47,6 +47,9 @@ pub struct SignInRow {
     pub expires_at: i64,
     /// The browser's `User-Agent` at sign-in (at most 256 characters), to tell sessions apart.
     pub user_agent: String,
+    /// When the person authenticated at the provider (the ID token's `auth_time`); a refresh
+    /// keeps it.
+    pub auth_time: Option<i64>,
 }
 
 impl SignInRow {
@@ -57,6 +60,7 @@ impl SignInRow {
             name: self.name.clone(),
             scopes: self.scope_list(),
             client_id: None,
+            auth_time: self.auth_time,
         }
     }
 
@@ -101,8 +105,7 @@ pub enum Refreshed {
     Unavailable,
 }
 
-const COLUMNS: &str =
-    "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at, expires_at, user_agent";
+const COLUMNS: &str = "id, sub, sid, name, scopes, sealed_tokens, access_expires_at, created_at, refreshed_at, expires_at, user_agent, auth_time";
 const UPDATE_TOKENS: &str =
     "UPDATE sign_ins SET scopes = $2, sealed_tokens = $3, access_expires_at = $4, refreshed_at = $5 WHERE id = $1";
 const DELETE: &str = "DELETE FROM sign_ins WHERE id = $1";
@@ -175,7 +178,8 @@ impl SignIns {
         let (this, row) = (self.clone(), row.clone());
         detached(async move {
             let _guard = this.locks.lock(&row.id).await;
-            let sql = format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+            let sql =
+                format!("INSERT INTO sign_ins ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)");
             on_db!(&this.db, |pool| {
                 sqlx::query(&sql)
                     .bind(&row.id)
@@ -189,6 +193,7 @@ impl SignIns {
                     .bind(row.refreshed_at)
                     .bind(row.expires_at)
                     .bind(&row.user_agent)
+                    .bind(row.auth_time)
                     .execute(pool)
                     .await
                     .map(|result| result.rows_affected())

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::{CLIENT_ID, SECRET};
 use crate::hostile::{HostileOp, Mint, Minter, now, unsigned};
 
-use super::{app_against, assert_refused, assert_signed_in};
+use super::{app_against, assert_refused, assert_signed_in, signed_in_count};
 
 fn claims_edit(edit: impl Fn(&mut Value) + Send + Sync + 'static) -> Minter {
     Arc::new(move |mint: &Mint<'_>| {
@@ -218,4 +218,61 @@ async fn names_are_stored_without_characters_that_disguise_them() {
         })
     });
     assert_signed_in(&app, "a name of nothing but invisible characters").await;
+}
+
+/// A step-up sign-in (`/auth/login?max_age=60`): the provider answers with an ID token whose
+/// `auth_time` is missing, ten minutes old, or in the future, as a provider that ignored
+/// `max_age` (or replays an old authentication) would. Each is refused: nothing stored, the
+/// session unchanged. A recent one is accepted, and an old one without a step-up as before.
+#[tokio::test]
+async fn a_step_up_s_id_token_must_say_it_authenticated_recently() {
+    let op = HostileOp::start().await;
+    let app = app_against(&op).await;
+    let step_up = |client: reqwest::Client| {
+        let start = app.url("/auth/login?max_age=60&return_to=/");
+        async move {
+            let start = client.get(start).send().await.unwrap();
+            assert_eq!(start.status(), StatusCode::SEE_OTHER);
+            let authorize = crate::harness::location(&start);
+            let asked = crate::harness::query_of(&authorize);
+            assert_eq!((asked["max_age"].as_str(), asked["prompt"].as_str()), ("60", "login"));
+            let at_op = client.get(authorize).send().await.unwrap();
+            let callback = client.get(crate::harness::location(&at_op)).send().await.unwrap();
+            let status = callback.status();
+            (status, callback.text().await.unwrap(), client)
+        }
+    };
+    for (case, minter) in [
+        (
+            "no auth_time",
+            claims_edit(|c| drop(c.as_object_mut().unwrap().remove("auth_time"))),
+        ),
+        (
+            "auth_time ten minutes ago",
+            claims_edit(|c| c["auth_time"] = json!(now() - 600)),
+        ),
+        (
+            "auth_time in the future",
+            claims_edit(|c| c["auth_time"] = json!(now() + 600)),
+        ),
+    ] {
+        op.set(|b| b.id_token = minter.clone());
+        let (status, page, client) = step_up(crate::harness::browser()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{case}: {page}");
+        assert!(page.contains("did not pass validation"), "{case}: {page}");
+        assert_eq!(signed_in_count(&app).await, 0, "{case}: nothing stored");
+        let (_, info) = app.call(&client, "session_info", &[]).await;
+        assert!(info["user"].is_null(), "{case}: session stays anonymous");
+    }
+    op.set(|b| b.id_token = claims_edit(|c| c["auth_time"] = json!(now() - 5)));
+    let (status, page, _) = step_up(crate::harness::browser()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "a recent auth_time: {page}");
+    let stored = crate::harness::sign_in_rows(&app).await;
+    assert!(
+        stored
+            .iter()
+            .any(|row| row.auth_time.is_some_and(|at| at >= now() - 10))
+    );
+    op.set(|b| b.id_token = claims_edit(|c| c["auth_time"] = json!(now() - 600)));
+    assert_signed_in(&app, "an old auth_time without a step-up").await;
 }

@@ -29,6 +29,11 @@ pub enum ApiError {
         why: Why,
         required: Vec<String>,
     },
+    /// The action needs an authentication no older than `max_age` seconds, and the token's
+    /// (`auth_time`) is older or not said: 401 `insufficient_user_authentication` (RFC 9470).
+    InsufficientUserAuthentication {
+        max_age: u64,
+    },
     NotFound,
     LabelNotFound,
     CommentNotFound,
@@ -98,6 +103,16 @@ impl IntoResponse for ApiError {
                 .with_some("granted_by", (!why.granted_by.is_empty()).then_some(&why.granted_by))
                 .with("missing", &why.missing),
             ),
+            Self::InsufficientUserAuthentication { max_age } => {
+                let description = format!("this action needs an authentication within the last {max_age} s");
+                (
+                    StatusCode::UNAUTHORIZED,
+                    Some(format!(
+                        "{realm}, error=\"insufficient_user_authentication\", error_description=\"{description}\", max_age={max_age}"
+                    )),
+                    ErrorBody::new("insufficient_user_authentication", description).with("max_age", max_age),
+                )
+            }
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 None,
@@ -348,7 +363,10 @@ pub(super) struct Unauthorized;
 impl<'r> ToResponse<'r> for Unauthorized {
     fn response() -> (&'r str, RefOr<openapi::Response>) {
         let description = "No bearer token (`unauthorized`), or one that is not valid: malformed, expired, \
-                           revoked or for another audience (`invalid_token`).";
+                           revoked or for another audience (`invalid_token`); or, for an action \
+                           config.json's `Features.Issues.StepUp` names, a token whose `auth_time` is \
+                           older than it allows or missing (`insufficient_user_authentication` with \
+                           `max_age`, RFC 9470): get a token from a new sign-in with that `max_age`.";
         ("Unauthorized", described(description, &[CHALLENGE]))
     }
 }

@@ -84,13 +84,31 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 pub(super) async fn authorize(caller: &Bearer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
+    judge(caller, state, permission, false).await
+}
+
+/// [`authorize`] for seeing what acting needs (the people one may assign to): the scopes,
+/// never a step-up.
+pub(super) async fn authorize_to_see(
+    caller: &Bearer,
+    state: &AppState,
+    permission: Permission,
+) -> Result<(), ApiError> {
+    judge(caller, state, permission, true).await
+}
+
+async fn judge(caller: &Bearer, state: &AppState, permission: Permission, to_see: bool) -> Result<(), ApiError> {
     let call = Call {
         viewer: Some(&caller.viewer),
         door: Door::Rest,
         request_id: &|| caller.request_id.clone(),
         audit: &state.audit,
     };
-    match call.authorize(&state.config, permission).await {
+    let decision = match to_see {
+        true => call.authorize_to_see(&state.config, permission).await,
+        false => call.authorize(&state.config, permission).await,
+    };
+    match decision {
         Ok(_) => Ok(()),
         Err(Refused {
             why: Some(mut why),
@@ -99,6 +117,10 @@ pub(super) async fn authorize(caller: &Bearer, state: &AppState, permission: Per
             state.roles.explain(&mut why, &caller.viewer.sub).await;
             Err(ApiError::InsufficientScope { why, required })
         }
+        Err(Refused {
+            refusal: Refusal::StepUp { max_age, .. },
+            ..
+        }) => Err(ApiError::InsufficientUserAuthentication { max_age }),
         Err(_) => Err(ApiError::MissingToken),
     }
 }

@@ -13,7 +13,7 @@ use super::error::{
     ApiError, ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable,
     TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType, etag,
 };
-use super::extract::{ApiJson, ApiQuery, Bearer, authorize};
+use super::extract::{ApiJson, ApiQuery, Bearer, authorize, authorize_to_see};
 use crate::access::{self, Permission};
 use crate::model::{
     BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, FieldErrors, Issue, IssueChange, IssuePage,
@@ -542,6 +542,6 @@ pub(super) async fn comment(
         (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("assign_issue"))))]
 pub(super) async fn people(State(state): State<AppState>, caller: Bearer) -> Result<Response, ApiError> {
-    authorize(&caller, &state, Permission::AssignIssue).await?;
+    authorize_to_see(&caller, &state, Permission::AssignIssue).await?;
     Ok(Json(state.people.list().await?).into_response())
 }

@@ -188,7 +188,8 @@ fn trusted_proxies_as_written(path: &Path) -> Option<Vec<String>> {
 
 /// What each action needs, as the server decides it: the scopes config.json names, or the
 /// default an action it does not name gets; and which roles grant them, when config.json says
-/// (`ApplicationConfig.AccessHelp.Roles`).
+/// (`ApplicationConfig.AccessHelp.Roles`); and how recent a sign-in it needs, if it says
+/// (`Features.Issues.StepUp`).
 fn access_table(config: &Config) -> String {
     let mut table = String::from(match config.role_grants {
         Some(_) => "what each action needs (all scopes listed) and the roles that grant it:",
@@ -220,8 +221,12 @@ fn access_table(config: &Config) -> String {
             true => "  (not named: as create)",
             false => "",
         };
+        let step_up = match config.features.step_up(permission) {
+            Some(max_age) => format!("  (a sign-in within {max_age} s: Features.Issues.StepUp)"),
+            None => String::new(),
+        };
         table.push_str(&format!(
-            "\n{:21}{:<24}{scopes}{defaulted}{granted_by}",
+            "\n{:21}{:<24}{scopes}{defaulted}{granted_by}{step_up}",
             "",
             permission.describe()
         ));

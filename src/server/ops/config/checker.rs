@@ -15,7 +15,7 @@ use super::file::{
     IssuesScopes, TemplateFile,
 };
 use super::hints::{editor_column, explain, organization_url_mistake, paste_accident};
-use crate::access::{AccessHelp, FeatureScopes, Permission, RoleGrants};
+use crate::access::{AccessHelp, FeatureScopes, Permission, RoleGrants, StepUp};
 use crate::model::{
     DESCRIPTION_MAX_CHARS, IssueTemplate, LABELS_PER_ISSUE_MAX, LabelInput, TEMPLATE_NAME_MAX_CHARS,
     TEMPLATE_PREFIX_MAX_CHARS, TEMPLATES_MAX, description_problem, label_key, title_problem,
@@ -442,7 +442,37 @@ impl Checker<'_> {
         if let Some(review) = &features.access.scopes.review {
             self.scopes("Features.Access.scopes.review", review, false)?;
         }
-        Ok(feature_scopes(features))
+        let step_up = self.step_up(&features.issues.step_up)?;
+        let (mut scopes, defaulted) = feature_scopes(features);
+        scopes.step_up = step_up;
+        Ok((scopes, defaulted))
+    }
+
+    /// `Features.Issues.StepUp`: each key an action of `Features.Issues.scopes`, each value how
+    /// recent (in seconds, from 30 to a day) an authentication that action needs.
+    fn step_up(&self, named: &std::collections::BTreeMap<String, u64>) -> Result<Vec<StepUp>, ConfigError> {
+        let mut step_up = Vec::with_capacity(named.len());
+        for (action, &max_age) in named {
+            let field = format!("Features.Issues.StepUp.{action}");
+            let permission = STEP_UP_ACTIONS
+                .iter()
+                .find(|(name, _)| name == action)
+                .map(|&(_, permission)| permission)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = STEP_UP_ACTIONS.iter().map(|(name, _)| *name).collect();
+                    self.fail(&field, format!("expected one of the actions {}", names.join(", ")))
+                })?;
+            if !(STEP_UP_MIN_SECONDS..=STEP_UP_MAX_SECONDS).contains(&max_age) {
+                return Err(self.fail(
+                    &field,
+                    format!(
+                        "expected seconds from {STEP_UP_MIN_SECONDS} (time to sign in) to {STEP_UP_MAX_SECONDS} (a day), got {max_age}"
+                    ),
+                ));
+            }
+            step_up.push(StepUp { permission, max_age });
+        }
+        Ok(step_up)
     }
 
     /// `Features.Issues.Templates`: at most 20, each named (1 to 50 characters, no two alike
@@ -597,6 +627,21 @@ struct Provider {
     form_action_origins: Vec<String>,
 }
 
+/// The actions `Features.Issues.StepUp` may name (viewing is never stepped up: a page would
+/// send everyone to the provider).
+const STEP_UP_ACTIONS: [(&str, Permission); 7] = [
+    ("create", Permission::CreateIssue),
+    ("comment", Permission::Comment),
+    ("edit", Permission::EditIssue),
+    ("close", Permission::CloseIssue),
+    ("assign", Permission::AssignIssue),
+    ("delete", Permission::DeleteIssue),
+    ("labels", Permission::ManageLabels),
+];
+/// A step-up shorter than this could expire between signing in and the call repeated.
+const STEP_UP_MIN_SECONDS: u64 = 30;
+const STEP_UP_MAX_SECONDS: u64 = 86_400;
+
 /// `ApplicationConfig` as checked.
 struct Application {
     hosted_url: Url,
@@ -660,6 +705,7 @@ fn feature_scopes(features: FeaturesSection) -> (FeatureScopes, Vec<Permission>)
             features.audit.scopes.view.clone()
         }),
         audit_view: features.audit.scopes.view,
+        step_up: Vec::new(),
     };
     if scopes.delete.is_none() {
         defaulted.push(Permission::DeleteIssue);

@@ -184,6 +184,9 @@ pub(super) struct IssuesFeature {
     /// Starting points offered on the create page; none when absent (the original demo's file).
     #[serde(rename = "Templates", default)]
     pub(super) templates: Vec<TemplateFile>,
+    /// The actions (named as in `scopes`) that need a recent authentication: seconds.
+    #[serde(rename = "StepUp", default)]
+    pub(super) step_up: std::collections::BTreeMap<String, u64>,
 }
 
 /// `Features.Issues.Templates[i]`: a new issue's starting point.

@@ -662,3 +662,48 @@ fn issue_templates_that_break_a_rule_are_refused_naming_the_field() {
         );
     }
 }
+
+/// The demo's file with `Features.Issues.StepUp` set to `step_up` (JSON).
+fn with_step_up(step_up: &str) -> String {
+    DEMO.replace(
+        r#""view": ["issues:view"] } }"#,
+        &format!(r#""view": ["issues:view"] }}, "StepUp": {step_up} }}"#),
+    )
+}
+
+#[test]
+fn step_up_names_actions_and_how_recent_a_sign_in_each_needs() {
+    use crate::access::{Permission, StepUp};
+    assert!(parse(DEMO).unwrap().features.step_up.is_empty(), "none unless named");
+    let config = parse(&with_step_up(r#"{ "delete": 300, "close": 30 }"#)).unwrap();
+    assert_eq!(
+        config.features.step_up,
+        [
+            StepUp {
+                permission: Permission::CloseIssue,
+                max_age: 30
+            },
+            StepUp {
+                permission: Permission::DeleteIssue,
+                max_age: 300
+            },
+        ]
+    );
+    assert_eq!(config.features.step_up(Permission::CreateIssue), None);
+    for (step_up, expected) in [
+        (
+            r#"{ "view": 60 }"#,
+            "`Features.Issues.StepUp.view`: expected one of the actions create, comment, edit, close, assign, delete, labels",
+        ),
+        (
+            r#"{ "delete": 29 }"#,
+            "`Features.Issues.StepUp.delete`: expected seconds from 30 (time to sign in) to 86400 (a day), got 29",
+        ),
+        (r#"{ "delete": 86401 }"#, "`Features.Issues.StepUp.delete`"),
+        (r#"{ "delete": "5m" }"#, "Features.Issues.StepUp.delete"),
+        (r#"{ "delete": -1 }"#, "Features.Issues.StepUp.delete"),
+    ] {
+        let message = error_of(&with_step_up(step_up));
+        assert!(message.contains(expected), "{step_up}: {message}");
+    }
+}
