@@ -506,14 +506,18 @@ pub fn require_recent<'a>(
     }
 }
 
+/// How far ahead of our clock a provider's `auth_time` may be and still be believed.
+pub const AUTH_TIME_LEEWAY_SECONDS: i64 = 60;
+
 /// The `max_age` `viewer` must sign in again within before doing `permission` at `now`; `None`
-/// when their authentication is recent enough, or the action asks for none.
+/// when their authentication is recent enough, or the action asks for none. An `auth_time` not
+/// said, or further in the future than a clock could be off, is not recent.
 pub fn step_up_needed(viewer: &Viewer, features: &FeatureScopes, permission: Permission, now: i64) -> Option<u64> {
     let max_age = features.step_up(permission)?;
-    let stale = viewer
-        .auth_time
-        .is_none_or(|at| now.saturating_sub(at) > max_age as i64);
-    stale.then_some(max_age)
+    let recent = viewer.auth_time.is_some_and(|at| {
+        at <= now.saturating_add(AUTH_TIME_LEEWAY_SECONDS) && now.saturating_sub(at) <= max_age as i64
+    });
+    (!recent).then_some(max_age)
 }
 
 #[cfg(test)]
@@ -577,6 +581,12 @@ mod tests {
             step_up,
             "a provider that never said when must be asked"
         );
+        assert_eq!(
+            delete(&at(Some(now + 61))),
+            step_up,
+            "a time to come is no authentication"
+        );
+        assert!(delete(&at(Some(now + 60))).is_ok(), "a clock a minute fast is believed");
         // Scopes first: a caller who may not delete at all is told that, not sent to sign in.
         let closer = viewer(&["issues:close"]);
         let refused = require_recent(Some(&closer), &features, Permission::DeleteIssue, now);

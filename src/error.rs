@@ -15,7 +15,7 @@ pub enum AppError {
     SessionEnded,
     /// config.json wants a sign-in no older than `max_age` seconds for this action
     /// (`Features.Issues.StepUp`): the person signs in again, and the call is sent again.
-    #[error("This needs a recent sign-in: confirm who you are, and it goes ahead.")]
+    #[error("This needs a recent sign-in at the identity provider.")]
     StepUp { max_age: u64 },
     /// The line saying why (see `access::Why::line`).
     #[error("{0}")]

@@ -103,11 +103,14 @@ pub struct PersonAccess {
     /// names).
     pub actions: Vec<String>,
     /// Granted scopes that some action needs but that no action of theirs used in the last
-    /// [`UNUSED_AFTER_DAYS`] days (viewing counts as used by signing in; only what the audit
-    /// trail records counts for the rest).
+    /// `window_days` days (viewing counts as used by signing in; only what the audit trail
+    /// records counts for the rest).
     pub unused_scopes: Vec<String>,
-    /// Their refused calls per action in the last [`UNUSED_AFTER_DAYS`] days.
+    /// Their refused calls per action in the last `window_days` days.
     pub refusals: Vec<Refusals>,
+    /// The days the review looked back: [`UNUSED_AFTER_DAYS`], or fewer when the audit trail
+    /// is kept for less (`Server.AuditRetentionDays`).
+    pub window_days: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! What a change was (`change_kind`, as the outbox, webhooks and `GET /api/v1/events` name
 //! it) and a person's notifications: what changed on issues that concern them (assigned to them,
-//! mentioning them, or ones they created, commented on or watch), as the bell and
+//! mentioning them, or ones they created, commented on or watch), and requests for access
+//! (asked, for those who answer them; answered, for the person who asked), as the bell and
 //! `/notifications` show them.
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,27 @@ pub mod change_kind {
     ];
 }
 
+/// Why a notification reached someone.
+pub mod notification_reason {
+    pub const ASSIGNED: &str = "assigned";
+    pub const MENTIONED: &str = "mentioned";
+    pub const WATCHING: &str = "watching";
+    /// Someone asked for access (to those who answer requests).
+    pub const ACCESS_ASKED: &str = "access_asked";
+    /// Their request for access was answered (to the person who asked).
+    pub const ACCESS_ANSWERED: &str = "access_answered";
+}
+
+/// Where a notification leads: its issue, or for a request for access the Access page (those
+/// who answer) or the asker's requests on their profile.
+pub fn notification_path(reason: &str, issue_id: i64) -> String {
+    match reason {
+        notification_reason::ACCESS_ASKED => "/access".to_string(),
+        notification_reason::ACCESS_ANSWERED => "/profile#access-requests".to_string(),
+        _ => format!("/issues/{issue_id}"),
+    }
+}
+
 /// Notifications the inbox shows at once, newest first.
 pub const INBOX_SIZE: i64 = 50;
 /// The bell counts up to this many unread ("99+").
@@ -34,8 +56,9 @@ pub const UNREAD_CAP: i64 = 99;
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct Notification {
     pub id: i64,
+    /// 0 for a request for access.
     pub issue_id: i64,
-    /// Why it reached them: `assigned`, `mentioned` or `watching`.
+    /// Why it reached them ([`notification_reason`]).
     pub reason: String,
     pub actor_name: String,
     /// "John commented on #12 “Login fails”".

@@ -59,6 +59,10 @@ mod browser {
     /// left half done: the refusal is shown).
     pub fn sign_in_again(url: &str, body: &str, max_age: u64) -> bool {
         let page = this_page();
+        // The sign-in comes back only to an address it accepts (`safe_return_to`).
+        if page.len() > 1024 {
+            return false;
+        }
         let kept = Kept {
             url: url.to_string(),
             body: body.to_string(),

@@ -5,7 +5,11 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{ALEX, CLIENT_ID, EMILY, JOHN, Options, TestApp, bearer_get_json, browser};
+use issues_app::server::ops::live::Reloaded;
+
+use crate::harness::{
+    ALEX, CLIENT_ID, EMILY, JOHN, Options, TestApp, bearer_get_json, browser, edit_config, next_reload,
+};
 
 const ALL_SCOPES: &str = "openid issues:view issues:create issues:comment issues:edit issues:close issues:assign \
                           issues:delete audit:view";
@@ -287,6 +291,80 @@ async fn emily_asks_for_access_alex_answers_and_she_sees_the_answer_on_her_profi
 }
 
 #[tokio::test]
+async fn a_request_is_told_to_those_who_answer_and_its_answer_to_the_person_who_asked() {
+    let app = TestApp::spawn().await;
+    let (alex, john) = (signed_in(&app, ALEX).await, signed_in(&app, JOHN).await);
+    let emily = signed_in(&app, EMILY).await;
+    let unread = |who: &reqwest::Client| {
+        let (app, who) = (&app, who.clone());
+        async move { app.call(&who, "unread_notifications", &[]).await.1 }
+    };
+    let ask = |reason: &'static str| {
+        let (app, emily) = (&app, &emily);
+        async move {
+            let (status, id) = app
+                .call(
+                    emily,
+                    "ask_for_access",
+                    &[("action", "close_issue"), ("reason", reason)],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{id}");
+            id.to_string()
+        }
+    };
+    let id = ask("I triage").await;
+
+    // Alex answers requests (the audit scope, by default): his bell rings, and the notification
+    // leads to the Access page. John does not answer them: nothing reaches him.
+    assert_eq!(unread(&alex).await, 1);
+    assert_eq!(unread(&john).await, 0);
+    let (_, inbox) = app.call(&alex, "notifications", &[]).await;
+    let told = &inbox["notifications"][0];
+    assert_eq!(
+        told["summary"], "Emily Employee asks to close or reopen issues",
+        "{inbox}"
+    );
+    assert_eq!(told["reason"], "access_asked", "{inbox}");
+    let page = app.page_text(&alex, "/notifications").await;
+    assert!(page.contains(r#"href="/access""#), "{page}");
+    // Asking again (a new reason for the same request) tells no one twice.
+    assert_eq!(ask("I run the helpdesk queue").await, id);
+    assert_eq!(unread(&alex).await, 1);
+
+    // The answer reaches Emily, leading to her requests on her profile.
+    let (status, body) = app
+        .call(
+            &alex,
+            "answer_access_request",
+            &[("id", &id), ("outcome", "declined"), ("note", "Ask your lead")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(unread(&emily).await, 1);
+    let (_, inbox) = app.call(&emily, "notifications", &[]).await;
+    let told = &inbox["notifications"][0];
+    assert_eq!(
+        told["summary"], "Alex Admin declined your request to close or reopen issues",
+        "{inbox}"
+    );
+    let page = app.page_text(&emily, "/notifications").await;
+    assert!(page.contains(r#"href="/profile#access-requests""#), "{page}");
+
+    // Shown as it is delivered: once config.json gives answering requests a scope Alex lacks,
+    // the request he was told of is no longer his to see.
+    let before = app.state.config.reload_attempts();
+    edit_config(&app, |config| {
+        config["Features"]["Access"] = json!({ "scopes": { "review": ["access:review"] } });
+    });
+    let reloaded = next_reload(&app, before).await;
+    assert!(matches!(reloaded, Reloaded::Applied { .. }), "{reloaded:?}");
+    assert_eq!(unread(&alex).await, 0);
+    let (_, inbox) = app.call(&alex, "notifications", &[]).await;
+    assert_eq!(inbox["notifications"], json!([]), "{inbox}");
+}
+
+#[tokio::test]
 async fn a_person_may_ask_a_few_times_a_day() {
     let app = TestApp::spawn().await;
     let emily = signed_in(&app, EMILY).await;
@@ -377,12 +455,12 @@ async fn the_access_review_lists_everyone_with_what_they_may_do_hold_unused_and_
     assert_eq!(file.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = file.text().await.unwrap();
     assert!(
-        csv.starts_with("name,sub,last_sign_in,roles,scopes,actions,unused_scopes,refusals\n"),
+        csv.starts_with("name,sub,last_sign_in,roles,scopes,actions,unused_scopes,refusals,window_days\n"),
         "{csv}"
     );
     assert!(
         csv.lines()
-            .any(|line| line.starts_with("Emily Employee,") && line.ends_with(",create_issue:1")),
+            .any(|line| line.starts_with("Emily Employee,") && line.ends_with(",create_issue:1,90")),
         "{csv}"
     );
     assert_eq!(

@@ -206,7 +206,7 @@ async fn a_bearer_token_authenticated_too_long_ago_gets_insufficient_user_authen
     assert!(
         challenge.starts_with("Bearer ")
             && challenge.contains("error=\"insufficient_user_authentication\"")
-            && challenge.contains("max_age=60"),
+            && challenge.contains("max_age=\"60\""),
         "{challenge}"
     );
     let body: Value = refused.json().await.unwrap();
@@ -231,4 +231,36 @@ async fn a_bearer_token_authenticated_too_long_ago_gets_insufficient_user_authen
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_step_up_that_comes_back_as_someone_else_is_refused_and_the_session_kept() {
+    let app = app_with_step_up().await;
+    let alex = browser();
+    app.sign_in(&alex, ALEX, "/").await;
+    let start = alex
+        .get(app.url("/auth/login?max_age=60&return_to=/"))
+        .send()
+        .await
+        .unwrap();
+    let (page_url, page) = follow(&app, &alex, &location(&start)).await;
+    let html = page.text().await.unwrap();
+    // At the provider's form, John's password instead of Alex's.
+    let signed = alex
+        .post(form_action(&page_url, &html))
+        .form(&[
+            ("interaction", hidden(&html, "interaction")),
+            ("csrf_token", hidden(&html, "csrf_token")),
+            ("username", JOHN.0.to_string()),
+            ("password", JOHN.1.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = url::Url::parse(&page_url).unwrap().join(&location(&signed)).unwrap();
+    let (_, callback) = follow(&app, &alex, back.as_str()).await;
+    assert_eq!(callback.status(), StatusCode::FORBIDDEN);
+    assert!(callback.text().await.unwrap().contains("signed in as someone else"));
+    let (_, info) = app.call(&alex, "session_info", &[]).await;
+    assert_eq!(info["user"]["name"], "Alex Admin", "the session is as it was: {info}");
 }

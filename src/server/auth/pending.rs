@@ -54,6 +54,9 @@ pub struct PendingSignIn {
     /// A step-up: the `max_age` asked for, which the ID token's `auth_time` must meet.
     #[serde(default)]
     pub max_age: Option<u64>,
+    /// A step-up of a signed-in session: whom it must confirm (their `sub`).
+    #[serde(default)]
+    pub confirming: Option<String>,
 }
 
 pub struct PendingSignIns {
@@ -223,6 +226,7 @@ mod tests {
             started_at: NOW,
             silent: false,
             max_age: None,
+            confirming: None,
         }
     }
 

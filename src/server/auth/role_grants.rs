@@ -25,6 +25,9 @@ pub struct RoleGuide {
     config: Arc<LiveConfig>,
     people: People,
     learned: Mutex<Option<(Instant, Arc<RoleGrants>)>>,
+    /// Held while the table is read: refusals arriving meanwhile wait for that one reading
+    /// instead of each reading the people again.
+    learning: tokio::sync::Mutex<()>,
 }
 
 impl RoleGuide {
@@ -33,6 +36,7 @@ impl RoleGuide {
             config,
             people,
             learned: Mutex::new(None),
+            learning: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -42,11 +46,12 @@ impl RoleGuide {
         if let Some(written) = &self.config.load().role_grants {
             return Arc::new(written.clone());
         }
-        if let Ok(learned) = self.learned.lock()
-            && let Some((at, grants)) = learned.as_ref()
-            && at.elapsed() < LEARNED_FOR
-        {
-            return grants.clone();
+        if let Some(grants) = self.still_learned() {
+            return grants;
+        }
+        let _learning = self.learning.lock().await;
+        if let Some(grants) = self.still_learned() {
+            return grants;
         }
         let grants = match self
             .people
@@ -63,6 +68,13 @@ impl RoleGuide {
             *learned = Some((Instant::now(), grants.clone()));
         }
         grants
+    }
+
+    /// The learned table, while it is fresh.
+    fn still_learned(&self) -> Option<Arc<RoleGrants>> {
+        let learned = self.learned.lock().ok()?;
+        let (at, grants) = learned.as_ref()?;
+        (at.elapsed() < LEARNED_FOR).then(|| grants.clone())
     }
 
     /// Someone signed in here (their roles and scopes recorded): the next explanation learns

@@ -149,9 +149,10 @@ impl Sessions {
             Ok(Some(AuthState::SignedIn { sign_in, .. })) => self.sign_ins.get(&sign_in).await.ok().flatten(),
             _ => None,
         };
-        let created_at = previous
-            .filter(|previous| previous.sub == signed.sub)
-            .map_or(now, |previous| previous.created_at);
+        let same = previous.filter(|previous| previous.sub == signed.sub);
+        let created_at = same.as_ref().map_or(now, |previous| previous.created_at);
+        // A provider that does not say when the person authenticated leaves the last time known.
+        let auth_time = signed.auth_time.or(same.and_then(|previous| previous.auth_time));
         let mut row = SignInRow {
             id: random::id().map_err(|_| SignInError::Store)?,
             sub: signed.sub,
@@ -164,7 +165,7 @@ impl Sessions {
             refreshed_at: now,
             expires_at: now + self.idle.as_secs() as i64,
             user_agent: user_agent.chars().filter(|c| !c.is_control()).take(256).collect(),
-            auth_time: signed.auth_time,
+            auth_time,
         };
         row.seal_tokens(&self.sealer, &signed.tokens)
             .map_err(|_| SignInError::Store)?;

@@ -57,6 +57,11 @@ pub async fn begin(
     if asking == Asking::default() && sessions.is_signed_in(session).await {
         return Ok(Begun::SignedIn { return_to });
     }
+    // A step-up confirms the session's person: another one signing in is refused.
+    let confirming = match asking.max_age {
+        Some(_) => sessions.signed_in_as(session).await.map(|viewer| viewer.sub),
+        None => None,
+    };
     let (authorize_url, secrets) = sessions.oidc().begin(asking).await?;
     let pending_cookie = sessions.pending().set_cookie(&PendingSignIn {
         secrets,
@@ -64,6 +69,7 @@ pub async fn begin(
         started_at: now,
         silent: asking.prompt == Some(Prompt::None) && asking.max_age.is_none(),
         max_age: asking.max_age,
+        confirming,
     })?;
     Ok(Begun::ToProvider {
         authorize_url,
@@ -108,6 +114,9 @@ pub async fn complete(
         .finish(&code, &pending.secrets, (pending.max_age, now))
         .await?;
     drop(exchanging);
+    if pending.confirming.as_ref().is_some_and(|sub| *sub != signed.sub) {
+        return Err(SignInError::SomeoneElse);
+    }
     let user_agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|value| value.to_str().ok())

@@ -32,6 +32,10 @@ pub enum SignInError {
     InteractionRequired { return_to: String },
     #[error("the callback has no authorization code")]
     NoCode,
+    /// A step-up (confirming who one is) came back as someone else: the session stays as it
+    /// was, and nothing waiting for the step-up is done.
+    #[error("a step-up signed in as someone else")]
+    SomeoneElse,
     #[error("the provider cannot be reached: {0}")]
     ProviderUnreachable(String),
     #[error("the provider's answer is invalid: {0}")]
@@ -63,6 +67,7 @@ impl SignInError {
             Self::Denied { .. } => "denied",
             Self::InteractionRequired { .. } => "interaction_required",
             Self::NoCode => "no_code",
+            Self::SomeoneElse => "someone_else",
             Self::ProviderUnreachable(_) => "provider_unreachable",
             Self::ProviderAnswerInvalid(_) => "provider_answer_invalid",
             Self::NotValid(_) => "not_valid",
@@ -146,6 +151,13 @@ impl IntoResponse for SignInError {
                 StatusCode::BAD_REQUEST,
                 failed,
                 "The sign-in response has no authorization code.".into(),
+            ),
+            Self::SomeoneElse => (
+                StatusCode::FORBIDDEN,
+                "Not confirmed",
+                "You signed in as someone else than this session's person, so it was not confirmed: the \
+                 session is as it was, and nothing was done. Sign out first to switch people."
+                    .into(),
             ),
             Self::NotValid(_) => (
                 StatusCode::BAD_REQUEST,

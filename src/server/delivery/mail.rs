@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::POLL;
 use crate::access::{self, Permission, Viewer};
+use crate::model::{notification_path, notification_reason};
 use crate::server::ops::config::{Config, Smtp, SmtpTls};
 use crate::server::ops::live::LiveConfig;
 use crate::server::storage::db::Db;
@@ -73,7 +74,7 @@ pub async fn send_due(db: &Db, live: &LiveConfig) -> Result<(), sqlx::Error> {
         let claimed = mail_queue::claim(db, now, now + LEASE.as_millis() as i64, CLAIM).await?;
         let count = claimed.len();
         for mail in claimed {
-            if !may_view(&live.load(), &mail) {
+            if !may_read(&live.load(), &mail) {
                 mail_queue::mark(db, &[&mail], mail_state::SKIPPED).await?;
                 continue;
             }
@@ -100,7 +101,7 @@ pub async fn send_due(db: &Db, live: &LiveConfig) -> Result<(), sqlx::Error> {
     for digest in mail_queue::claim_digest(db, now, now + LEASE.as_millis() as i64).await? {
         let in_force = live.load();
         let (viewable, gone): (Vec<ToMail>, Vec<ToMail>) =
-            digest.into_iter().partition(|mail| may_view(&in_force, mail));
+            digest.into_iter().partition(|mail| may_read(&in_force, mail));
         mail_queue::mark(db, &gone.iter().collect::<Vec<_>>(), mail_state::SKIPPED).await?;
         let Some(message) = digest_of(&config, smtp, &viewable) else {
             continue;
@@ -117,8 +118,9 @@ pub async fn send_due(db: &Db, live: &LiveConfig) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Whether the person `mail` is for may view issues now, with the scopes they hold now.
-fn may_view(config: &Config, mail: &ToMail) -> bool {
+/// Whether the person `mail` is for may read it now, with the scopes they hold now: view issues,
+/// and for a request for access to answer, answer requests.
+fn may_read(config: &Config, mail: &ToMail) -> bool {
     let viewer = Viewer {
         sub: mail.sub.clone(),
         name: mail.name.clone(),
@@ -131,7 +133,11 @@ fn may_view(config: &Config, mail: &ToMail) -> bool {
         client_id: None,
         auth_time: None,
     };
-    access::require(Some(&viewer), &config.features, Permission::ViewIssues).is_ok()
+    let needed = match mail.reason.as_str() {
+        notification_reason::ACCESS_ASKED => Permission::ReviewAccess,
+        _ => Permission::ViewIssues,
+    };
+    access::require(Some(&viewer), &config.features, needed).is_ok()
 }
 
 /// The connection to the mail server config.json names.
@@ -183,15 +189,17 @@ fn envelope(smtp: &Smtp, mail: &ToMail) -> Result<lettre::message::MessageBuilde
 fn one(config: &Config, smtp: &Smtp, mail: &ToMail) -> Result<Message, String> {
     let origin = config.origin();
     let why = match mail.reason.as_str() {
-        "assigned" => "it was assigned to you",
-        "mentioned" => "you were mentioned",
+        notification_reason::ASSIGNED => "it was assigned to you",
+        notification_reason::MENTIONED => "you were mentioned",
+        notification_reason::ACCESS_ASKED => "you answer requests for access",
+        notification_reason::ACCESS_ANSWERED => "you asked for access",
         _ => "you follow this issue (you wrote it, commented on it or watch it)",
     };
     let body = format!(
-        "{summary}\n\n{origin}/issues/{issue}\n\n-- \nYou are told because {why}. Choose how you are told on your \
+        "{summary}\n\n{origin}{path}\n\n-- \nYou are told because {why}. Choose how you are told on your \
          profile: {origin}/profile\n",
         summary = mail.summary,
-        issue = mail.issue_id,
+        path = notification_path(&mail.reason, mail.issue_id),
     );
     envelope(smtp, mail)?
         .subject(format!("[Issues] {}", mail.summary))
@@ -205,7 +213,8 @@ fn digest_of(config: &Config, smtp: &Smtp, mails: &[ToMail]) -> Option<Result<Me
     let origin = config.origin();
     let mut body = String::new();
     for mail in mails {
-        body.push_str(&format!("- {}\n  {origin}/issues/{}\n", mail.summary, mail.issue_id));
+        let path = notification_path(&mail.reason, mail.issue_id);
+        body.push_str(&format!("- {}\n  {origin}{path}\n", mail.summary));
     }
     body.push_str(&format!(
         "\n-- \nYour daily digest. Choose how you are told on your profile: {origin}/profile\n"

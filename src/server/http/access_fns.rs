@@ -1,8 +1,8 @@
 //! Access that explains itself, the server side (`api.rs` declares the functions): a refused
 //! person asks for an action, admins (`Features.Access.scopes.review`) see and answer the
 //! requests (the person sees the answers on their profile: `my_profile`), both recorded in the
-//! audit trail; and the access review for auditors, also as a spreadsheet
-//! (`GET /access/review.csv`).
+//! audit trail and notified (the admins of a request, the person of its answer); and the access
+//! review for auditors, also as a spreadsheet (`GET /access/review.csv`).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -25,11 +25,17 @@ use crate::server::state::AppState;
 use crate::server::storage::access_requests::{Answered, Asked, NewRequest};
 use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::db::database_error;
+use crate::server::storage::notifications::{self, reason};
+use crate::server::storage::outbox;
 use crate::server::support::clock;
 
 /// Open requests the Access page lists at once, and answered ones.
 const REVIEW_OPEN: i64 = 200;
 const REVIEW_ANSWERED: i64 = 50;
+/// People looked through for those who answer requests (the most recently seen first), and
+/// how many of them a request is told to.
+const PEOPLE_LOOKED_THROUGH: i64 = 5_000;
+const REVIEWERS_TOLD: usize = 100;
 
 fn invalid(message: String) -> AppError {
     AppError::Invalid(FieldErrors {
@@ -105,9 +111,48 @@ pub async fn ask_for_access(action: String, reason: String) -> Result<i64, AppEr
             ..audit::Event::new(EventKind::AccessRequested)
         })
         .await;
+    let summary = format!("{} asks to {}", viewer.name, permission.describe());
+    let reviewers = reviewers(&state, &viewer.sub).await;
+    tell(&state, reviewers, (id, reason::ACCESS_ASKED), &viewer.name, &summary).await;
     // The panel's form is a plain form: on to the profile, where the request shows as open.
     leptos_axum::redirect("/profile#access-requests");
     Ok(id)
+}
+
+/// Those who may answer requests for access, as last seen signing in (the configuration in
+/// force judging their scopes), apart from `asker`; at most [`REVIEWERS_TOLD`].
+async fn reviewers(state: &AppState, asker: &str) -> Vec<String> {
+    let people = match state.people.everyone(PEOPLE_LOOKED_THROUGH).await {
+        Ok(people) => people,
+        Err(error) => {
+            tracing::error!(%error, "could not find whom to tell of a request for access");
+            return Vec::new();
+        }
+    };
+    let features = &state.config.load().features;
+    people
+        .into_iter()
+        .filter(|person| person.sub != asker && features.allows(&person.seen.scopes, Permission::ReviewAccess))
+        .map(|person| person.sub)
+        .take(REVIEWERS_TOLD)
+        .collect()
+}
+
+/// Tells `subs` of request `id` (in the app, and by mail as each chose) and rings their bells on
+/// every instance. The request is recorded whatever happens here: a failure is logged.
+async fn tell(state: &AppState, subs: Vec<String>, (id, why): (i64, &'static str), actor: &str, summary: &str) {
+    if subs.is_empty() {
+        return;
+    }
+    let told = notifications::tell_about_access(&state.db, &subs, (id, why), actor, summary, clock::now_millis());
+    if let Err(error) = told.await {
+        tracing::error!(%error, request = id, "could not tell of a request for access");
+        return;
+    }
+    if let Err(error) = outbox::announce_told(&state.db, state.feed.instance()).await {
+        tracing::warn!(%error, "could not tell other instances of new notifications");
+    }
+    state.feed.told(subs);
 }
 
 /// The open requests and the latest answered ones, for those who answer them.
@@ -133,7 +178,7 @@ pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Re
     let note = parse_access_text(&note, 0, ACCESS_NOTE_MAX_CHARS).map_err(invalid)?;
     // An answer is someone else's judgement: nobody grants or declines their own request.
     let request = state.access_requests.get(id).await.map_err(database_error)?;
-    if request.is_some_and(|request| request.sub == viewer.sub) {
+    if request.as_ref().is_some_and(|request| request.sub == viewer.sub) {
         return Err(AppError::Forbidden(
             "You cannot answer your own request for access.".into(),
         ));
@@ -160,6 +205,22 @@ pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Re
             ..audit::Event::new(EventKind::AccessAnswered)
         })
         .await;
+    if let Some(request) = request {
+        let summary = format!(
+            "{} {} your request to {}",
+            viewer.name,
+            outcome.name(),
+            Permission::words_for(&request.action)
+        );
+        tell(
+            &state,
+            vec![request.sub],
+            (id, reason::ACCESS_ANSWERED),
+            &viewer.name,
+            &summary,
+        )
+        .await;
+    }
     // The Access page's forms are plain forms: back to it.
     leptos_axum::redirect("/access");
     Ok(())
@@ -170,9 +231,14 @@ pub async fn answer_access_request(id: i64, outcome: String, note: String) -> Re
 pub async fn access_review() -> Result<Vec<PersonAccess>, AppError> {
     let (state, _viewer) = authorize(Permission::ViewAudit).await?;
     let config = state.config.load();
-    access_review::review(&state.people, &state.audit, &config.features, clock::now())
-        .await
-        .map_err(database_error)
+    access_review::review(
+        &state.people,
+        &state.audit,
+        (&config.features, config.audit_retention),
+        clock::now(),
+    )
+    .await
+    .map_err(database_error)
 }
 
 /// `GET /access/review.csv`: the access review as a spreadsheet, for the signed-in auditor.
@@ -181,7 +247,14 @@ pub async fn review_file(State(state): State<AppState>, session: Session) -> Res
         return refused(status, &line);
     }
     let config = state.config.load();
-    match access_review::review(&state.people, &state.audit, &config.features, clock::now()).await {
+    match access_review::review(
+        &state.people,
+        &state.audit,
+        (&config.features, config.audit_retention),
+        clock::now(),
+    )
+    .await
+    {
         Ok(people) => (
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -217,6 +290,7 @@ fn review_csv(people: &[PersonAccess]) -> Vec<u8> {
         "actions",
         "unused_scopes",
         "refusals",
+        "window_days",
     ])];
     for person in people {
         let refusals: Vec<String> = person
@@ -234,6 +308,7 @@ fn review_csv(people: &[PersonAccess]) -> Vec<u8> {
             &person.actions.join(" "),
             &spreadsheet_safe(&person.unused_scopes.join(" ")),
             &refusals.join(" "),
+            &person.window_days.to_string(),
         ]));
     }
     if let Some(Err(error)) = rows.into_iter().find(Result::is_err) {

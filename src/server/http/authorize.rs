@@ -38,9 +38,15 @@ impl<'a> Call<'a> {
         self.judged(permission, decision).await
     }
 
-    /// [`Self::authorize`] for seeing what acting needs (the deleted issues for `delete`, the
-    /// people to assign to, the create page's templates): the scopes, never a step-up.
-    pub async fn authorize_to_see(&self, config: &LiveConfig, permission: Permission) -> Result<&'a Viewer, Refused> {
+    /// [`Self::authorize`] for what needs an action's scopes without being that action: seeing
+    /// what acting needs (the deleted issues, the people to assign to, the create page's
+    /// templates) or undoing a delete (restoring). The scopes, never a step-up: a step-up guards
+    /// what cannot be taken back.
+    pub async fn authorize_scopes_only(
+        &self,
+        config: &LiveConfig,
+        permission: Permission,
+    ) -> Result<&'a Viewer, Refused> {
         let decision = access::require(self.viewer, &config.load().features, permission);
         self.judged(permission, decision).await
     }

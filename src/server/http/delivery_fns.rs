@@ -2,9 +2,10 @@
 //! inbox, watching an issue, and the webhook delivery log for auditors. Each guards with
 //! `server_fns::authorize` (the bell's count only peeks at the session), then calls the store.
 
-use crate::access::Permission;
+use crate::access::{Permission, Viewer};
 use crate::error::AppError;
 use crate::server::http::server_fns::{authorize, call_request_id, context};
+use crate::server::state::AppState;
 use crate::server::storage::audit::{self, Door, EventKind};
 use crate::server::storage::db::database_error;
 use crate::server::support::clock;
@@ -13,8 +14,22 @@ use crate::server::support::clock;
 /// out; without the view scope, refused like any reading of issues).
 pub async fn notifications() -> Result<crate::model::Inbox, AppError> {
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    let inbox = state.notifications.inbox(&viewer.sub, crate::model::INBOX_SIZE).await;
+    let may_review = may_review(&state, &viewer);
+    let inbox = state
+        .notifications
+        .inbox(&viewer.sub, may_review, crate::model::INBOX_SIZE)
+        .await;
     inbox.map_err(database_error)
+}
+
+/// Whether `viewer` may answer requests for access now: only then are they shown the requests
+/// they were told of.
+pub(crate) fn may_review(state: &AppState, viewer: &Viewer) -> bool {
+    state
+        .config
+        .load()
+        .features
+        .allows(&viewer.scopes, Permission::ReviewAccess)
 }
 
 /// How many of the caller's notifications are unread (the bell); 0 without the view scope,
@@ -35,7 +50,12 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
     {
         return Ok(0);
     }
-    state.notifications.unread(&viewer.sub).await.map_err(database_error)
+    let may_review = may_review(&state, &viewer);
+    state
+        .notifications
+        .unread(&viewer.sub, may_review)
+        .await
+        .map_err(database_error)
 }
 
 /// Marks the caller's notification `id` read, or all of them (`id` 0).

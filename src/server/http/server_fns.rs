@@ -46,12 +46,12 @@ pub(super) async fn authorize(permission: Permission) -> Result<(AppState, Viewe
     Ok((state, viewer))
 }
 
-/// [`authorize`] for seeing what acting needs (the deleted issues, the create page's
-/// templates): the scopes, never a step-up.
-async fn authorize_to_see(permission: Permission) -> Result<(AppState, Viewer), AppError> {
+/// [`authorize`] for what needs an action's scopes without being that action (see
+/// `Call::authorize_scopes_only`): never a step-up.
+async fn authorize_scopes_only(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
-    let viewer = judge(&state, viewer.as_ref(), permission, Purpose::See).await?;
+    let viewer = judge(&state, viewer.as_ref(), permission, Purpose::ScopesOnly).await?;
     Ok((state, viewer))
 }
 
@@ -61,11 +61,11 @@ async fn decide(state: &AppState, viewer: Option<&Viewer>, permission: Permissio
     judge(state, viewer, permission, Purpose::Act).await
 }
 
-/// Whether a call acts (and may need a recent sign-in) or only sees what acting needs.
+/// Whether a call acts (and may need a recent sign-in) or needs only the action's scopes.
 #[derive(Clone, Copy)]
 enum Purpose {
     Act,
-    See,
+    ScopesOnly,
 }
 
 async fn judge(
@@ -82,7 +82,7 @@ async fn judge(
     };
     let decision = match purpose {
         Purpose::Act => call.authorize(&state.config, permission).await,
-        Purpose::See => call.authorize_to_see(&state.config, permission).await,
+        Purpose::ScopesOnly => call.authorize_scopes_only(&state.config, permission).await,
     };
     match decision {
         Ok(viewer) => Ok(viewer.clone()),
@@ -116,7 +116,10 @@ pub async fn session_info() -> Result<SessionView, AppError> {
                 state.roles.explain_all(&mut permissions, &held).await;
             }
             let unread = match permissions.view_issues {
-                true => state.notifications.unread(&viewer.sub).await.map_err(database_error)?,
+                true => {
+                    let unread = state.notifications.unread(&viewer.sub, permissions.review_access);
+                    unread.await.map_err(database_error)?
+                }
                 false => 0,
             };
             Ok(SessionView {
@@ -597,7 +600,7 @@ pub async fn my_work() -> Result<crate::model::MyWork, AppError> {
 /// The templates config.json offers on the create page (`Features.Issues.Templates`), as the
 /// configuration in force names them.
 pub async fn issue_templates() -> Result<Vec<crate::model::IssueTemplate>, AppError> {
-    let (state, _viewer) = authorize_to_see(Permission::CreateIssue).await?;
+    let (state, _viewer) = authorize_scopes_only(Permission::CreateIssue).await?;
     Ok(state.config.load().issue_templates.clone())
 }
 
@@ -614,12 +617,16 @@ pub async fn bulk_change(
     let change = bulk_action(&action, &value)?;
     let needed = access::needed_for(&change);
     let (state, viewer) = authorize(Permission::ViewIssues).await?;
-    // A step-up is asked for once, for the whole action, before any issue is changed.
-    let features = &state.config.load().features;
-    if let Some(max_age) = needed
-        .iter()
-        .find_map(|&permission| access::step_up_needed(&viewer, features, permission, clock::now()))
-    {
+    // A step-up is asked for once, for the whole action, before any issue is changed (an
+    // action the caller may not do at all is refused issue by issue, as without one).
+    let step_up = {
+        let features = &state.config.load().features;
+        needed
+            .iter()
+            .filter(|&&permission| features.allows(&viewer.scopes, permission))
+            .find_map(|&permission| access::step_up_needed(&viewer, features, permission, clock::now()))
+    };
+    if let Some(max_age) = step_up {
         return Err(AppError::StepUp { max_age });
     }
     let request_id = call_request_id();
@@ -708,7 +715,7 @@ fn bulk_problem(error: AppError) -> String {
 /// Deleted issues not yet erased, most recently deleted first (at most 100).
 pub async fn list_deleted() -> Result<Vec<crate::model::DeletedIssue>, AppError> {
     authorize(Permission::ViewIssues).await?;
-    let (state, _viewer) = authorize_to_see(Permission::DeleteIssue).await?;
+    let (state, _viewer) = authorize_scopes_only(Permission::DeleteIssue).await?;
     state
         .issues
         .deleted(crate::model::DELETED_LIST_MAX)
@@ -719,7 +726,8 @@ pub async fn list_deleted() -> Result<Vec<crate::model::DeletedIssue>, AppError>
 /// Restores deleted issue `id`; a plain form goes back to the "Deleted" view.
 pub async fn restore_issue(id: i64) -> Result<Issue, AppError> {
     authorize(Permission::ViewIssues).await?;
-    let (state, viewer) = authorize(Permission::DeleteIssue).await?;
+    // Undoing a delete: the delete scopes, not a step-up.
+    let (state, viewer) = authorize_scopes_only(Permission::DeleteIssue).await?;
     let request_id = call_request_id();
     let restored = state
         .tracker

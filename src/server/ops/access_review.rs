@@ -1,8 +1,9 @@
 //! The access review for auditors: everyone who signed in here, with their roles and granted
 //! scopes as last seen, the actions those allow under the configuration in force, the scopes they
-//! hold but did not use in [`UNUSED_AFTER_DAYS`] days, and their refusals per action. Use is read
-//! from the audit trail (each change is recorded with its actor; viewing is counted as used by a
-//! sign-in in the window), so reading it costs no request anything.
+//! hold but did not use in [`UNUSED_AFTER_DAYS`] days (fewer when the audit trail is kept for
+//! less: it cannot tell of older use), and their refusals per action. Use is read from the audit
+//! trail (each change is recorded with its actor; viewing is counted as used by a sign-in in the
+//! window), so reading it costs no request anything.
 
 use std::collections::HashMap;
 
@@ -42,18 +43,30 @@ fn used_by(event: &str) -> Option<Permission> {
         .map(|(_, permission)| *permission)
 }
 
-/// The review as of `now` (Unix seconds), under `features`.
+/// The review as of `now` (Unix seconds), under `features`, looking back no further than the
+/// audit trail keeps events (`kept`).
 pub async fn review(
     people: &People,
     audit: &AuditTrail,
-    features: &FeatureScopes,
+    (features, kept): (&FeatureScopes, std::time::Duration),
     now: i64,
 ) -> Result<Vec<PersonAccess>, sqlx::Error> {
-    let since = now - UNUSED_AFTER_DAYS * 24 * 60 * 60;
+    let window_days = window_days(kept);
+    let since = now - window_days * 24 * 60 * 60;
     let everyone = people.everyone(REVIEW_PEOPLE).await?;
     let done = audit.last_done_since(since).await?;
     let refused = audit.refusals_since(since).await?;
-    Ok(assemble(everyone, &done, &refused, features, since))
+    let mut review = assemble(everyone, &done, &refused, features, since);
+    for person in &mut review {
+        person.window_days = window_days;
+    }
+    Ok(review)
+}
+
+/// [`UNUSED_AFTER_DAYS`], or the whole days the audit trail keeps if fewer (at least one).
+fn window_days(kept: std::time::Duration) -> i64 {
+    let kept_days = (kept.as_secs() / (24 * 60 * 60)) as i64;
+    UNUSED_AFTER_DAYS.min(kept_days).max(1)
 }
 
 /// Each person's line, from what the audit trail says they did (`done`: sub, event, when) and
@@ -113,6 +126,7 @@ fn assemble(
                 actions,
                 unused_scopes,
                 refusals: refused,
+                window_days: UNUSED_AFTER_DAYS,
             }
         })
         .collect()
@@ -193,5 +207,17 @@ mod tests {
         assert_eq!(alex.unused_scopes, ["audit:view"]);
         // Not seen in the window: viewing is not used either.
         assert_eq!(review[2].unused_scopes, ["issues:view"]);
+    }
+
+    #[test]
+    fn the_review_looks_back_no_further_than_the_audit_trail_keeps_events() {
+        let days = |n: u64| std::time::Duration::from_secs(n * 24 * 60 * 60);
+        assert_eq!(window_days(days(365)), UNUSED_AFTER_DAYS);
+        assert_eq!(
+            window_days(days(30)),
+            30,
+            "older use is gone from the trail: not claimed unused"
+        );
+        assert_eq!(window_days(std::time::Duration::from_secs(3600)), 1);
     }
 }

@@ -44,13 +44,13 @@ const TO_MAIL: &str = "n.id, n.sub, p.name, p.email, \
     n.issue_id, n.reason, n.summary, n.at, n.mail_attempts AS attempts";
 
 /// Which notifications are still to mail at `$1`: of the last day, not mailed, due, about an
-/// issue not deleted, for someone with an address who signed in here within 30 days (an
+/// issue not deleted (or a request for access), for someone with an address who signed in here within 30 days (an
 /// account closed at the provider signs in no more; its last scopes would still read as
 /// granted).
 const DUE: &str = "n.mail_state IS NULL AND n.at >= $1 - 86400000 \
     AND (n.mail_next_at IS NULL OR n.mail_next_at <= $1) AND p.email IS NOT NULL \
     AND p.last_seen_at * 1000 >= $1 - 2592000000 \
-    AND EXISTS (SELECT 1 FROM issues AS i WHERE i.id = n.issue_id AND i.deleted_at IS NULL)";
+    AND (n.issue_id = 0 OR EXISTS (SELECT 1 FROM issues AS i WHERE i.id = n.issue_id AND i.deleted_at IS NULL))";
 
 /// Up to `limit` notifications due at `now_ms` for people who want mail as it happens, leased
 /// until `lease_until_ms`.

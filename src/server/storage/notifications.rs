@@ -1,6 +1,7 @@
 //! People's notifications (written by `delivery::notify` from the outbox, one per change that
-//! concerns them) and who watches which issue. An inbox shows only issues not deleted; the
-//! caller decides first whether its reader may view issues at all.
+//! concerns them; and by the requests for access, [`tell_about_access`]) and who watches which
+//! issue. An inbox shows only issues not deleted, and requests to answer only to a reader who
+//! may answer them now; the caller decides first whether its reader may view issues at all.
 
 use crate::model::{Inbox, Notification, UNREAD_CAP};
 use crate::server::storage::db::Db;
@@ -8,11 +9,7 @@ use crate::server::storage::tx::Tx;
 use crate::{on_db, on_tx};
 
 /// Why a notification reached someone.
-pub mod reason {
-    pub const ASSIGNED: &str = "assigned";
-    pub const MENTIONED: &str = "mentioned";
-    pub const WATCHING: &str = "watching";
-}
+pub use crate::model::notification_reason as reason;
 
 /// A notification to write: for `sub`, about change `seq` to issue `issue_id`.
 pub struct NewNotification<'a> {
@@ -20,7 +17,8 @@ pub struct NewNotification<'a> {
     pub seq: i64,
     pub issue_id: i64,
     pub reason: &'static str,
-    /// The comment it is about (0: the issue or its description).
+    /// The comment it is about (0: the issue or its description); for a request for access,
+    /// the request.
     pub comment_id: i64,
     pub actor_name: &'a str,
     pub summary: &'a str,
@@ -91,39 +89,80 @@ pub struct Notifications {
     db: Db,
 }
 
-const LIVE: &str = "JOIN issues ON issues.id = notifications.issue_id AND issues.deleted_at IS NULL";
+/// The notifications `$1` may see, `$3` saying whether they may answer requests for access now:
+/// about an issue not deleted, or a request for access (issue 0).
+const SHOWN: &str = "FROM notifications LEFT JOIN issues ON issues.id = notifications.issue_id \
+    WHERE notifications.sub = $1 AND (notifications.issue_id <> 0 AND issues.deleted_at IS NULL AND issues.id IS NOT NULL \
+    OR notifications.issue_id = 0 AND (notifications.reason <> 'access_asked' OR $3))";
+
+/// Tells each of `subs` about request for access `request_id`: `reason` is
+/// [`reason::ACCESS_ASKED`] (for those who answer requests) or [`reason::ACCESS_ANSWERED`]
+/// (for the person who asked). Not about an issue (`issue_id` 0, `comment_id` the request);
+/// numbered below zero, one number per request and reason (`-2 id`, `-2 id - 1`), so that
+/// asking again with a new reason tells no one twice.
+pub async fn tell_about_access(
+    db: &Db,
+    subs: &[String],
+    (request_id, reason): (i64, &'static str),
+    actor_name: &str,
+    summary: &str,
+    at_ms: i64,
+) -> Result<(), sqlx::Error> {
+    let seq = match reason {
+        reason::ACCESS_ASKED => -2 * request_id,
+        _ => -2 * request_id - 1,
+    };
+    let mut tx = db.begin().await?;
+    for sub in subs {
+        let notification = NewNotification {
+            sub,
+            seq,
+            issue_id: 0,
+            reason,
+            comment_id: request_id,
+            actor_name,
+            summary,
+            at: at_ms,
+        };
+        add(&mut tx, &notification).await?;
+    }
+    tx.commit().await
+}
 
 impl Notifications {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
 
-    /// `sub`'s newest `limit` notifications about issues not deleted, and how many are unread.
-    pub async fn inbox(&self, sub: &str, limit: i64) -> Result<Inbox, sqlx::Error> {
+    /// `sub`'s newest `limit` notifications they may see (`may_review`: they may answer
+    /// requests for access now), and how many are unread.
+    pub async fn inbox(&self, sub: &str, may_review: bool, limit: i64) -> Result<Inbox, sqlx::Error> {
         let sql = format!(
-            "SELECT notifications.id, notifications.issue_id, reason, actor_name, summary, at, read_at \
-             FROM notifications {LIVE} WHERE sub = $1 ORDER BY notifications.id DESC LIMIT $2"
+            "SELECT notifications.id, notifications.issue_id, notifications.reason, notifications.actor_name, \
+             notifications.summary, notifications.at, notifications.read_at \
+             {SHOWN} ORDER BY notifications.id DESC LIMIT $2"
         );
         let notifications: Vec<Notification> = on_db!(&self.db, |pool| sqlx::query_as(&sql)
             .bind(sub)
             .bind(limit)
+            .bind(may_review)
             .fetch_all(pool)
             .await)?;
         Ok(Inbox {
             notifications,
-            unread: self.unread(sub).await?,
+            unread: self.unread(sub, may_review).await?,
         })
     }
 
-    /// How many of `sub`'s notifications are unread, up to one past [`UNREAD_CAP`].
-    pub async fn unread(&self, sub: &str) -> Result<i64, sqlx::Error> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM notifications {LIVE} \
-             WHERE sub = $1 AND read_at IS NULL LIMIT $2) AS unread"
-        );
+    /// How many of `sub`'s notifications they may see are unread, up to one past
+    /// [`UNREAD_CAP`].
+    pub async fn unread(&self, sub: &str, may_review: bool) -> Result<i64, sqlx::Error> {
+        let sql =
+            format!("SELECT COUNT(*) FROM (SELECT 1 {SHOWN} AND notifications.read_at IS NULL LIMIT $2) AS unread");
         on_db!(&self.db, |pool| sqlx::query_scalar(&sql)
             .bind(sub)
             .bind(UNREAD_CAP + 1)
+            .bind(may_review)
             .fetch_one(pool)
             .await)
     }

@@ -171,6 +171,7 @@ fn people_view(people: Result<Vec<PersonAccess>, AppError>) -> AnyView {
         })
         .map(|person| person.name.clone())
         .collect();
+    let window = people.first().map_or(UNUSED_AFTER_DAYS, |person| person.window_days);
     let deleters = match deleters.is_empty() {
         true => "No one seen may delete issues.".to_string(),
         false => format!("Who can delete issues: {}.", deleters.join(", ")),
@@ -206,7 +207,7 @@ fn people_view(people: Result<Vec<PersonAccess>, AppError>) -> AnyView {
             <p id="who-can-delete">{deleters}</p>
             <p class="muted">
                 "Everyone who signed in here, as their last sign-in left them, under the configuration in force. "
-                "Unused: scopes no action of theirs needed in " {UNUSED_AFTER_DAYS} " days (from the audit trail). "
+                "Unused: scopes no action of theirs needed in " {window} " days (from the audit trail). "
                 <a href="/access/review.csv" id="review-csv" download>"Download as CSV"</a>
             </p>
             <table class="audit review" id="review-table">
@@ -216,7 +217,7 @@ fn people_view(people: Result<Vec<PersonAccess>, AppError>) -> AnyView {
                         <th scope="col">"Last sign-in"</th>
                         <th scope="col">"Roles"</th>
                         <th scope="col">"May"</th>
-                        <th scope="col">"Unused for " {UNUSED_AFTER_DAYS} " days"</th>
+                        <th scope="col">"Unused for " {window} " days"</th>
                         <th scope="col">"Refused"</th>
                     </tr>
                 </thead>

@@ -8,7 +8,7 @@ use leptos::server_fn::ServerFn;
 
 use crate::access::Permission;
 use crate::api::{MarkRead, notifications};
-use crate::model::{Inbox, Notification};
+use crate::model::{Inbox, Notification, notification_path, notification_reason};
 use crate::ui::pages::common::{SignInPrompt, not_permitted};
 use crate::ui::session::use_session;
 use crate::ui::time::time;
@@ -67,13 +67,15 @@ fn entry(notification: Notification) -> impl IntoView {
         "card notification"
     };
     let why = match notification.reason.as_str() {
-        "assigned" => "Assigned to you",
-        "mentioned" => "You were mentioned",
+        notification_reason::ASSIGNED => "Assigned to you",
+        notification_reason::MENTIONED => "You were mentioned",
+        notification_reason::ACCESS_ASKED => "A request for access to answer",
+        notification_reason::ACCESS_ANSWERED => "Your request for access",
         _ => "You follow this issue",
     };
     view! {
         <li class=class data-notification-id=notification.id>
-            <a class="notification-text" href=format!("/issues/{}", notification.issue_id)>{notification.summary}</a>
+            <a class="notification-text" href=notification_path(&notification.reason, notification.issue_id)>{notification.summary}</a>
             <p class="issue-meta">{why} " · " {time(notification.at)}</p>
             {unread.then(|| view! {
                 <form method="post" action=MarkRead::PATH class="inline">

@@ -71,6 +71,12 @@ pub(super) async fn review(State(app): State<AppState>, caller: Bearer) -> Resul
     authorize(&caller, &app, Permission::ViewAudit).await?;
     let config = app.config.load();
     Ok(Json(
-        access_review::review(&app.people, &app.audit, &config.features, clock::now()).await?,
+        access_review::review(
+            &app.people,
+            &app.audit,
+            (&config.features, config.audit_retention),
+            clock::now(),
+        )
+        .await?,
     ))
 }

@@ -108,7 +108,7 @@ impl IntoResponse for ApiError {
                 (
                     StatusCode::UNAUTHORIZED,
                     Some(format!(
-                        "{realm}, error=\"insufficient_user_authentication\", error_description=\"{description}\", max_age={max_age}"
+                        "{realm}, error=\"insufficient_user_authentication\", error_description=\"{description}\", max_age=\"{max_age}\""
                     )),
                     ErrorBody::new("insufficient_user_authentication", description).with("max_age", max_age),
                 )

@@ -84,29 +84,29 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 pub(super) async fn authorize(caller: &Bearer, state: &AppState, permission: Permission) -> Result<(), ApiError> {
-    judge(caller, state, permission, false).await
+    judge(caller, state, permission, true).await
 }
 
-/// [`authorize`] for seeing what acting needs (the people one may assign to): the scopes,
-/// never a step-up.
-pub(super) async fn authorize_to_see(
+/// [`authorize`] for what needs an action's scopes without being that action (the people one
+/// may assign to, restoring a deleted issue): never a step-up.
+pub(super) async fn authorize_scopes_only(
     caller: &Bearer,
     state: &AppState,
     permission: Permission,
 ) -> Result<(), ApiError> {
-    judge(caller, state, permission, true).await
+    judge(caller, state, permission, false).await
 }
 
-async fn judge(caller: &Bearer, state: &AppState, permission: Permission, to_see: bool) -> Result<(), ApiError> {
+async fn judge(caller: &Bearer, state: &AppState, permission: Permission, acting: bool) -> Result<(), ApiError> {
     let call = Call {
         viewer: Some(&caller.viewer),
         door: Door::Rest,
         request_id: &|| caller.request_id.clone(),
         audit: &state.audit,
     };
-    let decision = match to_see {
-        true => call.authorize_to_see(&state.config, permission).await,
-        false => call.authorize(&state.config, permission).await,
+    let decision = match acting {
+        true => call.authorize(&state.config, permission).await,
+        false => call.authorize_scopes_only(&state.config, permission).await,
     };
     match decision {
         Ok(_) => Ok(()),

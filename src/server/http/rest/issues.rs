@@ -13,7 +13,7 @@ use super::error::{
     ApiError, ApiErrorBody, BadRequest, Forbidden, InternalServerError, PayloadTooLarge, ServiceUnavailable,
     TooManyRequests, Unauthorized, UnprocessableEntity, UnsupportedMediaType, etag,
 };
-use super::extract::{ApiJson, ApiQuery, Bearer, authorize, authorize_to_see};
+use super::extract::{ApiJson, ApiQuery, Bearer, authorize, authorize_scopes_only};
 use crate::access::{self, Permission};
 use crate::model::{
     BoardQuery, COMMENT_PAGE_SIZE, Comment, CommentPage, EventPage, FieldErrors, Issue, IssueChange, IssuePage,
@@ -417,7 +417,8 @@ pub(super) async fn restore(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     authorize(&caller, &state, Permission::ViewIssues).await?;
-    authorize(&caller, &state, Permission::DeleteIssue).await?;
+    // Undoing a delete: the delete scopes, not a step-up.
+    authorize_scopes_only(&caller, &state, Permission::DeleteIssue).await?;
     let issue = state.tracker.restore(&caller.caller(), issue_id(&id)?).await?;
     Ok((etag(&issue), Json(issue)).into_response())
 }
@@ -542,6 +543,6 @@ pub(super) async fn comment(
         (status = 503, response = ServiceUnavailable)),
     security(("bearer" = [])), extensions(("x-permission" = json!("assign_issue"))))]
 pub(super) async fn people(State(state): State<AppState>, caller: Bearer) -> Result<Response, ApiError> {
-    authorize_to_see(&caller, &state, Permission::AssignIssue).await?;
+    authorize_scopes_only(&caller, &state, Permission::AssignIssue).await?;
     Ok(Json(state.people.list().await?).into_response())
 }
