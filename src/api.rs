@@ -343,7 +343,7 @@ pub async fn bulk_change(
     action: String,
     value: String,
 ) -> Result<Vec<crate::model::BulkOutcome>, AppError> {
-    crate::server::http::server_fns::bulk_change(ids, action, value).await
+    crate::server::http::bulk_fns::bulk_change(ids, action, value).await
 }
 
 /// The deleted issues not yet erased, most recently deleted first (at most 100), with who

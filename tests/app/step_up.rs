@@ -65,6 +65,31 @@ async fn follow(app: &TestApp, browser: &reqwest::Client, url: &str) -> (String,
     panic!("too many redirects from {url}");
 }
 
+/// Fills the provider's login form (`page`, at `page_url`) as `user` and follows the browser
+/// back to the app: where it stopped, and that answer.
+async fn sign_in_at_form(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    (page_url, page): (String, reqwest::Response),
+    (username, password): (&str, &str),
+) -> (String, reqwest::Response) {
+    let html = page.text().await.unwrap();
+    let signed = browser
+        .post(form_action(&page_url, &html))
+        .form(&[
+            ("interaction", hidden(&html, "interaction")),
+            ("csrf_token", hidden(&html, "csrf_token")),
+            ("username", username.to_string()),
+            ("password", password.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed.status().is_redirection(), "the login form: {}", signed.status());
+    let back = url::Url::parse(&page_url).unwrap().join(&location(&signed)).unwrap();
+    follow(app, browser, back.as_str()).await
+}
+
 async fn delete(app: &TestApp, who: &reqwest::Client, id: &str) -> (StatusCode, Value) {
     app.call(who, "delete_issue", &[("id", id), ("version", "1")]).await
 }
@@ -118,21 +143,7 @@ async fn a_delete_with_an_old_sign_in_is_answered_step_up_and_goes_ahead_after_s
     assert_eq!(query_of(&authorize)["prompt"], "login");
     let (page_url, page) = follow(&app, &alex, &authorize).await;
     assert_eq!(page.status(), StatusCode::OK, "the provider's login form");
-    let html = page.text().await.unwrap();
-    let signed = alex
-        .post(form_action(&page_url, &html))
-        .form(&[
-            ("interaction", hidden(&html, "interaction")),
-            ("csrf_token", hidden(&html, "csrf_token")),
-            ("username", ALEX.0.to_string()),
-            ("password", ALEX.1.to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(signed.status().is_redirection());
-    let back = url::Url::parse(&page_url).unwrap().join(&location(&signed)).unwrap();
-    let (landed, _) = follow(&app, &alex, back.as_str()).await;
+    let (landed, _) = sign_in_at_form(&app, &alex, (page_url, page), ALEX).await;
     assert_eq!(
         landed,
         app.url(&format!("/issues/{second}")),
@@ -244,21 +255,8 @@ async fn a_step_up_that_comes_back_as_someone_else_is_refused_and_the_session_ke
         .await
         .unwrap();
     let (page_url, page) = follow(&app, &alex, &location(&start)).await;
-    let html = page.text().await.unwrap();
     // At the provider's form, John's password instead of Alex's.
-    let signed = alex
-        .post(form_action(&page_url, &html))
-        .form(&[
-            ("interaction", hidden(&html, "interaction")),
-            ("csrf_token", hidden(&html, "csrf_token")),
-            ("username", JOHN.0.to_string()),
-            ("password", JOHN.1.to_string()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let back = url::Url::parse(&page_url).unwrap().join(&location(&signed)).unwrap();
-    let (_, callback) = follow(&app, &alex, back.as_str()).await;
+    let (_, callback) = sign_in_at_form(&app, &alex, (page_url, page), JOHN).await;
     assert_eq!(callback.status(), StatusCode::FORBIDDEN);
     assert!(callback.text().await.unwrap().contains("signed in as someone else"));
     let (_, info) = app.call(&alex, "session_info", &[]).await;

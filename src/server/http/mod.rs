@@ -1,6 +1,7 @@
 //! The edge: the serve loop and its time limits (`serve.rs`, `time_limit.rs`), the guards every
 //! request passes (`security.rs`), and the thin adapters that turn requests into calls of the
-//! services: the sign-in routes (`auth_routes.rs`), the server functions (`server_fns.rs`; those of notifications and webhooks in `delivery_fns.rs`), the
+//! services: the sign-in routes (`auth_routes.rs`), the server functions (`server_fns.rs`; those of notifications and webhooks in `delivery_fns.rs`,
+//! of access in `access_fns.rs`, the board's bulk action in `bulk_fns.rs`), the
 //! board as a file (`board_export.rs`), the REST API (`rest/`) and the site's files (`site.rs`); their JSON error bodies are
 //! `error_body.rs`'s. Start at `serve.rs`, then `server_fns.rs`.
 
@@ -8,6 +9,7 @@ pub mod access_fns;
 pub mod auth_routes;
 pub mod authorize;
 pub mod board_export;
+pub mod bulk_fns;
 pub mod delivery_fns;
 pub mod error_body;
 pub mod error_page;

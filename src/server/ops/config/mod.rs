@@ -11,6 +11,9 @@ mod checked;
 mod checker;
 #[cfg(test)]
 mod delivery_tests;
+mod features_section;
+#[cfg(test)]
+mod features_tests;
 mod file;
 mod hints;
 mod server_section;
