@@ -148,6 +148,19 @@ for (const colorScheme of ["light", "dark"] as const) {
         await expectAccessible(page, `Emily's view of an issue (${colorScheme})`);
       });
 
+      test("her profile, with a request for access she made", async ({ page, request }) => {
+        const issue = await createIssueAsJohn(request, unique("Whiteboard gone"));
+        await open(page, `/issues/${issue.id}`, "#what-can-i-do");
+        await page.locator("#what-can-i-do summary").click();
+        await page.locator("#ask-action").selectOption("assign_issue");
+        await page.locator("#ask-reason").fill("I hand out the facilities work");
+        await page.locator("#ask-access").click();
+        await page.waitForURL(/\/profile/);
+        await hydrated(page);
+        await expect(page.locator("#my-access-requests")).toContainText("To assign issues");
+        await expectAccessible(page, `Emily's profile with a request (${colorScheme})`);
+      });
+
       test("the new issue page: not permitted", async ({ page }) => {
         await open(page, "/issues/new", "#no-permission");
         await expectAccessible(page, `Emily's /issues/new (${colorScheme})`);
@@ -276,6 +289,11 @@ for (const colorScheme of ["light", "dark"] as const) {
 
     everyday.describe("as Alex (Admin)", () => {
       everyday.use({ storageState: async ({ alexState }, use) => use(alexState) });
+
+      everyday("the Access page: the review and the requests", async ({ page }) => {
+        await open(page, "/access", "#review-table");
+        await expectAccessible(page, `Alex's Access page (${colorScheme})`);
+      });
 
       everyday("the Deleted view", async ({ page, request }) => {
         const issue = await createIssueAsJohn(request, unique("Locker jammed"));

@@ -15,7 +15,8 @@ pub struct AuditEntry {
     /// `issue_deleted`, `issue_restored`, `issue_triaged`, `comment_added`, `comment_edited`,
     /// `comment_deleted`, `comment_hidden`, `comment_shown`, `label_defined`, `label_changed`,
     /// `label_deleted`, `person_forgotten`, `deleted_issues_erased`, `webhook_redelivered`,
-    /// `access_requested` or `access_answered`.
+    /// `access_requested`, `access_answered`, `audit_read` or `access_reviewed` (the last two
+    /// at most hourly per person).
     pub event: String,
     /// `ok` or `refused`.
     pub outcome: String,

@@ -440,6 +440,8 @@ async fn the_access_review_lists_everyone_with_what_they_may_do_hold_unused_and_
     assert!(!unused(&john_row).contains(&json!("issues:create")), "{john_row}");
     assert!(!unused(&john_row).contains(&json!("issues:view")), "{john_row}");
     assert!(unused(&john_row).contains(&json!("issues:close")), "{john_row}");
+    // Reading this review is a use of the scope it needs (recorded, once an hour).
+    assert!(!unused(&alex_row).contains(&json!("audit:view")), "{alex_row}");
     assert_eq!(
         emily_row["refusals"],
         json!([{"action": "create_issue", "count": 1}]),

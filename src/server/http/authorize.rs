@@ -1,7 +1,8 @@
 //! The one authorization step of every call, whichever door it came through: the scope decision
 //! and how recent a sign-in the action needs (`access::require_recent`), counted in metrics, and
 //! a refusal logged and recorded in the audit trail (a step-up is logged only: it is a question,
-//! not a refusal of the person's access).
+//! not a refusal of the person's access), and a read of the trail or the access review recorded
+//! (hourly: `AuditTrail::record_read`).
 //! Each door turns a refusal into its own answer (a server function's `AppError`, the REST
 //! API's `ApiError`).
 
@@ -58,7 +59,12 @@ impl<'a> Call<'a> {
     ) -> Result<&'a Viewer, Refused> {
         metrics::authorization(permission, decision.is_ok(), self.door.name());
         let refusal = match decision {
-            Ok(viewer) => return Ok(viewer),
+            Ok(viewer) => {
+                if let Some(recorded) = self.audit.record_read(viewer, permission, self.door) {
+                    recorded.await;
+                }
+                return Ok(viewer);
+            }
             Err(refusal) => refusal,
         };
         let why = refusal.why(self.viewer);

@@ -2,8 +2,9 @@
 //! scopes as last seen, the actions those allow under the configuration in force, the scopes they
 //! hold but did not use in [`UNUSED_AFTER_DAYS`] days (fewer when the audit trail is kept for
 //! less: it cannot tell of older use), and their refusals per action. Use is read from the audit
-//! trail (each change is recorded with its actor; viewing is counted as used by a sign-in in the
-//! window), so reading it costs no request anything.
+//! trail (each change is recorded with its actor, a read of the trail or of this review hourly;
+//! viewing is counted as used by a sign-in in the window), so reading it costs no request
+//! anything.
 
 use std::collections::HashMap;
 
@@ -16,7 +17,7 @@ use crate::server::storage::people::{People, PersonSeen};
 pub const REVIEW_PEOPLE: i64 = 2_000;
 
 /// Which action an audited event used.
-const USES: [(EventKind, Permission); 18] = [
+const USES: [(EventKind, Permission); 20] = [
     (EventKind::IssueCreated, Permission::CreateIssue),
     (EventKind::IssueEdited, Permission::EditIssue),
     (EventKind::IssueTriaged, Permission::EditIssue),
@@ -34,7 +35,9 @@ const USES: [(EventKind, Permission); 18] = [
     (EventKind::LabelChanged, Permission::ManageLabels),
     (EventKind::LabelDeleted, Permission::ManageLabels),
     (EventKind::WebhookRedelivered, Permission::ViewAudit),
+    (EventKind::AuditRead, Permission::ViewAudit),
     (EventKind::AccessAnswered, Permission::ReviewAccess),
+    (EventKind::AccessReviewed, Permission::ReviewAccess),
 ];
 
 fn used_by(event: &str) -> Option<Permission> {
@@ -205,6 +208,18 @@ mod tests {
         let alex = &review[1];
         assert!(alex.actions.contains(&"delete_issue".to_string()));
         assert_eq!(alex.unused_scopes, ["audit:view"]);
+        let read = [("alex".to_string(), "audit_read".to_string(), 140)];
+        let review_after_a_read = assemble(
+            vec![person("alex", 100, &["Admin"], &["issues:view", "audit:view"])],
+            &read,
+            &[],
+            &features(),
+            50,
+        );
+        assert!(
+            review_after_a_read[0].unused_scopes.is_empty(),
+            "reading the trail uses audit:view"
+        );
         // Not seen in the window: viewing is not used either.
         assert_eq!(review[2].unused_scopes, ["issues:view"]);
     }

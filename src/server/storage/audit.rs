@@ -7,17 +7,26 @@
 //! rather than a row per call: a caller with a valid token cannot fill the trail. The database
 //! does the adding (one upsert, `INSERT` below), so calls racing at the start of a minute, or
 //! on several instances, share the row. Events older than `Server.AuditRetentionDays` are
-//! purged.
+//! purged. Reading the trail or the access review leaves a trace too, at most once an hour per
+//! person and instance ([`AuditTrail::record_read`]): auditors see who looked, and the access
+//! review sees the scope used.
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use crate::access::{Permission, Viewer};
 use crate::model::{AuditEntry, AuditPage};
 use crate::server::storage::db::Db;
 use crate::server::storage::sql::{Param, Sql, keyset_page};
 use crate::server::storage::tx::Tx;
+use crate::server::support::bounded_map::{BoundedMap, Replacement};
 use crate::server::support::clock;
 use crate::{bind_all, on_db, on_tx};
+
+/// A person's reads of what one permission guards are recorded at most this often (seconds).
+pub const READ_RECORDED_EVERY: i64 = 60 * 60;
+/// Readers remembered per instance (when full, those read longer ago than an hour are forgotten).
+const READERS_TRACKED: usize = 10_000;
 
 /// Events per page of the trail.
 pub const AUDIT_PAGE_SIZE: i64 = 50;
@@ -71,6 +80,10 @@ pub enum EventKind {
     AccessRequested,
     /// An admin answered a request for access (granted or declined).
     AccessAnswered,
+    /// Someone read the audit trail (or what it guards: webhook deliveries); at most hourly.
+    AuditRead,
+    /// Someone read the access review or its requests; at most hourly.
+    AccessReviewed,
 }
 
 impl EventKind {
@@ -103,6 +116,8 @@ impl EventKind {
             Self::WebhookRedelivered => "webhook_redelivered",
             Self::AccessRequested => "access_requested",
             Self::AccessAnswered => "access_answered",
+            Self::AuditRead => "audit_read",
+            Self::AccessReviewed => "access_reviewed",
         }
     }
 }
@@ -194,11 +209,49 @@ fn insert(event: &Event<'_>, at: i64) -> Sql {
 #[derive(Clone)]
 pub struct AuditTrail {
     db: Db,
+    /// Per reader and permission, when this instance last recorded a read.
+    reads: Arc<Mutex<BoundedMap<(String, Permission), i64>>>,
 }
 
 impl AuditTrail {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            reads: Arc::new(Mutex::new(BoundedMap::new(READERS_TRACKED, Replacement::Free))),
+        }
+    }
+
+    /// `reader` was let read what `permission` guards. For the two permissions that only read
+    /// (`audit:view`'s trail, the access review) a read is recorded, once an hour per reader:
+    /// otherwise their use would leave no trace, and the review would call the scope unused.
+    /// Any other permission records nothing (its changes are recorded as they happen).
+    pub fn record_read<'a>(
+        &'a self,
+        reader: &'a Viewer,
+        permission: Permission,
+        via: Door,
+    ) -> Option<Pin<Box<dyn Future<Output = ()> + Send + 'a>>> {
+        let event = match permission {
+            Permission::ViewAudit => EventKind::AuditRead,
+            Permission::ReviewAccess => EventKind::AccessReviewed,
+            _ => return None,
+        };
+        let now = clock::now();
+        let recent = |at: &i64| now - *at < READ_RECORDED_EVERY;
+        {
+            let mut reads = self.reads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let key = (reader.sub.clone(), permission);
+            if reads.get(&key).is_some_and(recent) {
+                return None;
+            }
+            reads.insert(key, now, |_, at| recent(at));
+        }
+        Some(self.record(Event {
+            actor: Some(reader),
+            permission: Some(permission),
+            via: Some(via),
+            ..Event::new(event)
+        }))
     }
 
     /// Stores `event`; a failure is logged, not passed on. Boxed: a query's future is large,
