@@ -7,13 +7,16 @@ warms it up, then counts the server's instructions over N P1 requests (bearer
 on one kept-alive connection, and prints instructions per request. Machine speed and noise do
 not enter: two builds compared this way differ only by what they execute.
 
-    bench/instructions.py BINARY [BINARY …]      (INSTRUCTIONS_REQUESTS=1000)
+    bench/instructions.py BINARY [BINARY …]      (INSTRUCTIONS_REQUESTS=1000; INSTRUCTIONS_TOP=N
+                                                   also prints the N costliest functions;
+                                                   INSTRUCTIONS_KEEP=DIR keeps callgrind's files)
 """
 
 import glob
 import http.client
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +24,8 @@ import time
 import bench
 
 REQUESTS = int(os.environ.get("INSTRUCTIONS_REQUESTS", "1000"))
+TOP = int(os.environ.get("INSTRUCTIONS_TOP", "0"))
+KEEP = os.environ.get("INSTRUCTIONS_KEEP")
 
 
 def requests(port, path, method, headers, count):
@@ -34,7 +39,8 @@ def requests(port, path, method, headers, count):
 
 
 def counted(pid, out_dir, label):
-    """Instructions since the last zeroing: dumps callgrind's counters and reads their total."""
+    """Instructions since the last zeroing: dumps callgrind's counters and reads their total
+    (and, with INSTRUCTIONS_TOP=N, prints the N functions that cost most per request)."""
     before = set(glob.glob(os.path.join(out_dir, "callgrind.out.*")))
     subprocess.run(["callgrind_control", "-d", label, str(pid)], check=True, capture_output=True)
     deadline = time.time() + 60
@@ -44,9 +50,29 @@ def counted(pid, out_dir, label):
             text = open(path).read()
             total = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
             if total:
+                if TOP:
+                    print_top(path, label)
+                if KEEP:
+                    shutil.copy(path, os.path.join(KEEP, f"callgrind.{label}.{os.path.basename(path)}"))
                 return int(total.group(1))
         time.sleep(0.5)
     raise SystemExit("bench: callgrind wrote no dump")
+
+
+def print_top(dump, label):
+    """The functions that cost most, self and inclusive, in instructions per request."""
+    for inclusive in ("no", "yes"):
+        annotated = subprocess.run(["callgrind_annotate", f"--inclusive={inclusive}", "--threshold=100",
+                                    dump], check=True, capture_output=True, text=True).stdout
+        rows = []
+        for line in annotated.splitlines():
+            found = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(?:\S+:)?(.+?)(?: \[.*\])?$", line)
+            if found and not found.group(2).startswith("PROGRAM TOTALS"):
+                rows.append((int(found.group(1).replace(",", "")), found.group(2)))
+        kind = "inclusive" if inclusive == "yes" else "self"
+        print(f"{label}: top {TOP} functions by {kind} instructions per request")
+        for cost, name in rows[:TOP]:
+            print(f"  {cost / REQUESTS:10,.0f}  {name[:150]}")
 
 
 def measure(binary):

@@ -22,7 +22,7 @@ pub async fn session_info() -> Result<SessionView, AppError> {
 /// find; `label` names (comma separated, each carried), `priority`, `sort` (`newest`,
 /// `oldest`, `updated`, `priority`, `due`); `cursor` (a page's `next_cursor`) or, newest first,
 /// `before` continues from an earlier page.
-#[server(prefix = "/api", endpoint = "list_issues")]
+#[server(prefix = "/api", endpoint = "list_issues", output = leptos::server_fn::codec::Post<crate::model::PageJson>)]
 pub async fn list_issues(
     status: Option<String>,
     assignee: Option<String>,

@@ -422,7 +422,16 @@ pub fn parse_status(status: &str) -> Option<&'static str> {
 pub struct SharedPage {
     page: std::sync::Arc<IssuePage>,
     #[cfg(feature = "ssr")]
-    json: Option<std::sync::Arc<Box<serde_json::value::RawValue>>>,
+    json: Option<PageJsonText>,
+}
+
+/// A page's JSON, written once when the page was cached: to write into a larger document
+/// (`raw`), or to send as the whole answer (`bytes`, the same text).
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct PageJsonText {
+    pub raw: std::sync::Arc<Box<serde_json::value::RawValue>>,
+    pub bytes: bytes::Bytes,
 }
 
 impl SharedPage {
@@ -436,7 +445,7 @@ impl SharedPage {
 
     /// `json` must be `page` serialized.
     #[cfg(feature = "ssr")]
-    pub fn with_json(page: std::sync::Arc<IssuePage>, json: std::sync::Arc<Box<serde_json::value::RawValue>>) -> Self {
+    pub fn with_json(page: std::sync::Arc<IssuePage>, json: PageJsonText) -> Self {
         Self { page, json: Some(json) }
     }
 }
@@ -452,7 +461,7 @@ impl Serialize for SharedPage {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[cfg(feature = "ssr")]
         if let Some(json) = &self.json {
-            return json.serialize(serializer);
+            return json.raw.serialize(serializer);
         }
         self.page.serialize(serializer)
     }
@@ -461,6 +470,69 @@ impl Serialize for SharedPage {
 impl<'de> Deserialize<'de> for SharedPage {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         IssuePage::deserialize(deserializer).map(Self::new)
+    }
+}
+
+/// `list_issues`' answer: JSON, as every server function's, but a page cached with its JSON is
+/// sent as those very bytes (serializing it again would copy about 10 KB through a growing
+/// buffer on every call).
+pub struct PageJson;
+
+impl leptos::server_fn::ContentType for PageJson {
+    const CONTENT_TYPE: &'static str = "application/json";
+}
+
+impl leptos::server_fn::FormatType for PageJson {
+    const FORMAT_TYPE: leptos::server_fn::Format = leptos::server_fn::Format::Text;
+}
+
+impl leptos::server_fn::Encodes<SharedPage> for PageJson {
+    type Error = serde_json::Error;
+
+    fn encode(page: &SharedPage) -> Result<leptos::server_fn::Bytes, serde_json::Error> {
+        #[cfg(feature = "ssr")]
+        if let Some(json) = &page.json {
+            return Ok(json.bytes.clone());
+        }
+        serde_json::to_vec(page).map(Into::into)
+    }
+}
+
+impl leptos::server_fn::Decodes<SharedPage> for PageJson {
+    type Error = serde_json::Error;
+
+    fn decode(bytes: leptos::server_fn::Bytes) -> Result<SharedPage, serde_json::Error> {
+        serde_json::from_slice(&bytes)
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod page_json_tests {
+    use leptos::server_fn::{Decodes, Encodes};
+
+    use super::{IssuePage, PageJson, PageJsonText, SharedPage};
+
+    fn page() -> IssuePage {
+        serde_json::from_str(r#"{"issues": [], "next_before": 7, "counts": {"open": 2, "closed": 1}}"#).unwrap()
+    }
+
+    #[test]
+    fn a_cached_page_is_answered_with_its_own_bytes_and_reads_back_the_same() {
+        let text = serde_json::to_string(&page()).unwrap();
+        let json = PageJsonText {
+            raw: std::sync::Arc::new(serde_json::value::RawValue::from_string(text.clone()).unwrap()),
+            bytes: bytes::Bytes::from(text.clone()),
+        };
+        let cached = SharedPage::with_json(std::sync::Arc::new(page()), json.clone());
+        let answer = PageJson::encode(&cached).unwrap();
+        // The very buffer the cache holds: no copy.
+        assert_eq!(answer.as_ptr(), json.bytes.as_ptr());
+        assert_eq!(answer, text.as_bytes());
+        let read: SharedPage = PageJson::decode(answer).unwrap();
+        assert_eq!(*read, page());
+        // A page without its JSON is serialized as any other answer.
+        let plain = PageJson::encode(&SharedPage::new(page())).unwrap();
+        assert_eq!(plain, text.as_bytes());
     }
 }
 

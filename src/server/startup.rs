@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
@@ -18,11 +18,10 @@ use leptos_axum::{
     AxumRouteListing, LeptosRoutes, generate_route_list_with_exclusions, handle_server_fns_with_context,
 };
 use tokio::net::TcpListener;
-use tower::util::MapRequestLayer;
+use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -84,7 +83,7 @@ const CLEANUP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60)
 
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    app: serve::HttpService,
     state: AppState,
     #[cfg(feature = "dev-idp")]
     dev_idp: Option<dev_idp::RunningIdp>,
@@ -211,7 +210,7 @@ impl Application {
             tokens,
             leptos_options,
         });
-        let router = routes(state.clone(), store.clone())?;
+        let app = app(state.clone(), store.clone())?;
         let metrics = match live.load().metrics_listen {
             Some(address) => {
                 let (bound, task) =
@@ -258,7 +257,7 @@ impl Application {
         let mailing = AbortOnDrop(tokio::spawn(mailing).abort_handle());
         Ok(Self {
             listener,
-            router,
+            app,
             state,
             #[cfg(feature = "dev-idp")]
             dev_idp,
@@ -304,7 +303,7 @@ impl Application {
             stop.await;
             feed.close();
         };
-        let served = serve::serve(self.listener, self.router, self.state.config.clone(), stop).await;
+        let served = serve::serve(self.listener, self.app, self.state.config.clone(), stop).await;
         // The stop told webhooks to stop too: an attempt under way finishes (it is bounded).
         if tokio::time::timeout(Duration::from_secs(15), self.webhooks)
             .await
@@ -385,7 +384,10 @@ async fn clean_up_continuously(state: AppState, store: Store) {
     }
 }
 
-fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
+/// The whole app: the routes, and around them, composed once, the layers every request passes.
+/// (A layer given to `Router::layer` wraps each route instead: a request then cloned and boxed
+/// the stack of services once per layer.)
+fn app(state: AppState, store: Store) -> Result<serve::HttpService, StartupError> {
     let config = state.config.load_full();
     let leptos_options = state.leptos_options.clone();
     let page_routes = page_routes().to_vec();
@@ -422,26 +424,25 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
         )
         .fallback(site::fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             move |options| page_shell(options, fallback_oidc.form_action()),
-        )))
+        )));
+    let browser = ServiceBuilder::new()
+        .layer(security::BrowserGuardLayer::new(config.origin()))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(config.origin()),
-            security::browser_requests,
-        ));
-    // Programs and probes carry no cookies: the bearer API and health checks skip that layer.
+        .service(labelled(browser, &config).with_state(state.clone()));
+    // Programs and probes carry no cookies: the bearer API and health checks skip those layers;
+    // every other path is the browser's.
     let router = Router::new()
         .merge(rest::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .merge(browser)
-        .layer(axum::middleware::from_fn(security::no_store_for_dynamic));
-    // Only when scraped: answers carry their route template for the request metrics.
-    let router = match config.metrics_listen {
-        Some(_) => router.layer(metrics::RouteLabelLayer),
-        None => router,
-    };
-    let router = router
-        .layer(RequestBodyLimitLayer::new(security::MAX_BODY_BYTES))
+        .fallback_service(browser);
+    let router = labelled(router, &config).with_state(state);
+    let app = ServiceBuilder::new()
+        .layer(security::SecurityHeadersLayer::new(config.secure_cookies))
+        .map_response(IntoResponse::into_response)
+        .map_request(telemetry::drop_unfit_request_id)
+        .layer(SetRequestIdLayer::x_request_id(telemetry::SequentialRequestId::new()?))
+        .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(telemetry::request_span)
@@ -451,17 +452,17 @@ fn routes(state: AppState, store: Store) -> Result<Router, StartupError> {
                         .latency_unit(LatencyUnit::Micros),
                 ),
         )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(telemetry::SequentialRequestId::new()?))
-        .layer(MapRequestLayer::new(telemetry::drop_unfit_request_id))
-        .with_state(state);
-    Ok(match config.secure_cookies {
-        true => router.layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            security::HSTS,
-        )),
-        false => router,
-    })
+        .layer(RequestBodyLimitLayer::new(security::MAX_BODY_BYTES))
+        .service(router);
+    Ok(serve::HttpService::new(app))
+}
+
+/// Only when scraped: answers carry their route template for the request metrics.
+fn labelled(router: Router<AppState>, config: &Config) -> Router<AppState> {
+    match config.metrics_listen {
+        Some(_) => router.route_layer(metrics::RouteLabelLayer),
+        None => router,
+    }
 }
 
 /// The app's HTML document, with this response's Content-Security-Policy.

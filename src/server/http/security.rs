@@ -2,14 +2,22 @@
 //! server functions have no CSRF protection of their own), forms must be UTF-8, pages run only
 //! their own scripts (Content-Security-Policy), and pages that may show issue data are never
 //! stored by the browser.
+//!
+//! The guards are thin tower services, composed once around the app (`startup::app`): no boxed
+//! future or cloned service stack per request, except for the rare form that is read whole.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 
 use axum::body::HttpBody;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::{BoxFuture, Either};
+use tower::{Layer, Service};
 
 use crate::server::http::error_body::error_response;
 
@@ -30,14 +38,67 @@ fn exempt(path: &str) -> bool {
 
 /// The guards for cookie-carrying browser requests, in one layer: cross-site state changes are
 /// refused, and forms must be UTF-8.
-pub async fn browser_requests(State(origin): State<Arc<String>>, request: Request, next: Next) -> Response {
-    if let Some(reason) = refused_origin(&origin, &request) {
-        tracing::warn!(path = %request.uri().path(), reason, "state-changing request refused");
-        return error_response(StatusCode::FORBIDDEN, "forbidden", reason);
+#[derive(Clone)]
+pub struct BrowserGuardLayer {
+    /// This app's origin (`https://host`), which a state-changing request must come from.
+    origin: Arc<str>,
+}
+
+impl BrowserGuardLayer {
+    pub fn new(origin: String) -> Self {
+        Self { origin: origin.into() }
     }
-    match utf8_form(request).await {
-        Ok(request) => next.run(request).await,
-        Err(refusal) => refusal,
+}
+
+impl<S> Layer<S> for BrowserGuardLayer {
+    type Service = BrowserGuard<S>;
+    fn layer(&self, inner: S) -> BrowserGuard<S> {
+        BrowserGuard {
+            inner,
+            origin: self.origin.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct BrowserGuard<S> {
+    inner: S,
+    origin: Arc<str>,
+}
+
+impl<S> Service<Request> for BrowserGuard<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    /// A refusal, or a form read whole before it is passed on (boxed: both are rare); otherwise
+    /// the inner service's own answer, untouched.
+    type Future = Either<BoxFuture<'static, Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if let Some(reason) = refused_origin(&self.origin, &request) {
+            tracing::warn!(path = %request.uri().path(), reason, "state-changing request refused");
+            let refusal = error_response(StatusCode::FORBIDDEN, "forbidden", reason);
+            return Either::Left(Box::pin(std::future::ready(Ok(refusal))));
+        }
+        if !is_form_to_check(&request) {
+            return Either::Right(self.inner.call(request));
+        }
+        // The service that was made ready answers; its clone stays for the next request.
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        Either::Left(Box::pin(async move {
+            match utf8_form(request).await {
+                Ok(request) => inner.call(request).await,
+                Err(refusal) => Ok(refusal),
+            }
+        }))
     }
 }
 
@@ -64,18 +125,20 @@ fn refused_origin(origin: &str, request: &Request) -> Option<&'static str> {
     }
 }
 
-/// Server-function forms must decode to valid UTF-8: percent-encoded invalid bytes are refused
-/// with 400 instead of being silently replaced with U+FFFD.
-async fn utf8_form(request: Request) -> Result<Request, Response> {
+/// A form POST with a body, whose encoding [`utf8_form`] checks.
+fn is_form_to_check(request: &Request) -> bool {
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let empty = request.body().size_hint().exact() == Some(0);
-    if request.method() != Method::POST || !is_form || empty || is_rest_api(request.uri().path()) {
-        return Ok(request);
-    }
+    request.method() == Method::POST && is_form && !empty && !is_rest_api(request.uri().path())
+}
+
+/// Server-function forms must decode to valid UTF-8: percent-encoded invalid bytes are refused
+/// with 400 instead of being silently replaced with U+FFFD.
+async fn utf8_form(request: Request) -> Result<Request, Response> {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return Err((StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response());
@@ -129,27 +192,95 @@ fn content_security_policy(nonce: &str, form_action: &str) -> String {
     )
 }
 
-/// `Cache-Control: no-store` on HTML and server-function answers, so the back button after
-/// sign-out cannot show issue data from the browser cache.
-pub async fn no_store_for_dynamic(request: Request, next: Next) -> Response {
-    let is_asset = request.uri().path().starts_with("/pkg/") || request.uri().path() == "/favicon.ico";
-    let mut response = next.run(request).await;
-    if !is_asset {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// The headers every answer carries:
+/// - `Cache-Control: no-store` on all but the static assets, so the back button after sign-out
+///   cannot show issue data from the browser cache;
+/// - no sniffing, no framing, no referrer to other sites, no window handle across origins;
+/// - `Strict-Transport-Security` when the app is hosted on https.
+#[derive(Clone, Copy)]
+pub struct SecurityHeadersLayer {
+    hsts: bool,
+}
+
+impl SecurityHeadersLayer {
+    pub fn new(https: bool) -> Self {
+        Self { hsts: https }
     }
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    // A window this app opens, or that opens it, gets no handle on the other.
-    headers.insert(CROSS_ORIGIN_OPENER_POLICY, HeaderValue::from_static("same-origin"));
-    response
+}
+
+impl<S> Layer<S> for SecurityHeadersLayer {
+    type Service = SecurityHeaders<S>;
+    fn layer(&self, inner: S) -> SecurityHeaders<S> {
+        SecurityHeaders { inner, hsts: self.hsts }
+    }
+}
+
+#[derive(Clone)]
+pub struct SecurityHeaders<S> {
+    inner: S,
+    hsts: bool,
+}
+
+impl<S, B> Service<axum::http::Request<B>> for SecurityHeaders<S>
+where
+    S: Service<axum::http::Request<B>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = WithSecurityHeaders<S::Future>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let asset = path.starts_with("/pkg/") || path == "/favicon.ico";
+        WithSecurityHeaders {
+            answer: self.inner.call(request),
+            no_store: !asset,
+            hsts: self.hsts,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner answer, with [`SecurityHeaders`]' headers set on it.
+    pub struct WithSecurityHeaders<F> {
+        #[pin]
+        answer: F,
+        no_store: bool,
+        hsts: bool,
+    }
+}
+
+impl<F> Future for WithSecurityHeaders<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut response) = ready!(this.answer.poll(context));
+        let headers = response.headers_mut();
+        if *this.no_store {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        // A window this app opens, or that opens it, gets no handle on the other.
+        headers.insert(CROSS_ORIGIN_OPENER_POLICY, HeaderValue::from_static("same-origin"));
+        if *this.hsts {
+            headers.insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 const CROSS_ORIGIN_OPENER_POLICY: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
 
 /// `Strict-Transport-Security` for an app hosted on https: browsers refuse plain http to it for
 /// a year. (Only its own host: subdomains may be other people's.)
-pub const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");

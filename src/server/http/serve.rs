@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
 
 use crate::server::http::time_limit::RequestClock;
 use crate::server::ops::live::LiveConfig;
@@ -64,14 +65,18 @@ enum Listener {
     Metrics,
 }
 
+/// The whole app as one service: its router inside the layers every request passes, composed
+/// once (see `startup::app`). Boxed once, so a request clones one box, not a box per layer.
+pub type HttpService = BoxCloneSyncService<hyper::Request<Incoming>, axum::response::Response, Infallible>;
+
 /// Serves the app on `listener` until `stop` completes.
 pub async fn serve(
     listener: TcpListener,
-    router: axum::Router,
+    app: HttpService,
     live: Arc<LiveConfig>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_as(Listener::App, listener, router, live, stop).await
+    serve_as(Listener::App, listener, app, live, stop).await
 }
 
 /// Serves `/metrics` on its own listener, with the same timers and smaller caps.
@@ -81,13 +86,20 @@ pub async fn serve_metrics(
     live: Arc<LiveConfig>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_as(Listener::Metrics, listener, router, live, stop).await
+    serve_as(
+        Listener::Metrics,
+        listener,
+        BoxCloneSyncService::new(router),
+        live,
+        stop,
+    )
+    .await
 }
 
 async fn serve_as(
     which: Listener,
     listener: TcpListener,
-    router: axum::Router,
+    app: HttpService,
     live: Arc<LiveConfig>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -155,7 +167,7 @@ async fn serve_as(
         // Each request learns the client's address (`ConnectInfo`, as with `axum::serve`) and
         // must be answered in time.
         let clock = Arc::new(RequestClock::default());
-        let app = router.clone();
+        let app = app.clone();
         let answering = clock.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
@@ -164,9 +176,9 @@ async fn serve_as(
                 let client = network::client_address(request.headers(), Some(peer.ip()), trusted);
                 in_flight.admit(network::host_of(client), *cap)
             });
-            // Boxed: the app's answer is a large future (server functions, pages); moving it
-            // through the wrappers below by value cost about 2 µs of CPU per request.
-            let answer = Box::pin(app.clone().oneshot(request));
+            // Boxed by the service: the app's answer is a large future (server functions,
+            // pages); moving it through the wrappers below by value cost about 2 µs per request.
+            let answer = app.clone().oneshot(request);
             let answer = async move { answer.await.unwrap_or_else(|never| match never {}) };
             let clock = answering.clone();
             let started = metrics::enabled().then(Instant::now);

@@ -42,8 +42,8 @@ pub(super) async fn context() -> Result<(AppState, Session), AppError> {
 pub(super) async fn authorize(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
-    let viewer = decide(&state, viewer.as_ref(), permission).await?;
-    Ok((state, viewer))
+    decide(&state, viewer.as_ref(), permission).await?;
+    Ok((state, viewer.ok_or(AppError::Unauthenticated)?))
 }
 
 /// [`authorize`] for what needs an action's scopes without being that action (see
@@ -51,17 +51,13 @@ pub(super) async fn authorize(permission: Permission) -> Result<(AppState, Viewe
 async fn authorize_scopes_only(permission: Permission) -> Result<(AppState, Viewer), AppError> {
     let (state, session) = context().await?;
     let viewer = state.sessions.viewer(&session, clock::now()).await?;
-    let viewer = judge(&state, viewer.as_ref(), permission, Purpose::ScopesOnly).await?;
-    Ok((state, viewer))
+    judge(&state, viewer.as_ref(), permission, Purpose::ScopesOnly).await?;
+    Ok((state, viewer.ok_or(AppError::Unauthenticated)?))
 }
 
 /// [`authorize`] for a caller found already (a bulk action decides once per issue): counted,
 /// and a refusal recorded in the audit trail.
-pub(super) async fn decide(
-    state: &AppState,
-    viewer: Option<&Viewer>,
-    permission: Permission,
-) -> Result<Viewer, AppError> {
+pub(super) async fn decide(state: &AppState, viewer: Option<&Viewer>, permission: Permission) -> Result<(), AppError> {
     judge(state, viewer, permission, Purpose::Act).await
 }
 
@@ -77,7 +73,7 @@ async fn judge(
     viewer: Option<&Viewer>,
     permission: Permission,
     purpose: Purpose,
-) -> Result<Viewer, AppError> {
+) -> Result<(), AppError> {
     let call = Call {
         viewer,
         door: Door::ServerFunction,
@@ -89,7 +85,7 @@ async fn judge(
         Purpose::ScopesOnly => call.authorize_scopes_only(&state.config, permission).await,
     };
     match decision {
-        Ok(viewer) => Ok(viewer.clone()),
+        Ok(_) => Ok(()),
         Err(Refused {
             refusal: Refusal::StepUp { max_age, .. },
             ..

@@ -80,7 +80,7 @@ const MAX_REQUEST_ID_BYTES: usize = 64;
 /// A client-supplied `X-Request-Id` is kept (and logged, and echoed) only when it is short and
 /// printable ASCII without spaces; otherwise it is removed here, and a fresh id is made for
 /// the request.
-pub fn drop_unfit_request_id(mut request: Request<axum::body::Body>) -> Request<axum::body::Body> {
+pub fn drop_unfit_request_id<B>(mut request: Request<B>) -> Request<B> {
     let unfit = request
         .headers()
         .get_all(X_REQUEST_ID)

@@ -36,7 +36,11 @@ impl CachedPage {
     }
 
     pub fn shared(&self) -> SharedPage {
-        SharedPage::with_json(self.page.clone(), self.raw.clone())
+        let json = crate::model::PageJsonText {
+            raw: self.raw.clone(),
+            bytes: self.json.clone(),
+        };
+        SharedPage::with_json(self.page.clone(), json)
     }
 }
 
