@@ -510,10 +510,18 @@ impl leptos::server_fn::Decodes<SharedPage> for PageJson {
 mod page_json_tests {
     use leptos::server_fn::{Decodes, Encodes};
 
-    use super::{IssuePage, PageJson, PageJsonText, SharedPage};
+    use super::{IssuePage, PageJson, PageJsonText, SharedPage, StatusCounts};
 
     fn page() -> IssuePage {
-        serde_json::from_str(r#"{"issues": [], "next_before": 7, "counts": {"open": 2, "closed": 1}}"#).unwrap()
+        IssuePage {
+            next_before: Some(7),
+            counts: StatusCounts {
+                open: 2,
+                closed: 1,
+                ..StatusCounts::default()
+            },
+            ..IssuePage::default()
+        }
     }
 
     #[test]
