@@ -1,5 +1,5 @@
-//! `/metrics` on `Server.MetricsListen`: scraped before and after a sign-in and a refused
-//! create, the right series moved by exactly as much. Its own test binary: the `metrics` facade
+//! `/metrics` on `Server.MetricsListen`: scraped before and after a sign-in, a refused create
+//! and a cross-site post, the right series moved by exactly as much. Its own test binary: the `metrics` facade
 //! has one recorder per process, which other tests' apps would also move.
 
 #[path = "app/harness.rs"]
@@ -40,6 +40,15 @@ async fn a_sign_in_and_a_refused_create_move_their_counters() {
     let before = scrape(&app).await;
 
     emily_forges_a_create(&app).await;
+    // Refused by the browser guard, before routing: counted under its own name.
+    let cross_site = reqwest::Client::new()
+        .post(format!("{}/api/create_issue", app.base))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("title", "Forged"), ("description", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     let john = browser();
     app.sign_in(&john, JOHN, "/").await;
     let (status, _) = app
@@ -60,6 +69,7 @@ async fn a_sign_in_and_a_refused_create_move_their_counters() {
             1.0,
         ),
         (r#"http_requests_total{route="/api/{*fn_name}",status="403"}"#, 1.0),
+        (r#"http_requests_total{route="browser guard",status="403"}"#, 1.0),
         (r#"http_requests_total{route="/auth/callback",status="303"}"#, 2.0),
         (r#"identity_provider_calls_total{endpoint="token",outcome="ok"}"#, 2.0),
     ] {

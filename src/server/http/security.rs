@@ -84,7 +84,7 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         if let Some(reason) = refused_origin(&self.origin, &request) {
             tracing::warn!(path = %request.uri().path(), reason, "state-changing request refused");
-            let refusal = error_response(StatusCode::FORBIDDEN, "forbidden", reason);
+            let refusal = guard_answer(error_response(StatusCode::FORBIDDEN, "forbidden", reason));
             return Either::Left(Box::pin(std::future::ready(Ok(refusal))));
         }
         if !is_form_to_check(&request) {
@@ -96,10 +96,19 @@ where
         Either::Left(Box::pin(async move {
             match utf8_form(request).await {
                 Ok(request) => inner.call(request).await,
-                Err(refusal) => Ok(refusal),
+                Err(refusal) => Ok(guard_answer(refusal)),
             }
         }))
     }
+}
+
+/// The guard's own answer, counted in the request metrics under its own name (it comes before
+/// routing, so it has no route).
+fn guard_answer(mut response: Response) -> Response {
+    response
+        .extensions_mut()
+        .insert(crate::server::ops::metrics::RouteName("browser guard"));
+    response
 }
 
 /// Why a state-changing request is refused, if it is: it comes from another site, or from no
